@@ -1,0 +1,133 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text.RegularExpressions;
+using NetCompiler.Generator.Model;
+
+namespace NetCompiler.Generator.Checking;
+
+/// <summary>
+/// Walks a parsed network through each op's shape rule, names the layers, and checks what concerns the
+/// whole network: unique names, a loss that fits the output, a suspicious last layer. Pure: spec in, checked
+/// network and diagnostics out.
+/// </summary>
+internal static class NetworkChecker
+{
+    private static readonly Regex LayerNamePattern = new(@"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$", RegexOptions.CultureInvariant);
+
+    public static CheckResult Check(NetworkSpec spec)
+    {
+        var diagnostics = new List<DiagnosticInfo>();
+        var rules = new LayerRules(diagnostics);
+        var layers = new List<CheckedLayer>();
+        Shape shape = Shape.Image(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
+        ReceptiveField field = ReceptiveField.Pixel;
+        var naming = new LayerNaming();
+        bool complete = true;
+        foreach (LayerSpec layer in spec.Layers)
+        {
+            Shape input = shape;
+            LayerOutcome outcome = rules.Apply(layer, input, ref field);
+            if (outcome.Output is not Shape output)
+            {
+                complete = false;
+                break; // later shapes would only repeat this error
+            }
+
+            if (outcome.Description.Length == 0)
+            {
+                continue; // an optional layer that does not fit
+            }
+
+            string name = naming.Next(layer);
+            var tensors = outcome.Tensors
+                .Select(t => new TensorSpec(name + "." + t.Suffix, t.Dimensions.ToEquatableArray(), t.Trainable))
+                .ToEquatableArray();
+            layers.Add(new CheckedLayer(layer, name, outcome.Description, input, output, tensors, outcome.MultiplyAccumulates, field.Pixels));
+            shape = output;
+        }
+
+        CheckNames(layers, diagnostics);
+        if (complete && layers.Count > 0)
+        {
+            CheckLoss(spec, shape, diagnostics);
+            CheckLastLayer(layers[layers.Count - 1], spec.Loss, diagnostics);
+        }
+
+        bool failed = !complete || layers.Count == 0 || diagnostics.Any(IsError);
+        CheckedNetwork? network = failed
+            ? null
+            : new CheckedNetwork(spec, Shape.Image(spec.Input.Channels, spec.Input.Height, spec.Input.Width), layers.ToEquatableArray());
+        return new CheckResult(network, diagnostics.Distinct().ToEquatableArray());
+    }
+
+    public static bool IsError(DiagnosticInfo diagnostic) =>
+        DiagnosticDescriptors.Find(diagnostic.Id).DefaultSeverity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error;
+
+    private static void CheckNames(List<CheckedLayer> layers, List<DiagnosticInfo> diagnostics)
+    {
+        var seen = new HashSet<string>();
+        foreach (CheckedLayer layer in layers)
+        {
+            SourceSpan span = layer.Spec.SpanOf("Name");
+            if (layer.Spec.Name is not null && !LayerNamePattern.IsMatch(layer.Spec.Name))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ArgumentOutOfRange, span, "Layer", "Name", "'" + layer.Spec.Name + "'",
+                    "a name is a dotted identifier such as 'stem' or 'features.0'"));
+            }
+            else if (!seen.Add(layer.Name))
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateLayerName, span, layer.Name));
+            }
+        }
+    }
+
+    private static void CheckLoss(NetworkSpec spec, Shape output, List<DiagnosticInfo> diagnostics)
+    {
+        bool pixel = spec.Loss == LossKind.PixelCrossEntropy;
+        bool perImage = output.IsFlat || (output.Height == 1 && output.Width == 1);
+        string? problem = pixel && output.IsFlat ? "a per-pixel loss needs a KxHxW score map, but the output is flat"
+            : !pixel && !perImage ? "a class loss needs one score per class, but the output is a spatial map; add GlobalAvgPool or Dense, or use Loss.PixelCrossEntropy"
+            : output.Channels < 2 ? "cross-entropy needs at least 2 classes"
+            : null;
+        if (problem is not null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, spec.LossSpan, spec.Loss, output, problem));
+        }
+    }
+
+    private static void CheckLastLayer(CheckedLayer last, LossKind loss, List<DiagnosticInfo> diagnostics)
+    {
+        string? problem = last.Spec switch
+        {
+            ReluSpec => "the scores cannot go negative, which cripples the softmax of " + loss + "; end in Dense or Conv",
+            DropoutSpec => "the scores are randomly zeroed during training; put Dropout before the last Dense",
+            _ => null,
+        };
+        if (problem is not null)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ScoresClipped, last.Spec.Span, last.Description, problem));
+        }
+    }
+
+    /// <summary>
+    /// torchvision-style names: layers before the first dense layer are "features.{i}", the rest
+    /// "classifier.{i}", counting every layer of the segment, so naming one layer renames no other.
+    /// </summary>
+    private sealed class LayerNaming
+    {
+        private string _segment = "features";
+        private int _index;
+
+        public string Next(LayerSpec layer)
+        {
+            if (layer is DenseSpec && _segment == "features")
+            {
+                _segment = "classifier";
+                _index = 0;
+            }
+
+            string derived = _segment + "." + Format.Invariant(_index++);
+            return layer.Name ?? derived;
+        }
+    }
+}

@@ -1,0 +1,77 @@
+namespace NetCompiler.Generator.Model;
+
+/// <summary>
+/// A layer as written, before shapes are known. One record per op; the op's shape rule lives in
+/// Checking/LayerRules.cs. <see cref="Arguments"/> locates each argument the user wrote, so a diagnostic
+/// about an argument lands on it; <see cref="Span"/> is the whole attribute or blueprint layer.
+/// </summary>
+internal abstract record LayerSpec(string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments)
+{
+    /// <summary>The span of the named argument, or of the whole layer when it was not written out.</summary>
+    public SourceSpan SpanOf(string argument)
+    {
+        foreach (ArgumentSpan written in Arguments)
+        {
+            if (written.Name == argument)
+            {
+                return written.Span;
+            }
+        }
+
+        return Span;
+    }
+}
+
+/// <summary>Where a layer argument was written. Names are the attribute property names (Kernel, Stride ...).</summary>
+internal sealed record ArgumentSpan(string Name, SourceSpan Span);
+
+internal sealed record ConvSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments,
+    int OutChannels, int Kernel, int Stride, int Pad, int Dilation, int Groups, bool Bias)
+    : LayerSpec(Name, Span, Arguments);
+
+internal sealed record ConvTransposeSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments,
+    int OutChannels, int Kernel, int Stride, int Pad, int OutputPad, int Dilation, int Groups, bool Bias)
+    : LayerSpec(Name, Span, Arguments);
+
+internal sealed record BatchNormSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments, float Eps, float Momentum)
+    : LayerSpec(Name, Span, Arguments);
+
+internal sealed record ReluSpec(string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments)
+    : LayerSpec(Name, Span, Arguments);
+
+internal enum PoolKind
+{
+    Max,
+    Average,
+}
+
+/// <summary>Max or average pooling; <see cref="Stride"/> is already resolved (the kernel when unset).</summary>
+internal sealed record PoolSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments,
+    PoolKind Kind, int Kernel, int Stride, int Pad, bool Optional)
+    : LayerSpec(Name, Span, Arguments);
+
+internal sealed record GlobalAvgPoolSpec(string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments)
+    : LayerSpec(Name, Span, Arguments);
+
+/// <summary>A fully connected layer; <see cref="InFeatures"/> is 0 when it is to be inferred.</summary>
+internal sealed record DenseSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments, int OutFeatures, int InFeatures, bool Bias)
+    : LayerSpec(Name, Span, Arguments);
+
+internal sealed record DropoutSpec(string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments, float P)
+    : LayerSpec(Name, Span, Arguments);
+
+internal sealed record ResidualSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments,
+    int Steps, float H, int Kernel, bool Symmetric)
+    : LayerSpec(Name, Span, Arguments);
+
+/// <summary>IMEX steps; <see cref="Groups"/> is 0 for depthwise (one group per channel).</summary>
+internal sealed record ImexSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments,
+    int Steps, float H, int Kernel, int ImplicitKernel, int Groups, bool ReleasedVariant)
+    : LayerSpec(Name, Span, Arguments);

@@ -1,0 +1,37 @@
+namespace NetCompiler.Generator.Model;
+
+/// <summary>The loss named on the Network attribute; mirrors NetCompiler.Loss.</summary>
+internal enum LossKind
+{
+    CrossEntropy = 0,
+    PixelCrossEntropy = 1,
+}
+
+/// <summary>The C# declaration the generated part must match: namespace, containing types and the class itself.</summary>
+internal sealed record TypeDeclaration(
+    string? Namespace,
+    EquatableArray<ContainingType> ContainingTypes,
+    string Name,
+    string Accessibility)
+{
+    public string FullName => (Namespace is null ? "" : Namespace + ".")
+        + string.Concat(System.Linq.Enumerable.Select(ContainingTypes, t => t.Name + ".")) + Name;
+}
+
+/// <summary>A type the network class is nested in: its keyword (class, struct, record ...) and name.</summary>
+internal sealed record ContainingType(string Keyword, string Name);
+
+/// <summary>
+/// A network as written: its declaration, input, loss and layers in order. Produced by parsing, consumed by
+/// checking. Holds no Roslyn objects, so the incremental pipeline caches it by value.
+/// </summary>
+internal sealed record NetworkSpec(
+    TypeDeclaration Declaration,
+    SourceSpan AttributeSpan,
+    InputSpec Input,
+    LossKind Loss,
+    SourceSpan LossSpan,
+    EquatableArray<LayerSpec> Layers);
+
+/// <summary>The input of one image, C x H x W.</summary>
+internal sealed record InputSpec(int Channels, int Height, int Width, SourceSpan Span);

@@ -1,0 +1,126 @@
+using System;
+
+namespace NetCompiler;
+
+/// <summary>The base of every layer attribute: layers run in the order they are written on the class.</summary>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = true, Inherited = false)]
+public abstract class LayerAttribute : Attribute
+{
+    // Only NetCompiler's own layers exist: the generator knows each op's shape rule and kernels.
+    private protected LayerAttribute()
+    {
+    }
+
+    /// <summary>
+    /// The layer's checkpoint key prefix. When unset it is derived torchvision style:
+    /// "features.{i}" before the first dense layer, "classifier.{i}" from it on.
+    /// </summary>
+    public string? Name { get; set; }
+}
+
+/// <summary>2-D convolution (PyTorch's nn.Conv2d) with a square kernel.</summary>
+public sealed class ConvAttribute(int outChannels, int kernel) : LayerAttribute
+{
+    public int OutChannels { get; } = outChannels;
+    public int Kernel { get; } = kernel;
+    public int Stride { get; set; } = 1;
+    public int Pad { get; set; }
+    public int Dilation { get; set; } = 1;
+    /// <summary>Channel groups; set it to the input channels for a depthwise convolution.</summary>
+    public int Groups { get; set; } = 1;
+    public bool Bias { get; set; } = true;
+}
+
+/// <summary>Transposed 2-D convolution (PyTorch's nn.ConvTranspose2d), the upsampling layer of segmentation nets.</summary>
+public sealed class ConvTransposeAttribute(int outChannels, int kernel) : LayerAttribute
+{
+    public int OutChannels { get; } = outChannels;
+    public int Kernel { get; } = kernel;
+    public int Stride { get; set; } = 1;
+    public int Pad { get; set; }
+    public int OutputPad { get; set; }
+    public int Dilation { get; set; } = 1;
+    public int Groups { get; set; } = 1;
+    public bool Bias { get; set; } = true;
+}
+
+/// <summary>Batch normalisation over channels (nn.BatchNorm2d after spatial layers, nn.BatchNorm1d after dense ones).</summary>
+public sealed class BatchNormAttribute : LayerAttribute
+{
+    public float Eps { get; set; } = 1e-5f;
+    public float Momentum { get; set; } = 0.1f;
+}
+
+/// <summary>Rectified linear unit.</summary>
+public sealed class ReluAttribute : LayerAttribute;
+
+/// <summary>Max pooling (nn.MaxPool2d); the stride defaults to the kernel.</summary>
+public sealed class MaxPoolAttribute(int kernel) : LayerAttribute
+{
+    public int Kernel { get; } = kernel;
+    /// <summary>The stride; 0 (the default) means the kernel size, as in PyTorch.</summary>
+    public int Stride { get; set; }
+    public int Pad { get; set; }
+    /// <summary>The blueprint's POOL?: skipped, with an info diagnostic, where the input is too small to pool.</summary>
+    public bool Optional { get; set; }
+}
+
+/// <summary>Average pooling (nn.AvgPool2d, padding counted in the average); the stride defaults to the kernel.</summary>
+public sealed class AvgPoolAttribute(int kernel) : LayerAttribute
+{
+    public int Kernel { get; } = kernel;
+    /// <summary>The stride; 0 (the default) means the kernel size, as in PyTorch.</summary>
+    public int Stride { get; set; }
+    public int Pad { get; set; }
+    /// <summary>The blueprint's POOL?: skipped, with an info diagnostic, where the input is too small to pool.</summary>
+    public bool Optional { get; set; }
+}
+
+/// <summary>Global average pooling to C x 1 x 1 (nn.AdaptiveAvgPool2d(1)).</summary>
+public sealed class GlobalAvgPoolAttribute : LayerAttribute;
+
+/// <summary>Fully connected layer (nn.Linear); a spatial input is flattened first (nn.Flatten).</summary>
+public sealed class DenseAttribute(int outFeatures) : LayerAttribute
+{
+    public int OutFeatures { get; } = outFeatures;
+    /// <summary>The expected input features; 0 (the default) infers them, a value is checked against the input.</summary>
+    public int InFeatures { get; set; }
+    public bool Bias { get; set; } = true;
+}
+
+/// <summary>Inverted dropout with drop probability P, active in training only.</summary>
+public sealed class DropoutAttribute(float p) : LayerAttribute
+{
+    public float P { get; } = p;
+}
+
+/// <summary>
+/// Residual steps Y &lt;- Y + H K2 relu(BN(K1 Y)), width preserved, Steps of them each with its own weights;
+/// Symmetric uses K2 = -K1^T (the stable form of Ruthotto and Haber).
+/// </summary>
+public sealed class ResidualAttribute : LayerAttribute
+{
+    public int Steps { get; set; } = 1;
+    public float H { get; set; } = 1f;
+    public int Kernel { get; set; } = 3;
+    public bool Symmetric { get; set; }
+}
+
+/// <summary>
+/// IMEX steps (Haber et al., IMEXnet, ICML 2019):
+/// Y &lt;- (I + hL)^-1 (Y + hLY + h K^T relu(BN(K Y))), L = C^T C with C a grouped convolution solved with FFTs
+/// under periodic boundaries.
+/// </summary>
+public sealed class ImexAttribute : LayerAttribute
+{
+    public int Steps { get; set; } = 1;
+    public float H { get; set; } = 1f;
+    /// <summary>The kernel of the explicit convolution K.</summary>
+    public int Kernel { get; set; } = 3;
+    /// <summary>The kernel of the implicit operator C.</summary>
+    public int ImplicitKernel { get; set; } = 3;
+    /// <summary>The groups of C; 0 (the default) means depthwise, one group per channel.</summary>
+    public int Groups { get; set; }
+    /// <summary>The released code's variant: drops the hLY term and normalises before the solve.</summary>
+    public bool ReleasedVariant { get; set; }
+}

@@ -1,0 +1,34 @@
+using System;
+
+namespace NetCompiler;
+
+/// <summary>The loss a network is trained with; it must fit the network's output.</summary>
+public enum Loss
+{
+    /// <summary>Softmax cross-entropy over a flat class-score vector (PyTorch's nn.CrossEntropyLoss).</summary>
+    CrossEntropy = 0,
+
+    /// <summary>Per-pixel softmax cross-entropy over a K x H x W score map (segmentation).</summary>
+    PixelCrossEntropy = 1,
+}
+
+/// <summary>
+/// Marks a partial class as a network for the NetCompiler generator. The layers follow either as layer
+/// attributes on the same class, in order, or as <see cref="Blueprint"/> text.
+/// </summary>
+/// <param name="input">The input shape of one image as "CxHxW", e.g. "1x28x28".</param>
+[AttributeUsage(AttributeTargets.Class, AllowMultiple = false, Inherited = false)]
+public sealed class NetworkAttribute(string input) : Attribute
+{
+    /// <summary>The input shape of one image as "CxHxW".</summary>
+    public string Input { get; } = input;
+
+    /// <summary>
+    /// The layers in the cs231n blueprint notation, e.g.
+    /// "[[CONV 32 3x3 -> BN -> RELU]*2 -> POOL 2]*3 -> [FC 128 -> RELU]*2 -> FC 10".
+    /// </summary>
+    public string? Blueprint { get; set; }
+
+    /// <summary>The training loss; <see cref="Loss.CrossEntropy"/> unless set.</summary>
+    public Loss Loss { get; set; } = Loss.CrossEntropy;
+}
