@@ -46,7 +46,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor WindowDoesNotTile = Warning(
         "NC0009", "Window does not tile its input",
-        "{0}: a {1}x{1} window with stride {2} and padding {3} does not tile the {4}x{5} input; {6} row(s) and {7} column(s) are dropped and the output is floored to {8}x{9}, as PyTorch does");
+        "{0}: a {1}x{1} window with stride {2} and padding {3} does not tile the {4}x{5} input; {6} input row(s) and {7} column(s) are never covered and the output is floored to {8}x{9}, as PyTorch does");
 
     public static readonly DiagnosticDescriptor WindowLargerThanInput = Error(
         "NC0010", "Window larger than its input",

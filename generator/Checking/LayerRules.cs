@@ -313,7 +313,10 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
             return null;
         }
 
-        long droppedRows = (paddedHeight - extent) % stride, droppedColumns = (paddedWidth - extent) % stride;
+        // The last windows stop short of the padded edge by (padded - extent) % stride; only what of that is
+        // real input, not padding, is lost (ResNet's 3x3 stride-2 pad-1 convolutions lose padding alone).
+        long droppedRows = Math.Max(0, ((paddedHeight - extent) % stride) - pad);
+        long droppedColumns = Math.Max(0, ((paddedWidth - extent) % stride) - pad);
         int height = (int)(((paddedHeight - extent) / stride) + 1), width = (int)(((paddedWidth - extent) / stride) + 1);
         if (droppedRows != 0 || droppedColumns != 0)
         {

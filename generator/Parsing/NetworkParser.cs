@@ -302,10 +302,13 @@ internal static class NetworkParser
     /// <summary>Finds where each argument of an attribute was written: by position, by name: or by Name = value.</summary>
     private readonly struct ArgumentLocator(AttributeSyntax syntax, AttributeData attribute)
     {
+        /// <summary>The argument as written: the value alone when positional, "Name = value" when named.</summary>
         public SourceSpan Span(string name) =>
-            Expression(name) is { } expression ? ToSpan(expression.GetLocation()) : ToSpan(syntax.GetLocation());
+            Argument(name) is { } argument ? ToSpan(argument.NameEquals is null ? argument.Expression.GetLocation() : argument.GetLocation()) : ToSpan(syntax.GetLocation());
 
-        public ExpressionSyntax? Expression(string name)
+        public ExpressionSyntax? Expression(string name) => Argument(name)?.Expression;
+
+        private AttributeArgumentSyntax? Argument(string name)
         {
             SeparatedSyntaxList<AttributeArgumentSyntax> arguments = syntax.ArgumentList?.Arguments ?? default;
             ImmutableArray<IParameterSymbol> parameters = attribute.AttributeConstructor?.Parameters ?? ImmutableArray<IParameterSymbol>.Empty;
@@ -317,7 +320,7 @@ internal static class NetworkParser
                     ?? (positional < parameters.Length ? parameters[positional++].Name : null);
                 if (argumentName == name)
                 {
-                    return argument.Expression;
+                    return argument;
                 }
             }
 

@@ -1,0 +1,65 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.IO;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using NetCompiler.Generator;
+
+namespace NetCompiler.Generator.Tests;
+
+/// <summary>What one generator run produced.</summary>
+internal sealed record GeneratorRun(
+    ImmutableArray<Diagnostic> GeneratorDiagnostics,
+    ImmutableArray<Diagnostic> CompilationDiagnostics,
+    ImmutableArray<GeneratedSourceResult> Sources,
+    GeneratorDriver Driver,
+    CSharpCompilation Input)
+{
+    public string SingleSource => Assert.Single(Sources).SourceText.ToString();
+}
+
+/// <summary>
+/// Runs the generator the way the compiler does, through CSharpGeneratorDriver, over source that references
+/// the real NetCompiler runtime (the attributes and the summary types).
+/// </summary>
+internal static class GeneratorHarness
+{
+    public const string FileName = "Network.cs";
+
+    private static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview);
+
+    private static readonly Lazy<MetadataReference[]> References = new(() =>
+    {
+        string[] platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        return platform
+            .Where(path => Path.GetFileName(path).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(path) is "netstandard.dll" or "mscorlib.dll")
+            .Append(typeof(NetworkAttribute).Assembly.Location)
+            .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
+            .ToArray();
+    });
+
+    public static CSharpCompilation Compile(params string[] sources) => CSharpCompilation.Create(
+        "UserAssembly",
+        sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, ParseOptions, path: i == 0 ? FileName : $"Other{i}.cs")),
+        References.Value,
+        new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+
+    public static GeneratorDriver CreateDriver() => CSharpGeneratorDriver.Create(
+        [new NetworkGenerator().AsSourceGenerator()],
+        parseOptions: ParseOptions,
+        driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    public static GeneratorRun Run(params string[] sources) => Run(CreateDriver(), Compile(sources));
+
+    public static GeneratorRun Run(GeneratorDriver driver, CSharpCompilation input)
+    {
+        driver = driver.RunGeneratorsAndUpdateCompilation(input, out Compilation output, out ImmutableArray<Diagnostic> generatorDiagnostics);
+        GeneratorRunResult result = driver.GetRunResult().Results.Single();
+        return new GeneratorRun(generatorDiagnostics, output.GetDiagnostics(), result.GeneratedSources, driver, input);
+    }
+
+    /// <summary>Source with the usual usings, so tests show only the network.</summary>
+    public static string Network(string declaration) => "using NetCompiler;\n\n" + declaration + "\n";
+}
