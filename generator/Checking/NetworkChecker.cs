@@ -18,33 +18,31 @@ internal static class NetworkChecker
     {
         var diagnostics = new List<DiagnosticInfo>();
         var rules = new LayerRules(diagnostics);
-        var layers = new List<CheckedLayer>();
+        var built = new List<(LayerSpec Spec, LayerOutcome Outcome, Shape Input, long? Field)>();
         Shape shape = Shape.Image(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
         ReceptiveField field = ReceptiveField.Pixel;
-        var naming = new LayerNaming();
         bool complete = true;
         foreach (LayerSpec layer in spec.Layers)
         {
-            Shape input = shape;
-            LayerOutcome outcome = rules.Apply(layer, input, ref field);
+            LayerOutcome outcome = rules.Apply(layer, shape, ref field);
             if (outcome.Output is not Shape output)
             {
                 complete = false;
                 break; // later shapes would only repeat this error
             }
 
-            if (outcome.Description.Length == 0)
+            if (outcome.Description.Length > 0) // else an optional layer that does not fit
             {
-                continue; // an optional layer that does not fit
+                built.Add((layer, outcome, shape, field.Pixels));
+                shape = output;
             }
-
-            string name = naming.Next(layer);
-            var tensors = outcome.Tensors
-                .Select(t => new TensorSpec(name + "." + t.Suffix, t.Dimensions.ToEquatableArray(), t.Trainable))
-                .ToEquatableArray();
-            layers.Add(new CheckedLayer(layer, name, outcome.Description, input, output, tensors, outcome.MultiplyAccumulates, field.Pixels));
-            shape = output;
         }
+
+        IReadOnlyList<string> names = LayerNames(built.Select(b => b.Spec).ToList());
+        var layers = built.Select((b, i) => new CheckedLayer(
+            b.Spec, names[i], b.Outcome.Description, b.Input, b.Outcome.Output!.Value,
+            b.Outcome.Tensors.Select(t => new TensorSpec(names[i] + "." + t.Suffix, t.Dimensions.ToEquatableArray(), t.Trainable)).ToEquatableArray(),
+            b.Outcome.MultiplyAccumulates, b.Field)).ToList();
 
         CheckNames(layers, diagnostics);
         if (complete && layers.Count > 0)
@@ -110,24 +108,29 @@ internal static class NetworkChecker
     }
 
     /// <summary>
-    /// torchvision-style names: layers before the first dense layer are "features.{i}", the rest
-    /// "classifier.{i}", counting every layer of the segment, so naming one layer renames no other.
+    /// torchvision-style names, so checkpoints line up with torchvision's state_dict keys: the layers before the
+    /// classifier are "features.{i}", the rest "classifier.{i}", counting every layer of its segment (a given
+    /// Name replaces only its own). The classifier starts at the first dense layer, together with any dropout
+    /// right before it, as in torchvision's AlexNet.
     /// </summary>
-    private sealed class LayerNaming
+    private static IReadOnlyList<string> LayerNames(IReadOnlyList<LayerSpec> layers)
     {
-        private string _segment = "features";
-        private int _index;
-
-        public string Next(LayerSpec layer)
+        int classifier = layers.Count;
+        for (int i = 0; i < layers.Count; i++)
         {
-            if (layer is DenseSpec && _segment == "features")
+            if (layers[i] is DenseSpec)
             {
-                _segment = "classifier";
-                _index = 0;
+                classifier = i;
+                break;
             }
-
-            string derived = _segment + "." + Format.Invariant(_index++);
-            return layer.Name ?? derived;
         }
+
+        while (classifier > 0 && classifier < layers.Count && layers[classifier - 1] is DropoutSpec)
+        {
+            classifier--;
+        }
+
+        return layers.Select((layer, i) => layer.Name
+            ?? (i < classifier ? "features." + Format.Invariant(i) : "classifier." + Format.Invariant(i - classifier))).ToList();
     }
 }

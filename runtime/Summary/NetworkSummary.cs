@@ -100,5 +100,5 @@ public sealed class NetworkSummary
 
     private static string Count(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
 
-    private static string Kilobytes(long bytes) => (bytes / 1024.0).ToString("F1", CultureInfo.InvariantCulture);
+    private static string Kilobytes(long bytes) => (bytes / 1024.0).ToString("F2", CultureInfo.InvariantCulture);
 }
