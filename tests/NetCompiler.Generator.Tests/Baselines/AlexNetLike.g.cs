@@ -47,13 +47,13 @@ partial class AlexNetLike
             new global::NetCompiler.LayerSummary("features.10", "MaxPool2d(kernel_size=3, stride=2)", global::NetCompiler.TensorShape.Image(256, 6, 6), 0, 0, 36864, 163),
             // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
             new global::NetCompiler.LayerSummary("features.11", "AdaptiveAvgPool2d(1)", global::NetCompiler.TensorShape.Image(256, 1, 1), 0, 0, 1024, null),
-            // features.12: Dropout(p=0.5), 256x1x1 -> 256x1x1
-            new global::NetCompiler.LayerSummary("features.12", "Dropout(p=0.5)", global::NetCompiler.TensorShape.Image(256, 1, 1), 0, 0, 1024, null),
-            // classifier.0: Linear(256, 4096), 256x1x1 -> 4096
-            new global::NetCompiler.LayerSummary("classifier.0", "Linear(256, 4096)", global::NetCompiler.TensorShape.Flat(4096), 1052672, 1048576, 16384, null),
-            // classifier.1: ReLU, 4096 -> 4096
-            new global::NetCompiler.LayerSummary("classifier.1", "ReLU", global::NetCompiler.TensorShape.Flat(4096), 0, 0, 16384, null),
-            // classifier.2: Linear(4096, 1000), 4096 -> 1000
-            new global::NetCompiler.LayerSummary("classifier.2", "Linear(4096, 1000)", global::NetCompiler.TensorShape.Flat(1000), 4097000, 4096000, 4000, null),
+            // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
+            new global::NetCompiler.LayerSummary("classifier.0", "Dropout(p=0.5)", global::NetCompiler.TensorShape.Image(256, 1, 1), 0, 0, 1024, null),
+            // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
+            new global::NetCompiler.LayerSummary("classifier.1", "Linear(256, 4096)", global::NetCompiler.TensorShape.Flat(4096), 1052672, 1048576, 16384, null),
+            // classifier.2: ReLU, 4096 -> 4096
+            new global::NetCompiler.LayerSummary("classifier.2", "ReLU", global::NetCompiler.TensorShape.Flat(4096), 0, 0, 16384, null),
+            // classifier.3: Linear(4096, 1000), 4096 -> 1000
+            new global::NetCompiler.LayerSummary("classifier.3", "Linear(4096, 1000)", global::NetCompiler.TensorShape.Flat(1000), 4097000, 4096000, 4000, null),
         });
 }
