@@ -1,0 +1,287 @@
+using System;
+
+namespace NetCompiler.Kernels;
+
+/// <summary>
+/// Batch normalisation over [n, channels, planeSize] (planeSize 1 gives BatchNorm1d after a dense layer), with
+/// PyTorch's semantics: training normalises with the biased batch variance and updates the running variance with
+/// the unbiased one, running = (1 - momentum) * running + momentum * batch. Statistics are accumulated in double.
+/// Work is split over channels, so every sum has a fixed order.
+/// </summary>
+public static unsafe class BatchNorm
+{
+    /// <summary>
+    /// y = gamma * (x - mean) / sqrt(var + eps) + beta with batch statistics (then ReLU when <paramref name="relu"/>);
+    /// updates the running statistics and saves mean and 1 / sqrt(var + eps) for <see cref="Backward"/>.
+    /// </summary>
+    public static void ForwardTraining(
+        KernelContext context,
+        ReadOnlySpan<float> x,
+        Span<float> y,
+        ReadOnlySpan<float> gamma,
+        ReadOnlySpan<float> beta,
+        Span<float> runningMean,
+        Span<float> runningVar,
+        Span<float> savedMean,
+        Span<float> savedInvStd,
+        int n,
+        int channels,
+        int planeSize,
+        float eps,
+        float momentum,
+        bool relu)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        CheckShape(x.Length, y.Length, gamma.Length, beta.Length, n, channels, planeSize);
+        Guard.Length(runningMean.Length, channels, nameof(runningMean));
+        Guard.Length(runningVar.Length, channels, nameof(runningVar));
+        Guard.Length(savedMean.Length, channels, nameof(savedMean));
+        Guard.Length(savedInvStd.Length, channels, nameof(savedInvStd));
+        if ((long)n * planeSize < 2)
+        {
+            throw new ArgumentException("Training batch norm needs more than one value per channel.", nameof(n));
+        }
+
+        fixed (float* px = x, py = y, pg = gamma, pb = beta, prm = runningMean, prv = runningVar, psm = savedMean, psi = savedInvStd)
+        {
+            var job = new TrainingJob
+            {
+                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, N = n, Channels = channels, PlaneSize = planeSize, Relu = relu },
+                RunningMean = prm,
+                RunningVar = prv,
+                SavedMean = psm,
+                SavedInvStd = psi,
+                Eps = eps,
+                Momentum = momentum,
+            };
+            context.For(channels, ref job);
+        }
+    }
+
+    /// <summary>y = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta (then ReLU when <paramref name="relu"/>).</summary>
+    public static void ForwardInference(
+        KernelContext context,
+        ReadOnlySpan<float> x,
+        Span<float> y,
+        ReadOnlySpan<float> gamma,
+        ReadOnlySpan<float> beta,
+        ReadOnlySpan<float> runningMean,
+        ReadOnlySpan<float> runningVar,
+        int n,
+        int channels,
+        int planeSize,
+        float eps,
+        bool relu)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        CheckShape(x.Length, y.Length, gamma.Length, beta.Length, n, channels, planeSize);
+        Guard.Length(runningMean.Length, channels, nameof(runningMean));
+        Guard.Length(runningVar.Length, channels, nameof(runningVar));
+        fixed (float* px = x, py = y, pg = gamma, pb = beta, prm = runningMean, prv = runningVar)
+        {
+            var job = new InferenceJob
+            {
+                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, N = n, Channels = channels, PlaneSize = planeSize, Relu = relu },
+                RunningMean = prm,
+                RunningVar = prv,
+                Eps = eps,
+            };
+            context.For(channels, ref job);
+        }
+    }
+
+    /// <summary>
+    /// Training-mode gradients (overwritten): dbeta = sum dy, dgamma = sum dy * xhat,
+    /// dx = gamma * invStd / m * (m * dy - dbeta - xhat * dgamma) with m = n * planeSize.
+    /// When the forward pass fused ReLU, mask dy first with <see cref="Relu.Backward"/>.
+    /// </summary>
+    public static void Backward(
+        KernelContext context,
+        ReadOnlySpan<float> dy,
+        ReadOnlySpan<float> x,
+        ReadOnlySpan<float> gamma,
+        ReadOnlySpan<float> savedMean,
+        ReadOnlySpan<float> savedInvStd,
+        Span<float> dx,
+        Span<float> dgamma,
+        Span<float> dbeta,
+        int n,
+        int channels,
+        int planeSize)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Guard.Batch(n);
+        Guard.Positive(channels, nameof(channels));
+        Guard.Positive(planeSize, nameof(planeSize));
+        long size = (long)n * channels * planeSize;
+        Guard.Length(dy.Length, size, nameof(dy));
+        Guard.Length(x.Length, size, nameof(x));
+        Guard.Length(dx.Length, size, nameof(dx));
+        Guard.Length(gamma.Length, channels, nameof(gamma));
+        Guard.Length(savedMean.Length, channels, nameof(savedMean));
+        Guard.Length(savedInvStd.Length, channels, nameof(savedInvStd));
+        Guard.Length(dgamma.Length, channels, nameof(dgamma));
+        Guard.Length(dbeta.Length, channels, nameof(dbeta));
+        fixed (float* pdy = dy, px = x, pg = gamma, psm = savedMean, psi = savedInvStd, pdx = dx, pdg = dgamma, pdb = dbeta)
+        {
+            var job = new BackwardJob
+            {
+                Dy = pdy,
+                X = px,
+                Gamma = pg,
+                SavedMean = psm,
+                SavedInvStd = psi,
+                Dx = pdx,
+                Dgamma = pdg,
+                Dbeta = pdb,
+                N = n,
+                Channels = channels,
+                PlaneSize = planeSize,
+            };
+            context.For(channels, ref job);
+        }
+    }
+
+    private static void CheckShape(int x, int y, int gamma, int beta, int n, int channels, int planeSize)
+    {
+        Guard.Batch(n);
+        Guard.Positive(channels, nameof(channels));
+        Guard.Positive(planeSize, nameof(planeSize));
+        long size = (long)n * channels * planeSize;
+        Guard.Length(x, size, nameof(x));
+        Guard.Length(y, size, nameof(y));
+        Guard.Length(gamma, channels, nameof(gamma));
+        Guard.Length(beta, channels, nameof(beta));
+    }
+
+    /// <summary>The tensor being normalised and the affine parameters, shared by both forward passes.</summary>
+    private struct Layout
+    {
+        public float* X;
+        public float* Y;
+        public float* Gamma;
+        public float* Beta;
+        public int N;
+        public int Channels;
+        public int PlaneSize;
+        public bool Relu;
+
+        public readonly Span<float> Plane(float* tensor, int image, int channel) =>
+            new(tensor + ((((nint)image * Channels) + channel) * PlaneSize), PlaneSize);
+
+        /// <summary>y = gamma * (x - mean) * invStd + beta over every plane of <paramref name="channel"/>.</summary>
+        public readonly void Normalize(int channel, double mean, double invStd)
+        {
+            var scale = (float)(Gamma[channel] * invStd);
+            for (int image = 0; image < N; image++)
+            {
+                VectorMath.Normalize(Plane(X, image, channel), (float)mean, scale, Beta[channel], Relu, Plane(Y, image, channel));
+            }
+        }
+    }
+
+    private struct TrainingJob : IParallelJob
+    {
+        public Layout Tensor;
+        public float* RunningMean;
+        public float* RunningVar;
+        public float* SavedMean;
+        public float* SavedInvStd;
+        public float Eps;
+        public float Momentum;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            long count = (long)Tensor.N * Tensor.PlaneSize;
+            for (int c = begin; c < end; c++)
+            {
+                // Mean first, then squared deviations: a one-pass sum of squares loses digits when |mean| >> std.
+                double sum = 0;
+                for (int image = 0; image < Tensor.N; image++)
+                {
+                    sum += VectorMath.Sum(Tensor.Plane(Tensor.X, image, c));
+                }
+
+                double mean = sum / count;
+                double squares = 0;
+                for (int image = 0; image < Tensor.N; image++)
+                {
+                    squares += VectorMath.SquaredDeviations(Tensor.Plane(Tensor.X, image, c), mean);
+                }
+
+                double variance = squares / count;
+                double invStd = 1.0 / Math.Sqrt(variance + Eps);
+                SavedMean[c] = (float)mean;
+                SavedInvStd[c] = (float)invStd;
+                RunningMean[c] = (float)(((1.0 - Momentum) * RunningMean[c]) + (Momentum * mean));
+                RunningVar[c] = (float)(((1.0 - Momentum) * RunningVar[c]) + (Momentum * squares / (count - 1)));
+                Tensor.Normalize(c, mean, invStd);
+            }
+        }
+    }
+
+    private struct InferenceJob : IParallelJob
+    {
+        public Layout Tensor;
+        public float* RunningMean;
+        public float* RunningVar;
+        public float Eps;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            for (int c = begin; c < end; c++)
+            {
+                Tensor.Normalize(c, RunningMean[c], 1.0 / Math.Sqrt(RunningVar[c] + (double)Eps));
+            }
+        }
+    }
+
+    private struct BackwardJob : IParallelJob
+    {
+        public float* Dy;
+        public float* X;
+        public float* Gamma;
+        public float* SavedMean;
+        public float* SavedInvStd;
+        public float* Dx;
+        public float* Dgamma;
+        public float* Dbeta;
+        public int N;
+        public int Channels;
+        public int PlaneSize;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            double count = (double)N * PlaneSize;
+            for (int c = begin; c < end; c++)
+            {
+                double mean = SavedMean[c], invStd = SavedInvStd[c];
+
+                // sum dy * xhat = invStd * (sum dy * x - mean * sum dy).
+                double sumDy = 0, sumDyX = 0;
+                for (int image = 0; image < N; image++)
+                {
+                    sumDy += VectorMath.Sum(Plane(Dy, image, c));
+                    sumDyX += VectorMath.Dot(Plane(Dy, image, c), Plane(X, image, c));
+                }
+
+                double dbeta = sumDy;
+                double dgamma = invStd * (sumDyX - (mean * sumDy));
+                Dbeta[c] = (float)dbeta;
+                Dgamma[c] = (float)dgamma;
+
+                // dx = k * dy + a * (x - mean) + b: the formula above expanded with xhat = (x - mean) * invStd.
+                double k = Gamma[c] * invStd;
+                double a = -k * invStd * dgamma / count;
+                double b = -k * dbeta / count;
+                for (int image = 0; image < N; image++)
+                {
+                    VectorMath.MultiplyAddAffine(Plane(Dy, image, c), (float)k, Plane(X, image, c), (float)mean, (float)a, (float)b, Plane(Dx, image, c));
+                }
+            }
+        }
+
+        private readonly Span<float> Plane(float* tensor, int image, int channel) =>
+            new(tensor + ((((nint)image * Channels) + channel) * PlaneSize), PlaneSize);
+    }
+}

@@ -1,0 +1,282 @@
+using System;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace NetCompiler.Kernels;
+
+/// <summary>
+/// Work run by <see cref="KernelContext.For{TJob}(int, ref TJob)"/>: each participating thread gets one
+/// contiguous range of indices. Jobs hold raw pointers (hence <c>unmanaged</c>) so they can be shared
+/// with the workers without boxing or pinning objects.
+/// </summary>
+public interface IParallelJob
+{
+    /// <summary>Processes indices [<paramref name="begin"/>, <paramref name="end"/>) on thread <paramref name="thread"/>.</summary>
+    void Execute(int begin, int end, int thread);
+}
+
+/// <summary>
+/// Persistent worker threads and per-thread scratch memory shared by every kernel of one network.
+/// Work is split statically (thread t always gets the same range for the same count), so results are
+/// deterministic for a given thread count. A dispatch allocates nothing on the managed heap.
+/// </summary>
+public sealed unsafe class KernelContext : IDisposable
+{
+    // Spin this long (iterations of Thread.SpinWait(SpinIterations)) before blocking: kernels are
+    // dispatched back to back, and waking a blocked thread costs tens of microseconds.
+    private const int SpinRounds = 4000;
+    private const int SpinIterations = 20;
+
+    private readonly Thread[] _workers;
+    private readonly SemaphoreSlim[] _start;
+    private readonly SemaphoreSlim _done = new(0);
+    private readonly ScratchSpace _scratch;
+
+    private delegate*<void*, int, int, int, void> _invoke;
+    private void* _job;
+    private int _count;
+    private int _pending;
+    private Exception? _failure;
+    private bool _disposed;
+    private bool _running;
+
+    /// <summary>Creates a context with one thread per processor.</summary>
+    public KernelContext() : this(Environment.ProcessorCount)
+    {
+    }
+
+    /// <summary>Creates a context that splits work over <paramref name="threads"/> threads (the caller's included).</summary>
+    public KernelContext(int threads)
+    {
+        Guard.Positive(threads, nameof(threads));
+        ThreadCount = threads;
+        _scratch = new ScratchSpace(threads);
+        _workers = new Thread[threads - 1];
+        _start = new SemaphoreSlim[threads - 1];
+        for (int i = 0; i < _workers.Length; i++)
+        {
+            _start[i] = new SemaphoreSlim(0);
+            int thread = i + 1;
+            _workers[i] = new Thread(() => WorkerLoop(thread))
+            {
+                IsBackground = true,
+                Name = $"NetCompiler kernel worker {thread}",
+            };
+            _workers[i].Start();
+        }
+    }
+
+    /// <summary>Number of threads work is split over, the calling thread included.</summary>
+    public int ThreadCount { get; }
+
+    /// <summary>
+    /// Runs <paramref name="job"/> over [0, <paramref name="count"/>): thread t processes
+    /// [RangeStart(count, t, T), RangeStart(count, t + 1, T)). The calling thread takes range 0 and returns when all are done.
+    /// Not reentrant: a job must not call <see cref="For{TJob}"/> on the same context.
+    /// </summary>
+    public void For<TJob>(int count, ref TJob job) where TJob : unmanaged, IParallelJob
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (count <= 0)
+        {
+            return;
+        }
+
+        int threads = ThreadCount;
+        if (threads == 1 || count == 1)
+        {
+            job.Execute(0, count, 0);
+            return;
+        }
+
+        if (_running)
+        {
+            throw new InvalidOperationException("KernelContext.For is not reentrant.");
+        }
+
+        fixed (TJob* jobPointer = &job)
+        {
+            _running = true;
+            _job = jobPointer;
+            _invoke = &Invoke<TJob>;
+            _count = count;
+            _failure = null;
+            Volatile.Write(ref _pending, threads - 1);
+            foreach (SemaphoreSlim start in _start)
+            {
+                start.Release();
+            }
+
+            try
+            {
+                job.Execute(0, RangeStart(count, 1, threads), 0);
+            }
+            catch (Exception exception)
+            {
+                Interlocked.CompareExchange(ref _failure, exception, null);
+            }
+
+            SpinWait(ref _pending);
+            _done.Wait();
+            _job = null;
+            _running = false;
+        }
+
+        if (_failure is { } failure)
+        {
+            _failure = null;
+            ExceptionDispatchInfo.Throw(failure);
+        }
+    }
+
+    /// <summary>Per-thread scratch memory, in a form parallel jobs can carry.</summary>
+    internal ScratchSpace Scratch
+    {
+        get
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            return _scratch;
+        }
+    }
+
+    /// <summary>
+    /// First index of thread <paramref name="thread"/>'s range when <paramref name="count"/> items are split over
+    /// <paramref name="threads"/>: ceil(count * thread / threads), so when there are fewer items than threads the
+    /// low threads (the caller first) get them.
+    /// </summary>
+    internal static int RangeStart(int count, int thread, int threads) => (int)((((long)count * thread) + threads - 1) / threads);
+
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        foreach (SemaphoreSlim start in _start)
+        {
+            start.Release();
+        }
+
+        foreach (Thread worker in _workers)
+        {
+            worker.Join();
+        }
+
+        foreach (SemaphoreSlim start in _start)
+        {
+            start.Dispose();
+        }
+
+        _done.Dispose();
+        _scratch.Free();
+    }
+
+    private static void Invoke<TJob>(void* job, int begin, int end, int thread) where TJob : unmanaged, IParallelJob =>
+        ((TJob*)job)->Execute(begin, end, thread);
+
+    private void WorkerLoop(int thread)
+    {
+        SemaphoreSlim start = _start[thread - 1];
+        while (true)
+        {
+            SpinUntilSignalled(start);
+            start.Wait();
+            if (_disposed)
+            {
+                return;
+            }
+
+            int count = _count;
+            int begin = RangeStart(count, thread, ThreadCount), end = RangeStart(count, thread + 1, ThreadCount);
+            try
+            {
+                if (begin < end)
+                {
+                    _invoke(_job, begin, end, thread);
+                }
+            }
+            catch (Exception exception)
+            {
+                Interlocked.CompareExchange(ref _failure, exception, null);
+            }
+
+            if (Interlocked.Decrement(ref _pending) == 0)
+            {
+                _done.Release();
+            }
+        }
+    }
+
+    private static void SpinUntilSignalled(SemaphoreSlim signal)
+    {
+        for (int round = 0; round < SpinRounds && signal.CurrentCount == 0; round++)
+        {
+            Thread.SpinWait(SpinIterations);
+        }
+    }
+
+    private static void SpinWait(ref int pending)
+    {
+        for (int round = 0; round < SpinRounds && Volatile.Read(ref pending) != 0; round++)
+        {
+            Thread.SpinWait(SpinIterations);
+        }
+    }
+}
+
+/// <summary>
+/// Scratch memory private to each thread, 64-byte aligned native memory. A block grows on demand and never
+/// shrinks, so steady-state calls reuse it; contents are not preserved across a call that grows it.
+/// Only thread t (or the caller between dispatches) touches block t.
+/// </summary>
+internal readonly unsafe struct ScratchSpace
+{
+    private readonly Block* _blocks;
+
+    public ScratchSpace(int threads)
+    {
+        _blocks = (Block*)NativeMemory.AllocZeroed((nuint)threads, (nuint)sizeof(Block));
+        ThreadCount = threads;
+    }
+
+    public int ThreadCount { get; }
+
+    /// <summary>Thread <paramref name="thread"/>'s block, at least <paramref name="floats"/> long.</summary>
+    public float* Get(int thread, nint floats)
+    {
+        Block* block = _blocks + thread;
+        nint bytes = floats * sizeof(float);
+        if (block->Bytes < bytes)
+        {
+            NativeMemory.AlignedFree(block->Memory);
+            block->Memory = null;
+            block->Bytes = 0;
+            block->Memory = NativeMemory.AlignedAlloc((nuint)bytes, 64);
+            block->Bytes = bytes;
+        }
+
+        return (float*)block->Memory;
+    }
+
+    /// <summary>Thread <paramref name="thread"/>'s block as last sized (to read results a job left there).</summary>
+    public float* Peek(int thread) => (float*)_blocks[thread].Memory;
+
+    public void Free()
+    {
+        for (int i = 0; i < ThreadCount; i++)
+        {
+            NativeMemory.AlignedFree(_blocks[i].Memory);
+        }
+
+        NativeMemory.Free(_blocks);
+    }
+
+    private struct Block
+    {
+        public void* Memory;
+        public nint Bytes;
+    }
+}

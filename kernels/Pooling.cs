@@ -1,0 +1,308 @@
+using System;
+
+namespace NetCompiler.Kernels;
+
+/// <summary>
+/// Max pooling (PyTorch nn.MaxPool2d, floor mode): padding counts as -infinity, ties keep the first maximum and a
+/// NaN propagates. The forward pass saves, per output, the index of the chosen element within its input plane
+/// (the switch); the backward pass routes each gradient there, accumulating where windows overlap.
+/// </summary>
+public static unsafe class MaxPool2d
+{
+    /// <summary>y = max over each window of x; <paramref name="switches"/> (same length as y) = argmax index within the input plane.</summary>
+    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, Span<float> y, Span<int> switches, int n)
+        where S : struct, IPoolShape
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Guard.Batch(n);
+        Guard.Length(x.Length, (long)n * PoolGeometry<S>.InputSize, nameof(x));
+        Guard.Length(y.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(y));
+        Guard.Length(switches.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(switches));
+        fixed (float* px = x, py = y)
+        fixed (int* ps = switches)
+        {
+            var job = new ForwardJob<S> { X = px, Y = py, Switches = ps };
+            context.For(n * S.Channels, ref job);
+        }
+    }
+
+    /// <summary>dx = dy routed through the switches (overwritten).</summary>
+    public static void Backward<S>(KernelContext context, ReadOnlySpan<float> dy, ReadOnlySpan<int> switches, Span<float> dx, int n)
+        where S : struct, IPoolShape
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Guard.Batch(n);
+        Guard.Length(dy.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(dy));
+        Guard.Length(switches.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(switches));
+        Guard.Length(dx.Length, (long)n * PoolGeometry<S>.InputSize, nameof(dx));
+        fixed (float* pdy = dy, pdx = dx)
+        fixed (int* ps = switches)
+        {
+            var job = new BackwardJob<S> { Dy = pdy, Switches = ps, Dx = pdx };
+            context.For(n * S.Channels, ref job);
+        }
+    }
+
+    private struct ForwardJob<S> : IParallelJob
+        where S : struct, IPoolShape
+    {
+        public float* X;
+        public float* Y;
+        public int* Switches;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            int width = S.InWidth, outputPlane = PoolGeometry<S>.OutputPlane;
+            for (int plane = begin; plane < end; plane++)
+            {
+                float* input = X + ((nint)plane * PoolGeometry<S>.InputPlane);
+                float* output = Y + ((nint)plane * outputPlane);
+                int* switches = Switches + ((nint)plane * outputPlane);
+                for (int oh = 0; oh < S.OutHeight; oh++)
+                {
+                    (int rowBegin, int rowEnd) = PoolGeometry<S>.Window(oh, S.InHeight);
+                    for (int ow = 0; ow < S.OutWidth; ow++)
+                    {
+                        (int columnBegin, int columnEnd) = PoolGeometry<S>.Window(ow, width);
+                        float best = float.NegativeInfinity;
+                        int index = (rowBegin * width) + columnBegin;
+                        for (int ih = rowBegin; ih < rowEnd; ih++)
+                        {
+                            for (int iw = columnBegin; iw < columnEnd; iw++)
+                            {
+                                float value = input[(ih * width) + iw];
+                                if (value > best || float.IsNaN(value))
+                                {
+                                    best = value;
+                                    index = (ih * width) + iw;
+                                }
+                            }
+                        }
+
+                        output[(oh * S.OutWidth) + ow] = best;
+                        switches[(oh * S.OutWidth) + ow] = index;
+                    }
+                }
+            }
+        }
+    }
+
+    private struct BackwardJob<S> : IParallelJob
+        where S : struct, IPoolShape
+    {
+        public float* Dy;
+        public int* Switches;
+        public float* Dx;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            int inputPlane = PoolGeometry<S>.InputPlane, outputPlane = PoolGeometry<S>.OutputPlane;
+            for (int plane = begin; plane < end; plane++)
+            {
+                float* gradient = Dx + ((nint)plane * inputPlane);
+                float* outputGradient = Dy + ((nint)plane * outputPlane);
+                int* switches = Switches + ((nint)plane * outputPlane);
+                new Span<float>(gradient, inputPlane).Clear();
+                for (int i = 0; i < outputPlane; i++)
+                {
+                    gradient[switches[i]] += outputGradient[i];
+                }
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Average pooling with PyTorch's defaults (nn.AvgPool2d: count_include_pad = true, floor mode): every window is
+/// divided by Kernel^2, padding included. In floor mode no window reaches past the padded border, so that divisor
+/// is PyTorch's too.
+/// </summary>
+public static unsafe class AvgPool2d
+{
+    /// <summary>y = window sums of x / Kernel^2.</summary>
+    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, Span<float> y, int n)
+        where S : struct, IPoolShape
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Guard.Batch(n);
+        Guard.Length(x.Length, (long)n * PoolGeometry<S>.InputSize, nameof(x));
+        Guard.Length(y.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(y));
+        fixed (float* px = x, py = y)
+        {
+            var job = new ForwardJob<S> { X = px, Y = py };
+            context.For(n * S.Channels, ref job);
+        }
+    }
+
+    /// <summary>dx = dy / Kernel^2 spread over each window, accumulating where windows overlap (overwritten).</summary>
+    public static void Backward<S>(KernelContext context, ReadOnlySpan<float> dy, Span<float> dx, int n)
+        where S : struct, IPoolShape
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        Guard.Batch(n);
+        Guard.Length(dy.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(dy));
+        Guard.Length(dx.Length, (long)n * PoolGeometry<S>.InputSize, nameof(dx));
+        fixed (float* pdy = dy, pdx = dx)
+        {
+            var job = new BackwardJob<S> { Dy = pdy, Dx = pdx };
+            context.For(n * S.Channels, ref job);
+        }
+    }
+
+    private struct ForwardJob<S> : IParallelJob
+        where S : struct, IPoolShape
+    {
+        public float* X;
+        public float* Y;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            int width = S.InWidth;
+            float scale = 1f / (S.Kernel * S.Kernel);
+            for (int plane = begin; plane < end; plane++)
+            {
+                float* input = X + ((nint)plane * PoolGeometry<S>.InputPlane);
+                float* output = Y + ((nint)plane * PoolGeometry<S>.OutputPlane);
+                for (int oh = 0; oh < S.OutHeight; oh++)
+                {
+                    (int rowBegin, int rowEnd) = PoolGeometry<S>.Window(oh, S.InHeight);
+                    for (int ow = 0; ow < S.OutWidth; ow++)
+                    {
+                        (int columnBegin, int columnEnd) = PoolGeometry<S>.Window(ow, width);
+                        float sum = 0f;
+                        for (int ih = rowBegin; ih < rowEnd; ih++)
+                        {
+                            for (int iw = columnBegin; iw < columnEnd; iw++)
+                            {
+                                sum += input[(ih * width) + iw];
+                            }
+                        }
+
+                        output[(oh * S.OutWidth) + ow] = sum * scale;
+                    }
+                }
+            }
+        }
+    }
+
+    private struct BackwardJob<S> : IParallelJob
+        where S : struct, IPoolShape
+    {
+        public float* Dy;
+        public float* Dx;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            int width = S.InWidth, inputPlane = PoolGeometry<S>.InputPlane;
+            float scale = 1f / (S.Kernel * S.Kernel);
+            for (int plane = begin; plane < end; plane++)
+            {
+                float* gradient = Dx + ((nint)plane * inputPlane);
+                float* outputGradient = Dy + ((nint)plane * PoolGeometry<S>.OutputPlane);
+                new Span<float>(gradient, inputPlane).Clear();
+                for (int oh = 0; oh < S.OutHeight; oh++)
+                {
+                    (int rowBegin, int rowEnd) = PoolGeometry<S>.Window(oh, S.InHeight);
+                    for (int ow = 0; ow < S.OutWidth; ow++)
+                    {
+                        (int columnBegin, int columnEnd) = PoolGeometry<S>.Window(ow, width);
+                        float share = outputGradient[(oh * S.OutWidth) + ow] * scale;
+                        for (int ih = rowBegin; ih < rowEnd; ih++)
+                        {
+                            for (int iw = columnBegin; iw < columnEnd; iw++)
+                            {
+                                gradient[(ih * width) + iw] += share;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// <summary>Global average pooling: [n, channels, planeSize] to [n, channels].</summary>
+public static unsafe class GlobalAvgPool
+{
+    /// <summary>y[i, c] = mean of plane (i, c) of x (summed in double).</summary>
+    public static void Forward(KernelContext context, ReadOnlySpan<float> x, Span<float> y, int n, int channels, int planeSize)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        CheckShape(n, channels, planeSize);
+        Guard.Length(x.Length, (long)n * channels * planeSize, nameof(x));
+        Guard.Length(y.Length, (long)n * channels, nameof(y));
+        fixed (float* px = x, py = y)
+        {
+            var job = new ForwardJob { X = px, Y = py, PlaneSize = planeSize };
+            context.For(n * channels, ref job);
+        }
+    }
+
+    /// <summary>dx = dy / planeSize broadcast over each plane (overwritten).</summary>
+    public static void Backward(KernelContext context, ReadOnlySpan<float> dy, Span<float> dx, int n, int channels, int planeSize)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        CheckShape(n, channels, planeSize);
+        Guard.Length(dy.Length, (long)n * channels, nameof(dy));
+        Guard.Length(dx.Length, (long)n * channels * planeSize, nameof(dx));
+        fixed (float* pdy = dy, pdx = dx)
+        {
+            var job = new BackwardJob { Dy = pdy, Dx = pdx, PlaneSize = planeSize };
+            context.For(n * channels, ref job);
+        }
+    }
+
+    private static void CheckShape(int n, int channels, int planeSize)
+    {
+        Guard.Batch(n);
+        Guard.Positive(channels, nameof(channels));
+        Guard.Positive(planeSize, nameof(planeSize));
+    }
+
+    private struct ForwardJob : IParallelJob
+    {
+        public float* X;
+        public float* Y;
+        public int PlaneSize;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            for (int plane = begin; plane < end; plane++)
+            {
+                Y[plane] = (float)(VectorMath.Sum(new ReadOnlySpan<float>(X + ((nint)plane * PlaneSize), PlaneSize)) / PlaneSize);
+            }
+        }
+    }
+
+    private struct BackwardJob : IParallelJob
+    {
+        public float* Dy;
+        public float* Dx;
+        public int PlaneSize;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            for (int plane = begin; plane < end; plane++)
+            {
+                new Span<float>(Dx + ((nint)plane * PlaneSize), PlaneSize).Fill(Dy[plane] / PlaneSize);
+            }
+        }
+    }
+}
+
+/// <summary>Sizes and window bounds of a pooling shape; fold to constants per instantiation.</summary>
+internal static class PoolGeometry<S>
+    where S : IPoolShape
+{
+    public static int InputPlane => S.InHeight * S.InWidth;
+    public static int OutputPlane => S.OutHeight * S.OutWidth;
+    public static int InputSize => S.Channels * InputPlane;
+    public static int OutputSize => S.Channels * OutputPlane;
+
+    /// <summary>The input range [begin, end) covered by output position <paramref name="output"/> along an axis of <paramref name="extent"/>, clipped to the input.</summary>
+    public static (int Begin, int End) Window(int output, int extent)
+    {
+        int start = (output * S.Stride) - S.Pad;
+        return (Math.Max(start, 0), Math.Min(start + S.Kernel, extent));
+    }
+}

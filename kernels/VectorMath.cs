@@ -1,0 +1,176 @@
+using System;
+using System.Numerics;
+using System.Runtime.InteropServices;
+
+namespace NetCompiler.Kernels;
+
+/// <summary>Memory-bound element-wise helpers; Vector&lt;float&gt; width is plenty for them.</summary>
+internal static class VectorMath
+{
+    /// <summary>destination += source.</summary>
+    public static void Add(Span<float> destination, ReadOnlySpan<float> source)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            Span<Vector<float>> target = MemoryMarshal.Cast<float, Vector<float>>(destination);
+            ReadOnlySpan<Vector<float>> addend = MemoryMarshal.Cast<float, Vector<float>>(source[..destination.Length]);
+            for (int v = 0; v < target.Length; v++)
+            {
+                target[v] += addend[v];
+            }
+
+            i = target.Length * Vector<float>.Count;
+        }
+
+        for (; i < destination.Length; i++)
+        {
+            destination[i] += source[i];
+        }
+    }
+
+    /// <summary>values = values + shift, then max(., 0) when <paramref name="relu"/>.</summary>
+    public static void AddBias(Span<float> values, float shift, bool relu) => Normalize(values, 0f, 1f, shift, relu, values);
+
+    /// <summary>destination = (source - center) * scale + shift, then max(., 0) when <paramref name="relu"/>.</summary>
+    public static void Normalize(ReadOnlySpan<float> source, float center, float scale, float shift, bool relu, Span<float> destination)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ReadOnlySpan<Vector<float>> input = MemoryMarshal.Cast<float, Vector<float>>(source);
+            Span<Vector<float>> output = MemoryMarshal.Cast<float, Vector<float>>(destination[..source.Length]);
+            var centerVector = new Vector<float>(center);
+            var scaleVector = new Vector<float>(scale);
+            var shiftVector = new Vector<float>(shift);
+            for (int v = 0; v < input.Length; v++)
+            {
+                Vector<float> value = Vector.FusedMultiplyAdd(input[v] - centerVector, scaleVector, shiftVector);
+                output[v] = relu ? Vector.Max(value, Vector<float>.Zero) : value;
+            }
+
+            i = input.Length * Vector<float>.Count;
+        }
+
+        for (; i < source.Length; i++)
+        {
+            float value = ((source[i] - center) * scale) + shift;
+            destination[i] = relu ? MathF.Max(value, 0f) : value;
+        }
+    }
+
+    /// <summary>Sum in double of float values (partial sums kept in double lanes).</summary>
+    public static double Sum(ReadOnlySpan<float> values)
+    {
+        double sum = 0;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ReadOnlySpan<Vector<float>> input = MemoryMarshal.Cast<float, Vector<float>>(values);
+            Vector<double> low = Vector<double>.Zero, high = Vector<double>.Zero;
+            for (int v = 0; v < input.Length; v++)
+            {
+                Vector.Widen(input[v], out Vector<double> lower, out Vector<double> upper);
+                low += lower;
+                high += upper;
+            }
+
+            sum = Vector.Sum(low + high);
+            i = input.Length * Vector<float>.Count;
+        }
+
+        for (; i < values.Length; i++)
+        {
+            sum += values[i];
+        }
+
+        return sum;
+    }
+
+    /// <summary>Sum in double of (value - mean)^2.</summary>
+    public static double SquaredDeviations(ReadOnlySpan<float> values, double mean)
+    {
+        double sum = 0;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ReadOnlySpan<Vector<float>> input = MemoryMarshal.Cast<float, Vector<float>>(values);
+            var center = new Vector<double>(mean);
+            Vector<double> accumulator = Vector<double>.Zero;
+            for (int v = 0; v < input.Length; v++)
+            {
+                Vector.Widen(input[v], out Vector<double> lower, out Vector<double> upper);
+                lower -= center;
+                upper -= center;
+                accumulator += (lower * lower) + (upper * upper);
+            }
+
+            sum = Vector.Sum(accumulator);
+            i = input.Length * Vector<float>.Count;
+        }
+
+        for (; i < values.Length; i++)
+        {
+            double deviation = values[i] - mean;
+            sum += deviation * deviation;
+        }
+
+        return sum;
+    }
+
+    /// <summary>destination = a * aScale + (b - bCenter) * bScale + shift.</summary>
+    public static void MultiplyAddAffine(ReadOnlySpan<float> a, float aScale, ReadOnlySpan<float> b, float bCenter, float bScale, float shift, Span<float> destination)
+    {
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ReadOnlySpan<Vector<float>> left = MemoryMarshal.Cast<float, Vector<float>>(a);
+            ReadOnlySpan<Vector<float>> right = MemoryMarshal.Cast<float, Vector<float>>(b[..a.Length]);
+            Span<Vector<float>> output = MemoryMarshal.Cast<float, Vector<float>>(destination[..a.Length]);
+            var leftScale = new Vector<float>(aScale);
+            var rightCenter = new Vector<float>(bCenter);
+            var rightScale = new Vector<float>(bScale);
+            var offset = new Vector<float>(shift);
+            for (int v = 0; v < left.Length; v++)
+            {
+                output[v] = Vector.FusedMultiplyAdd(left[v], leftScale, Vector.FusedMultiplyAdd(right[v] - rightCenter, rightScale, offset));
+            }
+
+            i = left.Length * Vector<float>.Count;
+        }
+
+        for (; i < a.Length; i++)
+        {
+            destination[i] = (a[i] * aScale) + ((b[i] - bCenter) * bScale) + shift;
+        }
+    }
+
+    /// <summary>Sum in double of a[i] * b[i].</summary>
+    public static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        double sum = 0;
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            ReadOnlySpan<Vector<float>> left = MemoryMarshal.Cast<float, Vector<float>>(a);
+            ReadOnlySpan<Vector<float>> right = MemoryMarshal.Cast<float, Vector<float>>(b[..a.Length]);
+            Vector<double> accumulator = Vector<double>.Zero;
+            for (int v = 0; v < left.Length; v++)
+            {
+                Vector.Widen(left[v], out Vector<double> leftLower, out Vector<double> leftUpper);
+                Vector.Widen(right[v], out Vector<double> rightLower, out Vector<double> rightUpper);
+                accumulator += (leftLower * rightLower) + (leftUpper * rightUpper);
+            }
+
+            sum = Vector.Sum(accumulator);
+            i = left.Length * Vector<float>.Count;
+        }
+
+        for (; i < a.Length; i++)
+        {
+            sum += (double)a[i] * b[i];
+        }
+
+        return sum;
+    }
+}

@@ -1,0 +1,108 @@
+using System;
+namespace NetCompiler.Kernels.Tests;
+
+public class GemmTests
+{
+    // Float32 sums of up to ~600 products: worst-case rounding error ~K * 2^-24 ~ 4e-5 of the terms' magnitude.
+    private const double Tolerance = 1e-4;
+
+    public static TheoryData<int, int, int> Shapes => new()
+    {
+        { 1, 1, 1 },
+        { 17, 33, 5 },
+        { 100, 3, 257 },
+        { 6, 32, 256 },
+        { 7, 31, 300 },
+        { 64, 100, 576 },
+        { 130, 70, 9 },
+        { 3, 200, 1 },
+        { 250, 130, 520 },
+        { 5, 7, 0 },
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void MatchesNaiveProductForEveryTransposeAndThreadCount(int m, int n, int k)
+    {
+        float[] a = TestData.Random(m * k, 1);
+        float[] b = TestData.Random(k * n, 2);
+        float[] initial = TestData.Random(m * n, 3);
+        foreach (int threads in new[] { 1, 2 })
+        {
+            using var context = new KernelContext(threads);
+            foreach (bool transposeA in new[] { false, true })
+            {
+                foreach (bool transposeB in new[] { false, true })
+                {
+                    double[] expected = Reference.Gemm(a, transposeA, b, transposeB, m, n, k);
+                    var c = new float[m * n];
+                    Gemm.Multiply(context, a, transposeA, b, transposeB, c, m, n, k);
+                    Check.Close(expected, c, Tolerance, $"threads {threads} tA {transposeA} tB {transposeB}");
+
+                    initial.CopyTo(c, 0);
+                    Gemm.Multiply(context, a, transposeA, b, transposeB, c, m, n, k, accumulate: true);
+                    for (int i = 0; i < expected.Length; i++)
+                    {
+                        expected[i] += initial[i];
+                    }
+
+                    Check.Close(expected, c, Tolerance, $"accumulate threads {threads} tA {transposeA} tB {transposeB}");
+                }
+            }
+        }
+    }
+
+    /// <summary>The machine running the tests picks one instruction set; the others are exercised directly.</summary>
+    [Theory]
+    [InlineData(17, 33, 5)]
+    [InlineData(100, 3, 257)]
+    [InlineData(13, 70, 300)]
+    public unsafe void EveryInstructionSetMatchesNaiveProduct(int m, int n, int k)
+    {
+        float[] a = TestData.Random(m * k, 1), b = TestData.Random(k * n, 2), bias = TestData.Random(n, 3);
+        double[] expected = Reference.Gemm(a, false, b, true, m, n, k);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            expected[i] = Math.Max(expected[i] + bias[i % n], 0);
+        }
+
+        var workspace = new float[Gemm.WorkspaceLength(m, n, k) + 4096];
+        foreach (int isa in new[] { 512, 256, 1 })
+        {
+            var c = new float[m * n];
+            fixed (float* pa = a, pb = b, pc = c, pbias = bias, pw = workspace)
+            {
+                var problem = new GemmProblem
+                {
+                    A = pa, Lda = k, B = pb, Ldb = k, TransposeB = true, C = pc, Ldc = n, M = m, N = n, K = k,
+                    Bias = pbias, BiasMode = BiasMode.PerColumn, Relu = true,
+                };
+                switch (isa)
+                {
+                    case 512 when System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated:
+                        Gemm.Compute<Simd512, System.Runtime.Intrinsics.Vector512<float>>(problem, 0, m, 0, n, pw);
+                        break;
+                    case 512:
+                        continue;
+                    case 256:
+                        Gemm.Compute<Simd256, System.Runtime.Intrinsics.Vector256<float>>(problem, 0, m, 0, n, pw);
+                        break;
+                    default:
+                        Gemm.Compute<SimdScalar, float>(problem, 0, m, 0, n, pw);
+                        break;
+                }
+            }
+
+            Check.Close(expected, c, Tolerance, $"instruction set {isa}");
+        }
+    }
+
+    [Fact]
+    public void RejectsWrongLengths()
+    {
+        using var context = new KernelContext(1);
+        var exception = Assert.Throws<ArgumentException>(() => Gemm.Multiply(context, new float[5], false, new float[6], false, new float[4], 2, 2, 3));
+        Assert.Equal("a", exception.ParamName);
+        Assert.Contains("6", exception.Message);
+    }
+}

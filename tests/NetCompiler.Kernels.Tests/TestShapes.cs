@@ -1,0 +1,183 @@
+namespace NetCompiler.Kernels.Tests;
+
+/// <summary>The shape constants in plain form, for the references.</summary>
+internal readonly record struct ConvDims(int InChannels, int InHeight, int InWidth, int OutChannels, int OutHeight, int OutWidth, int Kernel, int Stride, int Pad, int Dilation, int Groups)
+{
+    public static ConvDims Of<S>() where S : IConvShape =>
+        new(S.InChannels, S.InHeight, S.InWidth, S.OutChannels, S.OutHeight, S.OutWidth, S.Kernel, S.Stride, S.Pad, S.Dilation, S.Groups);
+
+    public int InputSize => InChannels * InHeight * InWidth;
+    public int OutputSize => OutChannels * OutHeight * OutWidth;
+
+    public static int ConvOut(int size, int kernel, int stride, int pad, int dilation) => ((size + (2 * pad) - (dilation * (kernel - 1)) - 1) / stride) + 1;
+
+    public static int TransposedOut(int size, int kernel, int stride, int pad, int dilation, int outputPadding) =>
+        ((size - 1) * stride) - (2 * pad) + (dilation * (kernel - 1)) + outputPadding + 1;
+}
+
+internal readonly record struct PoolDims(int Channels, int InHeight, int InWidth, int OutHeight, int OutWidth, int Kernel, int Stride, int Pad)
+{
+    public static PoolDims Of<S>() where S : IPoolShape =>
+        new(S.Channels, S.InHeight, S.InWidth, S.OutHeight, S.OutWidth, S.Kernel, S.Stride, S.Pad);
+
+    public int InputSize => Channels * InHeight * InWidth;
+    public int OutputSize => Channels * OutHeight * OutWidth;
+
+    public static int PoolOut(int size, int kernel, int stride, int pad) => ((size + (2 * pad) - kernel) / stride) + 1;
+}
+
+// Convolutions: odd sizes, stride, padding, dilation, groups, depthwise, 1x1 (fast path and strided), 5x5,
+// and one large enough to cross the GEMM's KC block and the column-chunk budget.
+internal struct ConvBasic : IConvShape
+{
+    public static int InChannels => 3; public static int InHeight => 7; public static int InWidth => 6;
+    public static int OutChannels => 5; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+internal struct ConvStride2 : IConvShape
+{
+    public static int InChannels => 4; public static int InHeight => 9; public static int InWidth => 8;
+    public static int OutChannels => 6; public static int Kernel => 3; public static int Stride => 2; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+internal struct ConvDilated : IConvShape
+{
+    public static int InChannels => 2; public static int InHeight => 8; public static int InWidth => 9;
+    public static int OutChannels => 3; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 2; public static int Dilation => 2; public static int Groups => 1;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+internal struct ConvGroups2 : IConvShape
+{
+    public static int InChannels => 4; public static int InHeight => 6; public static int InWidth => 7;
+    public static int OutChannels => 6; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 2;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+internal struct ConvDepthwise : IConvShape
+{
+    public static int InChannels => 4; public static int InHeight => 7; public static int InWidth => 7;
+    public static int OutChannels => 4; public static int Kernel => 3; public static int Stride => 2; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 4;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+internal struct ConvPointwise : IConvShape
+{
+    public static int InChannels => 8; public static int InHeight => 5; public static int InWidth => 7;
+    public static int OutChannels => 5; public static int Kernel => 1; public static int Stride => 1; public static int Pad => 0; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+internal struct ConvPointwiseStride2 : IConvShape
+{
+    public static int InChannels => 3; public static int InHeight => 6; public static int InWidth => 7;
+    public static int OutChannels => 4; public static int Kernel => 1; public static int Stride => 2; public static int Pad => 0; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+internal struct Conv5x5 : IConvShape
+{
+    public static int InChannels => 3; public static int InHeight => 11; public static int InWidth => 10;
+    public static int OutChannels => 4; public static int Kernel => 5; public static int Stride => 1; public static int Pad => 2; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+internal struct ConvLarge : IConvShape
+{
+    public static int InChannels => 32; public static int InHeight => 33; public static int InWidth => 31;
+    public static int OutChannels => 40; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+// Transposed convolutions (In*/Out* are the layer's own input and output).
+internal struct ConvTStride2 : IConvShape
+{
+    public static int InChannels => 4; public static int InHeight => 5; public static int InWidth => 4;
+    public static int OutChannels => 3; public static int Kernel => 3; public static int Stride => 2; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.TransposedOut(InHeight, Kernel, Stride, Pad, Dilation, outputPadding: 1);
+    public static int OutWidth => ConvDims.TransposedOut(InWidth, Kernel, Stride, Pad, Dilation, outputPadding: 1);
+}
+
+internal struct ConvTGroups2 : IConvShape
+{
+    public static int InChannels => 4; public static int InHeight => 3; public static int InWidth => 5;
+    public static int OutChannels => 6; public static int Kernel => 4; public static int Stride => 2; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 2;
+    public static int OutHeight => ConvDims.TransposedOut(InHeight, Kernel, Stride, Pad, Dilation, outputPadding: 0);
+    public static int OutWidth => ConvDims.TransposedOut(InWidth, Kernel, Stride, Pad, Dilation, outputPadding: 0);
+}
+
+internal struct ConvTDilated : IConvShape
+{
+    public static int InChannels => 3; public static int InHeight => 4; public static int InWidth => 4;
+    public static int OutChannels => 2; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 2; public static int Groups => 1;
+    public static int OutHeight => ConvDims.TransposedOut(InHeight, Kernel, Stride, Pad, Dilation, outputPadding: 0);
+    public static int OutWidth => ConvDims.TransposedOut(InWidth, Kernel, Stride, Pad, Dilation, outputPadding: 0);
+}
+
+internal struct ConvTPointwise : IConvShape
+{
+    public static int InChannels => 5; public static int InHeight => 4; public static int InWidth => 3;
+    public static int OutChannels => 3; public static int Kernel => 1; public static int Stride => 1; public static int Pad => 0; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.TransposedOut(InHeight, Kernel, Stride, Pad, Dilation, outputPadding: 0);
+    public static int OutWidth => ConvDims.TransposedOut(InWidth, Kernel, Stride, Pad, Dilation, outputPadding: 0);
+}
+
+// Pooling: non-overlapping, overlapping 3/2, padded, and a size that does not tile (floored).
+internal struct Pool2 : IPoolShape
+{
+    public static int Channels => 3; public static int InHeight => 8; public static int InWidth => 8; public static int Kernel => 2; public static int Stride => 2; public static int Pad => 0;
+    public static int OutHeight => PoolDims.PoolOut(InHeight, Kernel, Stride, Pad);
+    public static int OutWidth => PoolDims.PoolOut(InWidth, Kernel, Stride, Pad);
+}
+
+internal struct Pool3Stride2 : IPoolShape
+{
+    public static int Channels => 2; public static int InHeight => 9; public static int InWidth => 7; public static int Kernel => 3; public static int Stride => 2; public static int Pad => 0;
+    public static int OutHeight => PoolDims.PoolOut(InHeight, Kernel, Stride, Pad);
+    public static int OutWidth => PoolDims.PoolOut(InWidth, Kernel, Stride, Pad);
+}
+
+internal struct Pool3Padded : IPoolShape
+{
+    public static int Channels => 2; public static int InHeight => 7; public static int InWidth => 8; public static int Kernel => 3; public static int Stride => 2; public static int Pad => 1;
+    public static int OutHeight => PoolDims.PoolOut(InHeight, Kernel, Stride, Pad);
+    public static int OutWidth => PoolDims.PoolOut(InWidth, Kernel, Stride, Pad);
+}
+
+internal struct Pool2Floored : IPoolShape
+{
+    public static int Channels => 2; public static int InHeight => 7; public static int InWidth => 5; public static int Kernel => 2; public static int Stride => 2; public static int Pad => 0;
+    public static int OutHeight => PoolDims.PoolOut(InHeight, Kernel, Stride, Pad);
+    public static int OutWidth => PoolDims.PoolOut(InWidth, Kernel, Stride, Pad);
+}
+
+internal struct Dense1x1 : IDenseShape
+{
+    public static int InFeatures => 1; public static int OutFeatures => 1;
+}
+
+internal struct Dense17x33 : IDenseShape
+{
+    public static int InFeatures => 17; public static int OutFeatures => 33;
+}
+
+internal struct Dense100x3 : IDenseShape
+{
+    public static int InFeatures => 100; public static int OutFeatures => 3;
+}
+
+internal struct Dense70x130 : IDenseShape
+{
+    public static int InFeatures => 70; public static int OutFeatures => 130;
+}
