@@ -8,12 +8,13 @@ using NetCompiler.Generator.Checking;
 using NetCompiler.Generator.Emitting;
 using NetCompiler.Generator.Model;
 using NetCompiler.Generator.Parsing;
+using NetCompiler.Generator.Planning;
 
 namespace NetCompiler.Generator;
 
 /// <summary>
 /// Compiles every class marked [Network] at build time: parse (attributes or blueprint to a spec), check
-/// (shapes and diagnostics), emit (the partial class). Each stage is a pure function cached on value-equal
+/// (shapes and diagnostics), plan (fusion groups and buffers), emit (the partial class). Each stage is a pure function cached on value-equal
 /// models, so an edit elsewhere in the project re-runs nothing. The generator never throws: a failure in a
 /// stage becomes diagnostic NC9999 on the network.
 /// </summary>
@@ -67,9 +68,19 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         try
         {
             CheckResult checkedResult = NetworkChecker.Check(spec);
-            var diagnostics = parsed.Diagnostics.Concat(checkedResult.Diagnostics).ToEquatableArray();
-            GeneratedSource? source = checkedResult.Network is { } network ? NetworkEmitter.Emit(network) : null;
-            return new GenerationResult(source, diagnostics);
+            var diagnostics = parsed.Diagnostics.Concat(checkedResult.Diagnostics).ToList();
+            if (checkedResult.Network is not { } network)
+            {
+                return new GenerationResult(null, diagnostics.ToEquatableArray());
+            }
+
+            KernelPlan plan = Planner.Plan(network);
+            if (plan.NotCompiled is { } reason)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotCompiledYet, spec.AttributeSpan, spec.Declaration.Name, reason));
+            }
+
+            return new GenerationResult(NetworkEmitter.Emit(plan), diagnostics.ToEquatableArray());
         }
         catch (Exception exception)
         {

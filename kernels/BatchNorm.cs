@@ -142,6 +142,39 @@ public static unsafe class BatchNorm
         }
     }
 
+    /// <summary>
+    /// Inference-mode input gradient (overwritten): with the running statistics fixed the layer is a per-channel
+    /// affine map, so dx = dy * gamma / sqrt(runningVar + eps). Used by input gradients (saliency) in evaluation mode.
+    /// </summary>
+    public static void BackwardInference(
+        ReadOnlySpan<float> dy,
+        ReadOnlySpan<float> gamma,
+        ReadOnlySpan<float> runningVar,
+        Span<float> dx,
+        int n,
+        int channels,
+        int planeSize,
+        float eps)
+    {
+        Guard.Batch(n);
+        Guard.Positive(channels, nameof(channels));
+        Guard.Positive(planeSize, nameof(planeSize));
+        long size = (long)n * channels * planeSize;
+        Guard.Length(dy.Length, size, nameof(dy));
+        Guard.Length(dx.Length, size, nameof(dx));
+        Guard.Length(gamma.Length, channels, nameof(gamma));
+        Guard.Length(runningVar.Length, channels, nameof(runningVar));
+        for (int image = 0; image < n; image++)
+        {
+            for (int channel = 0; channel < channels; channel++)
+            {
+                float scale = gamma[channel] / MathF.Sqrt(runningVar[channel] + eps);
+                int offset = ((image * channels) + channel) * planeSize;
+                VectorMath.Normalize(dy.Slice(offset, planeSize), center: 0f, scale, shift: 0f, relu: false, dx.Slice(offset, planeSize));
+            }
+        }
+    }
+
     private static void CheckShape(int x, int y, int gamma, int beta, int n, int channels, int planeSize)
     {
         Guard.Batch(n);

@@ -36,6 +36,7 @@ internal static class GeneratorHarness
         return platform
             .Where(path => Path.GetFileName(path).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(path) is "netstandard.dll" or "mscorlib.dll")
             .Append(typeof(NetworkAttribute).Assembly.Location)
+            .Append(typeof(NetCompiler.Kernels.KernelContext).Assembly.Location)
             .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
             .ToArray();
     });

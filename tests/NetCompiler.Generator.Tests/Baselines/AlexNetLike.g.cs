@@ -2,7 +2,7 @@
 #nullable enable
 
 /// <summary>AlexNetLike: 3x224x224 -> 1000, compiled by NetCompiler from 16 layers.</summary>
-partial class AlexNetLike
+partial class AlexNetLike : global::NetCompiler.CompiledNetwork
 {
     /// <summary>Channels of one input image.</summary>
     public const int InputChannels = 3;
@@ -56,4 +56,367 @@ partial class AlexNetLike
             // classifier.3: Linear(4096, 1000), 4096 -> 1000
             new global::NetCompiler.LayerSummary("classifier.3", "Linear(4096, 1000)", global::NetCompiler.TensorShape.Flat(1000), 4097000, 4096000, 4000, null),
         });
+
+    /// <summary>Labels per image: one class.</summary>
+    public const int LabelsPerImage = 1;
+
+    /// <summary>features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55.</summary>
+    private readonly struct Features_0Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 3;
+        public static int InHeight => 224;
+        public static int InWidth => 224;
+        public static int OutChannels => 64;
+        public static int OutHeight => 55;
+        public static int OutWidth => 55;
+        public static int Kernel => 11;
+        public static int Stride => 4;
+        public static int Pad => 2;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27.</summary>
+    private readonly struct Features_2Shape : global::NetCompiler.Kernels.IPoolShape
+    {
+        public static int Channels => 64;
+        public static int InHeight => 55;
+        public static int InWidth => 55;
+        public static int OutHeight => 27;
+        public static int OutWidth => 27;
+        public static int Kernel => 3;
+        public static int Stride => 2;
+        public static int Pad => 0;
+    }
+
+    /// <summary>features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27.</summary>
+    private readonly struct Features_3Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 64;
+        public static int InHeight => 27;
+        public static int InWidth => 27;
+        public static int OutChannels => 192;
+        public static int OutHeight => 27;
+        public static int OutWidth => 27;
+        public static int Kernel => 5;
+        public static int Stride => 1;
+        public static int Pad => 2;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13.</summary>
+    private readonly struct Features_5Shape : global::NetCompiler.Kernels.IPoolShape
+    {
+        public static int Channels => 192;
+        public static int InHeight => 27;
+        public static int InWidth => 27;
+        public static int OutHeight => 13;
+        public static int OutWidth => 13;
+        public static int Kernel => 3;
+        public static int Stride => 2;
+        public static int Pad => 0;
+    }
+
+    /// <summary>features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13.</summary>
+    private readonly struct Features_6Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 192;
+        public static int InHeight => 13;
+        public static int InWidth => 13;
+        public static int OutChannels => 256;
+        public static int OutHeight => 13;
+        public static int OutWidth => 13;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13.</summary>
+    private readonly struct Features_8Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 256;
+        public static int InHeight => 13;
+        public static int InWidth => 13;
+        public static int OutChannels => 256;
+        public static int OutHeight => 13;
+        public static int OutWidth => 13;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6.</summary>
+    private readonly struct Features_10Shape : global::NetCompiler.Kernels.IPoolShape
+    {
+        public static int Channels => 256;
+        public static int InHeight => 13;
+        public static int InWidth => 13;
+        public static int OutHeight => 6;
+        public static int OutWidth => 6;
+        public static int Kernel => 3;
+        public static int Stride => 2;
+        public static int Pad => 0;
+    }
+
+    /// <summary>classifier.1: Linear(256, 4096), 256x1x1 -> 4096.</summary>
+    private readonly struct Classifier_1Shape : global::NetCompiler.Kernels.IDenseShape
+    {
+        public static int InFeatures => 256;
+        public static int OutFeatures => 4096;
+    }
+
+    /// <summary>classifier.3: Linear(4096, 1000), 4096 -> 1000.</summary>
+    private readonly struct Classifier_3Shape : global::NetCompiler.Kernels.IDenseShape
+    {
+        public static int InFeatures => 4096;
+        public static int OutFeatures => 1000;
+    }
+
+    // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) + ReLU (features.1), 3x224x224 -> 64x55x55
+    private readonly global::NetCompiler.Parameter _Features_0_weight;
+    private readonly global::NetCompiler.Parameter _Features_0_bias;
+    private readonly float[] _Features_0_output, _Features_0_gradient;
+    // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
+    private readonly float[] _Features_2_output, _Features_2_gradient;
+    private readonly int[] _Features_2_switches;
+    // features.3: Conv2d(64, 192, kernel_size=5, padding=2) + ReLU (features.4), 64x27x27 -> 192x27x27
+    private readonly global::NetCompiler.Parameter _Features_3_weight;
+    private readonly global::NetCompiler.Parameter _Features_3_bias;
+    private readonly float[] _Features_3_output, _Features_3_gradient;
+    // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
+    private readonly float[] _Features_5_output, _Features_5_gradient;
+    private readonly int[] _Features_5_switches;
+    // features.6: Conv2d(192, 256, kernel_size=3, padding=1) + ReLU (features.7), 192x13x13 -> 256x13x13
+    private readonly global::NetCompiler.Parameter _Features_6_weight;
+    private readonly global::NetCompiler.Parameter _Features_6_bias;
+    private readonly float[] _Features_6_output, _Features_6_gradient;
+    // features.8: Conv2d(256, 256, kernel_size=3, padding=1) + ReLU (features.9), 256x13x13 -> 256x13x13
+    private readonly global::NetCompiler.Parameter _Features_8_weight;
+    private readonly global::NetCompiler.Parameter _Features_8_bias;
+    private readonly float[] _Features_8_output, _Features_8_gradient;
+    // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
+    private readonly float[] _Features_10_output, _Features_10_gradient;
+    private readonly int[] _Features_10_switches;
+    // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
+    private readonly float[] _Features_11_output, _Features_11_gradient;
+    // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
+    private readonly float[] _Classifier_0_output, _Classifier_0_gradient;
+    private readonly float[] _Classifier_0_mask;
+    // classifier.1: Linear(256, 4096) + ReLU (classifier.2), 256x1x1 -> 4096
+    private readonly global::NetCompiler.Parameter _Classifier_1_weight;
+    private readonly global::NetCompiler.Parameter _Classifier_1_bias;
+    private readonly float[] _Classifier_1_output, _Classifier_1_gradient;
+    // classifier.3: Linear(4096, 1000), 4096 -> 1000
+    private readonly global::NetCompiler.Parameter _Classifier_3_weight;
+    private readonly global::NetCompiler.Parameter _Classifier_3_bias;
+    private readonly float[] _Classifier_3_output, _Classifier_3_gradient;
+    private readonly float[] _inputGradient;
+    private ulong _dropoutState;
+
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+    /// <param name="batchSize">The most images one call takes.</param>
+    /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
+    /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
+    public AlexNetLike(int batchSize, int seed = 0, int threads = 0)
+        : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(3, 224, 224))
+    {
+        _Features_0_weight = AddHeParameter("features.0.weight", [64, 3, 11, 11], fanIn: 363);
+        _Features_0_bias = AddParameter("features.0.bias", [64], trainable: true);
+        _Features_0_output = new float[batchSize * 193600];
+        _Features_0_gradient = new float[batchSize * 193600];
+        _Features_2_output = new float[batchSize * 46656];
+        _Features_2_gradient = new float[batchSize * 46656];
+        _Features_2_switches = new int[batchSize * 46656];
+        _Features_3_weight = AddHeParameter("features.3.weight", [192, 64, 5, 5], fanIn: 1600);
+        _Features_3_bias = AddParameter("features.3.bias", [192], trainable: true);
+        _Features_3_output = new float[batchSize * 139968];
+        _Features_3_gradient = new float[batchSize * 139968];
+        _Features_5_output = new float[batchSize * 32448];
+        _Features_5_gradient = new float[batchSize * 32448];
+        _Features_5_switches = new int[batchSize * 32448];
+        _Features_6_weight = AddHeParameter("features.6.weight", [256, 192, 3, 3], fanIn: 1728);
+        _Features_6_bias = AddParameter("features.6.bias", [256], trainable: true);
+        _Features_6_output = new float[batchSize * 43264];
+        _Features_6_gradient = new float[batchSize * 43264];
+        _Features_8_weight = AddHeParameter("features.8.weight", [256, 256, 3, 3], fanIn: 2304);
+        _Features_8_bias = AddParameter("features.8.bias", [256], trainable: true);
+        _Features_8_output = new float[batchSize * 43264];
+        _Features_8_gradient = new float[batchSize * 43264];
+        _Features_10_output = new float[batchSize * 9216];
+        _Features_10_gradient = new float[batchSize * 9216];
+        _Features_10_switches = new int[batchSize * 9216];
+        _Features_11_output = new float[batchSize * 256];
+        _Features_11_gradient = new float[batchSize * 256];
+        _Classifier_0_output = new float[batchSize * 256];
+        _Classifier_0_gradient = new float[batchSize * 256];
+        _Classifier_0_mask = new float[batchSize * 256];
+        _Classifier_1_weight = AddHeParameter("classifier.1.weight", [4096, 256], fanIn: 256);
+        _Classifier_1_bias = AddParameter("classifier.1.bias", [4096], trainable: true);
+        _Classifier_1_output = new float[batchSize * 4096];
+        _Classifier_1_gradient = new float[batchSize * 4096];
+        _Classifier_3_weight = AddXavierParameter("classifier.3.weight", [1000, 4096], fanIn: 4096, fanOut: 1000);
+        _Classifier_3_bias = AddParameter("classifier.3.bias", [1000], trainable: true);
+        _Classifier_3_output = new float[batchSize * 1000];
+        _Classifier_3_gradient = new float[batchSize * 1000];
+        _inputGradient = new float[batchSize * InputLength];
+        _dropoutState = DropoutSeed;
+    }
+
+    /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
+    /// statistics and dropout is off. The span is valid until the next call on this network.</summary>
+    public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
+    {
+        int n = CheckImages(images, nameof(images));
+        RunForward(images, n, training: false);
+        return Slice(_Classifier_3_output, n * 1000);
+    }
+
+    /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
+    /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+    public float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        int n = CheckImages(images, nameof(images));
+        CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+        RunForward(images, n, training: true);
+        float loss = CheckLoss(LossAndGradient(labels, n));
+        RunBackward(images, n, training: true, inputGradient: false);
+        optimizer.Step(Parameters);
+        return loss;
+    }
+
+    /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
+    /// and their gradients untouched. The span is valid until the next call on this network.</summary>
+    public global::System.ReadOnlySpan<float> InputGradient(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels)
+    {
+        int n = CheckImages(images, nameof(images));
+        CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+        RunForward(images, n, training: false);
+        LossAndGradient(labels, n);
+        RunBackward(images, n, training: false, inputGradient: true);
+        return Slice(_inputGradient, n * InputLength);
+    }
+
+    /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
+    public global::System.ReadOnlySpan<float> ScoreGradient(global::System.ReadOnlySpan<float> images, int classIndex)
+    {
+        global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
+        global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
+        int n = CheckImages(images, nameof(images));
+        RunForward(images, n, training: false);
+        global::System.Span<float> seed = Slice(_Classifier_3_gradient, n * 1000);
+        seed.Clear();
+        const int plane = OutputLength / ClassCount;
+        for (int image = 0; image < n; image++)
+        {
+            seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
+        }
+        RunBackward(images, n, training: false, inputGradient: true);
+        return Slice(_inputGradient, n * InputLength);
+    }
+
+    private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
+    {
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_Classifier_3_output, n * 1000), labels, Slice(_Classifier_3_gradient, n * 1000), n, ClassCount);
+    }
+
+    private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+    {
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) + ReLU (features.1), 3x224x224 -> 64x55x55
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 193600), n, relu: true);
+        // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_2Shape>(context, Slice(_Features_0_output, n * 193600), Slice(_Features_2_output, n * 46656), Slice(_Features_2_switches, n * 46656), n);
+        // features.3: Conv2d(64, 192, kernel_size=5, padding=2) + ReLU (features.4), 64x27x27 -> 192x27x27
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_2_output, n * 46656), _Features_3_weight.Value, _Features_3_bias.Value, Slice(_Features_3_output, n * 139968), n, relu: true);
+        // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_5Shape>(context, Slice(_Features_3_output, n * 139968), Slice(_Features_5_output, n * 32448), Slice(_Features_5_switches, n * 32448), n);
+        // features.6: Conv2d(192, 256, kernel_size=3, padding=1) + ReLU (features.7), 192x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_5_output, n * 32448), _Features_6_weight.Value, _Features_6_bias.Value, Slice(_Features_6_output, n * 43264), n, relu: true);
+        // features.8: Conv2d(256, 256, kernel_size=3, padding=1) + ReLU (features.9), 256x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, Slice(_Features_6_output, n * 43264), _Features_8_weight.Value, _Features_8_bias.Value, Slice(_Features_8_output, n * 43264), n, relu: true);
+        // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_10Shape>(context, Slice(_Features_8_output, n * 43264), Slice(_Features_10_output, n * 9216), Slice(_Features_10_switches, n * 9216), n);
+        // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
+        global::NetCompiler.Kernels.GlobalAvgPool.Forward(context, Slice(_Features_10_output, n * 9216), Slice(_Features_11_output, n * 256), n, 256, 36);
+        // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
+        if (training)
+        {
+            global::NetCompiler.Kernels.Dropout.Forward(Slice(_Features_11_output, n * 256), Slice(_Classifier_0_output, n * 256), Slice(_Classifier_0_mask, n * 256), 0.5f, ref _dropoutState);
+        }
+        else
+        {
+            Slice(_Features_11_output, n * 256).CopyTo(Slice(_Classifier_0_output, n * 256));
+        }
+        // classifier.1: Linear(256, 4096) + ReLU (classifier.2), 256x1x1 -> 4096
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_1Shape>(context, Slice(_Classifier_0_output, n * 256), _Classifier_1_weight.Value, _Classifier_1_bias.Value, Slice(_Classifier_1_output, n * 4096), n, relu: true);
+        // classifier.3: Linear(4096, 1000), 4096 -> 1000
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, Slice(_Classifier_1_output, n * 4096), _Classifier_3_weight.Value, _Classifier_3_bias.Value, Slice(_Classifier_3_output, n * 1000), n, relu: false);
+    }
+
+    /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
+    private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+    {
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        // classifier.3: Linear(4096, 1000), 4096 -> 1000
+        if (training)
+        {
+            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_3Shape>(context, Slice(_Classifier_1_output, n * 4096), Slice(_Classifier_3_gradient, n * 1000), _Classifier_3_weight.Gradient, _Classifier_3_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, Slice(_Classifier_3_gradient, n * 1000), _Classifier_3_weight.Value, Slice(_Classifier_1_gradient, n * 4096), n);
+        // classifier.1: Linear(256, 4096) + ReLU (classifier.2), 256x1x1 -> 4096
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Classifier_1_output, n * 4096), Slice(_Classifier_1_gradient, n * 4096));
+        if (training)
+        {
+            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_1Shape>(context, Slice(_Classifier_0_output, n * 256), Slice(_Classifier_1_gradient, n * 4096), _Classifier_1_weight.Gradient, _Classifier_1_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_1Shape>(context, Slice(_Classifier_1_gradient, n * 4096), _Classifier_1_weight.Value, Slice(_Classifier_0_gradient, n * 256), n);
+        // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
+        if (training) { global::NetCompiler.Kernels.Dropout.Backward(Slice(_Classifier_0_gradient, n * 256), Slice(_Classifier_0_mask, n * 256), Slice(_Features_11_gradient, n * 256)); } else { Slice(_Classifier_0_gradient, n * 256).CopyTo(Slice(_Features_11_gradient, n * 256)); }
+        // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
+        global::NetCompiler.Kernels.GlobalAvgPool.Backward(context, Slice(_Features_11_gradient, n * 256), Slice(_Features_10_gradient, n * 9216), n, 256, 36);
+        // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_10Shape>(context, Slice(_Features_10_gradient, n * 9216), Slice(_Features_10_switches, n * 9216), Slice(_Features_8_gradient, n * 43264), n);
+        // features.8: Conv2d(256, 256, kernel_size=3, padding=1) + ReLU (features.9), 256x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_8_output, n * 43264), Slice(_Features_8_gradient, n * 43264));
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_8Shape>(context, Slice(_Features_6_output, n * 43264), Slice(_Features_8_gradient, n * 43264), _Features_8_weight.Gradient, _Features_8_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, Slice(_Features_8_gradient, n * 43264), _Features_8_weight.Value, Slice(_Features_6_gradient, n * 43264), n);
+        // features.6: Conv2d(192, 256, kernel_size=3, padding=1) + ReLU (features.7), 192x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_6_output, n * 43264), Slice(_Features_6_gradient, n * 43264));
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_5_output, n * 32448), Slice(_Features_6_gradient, n * 43264), _Features_6_weight.Gradient, _Features_6_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_gradient, n * 43264), _Features_6_weight.Value, Slice(_Features_5_gradient, n * 32448), n);
+        // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_5Shape>(context, Slice(_Features_5_gradient, n * 32448), Slice(_Features_5_switches, n * 32448), Slice(_Features_3_gradient, n * 139968), n);
+        // features.3: Conv2d(64, 192, kernel_size=5, padding=2) + ReLU (features.4), 64x27x27 -> 192x27x27
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_output, n * 139968), Slice(_Features_3_gradient, n * 139968));
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_2_output, n * 46656), Slice(_Features_3_gradient, n * 139968), _Features_3_weight.Gradient, _Features_3_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_gradient, n * 139968), _Features_3_weight.Value, Slice(_Features_2_gradient, n * 46656), n);
+        // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_2Shape>(context, Slice(_Features_2_gradient, n * 46656), Slice(_Features_2_switches, n * 46656), Slice(_Features_0_gradient, n * 193600), n);
+        // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) + ReLU (features.1), 3x224x224 -> 64x55x55
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_0_output, n * 193600), Slice(_Features_0_gradient, n * 193600));
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 193600), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);
+        }
+        if (inputGradient)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, Slice(_Features_0_gradient, n * 193600), _Features_0_weight.Value, Slice(_inputGradient, n * InputLength), n);
+        }
+    }
 }

@@ -2,7 +2,7 @@
 #nullable enable
 
 /// <summary>CifarVgg: 3x32x32 -> 10, compiled by NetCompiler from 26 layers.</summary>
-partial class CifarVgg
+partial class CifarVgg : global::NetCompiler.CompiledNetwork
 {
     /// <summary>Channels of one input image.</summary>
     public const int InputChannels = 3;
@@ -76,4 +76,630 @@ partial class CifarVgg
             // classifier.4: Linear(128, 10), 128 -> 10
             new global::NetCompiler.LayerSummary("classifier.4", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
         });
+
+    /// <summary>Labels per image: one class.</summary>
+    public const int LabelsPerImage = 1;
+
+    /// <summary>features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32.</summary>
+    private readonly struct Features_0Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 3;
+        public static int InHeight => 32;
+        public static int InWidth => 32;
+        public static int OutChannels => 32;
+        public static int OutHeight => 32;
+        public static int OutWidth => 32;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32.</summary>
+    private readonly struct Features_3Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 32;
+        public static int InHeight => 32;
+        public static int InWidth => 32;
+        public static int OutChannels => 32;
+        public static int OutHeight => 32;
+        public static int OutWidth => 32;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16.</summary>
+    private readonly struct Features_6Shape : global::NetCompiler.Kernels.IPoolShape
+    {
+        public static int Channels => 32;
+        public static int InHeight => 32;
+        public static int InWidth => 32;
+        public static int OutHeight => 16;
+        public static int OutWidth => 16;
+        public static int Kernel => 2;
+        public static int Stride => 2;
+        public static int Pad => 0;
+    }
+
+    /// <summary>features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16.</summary>
+    private readonly struct Features_7Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 32;
+        public static int InHeight => 16;
+        public static int InWidth => 16;
+        public static int OutChannels => 32;
+        public static int OutHeight => 16;
+        public static int OutWidth => 16;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16.</summary>
+    private readonly struct Features_10Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 32;
+        public static int InHeight => 16;
+        public static int InWidth => 16;
+        public static int OutChannels => 32;
+        public static int OutHeight => 16;
+        public static int OutWidth => 16;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8.</summary>
+    private readonly struct Features_13Shape : global::NetCompiler.Kernels.IPoolShape
+    {
+        public static int Channels => 32;
+        public static int InHeight => 16;
+        public static int InWidth => 16;
+        public static int OutHeight => 8;
+        public static int OutWidth => 8;
+        public static int Kernel => 2;
+        public static int Stride => 2;
+        public static int Pad => 0;
+    }
+
+    /// <summary>features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8.</summary>
+    private readonly struct Features_14Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 32;
+        public static int InHeight => 8;
+        public static int InWidth => 8;
+        public static int OutChannels => 32;
+        public static int OutHeight => 8;
+        public static int OutWidth => 8;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8.</summary>
+    private readonly struct Features_17Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 32;
+        public static int InHeight => 8;
+        public static int InWidth => 8;
+        public static int OutChannels => 32;
+        public static int OutHeight => 8;
+        public static int OutWidth => 8;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4.</summary>
+    private readonly struct Features_20Shape : global::NetCompiler.Kernels.IPoolShape
+    {
+        public static int Channels => 32;
+        public static int InHeight => 8;
+        public static int InWidth => 8;
+        public static int OutHeight => 4;
+        public static int OutWidth => 4;
+        public static int Kernel => 2;
+        public static int Stride => 2;
+        public static int Pad => 0;
+    }
+
+    /// <summary>classifier.0: Linear(512, 128), 32x4x4 -> 128.</summary>
+    private readonly struct Classifier_0Shape : global::NetCompiler.Kernels.IDenseShape
+    {
+        public static int InFeatures => 512;
+        public static int OutFeatures => 128;
+    }
+
+    /// <summary>classifier.2: Linear(128, 128), 128 -> 128.</summary>
+    private readonly struct Classifier_2Shape : global::NetCompiler.Kernels.IDenseShape
+    {
+        public static int InFeatures => 128;
+        public static int OutFeatures => 128;
+    }
+
+    /// <summary>classifier.4: Linear(128, 10), 128 -> 10.</summary>
+    private readonly struct Classifier_4Shape : global::NetCompiler.Kernels.IDenseShape
+    {
+        public static int InFeatures => 128;
+        public static int OutFeatures => 10;
+    }
+
+    // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+    private readonly global::NetCompiler.Parameter _Features_0_weight;
+    private readonly global::NetCompiler.Parameter _Features_0_bias;
+    private readonly float[] _Features_0_output, _Features_0_gradient;
+    // features.1: BatchNorm2d(32) + ReLU (features.2), 32x32x32 -> 32x32x32
+    private readonly global::NetCompiler.Parameter _Features_1_weight;
+    private readonly global::NetCompiler.Parameter _Features_1_bias;
+    private readonly global::NetCompiler.Parameter _Features_1_runningMean;
+    private readonly global::NetCompiler.Parameter _Features_1_runningVar;
+    private readonly float[] _Features_1_output, _Features_1_gradient;
+    private readonly float[] _Features_1_savedMean, _Features_1_savedInvStd;
+    // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+    private readonly global::NetCompiler.Parameter _Features_3_weight;
+    private readonly global::NetCompiler.Parameter _Features_3_bias;
+    private readonly float[] _Features_3_output, _Features_3_gradient;
+    // features.4: BatchNorm2d(32) + ReLU (features.5), 32x32x32 -> 32x32x32
+    private readonly global::NetCompiler.Parameter _Features_4_weight;
+    private readonly global::NetCompiler.Parameter _Features_4_bias;
+    private readonly global::NetCompiler.Parameter _Features_4_runningMean;
+    private readonly global::NetCompiler.Parameter _Features_4_runningVar;
+    private readonly float[] _Features_4_output, _Features_4_gradient;
+    private readonly float[] _Features_4_savedMean, _Features_4_savedInvStd;
+    // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
+    private readonly float[] _Features_6_output, _Features_6_gradient;
+    private readonly int[] _Features_6_switches;
+    // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+    private readonly global::NetCompiler.Parameter _Features_7_weight;
+    private readonly global::NetCompiler.Parameter _Features_7_bias;
+    private readonly float[] _Features_7_output, _Features_7_gradient;
+    // features.8: BatchNorm2d(32) + ReLU (features.9), 32x16x16 -> 32x16x16
+    private readonly global::NetCompiler.Parameter _Features_8_weight;
+    private readonly global::NetCompiler.Parameter _Features_8_bias;
+    private readonly global::NetCompiler.Parameter _Features_8_runningMean;
+    private readonly global::NetCompiler.Parameter _Features_8_runningVar;
+    private readonly float[] _Features_8_output, _Features_8_gradient;
+    private readonly float[] _Features_8_savedMean, _Features_8_savedInvStd;
+    // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+    private readonly global::NetCompiler.Parameter _Features_10_weight;
+    private readonly global::NetCompiler.Parameter _Features_10_bias;
+    private readonly float[] _Features_10_output, _Features_10_gradient;
+    // features.11: BatchNorm2d(32) + ReLU (features.12), 32x16x16 -> 32x16x16
+    private readonly global::NetCompiler.Parameter _Features_11_weight;
+    private readonly global::NetCompiler.Parameter _Features_11_bias;
+    private readonly global::NetCompiler.Parameter _Features_11_runningMean;
+    private readonly global::NetCompiler.Parameter _Features_11_runningVar;
+    private readonly float[] _Features_11_output, _Features_11_gradient;
+    private readonly float[] _Features_11_savedMean, _Features_11_savedInvStd;
+    // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+    private readonly float[] _Features_13_output, _Features_13_gradient;
+    private readonly int[] _Features_13_switches;
+    // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+    private readonly global::NetCompiler.Parameter _Features_14_weight;
+    private readonly global::NetCompiler.Parameter _Features_14_bias;
+    private readonly float[] _Features_14_output, _Features_14_gradient;
+    // features.15: BatchNorm2d(32) + ReLU (features.16), 32x8x8 -> 32x8x8
+    private readonly global::NetCompiler.Parameter _Features_15_weight;
+    private readonly global::NetCompiler.Parameter _Features_15_bias;
+    private readonly global::NetCompiler.Parameter _Features_15_runningMean;
+    private readonly global::NetCompiler.Parameter _Features_15_runningVar;
+    private readonly float[] _Features_15_output, _Features_15_gradient;
+    private readonly float[] _Features_15_savedMean, _Features_15_savedInvStd;
+    // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+    private readonly global::NetCompiler.Parameter _Features_17_weight;
+    private readonly global::NetCompiler.Parameter _Features_17_bias;
+    private readonly float[] _Features_17_output, _Features_17_gradient;
+    // features.18: BatchNorm2d(32) + ReLU (features.19), 32x8x8 -> 32x8x8
+    private readonly global::NetCompiler.Parameter _Features_18_weight;
+    private readonly global::NetCompiler.Parameter _Features_18_bias;
+    private readonly global::NetCompiler.Parameter _Features_18_runningMean;
+    private readonly global::NetCompiler.Parameter _Features_18_runningVar;
+    private readonly float[] _Features_18_output, _Features_18_gradient;
+    private readonly float[] _Features_18_savedMean, _Features_18_savedInvStd;
+    // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
+    private readonly float[] _Features_20_output, _Features_20_gradient;
+    private readonly int[] _Features_20_switches;
+    // classifier.0: Linear(512, 128) + ReLU (classifier.1), 32x4x4 -> 128
+    private readonly global::NetCompiler.Parameter _Classifier_0_weight;
+    private readonly global::NetCompiler.Parameter _Classifier_0_bias;
+    private readonly float[] _Classifier_0_output, _Classifier_0_gradient;
+    // classifier.2: Linear(128, 128) + ReLU (classifier.3), 128 -> 128
+    private readonly global::NetCompiler.Parameter _Classifier_2_weight;
+    private readonly global::NetCompiler.Parameter _Classifier_2_bias;
+    private readonly float[] _Classifier_2_output, _Classifier_2_gradient;
+    // classifier.4: Linear(128, 10), 128 -> 10
+    private readonly global::NetCompiler.Parameter _Classifier_4_weight;
+    private readonly global::NetCompiler.Parameter _Classifier_4_bias;
+    private readonly float[] _Classifier_4_output, _Classifier_4_gradient;
+    private readonly float[] _inputGradient;
+    private ulong _dropoutState;
+
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+    /// <param name="batchSize">The most images one call takes.</param>
+    /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
+    /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
+    public CifarVgg(int batchSize, int seed = 0, int threads = 0)
+        : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(3, 32, 32))
+    {
+        _Features_0_weight = AddHeParameter("features.0.weight", [32, 3, 3, 3], fanIn: 27);
+        _Features_0_bias = AddParameter("features.0.bias", [32], trainable: true);
+        _Features_0_output = new float[batchSize * 32768];
+        _Features_0_gradient = new float[batchSize * 32768];
+        _Features_1_weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
+        _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
+        _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
+        _Features_1_runningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
+        _Features_1_output = new float[batchSize * 32768];
+        _Features_1_gradient = new float[batchSize * 32768];
+        _Features_1_savedMean = new float[32];
+        _Features_1_savedInvStd = new float[32];
+        _Features_3_weight = AddHeParameter("features.3.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_3_bias = AddParameter("features.3.bias", [32], trainable: true);
+        _Features_3_output = new float[batchSize * 32768];
+        _Features_3_gradient = new float[batchSize * 32768];
+        _Features_4_weight = AddParameter("features.4.weight", [32], trainable: true, fill: 1f);
+        _Features_4_bias = AddParameter("features.4.bias", [32], trainable: true);
+        _Features_4_runningMean = AddParameter("features.4.running_mean", [32], trainable: false);
+        _Features_4_runningVar = AddParameter("features.4.running_var", [32], trainable: false, fill: 1f);
+        _Features_4_output = new float[batchSize * 32768];
+        _Features_4_gradient = new float[batchSize * 32768];
+        _Features_4_savedMean = new float[32];
+        _Features_4_savedInvStd = new float[32];
+        _Features_6_output = new float[batchSize * 8192];
+        _Features_6_gradient = new float[batchSize * 8192];
+        _Features_6_switches = new int[batchSize * 8192];
+        _Features_7_weight = AddHeParameter("features.7.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_7_bias = AddParameter("features.7.bias", [32], trainable: true);
+        _Features_7_output = new float[batchSize * 8192];
+        _Features_7_gradient = new float[batchSize * 8192];
+        _Features_8_weight = AddParameter("features.8.weight", [32], trainable: true, fill: 1f);
+        _Features_8_bias = AddParameter("features.8.bias", [32], trainable: true);
+        _Features_8_runningMean = AddParameter("features.8.running_mean", [32], trainable: false);
+        _Features_8_runningVar = AddParameter("features.8.running_var", [32], trainable: false, fill: 1f);
+        _Features_8_output = new float[batchSize * 8192];
+        _Features_8_gradient = new float[batchSize * 8192];
+        _Features_8_savedMean = new float[32];
+        _Features_8_savedInvStd = new float[32];
+        _Features_10_weight = AddHeParameter("features.10.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_10_bias = AddParameter("features.10.bias", [32], trainable: true);
+        _Features_10_output = new float[batchSize * 8192];
+        _Features_10_gradient = new float[batchSize * 8192];
+        _Features_11_weight = AddParameter("features.11.weight", [32], trainable: true, fill: 1f);
+        _Features_11_bias = AddParameter("features.11.bias", [32], trainable: true);
+        _Features_11_runningMean = AddParameter("features.11.running_mean", [32], trainable: false);
+        _Features_11_runningVar = AddParameter("features.11.running_var", [32], trainable: false, fill: 1f);
+        _Features_11_output = new float[batchSize * 8192];
+        _Features_11_gradient = new float[batchSize * 8192];
+        _Features_11_savedMean = new float[32];
+        _Features_11_savedInvStd = new float[32];
+        _Features_13_output = new float[batchSize * 2048];
+        _Features_13_gradient = new float[batchSize * 2048];
+        _Features_13_switches = new int[batchSize * 2048];
+        _Features_14_weight = AddHeParameter("features.14.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_14_bias = AddParameter("features.14.bias", [32], trainable: true);
+        _Features_14_output = new float[batchSize * 2048];
+        _Features_14_gradient = new float[batchSize * 2048];
+        _Features_15_weight = AddParameter("features.15.weight", [32], trainable: true, fill: 1f);
+        _Features_15_bias = AddParameter("features.15.bias", [32], trainable: true);
+        _Features_15_runningMean = AddParameter("features.15.running_mean", [32], trainable: false);
+        _Features_15_runningVar = AddParameter("features.15.running_var", [32], trainable: false, fill: 1f);
+        _Features_15_output = new float[batchSize * 2048];
+        _Features_15_gradient = new float[batchSize * 2048];
+        _Features_15_savedMean = new float[32];
+        _Features_15_savedInvStd = new float[32];
+        _Features_17_weight = AddHeParameter("features.17.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_17_bias = AddParameter("features.17.bias", [32], trainable: true);
+        _Features_17_output = new float[batchSize * 2048];
+        _Features_17_gradient = new float[batchSize * 2048];
+        _Features_18_weight = AddParameter("features.18.weight", [32], trainable: true, fill: 1f);
+        _Features_18_bias = AddParameter("features.18.bias", [32], trainable: true);
+        _Features_18_runningMean = AddParameter("features.18.running_mean", [32], trainable: false);
+        _Features_18_runningVar = AddParameter("features.18.running_var", [32], trainable: false, fill: 1f);
+        _Features_18_output = new float[batchSize * 2048];
+        _Features_18_gradient = new float[batchSize * 2048];
+        _Features_18_savedMean = new float[32];
+        _Features_18_savedInvStd = new float[32];
+        _Features_20_output = new float[batchSize * 512];
+        _Features_20_gradient = new float[batchSize * 512];
+        _Features_20_switches = new int[batchSize * 512];
+        _Classifier_0_weight = AddHeParameter("classifier.0.weight", [128, 512], fanIn: 512);
+        _Classifier_0_bias = AddParameter("classifier.0.bias", [128], trainable: true);
+        _Classifier_0_output = new float[batchSize * 128];
+        _Classifier_0_gradient = new float[batchSize * 128];
+        _Classifier_2_weight = AddHeParameter("classifier.2.weight", [128, 128], fanIn: 128);
+        _Classifier_2_bias = AddParameter("classifier.2.bias", [128], trainable: true);
+        _Classifier_2_output = new float[batchSize * 128];
+        _Classifier_2_gradient = new float[batchSize * 128];
+        _Classifier_4_weight = AddXavierParameter("classifier.4.weight", [10, 128], fanIn: 128, fanOut: 10);
+        _Classifier_4_bias = AddParameter("classifier.4.bias", [10], trainable: true);
+        _Classifier_4_output = new float[batchSize * 10];
+        _Classifier_4_gradient = new float[batchSize * 10];
+        _inputGradient = new float[batchSize * InputLength];
+        _dropoutState = DropoutSeed;
+    }
+
+    /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
+    /// statistics and dropout is off. The span is valid until the next call on this network.</summary>
+    public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
+    {
+        int n = CheckImages(images, nameof(images));
+        RunForward(images, n, training: false);
+        return Slice(_Classifier_4_output, n * 10);
+    }
+
+    /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
+    /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+    public float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        int n = CheckImages(images, nameof(images));
+        CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+        RunForward(images, n, training: true);
+        float loss = CheckLoss(LossAndGradient(labels, n));
+        RunBackward(images, n, training: true, inputGradient: false);
+        optimizer.Step(Parameters);
+        return loss;
+    }
+
+    /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
+    /// and their gradients untouched. The span is valid until the next call on this network.</summary>
+    public global::System.ReadOnlySpan<float> InputGradient(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels)
+    {
+        int n = CheckImages(images, nameof(images));
+        CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+        RunForward(images, n, training: false);
+        LossAndGradient(labels, n);
+        RunBackward(images, n, training: false, inputGradient: true);
+        return Slice(_inputGradient, n * InputLength);
+    }
+
+    /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
+    public global::System.ReadOnlySpan<float> ScoreGradient(global::System.ReadOnlySpan<float> images, int classIndex)
+    {
+        global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
+        global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
+        int n = CheckImages(images, nameof(images));
+        RunForward(images, n, training: false);
+        global::System.Span<float> seed = Slice(_Classifier_4_gradient, n * 10);
+        seed.Clear();
+        const int plane = OutputLength / ClassCount;
+        for (int image = 0; image < n; image++)
+        {
+            seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
+        }
+        RunBackward(images, n, training: false, inputGradient: true);
+        return Slice(_inputGradient, n * InputLength);
+    }
+
+    private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
+    {
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_Classifier_4_output, n * 10), labels, Slice(_Classifier_4_gradient, n * 10), n, ClassCount);
+    }
+
+    private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+    {
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 32768), n, relu: false);
+        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x32x32 -> 32x32x32
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_0_output, n * 32768), Slice(_Features_1_output, n * 32768), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 32, 1024, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_0_output, n * 32768), Slice(_Features_1_output, n * 32768), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 32, 1024, eps: 1E-05f, relu: true);
+        }
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 32768), _Features_3_weight.Value, _Features_3_bias.Value, Slice(_Features_3_output, n * 32768), n, relu: false);
+        // features.4: BatchNorm2d(32) + ReLU (features.5), 32x32x32 -> 32x32x32
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_output, n * 32768), Slice(_Features_4_output, n * 32768), _Features_4_weight.Value, _Features_4_bias.Value, _Features_4_runningMean.Value, _Features_4_runningVar.Value, _Features_4_savedMean, _Features_4_savedInvStd, n, 32, 1024, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_output, n * 32768), Slice(_Features_4_output, n * 32768), _Features_4_weight.Value, _Features_4_bias.Value, _Features_4_runningMean.Value, _Features_4_runningVar.Value, n, 32, 1024, eps: 1E-05f, relu: true);
+        }
+        // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_6Shape>(context, Slice(_Features_4_output, n * 32768), Slice(_Features_6_output, n * 8192), Slice(_Features_6_switches, n * 8192), n);
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, Slice(_Features_6_output, n * 8192), _Features_7_weight.Value, _Features_7_bias.Value, Slice(_Features_7_output, n * 8192), n, relu: false);
+        // features.8: BatchNorm2d(32) + ReLU (features.9), 32x16x16 -> 32x16x16
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_7_output, n * 8192), Slice(_Features_8_output, n * 8192), _Features_8_weight.Value, _Features_8_bias.Value, _Features_8_runningMean.Value, _Features_8_runningVar.Value, _Features_8_savedMean, _Features_8_savedInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_7_output, n * 8192), Slice(_Features_8_output, n * 8192), _Features_8_weight.Value, _Features_8_bias.Value, _Features_8_runningMean.Value, _Features_8_runningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+        }
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, Slice(_Features_8_output, n * 8192), _Features_10_weight.Value, _Features_10_bias.Value, Slice(_Features_10_output, n * 8192), n, relu: false);
+        // features.11: BatchNorm2d(32) + ReLU (features.12), 32x16x16 -> 32x16x16
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_10_output, n * 8192), Slice(_Features_11_output, n * 8192), _Features_11_weight.Value, _Features_11_bias.Value, _Features_11_runningMean.Value, _Features_11_runningVar.Value, _Features_11_savedMean, _Features_11_savedInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_10_output, n * 8192), Slice(_Features_11_output, n * 8192), _Features_11_weight.Value, _Features_11_bias.Value, _Features_11_runningMean.Value, _Features_11_runningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+        }
+        // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_13Shape>(context, Slice(_Features_11_output, n * 8192), Slice(_Features_13_output, n * 2048), Slice(_Features_13_switches, n * 2048), n);
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, Slice(_Features_13_output, n * 2048), _Features_14_weight.Value, _Features_14_bias.Value, Slice(_Features_14_output, n * 2048), n, relu: false);
+        // features.15: BatchNorm2d(32) + ReLU (features.16), 32x8x8 -> 32x8x8
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_14_output, n * 2048), Slice(_Features_15_output, n * 2048), _Features_15_weight.Value, _Features_15_bias.Value, _Features_15_runningMean.Value, _Features_15_runningVar.Value, _Features_15_savedMean, _Features_15_savedInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_14_output, n * 2048), Slice(_Features_15_output, n * 2048), _Features_15_weight.Value, _Features_15_bias.Value, _Features_15_runningMean.Value, _Features_15_runningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
+        }
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, Slice(_Features_15_output, n * 2048), _Features_17_weight.Value, _Features_17_bias.Value, Slice(_Features_17_output, n * 2048), n, relu: false);
+        // features.18: BatchNorm2d(32) + ReLU (features.19), 32x8x8 -> 32x8x8
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_17_output, n * 2048), Slice(_Features_18_output, n * 2048), _Features_18_weight.Value, _Features_18_bias.Value, _Features_18_runningMean.Value, _Features_18_runningVar.Value, _Features_18_savedMean, _Features_18_savedInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_17_output, n * 2048), Slice(_Features_18_output, n * 2048), _Features_18_weight.Value, _Features_18_bias.Value, _Features_18_runningMean.Value, _Features_18_runningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
+        }
+        // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_20Shape>(context, Slice(_Features_18_output, n * 2048), Slice(_Features_20_output, n * 512), Slice(_Features_20_switches, n * 512), n);
+        // classifier.0: Linear(512, 128) + ReLU (classifier.1), 32x4x4 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, Slice(_Features_20_output, n * 512), _Classifier_0_weight.Value, _Classifier_0_bias.Value, Slice(_Classifier_0_output, n * 128), n, relu: true);
+        // classifier.2: Linear(128, 128) + ReLU (classifier.3), 128 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_2Shape>(context, Slice(_Classifier_0_output, n * 128), _Classifier_2_weight.Value, _Classifier_2_bias.Value, Slice(_Classifier_2_output, n * 128), n, relu: true);
+        // classifier.4: Linear(128, 10), 128 -> 10
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_4Shape>(context, Slice(_Classifier_2_output, n * 128), _Classifier_4_weight.Value, _Classifier_4_bias.Value, Slice(_Classifier_4_output, n * 10), n, relu: false);
+    }
+
+    /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
+    private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+    {
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        // classifier.4: Linear(128, 10), 128 -> 10
+        if (training)
+        {
+            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_4Shape>(context, Slice(_Classifier_2_output, n * 128), Slice(_Classifier_4_gradient, n * 10), _Classifier_4_weight.Gradient, _Classifier_4_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_4Shape>(context, Slice(_Classifier_4_gradient, n * 10), _Classifier_4_weight.Value, Slice(_Classifier_2_gradient, n * 128), n);
+        // classifier.2: Linear(128, 128) + ReLU (classifier.3), 128 -> 128
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Classifier_2_output, n * 128), Slice(_Classifier_2_gradient, n * 128));
+        if (training)
+        {
+            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_2Shape>(context, Slice(_Classifier_0_output, n * 128), Slice(_Classifier_2_gradient, n * 128), _Classifier_2_weight.Gradient, _Classifier_2_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_2Shape>(context, Slice(_Classifier_2_gradient, n * 128), _Classifier_2_weight.Value, Slice(_Classifier_0_gradient, n * 128), n);
+        // classifier.0: Linear(512, 128) + ReLU (classifier.1), 32x4x4 -> 128
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Classifier_0_output, n * 128), Slice(_Classifier_0_gradient, n * 128));
+        if (training)
+        {
+            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_0Shape>(context, Slice(_Features_20_output, n * 512), Slice(_Classifier_0_gradient, n * 128), _Classifier_0_weight.Gradient, _Classifier_0_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, Slice(_Classifier_0_gradient, n * 128), _Classifier_0_weight.Value, Slice(_Features_20_gradient, n * 512), n);
+        // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_20Shape>(context, Slice(_Features_20_gradient, n * 512), Slice(_Features_20_switches, n * 512), Slice(_Features_18_gradient, n * 2048), n);
+        // features.18: BatchNorm2d(32) + ReLU (features.19), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_18_output, n * 2048), Slice(_Features_18_gradient, n * 2048));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_18_gradient, n * 2048), Slice(_Features_17_output, n * 2048), _Features_18_weight.Value, _Features_18_savedMean, _Features_18_savedInvStd, Slice(_Features_17_gradient, n * 2048), _Features_18_weight.Gradient, _Features_18_bias.Gradient, n, 32, 64);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_18_gradient, n * 2048), _Features_18_weight.Value, _Features_18_runningVar.Value, Slice(_Features_17_gradient, n * 2048), n, 32, 64, eps: 1E-05f);
+        }
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_17Shape>(context, Slice(_Features_15_output, n * 2048), Slice(_Features_17_gradient, n * 2048), _Features_17_weight.Gradient, _Features_17_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_17Shape>(context, Slice(_Features_17_gradient, n * 2048), _Features_17_weight.Value, Slice(_Features_15_gradient, n * 2048), n);
+        // features.15: BatchNorm2d(32) + ReLU (features.16), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_15_output, n * 2048), Slice(_Features_15_gradient, n * 2048));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_15_gradient, n * 2048), Slice(_Features_14_output, n * 2048), _Features_15_weight.Value, _Features_15_savedMean, _Features_15_savedInvStd, Slice(_Features_14_gradient, n * 2048), _Features_15_weight.Gradient, _Features_15_bias.Gradient, n, 32, 64);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_15_gradient, n * 2048), _Features_15_weight.Value, _Features_15_runningVar.Value, Slice(_Features_14_gradient, n * 2048), n, 32, 64, eps: 1E-05f);
+        }
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_14Shape>(context, Slice(_Features_13_output, n * 2048), Slice(_Features_14_gradient, n * 2048), _Features_14_weight.Gradient, _Features_14_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_14Shape>(context, Slice(_Features_14_gradient, n * 2048), _Features_14_weight.Value, Slice(_Features_13_gradient, n * 2048), n);
+        // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_13Shape>(context, Slice(_Features_13_gradient, n * 2048), Slice(_Features_13_switches, n * 2048), Slice(_Features_11_gradient, n * 8192), n);
+        // features.11: BatchNorm2d(32) + ReLU (features.12), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_11_output, n * 8192), Slice(_Features_11_gradient, n * 8192));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_11_gradient, n * 8192), Slice(_Features_10_output, n * 8192), _Features_11_weight.Value, _Features_11_savedMean, _Features_11_savedInvStd, Slice(_Features_10_gradient, n * 8192), _Features_11_weight.Gradient, _Features_11_bias.Gradient, n, 32, 256);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_11_gradient, n * 8192), _Features_11_weight.Value, _Features_11_runningVar.Value, Slice(_Features_10_gradient, n * 8192), n, 32, 256, eps: 1E-05f);
+        }
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_10Shape>(context, Slice(_Features_8_output, n * 8192), Slice(_Features_10_gradient, n * 8192), _Features_10_weight.Gradient, _Features_10_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_10Shape>(context, Slice(_Features_10_gradient, n * 8192), _Features_10_weight.Value, Slice(_Features_8_gradient, n * 8192), n);
+        // features.8: BatchNorm2d(32) + ReLU (features.9), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_8_output, n * 8192), Slice(_Features_8_gradient, n * 8192));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_8_gradient, n * 8192), Slice(_Features_7_output, n * 8192), _Features_8_weight.Value, _Features_8_savedMean, _Features_8_savedInvStd, Slice(_Features_7_gradient, n * 8192), _Features_8_weight.Gradient, _Features_8_bias.Gradient, n, 32, 256);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_8_gradient, n * 8192), _Features_8_weight.Value, _Features_8_runningVar.Value, Slice(_Features_7_gradient, n * 8192), n, 32, 256, eps: 1E-05f);
+        }
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_7Shape>(context, Slice(_Features_6_output, n * 8192), Slice(_Features_7_gradient, n * 8192), _Features_7_weight.Gradient, _Features_7_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_7Shape>(context, Slice(_Features_7_gradient, n * 8192), _Features_7_weight.Value, Slice(_Features_6_gradient, n * 8192), n);
+        // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_6Shape>(context, Slice(_Features_6_gradient, n * 8192), Slice(_Features_6_switches, n * 8192), Slice(_Features_4_gradient, n * 32768), n);
+        // features.4: BatchNorm2d(32) + ReLU (features.5), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_4_output, n * 32768), Slice(_Features_4_gradient, n * 32768));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_4_gradient, n * 32768), Slice(_Features_3_output, n * 32768), _Features_4_weight.Value, _Features_4_savedMean, _Features_4_savedInvStd, Slice(_Features_3_gradient, n * 32768), _Features_4_weight.Gradient, _Features_4_bias.Gradient, n, 32, 1024);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_4_gradient, n * 32768), _Features_4_weight.Value, _Features_4_runningVar.Value, Slice(_Features_3_gradient, n * 32768), n, 32, 1024, eps: 1E-05f);
+        }
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_1_output, n * 32768), Slice(_Features_3_gradient, n * 32768), _Features_3_weight.Gradient, _Features_3_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_gradient, n * 32768), _Features_3_weight.Value, Slice(_Features_1_gradient, n * 32768), n);
+        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_1_output, n * 32768), Slice(_Features_1_gradient, n * 32768));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_1_gradient, n * 32768), Slice(_Features_0_output, n * 32768), _Features_1_weight.Value, _Features_1_savedMean, _Features_1_savedInvStd, Slice(_Features_0_gradient, n * 32768), _Features_1_weight.Gradient, _Features_1_bias.Gradient, n, 32, 1024);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 32768), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Features_0_gradient, n * 32768), n, 32, 1024, eps: 1E-05f);
+        }
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 32768), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);
+        }
+        if (inputGradient)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, Slice(_Features_0_gradient, n * 32768), _Features_0_weight.Value, Slice(_inputGradient, n * InputLength), n);
+        }
+    }
 }

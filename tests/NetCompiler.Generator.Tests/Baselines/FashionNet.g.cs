@@ -4,7 +4,7 @@
 namespace Samples;
 
 /// <summary>FashionNet: 1x28x28 -> 10, compiled by NetCompiler from 12 layers.</summary>
-partial class FashionNet
+partial class FashionNet : global::NetCompiler.CompiledNetwork
 {
     /// <summary>Channels of one input image.</summary>
     public const int InputChannels = 1;
@@ -50,4 +50,336 @@ partial class FashionNet
             // classifier.3: Linear(128, 10), 128 -> 10
             new global::NetCompiler.LayerSummary("classifier.3", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
         });
+
+    /// <summary>Labels per image: one class.</summary>
+    public const int LabelsPerImage = 1;
+
+    /// <summary>features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28.</summary>
+    private readonly struct Features_0Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 1;
+        public static int InHeight => 28;
+        public static int InWidth => 28;
+        public static int OutChannels => 32;
+        public static int OutHeight => 28;
+        public static int OutWidth => 28;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14.</summary>
+    private readonly struct Features_3Shape : global::NetCompiler.Kernels.IPoolShape
+    {
+        public static int Channels => 32;
+        public static int InHeight => 28;
+        public static int InWidth => 28;
+        public static int OutHeight => 14;
+        public static int OutWidth => 14;
+        public static int Kernel => 2;
+        public static int Stride => 2;
+        public static int Pad => 0;
+    }
+
+    /// <summary>features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14.</summary>
+    private readonly struct Features_4Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 32;
+        public static int InHeight => 14;
+        public static int InWidth => 14;
+        public static int OutChannels => 64;
+        public static int OutHeight => 14;
+        public static int OutWidth => 14;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7.</summary>
+    private readonly struct Features_7Shape : global::NetCompiler.Kernels.IPoolShape
+    {
+        public static int Channels => 64;
+        public static int InHeight => 14;
+        public static int InWidth => 14;
+        public static int OutHeight => 7;
+        public static int OutWidth => 7;
+        public static int Kernel => 2;
+        public static int Stride => 2;
+        public static int Pad => 0;
+    }
+
+    /// <summary>classifier.0: Linear(3136, 128), 64x7x7 -> 128.</summary>
+    private readonly struct Classifier_0Shape : global::NetCompiler.Kernels.IDenseShape
+    {
+        public static int InFeatures => 3136;
+        public static int OutFeatures => 128;
+    }
+
+    /// <summary>classifier.3: Linear(128, 10), 128 -> 10.</summary>
+    private readonly struct Classifier_3Shape : global::NetCompiler.Kernels.IDenseShape
+    {
+        public static int InFeatures => 128;
+        public static int OutFeatures => 10;
+    }
+
+    // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+    private readonly global::NetCompiler.Parameter _Features_0_weight;
+    private readonly global::NetCompiler.Parameter _Features_0_bias;
+    private readonly float[] _Features_0_output, _Features_0_gradient;
+    // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28
+    private readonly global::NetCompiler.Parameter _Features_1_weight;
+    private readonly global::NetCompiler.Parameter _Features_1_bias;
+    private readonly global::NetCompiler.Parameter _Features_1_runningMean;
+    private readonly global::NetCompiler.Parameter _Features_1_runningVar;
+    private readonly float[] _Features_1_output, _Features_1_gradient;
+    private readonly float[] _Features_1_savedMean, _Features_1_savedInvStd;
+    // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
+    private readonly float[] _Features_3_output, _Features_3_gradient;
+    private readonly int[] _Features_3_switches;
+    // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+    private readonly global::NetCompiler.Parameter _Features_4_weight;
+    private readonly global::NetCompiler.Parameter _Features_4_bias;
+    private readonly float[] _Features_4_output, _Features_4_gradient;
+    // features.5: BatchNorm2d(64) + ReLU (features.6), 64x14x14 -> 64x14x14
+    private readonly global::NetCompiler.Parameter _Features_5_weight;
+    private readonly global::NetCompiler.Parameter _Features_5_bias;
+    private readonly global::NetCompiler.Parameter _Features_5_runningMean;
+    private readonly global::NetCompiler.Parameter _Features_5_runningVar;
+    private readonly float[] _Features_5_output, _Features_5_gradient;
+    private readonly float[] _Features_5_savedMean, _Features_5_savedInvStd;
+    // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
+    private readonly float[] _Features_7_output, _Features_7_gradient;
+    private readonly int[] _Features_7_switches;
+    // classifier.0: Linear(3136, 128) + ReLU (classifier.1), 64x7x7 -> 128
+    private readonly global::NetCompiler.Parameter _Classifier_0_weight;
+    private readonly global::NetCompiler.Parameter _Classifier_0_bias;
+    private readonly float[] _Classifier_0_output, _Classifier_0_gradient;
+    // classifier.2: Dropout(p=0.25), 128 -> 128
+    private readonly float[] _Classifier_2_output, _Classifier_2_gradient;
+    private readonly float[] _Classifier_2_mask;
+    // classifier.3: Linear(128, 10), 128 -> 10
+    private readonly global::NetCompiler.Parameter _Classifier_3_weight;
+    private readonly global::NetCompiler.Parameter _Classifier_3_bias;
+    private readonly float[] _Classifier_3_output, _Classifier_3_gradient;
+    private readonly float[] _inputGradient;
+    private ulong _dropoutState;
+
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+    /// <param name="batchSize">The most images one call takes.</param>
+    /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
+    /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
+    public FashionNet(int batchSize, int seed = 0, int threads = 0)
+        : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(1, 28, 28))
+    {
+        _Features_0_weight = AddHeParameter("features.0.weight", [32, 1, 3, 3], fanIn: 9);
+        _Features_0_bias = AddParameter("features.0.bias", [32], trainable: true);
+        _Features_0_output = new float[batchSize * 25088];
+        _Features_0_gradient = new float[batchSize * 25088];
+        _Features_1_weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
+        _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
+        _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
+        _Features_1_runningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
+        _Features_1_output = new float[batchSize * 25088];
+        _Features_1_gradient = new float[batchSize * 25088];
+        _Features_1_savedMean = new float[32];
+        _Features_1_savedInvStd = new float[32];
+        _Features_3_output = new float[batchSize * 6272];
+        _Features_3_gradient = new float[batchSize * 6272];
+        _Features_3_switches = new int[batchSize * 6272];
+        _Features_4_weight = AddHeParameter("features.4.weight", [64, 32, 3, 3], fanIn: 288);
+        _Features_4_bias = AddParameter("features.4.bias", [64], trainable: true);
+        _Features_4_output = new float[batchSize * 12544];
+        _Features_4_gradient = new float[batchSize * 12544];
+        _Features_5_weight = AddParameter("features.5.weight", [64], trainable: true, fill: 1f);
+        _Features_5_bias = AddParameter("features.5.bias", [64], trainable: true);
+        _Features_5_runningMean = AddParameter("features.5.running_mean", [64], trainable: false);
+        _Features_5_runningVar = AddParameter("features.5.running_var", [64], trainable: false, fill: 1f);
+        _Features_5_output = new float[batchSize * 12544];
+        _Features_5_gradient = new float[batchSize * 12544];
+        _Features_5_savedMean = new float[64];
+        _Features_5_savedInvStd = new float[64];
+        _Features_7_output = new float[batchSize * 3136];
+        _Features_7_gradient = new float[batchSize * 3136];
+        _Features_7_switches = new int[batchSize * 3136];
+        _Classifier_0_weight = AddHeParameter("classifier.0.weight", [128, 3136], fanIn: 3136);
+        _Classifier_0_bias = AddParameter("classifier.0.bias", [128], trainable: true);
+        _Classifier_0_output = new float[batchSize * 128];
+        _Classifier_0_gradient = new float[batchSize * 128];
+        _Classifier_2_output = new float[batchSize * 128];
+        _Classifier_2_gradient = new float[batchSize * 128];
+        _Classifier_2_mask = new float[batchSize * 128];
+        _Classifier_3_weight = AddXavierParameter("classifier.3.weight", [10, 128], fanIn: 128, fanOut: 10);
+        _Classifier_3_bias = AddParameter("classifier.3.bias", [10], trainable: true);
+        _Classifier_3_output = new float[batchSize * 10];
+        _Classifier_3_gradient = new float[batchSize * 10];
+        _inputGradient = new float[batchSize * InputLength];
+        _dropoutState = DropoutSeed;
+    }
+
+    /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
+    /// statistics and dropout is off. The span is valid until the next call on this network.</summary>
+    public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
+    {
+        int n = CheckImages(images, nameof(images));
+        RunForward(images, n, training: false);
+        return Slice(_Classifier_3_output, n * 10);
+    }
+
+    /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
+    /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+    public float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        int n = CheckImages(images, nameof(images));
+        CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+        RunForward(images, n, training: true);
+        float loss = CheckLoss(LossAndGradient(labels, n));
+        RunBackward(images, n, training: true, inputGradient: false);
+        optimizer.Step(Parameters);
+        return loss;
+    }
+
+    /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
+    /// and their gradients untouched. The span is valid until the next call on this network.</summary>
+    public global::System.ReadOnlySpan<float> InputGradient(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels)
+    {
+        int n = CheckImages(images, nameof(images));
+        CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+        RunForward(images, n, training: false);
+        LossAndGradient(labels, n);
+        RunBackward(images, n, training: false, inputGradient: true);
+        return Slice(_inputGradient, n * InputLength);
+    }
+
+    /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
+    public global::System.ReadOnlySpan<float> ScoreGradient(global::System.ReadOnlySpan<float> images, int classIndex)
+    {
+        global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
+        global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
+        int n = CheckImages(images, nameof(images));
+        RunForward(images, n, training: false);
+        global::System.Span<float> seed = Slice(_Classifier_3_gradient, n * 10);
+        seed.Clear();
+        const int plane = OutputLength / ClassCount;
+        for (int image = 0; image < n; image++)
+        {
+            seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
+        }
+        RunBackward(images, n, training: false, inputGradient: true);
+        return Slice(_inputGradient, n * InputLength);
+    }
+
+    private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
+    {
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_Classifier_3_output, n * 10), labels, Slice(_Classifier_3_gradient, n * 10), n, ClassCount);
+    }
+
+    private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+    {
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 25088), n, relu: false);
+        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_0_output, n * 25088), Slice(_Features_1_output, n * 25088), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 32, 784, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_0_output, n * 25088), Slice(_Features_1_output, n * 25088), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 32, 784, eps: 1E-05f, relu: true);
+        }
+        // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 25088), Slice(_Features_3_output, n * 6272), Slice(_Features_3_switches, n * 6272), n);
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_output, n * 6272), _Features_4_weight.Value, _Features_4_bias.Value, Slice(_Features_4_output, n * 12544), n, relu: false);
+        // features.5: BatchNorm2d(64) + ReLU (features.6), 64x14x14 -> 64x14x14
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_4_output, n * 12544), Slice(_Features_5_output, n * 12544), _Features_5_weight.Value, _Features_5_bias.Value, _Features_5_runningMean.Value, _Features_5_runningVar.Value, _Features_5_savedMean, _Features_5_savedInvStd, n, 64, 196, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_4_output, n * 12544), Slice(_Features_5_output, n * 12544), _Features_5_weight.Value, _Features_5_bias.Value, _Features_5_runningMean.Value, _Features_5_runningVar.Value, n, 64, 196, eps: 1E-05f, relu: true);
+        }
+        // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_7Shape>(context, Slice(_Features_5_output, n * 12544), Slice(_Features_7_output, n * 3136), Slice(_Features_7_switches, n * 3136), n);
+        // classifier.0: Linear(3136, 128) + ReLU (classifier.1), 64x7x7 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, Slice(_Features_7_output, n * 3136), _Classifier_0_weight.Value, _Classifier_0_bias.Value, Slice(_Classifier_0_output, n * 128), n, relu: true);
+        // classifier.2: Dropout(p=0.25), 128 -> 128
+        if (training)
+        {
+            global::NetCompiler.Kernels.Dropout.Forward(Slice(_Classifier_0_output, n * 128), Slice(_Classifier_2_output, n * 128), Slice(_Classifier_2_mask, n * 128), 0.25f, ref _dropoutState);
+        }
+        else
+        {
+            Slice(_Classifier_0_output, n * 128).CopyTo(Slice(_Classifier_2_output, n * 128));
+        }
+        // classifier.3: Linear(128, 10), 128 -> 10
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, Slice(_Classifier_2_output, n * 128), _Classifier_3_weight.Value, _Classifier_3_bias.Value, Slice(_Classifier_3_output, n * 10), n, relu: false);
+    }
+
+    /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
+    private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+    {
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        // classifier.3: Linear(128, 10), 128 -> 10
+        if (training)
+        {
+            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_3Shape>(context, Slice(_Classifier_2_output, n * 128), Slice(_Classifier_3_gradient, n * 10), _Classifier_3_weight.Gradient, _Classifier_3_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, Slice(_Classifier_3_gradient, n * 10), _Classifier_3_weight.Value, Slice(_Classifier_2_gradient, n * 128), n);
+        // classifier.2: Dropout(p=0.25), 128 -> 128
+        if (training) { global::NetCompiler.Kernels.Dropout.Backward(Slice(_Classifier_2_gradient, n * 128), Slice(_Classifier_2_mask, n * 128), Slice(_Classifier_0_gradient, n * 128)); } else { Slice(_Classifier_2_gradient, n * 128).CopyTo(Slice(_Classifier_0_gradient, n * 128)); }
+        // classifier.0: Linear(3136, 128) + ReLU (classifier.1), 64x7x7 -> 128
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Classifier_0_output, n * 128), Slice(_Classifier_0_gradient, n * 128));
+        if (training)
+        {
+            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_0Shape>(context, Slice(_Features_7_output, n * 3136), Slice(_Classifier_0_gradient, n * 128), _Classifier_0_weight.Gradient, _Classifier_0_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, Slice(_Classifier_0_gradient, n * 128), _Classifier_0_weight.Value, Slice(_Features_7_gradient, n * 3136), n);
+        // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_7Shape>(context, Slice(_Features_7_gradient, n * 3136), Slice(_Features_7_switches, n * 3136), Slice(_Features_5_gradient, n * 12544), n);
+        // features.5: BatchNorm2d(64) + ReLU (features.6), 64x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_5_output, n * 12544), Slice(_Features_5_gradient, n * 12544));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_5_gradient, n * 12544), Slice(_Features_4_output, n * 12544), _Features_5_weight.Value, _Features_5_savedMean, _Features_5_savedInvStd, Slice(_Features_4_gradient, n * 12544), _Features_5_weight.Gradient, _Features_5_bias.Gradient, n, 64, 196);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_5_gradient, n * 12544), _Features_5_weight.Value, _Features_5_runningVar.Value, Slice(_Features_4_gradient, n * 12544), n, 64, 196, eps: 1E-05f);
+        }
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, Slice(_Features_3_output, n * 6272), Slice(_Features_4_gradient, n * 12544), _Features_4_weight.Gradient, _Features_4_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, Slice(_Features_4_gradient, n * 12544), _Features_4_weight.Value, Slice(_Features_3_gradient, n * 6272), n);
+        // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_3Shape>(context, Slice(_Features_3_gradient, n * 6272), Slice(_Features_3_switches, n * 6272), Slice(_Features_1_gradient, n * 25088), n);
+        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_1_output, n * 25088), Slice(_Features_1_gradient, n * 25088));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_1_gradient, n * 25088), Slice(_Features_0_output, n * 25088), _Features_1_weight.Value, _Features_1_savedMean, _Features_1_savedInvStd, Slice(_Features_0_gradient, n * 25088), _Features_1_weight.Gradient, _Features_1_bias.Gradient, n, 32, 784);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 25088), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Features_0_gradient, n * 25088), n, 32, 784, eps: 1E-05f);
+        }
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 25088), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);
+        }
+        if (inputGradient)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, Slice(_Features_0_gradient, n * 25088), _Features_0_weight.Value, Slice(_inputGradient, n * InputLength), n);
+        }
+    }
 }

@@ -1,0 +1,186 @@
+using System;
+using System.Collections.Generic;
+using System.Numerics;
+using System.Runtime.InteropServices;
+using NetCompiler.Kernels;
+
+namespace NetCompiler;
+
+/// <summary>
+/// The base of every generated network: parameter registry, kernel context, input validation and step
+/// bookkeeping. The generated part adds the shapes, buffers, Forward, TrainStep and the gradients.
+/// </summary>
+public abstract class CompiledNetwork : IDisposable
+{
+    private readonly List<Parameter> _parameters = [];
+    private readonly string _inputShape;
+    private readonly int _imageLength;
+    private SeededRandom _initRandom;
+
+    /// <param name="batchSize">The most images one call takes; buffers are planned for it.</param>
+    /// <param name="seed">Seeds initialisation and dropout: same seed, same thread count, same results.</param>
+    /// <param name="threads">Worker threads for the kernels; 0 means one per processor.</param>
+    protected CompiledNetwork(int batchSize, int seed, int threads, TensorShape input)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegative(threads);
+        BatchSize = batchSize;
+        Seed = seed;
+        Context = new KernelContext(threads == 0 ? Environment.ProcessorCount : threads);
+        _inputShape = input.ToString();
+        _imageLength = checked((int)input.Elements);
+        _initRandom = new SeededRandom((ulong)seed);
+    }
+
+    public int BatchSize { get; }
+
+    public int Seed { get; }
+
+    /// <summary>Every tensor in checkpoint (state_dict) order: trainable parameters and running statistics.</summary>
+    public IReadOnlyList<Parameter> Parameters => _parameters;
+
+    /// <summary>Training steps taken.</summary>
+    public long StepCount { get; private set; }
+
+    protected KernelContext Context { get; }
+
+    /// <summary>Registers a tensor, initialised to <paramref name="fill"/> (the running variance starts at 1).</summary>
+    protected Parameter AddParameter(string name, int[] shape, bool trainable, float fill = 0f)
+    {
+        var parameter = new Parameter(name, shape, trainable);
+        Array.Fill(parameter.Value, fill);
+        _parameters.Add(parameter);
+        return parameter;
+    }
+
+    /// <summary>He (Kaiming) normal initialisation, std = sqrt(2 / fanIn): for layers followed by ReLU.</summary>
+    protected Parameter AddHeParameter(string name, int[] shape, int fanIn)
+    {
+        Parameter parameter = AddParameter(name, shape, trainable: true);
+        double std = Math.Sqrt(2.0 / fanIn);
+        foreach (ref float value in parameter.Value.AsSpan())
+        {
+            value = (float)(_initRandom.NextGaussian() * std);
+        }
+
+        return parameter;
+    }
+
+    /// <summary>Xavier (Glorot) uniform initialisation, bound sqrt(6 / (fanIn + fanOut)): for the other layers.</summary>
+    protected Parameter AddXavierParameter(string name, int[] shape, int fanIn, int fanOut)
+    {
+        Parameter parameter = AddParameter(name, shape, trainable: true);
+        double bound = Math.Sqrt(6.0 / (fanIn + fanOut));
+        foreach (ref float value in parameter.Value.AsSpan())
+        {
+            value = (float)(((2 * _initRandom.NextDouble()) - 1) * bound);
+        }
+
+        return parameter;
+    }
+
+    /// <summary>The dropout generator's starting state, derived from the seed.</summary>
+    protected ulong DropoutSeed => new SeededRandom((ulong)Seed ^ 0x9E3779B97F4A7C15UL).NextUInt64();
+
+    /// <summary>The first <paramref name="length"/> elements of a planned buffer: the part the current batch uses.</summary>
+    protected static Span<T> Slice<T>(T[] buffer, int length) => buffer.AsSpan(0, length);
+
+    /// <summary>Checks a batch of images and returns how many there are.</summary>
+    protected int CheckImages(ReadOnlySpan<float> images, string argument)
+    {
+        if (images.Length == 0 || images.Length % _imageLength != 0)
+        {
+            throw new ArgumentException(
+                $"{argument} has {images.Length} floats, which is not a whole number of {_inputShape} images ({_imageLength} floats each).", argument);
+        }
+
+        int count = images.Length / _imageLength;
+        if (count > BatchSize)
+        {
+            throw new ArgumentException($"{argument} holds {count} images, more than the batch size {BatchSize} this network was created for.", argument);
+        }
+
+        int bad = IndexOfNonFinite(images);
+        if (bad >= 0)
+        {
+            throw new ArgumentException(
+                $"{argument}[{bad}] (image {bad / _imageLength}, element {bad % _imageLength}) is {images[bad]}; inputs must be finite.", argument);
+        }
+
+        return count;
+    }
+
+    /// <summary>Checks one label per sample (or per pixel) in 0..classes-1.</summary>
+    protected static void CheckLabels(ReadOnlySpan<int> labels, int expected, int classes, string argument)
+    {
+        if (labels.Length != expected)
+        {
+            throw new ArgumentException($"{argument} has {labels.Length} labels, but the images need {expected}.", argument);
+        }
+
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if ((uint)labels[i] >= (uint)classes)
+            {
+                throw new ArgumentOutOfRangeException(argument, labels[i], $"{argument}[{i}] = {labels[i]} is not a class in 0..{classes - 1}.");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Counts a training step and checks its loss before any weight changes: a non-finite loss stops training,
+    /// naming the step, with the weights as they were before it.
+    /// </summary>
+    protected float CheckLoss(float loss)
+    {
+        StepCount++;
+        if (!float.IsFinite(loss))
+        {
+            throw new TrainingDivergedException(StepCount, loss);
+        }
+
+        return loss;
+    }
+
+    public void Dispose()
+    {
+        Context.Dispose();
+        GC.SuppressFinalize(this);
+    }
+
+    private static int IndexOfNonFinite(ReadOnlySpan<float> values)
+    {
+        // x - x is 0 for finite x and NaN for NaN and infinities: one vector compare per chunk.
+        int i = 0;
+        ReadOnlySpan<Vector<float>> vectors = MemoryMarshal.Cast<float, Vector<float>>(values);
+        for (int v = 0; v < vectors.Length; v++)
+        {
+            if (!Vector.EqualsAll(vectors[v] - vectors[v], Vector<float>.Zero))
+            {
+                i = v * Vector<float>.Count;
+                break;
+            }
+
+            i = (v + 1) * Vector<float>.Count;
+        }
+
+        for (; i < values.Length; i++)
+        {
+            if (!float.IsFinite(values[i]))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+}
+
+/// <summary>Thrown when a training step's loss is NaN or infinite: the weights have diverged.</summary>
+public sealed class TrainingDivergedException(long step, float loss)
+    : InvalidOperationException($"Training diverged: the loss of step {step} is {loss}. Lower the learning rate or check the inputs.")
+{
+    public long Step { get; } = step;
+
+    public float Loss { get; } = loss;
+}
