@@ -51,6 +51,10 @@ internal static class TrainingEmitter
             .Line("return loss;")
             .Close().Line();
 
+        writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>")
+            .Line($"public {ReadOnlySpan} LastScores => Slice({Field(last, "output")}, _lastCount * OutputLength);")
+            .Line();
+
         writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
             .Line("/// and their gradients untouched. The span is valid until the next call on this network.</summary>")
             .Open($"public {ReadOnlySpan} InputGradient({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels)")
@@ -85,7 +89,8 @@ internal static class TrainingEmitter
             .Close().Line();
 
         writer.Open($"private void RunForward({ReadOnlySpan} images, int n, bool training)")
-            .Line($"{Kernels}KernelContext context = Context;");
+            .Line($"{Kernels}KernelContext context = Context;")
+            .Line("_lastCount = n;");
         foreach (PlanStep step in plan.Steps)
         {
             writer.Line($"// {Describe(step)}");
@@ -171,6 +176,7 @@ internal static class TrainingEmitter
 
         writer.Line("private readonly float[] _inputGradient;")
             .Line("private ulong _dropoutState;")
+            .Line("private int _lastCount;")
             .Line();
     }
 

@@ -167,6 +167,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     private readonly float[] _Classifier_3_output, _Classifier_3_gradient;
     private readonly float[] _inputGradient;
     private ulong _dropoutState;
+    private int _lastCount;
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
@@ -244,6 +245,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         return loss;
     }
 
+    /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
+    public global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_3_output, _lastCount * OutputLength);
+
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
     public global::System.ReadOnlySpan<float> InputGradient(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels)
@@ -282,6 +286,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 25088), n, relu: false);
         // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28

@@ -1,0 +1,233 @@
+using System;
+using System.Linq;
+using NetCompiler;
+
+namespace NetCompiler.Tests;
+
+[Network("2x6x6")]
+[Conv(3, 3, Pad = 1), BatchNorm, Relu, MaxPool(2)]
+[Conv(4, 3, Pad = 1, Groups = 1, Bias = false), Relu, AvgPool(3)]
+[Dense(5), Relu, Dense(3)]
+public partial class GradientNet;
+
+[Network("1x8x8")]
+[Conv(4, 3, Pad = 1), Relu, MaxPool(2), Dropout(0.25f), Dense(2)]
+public partial class SeparableNet;
+
+/// <summary>A compiled network end to end: gradients, training, determinism, allocation, bad input.</summary>
+public sealed class CompiledNetworkTests
+{
+    /// <summary>An optimiser that leaves the weights alone, so a training step only computes loss and gradients.</summary>
+    private sealed class Frozen() : Optimizer(1f)
+    {
+        protected override void Update(int index, Parameter parameter)
+        {
+        }
+    }
+
+    [Fact]
+    public void ParameterAndInputGradientsMatchFiniteDifferences()
+    {
+        using var net = new GradientNet(batchSize: 4, seed: 5, threads: 1);
+        var random = new Random(11);
+        float[] images = RandomImages(random, 4 * GradientNet.InputLength);
+        int[] labels = [0, 1, 2, 1];
+        var frozen = new Frozen();
+        net.TrainStep(images, labels, frozen);
+
+        // Sampled coordinates of every trainable tensor. The network is float32, so differences use h = 1e-3
+        // and the comparison is on the whole sampled vector (relative 2%): rounding in the loss (~1e-7 * loss / h, about 1e-4 here)
+        // and the odd ReLU or max-pool kink crossed by a step stay well below that, a wrong gradient does not.
+        var analytic = new System.Collections.Generic.List<double>();
+        var numeric = new System.Collections.Generic.List<double>();
+        foreach (Parameter parameter in net.Parameters.Where(p => p.Trainable))
+        {
+            float[] gradient = (float[])parameter.Gradient.Clone();
+            for (int sample = 0; sample < Math.Min(6, parameter.Length); sample++)
+            {
+                int i = random.Next(parameter.Length);
+                analytic.Add(gradient[i]);
+                numeric.Add(Central(parameter.Value, i, () => net.TrainStep(images, labels, frozen)));
+            }
+        }
+
+        AssertClose(analytic, numeric, 0.02, "parameter gradients");
+
+        float[] inputGradient = net.InputGradient(images, labels).ToArray();
+        analytic.Clear();
+        numeric.Clear();
+        for (int sample = 0; sample < 30; sample++)
+        {
+            int i = random.Next(images.Length);
+            analytic.Add(inputGradient[i]);
+            numeric.Add(Central(images, i, () => Loss(net, images, labels)));
+        }
+
+        AssertClose(analytic, numeric, 0.02, "input gradients");
+    }
+
+    [Fact]
+    public void ScoreGradientIsTheGradientOfOneClassScore()
+    {
+        using var net = new GradientNet(batchSize: 2, seed: 2, threads: 1);
+        float[] images = RandomImages(new Random(4), 2 * GradientNet.InputLength);
+        float[] gradient = net.ScoreGradient(images, classIndex: 1).ToArray();
+        var analytic = new System.Collections.Generic.List<double>();
+        var numeric = new System.Collections.Generic.List<double>();
+        for (int i = 0; i < images.Length; i += 7)
+        {
+            analytic.Add(gradient[i]);
+            numeric.Add(Central(images, i, () => net.Forward(images)[1] + net.Forward(images)[GradientNet.OutputLength + 1]));
+        }
+
+        AssertClose(analytic, numeric, 0.02, "score gradients");
+    }
+
+    [Fact]
+    public void TrainingDrivesTheLossDownOnASeparableTask()
+    {
+        using var net = new SeparableNet(batchSize: 16, seed: 3);
+        var random = new Random(9);
+        var adam = new Adam(learningRate: 1e-2f);
+        float first = 0, last = 0;
+        for (int step = 0; step < 60; step++)
+        {
+            (float[] images, int[] labels) = BrightHalf(random, 16);
+            float loss = net.TrainStep(images, labels, adam);
+            first = step == 0 ? loss : first;
+            last = loss;
+        }
+
+        Assert.True(last < first / 4, $"loss went from {first} to {last}");
+        (float[] testImages, int[] testLabels) = BrightHalf(random, 16);
+        float[] scores = net.Forward(testImages).ToArray();
+        int correct = Enumerable.Range(0, 16).Count(i => (scores[(2 * i) + 1] > scores[2 * i] ? 1 : 0) == testLabels[i]);
+        Assert.True(correct >= 15, $"{correct}/16 correct");
+    }
+
+    [Fact]
+    public void SameSeedAndThreadsGiveBitIdenticalTraining()
+    {
+        float[] Run()
+        {
+            using var net = new GradientNet(batchSize: 8, seed: 42, threads: 2);
+            var adam = new Adam(learningRate: 1e-2f);
+            var random = new Random(1);
+            var losses = new float[5];
+            for (int step = 0; step < losses.Length; step++)
+            {
+                losses[step] = net.TrainStep(RandomImages(random, 8 * GradientNet.InputLength), [0, 1, 2, 0, 1, 2, 0, 1], adam);
+            }
+
+            return [.. losses, .. net.Parameters.SelectMany(p => p.Value)];
+        }
+
+        Assert.Equal(Run(), Run());
+    }
+
+    [Fact]
+    public void SteadyStateStepsAllocateNothing()
+    {
+        using var net = new SeparableNet(batchSize: 16, seed: 1);
+        (float[] images, int[] labels) = BrightHalf(new Random(2), 16);
+        var adam = new Adam();
+        net.TrainStep(images, labels, adam);
+        net.Forward(images);
+
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < 5; i++)
+        {
+            net.TrainStep(images, labels, adam);
+            net.Forward(images);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
+    [Fact]
+    public void BadInputIsRejectedWithAMessageNamingIt()
+    {
+        using var net = new SeparableNet(batchSize: 2, seed: 1);
+        var sgd = new Sgd(learningRate: 0.1f);
+        float[] two = new float[2 * SeparableNet.InputLength];
+
+        Assert.Contains("not a whole number of 1x8x8 images", Assert.Throws<ArgumentException>(() => net.Forward(new float[65])).Message);
+        Assert.Contains("more than the batch size 2", Assert.Throws<ArgumentException>(() => net.Forward(new float[3 * 64])).Message);
+        Assert.Contains("labels[1] = 2", Assert.ThrowsAny<ArgumentException>(() => net.TrainStep(two, [0, 2], sgd)).Message);
+        Assert.Contains("has 1 labels", Assert.Throws<ArgumentException>(() => net.TrainStep(two, [0], sgd)).Message);
+        two[70] = float.NaN;
+        Assert.Contains("images[70] (image 1, element 6) is NaN", Assert.Throws<ArgumentException>(() => net.TrainStep(two, [0, 1], sgd)).Message);
+    }
+
+    [Fact]
+    public void ANonFiniteLossStopsTrainingNamingTheStep()
+    {
+        using var net = new SeparableNet(batchSize: 2, seed: 1);
+        var sgd = new Sgd(learningRate: 0.1f);
+        float[] images = new float[2 * SeparableNet.InputLength];
+        net.TrainStep(images, [0, 1], sgd);
+        Parameter weight = net.Parameters.First(p => p.Name == "classifier.1.weight");
+        weight.Value[3] = float.PositiveInfinity;
+
+        var error = Assert.Throws<TrainingDivergedException>(() => net.TrainStep(images.Select(_ => 1f).ToArray(), [0, 1], sgd));
+        Assert.Equal(2, error.Step);
+        Assert.Contains("step 2", error.Message);
+    }
+
+    private static float Loss(GradientNet net, float[] images, int[] labels)
+    {
+        // The evaluation-mode loss, recomputed from the scores in double.
+        float[] scores = net.Forward(images).ToArray();
+        double loss = 0;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            double[] row = scores.Skip(i * 3).Take(3).Select(s => (double)s).ToArray();
+            double max = row.Max();
+            loss += Math.Log(row.Sum(s => Math.Exp(s - max))) + max - row[labels[i]];
+        }
+
+        return (float)(loss / labels.Length);
+    }
+
+    private static double Central(float[] values, int index, Func<float> loss)
+    {
+        const float h = 1e-3f;
+        float saved = values[index];
+        values[index] = saved + h;
+        double up = loss();
+        values[index] = saved - h;
+        double down = loss();
+        values[index] = saved;
+        return (up - down) / (2 * h);
+    }
+
+    private static void AssertClose(System.Collections.Generic.List<double> analytic, System.Collections.Generic.List<double> numeric, double tolerance, string what)
+    {
+        double difference = Math.Sqrt(analytic.Zip(numeric, (a, b) => (a - b) * (a - b)).Sum());
+        double scale = Math.Sqrt(numeric.Sum(b => b * b));
+        Assert.True(scale > 1e-6, $"{what}: the sampled gradient is zero, so the check would prove nothing");
+        string pairs = string.Join("; ", analytic.Zip(numeric, (a, b) => $"{a:G4}/{b:G4}"));
+        Assert.True(difference <= tolerance * scale, $"{what}: |analytic - numeric| = {difference}, |numeric| = {scale}: {pairs}");
+    }
+
+    private static float[] RandomImages(Random random, int length) =>
+        Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
+
+    /// <summary>8x8 images whose left (label 0) or right (label 1) half is brighter, plus noise.</summary>
+    private static (float[] Images, int[] Labels) BrightHalf(Random random, int count)
+    {
+        var images = new float[count * 64];
+        var labels = new int[count];
+        for (int i = 0; i < count; i++)
+        {
+            labels[i] = random.Next(2);
+            for (int pixel = 0; pixel < 64; pixel++)
+            {
+                bool bright = (pixel % 8 < 4) == (labels[i] == 0);
+                images[(i * 64) + pixel] = (bright ? 1f : 0f) + (float)(random.NextDouble() * 0.5);
+            }
+        }
+
+        return (images, labels);
+    }
+}
