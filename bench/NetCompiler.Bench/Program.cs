@@ -1,10 +1,15 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.IO;
+using System.Linq;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using NetCompiler;
+using NetCompiler.Bench;
 
-// Prints the peer's figures, read from the JSON bench/peer.py writes, as a table (bench/run.sh passes the file).
+// Side by side with the peer (bench/peer.py, whose JSON bench/run.sh passes): the same networks, batch, optimiser
+// and timing method (median of repeats, each at least a second, after warm-up), reported as ratios.
 if (args is not ["--peer-json", string peerJsonPath])
 {
     Console.Error.WriteLine("usage: NetCompiler.Bench --peer-json <file written by bench/peer.py>");
@@ -20,17 +25,66 @@ var options = new JsonSerializerOptions
 PeerReport peer = JsonSerializer.Deserialize<PeerReport>(File.ReadAllText(peerJsonPath), options)
     ?? throw new InvalidDataException($"{peerJsonPath}: holds null, not a peer report.");
 
-Console.WriteLine($"Peer: PyTorch {peer.Torch}, {peer.Threads} threads, batch {peer.Batch}, {peer.Dtype}");
-Console.WriteLine();
-Console.WriteLine($"{"Network",-12} {"Input",-9} {"Params",10} {"Train img/s",12} {"Infer img/s",12}");
-foreach ((string name, PeerNetwork network) in peer.Networks)
+const int Batch = 64;
+var ours = new Dictionary<string, (double Train, double Inference)>
 {
-    Console.WriteLine($"{name,-12} {network.Input,-9} {network.Parameters,10:N0} {network.TrainImagesPerS,12:N1} {network.InferenceImagesPerS,12:N1}");
+    ["lenet5"] = Measure(new LeNet5(Batch, seed: 1, threads: 2), LeNet5.InputLength),
+    ["cifar_vgg"] = Measure(new CifarVgg(Batch, seed: 1, threads: 2), CifarVgg.InputLength),
+};
+
+Console.WriteLine($"NetCompiler against PyTorch {peer.Torch} ({peer.Threads} threads), batch {Batch}, float32, Adam; images/s, median of 7");
+Console.WriteLine();
+Console.WriteLine($"{"Network",-10} {"Train ours",11} {"Train peer",11} {"ratio",6}   {"Infer ours",11} {"Infer peer",11} {"ratio",6}");
+foreach ((string name, (double train, double inference)) in ours)
+{
+    PeerNetwork theirs = peer.Networks[name];
+    Console.WriteLine($"{name,-10} {train,11:N0} {theirs.TrainImagesPerS,11:N0} {train / theirs.TrainImagesPerS,5:F2}x   "
+        + $"{inference,11:N0} {theirs.InferenceImagesPerS,11:N0} {inference / theirs.InferenceImagesPerS,5:F2}x");
 }
 
 Console.WriteLine();
-Console.WriteLine($"SGEMM 2048^3: {peer.Matmul2048Gflops:N1} GFLOP/s");
+Console.WriteLine($"Peer SGEMM 2048^3: {peer.Matmul2048Gflops:N1} GFLOP/s (the machine's practical peak for the conv figures)");
 return 0;
+
+static (double Train, double Inference) Measure<TNetwork>(TNetwork network, int inputLength)
+    where TNetwork : CompiledNetwork, IBenchNetwork
+{
+    using (network)
+    {
+        var random = new Random(1);
+        float[] images = Enumerable.Range(0, Batch * inputLength).Select(_ => (float)random.NextDouble()).ToArray();
+        int[] labels = Enumerable.Range(0, Batch).Select(_ => random.Next(10)).ToArray();
+        var adam = new Adam(1e-3f);
+        double train = MedianRate(() => network.TrainStep(images, labels, adam));
+        double inference = MedianRate(() => network.Forward(images));
+        return (train, inference);
+    }
+}
+
+static double MedianRate(Action step)
+{
+    for (int i = 0; i < 5; i++)
+    {
+        step();
+    }
+
+    var rates = new List<double>();
+    for (int repeat = 0; repeat < 7; repeat++)
+    {
+        int calls = 0;
+        var clock = Stopwatch.StartNew();
+        do
+        {
+            step();
+            calls++;
+        }
+        while (clock.Elapsed.TotalSeconds < 1.0);
+        rates.Add(calls * Batch / clock.Elapsed.TotalSeconds);
+    }
+
+    rates.Sort();
+    return rates[rates.Count / 2];
+}
 
 /// <summary>bench/peer.py's output; property names are its keys in PascalCase.</summary>
 internal sealed record PeerReport(
