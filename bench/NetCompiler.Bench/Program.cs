@@ -43,7 +43,8 @@ foreach ((string name, (double train, double inference)) in ours)
 }
 
 Console.WriteLine();
-Console.WriteLine($"Peer SGEMM 2048^3: {peer.Matmul2048Gflops:N1} GFLOP/s (the machine's practical peak for the conv figures)");
+Console.WriteLine($"Peer SGEMM 2048^3: {peer.Matmul2048Gflops:N1} GFLOP/s, the machine's practical peak for what follows");
+KernelThroughput.Report(peer.Matmul2048Gflops);
 return 0;
 
 static (double Train, double Inference) Measure<TNetwork>(TNetwork network, int inputLength)
