@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
-# Builds the solution and runs every test project (generator, kernels, runtime and end to end).
+# Builds the solution and runs every test project (generator, kernels, runtime and end to end),
+# then prints the totals as one closing line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet build NetCompiler.sln -c Release --nologo
-dotnet test NetCompiler.sln -c Release --no-build --nologo
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+dotnet test NetCompiler.sln -c Release --no-build --nologo 2>&1 | tee "$log"
+total() { grep -oE "$1: +[0-9]+" "$log" | awk '{ sum += $2 } END { print sum + 0 }'; }
+echo "$(total Passed) passed, $(total Failed) failed"
