@@ -159,18 +159,9 @@ internal static class TrainingEmitter
                 writer.Line($"private readonly {Runtime}Parameter {TensorField(step, tensor)};");
             }
 
-            writer.Line($"private readonly float[] {Field(step, "output")}, {Field(step, "gradient")};");
-            switch (step.Kind)
+            foreach (PlanBuffer buffer in step.Buffers)
             {
-                case StepKind.BatchNorm:
-                    writer.Line($"private readonly float[] {Field(step, "savedMean")}, {Field(step, "savedInvStd")};");
-                    break;
-                case StepKind.MaxPool:
-                    writer.Line($"private readonly int[] {Field(step, "switches")};");
-                    break;
-                case StepKind.Dropout:
-                    writer.Line($"private readonly float[] {Field(step, "mask")};");
-                    break;
+                writer.Line($"private readonly {buffer.ElementType}[] {Field(step, buffer.Role)};");
             }
         }
 
@@ -199,20 +190,10 @@ internal static class TrainingEmitter
                 writer.Line($"{TensorField(step, tensor)} = {Initialiser(step, tensor, he)};");
             }
 
-            writer.Line($"{Field(step, "output")} = new float[batchSize * {Format.Invariant(step.OutputShape.Elements)}];")
-                .Line($"{Field(step, "gradient")} = new float[batchSize * {Format.Invariant(step.OutputShape.Elements)}];");
-            switch (step.Kind)
+            foreach (PlanBuffer buffer in step.Buffers)
             {
-                case StepKind.BatchNorm:
-                    writer.Line($"{Field(step, "savedMean")} = new float[{Format.Invariant(step.OutputShape.Channels)}];")
-                        .Line($"{Field(step, "savedInvStd")} = new float[{Format.Invariant(step.OutputShape.Channels)}];");
-                    break;
-                case StepKind.MaxPool:
-                    writer.Line($"{Field(step, "switches")} = new int[batchSize * {Format.Invariant(step.OutputShape.Elements)}];");
-                    break;
-                case StepKind.Dropout:
-                    writer.Line($"{Field(step, "mask")} = new float[batchSize * {Format.Invariant(step.OutputShape.Elements)}];");
-                    break;
+                string length = (buffer.PerImage ? "batchSize * " : "") + Format.Invariant(buffer.Elements);
+                writer.Line($"{Field(step, buffer.Role)} = new {buffer.ElementType}[{length}];");
             }
         }
 

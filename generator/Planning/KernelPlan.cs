@@ -32,7 +32,25 @@ internal sealed record PlanStep(
     public Shape InputShape => Layer.Input;
 
     public Shape OutputShape => Layer.Output;
+
+    /// <summary>
+    /// This step's part of the buffer plan: its output and output gradient, and the state its backward needs
+    /// (batch statistics, max-pool switches, the dropout mask). The ReLU mask needs none: it is the output's sign.
+    /// </summary>
+    public PlanBuffer[] Buffers => Kind switch
+    {
+        StepKind.BatchNorm => [Output("output"), Output("gradient"), new("savedMean", "float", OutputShape.Channels, PerImage: false),
+            new("savedInvStd", "float", OutputShape.Channels, PerImage: false)],
+        StepKind.MaxPool => [Output("output"), Output("gradient"), new("switches", "int", OutputShape.Elements, PerImage: true)],
+        StepKind.Dropout => [Output("output"), Output("gradient"), Output("mask")],
+        _ => [Output("output"), Output("gradient")],
+    };
+
+    private PlanBuffer Output(string role) => new(role, "float", OutputShape.Elements, PerImage: true);
 }
+
+/// <summary>A buffer allocated once per network: <see cref="Elements"/> per image (times the batch size) or in all.</summary>
+internal sealed record PlanBuffer(string Role, string ElementType, long Elements, bool PerImage);
 
 /// <summary>
 /// The backend-neutral plan of a network: fusion groups in execution order. The buffer plan follows from it

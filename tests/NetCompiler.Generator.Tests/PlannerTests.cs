@@ -36,6 +36,22 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public void TheBufferPlanHoldsWhatEachBackwardNeeds()
+    {
+        KernelPlan plan = Plan("CONV 8 3x3 -> BN -> RELU -> POOL 2 -> FC 32 -> DROPOUT 0.5 -> FC 10");
+        Assert.Equal(
+            [
+                ["output float 2048/image", "gradient float 2048/image"],
+                ["output float 2048/image", "gradient float 2048/image", "savedMean float 8", "savedInvStd float 8"],
+                ["output float 512/image", "gradient float 512/image", "switches int 512/image"],
+                ["output float 32/image", "gradient float 32/image"],
+                ["output float 32/image", "gradient float 32/image", "mask float 32/image"],
+                ["output float 10/image", "gradient float 10/image"],
+            ],
+            plan.Steps.Select(s => s.Buffers.Select(b => $"{b.Role} {b.ElementType} {b.Elements}{(b.PerImage ? "/image" : "")}").ToArray()));
+    }
+
+    [Fact]
     public void LayersWithoutKernelsYetAreReportedNotPlanned()
     {
         KernelPlan plan = Plan("CONV 8 3x3 -> RESIDUAL -> GAP -> FC 10");

@@ -180,41 +180,52 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) + ReLU (features.1), 3x224x224 -> 64x55x55
     private readonly global::NetCompiler.Parameter _Features_0_weight;
     private readonly global::NetCompiler.Parameter _Features_0_bias;
-    private readonly float[] _Features_0_output, _Features_0_gradient;
+    private readonly float[] _Features_0_output;
+    private readonly float[] _Features_0_gradient;
     // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
-    private readonly float[] _Features_2_output, _Features_2_gradient;
+    private readonly float[] _Features_2_output;
+    private readonly float[] _Features_2_gradient;
     private readonly int[] _Features_2_switches;
     // features.3: Conv2d(64, 192, kernel_size=5, padding=2) + ReLU (features.4), 64x27x27 -> 192x27x27
     private readonly global::NetCompiler.Parameter _Features_3_weight;
     private readonly global::NetCompiler.Parameter _Features_3_bias;
-    private readonly float[] _Features_3_output, _Features_3_gradient;
+    private readonly float[] _Features_3_output;
+    private readonly float[] _Features_3_gradient;
     // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
-    private readonly float[] _Features_5_output, _Features_5_gradient;
+    private readonly float[] _Features_5_output;
+    private readonly float[] _Features_5_gradient;
     private readonly int[] _Features_5_switches;
     // features.6: Conv2d(192, 256, kernel_size=3, padding=1) + ReLU (features.7), 192x13x13 -> 256x13x13
     private readonly global::NetCompiler.Parameter _Features_6_weight;
     private readonly global::NetCompiler.Parameter _Features_6_bias;
-    private readonly float[] _Features_6_output, _Features_6_gradient;
+    private readonly float[] _Features_6_output;
+    private readonly float[] _Features_6_gradient;
     // features.8: Conv2d(256, 256, kernel_size=3, padding=1) + ReLU (features.9), 256x13x13 -> 256x13x13
     private readonly global::NetCompiler.Parameter _Features_8_weight;
     private readonly global::NetCompiler.Parameter _Features_8_bias;
-    private readonly float[] _Features_8_output, _Features_8_gradient;
+    private readonly float[] _Features_8_output;
+    private readonly float[] _Features_8_gradient;
     // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
-    private readonly float[] _Features_10_output, _Features_10_gradient;
+    private readonly float[] _Features_10_output;
+    private readonly float[] _Features_10_gradient;
     private readonly int[] _Features_10_switches;
     // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
-    private readonly float[] _Features_11_output, _Features_11_gradient;
+    private readonly float[] _Features_11_output;
+    private readonly float[] _Features_11_gradient;
     // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
-    private readonly float[] _Classifier_0_output, _Classifier_0_gradient;
+    private readonly float[] _Classifier_0_output;
+    private readonly float[] _Classifier_0_gradient;
     private readonly float[] _Classifier_0_mask;
     // classifier.1: Linear(256, 4096) + ReLU (classifier.2), 256x1x1 -> 4096
     private readonly global::NetCompiler.Parameter _Classifier_1_weight;
     private readonly global::NetCompiler.Parameter _Classifier_1_bias;
-    private readonly float[] _Classifier_1_output, _Classifier_1_gradient;
+    private readonly float[] _Classifier_1_output;
+    private readonly float[] _Classifier_1_gradient;
     // classifier.3: Linear(4096, 1000), 4096 -> 1000
     private readonly global::NetCompiler.Parameter _Classifier_3_weight;
     private readonly global::NetCompiler.Parameter _Classifier_3_bias;
-    private readonly float[] _Classifier_3_output, _Classifier_3_gradient;
+    private readonly float[] _Classifier_3_output;
+    private readonly float[] _Classifier_3_gradient;
     private readonly float[] _inputGradient;
     private ulong _dropoutState;
     private int _lastCount;

@@ -239,90 +239,114 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
     private readonly global::NetCompiler.Parameter _Features_0_weight;
     private readonly global::NetCompiler.Parameter _Features_0_bias;
-    private readonly float[] _Features_0_output, _Features_0_gradient;
+    private readonly float[] _Features_0_output;
+    private readonly float[] _Features_0_gradient;
     // features.1: BatchNorm2d(32) + ReLU (features.2), 32x32x32 -> 32x32x32
     private readonly global::NetCompiler.Parameter _Features_1_weight;
     private readonly global::NetCompiler.Parameter _Features_1_bias;
     private readonly global::NetCompiler.Parameter _Features_1_runningMean;
     private readonly global::NetCompiler.Parameter _Features_1_runningVar;
-    private readonly float[] _Features_1_output, _Features_1_gradient;
-    private readonly float[] _Features_1_savedMean, _Features_1_savedInvStd;
+    private readonly float[] _Features_1_output;
+    private readonly float[] _Features_1_gradient;
+    private readonly float[] _Features_1_savedMean;
+    private readonly float[] _Features_1_savedInvStd;
     // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
     private readonly global::NetCompiler.Parameter _Features_3_weight;
     private readonly global::NetCompiler.Parameter _Features_3_bias;
-    private readonly float[] _Features_3_output, _Features_3_gradient;
+    private readonly float[] _Features_3_output;
+    private readonly float[] _Features_3_gradient;
     // features.4: BatchNorm2d(32) + ReLU (features.5), 32x32x32 -> 32x32x32
     private readonly global::NetCompiler.Parameter _Features_4_weight;
     private readonly global::NetCompiler.Parameter _Features_4_bias;
     private readonly global::NetCompiler.Parameter _Features_4_runningMean;
     private readonly global::NetCompiler.Parameter _Features_4_runningVar;
-    private readonly float[] _Features_4_output, _Features_4_gradient;
-    private readonly float[] _Features_4_savedMean, _Features_4_savedInvStd;
+    private readonly float[] _Features_4_output;
+    private readonly float[] _Features_4_gradient;
+    private readonly float[] _Features_4_savedMean;
+    private readonly float[] _Features_4_savedInvStd;
     // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
-    private readonly float[] _Features_6_output, _Features_6_gradient;
+    private readonly float[] _Features_6_output;
+    private readonly float[] _Features_6_gradient;
     private readonly int[] _Features_6_switches;
     // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
     private readonly global::NetCompiler.Parameter _Features_7_weight;
     private readonly global::NetCompiler.Parameter _Features_7_bias;
-    private readonly float[] _Features_7_output, _Features_7_gradient;
+    private readonly float[] _Features_7_output;
+    private readonly float[] _Features_7_gradient;
     // features.8: BatchNorm2d(32) + ReLU (features.9), 32x16x16 -> 32x16x16
     private readonly global::NetCompiler.Parameter _Features_8_weight;
     private readonly global::NetCompiler.Parameter _Features_8_bias;
     private readonly global::NetCompiler.Parameter _Features_8_runningMean;
     private readonly global::NetCompiler.Parameter _Features_8_runningVar;
-    private readonly float[] _Features_8_output, _Features_8_gradient;
-    private readonly float[] _Features_8_savedMean, _Features_8_savedInvStd;
+    private readonly float[] _Features_8_output;
+    private readonly float[] _Features_8_gradient;
+    private readonly float[] _Features_8_savedMean;
+    private readonly float[] _Features_8_savedInvStd;
     // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
     private readonly global::NetCompiler.Parameter _Features_10_weight;
     private readonly global::NetCompiler.Parameter _Features_10_bias;
-    private readonly float[] _Features_10_output, _Features_10_gradient;
+    private readonly float[] _Features_10_output;
+    private readonly float[] _Features_10_gradient;
     // features.11: BatchNorm2d(32) + ReLU (features.12), 32x16x16 -> 32x16x16
     private readonly global::NetCompiler.Parameter _Features_11_weight;
     private readonly global::NetCompiler.Parameter _Features_11_bias;
     private readonly global::NetCompiler.Parameter _Features_11_runningMean;
     private readonly global::NetCompiler.Parameter _Features_11_runningVar;
-    private readonly float[] _Features_11_output, _Features_11_gradient;
-    private readonly float[] _Features_11_savedMean, _Features_11_savedInvStd;
+    private readonly float[] _Features_11_output;
+    private readonly float[] _Features_11_gradient;
+    private readonly float[] _Features_11_savedMean;
+    private readonly float[] _Features_11_savedInvStd;
     // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
-    private readonly float[] _Features_13_output, _Features_13_gradient;
+    private readonly float[] _Features_13_output;
+    private readonly float[] _Features_13_gradient;
     private readonly int[] _Features_13_switches;
     // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
     private readonly global::NetCompiler.Parameter _Features_14_weight;
     private readonly global::NetCompiler.Parameter _Features_14_bias;
-    private readonly float[] _Features_14_output, _Features_14_gradient;
+    private readonly float[] _Features_14_output;
+    private readonly float[] _Features_14_gradient;
     // features.15: BatchNorm2d(32) + ReLU (features.16), 32x8x8 -> 32x8x8
     private readonly global::NetCompiler.Parameter _Features_15_weight;
     private readonly global::NetCompiler.Parameter _Features_15_bias;
     private readonly global::NetCompiler.Parameter _Features_15_runningMean;
     private readonly global::NetCompiler.Parameter _Features_15_runningVar;
-    private readonly float[] _Features_15_output, _Features_15_gradient;
-    private readonly float[] _Features_15_savedMean, _Features_15_savedInvStd;
+    private readonly float[] _Features_15_output;
+    private readonly float[] _Features_15_gradient;
+    private readonly float[] _Features_15_savedMean;
+    private readonly float[] _Features_15_savedInvStd;
     // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
     private readonly global::NetCompiler.Parameter _Features_17_weight;
     private readonly global::NetCompiler.Parameter _Features_17_bias;
-    private readonly float[] _Features_17_output, _Features_17_gradient;
+    private readonly float[] _Features_17_output;
+    private readonly float[] _Features_17_gradient;
     // features.18: BatchNorm2d(32) + ReLU (features.19), 32x8x8 -> 32x8x8
     private readonly global::NetCompiler.Parameter _Features_18_weight;
     private readonly global::NetCompiler.Parameter _Features_18_bias;
     private readonly global::NetCompiler.Parameter _Features_18_runningMean;
     private readonly global::NetCompiler.Parameter _Features_18_runningVar;
-    private readonly float[] _Features_18_output, _Features_18_gradient;
-    private readonly float[] _Features_18_savedMean, _Features_18_savedInvStd;
+    private readonly float[] _Features_18_output;
+    private readonly float[] _Features_18_gradient;
+    private readonly float[] _Features_18_savedMean;
+    private readonly float[] _Features_18_savedInvStd;
     // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
-    private readonly float[] _Features_20_output, _Features_20_gradient;
+    private readonly float[] _Features_20_output;
+    private readonly float[] _Features_20_gradient;
     private readonly int[] _Features_20_switches;
     // classifier.0: Linear(512, 128) + ReLU (classifier.1), 32x4x4 -> 128
     private readonly global::NetCompiler.Parameter _Classifier_0_weight;
     private readonly global::NetCompiler.Parameter _Classifier_0_bias;
-    private readonly float[] _Classifier_0_output, _Classifier_0_gradient;
+    private readonly float[] _Classifier_0_output;
+    private readonly float[] _Classifier_0_gradient;
     // classifier.2: Linear(128, 128) + ReLU (classifier.3), 128 -> 128
     private readonly global::NetCompiler.Parameter _Classifier_2_weight;
     private readonly global::NetCompiler.Parameter _Classifier_2_bias;
-    private readonly float[] _Classifier_2_output, _Classifier_2_gradient;
+    private readonly float[] _Classifier_2_output;
+    private readonly float[] _Classifier_2_gradient;
     // classifier.4: Linear(128, 10), 128 -> 10
     private readonly global::NetCompiler.Parameter _Classifier_4_weight;
     private readonly global::NetCompiler.Parameter _Classifier_4_bias;
-    private readonly float[] _Classifier_4_output, _Classifier_4_gradient;
+    private readonly float[] _Classifier_4_output;
+    private readonly float[] _Classifier_4_gradient;
     private readonly float[] _inputGradient;
     private ulong _dropoutState;
     private int _lastCount;

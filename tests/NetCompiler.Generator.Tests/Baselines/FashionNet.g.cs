@@ -129,42 +129,53 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
     private readonly global::NetCompiler.Parameter _Features_0_weight;
     private readonly global::NetCompiler.Parameter _Features_0_bias;
-    private readonly float[] _Features_0_output, _Features_0_gradient;
+    private readonly float[] _Features_0_output;
+    private readonly float[] _Features_0_gradient;
     // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28
     private readonly global::NetCompiler.Parameter _Features_1_weight;
     private readonly global::NetCompiler.Parameter _Features_1_bias;
     private readonly global::NetCompiler.Parameter _Features_1_runningMean;
     private readonly global::NetCompiler.Parameter _Features_1_runningVar;
-    private readonly float[] _Features_1_output, _Features_1_gradient;
-    private readonly float[] _Features_1_savedMean, _Features_1_savedInvStd;
+    private readonly float[] _Features_1_output;
+    private readonly float[] _Features_1_gradient;
+    private readonly float[] _Features_1_savedMean;
+    private readonly float[] _Features_1_savedInvStd;
     // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
-    private readonly float[] _Features_3_output, _Features_3_gradient;
+    private readonly float[] _Features_3_output;
+    private readonly float[] _Features_3_gradient;
     private readonly int[] _Features_3_switches;
     // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
     private readonly global::NetCompiler.Parameter _Features_4_weight;
     private readonly global::NetCompiler.Parameter _Features_4_bias;
-    private readonly float[] _Features_4_output, _Features_4_gradient;
+    private readonly float[] _Features_4_output;
+    private readonly float[] _Features_4_gradient;
     // features.5: BatchNorm2d(64) + ReLU (features.6), 64x14x14 -> 64x14x14
     private readonly global::NetCompiler.Parameter _Features_5_weight;
     private readonly global::NetCompiler.Parameter _Features_5_bias;
     private readonly global::NetCompiler.Parameter _Features_5_runningMean;
     private readonly global::NetCompiler.Parameter _Features_5_runningVar;
-    private readonly float[] _Features_5_output, _Features_5_gradient;
-    private readonly float[] _Features_5_savedMean, _Features_5_savedInvStd;
+    private readonly float[] _Features_5_output;
+    private readonly float[] _Features_5_gradient;
+    private readonly float[] _Features_5_savedMean;
+    private readonly float[] _Features_5_savedInvStd;
     // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
-    private readonly float[] _Features_7_output, _Features_7_gradient;
+    private readonly float[] _Features_7_output;
+    private readonly float[] _Features_7_gradient;
     private readonly int[] _Features_7_switches;
     // classifier.0: Linear(3136, 128) + ReLU (classifier.1), 64x7x7 -> 128
     private readonly global::NetCompiler.Parameter _Classifier_0_weight;
     private readonly global::NetCompiler.Parameter _Classifier_0_bias;
-    private readonly float[] _Classifier_0_output, _Classifier_0_gradient;
+    private readonly float[] _Classifier_0_output;
+    private readonly float[] _Classifier_0_gradient;
     // classifier.2: Dropout(p=0.25), 128 -> 128
-    private readonly float[] _Classifier_2_output, _Classifier_2_gradient;
+    private readonly float[] _Classifier_2_output;
+    private readonly float[] _Classifier_2_gradient;
     private readonly float[] _Classifier_2_mask;
     // classifier.3: Linear(128, 10), 128 -> 10
     private readonly global::NetCompiler.Parameter _Classifier_3_weight;
     private readonly global::NetCompiler.Parameter _Classifier_3_bias;
-    private readonly float[] _Classifier_3_output, _Classifier_3_gradient;
+    private readonly float[] _Classifier_3_output;
+    private readonly float[] _Classifier_3_gradient;
     private readonly float[] _inputGradient;
     private ulong _dropoutState;
     private int _lastCount;
