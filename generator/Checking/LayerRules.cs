@@ -51,7 +51,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
         string description = $"Conv2d({input.Channels}, {conv.OutChannels}, kernel_size={conv.Kernel}"
             + Option("stride", conv.Stride, 1) + Option("padding", conv.Pad, 0) + Option("dilation", conv.Dilation, 1)
             + Option("groups", conv.Groups, 1) + (conv.Bias ? "" : ", bias=False") + ")";
-        bool valid = Spatial(conv, input, "Conv")
+        bool valid = Spatial(conv, input)
             & AtLeast(conv, "OutChannels", conv.OutChannels, 1) & AtLeast(conv, "Kernel", conv.Kernel, 1)
             & AtLeast(conv, "Stride", conv.Stride, 1) & AtLeast(conv, "Pad", conv.Pad, 0)
             & AtLeast(conv, "Dilation", conv.Dilation, 1) & AtLeast(conv, "Groups", conv.Groups, 1);
@@ -61,7 +61,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
         }
 
         int extent = (conv.Dilation * (conv.Kernel - 1)) + 1;
-        if (Slide(conv, "Conv", input, extent, conv.Stride, conv.Pad) is not (int height, int width))
+        if (Slide(conv, input, extent, conv.Stride, conv.Pad) is not (int height, int width))
         {
             return Failed(description);
         }
@@ -82,7 +82,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
         string description = $"ConvTranspose2d({input.Channels}, {conv.OutChannels}, kernel_size={conv.Kernel}"
             + Option("stride", conv.Stride, 1) + Option("padding", conv.Pad, 0) + Option("output_padding", conv.OutputPad, 0)
             + Option("dilation", conv.Dilation, 1) + Option("groups", conv.Groups, 1) + (conv.Bias ? "" : ", bias=False") + ")";
-        bool valid = Spatial(conv, input, "ConvTranspose")
+        bool valid = Spatial(conv, input)
             & AtLeast(conv, "OutChannels", conv.OutChannels, 1) & AtLeast(conv, "Kernel", conv.Kernel, 1)
             & AtLeast(conv, "Stride", conv.Stride, 1) & AtLeast(conv, "Pad", conv.Pad, 0)
             & AtLeast(conv, "Dilation", conv.Dilation, 1) & AtLeast(conv, "Groups", conv.Groups, 1);
@@ -102,7 +102,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
         long width = ((long)(input.Width - 1) * conv.Stride) - (2L * conv.Pad) + extent + conv.OutputPad;
         if (height < 1 || width < 1 || height > int.MaxValue || width > int.MaxValue)
         {
-            Report(DiagnosticDescriptors.NoOutput, conv.SpanOf("Pad"), Label(conv, "ConvTranspose"), height, width);
+            Report(DiagnosticDescriptors.NoOutput, conv.SpanOf("Pad"), Label(conv), height, width);
             return Failed(description);
         }
 
@@ -141,13 +141,13 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
 
     private LayerOutcome Pool(PoolSpec pool, Shape input, ref ReceptiveField field)
     {
-        string kind = pool.Kind == PoolKind.Max ? "MaxPool" : "AvgPool";
+        string kind = KindName(pool);
         string description = $"{kind}2d(kernel_size={pool.Kernel}, stride={pool.Stride}" + Option("padding", pool.Pad, 0) + ")";
-        bool valid = Spatial(pool, input, kind)
+        bool valid = Spatial(pool, input)
             & AtLeast(pool, "Kernel", pool.Kernel, 1) & AtLeast(pool, "Stride", pool.Stride, 1) & AtLeast(pool, "Pad", pool.Pad, 0);
         if (valid && pool.Pad > pool.Kernel / 2)
         {
-            Report(DiagnosticDescriptors.PoolPaddingTooLarge, pool.SpanOf("Pad"), Label(pool, kind), pool.Pad, pool.Kernel);
+            Report(DiagnosticDescriptors.PoolPaddingTooLarge, pool.SpanOf("Pad"), Label(pool), pool.Pad, pool.Kernel);
             valid = false;
         }
 
@@ -162,7 +162,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
             return new LayerOutcome(input, "", NoTensors, 0); // skipped: the checker drops a layer with an empty description
         }
 
-        if (Slide(pool, kind, input, pool.Kernel, pool.Stride, pool.Pad) is not (int height, int width))
+        if (Slide(pool, input, pool.Kernel, pool.Stride, pool.Pad) is not (int height, int width))
         {
             return Failed(description);
         }
@@ -173,7 +173,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
 
     private LayerOutcome GlobalAvgPool(GlobalAvgPoolSpec gap, Shape input, ref ReceptiveField field)
     {
-        if (!Spatial(gap, input, "GlobalAvgPool"))
+        if (!Spatial(gap, input))
         {
             return Failed("AdaptiveAvgPool2d(1)");
         }
@@ -189,7 +189,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
         bool valid = AtLeast(dense, "OutFeatures", dense.OutFeatures, 1) & AtLeast(dense, "InFeatures", dense.InFeatures, 0);
         if (valid && dense.InFeatures != 0 && dense.InFeatures != features)
         {
-            Report(DiagnosticDescriptors.DenseInputMismatch, dense.SpanOf("InFeatures"), Label(dense, "Dense"), dense.InFeatures, input, features);
+            Report(DiagnosticDescriptors.DenseInputMismatch, dense.SpanOf("InFeatures"), Label(dense), dense.InFeatures, input, features);
             valid = false;
         }
 
@@ -232,9 +232,9 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
         int channels = input.Channels;
         string description = $"Residual({channels}, steps={residual.Steps}, h={Format.Invariant(residual.H)}, kernel_size={residual.Kernel}"
             + (residual.Symmetric ? ", symmetric" : "") + ")";
-        bool valid = Spatial(residual, input, "Residual") & AtLeast(residual, "Steps", residual.Steps, 1)
+        bool valid = Spatial(residual, input) & AtLeast(residual, "Steps", residual.Steps, 1)
             & PositiveStep(residual, residual.H) & OddKernel(residual, "Kernel", residual.Kernel);
-        if (!valid || Slide(residual, "Residual", input, residual.Kernel, 1, residual.Kernel / 2) is null)
+        if (!valid || Slide(residual, input, residual.Kernel, 1, residual.Kernel / 2) is null)
         {
             return Failed(description);
         }
@@ -263,7 +263,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
         int groups = imex.Groups == 0 ? channels : imex.Groups;
         string description = $"Imex({channels}, steps={imex.Steps}, h={Format.Invariant(imex.H)}, kernel_size={imex.Kernel}, "
             + $"implicit_kernel_size={imex.ImplicitKernel}, groups={groups}" + (imex.ReleasedVariant ? ", released" : "") + ")";
-        bool valid = Spatial(imex, input, "Imex") & AtLeast(imex, "Steps", imex.Steps, 1) & PositiveStep(imex, imex.H)
+        bool valid = Spatial(imex, input) & AtLeast(imex, "Steps", imex.Steps, 1) & PositiveStep(imex, imex.H)
             & OddKernel(imex, "Kernel", imex.Kernel) & OddKernel(imex, "ImplicitKernel", imex.ImplicitKernel)
             & AtLeast(imex, "Groups", imex.Groups, 0);
         if (!valid || !GroupsDivide(imex, groups, channels, channels))
@@ -273,11 +273,11 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
 
         if (!IsPowerOfTwo(input.Height) || !IsPowerOfTwo(input.Width))
         {
-            Report(DiagnosticDescriptors.FftSizeNotPlannable, imex.Span, Label(imex, "Imex"), input.Height, input.Width);
+            Report(DiagnosticDescriptors.FftSizeNotPlannable, imex.Span, Label(imex), input.Height, input.Width);
             return Failed(description);
         }
 
-        if (Slide(imex, "Imex", input, Math.Max(imex.Kernel, imex.ImplicitKernel), 1, Math.Max(imex.Kernel, imex.ImplicitKernel) / 2) is null)
+        if (Slide(imex, input, Math.Max(imex.Kernel, imex.ImplicitKernel), 1, Math.Max(imex.Kernel, imex.ImplicitKernel) / 2) is null)
         {
             return Failed(description);
         }
@@ -304,12 +304,12 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
     }
 
     /// <summary>Output size of a window sliding over the input, with NC0010 when nothing is left and NC0009 when rows are dropped.</summary>
-    private (int Height, int Width)? Slide(LayerSpec spec, string kind, Shape input, int extent, int stride, int pad)
+    private (int Height, int Width)? Slide(LayerSpec spec, Shape input, int extent, int stride, int pad)
     {
         long paddedHeight = input.Height + (2L * pad), paddedWidth = input.Width + (2L * pad);
         if (paddedHeight < extent || paddedWidth < extent)
         {
-            Report(DiagnosticDescriptors.WindowLargerThanInput, spec.SpanOf("Kernel"), Label(spec, kind), extent, input.Height, input.Width, pad);
+            Report(DiagnosticDescriptors.WindowLargerThanInput, spec.SpanOf("Kernel"), Label(spec), extent, input.Height, input.Width, pad);
             return null;
         }
 
@@ -320,18 +320,18 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
         int height = (int)(((paddedHeight - extent) / stride) + 1), width = (int)(((paddedWidth - extent) / stride) + 1);
         if (droppedRows != 0 || droppedColumns != 0)
         {
-            Report(DiagnosticDescriptors.WindowDoesNotTile, spec.SpanOf("Stride"), Label(spec, kind), extent, stride, pad,
+            Report(DiagnosticDescriptors.WindowDoesNotTile, spec.SpanOf("Stride"), Label(spec), extent, stride, pad,
                 input.Height, input.Width, droppedRows, droppedColumns, height, width);
         }
 
         return (height, width);
     }
 
-    private bool Spatial(LayerSpec spec, Shape input, string kind)
+    private bool Spatial(LayerSpec spec, Shape input)
     {
         if (input.IsFlat)
         {
-            Report(DiagnosticDescriptors.SpatialLayerAfterFlatten, spec.Span, Label(spec, kind), input.Channels);
+            Report(DiagnosticDescriptors.SpatialLayerAfterFlatten, spec.Span, Label(spec), input.Channels);
         }
 
         return !input.IsFlat;
@@ -344,7 +344,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
             return true;
         }
 
-        Report(DiagnosticDescriptors.GroupsMismatch, spec.SpanOf("Groups"), Label(spec, spec is ImexSpec ? "Imex" : "Conv"), groups, inChannels, outChannels);
+        Report(DiagnosticDescriptors.GroupsMismatch, spec.SpanOf("Groups"), Label(spec), groups, inChannels, outChannels);
         return false;
     }
 
@@ -382,13 +382,29 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
     }
 
     private void OutOfRange(LayerSpec spec, string argument, object value, string rule) =>
-        Report(DiagnosticDescriptors.ArgumentOutOfRange, spec.SpanOf(argument), Label(spec, spec.GetType().Name.Replace("Spec", "")), argument, value, rule);
+        Report(DiagnosticDescriptors.ArgumentOutOfRange, spec.SpanOf(argument), Label(spec), argument, value, rule);
 
     private void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, SourceSpan span, params object[] arguments) =>
         diagnostics.Add(DiagnosticInfo.Create(descriptor, span, arguments));
 
-    /// <summary>How messages name a layer: its given name when it has one, else its kind.</summary>
-    private static string Label(LayerSpec spec, string kind) => spec.Name is null ? kind : $"{kind} '{spec.Name}'";
+    /// <summary>How messages name a layer: its kind as the attribute spells it, and its given name when it has one.</summary>
+    private static string Label(LayerSpec spec) => spec.Name is null ? KindName(spec) : $"{KindName(spec)} '{spec.Name}'";
+
+    private static string KindName(LayerSpec spec) => spec switch
+    {
+        ConvSpec => "Conv",
+        ConvTransposeSpec => "ConvTranspose",
+        BatchNormSpec => "BatchNorm",
+        ReluSpec => "Relu",
+        PoolSpec { Kind: PoolKind.Max } => "MaxPool",
+        PoolSpec => "AvgPool",
+        GlobalAvgPoolSpec => "GlobalAvgPool",
+        DenseSpec => "Dense",
+        DropoutSpec => "Dropout",
+        ResidualSpec => "Residual",
+        ImexSpec => "Imex",
+        _ => spec.GetType().Name,
+    };
 
     private static LayerOutcome Failed(string description) => new(null, description, NoTensors, 0);
 

@@ -19,7 +19,8 @@ internal static class NetworkChecker
         var diagnostics = new List<DiagnosticInfo>();
         var rules = new LayerRules(diagnostics);
         var built = new List<(LayerSpec Spec, LayerOutcome Outcome, Shape Input, long? Field)>();
-        Shape shape = Shape.Image(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
+        Shape input = Shape.Image(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
+        Shape shape = input;
         ReceptiveField field = ReceptiveField.Pixel;
         bool complete = true;
         foreach (LayerSpec layer in spec.Layers)
@@ -54,7 +55,7 @@ internal static class NetworkChecker
         bool failed = !complete || layers.Count == 0 || diagnostics.Any(IsError);
         CheckedNetwork? network = failed
             ? null
-            : new CheckedNetwork(spec, Shape.Image(spec.Input.Channels, spec.Input.Height, spec.Input.Width), layers.ToEquatableArray());
+            : new CheckedNetwork(spec, input, layers.ToEquatableArray());
         return new CheckResult(network, diagnostics.Distinct().ToEquatableArray());
     }
 

@@ -11,8 +11,7 @@ internal enum LossKind
 internal sealed record TypeDeclaration(
     string? Namespace,
     EquatableArray<ContainingType> ContainingTypes,
-    string Name,
-    string Accessibility)
+    string Name)
 {
     public string FullName => (Namespace is null ? "" : Namespace + ".")
         + string.Concat(System.Linq.Enumerable.Select(ContainingTypes, t => t.Name + ".")) + Name;

@@ -225,7 +225,7 @@ internal sealed class BlueprintParser
             }
         }
 
-        if (ok && kind.Positional.Take(positional).Count() < kind.Positional.Count(p => p.Required))
+        if (ok && positional < kind.Positional.Count(p => p.Required)) // required arguments come first
         {
             Report(DiagnosticDescriptors.MalformedBlueprint, keyword, last,
                 $"{keyword.Text} needs {string.Join(" and ", kind.Positional.Where(p => p.Required).Select(p => p.Name))}; write {kind.Usage}");
@@ -234,7 +234,7 @@ internal sealed class BlueprintParser
 
         if (ok && Current.Kind == TokenKind.Question)
         {
-            if (kind.Positional.Length == 0 || kind.Keywords[0] is not ("POOL" or "AVGPOOL"))
+            if (!kind.CanBeOptional)
             {
                 Report(DiagnosticDescriptors.MalformedBlueprint, Current, $"only POOL and AVGPOOL can be optional, not {keyword.Text}");
                 ok = false;

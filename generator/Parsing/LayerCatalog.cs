@@ -50,14 +50,16 @@ internal sealed class LayerArguments(Notation notation, string? name, SourceSpan
 
 /// <summary>
 /// A layer kind as the parsers see it: its attribute class, its blueprint keywords, its positional arguments
-/// (the attribute's constructor parameters, in order) and named options, and how its spec is built.
+/// (the attribute's constructor parameters, in order) and named options, how its spec is built, and whether
+/// the blueprint may mark it optional with '?' (its attribute's Optional property).
 /// </summary>
 internal sealed record LayerKind(
     string AttributeName,
     string[] Keywords,
     (string Name, ArgumentType Type, bool Required)[] Positional,
     (string Key, string Name, ArgumentType Type)[] Options,
-    Func<LayerArguments, LayerSpec> Build)
+    Func<LayerArguments, LayerSpec> Build,
+    bool CanBeOptional = false)
 {
     /// <summary>The blueprint example shown when its arguments are malformed, e.g. "CONV 32 3x3".</summary>
     public string Usage => Keywords[0] + string.Concat(Positional.Select(p => " " + p.Name.ToLowerInvariant()))
@@ -103,9 +105,9 @@ internal static class LayerCatalog
         new("ReluAttribute", ["RELU"], [], [],
             a => new ReluSpec(a.Name, a.Span, a.Spans)),
         new("MaxPoolAttribute", ["POOL", "MAXPOOL"], [("Kernel", ArgumentType.Int, false)], PoolOptions,
-            a => Pool(a, PoolKind.Max)),
+            a => Pool(a, PoolKind.Max), CanBeOptional: true),
         new("AvgPoolAttribute", ["AVGPOOL"], [("Kernel", ArgumentType.Int, false)], PoolOptions,
-            a => Pool(a, PoolKind.Average)),
+            a => Pool(a, PoolKind.Average), CanBeOptional: true),
         new("GlobalAvgPoolAttribute", ["GAP", "GLOBALAVGPOOL"], [], [],
             a => new GlobalAvgPoolSpec(a.Name, a.Span, a.Spans)),
         new("DenseAttribute", ["FC", "DENSE"], [("OutFeatures", ArgumentType.Int, true)],

@@ -145,7 +145,7 @@ internal static class NetworkParser
         }
 
         string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
-        return new TypeDeclaration(ns, containing.ToEquatableArray(), type.Name, SyntaxFacts.GetText(type.DeclaredAccessibility));
+        return new TypeDeclaration(ns, containing.ToEquatableArray(), type.Name);
 
         void Unsupported(string reason) =>
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedNetworkDeclaration, nameSpan, type.Name, reason));

@@ -150,21 +150,15 @@ public abstract class CompiledNetwork : IDisposable
 
     private static int IndexOfNonFinite(ReadOnlySpan<float> values)
     {
-        // x - x is 0 for finite x and NaN for NaN and infinities: one vector compare per chunk.
-        int i = 0;
+        // x - x is 0 for finite x and NaN for NaN and infinities: one vector compare skips a finite chunk.
         ReadOnlySpan<Vector<float>> vectors = MemoryMarshal.Cast<float, Vector<float>>(values);
-        for (int v = 0; v < vectors.Length; v++)
+        int v = 0;
+        while (v < vectors.Length && Vector.EqualsAll(vectors[v] - vectors[v], Vector<float>.Zero))
         {
-            if (!Vector.EqualsAll(vectors[v] - vectors[v], Vector<float>.Zero))
-            {
-                i = v * Vector<float>.Count;
-                break;
-            }
-
-            i = (v + 1) * Vector<float>.Count;
+            v++;
         }
 
-        for (; i < values.Length; i++)
+        for (int i = v * Vector<float>.Count; i < values.Length; i++)
         {
             if (!float.IsFinite(values[i]))
             {

@@ -143,6 +143,18 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public void NC0012_MessageNamesTheLayerKindAsItsAttribute()
+    {
+        GeneratorRun run = Expect("NC0012", DiagnosticSeverity.Error,
+            """
+            [Network("6x8x8", Loss = Loss.PixelCrossEntropy)]
+            [ConvTranspose(4, 2, Stride = 2, {|Groups = 4|})]
+            public partial class Net;
+            """);
+        Assert.StartsWith("ConvTranspose: groups = 4", run.GeneratorDiagnostics.Single().GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public void NC0013_ArgumentOutOfRange() => Expect("NC0013", DiagnosticSeverity.Error,
         """
         [Network("1x8x8")]

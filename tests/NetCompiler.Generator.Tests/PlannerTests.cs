@@ -63,7 +63,7 @@ public sealed class PlannerTests
     {
         var diagnostics = new List<DiagnosticInfo>();
         List<LayerSpec> layers = BlueprintParser.Parse(new BlueprintText(blueprint, Nowhere, EquatableArray<SourcePoint>.Empty), diagnostics);
-        var spec = new NetworkSpec(new TypeDeclaration(null, EquatableArray<ContainingType>.Empty, "Net", "public"), Nowhere,
+        var spec = new NetworkSpec(new TypeDeclaration(null, EquatableArray<ContainingType>.Empty, "Net"), Nowhere,
             new InputSpec(1, 16, 16, Nowhere), LossKind.CrossEntropy, Nowhere, layers.ToEquatableArray());
         CheckResult checkedResult = NetworkChecker.Check(spec);
         Assert.Empty(diagnostics.Concat(checkedResult.Diagnostics));

@@ -103,7 +103,7 @@ public sealed class StageTests
     }
 
     private static NetworkSpec Network(int channels, int height, int width, List<LayerSpec> layers) => new(
-        new TypeDeclaration(null, EquatableArray<ContainingType>.Empty, "Net", "public"),
+        new TypeDeclaration(null, EquatableArray<ContainingType>.Empty, "Net"),
         Nowhere,
         new InputSpec(channels, height, width, Nowhere),
         LossKind.CrossEntropy,
