@@ -39,3 +39,17 @@ public interface IDenseShape
     static abstract int InFeatures { get; }
     static abstract int OutFeatures { get; }
 }
+
+/// <summary>
+/// Compile-time shape of an IMEX implicit solve, Y = (I + h C^T C)^-1 R, on Channels x Height x Width images:
+/// C is a periodic (circular) grouped convolution with weight [Channels, Channels / Groups, Kernel, Kernel]
+/// (Groups == Channels: depthwise). Height and Width are powers of two.
+/// </summary>
+public interface IImplicitShape
+{
+    static abstract int Channels { get; }
+    static abstract int Height { get; }
+    static abstract int Width { get; }
+    static abstract int Kernel { get; }
+    static abstract int Groups { get; }
+}

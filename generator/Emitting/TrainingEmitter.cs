@@ -55,6 +55,8 @@ internal static class TrainingEmitter
             .Line($"public {ReadOnlySpan} LastScores => Slice({Field(last, "output")}, _lastCount * OutputLength);")
             .Line();
 
+        EmitLayerAccess(writer, plan);
+
         writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
             .Line("/// and their gradients untouched. The span is valid until the next call on this network.</summary>")
             .Open($"public {ReadOnlySpan} InputGradient({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels)")
@@ -109,6 +111,47 @@ internal static class TrainingEmitter
         }
 
         writer.Close();
+    }
+
+    /// <summary>
+    /// LayerOutput and LayerGradient: a layer's activations and their gradient by layer name, for Grad-CAM and
+    /// feature inspection. A fused step keeps one output (after its ReLU) and one gradient (before the ReLU, once
+    /// the backward has applied the mask in place), so the layer and its ReLU each have only one of the two.
+    /// </summary>
+    private static void EmitLayerAccess(SourceWriter writer, KernelPlan plan)
+    {
+        writer.Line("/// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>")
+            .Open($"public {ReadOnlySpan} LayerOutput(string layerName) => layerName switch");
+        foreach (PlanStep step in plan.Steps)
+        {
+            string output = $"Slice({Field(step, "output")}, _lastCount * {Format.Invariant(step.OutputShape.Elements)})";
+            if (step.FusedRelu is null)
+            {
+                writer.Line($"\"{step.Layer.Name}\" => {output},");
+            }
+            else
+            {
+                writer.Line($"\"{step.FusedRelu}\" => {output},")
+                    .Line($"\"{step.Layer.Name}\" => throw NotKept(layerName, \"output\", \"{step.FusedRelu}\"),");
+            }
+        }
+
+        writer.Line("_ => throw UnknownLayer(layerName),")
+            .Close(";").Line();
+
+        writer.Line("/// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>")
+            .Open($"public {ReadOnlySpan} LayerGradient(string layerName) => layerName switch");
+        foreach (PlanStep step in plan.Steps)
+        {
+            writer.Line($"\"{step.Layer.Name}\" => Slice({Field(step, "gradient")}, _lastCount * {Format.Invariant(step.OutputShape.Elements)}),");
+            if (step.FusedRelu is not null)
+            {
+                writer.Line($"\"{step.FusedRelu}\" => throw NotKept(layerName, \"gradient\", \"{step.Layer.Name}\"),");
+            }
+        }
+
+        writer.Line("_ => throw UnknownLayer(layerName),")
+            .Close(";").Line();
     }
 
     private static void EmitShapeStructs(SourceWriter writer, KernelPlan plan)
@@ -188,6 +231,11 @@ internal static class TrainingEmitter
             foreach (TensorSpec tensor in step.Layer.Tensors)
             {
                 writer.Line($"{TensorField(step, tensor)} = {Initialiser(step, tensor, he)};");
+                if (tensor.Key.EndsWith(".running_var", System.StringComparison.Ordinal))
+                {
+                    // state_dict order: a batch norm's num_batches_tracked follows its running variance.
+                    writer.Line($"AddBatchCounter(\"{tensor.Key.Substring(0, tensor.Key.Length - "running_var".Length)}num_batches_tracked\");");
+                }
             }
 
             foreach (PlanBuffer buffer in step.Buffers)

@@ -4,7 +4,8 @@ namespace NetCompiler;
 
 /// <summary>
 /// Labelled images held in memory: <see cref="Count"/> images of <see cref="ImageShape"/> stored flat in NCHW order,
-/// one class label in [0, <see cref="ClassCount"/>) per image.
+/// each with <see cref="LabelsPerSample"/> class labels in [0, <see cref="ClassCount"/>): one for classification,
+/// one per pixel (height * width, row-major) for segmentation.
 /// </summary>
 public sealed class DataSet
 {
@@ -12,25 +13,34 @@ public sealed class DataSet
     private readonly int[] _labels;
 
     /// <summary>Wraps <paramref name="images"/> and <paramref name="labels"/> without copying them.</summary>
+    /// <param name="labelsPerSample">Labels per image: 1 for classification, height * width for segmentation.</param>
     /// <exception cref="ArgumentException">The arrays disagree on the image count, or a label is outside [0, classCount).</exception>
-    public DataSet(float[] images, int[] labels, TensorShape imageShape, int classCount)
+    public DataSet(float[] images, int[] labels, TensorShape imageShape, int classCount, int labelsPerSample = 1)
     {
         ArgumentNullException.ThrowIfNull(images);
         ArgumentNullException.ThrowIfNull(labels);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(imageShape.Elements, nameof(imageShape));
         ArgumentOutOfRangeException.ThrowIfGreaterThan(imageShape.Elements, Array.MaxLength, nameof(imageShape));
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(classCount);
-        if (images.LongLength != labels.LongLength * imageShape.Elements)
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(labelsPerSample);
+        if (labels.Length % labelsPerSample != 0)
+        {
+            throw new ArgumentException($"{labels.Length} labels are not a whole number of images with {labelsPerSample} labels each.", nameof(labels));
+        }
+
+        int count = labels.Length / labelsPerSample;
+        if (images.LongLength != (long)count * imageShape.Elements)
         {
             throw new ArgumentException(
-                $"{images.Length} floats are not {labels.Length} images of {imageShape} ({imageShape.Elements} floats each).", nameof(images));
+                $"{images.Length} floats are not {count} images of {imageShape} ({imageShape.Elements} floats each).", nameof(images));
         }
 
         for (int i = 0; i < labels.Length; i++)
         {
             if ((uint)labels[i] >= (uint)classCount)
             {
-                throw new ArgumentException($"Label {labels[i]} of image {i} is outside [0, {classCount}).", nameof(labels));
+                string where = labelsPerSample == 1 ? $"of image {i}" : $"at position {i % labelsPerSample} of image {i / labelsPerSample}";
+                throw new ArgumentException($"Label {labels[i]} {where} is outside [0, {classCount}).", nameof(labels));
             }
         }
 
@@ -38,9 +48,11 @@ public sealed class DataSet
         _labels = labels;
         ImageShape = imageShape;
         ClassCount = classCount;
+        LabelsPerSample = labelsPerSample;
+        Count = count;
     }
 
-    public int Count => _labels.Length;
+    public int Count { get; }
 
     /// <summary>The shape of one image, e.g. 1x28x28.</summary>
     public TensorShape ImageShape { get; }
@@ -50,14 +62,21 @@ public sealed class DataSet
 
     public int ClassCount { get; }
 
+    /// <summary>Labels per image: 1 for classification, height * width for segmentation.</summary>
+    public int LabelsPerSample { get; }
+
     /// <summary>Every image, one after another.</summary>
     public ReadOnlySpan<float> Images => _images;
 
+    /// <summary>Every image's labels, one image's <see cref="LabelsPerSample"/> after another.</summary>
     public ReadOnlySpan<int> Labels => _labels;
 
     public ReadOnlySpan<float> Image(int index) => _images.AsSpan(checked(index * ImageSize), ImageSize);
 
-    /// <summary>How many images each class has, indexed by label.</summary>
+    /// <summary>The <see cref="LabelsPerSample"/> labels of image <paramref name="index"/>.</summary>
+    public ReadOnlySpan<int> LabelsOf(int index) => _labels.AsSpan(checked(index * LabelsPerSample), LabelsPerSample);
+
+    /// <summary>How many labels each class has, indexed by label: images for classification, pixels for segmentation.</summary>
     public int[] CountPerClass()
     {
         var counts = new int[ClassCount];

@@ -47,22 +47,23 @@ public sealed class MiniBatches
     public int BatchesPerEpoch => (_data.Count + BatchSize - 1) / BatchSize;
 
     /// <summary>
-    /// Copies the next batch into <paramref name="images"/> (NCHW) and <paramref name="labels"/> and returns its size:
-    /// <see cref="BatchSize"/>, or less for an epoch's last batch; 0 when the epoch is over, after which the next call
-    /// starts a new epoch.
+    /// Copies the next batch into <paramref name="images"/> (NCHW) and <paramref name="labels"/> (each image's
+    /// <see cref="DataSet.LabelsPerSample"/> labels in turn) and returns its size: <see cref="BatchSize"/>, or less for
+    /// an epoch's last batch; 0 when the epoch is over, after which the next call starts a new epoch.
     /// </summary>
     /// <exception cref="ArgumentException">A buffer has no room for <see cref="BatchSize"/> images.</exception>
     public int Next(Span<float> images, Span<int> labels)
     {
         int imageSize = _data.ImageSize;
+        int labelsPerSample = _data.LabelsPerSample;
         if (images.Length < (long)BatchSize * imageSize)
         {
             throw new ArgumentException($"The buffer holds {images.Length} floats; a batch of {BatchSize} images needs {(long)BatchSize * imageSize}.", nameof(images));
         }
 
-        if (labels.Length < BatchSize)
+        if (labels.Length < (long)BatchSize * labelsPerSample)
         {
-            throw new ArgumentException($"The buffer holds {labels.Length} labels; a batch needs {BatchSize}.", nameof(labels));
+            throw new ArgumentException($"The buffer holds {labels.Length} labels; a batch needs {(long)BatchSize * labelsPerSample}.", nameof(labels));
         }
 
         if (_position == _order.Length)
@@ -77,12 +78,11 @@ public sealed class MiniBatches
         }
 
         int count = Math.Min(BatchSize, _order.Length - _position);
-        ReadOnlySpan<int> allLabels = _data.Labels;
         for (int b = 0; b < count; b++)
         {
             int index = _order[_position + b];
             _data.Image(index).CopyTo(images.Slice(b * imageSize, imageSize));
-            labels[b] = allLabels[index];
+            _data.LabelsOf(index).CopyTo(labels.Slice(b * labelsPerSample, labelsPerSample));
         }
 
         _position += count;

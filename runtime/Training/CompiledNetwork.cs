@@ -13,6 +13,7 @@ namespace NetCompiler;
 public abstract class CompiledNetwork : IDisposable
 {
     private readonly List<Parameter> _parameters = [];
+    private readonly List<BatchCounter> _batchCounters = [];
     private readonly string _inputShape;
     private readonly int _imageLength;
     private SeededRandom _initRandom;
@@ -39,6 +40,12 @@ public abstract class CompiledNetwork : IDisposable
     /// <summary>Every tensor in checkpoint (state_dict) order: trainable parameters and running statistics.</summary>
     public IReadOnlyList<Parameter> Parameters => _parameters;
 
+    /// <summary>
+    /// PyTorch's num_batches_tracked of each batch norm, in state_dict order: the training-mode forward passes it
+    /// has seen (one per TrainStep). Checkpoints carry them as int64 scalars.
+    /// </summary>
+    public IReadOnlyList<BatchCounter> BatchCounters => _batchCounters;
+
     /// <summary>Training steps taken.</summary>
     public long StepCount { get; private set; }
 
@@ -52,6 +59,9 @@ public abstract class CompiledNetwork : IDisposable
         _parameters.Add(parameter);
         return parameter;
     }
+
+    /// <summary>Registers a batch norm's num_batches_tracked, e.g. "features.1.num_batches_tracked".</summary>
+    protected void AddBatchCounter(string name) => _batchCounters.Add(new BatchCounter(name));
 
     /// <summary>He (Kaiming) normal initialisation, std = sqrt(2 / fanIn): for layers followed by ReLU.</summary>
     protected Parameter AddHeParameter(string name, int[] shape, int fanIn)
@@ -134,6 +144,11 @@ public abstract class CompiledNetwork : IDisposable
     protected float CheckLoss(float loss)
     {
         StepCount++;
+        foreach (BatchCounter counter in _batchCounters)
+        {
+            counter.Count++;
+        }
+
         if (!float.IsFinite(loss))
         {
             throw new TrainingDivergedException(StepCount, loss);
@@ -141,6 +156,14 @@ public abstract class CompiledNetwork : IDisposable
 
         return loss;
     }
+
+    /// <summary>The error for a layer name the network does not have.</summary>
+    protected static ArgumentException UnknownLayer(string layerName) =>
+        new($"This network has no layer named '{layerName}'; the names are those in its Summary.", nameof(layerName));
+
+    /// <summary>The error for a tensor a fused kernel does not keep, naming the layer that has it.</summary>
+    protected static InvalidOperationException NotKept(string layerName, string what, string keptBy) =>
+        new($"The {what} of '{layerName}' is not kept: it runs fused with '{keptBy}', whose {what} is available instead.");
 
     public void Dispose()
     {
@@ -168,6 +191,17 @@ public abstract class CompiledNetwork : IDisposable
 
         return -1;
     }
+}
+
+/// <summary>A batch norm's count of training-mode batches (PyTorch's num_batches_tracked buffer).</summary>
+public sealed class BatchCounter(string name)
+{
+    /// <summary>The checkpoint key, e.g. "features.1.num_batches_tracked".</summary>
+    public string Name { get; } = name;
+
+    public long Count { get; set; }
+
+    public override string ToString() => $"{Name} = {Count}";
 }
 
 /// <summary>Thrown when a training step's loss is NaN or infinite: the weights have diverged.</summary>

@@ -306,6 +306,50 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
     public global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_3_output, _lastCount * OutputLength);
 
+    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    public global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+    {
+        "features.1" => Slice(_Features_0_output, _lastCount * 193600),
+        "features.0" => throw NotKept(layerName, "output", "features.1"),
+        "features.2" => Slice(_Features_2_output, _lastCount * 46656),
+        "features.4" => Slice(_Features_3_output, _lastCount * 139968),
+        "features.3" => throw NotKept(layerName, "output", "features.4"),
+        "features.5" => Slice(_Features_5_output, _lastCount * 32448),
+        "features.7" => Slice(_Features_6_output, _lastCount * 43264),
+        "features.6" => throw NotKept(layerName, "output", "features.7"),
+        "features.9" => Slice(_Features_8_output, _lastCount * 43264),
+        "features.8" => throw NotKept(layerName, "output", "features.9"),
+        "features.10" => Slice(_Features_10_output, _lastCount * 9216),
+        "features.11" => Slice(_Features_11_output, _lastCount * 256),
+        "classifier.0" => Slice(_Classifier_0_output, _lastCount * 256),
+        "classifier.2" => Slice(_Classifier_1_output, _lastCount * 4096),
+        "classifier.1" => throw NotKept(layerName, "output", "classifier.2"),
+        "classifier.3" => Slice(_Classifier_3_output, _lastCount * 1000),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    public global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_Features_0_gradient, _lastCount * 193600),
+        "features.1" => throw NotKept(layerName, "gradient", "features.0"),
+        "features.2" => Slice(_Features_2_gradient, _lastCount * 46656),
+        "features.3" => Slice(_Features_3_gradient, _lastCount * 139968),
+        "features.4" => throw NotKept(layerName, "gradient", "features.3"),
+        "features.5" => Slice(_Features_5_gradient, _lastCount * 32448),
+        "features.6" => Slice(_Features_6_gradient, _lastCount * 43264),
+        "features.7" => throw NotKept(layerName, "gradient", "features.6"),
+        "features.8" => Slice(_Features_8_gradient, _lastCount * 43264),
+        "features.9" => throw NotKept(layerName, "gradient", "features.8"),
+        "features.10" => Slice(_Features_10_gradient, _lastCount * 9216),
+        "features.11" => Slice(_Features_11_gradient, _lastCount * 256),
+        "classifier.0" => Slice(_Classifier_0_gradient, _lastCount * 256),
+        "classifier.1" => Slice(_Classifier_1_gradient, _lastCount * 4096),
+        "classifier.2" => throw NotKept(layerName, "gradient", "classifier.1"),
+        "classifier.3" => Slice(_Classifier_3_gradient, _lastCount * 1000),
+        _ => throw UnknownLayer(layerName),
+    };
+
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
     public global::System.ReadOnlySpan<float> InputGradient(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels)

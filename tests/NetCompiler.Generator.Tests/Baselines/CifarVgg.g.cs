@@ -367,6 +367,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
         _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
         _Features_1_runningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.1.num_batches_tracked");
         _Features_1_output = new float[batchSize * 32768];
         _Features_1_gradient = new float[batchSize * 32768];
         _Features_1_savedMean = new float[32];
@@ -379,6 +380,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_4_bias = AddParameter("features.4.bias", [32], trainable: true);
         _Features_4_runningMean = AddParameter("features.4.running_mean", [32], trainable: false);
         _Features_4_runningVar = AddParameter("features.4.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.4.num_batches_tracked");
         _Features_4_output = new float[batchSize * 32768];
         _Features_4_gradient = new float[batchSize * 32768];
         _Features_4_savedMean = new float[32];
@@ -394,6 +396,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_8_bias = AddParameter("features.8.bias", [32], trainable: true);
         _Features_8_runningMean = AddParameter("features.8.running_mean", [32], trainable: false);
         _Features_8_runningVar = AddParameter("features.8.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.8.num_batches_tracked");
         _Features_8_output = new float[batchSize * 8192];
         _Features_8_gradient = new float[batchSize * 8192];
         _Features_8_savedMean = new float[32];
@@ -406,6 +409,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_11_bias = AddParameter("features.11.bias", [32], trainable: true);
         _Features_11_runningMean = AddParameter("features.11.running_mean", [32], trainable: false);
         _Features_11_runningVar = AddParameter("features.11.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.11.num_batches_tracked");
         _Features_11_output = new float[batchSize * 8192];
         _Features_11_gradient = new float[batchSize * 8192];
         _Features_11_savedMean = new float[32];
@@ -421,6 +425,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_15_bias = AddParameter("features.15.bias", [32], trainable: true);
         _Features_15_runningMean = AddParameter("features.15.running_mean", [32], trainable: false);
         _Features_15_runningVar = AddParameter("features.15.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.15.num_batches_tracked");
         _Features_15_output = new float[batchSize * 2048];
         _Features_15_gradient = new float[batchSize * 2048];
         _Features_15_savedMean = new float[32];
@@ -433,6 +438,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_18_bias = AddParameter("features.18.bias", [32], trainable: true);
         _Features_18_runningMean = AddParameter("features.18.running_mean", [32], trainable: false);
         _Features_18_runningVar = AddParameter("features.18.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.18.num_batches_tracked");
         _Features_18_output = new float[batchSize * 2048];
         _Features_18_gradient = new float[batchSize * 2048];
         _Features_18_savedMean = new float[32];
@@ -481,6 +487,70 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
     public global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_4_output, _lastCount * OutputLength);
+
+    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    public global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_Features_0_output, _lastCount * 32768),
+        "features.2" => Slice(_Features_1_output, _lastCount * 32768),
+        "features.1" => throw NotKept(layerName, "output", "features.2"),
+        "features.3" => Slice(_Features_3_output, _lastCount * 32768),
+        "features.5" => Slice(_Features_4_output, _lastCount * 32768),
+        "features.4" => throw NotKept(layerName, "output", "features.5"),
+        "features.6" => Slice(_Features_6_output, _lastCount * 8192),
+        "features.7" => Slice(_Features_7_output, _lastCount * 8192),
+        "features.9" => Slice(_Features_8_output, _lastCount * 8192),
+        "features.8" => throw NotKept(layerName, "output", "features.9"),
+        "features.10" => Slice(_Features_10_output, _lastCount * 8192),
+        "features.12" => Slice(_Features_11_output, _lastCount * 8192),
+        "features.11" => throw NotKept(layerName, "output", "features.12"),
+        "features.13" => Slice(_Features_13_output, _lastCount * 2048),
+        "features.14" => Slice(_Features_14_output, _lastCount * 2048),
+        "features.16" => Slice(_Features_15_output, _lastCount * 2048),
+        "features.15" => throw NotKept(layerName, "output", "features.16"),
+        "features.17" => Slice(_Features_17_output, _lastCount * 2048),
+        "features.19" => Slice(_Features_18_output, _lastCount * 2048),
+        "features.18" => throw NotKept(layerName, "output", "features.19"),
+        "features.20" => Slice(_Features_20_output, _lastCount * 512),
+        "classifier.1" => Slice(_Classifier_0_output, _lastCount * 128),
+        "classifier.0" => throw NotKept(layerName, "output", "classifier.1"),
+        "classifier.3" => Slice(_Classifier_2_output, _lastCount * 128),
+        "classifier.2" => throw NotKept(layerName, "output", "classifier.3"),
+        "classifier.4" => Slice(_Classifier_4_output, _lastCount * 10),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    public global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_Features_0_gradient, _lastCount * 32768),
+        "features.1" => Slice(_Features_1_gradient, _lastCount * 32768),
+        "features.2" => throw NotKept(layerName, "gradient", "features.1"),
+        "features.3" => Slice(_Features_3_gradient, _lastCount * 32768),
+        "features.4" => Slice(_Features_4_gradient, _lastCount * 32768),
+        "features.5" => throw NotKept(layerName, "gradient", "features.4"),
+        "features.6" => Slice(_Features_6_gradient, _lastCount * 8192),
+        "features.7" => Slice(_Features_7_gradient, _lastCount * 8192),
+        "features.8" => Slice(_Features_8_gradient, _lastCount * 8192),
+        "features.9" => throw NotKept(layerName, "gradient", "features.8"),
+        "features.10" => Slice(_Features_10_gradient, _lastCount * 8192),
+        "features.11" => Slice(_Features_11_gradient, _lastCount * 8192),
+        "features.12" => throw NotKept(layerName, "gradient", "features.11"),
+        "features.13" => Slice(_Features_13_gradient, _lastCount * 2048),
+        "features.14" => Slice(_Features_14_gradient, _lastCount * 2048),
+        "features.15" => Slice(_Features_15_gradient, _lastCount * 2048),
+        "features.16" => throw NotKept(layerName, "gradient", "features.15"),
+        "features.17" => Slice(_Features_17_gradient, _lastCount * 2048),
+        "features.18" => Slice(_Features_18_gradient, _lastCount * 2048),
+        "features.19" => throw NotKept(layerName, "gradient", "features.18"),
+        "features.20" => Slice(_Features_20_gradient, _lastCount * 512),
+        "classifier.0" => Slice(_Classifier_0_gradient, _lastCount * 128),
+        "classifier.1" => throw NotKept(layerName, "gradient", "classifier.0"),
+        "classifier.2" => Slice(_Classifier_2_gradient, _lastCount * 128),
+        "classifier.3" => throw NotKept(layerName, "gradient", "classifier.2"),
+        "classifier.4" => Slice(_Classifier_4_gradient, _lastCount * 10),
+        _ => throw UnknownLayer(layerName),
+    };
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>

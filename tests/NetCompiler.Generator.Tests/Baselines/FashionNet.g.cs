@@ -196,6 +196,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
         _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
         _Features_1_runningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.1.num_batches_tracked");
         _Features_1_output = new float[batchSize * 25088];
         _Features_1_gradient = new float[batchSize * 25088];
         _Features_1_savedMean = new float[32];
@@ -211,6 +212,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         _Features_5_bias = AddParameter("features.5.bias", [64], trainable: true);
         _Features_5_runningMean = AddParameter("features.5.running_mean", [64], trainable: false);
         _Features_5_runningVar = AddParameter("features.5.running_var", [64], trainable: false, fill: 1f);
+        AddBatchCounter("features.5.num_batches_tracked");
         _Features_5_output = new float[batchSize * 12544];
         _Features_5_gradient = new float[batchSize * 12544];
         _Features_5_savedMean = new float[64];
@@ -258,6 +260,42 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
     public global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_3_output, _lastCount * OutputLength);
+
+    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    public global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_Features_0_output, _lastCount * 25088),
+        "features.2" => Slice(_Features_1_output, _lastCount * 25088),
+        "features.1" => throw NotKept(layerName, "output", "features.2"),
+        "features.3" => Slice(_Features_3_output, _lastCount * 6272),
+        "features.4" => Slice(_Features_4_output, _lastCount * 12544),
+        "features.6" => Slice(_Features_5_output, _lastCount * 12544),
+        "features.5" => throw NotKept(layerName, "output", "features.6"),
+        "features.7" => Slice(_Features_7_output, _lastCount * 3136),
+        "classifier.1" => Slice(_Classifier_0_output, _lastCount * 128),
+        "classifier.0" => throw NotKept(layerName, "output", "classifier.1"),
+        "classifier.2" => Slice(_Classifier_2_output, _lastCount * 128),
+        "classifier.3" => Slice(_Classifier_3_output, _lastCount * 10),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    public global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_Features_0_gradient, _lastCount * 25088),
+        "features.1" => Slice(_Features_1_gradient, _lastCount * 25088),
+        "features.2" => throw NotKept(layerName, "gradient", "features.1"),
+        "features.3" => Slice(_Features_3_gradient, _lastCount * 6272),
+        "features.4" => Slice(_Features_4_gradient, _lastCount * 12544),
+        "features.5" => Slice(_Features_5_gradient, _lastCount * 12544),
+        "features.6" => throw NotKept(layerName, "gradient", "features.5"),
+        "features.7" => Slice(_Features_7_gradient, _lastCount * 3136),
+        "classifier.0" => Slice(_Classifier_0_gradient, _lastCount * 128),
+        "classifier.1" => throw NotKept(layerName, "gradient", "classifier.0"),
+        "classifier.2" => Slice(_Classifier_2_gradient, _lastCount * 128),
+        "classifier.3" => Slice(_Classifier_3_gradient, _lastCount * 10),
+        _ => throw UnknownLayer(layerName),
+    };
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
