@@ -46,6 +46,15 @@ public abstract class CompiledNetwork : IDisposable
     /// </summary>
     public IReadOnlyList<BatchCounter> BatchCounters => _batchCounters;
 
+    /// <summary>
+    /// Bumped whenever parameter values may have changed (each TrainStep, a Load); derived state such as batch norm
+    /// folded into convolution weights is rebuilt when it sees a newer version.
+    /// </summary>
+    public long ParameterVersion { get; private set; }
+
+    /// <summary>Tells the network its parameter values changed: call it after writing <see cref="Parameter.Value"/> directly.</summary>
+    public void MarkParametersChanged() => ParameterVersion++;
+
     /// <summary>Training steps taken.</summary>
     public long StepCount { get; private set; }
 
