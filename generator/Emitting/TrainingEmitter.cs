@@ -32,7 +32,7 @@ internal static class TrainingEmitter
 
         writer.Line("/// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running")
             .Line("/// statistics and dropout is off. The span is valid until the next call on this network.</summary>")
-            .Open($"public {ReadOnlySpan} Forward({ReadOnlySpan} images)")
+            .Open($"public override {ReadOnlySpan} Forward({ReadOnlySpan} images)")
             .Line("int n = CheckImages(images, nameof(images));")
             .Line("RunForward(images, n, training: false);")
             .Line($"return {Output(last)};")
@@ -59,7 +59,7 @@ internal static class TrainingEmitter
 
         writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
             .Line("/// and their gradients untouched. The span is valid until the next call on this network.</summary>")
-            .Open($"public {ReadOnlySpan} InputGradient({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels)")
+            .Open($"public override {ReadOnlySpan} InputGradient({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels)")
             .Line("int n = CheckImages(images, nameof(images));")
             .Line("CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));")
             .Line("RunForward(images, n, training: false);")
@@ -69,7 +69,7 @@ internal static class TrainingEmitter
             .Close().Line();
 
         writer.Line("/// <summary>d(score of <paramref name=\"classIndex\"/>" + (pixel ? ", summed over pixels" : "") + ")/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>")
-            .Open($"public {ReadOnlySpan} ScoreGradient({ReadOnlySpan} images, int classIndex)")
+            .Open($"public override {ReadOnlySpan} ScoreGradient({ReadOnlySpan} images, int classIndex)")
             .Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);")
             .Line("global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);")
             .Line("int n = CheckImages(images, nameof(images));")
@@ -121,7 +121,7 @@ internal static class TrainingEmitter
     private static void EmitLayerAccess(SourceWriter writer, KernelPlan plan)
     {
         writer.Line("/// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>")
-            .Open($"public {ReadOnlySpan} LayerOutput(string layerName) => layerName switch");
+            .Open($"public override {ReadOnlySpan} LayerOutput(string layerName) => layerName switch");
         foreach (PlanStep step in plan.Steps)
         {
             string output = $"Slice({Field(step, "output")}, _lastCount * {Format.Invariant(step.OutputShape.Elements)})";
@@ -140,7 +140,7 @@ internal static class TrainingEmitter
             .Close(";").Line();
 
         writer.Line("/// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>")
-            .Open($"public {ReadOnlySpan} LayerGradient(string layerName) => layerName switch");
+            .Open($"public override {ReadOnlySpan} LayerGradient(string layerName) => layerName switch");
         foreach (PlanStep step in plan.Steps)
         {
             writer.Line($"\"{step.Layer.Name}\" => Slice({Field(step, "gradient")}, _lastCount * {Format.Invariant(step.OutputShape.Elements)}),");

@@ -14,7 +14,6 @@ public abstract class CompiledNetwork : IDisposable
 {
     private readonly List<Parameter> _parameters = [];
     private readonly List<BatchCounter> _batchCounters = [];
-    private readonly string _inputShape;
     private readonly int _imageLength;
     private SeededRandom _initRandom;
 
@@ -28,12 +27,30 @@ public abstract class CompiledNetwork : IDisposable
         BatchSize = batchSize;
         Seed = seed;
         Context = new KernelContext(threads == 0 ? Environment.ProcessorCount : threads);
-        _inputShape = input.ToString();
+        InputShape = input;
         _imageLength = checked((int)input.Elements);
         _initRandom = new SeededRandom((ulong)seed);
     }
 
     public int BatchSize { get; }
+
+    /// <summary>The shape of one input image.</summary>
+    public TensorShape InputShape { get; }
+
+    /// <summary>Scores for up to BatchSize images (n*C*H*W floats) in evaluation mode; valid until the next call.</summary>
+    public abstract ReadOnlySpan<float> Forward(ReadOnlySpan<float> images);
+
+    /// <summary>d(loss)/d(images) in evaluation mode; the weights and their gradients are left untouched.</summary>
+    public abstract ReadOnlySpan<float> InputGradient(ReadOnlySpan<float> images, ReadOnlySpan<int> labels);
+
+    /// <summary>d(score of <paramref name="classIndex"/>, summed over output pixels)/d(images) in evaluation mode.</summary>
+    public abstract ReadOnlySpan<float> ScoreGradient(ReadOnlySpan<float> images, int classIndex);
+
+    /// <summary>The named layer's output in the last forward pass (n*C*H*W floats; shapes in the network's Summary).</summary>
+    public abstract ReadOnlySpan<float> LayerOutput(string layerName);
+
+    /// <summary>d(loss or score)/d(the named layer's output) from the last backward pass.</summary>
+    public abstract ReadOnlySpan<float> LayerGradient(string layerName);
 
     public int Seed { get; }
 
@@ -110,7 +127,7 @@ public abstract class CompiledNetwork : IDisposable
         if (images.Length == 0 || images.Length % _imageLength != 0)
         {
             throw new ArgumentException(
-                $"{argument} has {images.Length} floats, which is not a whole number of {_inputShape} images ({_imageLength} floats each).", argument);
+                $"{argument} has {images.Length} floats, which is not a whole number of {InputShape} images ({_imageLength} floats each).", argument);
         }
 
         int count = images.Length / _imageLength;

@@ -464,7 +464,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
 
     /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
     /// statistics and dropout is off. The span is valid until the next call on this network.</summary>
-    public global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
+    public override global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
     {
         int n = CheckImages(images, nameof(images));
         RunForward(images, n, training: false);
@@ -489,7 +489,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     public global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_4_output, _lastCount * OutputLength);
 
     /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
-    public global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
         "features.0" => Slice(_Features_0_output, _lastCount * 32768),
         "features.2" => Slice(_Features_1_output, _lastCount * 32768),
@@ -521,7 +521,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     };
 
     /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
-    public global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
     {
         "features.0" => Slice(_Features_0_gradient, _lastCount * 32768),
         "features.1" => Slice(_Features_1_gradient, _lastCount * 32768),
@@ -554,7 +554,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
-    public global::System.ReadOnlySpan<float> InputGradient(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels)
+    public override global::System.ReadOnlySpan<float> InputGradient(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels)
     {
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
@@ -565,7 +565,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
-    public global::System.ReadOnlySpan<float> ScoreGradient(global::System.ReadOnlySpan<float> images, int classIndex)
+    public override global::System.ReadOnlySpan<float> ScoreGradient(global::System.ReadOnlySpan<float> images, int classIndex)
     {
         global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
