@@ -103,6 +103,46 @@ public sealed class DataSetTests
         Assert.Equal([3, 3, 2, 2], CreateDataSet().CountPerClass());
     }
 
+    [Fact]
+    public void BatchesCarryEveryLabelOfTheirImages()
+    {
+        // Per-pixel labels as in segmentation: image i's three labels are 10 * i, 10 * i + 1 and 10 * i + 2.
+        var data = new DataSet(
+            Enumerable.Range(0, 5 * 6).Select(i => (float)(i / 6)).ToArray(),
+            Enumerable.Range(0, 5 * 3).Select(i => (10 * (i / 3)) + (i % 3)).ToArray(),
+            Shape,
+            classCount: 50,
+            labelsPerSample: 3);
+        MiniBatches batches = data.Batches(batchSize: 2, seed: 5);
+        var images = new float[2 * data.ImageSize];
+        var labels = new int[2 * 3];
+
+        Assert.Equal(5, data.Count);
+        Assert.Equal([40, 41, 42], data.LabelsOf(4).ToArray());
+        List<int> visited = [];
+        for (int n; (n = batches.Next(images, labels)) > 0;)
+        {
+            for (int b = 0; b < n; b++)
+            {
+                int index = (int)images[b * data.ImageSize];
+                Assert.Equal([10 * index, (10 * index) + 1, (10 * index) + 2], labels.AsSpan(b * 3, 3).ToArray());
+                visited.Add(index);
+            }
+        }
+
+        Assert.Equal(Enumerable.Range(0, 5), visited.Order());
+        Assert.Equal("labels", Assert.Throws<ArgumentException>(() => batches.Next(images, new int[2 * 3 - 1])).ParamName);
+    }
+
+    [Fact]
+    public void PerPixelLabelsAreCheckedAgainstTheImages()
+    {
+        Assert.Equal("labels", Assert.Throws<ArgumentException>(() => new DataSet(new float[12], new int[7], Shape, 4, labelsPerSample: 3)).ParamName);
+        Assert.Equal("images", Assert.Throws<ArgumentException>(() => new DataSet(new float[12], new int[9], Shape, 4, labelsPerSample: 3)).ParamName);
+        var exception = Assert.Throws<ArgumentException>(() => new DataSet(new float[12], [0, 1, 2, 3, 0, 4], Shape, 4, labelsPerSample: 3));
+        Assert.StartsWith("Label 4 at position 2 of image 1 is outside [0, 4).", exception.Message);
+    }
+
     /// <summary>The image order of each of <paramref name="count"/> epochs.</summary>
     private static int[][] Epochs(int seed, int count, bool shuffle = true)
     {
