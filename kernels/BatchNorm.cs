@@ -143,6 +143,50 @@ public static unsafe class BatchNorm
     }
 
     /// <summary>
+    /// Folds an inference-mode batch norm into the convolution or dense layer before it, whose weight rows are its
+    /// output channels ([out, in/groups, k, k] or [out, in]): w' = w * s and b' = (b - mean) * s + beta with
+    /// s = gamma / sqrt(runningVar + eps), so the layer alone computes BN(layer(x)). <paramref name="bias"/> is empty
+    /// for a layer without one. The scale is computed in double, then each product rounded once.
+    /// </summary>
+    public static void Fold(
+        ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias,
+        ReadOnlySpan<float> gamma,
+        ReadOnlySpan<float> beta,
+        ReadOnlySpan<float> runningMean,
+        ReadOnlySpan<float> runningVar,
+        float eps,
+        Span<float> foldedWeight,
+        Span<float> foldedBias)
+    {
+        int channels = foldedBias.Length;
+        Guard.Positive(channels, nameof(foldedBias));
+        Guard.Length(foldedWeight.Length, weight.Length, nameof(foldedWeight));
+        Guard.OptionalLength(bias.Length, channels, nameof(bias));
+        Guard.Length(gamma.Length, channels, nameof(gamma));
+        Guard.Length(beta.Length, channels, nameof(beta));
+        Guard.Length(runningMean.Length, channels, nameof(runningMean));
+        Guard.Length(runningVar.Length, channels, nameof(runningVar));
+        if (weight.Length % channels != 0)
+        {
+            throw new ArgumentException($"weight has {weight.Length} floats, not a whole number of rows for {channels} output channels.", nameof(weight));
+        }
+
+        int row = weight.Length / channels;
+        for (int channel = 0; channel < channels; channel++)
+        {
+            double scale = gamma[channel] / Math.Sqrt((double)runningVar[channel] + eps);
+            for (int i = channel * row; i < (channel + 1) * row; i++)
+            {
+                foldedWeight[i] = (float)(weight[i] * scale);
+            }
+
+            double shift = bias.IsEmpty ? 0 : bias[channel];
+            foldedBias[channel] = (float)(((shift - runningMean[channel]) * scale) + beta[channel]);
+        }
+    }
+
+    /// <summary>
     /// Inference-mode input gradient (overwritten): with the running statistics fixed the layer is a per-channel
     /// affine map, so dx = dy * gamma / sqrt(runningVar + eps). Used by input gradients (saliency) in evaluation mode.
     /// </summary>

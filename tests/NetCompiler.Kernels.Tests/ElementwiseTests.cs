@@ -5,6 +5,29 @@ namespace NetCompiler.Kernels.Tests;
 public class ElementwiseTests
 {
     [Fact]
+    public void AddScaledAndScaleMatchTheirDefinitionIncludingInPlace()
+    {
+        // 37 elements: whole vectors and a scalar tail. Products of floats are exact in double, so the
+        // reference is the double result rounded once; a fused multiply-add may differ by one rounding.
+        float[] x = TestData.Random(37, 1), z = TestData.Random(37, 2);
+        var y = new float[x.Length];
+        Elementwise.AddScaled(x, 0.75f, z, y);
+        var scaled = new float[x.Length];
+        Elementwise.Scale(x, -3f, scaled);
+        for (int i = 0; i < x.Length; i++)
+        {
+            Assert.Equal(x[i] + (0.75 * z[i]), y[i], 1e-6);
+            Assert.Equal(-3f * x[i], scaled[i]);
+        }
+
+        float[] inPlace = (float[])x.Clone();
+        Elementwise.AddScaled(inPlace, 0.75f, z, inPlace);
+        Assert.Equal(y, inPlace);
+        Assert.Throws<ArgumentException>(() => Elementwise.AddScaled(x, 1f, z.AsSpan(1), y));
+        Assert.Throws<ArgumentException>(() => Elementwise.Scale(x, 1f, y.AsSpan(1)));
+    }
+
+    [Fact]
     public void ReluForwardAndBackward()
     {
         float[] x = TestData.Random(37, 1);

@@ -181,3 +181,86 @@ internal struct Dense70x130 : IDenseShape
 {
     public static int InFeatures => 70; public static int OutFeatures => 130;
 }
+
+// FFT sizes: every lane width (1: 2x2, 4x8, 2x32; 4: 8x8; 8: 16x16, 16x64; 16: 64x32, 32x64, 64x64), square and not.
+internal struct Fft2x2 : IFftShape
+{
+    public static int Height => 2; public static int Width => 2;
+}
+
+internal struct Fft4x8 : IFftShape
+{
+    public static int Height => 4; public static int Width => 8;
+}
+
+internal struct Fft2x32 : IFftShape
+{
+    public static int Height => 2; public static int Width => 32;
+}
+
+internal struct Fft8x8 : IFftShape
+{
+    public static int Height => 8; public static int Width => 8;
+}
+
+internal struct Fft16x16 : IFftShape
+{
+    public static int Height => 16; public static int Width => 16;
+}
+
+internal struct Fft16x64 : IFftShape
+{
+    public static int Height => 16; public static int Width => 64;
+}
+
+internal struct Fft64x32 : IFftShape
+{
+    public static int Height => 64; public static int Width => 32;
+}
+
+internal struct Fft32x64 : IFftShape
+{
+    public static int Height => 32; public static int Width => 64;
+}
+
+internal struct Fft64x64 : IFftShape
+{
+    public static int Height => 64; public static int Width => 64;
+}
+
+// Implicit solves: depthwise with kernels 1, 3, 5; groups of 2 and 4 (one with a 5x5 kernel wider than the 4-high
+// image, so taps wrap onto each other); the larger ones run the 16-lane path.
+internal struct ImplicitDepthwise1 : IImplicitShape
+{
+    public static int Channels => 2; public static int Height => 4; public static int Width => 8; public static int Kernel => 1; public static int Groups => 2;
+}
+
+internal struct ImplicitDepthwise3 : IImplicitShape
+{
+    public static int Channels => 3; public static int Height => 8; public static int Width => 16; public static int Kernel => 3; public static int Groups => 3;
+}
+
+internal struct ImplicitDepthwise5 : IImplicitShape
+{
+    public static int Channels => 2; public static int Height => 16; public static int Width => 16; public static int Kernel => 5; public static int Groups => 2;
+}
+
+internal struct ImplicitGroups2 : IImplicitShape
+{
+    public static int Channels => 4; public static int Height => 8; public static int Width => 8; public static int Kernel => 3; public static int Groups => 2;
+}
+
+internal struct ImplicitGroups4 : IImplicitShape
+{
+    public static int Channels => 4; public static int Height => 4; public static int Width => 8; public static int Kernel => 5; public static int Groups => 1;
+}
+
+internal struct ImplicitDepthwiseWide : IImplicitShape
+{
+    public static int Channels => 2; public static int Height => 32; public static int Width => 64; public static int Kernel => 3; public static int Groups => 2;
+}
+
+internal struct ImplicitGroups4Wide : IImplicitShape
+{
+    public static int Channels => 8; public static int Height => 32; public static int Width => 32; public static int Kernel => 3; public static int Groups => 2;
+}
