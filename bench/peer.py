@@ -2,9 +2,11 @@
 """The peer side of NetCompiler's benchmarks: PyTorch on this machine, 2 threads, float32, batch 64.
 
 Measures training images/s (forward, cross-entropy, backward, Adam step) and inference images/s (eval mode,
-no_grad) for a LeNet-5 style net on 1x28x28 and a VGG-style CIFAR net on 3x32x32, and a 2048^3 SGEMM in GFLOP/s.
-Each figure is the median over repeats of at least --seconds each, after warm-up. Prints one JSON object on
-stdout; run it through bench/run.sh, which sets the environment the figures assume (see DESIGN.md).
+no_grad) for a LeNet-5 style net on 1x28x28 and a VGG-style CIFAR net on 3x32x32, a 2048^3 SGEMM in GFLOP/s, and
+the IMEX implicit solve (I + h C^T C)^-1 R by torch.fft in ms per call. Each figure is the median over repeats of
+at least --seconds each, after warm-up. --only picks one part; NetCompiler's side compares what the report holds.
+Prints one JSON object on stdout; run it through bench/run.sh, which sets the environment the figures assume
+(see DESIGN.md).
 """
 
 import argparse
@@ -96,11 +98,58 @@ def measure_matmul(args, n=2048):
     return round(2 * n ** 3 * products_per_s / 1e9, 1)
 
 
+IMPLICIT_SHAPE = (8, 32, 64, 64)  # images, channels, height, width; depthwise 3x3 kernel, h = 1
+IMPLICIT_KERNEL = 3
+IMPLICIT_STEP = 1.0
+
+
+def implicit_solve(rhs, weight, h):
+    """(I + h C^T C)^-1 rhs for the periodic depthwise convolution C with weight [C, 1, k, k], by torch.fft.
+
+    The kernel is zero-padded to the image with its centre moved to (0, 0) (wrap-around), so its rfft2 is C's
+    transfer function up to conjugation, which |.|^2 does not see.
+    """
+    height, width = rhs.shape[-2:]
+    k = weight.shape[-1]
+    kernel = torch.roll(F.pad(weight[:, 0], (0, width - k, 0, height - k)), shifts=(-(k // 2), -(k // 2)), dims=(1, 2))
+    spectrum = torch.fft.rfft2(kernel)
+    denominator = 1 + h * (spectrum.real ** 2 + spectrum.imag ** 2)
+    return torch.fft.irfft2(torch.fft.rfft2(rhs) / denominator, s=(height, width))
+
+
+def measure_implicit(args):
+    """ms per call: the solve alone (no_grad), and forward + backward (gradients for the rhs and the weight)."""
+    torch.manual_seed(1)
+    rhs = torch.randn(*IMPLICIT_SHAPE, requires_grad=True)
+    weight = (0.5 * torch.randn(IMPLICIT_SHAPE[1], 1, IMPLICIT_KERNEL, IMPLICIT_KERNEL)).requires_grad_()
+    upstream = torch.randn(*IMPLICIT_SHAPE)
+
+    def forward():
+        with torch.no_grad():
+            implicit_solve(rhs, weight, IMPLICIT_STEP)
+
+    def forward_backward():
+        rhs.grad, weight.grad = None, None
+        implicit_solve(rhs, weight, IMPLICIT_STEP).backward(upstream)
+
+    calls_forward = median_rate(forward, 1, args.warmup, args.repeats, args.seconds)
+    calls_both = median_rate(forward_backward, 1, args.warmup, args.repeats, args.seconds)
+    return {
+        "shape": "x".join(map(str, IMPLICIT_SHAPE)),
+        "kernel": IMPLICIT_KERNEL,
+        "groups": IMPLICIT_SHAPE[1],
+        "step": IMPLICIT_STEP,
+        "forward_ms": round(1e3 / calls_forward, 4),
+        "forward_backward_ms": round(1e3 / calls_both, 4),
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls before timing")
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats; the median is reported")
     parser.add_argument("--seconds", type=float, default=1.0, help="minimum duration of one repeat")
+    parser.add_argument("--only", choices=("networks", "implicit"), help="measure one part (networks includes the SGEMM)")
     args = parser.parse_args()
 
     torch.set_num_threads(THREADS)
@@ -113,13 +162,17 @@ def main():
         "dtype": "float32",
         "mkldnn": torch.backends.mkldnn.is_available(),
         "environment": {name: os.environ.get(name) for name in ("LD_LIBRARY_PATH", "OPENBLAS_CORETYPE", "GLIBC_TUNABLES")},
-        "networks": {},
     }
-    for name, build, shape in (("lenet5", lenet5, (1, 28, 28)), ("cifar_vgg", cifar_vgg, (3, 32, 32))):
-        print(f"peer: measuring {name} ...", file=sys.stderr)
-        result["networks"][name] = measure_network(build, shape, args)
-    print("peer: measuring matmul 2048^3 ...", file=sys.stderr)
-    result["matmul_2048_gflops"] = measure_matmul(args)
+    if args.only in (None, "networks"):
+        result["networks"] = {}
+        for name, build, shape in (("lenet5", lenet5, (1, 28, 28)), ("cifar_vgg", cifar_vgg, (3, 32, 32))):
+            print(f"peer: measuring {name} ...", file=sys.stderr)
+            result["networks"][name] = measure_network(build, shape, args)
+        print("peer: measuring matmul 2048^3 ...", file=sys.stderr)
+        result["matmul_2048_gflops"] = measure_matmul(args)
+    if args.only in (None, "implicit"):
+        print("peer: measuring the implicit solve ...", file=sys.stderr)
+        result["implicit"] = measure_implicit(args)
     print(json.dumps(result, indent=2))
 
 

@@ -104,10 +104,6 @@ internal static class DiagnosticDescriptors
         "NC0023", "Network too large",
         "The network expands to more than {0} layers");
 
-    public static readonly DiagnosticDescriptor NotCompiledYet = Warning(
-        "NC0024", "Network not compiled yet",
-        "'{0}' gets its summary, but no Forward or TrainStep: {1}");
-
     public static readonly DiagnosticDescriptor InternalError = Error(
         "NC9999", "NetCompiler generator failure",
         "The NetCompiler generator failed on '{0}': {1}. This is a bug in NetCompiler; please report it.");

@@ -74,13 +74,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
                 return new GenerationResult(null, diagnostics.ToEquatableArray());
             }
 
-            KernelPlan plan = Planner.Plan(network);
-            if (plan.NotCompiled is { } reason)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.NotCompiledYet, spec.AttributeSpan, spec.Declaration.Name, reason));
-            }
-
-            return new GenerationResult(NetworkEmitter.Emit(plan), diagnostics.ToEquatableArray());
+            return new GenerationResult(NetworkEmitter.Emit(Planner.Plan(network)), diagnostics.ToEquatableArray());
         }
         catch (Exception exception)
         {

@@ -9,7 +9,8 @@ using NetCompiler;
 using NetCompiler.Bench;
 
 // Side by side with the peer (bench/peer.py, whose JSON bench/run.sh passes): the same networks, batch, optimiser
-// and timing method (median of repeats, each at least a second, after warm-up), reported as ratios.
+// and timing method (median of repeats, each at least a second, after warm-up), reported as ratios. Only the parts
+// the peer measured are run (peer.py --only networks or --only implicit).
 if (args is not ["--peer-json", string peerJsonPath])
 {
     Console.Error.WriteLine("usage: NetCompiler.Bench --peer-json <file written by bench/peer.py>");
@@ -26,25 +27,39 @@ PeerReport peer = JsonSerializer.Deserialize<PeerReport>(File.ReadAllText(peerJs
     ?? throw new InvalidDataException($"{peerJsonPath}: holds null, not a peer report.");
 
 const int Batch = 64;
-var ours = new Dictionary<string, (double Train, double Inference)>
+if (peer.Networks is not null)
 {
-    ["lenet5"] = Measure(new LeNet5(Batch, seed: 1, threads: 2), LeNet5.InputLength),
-    ["cifar_vgg"] = Measure(new CifarVgg(Batch, seed: 1, threads: 2), CifarVgg.InputLength),
-};
+    var ours = new Dictionary<string, (double Train, double Inference)>
+    {
+        ["lenet5"] = Measure(new LeNet5(Batch, seed: 1, threads: 2), LeNet5.InputLength),
+        ["cifar_vgg"] = Measure(new CifarVgg(Batch, seed: 1, threads: 2), CifarVgg.InputLength),
+    };
 
-Console.WriteLine($"NetCompiler against PyTorch {peer.Torch} ({peer.Threads} threads), batch {Batch}, float32, Adam; images/s, median of 7");
-Console.WriteLine();
-Console.WriteLine($"{"Network",-10} {"Train ours",11} {"Train peer",11} {"ratio",6}   {"Infer ours",11} {"Infer peer",11} {"ratio",6}");
-foreach ((string name, (double train, double inference)) in ours)
-{
-    PeerNetwork theirs = peer.Networks[name];
-    Console.WriteLine($"{name,-10} {train,11:N0} {theirs.TrainImagesPerS,11:N0} {train / theirs.TrainImagesPerS,5:F2}x   "
-        + $"{inference,11:N0} {theirs.InferenceImagesPerS,11:N0} {inference / theirs.InferenceImagesPerS,5:F2}x");
+    Console.WriteLine($"NetCompiler against PyTorch {peer.Torch} ({peer.Threads} threads), batch {Batch}, float32, Adam; images/s, median of 7");
+    Console.WriteLine();
+    Console.WriteLine($"{"Network",-10} {"Train ours",11} {"Train peer",11} {"ratio",6}   {"Infer ours",11} {"Infer peer",11} {"ratio",6}");
+    foreach ((string name, (double train, double inference)) in ours)
+    {
+        PeerNetwork theirs = peer.Networks[name];
+        Console.WriteLine($"{name,-10} {train,11:N0} {theirs.TrainImagesPerS,11:N0} {train / theirs.TrainImagesPerS,5:F2}x   "
+            + $"{inference,11:N0} {theirs.InferenceImagesPerS,11:N0} {inference / theirs.InferenceImagesPerS,5:F2}x");
+    }
+
+    if (peer.Matmul2048Gflops is double peak)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"Peer SGEMM 2048^3: {peak:N1} GFLOP/s, the machine's practical peak for what follows");
+        KernelThroughput.Report(peak);
+    }
 }
 
-Console.WriteLine();
-Console.WriteLine($"Peer SGEMM 2048^3: {peer.Matmul2048Gflops:N1} GFLOP/s, the machine's practical peak for what follows");
-KernelThroughput.Report(peer.Matmul2048Gflops);
+if (peer.Implicit is not null)
+{
+    Console.WriteLine();
+    Console.WriteLine($"NetCompiler against PyTorch {peer.Torch} torch.fft ({peer.Threads} threads)");
+    ImplicitSolveBench.Report(peer.Implicit);
+}
+
 return 0;
 
 static (double Train, double Inference) Measure<TNetwork>(TNetwork network, int inputLength)
@@ -87,13 +102,17 @@ static double MedianRate(Action step)
     return rates[rates.Count / 2];
 }
 
-/// <summary>bench/peer.py's output; property names are its keys in PascalCase.</summary>
+/// <summary>bench/peer.py's output; property names are its keys in PascalCase. A part the peer skipped is null.</summary>
 internal sealed record PeerReport(
     string Torch,
     int Threads,
     int Batch,
     string Dtype,
-    IReadOnlyDictionary<string, PeerNetwork> Networks,
-    [property: JsonPropertyName("matmul_2048_gflops")] double Matmul2048Gflops);
+    IReadOnlyDictionary<string, PeerNetwork>? Networks = null,
+    [property: JsonPropertyName("matmul_2048_gflops")] double? Matmul2048Gflops = null,
+    PeerImplicit? Implicit = null);
 
 internal sealed record PeerNetwork(string Input, long Parameters, double TrainImagesPerS, double InferenceImagesPerS);
+
+/// <summary>The peer's implicit solve: its problem and ms per call.</summary>
+internal sealed record PeerImplicit(string Shape, int Kernel, int Groups, float Step, double ForwardMs, double ForwardBackwardMs);

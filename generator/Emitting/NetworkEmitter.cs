@@ -8,8 +8,8 @@ namespace NetCompiler.Generator.Emitting;
 internal sealed record GeneratedSource(string HintName, string Text);
 
 /// <summary>
-/// Turns a planned network into its generated partial class: shape constants, the static Summary and, once every
-/// op has kernels, the compiled network itself. Pure: the same plan always gives the same text.
+/// Turns a planned network into its generated partial class: shape constants, the static Summary and the compiled
+/// network itself. Pure: the same plan always gives the same text.
 /// </summary>
 internal static class NetworkEmitter
 {
@@ -32,16 +32,12 @@ internal static class NetworkEmitter
         }
 
         writer.Line($"/// <summary>{type.Name}: {network.Input} -> {network.Output}, compiled by NetCompiler from {network.Layers.Count} layers.</summary>");
-        bool compiled = plan.NotCompiled is null;
-        writer.Open("partial class " + type.Name + (compiled ? " : " + Runtime + "CompiledNetwork" : ""));
+        writer.Open("partial class " + type.Name + " : " + Runtime + "CompiledNetwork");
         EmitShapeConstants(writer, network);
         writer.Line();
         EmitSummary(writer, network);
-        if (compiled)
-        {
-            writer.Line();
-            TrainingEmitter.Emit(writer, plan);
-        }
+        writer.Line();
+        TrainingEmitter.Emit(writer, plan);
 
         writer.Close();
         foreach (ContainingType _ in type.ContainingTypes)

@@ -40,11 +40,12 @@ internal static class TrainingEmitter
 
         writer.Line("/// <summary>One training step on up to BatchSize images: forward in training mode, " + (pixel ? "per-pixel " : "") + "softmax cross-entropy,")
             .Line("/// backward, and the optimiser's update. Returns the batch's mean loss.</summary>")
-            .Open($"public float TrainStep({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels, {Runtime}Optimizer optimizer)")
+            .Open($"public override float TrainStep({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels, {Runtime}Optimizer optimizer)")
             .Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);")
             .Line("int n = CheckImages(images, nameof(images));")
             .Line("CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));")
             .Line("RunForward(images, n, training: true);")
+            .Line("MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below")
             .Line("float loss = CheckLoss(LossAndGradient(labels, n));")
             .Line("RunBackward(images, n, training: true, inputGradient: false);")
             .Line("optimizer.Step(Parameters);")
@@ -52,7 +53,7 @@ internal static class TrainingEmitter
             .Close().Line();
 
         writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>")
-            .Line($"public {ReadOnlySpan} LastScores => Slice({Field(last, "output")}, _lastCount * OutputLength);")
+            .Line($"public override {ReadOnlySpan} LastScores => Slice({Field(last, "output")}, _lastCount * OutputLength);")
             .Line();
 
         EmitLayerAccess(writer, plan);
@@ -84,15 +85,53 @@ internal static class TrainingEmitter
             .Line("return Slice(_inputGradient, n * InputLength);")
             .Close().Line();
 
+        if (pixel)
+        {
+            writer.Line("private float[]? _classWeights;")
+                .Line()
+                .Line("/// <summary>Per-class weights of the pixel loss, as PyTorch's CrossEntropyLoss(weight=): the loss is")
+                .Line("/// sum(w[label] * loss) / sum(w[label]). Null (the default) weighs every class 1. Setting copies the array.</summary>")
+                .Open("public float[]? ClassWeights")
+                .Line("get => (float[]?)_classWeights?.Clone();")
+                .Line("set => _classWeights = CheckClassWeights(value, ClassCount, nameof(ClassWeights));")
+                .Close().Line();
+        }
+
         writer.Open("private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)")
             .Line(pixel
-                ? $"return {Kernels}SoftmaxCrossEntropy.ForwardPixels({Output(last)}, labels, default, {Gradient(last)}, n, ClassCount, OutputLength / ClassCount);"
+                ? $"return {Kernels}SoftmaxCrossEntropy.ForwardPixels({Output(last)}, labels, _classWeights, {Gradient(last)}, n, ClassCount, OutputLength / ClassCount);"
                 : $"return {Kernels}SoftmaxCrossEntropy.Forward({Output(last)}, labels, {Gradient(last)}, n, ClassCount);")
             .Close().Line();
+
+        PlanStep[] folding = plan.Steps.Where(s => s.FoldedBatchNorm is not null).ToArray();
+        if (folding.Length > 0)
+        {
+            writer.Line("/// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>")
+                .Open("private void FoldBatchNorms()");
+            foreach (PlanStep step in folding)
+            {
+                PlanStep norm = step.FoldedBatchNorm!;
+                writer.Line($"// {step.Layer.Name} absorbs {norm.Layer.Name}")
+                    .Line($"{Kernels}BatchNorm.Fold({Value(step, "weight")}, {Value(step, "bias")}, {Value(norm, "weight")}, {Value(norm, "bias")}, "
+                        + $"{Value(norm, "running_mean")}, {Value(norm, "running_var")}, eps: {Format.FloatLiteral(((BatchNormSpec)norm.Layer.Spec).Eps)}, "
+                        + $"{Field(step, "foldedWeight")}, {Field(step, "foldedBias")});");
+            }
+
+            writer.Line("_foldedVersion = ParameterVersion;")
+                .Close().Line();
+        }
 
         writer.Open($"private void RunForward({ReadOnlySpan} images, int n, bool training)")
             .Line($"{Kernels}KernelContext context = Context;")
             .Line("_lastCount = n;");
+        if (folding.Length > 0)
+        {
+            writer.Line("bool folded = _lastFolded = !training && FoldBatchNorm;")
+                .Open("if (folded && _foldedVersion != ParameterVersion)")
+                .Line("FoldBatchNorms();")
+                .Close();
+        }
+
         foreach (PlanStep step in plan.Steps)
         {
             writer.Line($"// {Describe(step)}");
@@ -122,10 +161,14 @@ internal static class TrainingEmitter
     {
         writer.Line("/// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>")
             .Open($"public override {ReadOnlySpan} LayerOutput(string layerName) => layerName switch");
-        foreach (PlanStep step in plan.Steps)
+        foreach (PlanStep step in plan.Steps.Where(s => s.EndsLayer))
         {
             string output = $"Slice({Field(step, "output")}, _lastCount * {Format.Invariant(step.OutputShape.Elements)})";
-            if (step.FusedRelu is null)
+            if (step.FoldedBatchNorm is { } norm)
+            {
+                writer.Line($"\"{step.Layer.Name}\" => _lastFolded ? throw NotKept(layerName, \"output\", \"{norm.Layer.Name}\") : {output},");
+            }
+            else if (step.FusedRelu is null)
             {
                 writer.Line($"\"{step.Layer.Name}\" => {output},");
             }
@@ -141,7 +184,7 @@ internal static class TrainingEmitter
 
         writer.Line("/// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>")
             .Open($"public override {ReadOnlySpan} LayerGradient(string layerName) => layerName switch");
-        foreach (PlanStep step in plan.Steps)
+        foreach (PlanStep step in plan.Steps.Where(s => s.EndsLayer))
         {
             writer.Line($"\"{step.Layer.Name}\" => Slice({Field(step, "gradient")}, _lastCount * {Format.Invariant(step.OutputShape.Elements)}),");
             if (step.FusedRelu is not null)
@@ -154,34 +197,41 @@ internal static class TrainingEmitter
             .Close(";").Line();
     }
 
+    /// <summary>The compile-time shapes the kernel templates are instantiated with: one set per layer, shared by its time steps.</summary>
     private static void EmitShapeStructs(SourceWriter writer, KernelPlan plan)
     {
-        foreach (PlanStep step in plan.Steps)
+        foreach (PlanStep step in plan.Steps.Where(s => s.TimeStep is null or 0))
         {
             Shape input = step.InputShape, output = step.OutputShape;
-            (string Interface, (string, int)[] Members)? shape = step.Layer.Spec switch
+            (string Suffix, string Interface, (string, int)[] Members)[] shapes = step.Layer.Spec switch
             {
-                ConvSpec conv => ("IConvShape", ConvMembers(input, output, conv.Kernel, conv.Stride, conv.Pad, conv.Dilation, conv.Groups)),
-                ConvTransposeSpec conv => ("IConvShape", ConvMembers(input, output, conv.Kernel, conv.Stride, conv.Pad, conv.Dilation, conv.Groups)),
+                ConvSpec conv => [("Shape", "IConvShape", ConvMembers(input, output, conv.Kernel, conv.Stride, conv.Pad, conv.Dilation, conv.Groups))],
+                ConvTransposeSpec conv => [("Shape", "IConvShape", ConvMembers(input, output, conv.Kernel, conv.Stride, conv.Pad, conv.Dilation, conv.Groups))],
                 PoolSpec pool =>
-                ("IPoolShape", [("Channels", input.Channels), ("InHeight", input.Height), ("InWidth", input.Width),
-                    ("OutHeight", output.Height), ("OutWidth", output.Width), ("Kernel", pool.Kernel), ("Stride", pool.Stride), ("Pad", pool.Pad)]),
-                DenseSpec => ("IDenseShape", [("InFeatures", (int)input.Elements), ("OutFeatures", output.Channels)]),
-                _ => null,
+                [("Shape", "IPoolShape", [("Channels", input.Channels), ("InHeight", input.Height), ("InWidth", input.Width),
+                    ("OutHeight", output.Height), ("OutWidth", output.Width), ("Kernel", pool.Kernel), ("Stride", pool.Stride), ("Pad", pool.Pad)])],
+                DenseSpec => [("Shape", "IDenseShape", [("InFeatures", (int)input.Elements), ("OutFeatures", output.Channels)])],
+                // The branch convolutions keep the size: stride 1, "same" padding.
+                ResidualSpec residual => [("Shape", "IConvShape", ConvMembers(input, output, residual.Kernel, 1, residual.Kernel / 2, 1, 1))],
+                ImexSpec imex =>
+                [
+                    ("Shape", "IConvShape", ConvMembers(input, output, imex.Kernel, 1, imex.Kernel / 2, 1, 1)),
+                    ("Implicit", "IImplicitShape", [("Channels", input.Channels), ("Height", input.Height), ("Width", input.Width),
+                        ("Kernel", imex.ImplicitKernel), ("Groups", imex.Groups == 0 ? input.Channels : imex.Groups)]),
+                ],
+                _ => [],
             };
-            if (shape is not { } s)
+            foreach ((string suffix, string kind, (string, int)[] members) in shapes)
             {
-                continue;
-            }
+                writer.Line($"/// <summary>{step.Layer.Name}: {step.Layer.Description}, {input} -> {output}.</summary>")
+                    .Open($"private readonly struct {step.LayerIdentifier}{suffix} : {Kernels}{kind}");
+                foreach ((string member, int value) in members)
+                {
+                    writer.Line($"public static int {member} => {Format.Invariant(value)};");
+                }
 
-            writer.Line($"/// <summary>{step.Layer.Name}: {step.Layer.Description}, {input} -> {output}.</summary>")
-                .Open($"private readonly struct {step.Identifier}Shape : {Kernels}{s.Interface}");
-            foreach ((string member, int value) in s.Members)
-            {
-                writer.Line($"public static int {member} => {Format.Invariant(value)};");
+                writer.Close().Line();
             }
-
-            writer.Close().Line();
         }
     }
 
@@ -197,7 +247,7 @@ internal static class TrainingEmitter
         foreach (PlanStep step in plan.Steps)
         {
             writer.Line($"// {Describe(step)}");
-            foreach (TensorSpec tensor in step.Layer.Tensors)
+            foreach (TensorSpec tensor in step.Tensors)
             {
                 writer.Line($"private readonly {Runtime}Parameter {TensorField(step, tensor)};");
             }
@@ -210,8 +260,14 @@ internal static class TrainingEmitter
 
         writer.Line("private readonly float[] _inputGradient;")
             .Line("private ulong _dropoutState;")
-            .Line("private int _lastCount;")
-            .Line();
+            .Line("private int _lastCount;");
+        if (plan.Steps.Any(s => s.FoldedBatchNorm is not null))
+        {
+            writer.Line("private long _foldedVersion = -1;")
+                .Line("private bool _lastFolded;");
+        }
+
+        writer.Line();
     }
 
     private static void EmitConstructor(SourceWriter writer, KernelPlan plan, string name)
@@ -228,7 +284,7 @@ internal static class TrainingEmitter
         {
             bool he = step.FusedRelu is not null
                 || (step.Index + 1 < plan.Steps.Count && plan.Steps[step.Index + 1] is { Kind: StepKind.BatchNorm, FusedRelu: not null });
-            foreach (TensorSpec tensor in step.Layer.Tensors)
+            foreach (TensorSpec tensor in step.Tensors)
             {
                 writer.Line($"{TensorField(step, tensor)} = {Initialiser(step, tensor, he)};");
                 if (tensor.Key.EndsWith(".running_var", System.StringComparison.Ordinal))
@@ -250,21 +306,29 @@ internal static class TrainingEmitter
             .Close().Line();
     }
 
+    /// <summary>
+    /// A tensor's registration and initialisation. Batch norms (a layer, or a residual or IMEX step's "bn." and
+    /// "norm.") start as the identity. Weights followed by a ReLU, directly or through a batch norm, are He-initialised
+    /// (a residual step's conv1 and an IMEX step's K too); the rest (a residual conv2, the implicit C) Xavier.
+    /// </summary>
     private static string Initialiser(PlanStep step, TensorSpec tensor, bool he)
     {
         string key = $"\"{tensor.Key}\"";
         string dimensions = "[" + string.Join(", ", tensor.Dimensions.Select(d => Format.Invariant(d))) + "]";
-        string suffix = tensor.Key.Substring(tensor.Key.LastIndexOf('.') + 1);
+        string local = tensor.Key.Substring(step.TensorPrefix.Length);
+        int dot = local.LastIndexOf('.');
+        string module = dot < 0 ? "" : local.Substring(0, dot), suffix = local.Substring(dot + 1);
+        bool norm = step.Kind == StepKind.BatchNorm || module is "bn" or "norm";
         int[] d = tensor.Dimensions.ToArray();
-        return (step.Kind, suffix) switch
+        return (norm, suffix) switch
         {
-            (StepKind.BatchNorm, "weight") or (StepKind.BatchNorm, "running_var") =>
-                $"AddParameter({key}, {dimensions}, trainable: {(suffix == "weight" ? "true" : "false")}, fill: 1f)",
-            (StepKind.BatchNorm, "running_mean") => $"AddParameter({key}, {dimensions}, trainable: false)",
+            (true, "weight") => $"AddParameter({key}, {dimensions}, trainable: true, fill: 1f)",
+            (true, "running_var") => $"AddParameter({key}, {dimensions}, trainable: false, fill: 1f)",
+            (true, "running_mean") => $"AddParameter({key}, {dimensions}, trainable: false)",
             (_, "bias") => $"AddParameter({key}, {dimensions}, trainable: true)",
             // PyTorch's fans: weight [a, b, k, k] has fan_in b*k*k and fan_out a*k*k (so for a transposed
             // convolution, whose weight is [in, out/groups, k, k], they swap roles exactly as in PyTorch).
-            _ when he => $"AddHeParameter({key}, {dimensions}, fanIn: {Format.Invariant(Fan(d, 1))})",
+            _ when he || module is "conv1" or "conv" => $"AddHeParameter({key}, {dimensions}, fanIn: {Format.Invariant(Fan(d, 1))})",
             _ => $"AddXavierParameter({key}, {dimensions}, fanIn: {Format.Invariant(Fan(d, 1))}, fanOut: {Format.Invariant(Fan(d, 0))})",
         };
     }
@@ -288,35 +352,34 @@ internal static class TrainingEmitter
         Shape output = step.OutputShape;
         switch (step.Kind)
         {
-            case StepKind.Conv:
-                writer.Line($"{Kernels}Conv2d.Forward<{step.Identifier}Shape>(context, {x}, {Value(step, "weight")}, {Value(step, "bias")}, {y}, n, relu: {relu});");
-                break;
-            case StepKind.ConvTranspose:
-                writer.Line($"{Kernels}ConvTranspose2d.Forward<{step.Identifier}Shape>(context, {x}, {Value(step, "weight")}, {Value(step, "bias")}, {y}, n, relu: {relu});");
-                break;
-            case StepKind.Dense:
-                writer.Line($"{Kernels}Dense.Forward<{step.Identifier}Shape>(context, {x}, {Value(step, "weight")}, {Value(step, "bias")}, {y}, n, relu: {relu});");
+            case StepKind.Conv or StepKind.ConvTranspose or StepKind.Dense:
+                string call = $"{Kernels}{KernelClass(step.Kind)}.Forward<{step.LayerIdentifier}Shape>(context, {x}, ";
+                if (step.FoldedBatchNorm is { } norm)
+                {
+                    writer.Open("if (folded)")
+                        .Line($"{call}{Field(step, "foldedWeight")}, {Field(step, "foldedBias")}, {Output(norm)}, n, relu: {(norm.FusedRelu is null ? "false" : "true")});")
+                        .Close()
+                        .Open("else");
+                }
+
+                writer.Line($"{call}{Value(step, "weight")}, {Value(step, "bias")}, {y}, n, relu: {relu});");
+                if (step.FoldedBatchNorm is not null)
+                {
+                    writer.Close();
+                }
+
                 break;
             case StepKind.BatchNorm:
-                var bn = (BatchNormSpec)step.Layer.Spec;
-                string common = $"{Value(step, "weight")}, {Value(step, "bias")}, {Value(step, "running_mean")}, {Value(step, "running_var")}";
-                writer.Open("if (training)")
-                    .Line($"{Kernels}BatchNorm.ForwardTraining(context, {x}, {y}, {common}, {Field(step, "savedMean")}, {Field(step, "savedInvStd")}, "
-                        + $"n, {Format.Invariant(output.Channels)}, {Format.Invariant(output.Height * output.Width)}, eps: {Format.FloatLiteral(bn.Eps)}, momentum: {Format.FloatLiteral(bn.Momentum)}, relu: {relu});")
-                    .Close()
-                    .Open("else")
-                    .Line($"{Kernels}BatchNorm.ForwardInference(context, {x}, {y}, {common}, "
-                        + $"n, {Format.Invariant(output.Channels)}, {Format.Invariant(output.Height * output.Width)}, eps: {Format.FloatLiteral(bn.Eps)}, relu: {relu});")
-                    .Close();
+                EmitBatchNormForward(writer, step, "", x, y, "savedMean", "savedInvStd", step.FusedRelu is not null);
                 break;
             case StepKind.Relu:
                 writer.Line($"{Kernels}Relu.Forward({x}, {y});");
                 break;
             case StepKind.MaxPool:
-                writer.Line($"{Kernels}MaxPool2d.Forward<{step.Identifier}Shape>(context, {x}, {y}, {Buffer(step, "switches")}, n);");
+                writer.Line($"{Kernels}MaxPool2d.Forward<{step.LayerIdentifier}Shape>(context, {x}, {y}, {Buffer(step, "switches")}, n);");
                 break;
             case StepKind.AvgPool:
-                writer.Line($"{Kernels}AvgPool2d.Forward<{step.Identifier}Shape>(context, {x}, {y}, n);");
+                writer.Line($"{Kernels}AvgPool2d.Forward<{step.LayerIdentifier}Shape>(context, {x}, {y}, n);");
                 break;
             case StepKind.GlobalAvgPool:
                 writer.Line($"{Kernels}GlobalAvgPool.Forward(context, {x}, {y}, n, {Format.Invariant(output.Channels)}, {Format.Invariant(step.InputShape.Height * step.InputShape.Width)});");
@@ -330,12 +393,71 @@ internal static class TrainingEmitter
                     .Line($"{x}.CopyTo({y});")
                     .Close();
                 break;
+            case StepKind.ResidualStep:
+                var residual = (ResidualSpec)step.Layer.Spec;
+                string shape = step.LayerIdentifier + "Shape";
+                writer.Line($"{Kernels}Conv2d.Forward<{shape}>(context, {x}, {Value(step, "conv1.weight")}, default, {Buffer(step, "conv1")}, n, relu: false);");
+                EmitBatchNormForward(writer, step, "bn.", Buffer(step, "conv1"), Buffer(step, "bn"), "bnMean", "bnInvStd", relu: true);
+                writer.Line(residual.Symmetric
+                        ? $"{Kernels}ConvTranspose2d.Forward<{shape}>(context, {Buffer(step, "bn")}, {Value(step, "conv1.weight")}, default, {y}, n, relu: false); // K2 = K1^T"
+                        : $"{Kernels}Conv2d.Forward<{shape}>(context, {Buffer(step, "bn")}, {Value(step, "conv2.weight")}, default, {y}, n, relu: false);")
+                    .Line($"{Kernels}Elementwise.AddScaled({x}, {Format.FloatLiteral(residual.H)}, {y}, {y});");
+                break;
+            case StepKind.ImexStep:
+                EmitImexForward(writer, step);
+                break;
         }
+    }
+
+    /// <summary>
+    /// An IMEX time step. The paper's Y + hLY on the right-hand side makes (I + hL)^-1 (Y + hLY + hF) = Y + h (I + hL)^-1 F,
+    /// so it solves for the explicit branch alone: no L Y product, and exactly the same step. The released form solves
+    /// BN(Y + hF).
+    /// </summary>
+    private static void EmitImexForward(SourceWriter writer, PlanStep step)
+    {
+        var imex = (ImexSpec)step.Layer.Spec;
+        string x = Input(step), y = Output(step), shape = step.LayerIdentifier + "Shape", h = Format.FloatLiteral(imex.H);
+        string solve = $"{Kernels}ImplicitSolve.Forward<{step.LayerIdentifier}Implicit>(context, ";
+        writer.Line($"{Kernels}Conv2d.Forward<{shape}>(context, {x}, {Value(step, "conv.weight")}, default, {Buffer(step, "conv")}, n, relu: false);");
+        EmitBatchNormForward(writer, step, "bn.", Buffer(step, "conv"), Buffer(step, "bn"), "bnMean", "bnInvStd", relu: true);
+        writer.Line($"{Kernels}ConvTranspose2d.Forward<{shape}>(context, {Buffer(step, "bn")}, {Value(step, "conv.weight")}, default, {Buffer(step, "explicit")}, n, relu: false);");
+        if (imex.ReleasedVariant)
+        {
+            writer.Line($"{Kernels}Elementwise.AddScaled({x}, {h}, {Buffer(step, "explicit")}, {Buffer(step, "rhs")});");
+            EmitBatchNormForward(writer, step, "norm.", Buffer(step, "rhs"), Buffer(step, "normed"), "normMean", "normInvStd", relu: false);
+            writer.Line($"{solve}{Buffer(step, "normed")}, {Value(step, "implicit.weight")}, {h}, {y}, n);");
+        }
+        else
+        {
+            writer.Line($"{solve}{Buffer(step, "explicit")}, {Value(step, "implicit.weight")}, {h}, {Buffer(step, "solved")}, n);")
+                .Line($"{Kernels}Elementwise.AddScaled({x}, {h}, {Buffer(step, "solved")}, {y});");
+        }
+    }
+
+    /// <summary>
+    /// A batch norm (a layer of its own, or the <paramref name="prefix"/> part of a residual or IMEX step): batch
+    /// statistics in training, running statistics otherwise; nothing in inference when it is folded into the layer before.
+    /// </summary>
+    private static void EmitBatchNormForward(SourceWriter writer, PlanStep step, string prefix, string x, string y, string mean, string invStd, bool relu)
+    {
+        (float eps, float momentum) = step.Layer.Spec is BatchNormSpec bn ? (bn.Eps, bn.Momentum) : (BatchNormSpec.DefaultEps, BatchNormSpec.DefaultMomentum);
+        Shape output = step.OutputShape;
+        string common = $"{Value(step, prefix + "weight")}, {Value(step, prefix + "bias")}, {Value(step, prefix + "running_mean")}, {Value(step, prefix + "running_var")}";
+        string dims = $"n, {Format.Invariant(output.Channels)}, {Format.Invariant(output.Height * output.Width)}, eps: {Format.FloatLiteral(eps)}";
+        writer.Open("if (training)")
+            .Line($"{Kernels}BatchNorm.ForwardTraining(context, {x}, {y}, {common}, {Field(step, mean)}, {Field(step, invStd)}, {dims}, momentum: {Format.FloatLiteral(momentum)}, relu: {(relu ? "true" : "false")});")
+            .Close()
+            .Open(step.IsFolded ? "else if (!folded)" : "else")
+            .Line($"{Kernels}BatchNorm.ForwardInference(context, {x}, {y}, {common}, {dims}, relu: {(relu ? "true" : "false")});")
+            .Close();
     }
 
     /// <summary>
     /// Each step kind's backward: from its output gradient (the fused ReLU's mask applied first) to its parameter
     /// gradients (training only) and its input's gradient (skipped for the first step unless the input gradient is asked for).
+    /// Inference folding does not reach the backward: evaluation-mode gradients go through the unfolded layers, which
+    /// compute the same function.
     /// </summary>
     private static void EmitBackward(SourceWriter writer, PlanStep step)
     {
@@ -346,62 +468,167 @@ internal static class TrainingEmitter
             writer.Line($"{Kernels}Relu.Backward({Output(step)}, {dy});");
         }
 
-        string needInput = step.Index == 0 ? "if (inputGradient)" : "";
         switch (step.Kind)
         {
             case StepKind.Conv or StepKind.ConvTranspose or StepKind.Dense:
-                string kernel = step.Kind switch { StepKind.Conv => "Conv2d", StepKind.ConvTranspose => "ConvTranspose2d", _ => "Dense" };
+                string kernel = KernelClass(step.Kind), shape = step.LayerIdentifier + "Shape";
                 writer.Open("if (training)")
-                    .Line($"{Kernels}{kernel}.BackwardWeight<{step.Identifier}Shape>(context, {x}, {dy}, {Grad(step, "weight")}, {Grad(step, "bias")}, n);")
+                    .Line($"{Kernels}{kernel}.BackwardWeight<{shape}>(context, {x}, {dy}, {Grad(step, "weight")}, {Grad(step, "bias")}, n);")
                     .Close();
-                if (step.Index == 0)
-                {
-                    writer.Open(needInput);
-                }
-
-                writer.Line($"{Kernels}{kernel}.BackwardData<{step.Identifier}Shape>(context, {dy}, {Value(step, "weight")}, {dx}, n);");
-                if (step.Index == 0)
-                {
-                    writer.Close();
-                }
-
+                EmitInputGradient(writer, step, $"{Kernels}{kernel}.BackwardData<{shape}>(context, {dy}, {Value(step, "weight")}, {dx}, n);");
                 break;
             case StepKind.BatchNorm:
-                var bn = (BatchNormSpec)step.Layer.Spec;
-                string channels = Format.Invariant(output.Channels), plane = Format.Invariant(output.Height * output.Width);
-                writer.Open("if (training)")
-                    .Line($"{Kernels}BatchNorm.Backward(context, {dy}, {x}, {Value(step, "weight")}, {Field(step, "savedMean")}, {Field(step, "savedInvStd")}, {dx}, "
-                        + $"{Grad(step, "weight")}, {Grad(step, "bias")}, n, {channels}, {plane});")
-                    .Close()
-                    .Open("else")
-                    .Line($"{Kernels}BatchNorm.BackwardInference({dy}, {Value(step, "weight")}, {Value(step, "running_var")}, {dx}, n, {channels}, {plane}, eps: {Format.FloatLiteral(bn.Eps)});")
-                    .Close();
+                EmitBatchNormBackward(writer, step, "", dy, x, dx, "savedMean", "savedInvStd");
+                break;
+            case StepKind.ResidualStep:
+                EmitResidualBackward(writer, step);
+                break;
+            case StepKind.ImexStep:
+                EmitImexBackward(writer, step);
                 break;
             default:
-                if (step.Index == 0)
-                {
-                    writer.Open(needInput);
-                }
-
-                writer.Line(step.Kind switch
+                EmitInputGradient(writer, step, step.Kind switch
                 {
                     StepKind.Relu => $"{dy}.CopyTo({dx}); {Kernels}Relu.Backward({Output(step)}, {dx});",
-                    StepKind.MaxPool => $"{Kernels}MaxPool2d.Backward<{step.Identifier}Shape>(context, {dy}, {Buffer(step, "switches")}, {dx}, n);",
-                    StepKind.AvgPool => $"{Kernels}AvgPool2d.Backward<{step.Identifier}Shape>(context, {dy}, {dx}, n);",
+                    StepKind.MaxPool => $"{Kernels}MaxPool2d.Backward<{step.LayerIdentifier}Shape>(context, {dy}, {Buffer(step, "switches")}, {dx}, n);",
+                    StepKind.AvgPool => $"{Kernels}AvgPool2d.Backward<{step.LayerIdentifier}Shape>(context, {dy}, {dx}, n);",
                     StepKind.GlobalAvgPool => $"{Kernels}GlobalAvgPool.Backward(context, {dy}, {dx}, n, {Format.Invariant(output.Channels)}, {Format.Invariant(step.InputShape.Height * step.InputShape.Width)});",
                     _ => $"if (training) {{ {Kernels}Dropout.Backward({dy}, {Buffer(step, "mask")}, {dx}); }} else {{ {dy}.CopyTo({dx}); }}",
                 });
-                if (step.Index == 0)
-                {
-                    writer.Close();
-                }
-
                 break;
         }
     }
 
+    /// <summary>
+    /// Residual step backward. Forward: conv1 = K1 Y, bn = relu(BN(conv1)), out = Y + h K2 bn. So d(bn) = K2^T (h dOut),
+    /// dK2 pairs bn with h dOut, and dY = dOut + K1^T d(conv1). In the symmetric form K2 = K1^T: both products feed dK1.
+    /// </summary>
+    private static void EmitResidualBackward(SourceWriter writer, PlanStep step)
+    {
+        var residual = (ResidualSpec)step.Layer.Spec;
+        string dy = Gradient(step), x = Input(step), dx = InputGradient(step), shape = step.LayerIdentifier + "Shape";
+        string scratch = Buffer(step, "scratch"), bn = Buffer(step, "bn"), bnGradient = Buffer(step, "bnGradient"), conv1Gradient = Buffer(step, "conv1Gradient");
+        writer.Line($"{Kernels}Elementwise.Scale({dy}, {Format.FloatLiteral(residual.H)}, {scratch});");
+        if (residual.Symmetric)
+        {
+            writer.Open("if (training)")
+                .Line($"{Kernels}ConvTranspose2d.BackwardWeight<{shape}>(context, {bn}, {scratch}, {Field(step, "weightScratch")}, default, n);")
+                .Close()
+                .Line($"{Kernels}ConvTranspose2d.BackwardData<{shape}>(context, {scratch}, {Value(step, "conv1.weight")}, {bnGradient}, n);");
+        }
+        else
+        {
+            writer.Open("if (training)")
+                .Line($"{Kernels}Conv2d.BackwardWeight<{shape}>(context, {bn}, {scratch}, {Grad(step, "conv2.weight")}, default, n);")
+                .Close()
+                .Line($"{Kernels}Conv2d.BackwardData<{shape}>(context, {scratch}, {Value(step, "conv2.weight")}, {bnGradient}, n);");
+        }
+
+        writer.Line($"{Kernels}Relu.Backward({bn}, {bnGradient});");
+        EmitBatchNormBackward(writer, step, "bn.", bnGradient, Buffer(step, "conv1"), conv1Gradient, "bnMean", "bnInvStd");
+        writer.Open("if (training)")
+            .Line($"{Kernels}Conv2d.BackwardWeight<{shape}>(context, {x}, {conv1Gradient}, {Grad(step, "conv1.weight")}, default, n);");
+        if (residual.Symmetric)
+        {
+            writer.Line($"{Kernels}Elementwise.AddScaled({Grad(step, "conv1.weight")}, 1f, {Field(step, "weightScratch")}, {Grad(step, "conv1.weight")});");
+        }
+
+        writer.Close();
+        EmitInputGradient(writer, step,
+            $"{Kernels}Conv2d.BackwardData<{shape}>(context, {conv1Gradient}, {Value(step, "conv1.weight")}, {scratch}, n);",
+            $"{Kernels}Elementwise.AddScaled({dy}, 1f, {scratch}, {dx});");
+    }
+
+    /// <summary>
+    /// IMEX step backward. The solve's adjoint is the same solve (I + hC^T C is symmetric); the kernel also returns dC.
+    /// Paper form, out = Y + h A^-1 F: d(explicit) = A^-1 (h dOut), and the skip path passes dOut. Released form,
+    /// out = A^-1 BN(Y + hF): d(normed) = A^-1 dOut, through the batch norm to d(rhs), which is the skip path's
+    /// gradient, and d(explicit) = h d(rhs). Then F = K^T relu(BN(K Y)): K's two uses each give a weight gradient.
+    /// </summary>
+    private static void EmitImexBackward(SourceWriter writer, PlanStep step)
+    {
+        var imex = (ImexSpec)step.Layer.Spec;
+        string dy = Gradient(step), x = Input(step), dx = InputGradient(step), shape = step.LayerIdentifier + "Shape", h = Format.FloatLiteral(imex.H);
+        string scratch = Buffer(step, "scratch"), explicitGradient = Buffer(step, "explicitGradient"), bn = Buffer(step, "bn"), bnGradient = Buffer(step, "bnGradient");
+        string convGradient = Buffer(step, "convGradient"), weight = Value(step, "conv.weight"), weightGradient = Grad(step, "conv.weight");
+        string solve = $"{Kernels}ImplicitSolve.Backward<{step.LayerIdentifier}Implicit>(context, ";
+        string implicitGradient = $"training ? {Grad(step, "implicit.weight")} : default";
+        string skipGradient;
+        if (imex.ReleasedVariant)
+        {
+            string normedGradient = Buffer(step, "normedGradient"), rhsGradient = Buffer(step, "rhsGradient");
+            writer.Line($"{solve}{dy}, {Output(step)}, {Value(step, "implicit.weight")}, {h}, {normedGradient}, {implicitGradient}, n);");
+            EmitBatchNormBackward(writer, step, "norm.", normedGradient, Buffer(step, "rhs"), rhsGradient, "normMean", "normInvStd");
+            writer.Line($"{Kernels}Elementwise.Scale({rhsGradient}, {h}, {explicitGradient});");
+            skipGradient = rhsGradient;
+        }
+        else
+        {
+            writer.Line($"{Kernels}Elementwise.Scale({dy}, {h}, {scratch});")
+                .Line($"{solve}{scratch}, {Buffer(step, "solved")}, {Value(step, "implicit.weight")}, {h}, {explicitGradient}, {implicitGradient}, n);");
+            skipGradient = dy;
+        }
+
+        writer.Open("if (training)")
+            .Line($"{Kernels}ConvTranspose2d.BackwardWeight<{shape}>(context, {bn}, {explicitGradient}, {Field(step, "weightScratch")}, default, n);")
+            .Close()
+            .Line($"{Kernels}ConvTranspose2d.BackwardData<{shape}>(context, {explicitGradient}, {weight}, {bnGradient}, n);")
+            .Line($"{Kernels}Relu.Backward({bn}, {bnGradient});");
+        EmitBatchNormBackward(writer, step, "bn.", bnGradient, Buffer(step, "conv"), convGradient, "bnMean", "bnInvStd");
+        writer.Open("if (training)")
+            .Line($"{Kernels}Conv2d.BackwardWeight<{shape}>(context, {x}, {convGradient}, {weightGradient}, default, n);")
+            .Line($"{Kernels}Elementwise.AddScaled({weightGradient}, 1f, {Field(step, "weightScratch")}, {weightGradient});")
+            .Close();
+        EmitInputGradient(writer, step,
+            $"{Kernels}Conv2d.BackwardData<{shape}>(context, {convGradient}, {weight}, {scratch}, n);",
+            $"{Kernels}Elementwise.AddScaled({skipGradient}, 1f, {scratch}, {dx});");
+    }
+
+    /// <summary>A batch norm's backward: batch statistics in training, the fixed affine map in evaluation mode.</summary>
+    private static void EmitBatchNormBackward(SourceWriter writer, PlanStep step, string prefix, string dy, string x, string dx, string mean, string invStd)
+    {
+        float eps = step.Layer.Spec is BatchNormSpec bn ? bn.Eps : BatchNormSpec.DefaultEps;
+        Shape output = step.OutputShape;
+        string channels = Format.Invariant(output.Channels), plane = Format.Invariant(output.Height * output.Width);
+        writer.Open("if (training)")
+            .Line($"{Kernels}BatchNorm.Backward(context, {dy}, {x}, {Value(step, prefix + "weight")}, {Field(step, mean)}, {Field(step, invStd)}, {dx}, "
+                + $"{Grad(step, prefix + "weight")}, {Grad(step, prefix + "bias")}, n, {channels}, {plane});")
+            .Close()
+            .Open("else")
+            .Line($"{Kernels}BatchNorm.BackwardInference({dy}, {Value(step, prefix + "weight")}, {Value(step, prefix + "running_var")}, {dx}, n, {channels}, {plane}, eps: {Format.FloatLiteral(eps)});")
+            .Close();
+    }
+
+    /// <summary>The lines that write a step's input gradient: the first step writes d(images) only when asked.</summary>
+    private static void EmitInputGradient(SourceWriter writer, PlanStep step, params string[] lines)
+    {
+        if (step.Index == 0)
+        {
+            writer.Open("if (inputGradient)");
+        }
+
+        foreach (string line in lines)
+        {
+            writer.Line(line);
+        }
+
+        if (step.Index == 0)
+        {
+            writer.Close();
+        }
+    }
+
+    private static string KernelClass(StepKind kind) => kind switch
+    {
+        StepKind.Conv => "Conv2d",
+        StepKind.ConvTranspose => "ConvTranspose2d",
+        _ => "Dense",
+    };
+
     private static string Describe(PlanStep step) =>
-        $"{step.Layer.Name}: {step.Layer.Description}" + (step.FusedRelu is null ? "" : $" + ReLU ({step.FusedRelu})") + $", {step.InputShape} -> {step.OutputShape}";
+        step.Layer.Name + (step.TimeStep is int t ? $" step {Format.Invariant(t)}" : "") + $": {step.Layer.Description}"
+        + (step.FusedRelu is null ? "" : $" + ReLU ({step.FusedRelu})") + (step.FoldedBatchNorm is { } norm ? $", {norm.Layer.Name} folded in for inference" : "")
+        + $", {step.InputShape} -> {step.OutputShape}";
 
     private static string Input(PlanStep step) => step.Input is null
         ? "images"
@@ -419,8 +646,7 @@ internal static class TrainingEmitter
 
     private static string Field(PlanStep step, string role) => $"_{step.Identifier}_{role}";
 
-    private static string TensorField(PlanStep step, TensorSpec tensor) =>
-        $"_{step.Identifier}_{Camel(tensor.Key.Substring(step.Layer.Name.Length + 1))}";
+    private static string TensorField(PlanStep step, TensorSpec tensor) => $"_{step.Identifier}_{Camel(tensor.Key.Substring(step.TensorPrefix.Length))}";
 
     private static string Value(PlanStep step, string suffix) => Tensor(step, suffix, "Value");
 
@@ -428,7 +654,7 @@ internal static class TrainingEmitter
 
     /// <summary>A parameter's value or gradient, or an empty span where the layer has no such tensor (a conv without bias).</summary>
     private static string Tensor(PlanStep step, string suffix, string member) =>
-        step.Layer.Tensors.Any(t => t.Key == step.Layer.Name + "." + suffix)
+        step.Tensors.Any(t => t.Key == step.TensorPrefix + suffix)
             ? $"_{step.Identifier}_{Camel(suffix)}.{member}"
             : "default";
 

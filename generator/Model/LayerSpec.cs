@@ -35,9 +35,15 @@ internal sealed record ConvTransposeSpec(
     int OutChannels, int Kernel, int Stride, int Pad, int OutputPad, int Dilation, int Groups, bool Bias)
     : LayerSpec(Name, Span, Arguments);
 
+/// <summary>A batch norm layer; residual and IMEX steps use PyTorch's defaults for their inner ones.</summary>
 internal sealed record BatchNormSpec(
     string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments, float Eps, float Momentum)
-    : LayerSpec(Name, Span, Arguments);
+    : LayerSpec(Name, Span, Arguments)
+{
+    public const float DefaultEps = 1e-5f;
+
+    public const float DefaultMomentum = 0.1f;
+}
 
 internal sealed record ReluSpec(string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments)
     : LayerSpec(Name, Span, Arguments);

@@ -101,7 +101,7 @@ internal static class LayerCatalog
                 a.Bool("Bias", true))),
         new("BatchNormAttribute", ["BN", "BATCHNORM"], [],
             [("eps", "Eps", ArgumentType.Float), ("momentum", "Momentum", ArgumentType.Float)],
-            a => new BatchNormSpec(a.Name, a.Span, a.Spans, a.Float("Eps", 1e-5f), a.Float("Momentum", 0.1f))),
+            a => new BatchNormSpec(a.Name, a.Span, a.Spans, a.Float("Eps", BatchNormSpec.DefaultEps), a.Float("Momentum", BatchNormSpec.DefaultMomentum))),
         new("ReluAttribute", ["RELU"], [], [],
             a => new ReluSpec(a.Name, a.Span, a.Spans)),
         new("MaxPoolAttribute", ["POOL", "MAXPOOL"], [("Kernel", ArgumentType.Int, false)], PoolOptions,

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Linq;
 using NetCompiler.Generator.Model;
 
 namespace NetCompiler.Generator.Planning;
@@ -14,39 +16,116 @@ internal enum StepKind
     GlobalAvgPool,
     Dense,
     Dropout,
+
+    /// <summary>One time step of a residual layer: Y + h K2 relu(BN(K1 Y)).</summary>
+    ResidualStep,
+
+    /// <summary>One time step of an IMEX layer: an explicit branch K^T relu(BN(K Y)) and the FFT implicit solve.</summary>
+    ImexStep,
 }
 
 /// <summary>
-/// One fusion group: a layer and the ReLU folded into its epilogue, if any. A step reads the output of the step
-/// named <see cref="Input"/> (null: the network input) and writes its own output buffer; backward it reads its
-/// output gradient and writes its input's. <see cref="Identifier"/> names its fields in generated code.
+/// One fusion group: a layer (or one time step of a residual or IMEX layer) and the ReLU folded into its epilogue,
+/// if any. A step reads the output of the step named <see cref="Input"/> (null: the network input) and writes its
+/// own output buffer; backward it reads its output gradient and writes its input's. <see cref="Identifier"/> names
+/// its fields in generated code; <see cref="LayerIdentifier"/> names the layer's compile-time shape structs, which
+/// its time steps share.
 /// </summary>
-internal sealed record PlanStep(
-    int Index,
-    StepKind Kind,
-    CheckedLayer Layer,
-    string? FusedRelu,
-    string? Input,
-    string Identifier)
+internal sealed record PlanStep(int Index, StepKind Kind, CheckedLayer Layer, string? Input, string Identifier, string LayerIdentifier)
 {
+    /// <summary>The ReLU layer run in this step's epilogue.</summary>
+    public string? FusedRelu { get; init; }
+
+    /// <summary>The time step of a residual or IMEX layer, each of which has its own weights and buffers.</summary>
+    public int? TimeStep { get; init; }
+
+    /// <summary>
+    /// The batch norm step this convolution or dense step absorbs in inference: its weights are folded in, the
+    /// folded layer writes that step's output, with its ReLU.
+    /// </summary>
+    public PlanStep? FoldedBatchNorm { get; init; }
+
+    /// <summary>A batch norm that inference folds into the step before it (and so skips).</summary>
+    public bool IsFolded { get; init; }
+
     public Shape InputShape => Layer.Input;
 
     public Shape OutputShape => Layer.Output;
 
+    /// <summary>The key prefix of this step's tensors: "features.3." or, for a time step, "features.3.0.".</summary>
+    public string TensorPrefix => Layer.Name + "." + (TimeStep is int step ? Format.Invariant(step) + "." : "");
+
+    /// <summary>The tensors this step owns, in checkpoint order.</summary>
+    public IEnumerable<TensorSpec> Tensors => Layer.Tensors.Where(t => t.Key.StartsWith(TensorPrefix, System.StringComparison.Ordinal));
+
+    /// <summary>Whether this step writes its layer's final output (false for all but the last time step).</summary>
+    public bool EndsLayer => TimeStep is not int step || step == LayerSteps(Layer.Spec) - 1;
+
     /// <summary>
     /// This step's part of the buffer plan: its output and output gradient, and the state its backward needs
-    /// (batch statistics, max-pool switches, the dropout mask). The ReLU mask needs none: it is the output's sign.
+    /// (batch statistics, max-pool switches, the dropout mask, the branch activations of residual and IMEX steps).
+    /// The ReLU mask needs none: it is the output's sign.
     /// </summary>
-    public PlanBuffer[] Buffers => Kind switch
+    public PlanBuffer[] Buffers
     {
-        StepKind.BatchNorm => [Output("output"), Output("gradient"), new("savedMean", "float", OutputShape.Channels, PerImage: false),
-            new("savedInvStd", "float", OutputShape.Channels, PerImage: false)],
-        StepKind.MaxPool => [Output("output"), Output("gradient"), new("switches", "int", OutputShape.Elements, PerImage: true)],
-        StepKind.Dropout => [Output("output"), Output("gradient"), Output("mask")],
-        _ => [Output("output"), Output("gradient")],
-    };
+        get
+        {
+            var buffers = new List<PlanBuffer> { Activation("output"), Activation("gradient") };
+            int channels = OutputShape.Channels;
+            switch (Kind)
+            {
+                case StepKind.BatchNorm:
+                    buffers.AddRange([Statistic("savedMean", channels), Statistic("savedInvStd", channels)]);
+                    break;
+                case StepKind.MaxPool:
+                    buffers.Add(new PlanBuffer("switches", "int", OutputShape.Elements, PerImage: true));
+                    break;
+                case StepKind.Dropout:
+                    buffers.Add(Activation("mask"));
+                    break;
+                case StepKind.ResidualStep:
+                    // conv1 = K1 Y, bn = relu(BN(conv1)); the gradients of both; scratch holds h dY, then the branch's dY.
+                    buffers.AddRange([Activation("conv1"), Activation("bn"), Statistic("bnMean", channels), Statistic("bnInvStd", channels),
+                        Activation("conv1Gradient"), Activation("bnGradient"), Activation("scratch")]);
+                    if (((ResidualSpec)Layer.Spec).Symmetric)
+                    {
+                        buffers.Add(Statistic("weightScratch", Weight("conv1.weight")));
+                    }
 
-    private PlanBuffer Output(string role) => new(role, "float", OutputShape.Elements, PerImage: true);
+                    break;
+                case StepKind.ImexStep:
+                    // conv = K Y, bn = relu(BN(conv)), explicit = K^T bn; the paper's form keeps the solved branch,
+                    // the released form the right-hand side and its batch norm. K is shared: weightScratch sums its two gradients.
+                    buffers.AddRange([Activation("conv"), Activation("bn"), Statistic("bnMean", channels), Statistic("bnInvStd", channels), Activation("explicit"),
+                        Activation("convGradient"), Activation("bnGradient"), Activation("explicitGradient"), Activation("scratch"),
+                        Statistic("weightScratch", Weight("conv.weight"))]);
+                    buffers.AddRange(((ImexSpec)Layer.Spec).ReleasedVariant
+                        ? [Activation("rhs"), Activation("normed"), Statistic("normMean", channels), Statistic("normInvStd", channels), Activation("normedGradient"), Activation("rhsGradient")]
+                        : [Activation("solved")]);
+                    break;
+            }
+
+            if (FoldedBatchNorm is not null)
+            {
+                buffers.AddRange([Statistic("foldedWeight", Weight("weight")), Statistic("foldedBias", channels)]);
+            }
+
+            return buffers.ToArray();
+        }
+    }
+
+    private long Weight(string suffix) => Tensors.Single(t => t.Key == TensorPrefix + suffix).Dimensions.Aggregate(1L, (product, d) => product * d);
+
+    private PlanBuffer Activation(string role) => new(role, "float", OutputShape.Elements, PerImage: true);
+
+    private static PlanBuffer Statistic(string role, long elements) => new(role, "float", elements, PerImage: false);
+
+    private static int LayerSteps(LayerSpec spec) => spec switch
+    {
+        ResidualSpec residual => residual.Steps,
+        ImexSpec imex => imex.Steps,
+        _ => 1,
+    };
 }
 
 /// <summary>A buffer allocated once per network: <see cref="Elements"/> per image (times the batch size) or in all.</summary>
@@ -55,6 +134,6 @@ internal sealed record PlanBuffer(string Role, string ElementType, long Elements
 /// <summary>
 /// The backend-neutral plan of a network: fusion groups in execution order. The buffer plan follows from it
 /// (one activation and one gradient buffer per step, plus each kind's saved state) and the backward plan is
-/// the steps in reverse. Null steps with a reason when the network uses an op not compiled yet.
+/// the steps in reverse.
 /// </summary>
-internal sealed record KernelPlan(CheckedNetwork Network, EquatableArray<PlanStep> Steps, string? NotCompiled);
+internal sealed record KernelPlan(CheckedNetwork Network, EquatableArray<PlanStep> Steps);

@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.Linq;
 using System.Text;
 using NetCompiler.Generator.Model;
 
@@ -9,7 +8,9 @@ namespace NetCompiler.Generator.Planning;
 /// Groups a checked network into fused steps. Pure: checked network in, plan out.
 /// Fusion: a ReLU right after a convolution, transposed convolution, dense layer or batch norm runs in that
 /// kernel's epilogue (its backward needs only the step's own output as the mask). Batch norm stays its own
-/// step in training, where it needs the batch statistics of the convolution's output.
+/// step in training, where it needs the batch statistics of the convolution's output; in inference a batch norm
+/// right after a convolution or dense layer is folded into its weights. Residual and IMEX layers become one step
+/// per time step, each with its own weights.
 /// </summary>
 internal static class Planner
 {
@@ -21,13 +22,7 @@ internal static class Planner
         for (int i = 0; i < layers.Count; i++)
         {
             CheckedLayer layer = layers[i];
-            StepKind? kind = KindOf(layer.Spec);
-            if (kind is null)
-            {
-                return new KernelPlan(network, EquatableArray<PlanStep>.Empty,
-                    $"{layer.Name} ({layer.Description}) is shape-checked, but its kernels are not compiled yet");
-            }
-
+            StepKind kind = KindOf(layer.Spec);
             string? fusedRelu = null;
             if (kind is StepKind.Conv or StepKind.ConvTranspose or StepKind.Dense or StepKind.BatchNorm
                 && i + 1 < layers.Count && layers[i + 1].Spec is ReluSpec)
@@ -35,20 +30,31 @@ internal static class Planner
                 fusedRelu = layers[++i].Name;
             }
 
-            string identifier = Identifier(layer.Name);
-            if (!identifiers.Add(identifier))
+            string layerIdentifier = Unique(identifiers, Identifier(layer.Name), steps.Count);
+            int timeSteps = layer.Spec switch { ResidualSpec r => r.Steps, ImexSpec m => m.Steps, _ => 0 };
+            for (int t = 0; t < System.Math.Max(timeSteps, 1); t++)
             {
-                identifier += "_" + Format.Invariant(steps.Count);
-                identifiers.Add(identifier);
-            }
+                string identifier = timeSteps == 0 ? layerIdentifier : Unique(identifiers, layerIdentifier + "_" + Format.Invariant(t), steps.Count);
+                string? input = steps.Count == 0 ? null : steps[steps.Count - 1].Identifier;
+                var step = new PlanStep(steps.Count, kind, layer, input, identifier, layerIdentifier)
+                {
+                    FusedRelu = fusedRelu,
+                    TimeStep = timeSteps == 0 ? null : t,
+                };
+                if (kind == StepKind.BatchNorm && steps.Count > 0 && steps[steps.Count - 1] is { Kind: StepKind.Conv or StepKind.Dense, FusedRelu: null } producer)
+                {
+                    step = step with { IsFolded = true };
+                    steps[steps.Count - 1] = producer with { FoldedBatchNorm = step };
+                }
 
-            steps.Add(new PlanStep(steps.Count, kind.Value, layer, fusedRelu, steps.Count == 0 ? null : steps[steps.Count - 1].Identifier, identifier));
+                steps.Add(step);
+            }
         }
 
-        return new KernelPlan(network, steps.ToEquatableArray(), null);
+        return new KernelPlan(network, steps.ToEquatableArray());
     }
 
-    private static StepKind? KindOf(LayerSpec spec) => spec switch
+    private static StepKind KindOf(LayerSpec spec) => spec switch
     {
         ConvSpec => StepKind.Conv,
         ConvTransposeSpec => StepKind.ConvTranspose,
@@ -59,8 +65,22 @@ internal static class Planner
         GlobalAvgPoolSpec => StepKind.GlobalAvgPool,
         DenseSpec => StepKind.Dense,
         DropoutSpec => StepKind.Dropout,
-        _ => null, // Residual and Imex: their kernels come with the IMEX work
+        ResidualSpec => StepKind.ResidualStep,
+        ImexSpec => StepKind.ImexStep,
+        _ => throw new System.InvalidOperationException($"No kernels plan {spec.GetType().Name}."),
     };
+
+    /// <summary>Two layer names can map to one identifier ("a.b" and "a_b"): the later one gets the step index appended.</summary>
+    private static string Unique(HashSet<string> identifiers, string identifier, int index)
+    {
+        if (!identifiers.Add(identifier))
+        {
+            identifier += "_" + Format.Invariant(index);
+            identifiers.Add(identifier);
+        }
+
+        return identifier;
+    }
 
     /// <summary>A C# identifier from a layer name: "features.10" -> "Features_10".</summary>
     private static string Identifier(string layerName)

@@ -96,7 +96,8 @@ public sealed class DropoutAttribute(float p) : LayerAttribute
 
 /// <summary>
 /// Residual steps Y &lt;- Y + H K2 relu(BN(K1 Y)), width preserved, Steps of them each with its own weights;
-/// Symmetric uses K2 = -K1^T (the stable form of Ruthotto and Haber).
+/// Symmetric uses K2 = K1^T (one weight per step, applied as a convolution and its transpose), the forward Euler
+/// twin of an IMEX step's explicit part. The convolutions have no bias (the batch norm supplies the shift).
 /// </summary>
 public sealed class ResidualAttribute : LayerAttribute
 {
@@ -109,7 +110,8 @@ public sealed class ResidualAttribute : LayerAttribute
 /// <summary>
 /// IMEX steps (Haber et al., IMEXnet, ICML 2019):
 /// Y &lt;- (I + hL)^-1 (Y + hLY + h K^T relu(BN(K Y))), L = C^T C with C a grouped convolution solved with FFTs
-/// under periodic boundaries.
+/// under periodic boundaries (which is why the image height and width must be powers of two). The released
+/// variant is Y &lt;- (I + hL)^-1 BN(Y + h K^T relu(BN(K Y))).
 /// </summary>
 public sealed class ImexAttribute : LayerAttribute
 {

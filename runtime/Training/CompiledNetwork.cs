@@ -10,7 +10,7 @@ namespace NetCompiler;
 /// The base of every generated network: parameter registry, kernel context, input validation and step
 /// bookkeeping. The generated part adds the shapes, buffers, Forward, TrainStep and the gradients.
 /// </summary>
-public abstract class CompiledNetwork : IDisposable
+public abstract partial class CompiledNetwork : IDisposable
 {
     private readonly List<Parameter> _parameters = [];
     private readonly List<BatchCounter> _batchCounters = [];
@@ -39,6 +39,15 @@ public abstract class CompiledNetwork : IDisposable
 
     /// <summary>Scores for up to BatchSize images (n*C*H*W floats) in evaluation mode; valid until the next call.</summary>
     public abstract ReadOnlySpan<float> Forward(ReadOnlySpan<float> images);
+
+    /// <summary>
+    /// One training step on up to BatchSize images: forward in training mode, softmax cross-entropy (per pixel for
+    /// segmentation), backward and the optimiser's update. Returns the batch's mean loss.
+    /// </summary>
+    public abstract float TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, Optimizer optimizer);
+
+    /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
+    public abstract ReadOnlySpan<float> LastScores { get; }
 
     /// <summary>d(loss)/d(images) in evaluation mode; the weights and their gradients are left untouched.</summary>
     public abstract ReadOnlySpan<float> InputGradient(ReadOnlySpan<float> images, ReadOnlySpan<int> labels);
@@ -71,6 +80,13 @@ public abstract class CompiledNetwork : IDisposable
 
     /// <summary>Tells the network its parameter values changed: call it after writing <see cref="Parameter.Value"/> directly.</summary>
     public void MarkParametersChanged() => ParameterVersion++;
+
+    /// <summary>
+    /// Whether evaluation-mode forward passes run convolution and dense layers with the batch norm after them folded
+    /// into their weights (one kernel less per pair; the same function up to float rounding). On by default; turn it
+    /// off to compare against the unfolded layers. Training always runs the batch norms on batch statistics.
+    /// </summary>
+    public bool FoldBatchNorm { get; set; } = true;
 
     /// <summary>Training steps taken.</summary>
     public long StepCount { get; private set; }
@@ -181,6 +197,35 @@ public abstract class CompiledNetwork : IDisposable
         }
 
         return loss;
+    }
+
+    /// <summary>Checks per-class loss weights (one finite, non-negative weight per class, not all zero) and copies them.</summary>
+    protected static float[]? CheckClassWeights(float[]? weights, int classes, string argument)
+    {
+        if (weights is null)
+        {
+            return null;
+        }
+
+        if (weights.Length != classes)
+        {
+            throw new ArgumentException($"{argument} has {weights.Length} weights, but the network has {classes} classes.", argument);
+        }
+
+        for (int i = 0; i < weights.Length; i++)
+        {
+            if (!float.IsFinite(weights[i]) || weights[i] < 0)
+            {
+                throw new ArgumentException($"{argument}[{i}] = {weights[i]}; class weights must be finite and non-negative.", argument);
+            }
+        }
+
+        if (Array.TrueForAll(weights, w => w == 0))
+        {
+            throw new ArgumentException($"{argument} are all zero, which leaves no loss to train on.", argument);
+        }
+
+        return (float[])weights.Clone();
     }
 
     /// <summary>The error for a layer name the network does not have.</summary>

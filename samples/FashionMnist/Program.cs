@@ -5,12 +5,14 @@ using System.IO;
 using NetCompiler;
 
 // Trains DESIGN.md's FashionNet on Debian's Fashion-MNIST and reports the test accuracy.
-// Options: --epochs N (default 15), --batch N (64), --lr X (0.001), --seed N (1), --threads N (all).
+// Options: --epochs N (default 15), --batch N (64), --lr X (0.001), --seed N (1), --threads N (all),
+// --save PATH (fashion.safetensors: the trained weights, which the Explain sample loads).
 int epochs = Option("--epochs", 15);
 int batchSize = Option("--batch", 64);
 float learningRate = Option("--lr", 1e-3f);
 int seed = Option("--seed", 1);
 int threads = Option("--threads", 0);
+string savePath = Option("--save", "fashion.safetensors");
 
 (DataSet train, DataSet test) = FashionMnist.Load();
 CheckSplit("training", train, expectedCount: 60_000);
@@ -53,6 +55,8 @@ for (int n; (n = testBatches.Next(images, labels)) > 0;)
     testCorrect += CountCorrect(net.Forward(images.AsSpan(0, n * test.ImageSize)), labels.AsSpan(0, n));
 }
 
+net.Save(savePath);
+Console.WriteLine($"saved the weights to {savePath}");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {epochs} epochs in {clock.Elapsed:mm\\:ss}"));
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {(double)testCorrect / test.Count:F4}"));
 
@@ -115,10 +119,3 @@ T Option<T>(string name, T fallback) where T : IParsable<T>
     int at = Array.IndexOf(args, name);
     return at >= 0 && at + 1 < args.Length ? T.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
 }
-
-[Network("1x28x28")]
-[Conv(32, 3, Pad = 1), BatchNorm, Relu, MaxPool(2)]
-[Conv(64, 3, Pad = 1), BatchNorm, Relu, MaxPool(2)]
-[Dense(128), Relu, Dropout(0.25f)]
-[Dense(10)]
-public partial class FashionNet;

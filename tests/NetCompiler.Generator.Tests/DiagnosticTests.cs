@@ -265,19 +265,6 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
-    public void NC0024_ResidualNetworkIsSummarisedButNotCompiledYet()
-    {
-        GeneratorRun run = Expect("NC0024", DiagnosticSeverity.Warning,
-            """
-            [{|Network("4x8x8")|}]
-            [Residual, GlobalAvgPool, Dense(2)]
-            public partial class Net;
-            """);
-        Assert.Contains("Summary", run.SingleSource);
-        Assert.DoesNotContain("TrainStep", run.SingleSource);
-    }
-
-    [Fact]
     public void EveryDescriptorHasATest()
     {
         var tested = typeof(DiagnosticTests).GetMethods()

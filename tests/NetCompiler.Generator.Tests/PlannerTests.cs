@@ -16,7 +16,6 @@ public sealed class PlannerTests
     public void ReluFusesIntoTheConvDenseOrBatchNormBeforeIt()
     {
         KernelPlan plan = Plan("CONV 32 3x3 -> BN -> RELU -> POOL 2 -> CONV 64 3x3 -> RELU -> POOL 2 -> RELU -> FC 128 -> RELU -> DROPOUT 0.25 -> FC 10");
-        Assert.Null(plan.NotCompiled);
         Assert.Equal(
             [
                 (StepKind.Conv, (string?)null), (StepKind.BatchNorm, "features.2"), (StepKind.MaxPool, null), (StepKind.Conv, "features.5"),
@@ -41,7 +40,7 @@ public sealed class PlannerTests
         KernelPlan plan = Plan("CONV 8 3x3 -> BN -> RELU -> POOL 2 -> FC 32 -> DROPOUT 0.5 -> FC 10");
         Assert.Equal(
             [
-                ["output float 2048/image", "gradient float 2048/image"],
+                ["output float 2048/image", "gradient float 2048/image", "foldedWeight float 72", "foldedBias float 8"],
                 ["output float 2048/image", "gradient float 2048/image", "savedMean float 8", "savedInvStd float 8"],
                 ["output float 512/image", "gradient float 512/image", "switches int 512/image"],
                 ["output float 32/image", "gradient float 32/image"],
@@ -52,11 +51,40 @@ public sealed class PlannerTests
     }
 
     [Fact]
-    public void LayersWithoutKernelsYetAreReportedNotPlanned()
+    public void BatchNormFoldsIntoAConvOrDenseLayerRightBeforeIt()
     {
-        KernelPlan plan = Plan("CONV 8 3x3 -> RESIDUAL -> GAP -> FC 10");
-        Assert.Empty(plan.Steps);
-        Assert.Contains("features.1 (Residual(8", plan.NotCompiled);
+        // Folded: conv -> BN and dense -> BN. Not folded: a BN after a ReLU (the ReLU is in the conv's epilogue),
+        // after a pooling layer, or after a transposed conv (its weight rows are input channels).
+        KernelPlan plan = Plan("CONV 8 3x3 -> BN -> RELU -> CONV 8 3x3 -> RELU -> BN -> POOL 2 -> BN -> CONVT 4 2x2 stride=2 -> BN -> GAP -> FC 16 -> BN -> FC 2");
+        Assert.Equal(
+            [
+                ("features.0", "features.1"), ("features.1", null), ("features.3", null), ("features.5", null), ("features.6", null), ("features.7", null),
+                ("features.8", null), ("features.9", null), ("features.10", null), ("classifier.0", "classifier.1"), ("classifier.1", null), ("classifier.2", null),
+            ],
+            plan.Steps.Select(s => (s.Layer.Name, s.FoldedBatchNorm?.Layer.Name)));
+        Assert.Equal(["features.1", "classifier.1"], plan.Steps.Where(s => s.IsFolded).Select(s => s.Layer.Name));
+    }
+
+    [Fact]
+    public void ResidualAndImexLayersBecomeOneStepPerTimeStepWithItsOwnTensors()
+    {
+        KernelPlan plan = Plan("CONV 4 3x3 -> RESIDUAL steps=2 -> IMEX steps=3 -> GAP -> FC 2");
+        Assert.Equal(
+            [
+                ("Features_0", (int?)null, "Features_0"), ("Features_1_0", 0, "Features_1"), ("Features_1_1", 1, "Features_1"),
+                ("Features_2_0", 0, "Features_2"), ("Features_2_1", 1, "Features_2"), ("Features_2_2", 2, "Features_2"), ("Features_3", null, "Features_3"), ("Classifier_0", null, "Classifier_0"),
+            ],
+            plan.Steps.Select(s => (s.Identifier, s.TimeStep, s.LayerIdentifier)));
+        Assert.Equal([true, false, true, false, false, true, true, true], plan.Steps.Select(s => s.EndsLayer));
+        Assert.Equal(
+            ["features.1.1.conv1.weight", "features.1.1.bn.weight", "features.1.1.bn.bias", "features.1.1.bn.running_mean", "features.1.1.bn.running_var", "features.1.1.conv2.weight"],
+            plan.Steps[2].Tensors.Select(t => t.Key));
+        Assert.Equal(
+            ["features.2.2.conv.weight", "features.2.2.bn.weight", "features.2.2.bn.bias", "features.2.2.bn.running_mean", "features.2.2.bn.running_var", "features.2.2.implicit.weight"],
+            plan.Steps[5].Tensors.Select(t => t.Key));
+
+        // Every tensor of the network belongs to exactly one step.
+        Assert.Equal(plan.Network.Layers.SelectMany(l => l.Tensors).Select(t => t.Key), plan.Steps.SelectMany(s => s.Tensors).Select(t => t.Key));
     }
 
     private static KernelPlan Plan(string blueprint)

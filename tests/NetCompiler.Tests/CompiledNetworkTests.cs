@@ -17,14 +17,6 @@ public partial class SeparableNet;
 /// <summary>A compiled network end to end: gradients, training, determinism, allocation, bad input.</summary>
 public sealed class CompiledNetworkTests
 {
-    /// <summary>An optimiser that leaves the weights alone, so a training step only computes loss and gradients.</summary>
-    private sealed class Frozen() : Optimizer(1f)
-    {
-        protected override void Update(int index, Parameter parameter)
-        {
-        }
-    }
-
     [Fact]
     public void ParameterAndInputGradientsMatchFiniteDifferences()
     {
@@ -32,38 +24,8 @@ public sealed class CompiledNetworkTests
         var random = new Random(11);
         float[] images = RandomImages(random, 4 * GradientNet.InputLength);
         int[] labels = [0, 1, 2, 1];
-        var frozen = new Frozen();
-        net.TrainStep(images, labels, frozen);
-
-        // Sampled coordinates of every trainable tensor. The network is float32, so differences use h = 1e-3
-        // and the comparison is on the whole sampled vector (relative 2%): rounding in the loss (~1e-7 * loss / h, about 1e-4 here)
-        // and the odd ReLU or max-pool kink crossed by a step stay well below that, a wrong gradient does not.
-        var analytic = new System.Collections.Generic.List<double>();
-        var numeric = new System.Collections.Generic.List<double>();
-        foreach (Parameter parameter in net.Parameters.Where(p => p.Trainable))
-        {
-            float[] gradient = (float[])parameter.Gradient.Clone();
-            for (int sample = 0; sample < Math.Min(6, parameter.Length); sample++)
-            {
-                int i = random.Next(parameter.Length);
-                analytic.Add(gradient[i]);
-                numeric.Add(Central(parameter.Value, i, () => net.TrainStep(images, labels, frozen)));
-            }
-        }
-
-        AssertClose(analytic, numeric, 0.02, "parameter gradients");
-
-        float[] inputGradient = net.InputGradient(images, labels).ToArray();
-        analytic.Clear();
-        numeric.Clear();
-        for (int sample = 0; sample < 30; sample++)
-        {
-            int i = random.Next(images.Length);
-            analytic.Add(inputGradient[i]);
-            numeric.Add(Central(images, i, () => Loss(net, images, labels)));
-        }
-
-        AssertClose(analytic, numeric, 0.02, "input gradients");
+        GradientCheck.Parameters(net, images, labels, random, tolerance: 0.02);
+        GradientCheck.Input(net, images, labels, random, tolerance: 0.02);
     }
 
     [Fact]
@@ -77,10 +39,10 @@ public sealed class CompiledNetworkTests
         for (int i = 0; i < images.Length; i += 7)
         {
             analytic.Add(gradient[i]);
-            numeric.Add(Central(images, i, () => net.Forward(images)[1] + net.Forward(images)[GradientNet.OutputLength + 1]));
+            numeric.Add(GradientCheck.Central(images, i, () => net.Forward(images)[1] + net.Forward(images)[GradientNet.OutputLength + 1]));
         }
 
-        AssertClose(analytic, numeric, 0.02, "score gradients");
+        GradientCheck.AssertClose(analytic, numeric, 0.02, "score gradients");
     }
 
     [Fact]
@@ -174,44 +136,7 @@ public sealed class CompiledNetworkTests
         Assert.Contains("step 2", error.Message);
     }
 
-    private static float Loss(GradientNet net, float[] images, int[] labels)
-    {
-        // The evaluation-mode loss, recomputed from the scores in double.
-        float[] scores = net.Forward(images).ToArray();
-        double loss = 0;
-        for (int i = 0; i < labels.Length; i++)
-        {
-            double[] row = scores.Skip(i * 3).Take(3).Select(s => (double)s).ToArray();
-            double max = row.Max();
-            loss += Math.Log(row.Sum(s => Math.Exp(s - max))) + max - row[labels[i]];
-        }
-
-        return (float)(loss / labels.Length);
-    }
-
-    private static double Central(float[] values, int index, Func<float> loss)
-    {
-        const float h = 1e-3f;
-        float saved = values[index];
-        values[index] = saved + h;
-        double up = loss();
-        values[index] = saved - h;
-        double down = loss();
-        values[index] = saved;
-        return (up - down) / (2 * h);
-    }
-
-    private static void AssertClose(System.Collections.Generic.List<double> analytic, System.Collections.Generic.List<double> numeric, double tolerance, string what)
-    {
-        double difference = Math.Sqrt(analytic.Zip(numeric, (a, b) => (a - b) * (a - b)).Sum());
-        double scale = Math.Sqrt(numeric.Sum(b => b * b));
-        Assert.True(scale > 1e-6, $"{what}: the sampled gradient is zero, so the check would prove nothing");
-        string pairs = string.Join("; ", analytic.Zip(numeric, (a, b) => $"{a:G4}/{b:G4}"));
-        Assert.True(difference <= tolerance * scale, $"{what}: |analytic - numeric| = {difference}, |numeric| = {scale}: {pairs}");
-    }
-
-    private static float[] RandomImages(Random random, int length) =>
-        Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
+    private static float[] RandomImages(Random random, int length) => GradientCheck.RandomImages(random, length);
 
     /// <summary>8x8 images whose left (label 0) or right (label 1) half is brighter, plus noise.</summary>
     private static (float[] Images, int[] Labels) BrightHalf(Random random, int count)

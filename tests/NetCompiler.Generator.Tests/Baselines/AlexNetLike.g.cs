@@ -291,12 +291,13 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
     /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
         RunForward(images, n, training: true);
+        MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
         float loss = CheckLoss(LossAndGradient(labels, n));
         RunBackward(images, n, training: true, inputGradient: false);
         optimizer.Step(Parameters);
@@ -304,7 +305,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_3_output, _lastCount * OutputLength);
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_3_output, _lastCount * OutputLength);
 
     /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch

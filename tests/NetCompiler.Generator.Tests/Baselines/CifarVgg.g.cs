@@ -236,11 +236,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         public static int OutFeatures => 10;
     }
 
-    // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+    // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x32x32 -> 32x32x32
     private readonly global::NetCompiler.Parameter _Features_0_weight;
     private readonly global::NetCompiler.Parameter _Features_0_bias;
     private readonly float[] _Features_0_output;
     private readonly float[] _Features_0_gradient;
+    private readonly float[] _Features_0_foldedWeight;
+    private readonly float[] _Features_0_foldedBias;
     // features.1: BatchNorm2d(32) + ReLU (features.2), 32x32x32 -> 32x32x32
     private readonly global::NetCompiler.Parameter _Features_1_weight;
     private readonly global::NetCompiler.Parameter _Features_1_bias;
@@ -250,11 +252,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_1_gradient;
     private readonly float[] _Features_1_savedMean;
     private readonly float[] _Features_1_savedInvStd;
-    // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+    // features.3: Conv2d(32, 32, kernel_size=3, padding=1), features.4 folded in for inference, 32x32x32 -> 32x32x32
     private readonly global::NetCompiler.Parameter _Features_3_weight;
     private readonly global::NetCompiler.Parameter _Features_3_bias;
     private readonly float[] _Features_3_output;
     private readonly float[] _Features_3_gradient;
+    private readonly float[] _Features_3_foldedWeight;
+    private readonly float[] _Features_3_foldedBias;
     // features.4: BatchNorm2d(32) + ReLU (features.5), 32x32x32 -> 32x32x32
     private readonly global::NetCompiler.Parameter _Features_4_weight;
     private readonly global::NetCompiler.Parameter _Features_4_bias;
@@ -268,11 +272,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_6_output;
     private readonly float[] _Features_6_gradient;
     private readonly int[] _Features_6_switches;
-    // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+    // features.7: Conv2d(32, 32, kernel_size=3, padding=1), features.8 folded in for inference, 32x16x16 -> 32x16x16
     private readonly global::NetCompiler.Parameter _Features_7_weight;
     private readonly global::NetCompiler.Parameter _Features_7_bias;
     private readonly float[] _Features_7_output;
     private readonly float[] _Features_7_gradient;
+    private readonly float[] _Features_7_foldedWeight;
+    private readonly float[] _Features_7_foldedBias;
     // features.8: BatchNorm2d(32) + ReLU (features.9), 32x16x16 -> 32x16x16
     private readonly global::NetCompiler.Parameter _Features_8_weight;
     private readonly global::NetCompiler.Parameter _Features_8_bias;
@@ -282,11 +288,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_8_gradient;
     private readonly float[] _Features_8_savedMean;
     private readonly float[] _Features_8_savedInvStd;
-    // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+    // features.10: Conv2d(32, 32, kernel_size=3, padding=1), features.11 folded in for inference, 32x16x16 -> 32x16x16
     private readonly global::NetCompiler.Parameter _Features_10_weight;
     private readonly global::NetCompiler.Parameter _Features_10_bias;
     private readonly float[] _Features_10_output;
     private readonly float[] _Features_10_gradient;
+    private readonly float[] _Features_10_foldedWeight;
+    private readonly float[] _Features_10_foldedBias;
     // features.11: BatchNorm2d(32) + ReLU (features.12), 32x16x16 -> 32x16x16
     private readonly global::NetCompiler.Parameter _Features_11_weight;
     private readonly global::NetCompiler.Parameter _Features_11_bias;
@@ -300,11 +308,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_13_output;
     private readonly float[] _Features_13_gradient;
     private readonly int[] _Features_13_switches;
-    // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+    // features.14: Conv2d(32, 32, kernel_size=3, padding=1), features.15 folded in for inference, 32x8x8 -> 32x8x8
     private readonly global::NetCompiler.Parameter _Features_14_weight;
     private readonly global::NetCompiler.Parameter _Features_14_bias;
     private readonly float[] _Features_14_output;
     private readonly float[] _Features_14_gradient;
+    private readonly float[] _Features_14_foldedWeight;
+    private readonly float[] _Features_14_foldedBias;
     // features.15: BatchNorm2d(32) + ReLU (features.16), 32x8x8 -> 32x8x8
     private readonly global::NetCompiler.Parameter _Features_15_weight;
     private readonly global::NetCompiler.Parameter _Features_15_bias;
@@ -314,11 +324,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_15_gradient;
     private readonly float[] _Features_15_savedMean;
     private readonly float[] _Features_15_savedInvStd;
-    // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+    // features.17: Conv2d(32, 32, kernel_size=3, padding=1), features.18 folded in for inference, 32x8x8 -> 32x8x8
     private readonly global::NetCompiler.Parameter _Features_17_weight;
     private readonly global::NetCompiler.Parameter _Features_17_bias;
     private readonly float[] _Features_17_output;
     private readonly float[] _Features_17_gradient;
+    private readonly float[] _Features_17_foldedWeight;
+    private readonly float[] _Features_17_foldedBias;
     // features.18: BatchNorm2d(32) + ReLU (features.19), 32x8x8 -> 32x8x8
     private readonly global::NetCompiler.Parameter _Features_18_weight;
     private readonly global::NetCompiler.Parameter _Features_18_bias;
@@ -350,6 +362,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     private readonly float[] _inputGradient;
     private ulong _dropoutState;
     private int _lastCount;
+    private long _foldedVersion = -1;
+    private bool _lastFolded;
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
@@ -363,6 +377,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_0_bias = AddParameter("features.0.bias", [32], trainable: true);
         _Features_0_output = new float[batchSize * 32768];
         _Features_0_gradient = new float[batchSize * 32768];
+        _Features_0_foldedWeight = new float[864];
+        _Features_0_foldedBias = new float[32];
         _Features_1_weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
         _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
         _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
@@ -376,6 +392,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_3_bias = AddParameter("features.3.bias", [32], trainable: true);
         _Features_3_output = new float[batchSize * 32768];
         _Features_3_gradient = new float[batchSize * 32768];
+        _Features_3_foldedWeight = new float[9216];
+        _Features_3_foldedBias = new float[32];
         _Features_4_weight = AddParameter("features.4.weight", [32], trainable: true, fill: 1f);
         _Features_4_bias = AddParameter("features.4.bias", [32], trainable: true);
         _Features_4_runningMean = AddParameter("features.4.running_mean", [32], trainable: false);
@@ -392,6 +410,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_7_bias = AddParameter("features.7.bias", [32], trainable: true);
         _Features_7_output = new float[batchSize * 8192];
         _Features_7_gradient = new float[batchSize * 8192];
+        _Features_7_foldedWeight = new float[9216];
+        _Features_7_foldedBias = new float[32];
         _Features_8_weight = AddParameter("features.8.weight", [32], trainable: true, fill: 1f);
         _Features_8_bias = AddParameter("features.8.bias", [32], trainable: true);
         _Features_8_runningMean = AddParameter("features.8.running_mean", [32], trainable: false);
@@ -405,6 +425,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_10_bias = AddParameter("features.10.bias", [32], trainable: true);
         _Features_10_output = new float[batchSize * 8192];
         _Features_10_gradient = new float[batchSize * 8192];
+        _Features_10_foldedWeight = new float[9216];
+        _Features_10_foldedBias = new float[32];
         _Features_11_weight = AddParameter("features.11.weight", [32], trainable: true, fill: 1f);
         _Features_11_bias = AddParameter("features.11.bias", [32], trainable: true);
         _Features_11_runningMean = AddParameter("features.11.running_mean", [32], trainable: false);
@@ -421,6 +443,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_14_bias = AddParameter("features.14.bias", [32], trainable: true);
         _Features_14_output = new float[batchSize * 2048];
         _Features_14_gradient = new float[batchSize * 2048];
+        _Features_14_foldedWeight = new float[9216];
+        _Features_14_foldedBias = new float[32];
         _Features_15_weight = AddParameter("features.15.weight", [32], trainable: true, fill: 1f);
         _Features_15_bias = AddParameter("features.15.bias", [32], trainable: true);
         _Features_15_runningMean = AddParameter("features.15.running_mean", [32], trainable: false);
@@ -434,6 +458,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _Features_17_bias = AddParameter("features.17.bias", [32], trainable: true);
         _Features_17_output = new float[batchSize * 2048];
         _Features_17_gradient = new float[batchSize * 2048];
+        _Features_17_foldedWeight = new float[9216];
+        _Features_17_foldedBias = new float[32];
         _Features_18_weight = AddParameter("features.18.weight", [32], trainable: true, fill: 1f);
         _Features_18_bias = AddParameter("features.18.bias", [32], trainable: true);
         _Features_18_runningMean = AddParameter("features.18.running_mean", [32], trainable: false);
@@ -473,12 +499,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
     /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
         RunForward(images, n, training: true);
+        MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
         float loss = CheckLoss(LossAndGradient(labels, n));
         RunBackward(images, n, training: true, inputGradient: false);
         optimizer.Step(Parameters);
@@ -486,29 +513,29 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_4_output, _lastCount * OutputLength);
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_4_output, _lastCount * OutputLength);
 
     /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
-        "features.0" => Slice(_Features_0_output, _lastCount * 32768),
+        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_Features_0_output, _lastCount * 32768),
         "features.2" => Slice(_Features_1_output, _lastCount * 32768),
         "features.1" => throw NotKept(layerName, "output", "features.2"),
-        "features.3" => Slice(_Features_3_output, _lastCount * 32768),
+        "features.3" => _lastFolded ? throw NotKept(layerName, "output", "features.4") : Slice(_Features_3_output, _lastCount * 32768),
         "features.5" => Slice(_Features_4_output, _lastCount * 32768),
         "features.4" => throw NotKept(layerName, "output", "features.5"),
         "features.6" => Slice(_Features_6_output, _lastCount * 8192),
-        "features.7" => Slice(_Features_7_output, _lastCount * 8192),
+        "features.7" => _lastFolded ? throw NotKept(layerName, "output", "features.8") : Slice(_Features_7_output, _lastCount * 8192),
         "features.9" => Slice(_Features_8_output, _lastCount * 8192),
         "features.8" => throw NotKept(layerName, "output", "features.9"),
-        "features.10" => Slice(_Features_10_output, _lastCount * 8192),
+        "features.10" => _lastFolded ? throw NotKept(layerName, "output", "features.11") : Slice(_Features_10_output, _lastCount * 8192),
         "features.12" => Slice(_Features_11_output, _lastCount * 8192),
         "features.11" => throw NotKept(layerName, "output", "features.12"),
         "features.13" => Slice(_Features_13_output, _lastCount * 2048),
-        "features.14" => Slice(_Features_14_output, _lastCount * 2048),
+        "features.14" => _lastFolded ? throw NotKept(layerName, "output", "features.15") : Slice(_Features_14_output, _lastCount * 2048),
         "features.16" => Slice(_Features_15_output, _lastCount * 2048),
         "features.15" => throw NotKept(layerName, "output", "features.16"),
-        "features.17" => Slice(_Features_17_output, _lastCount * 2048),
+        "features.17" => _lastFolded ? throw NotKept(layerName, "output", "features.18") : Slice(_Features_17_output, _lastCount * 2048),
         "features.19" => Slice(_Features_18_output, _lastCount * 2048),
         "features.18" => throw NotKept(layerName, "output", "features.19"),
         "features.20" => Slice(_Features_20_output, _lastCount * 512),
@@ -587,77 +614,142 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_Classifier_4_output, n * 10), labels, Slice(_Classifier_4_gradient, n * 10), n, ClassCount);
     }
 
+    /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
+    private void FoldBatchNorms()
+    {
+        // features.0 absorbs features.1
+        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_0_weight.Value, _Features_0_bias.Value, _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, eps: 1E-05f, _Features_0_foldedWeight, _Features_0_foldedBias);
+        // features.3 absorbs features.4
+        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_3_weight.Value, _Features_3_bias.Value, _Features_4_weight.Value, _Features_4_bias.Value, _Features_4_runningMean.Value, _Features_4_runningVar.Value, eps: 1E-05f, _Features_3_foldedWeight, _Features_3_foldedBias);
+        // features.7 absorbs features.8
+        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_7_weight.Value, _Features_7_bias.Value, _Features_8_weight.Value, _Features_8_bias.Value, _Features_8_runningMean.Value, _Features_8_runningVar.Value, eps: 1E-05f, _Features_7_foldedWeight, _Features_7_foldedBias);
+        // features.10 absorbs features.11
+        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_10_weight.Value, _Features_10_bias.Value, _Features_11_weight.Value, _Features_11_bias.Value, _Features_11_runningMean.Value, _Features_11_runningVar.Value, eps: 1E-05f, _Features_10_foldedWeight, _Features_10_foldedBias);
+        // features.14 absorbs features.15
+        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_14_weight.Value, _Features_14_bias.Value, _Features_15_weight.Value, _Features_15_bias.Value, _Features_15_runningMean.Value, _Features_15_runningVar.Value, eps: 1E-05f, _Features_14_foldedWeight, _Features_14_foldedBias);
+        // features.17 absorbs features.18
+        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_17_weight.Value, _Features_17_bias.Value, _Features_18_weight.Value, _Features_18_bias.Value, _Features_18_runningMean.Value, _Features_18_runningVar.Value, eps: 1E-05f, _Features_17_foldedWeight, _Features_17_foldedBias);
+        _foldedVersion = ParameterVersion;
+    }
+
     private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
-        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 32768), n, relu: false);
+        bool folded = _lastFolded = !training && FoldBatchNorm;
+        if (folded && _foldedVersion != ParameterVersion)
+        {
+            FoldBatchNorms();
+        }
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x32x32 -> 32x32x32
+        if (folded)
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_foldedWeight, _Features_0_foldedBias, Slice(_Features_1_output, n * 32768), n, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 32768), n, relu: false);
+        }
         // features.1: BatchNorm2d(32) + ReLU (features.2), 32x32x32 -> 32x32x32
         if (training)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_0_output, n * 32768), Slice(_Features_1_output, n * 32768), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 32, 1024, eps: 1E-05f, momentum: 0.1f, relu: true);
         }
-        else
+        else if (!folded)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_0_output, n * 32768), Slice(_Features_1_output, n * 32768), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 32, 1024, eps: 1E-05f, relu: true);
         }
-        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 32768), _Features_3_weight.Value, _Features_3_bias.Value, Slice(_Features_3_output, n * 32768), n, relu: false);
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), features.4 folded in for inference, 32x32x32 -> 32x32x32
+        if (folded)
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 32768), _Features_3_foldedWeight, _Features_3_foldedBias, Slice(_Features_4_output, n * 32768), n, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 32768), _Features_3_weight.Value, _Features_3_bias.Value, Slice(_Features_3_output, n * 32768), n, relu: false);
+        }
         // features.4: BatchNorm2d(32) + ReLU (features.5), 32x32x32 -> 32x32x32
         if (training)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_output, n * 32768), Slice(_Features_4_output, n * 32768), _Features_4_weight.Value, _Features_4_bias.Value, _Features_4_runningMean.Value, _Features_4_runningVar.Value, _Features_4_savedMean, _Features_4_savedInvStd, n, 32, 1024, eps: 1E-05f, momentum: 0.1f, relu: true);
         }
-        else
+        else if (!folded)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_output, n * 32768), Slice(_Features_4_output, n * 32768), _Features_4_weight.Value, _Features_4_bias.Value, _Features_4_runningMean.Value, _Features_4_runningVar.Value, n, 32, 1024, eps: 1E-05f, relu: true);
         }
         // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_6Shape>(context, Slice(_Features_4_output, n * 32768), Slice(_Features_6_output, n * 8192), Slice(_Features_6_switches, n * 8192), n);
-        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, Slice(_Features_6_output, n * 8192), _Features_7_weight.Value, _Features_7_bias.Value, Slice(_Features_7_output, n * 8192), n, relu: false);
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), features.8 folded in for inference, 32x16x16 -> 32x16x16
+        if (folded)
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, Slice(_Features_6_output, n * 8192), _Features_7_foldedWeight, _Features_7_foldedBias, Slice(_Features_8_output, n * 8192), n, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, Slice(_Features_6_output, n * 8192), _Features_7_weight.Value, _Features_7_bias.Value, Slice(_Features_7_output, n * 8192), n, relu: false);
+        }
         // features.8: BatchNorm2d(32) + ReLU (features.9), 32x16x16 -> 32x16x16
         if (training)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_7_output, n * 8192), Slice(_Features_8_output, n * 8192), _Features_8_weight.Value, _Features_8_bias.Value, _Features_8_runningMean.Value, _Features_8_runningVar.Value, _Features_8_savedMean, _Features_8_savedInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
         }
-        else
+        else if (!folded)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_7_output, n * 8192), Slice(_Features_8_output, n * 8192), _Features_8_weight.Value, _Features_8_bias.Value, _Features_8_runningMean.Value, _Features_8_runningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
         }
-        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, Slice(_Features_8_output, n * 8192), _Features_10_weight.Value, _Features_10_bias.Value, Slice(_Features_10_output, n * 8192), n, relu: false);
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), features.11 folded in for inference, 32x16x16 -> 32x16x16
+        if (folded)
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, Slice(_Features_8_output, n * 8192), _Features_10_foldedWeight, _Features_10_foldedBias, Slice(_Features_11_output, n * 8192), n, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, Slice(_Features_8_output, n * 8192), _Features_10_weight.Value, _Features_10_bias.Value, Slice(_Features_10_output, n * 8192), n, relu: false);
+        }
         // features.11: BatchNorm2d(32) + ReLU (features.12), 32x16x16 -> 32x16x16
         if (training)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_10_output, n * 8192), Slice(_Features_11_output, n * 8192), _Features_11_weight.Value, _Features_11_bias.Value, _Features_11_runningMean.Value, _Features_11_runningVar.Value, _Features_11_savedMean, _Features_11_savedInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
         }
-        else
+        else if (!folded)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_10_output, n * 8192), Slice(_Features_11_output, n * 8192), _Features_11_weight.Value, _Features_11_bias.Value, _Features_11_runningMean.Value, _Features_11_runningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
         }
         // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_13Shape>(context, Slice(_Features_11_output, n * 8192), Slice(_Features_13_output, n * 2048), Slice(_Features_13_switches, n * 2048), n);
-        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, Slice(_Features_13_output, n * 2048), _Features_14_weight.Value, _Features_14_bias.Value, Slice(_Features_14_output, n * 2048), n, relu: false);
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), features.15 folded in for inference, 32x8x8 -> 32x8x8
+        if (folded)
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, Slice(_Features_13_output, n * 2048), _Features_14_foldedWeight, _Features_14_foldedBias, Slice(_Features_15_output, n * 2048), n, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, Slice(_Features_13_output, n * 2048), _Features_14_weight.Value, _Features_14_bias.Value, Slice(_Features_14_output, n * 2048), n, relu: false);
+        }
         // features.15: BatchNorm2d(32) + ReLU (features.16), 32x8x8 -> 32x8x8
         if (training)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_14_output, n * 2048), Slice(_Features_15_output, n * 2048), _Features_15_weight.Value, _Features_15_bias.Value, _Features_15_runningMean.Value, _Features_15_runningVar.Value, _Features_15_savedMean, _Features_15_savedInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: true);
         }
-        else
+        else if (!folded)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_14_output, n * 2048), Slice(_Features_15_output, n * 2048), _Features_15_weight.Value, _Features_15_bias.Value, _Features_15_runningMean.Value, _Features_15_runningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
         }
-        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, Slice(_Features_15_output, n * 2048), _Features_17_weight.Value, _Features_17_bias.Value, Slice(_Features_17_output, n * 2048), n, relu: false);
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), features.18 folded in for inference, 32x8x8 -> 32x8x8
+        if (folded)
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, Slice(_Features_15_output, n * 2048), _Features_17_foldedWeight, _Features_17_foldedBias, Slice(_Features_18_output, n * 2048), n, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, Slice(_Features_15_output, n * 2048), _Features_17_weight.Value, _Features_17_bias.Value, Slice(_Features_17_output, n * 2048), n, relu: false);
+        }
         // features.18: BatchNorm2d(32) + ReLU (features.19), 32x8x8 -> 32x8x8
         if (training)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_17_output, n * 2048), Slice(_Features_18_output, n * 2048), _Features_18_weight.Value, _Features_18_bias.Value, _Features_18_runningMean.Value, _Features_18_runningVar.Value, _Features_18_savedMean, _Features_18_savedInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: true);
         }
-        else
+        else if (!folded)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_17_output, n * 2048), Slice(_Features_18_output, n * 2048), _Features_18_weight.Value, _Features_18_bias.Value, _Features_18_runningMean.Value, _Features_18_runningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
         }
@@ -707,7 +799,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_18_gradient, n * 2048), _Features_18_weight.Value, _Features_18_runningVar.Value, Slice(_Features_17_gradient, n * 2048), n, 32, 64, eps: 1E-05f);
         }
-        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), features.18 folded in for inference, 32x8x8 -> 32x8x8
         if (training)
         {
             global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_17Shape>(context, Slice(_Features_15_output, n * 2048), Slice(_Features_17_gradient, n * 2048), _Features_17_weight.Gradient, _Features_17_bias.Gradient, n);
@@ -723,7 +815,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_15_gradient, n * 2048), _Features_15_weight.Value, _Features_15_runningVar.Value, Slice(_Features_14_gradient, n * 2048), n, 32, 64, eps: 1E-05f);
         }
-        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), features.15 folded in for inference, 32x8x8 -> 32x8x8
         if (training)
         {
             global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_14Shape>(context, Slice(_Features_13_output, n * 2048), Slice(_Features_14_gradient, n * 2048), _Features_14_weight.Gradient, _Features_14_bias.Gradient, n);
@@ -741,7 +833,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_11_gradient, n * 8192), _Features_11_weight.Value, _Features_11_runningVar.Value, Slice(_Features_10_gradient, n * 8192), n, 32, 256, eps: 1E-05f);
         }
-        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), features.11 folded in for inference, 32x16x16 -> 32x16x16
         if (training)
         {
             global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_10Shape>(context, Slice(_Features_8_output, n * 8192), Slice(_Features_10_gradient, n * 8192), _Features_10_weight.Gradient, _Features_10_bias.Gradient, n);
@@ -757,7 +849,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_8_gradient, n * 8192), _Features_8_weight.Value, _Features_8_runningVar.Value, Slice(_Features_7_gradient, n * 8192), n, 32, 256, eps: 1E-05f);
         }
-        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), features.8 folded in for inference, 32x16x16 -> 32x16x16
         if (training)
         {
             global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_7Shape>(context, Slice(_Features_6_output, n * 8192), Slice(_Features_7_gradient, n * 8192), _Features_7_weight.Gradient, _Features_7_bias.Gradient, n);
@@ -775,7 +867,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_4_gradient, n * 32768), _Features_4_weight.Value, _Features_4_runningVar.Value, Slice(_Features_3_gradient, n * 32768), n, 32, 1024, eps: 1E-05f);
         }
-        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), features.4 folded in for inference, 32x32x32 -> 32x32x32
         if (training)
         {
             global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_1_output, n * 32768), Slice(_Features_3_gradient, n * 32768), _Features_3_weight.Gradient, _Features_3_bias.Gradient, n);
@@ -791,7 +883,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 32768), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Features_0_gradient, n * 32768), n, 32, 1024, eps: 1E-05f);
         }
-        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x32x32 -> 32x32x32
         if (training)
         {
             global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 32768), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);

@@ -126,11 +126,13 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         public static int OutFeatures => 10;
     }
 
-    // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+    // features.0: Conv2d(1, 32, kernel_size=3, padding=1), features.1 folded in for inference, 1x28x28 -> 32x28x28
     private readonly global::NetCompiler.Parameter _Features_0_weight;
     private readonly global::NetCompiler.Parameter _Features_0_bias;
     private readonly float[] _Features_0_output;
     private readonly float[] _Features_0_gradient;
+    private readonly float[] _Features_0_foldedWeight;
+    private readonly float[] _Features_0_foldedBias;
     // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28
     private readonly global::NetCompiler.Parameter _Features_1_weight;
     private readonly global::NetCompiler.Parameter _Features_1_bias;
@@ -144,11 +146,13 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_3_output;
     private readonly float[] _Features_3_gradient;
     private readonly int[] _Features_3_switches;
-    // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+    // features.4: Conv2d(32, 64, kernel_size=3, padding=1), features.5 folded in for inference, 32x14x14 -> 64x14x14
     private readonly global::NetCompiler.Parameter _Features_4_weight;
     private readonly global::NetCompiler.Parameter _Features_4_bias;
     private readonly float[] _Features_4_output;
     private readonly float[] _Features_4_gradient;
+    private readonly float[] _Features_4_foldedWeight;
+    private readonly float[] _Features_4_foldedBias;
     // features.5: BatchNorm2d(64) + ReLU (features.6), 64x14x14 -> 64x14x14
     private readonly global::NetCompiler.Parameter _Features_5_weight;
     private readonly global::NetCompiler.Parameter _Features_5_bias;
@@ -179,6 +183,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     private readonly float[] _inputGradient;
     private ulong _dropoutState;
     private int _lastCount;
+    private long _foldedVersion = -1;
+    private bool _lastFolded;
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
@@ -192,6 +198,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         _Features_0_bias = AddParameter("features.0.bias", [32], trainable: true);
         _Features_0_output = new float[batchSize * 25088];
         _Features_0_gradient = new float[batchSize * 25088];
+        _Features_0_foldedWeight = new float[288];
+        _Features_0_foldedBias = new float[32];
         _Features_1_weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
         _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
         _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
@@ -208,6 +216,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         _Features_4_bias = AddParameter("features.4.bias", [64], trainable: true);
         _Features_4_output = new float[batchSize * 12544];
         _Features_4_gradient = new float[batchSize * 12544];
+        _Features_4_foldedWeight = new float[18432];
+        _Features_4_foldedBias = new float[64];
         _Features_5_weight = AddParameter("features.5.weight", [64], trainable: true, fill: 1f);
         _Features_5_bias = AddParameter("features.5.bias", [64], trainable: true);
         _Features_5_runningMean = AddParameter("features.5.running_mean", [64], trainable: false);
@@ -246,12 +256,13 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
     /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
-    public float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
         RunForward(images, n, training: true);
+        MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
         float loss = CheckLoss(LossAndGradient(labels, n));
         RunBackward(images, n, training: true, inputGradient: false);
         optimizer.Step(Parameters);
@@ -259,16 +270,16 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_3_output, _lastCount * OutputLength);
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_3_output, _lastCount * OutputLength);
 
     /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
-        "features.0" => Slice(_Features_0_output, _lastCount * 25088),
+        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_Features_0_output, _lastCount * 25088),
         "features.2" => Slice(_Features_1_output, _lastCount * 25088),
         "features.1" => throw NotKept(layerName, "output", "features.2"),
         "features.3" => Slice(_Features_3_output, _lastCount * 6272),
-        "features.4" => Slice(_Features_4_output, _lastCount * 12544),
+        "features.4" => _lastFolded ? throw NotKept(layerName, "output", "features.5") : Slice(_Features_4_output, _lastCount * 12544),
         "features.6" => Slice(_Features_5_output, _lastCount * 12544),
         "features.5" => throw NotKept(layerName, "output", "features.6"),
         "features.7" => Slice(_Features_7_output, _lastCount * 3136),
@@ -332,31 +343,60 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_Classifier_3_output, n * 10), labels, Slice(_Classifier_3_gradient, n * 10), n, ClassCount);
     }
 
+    /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
+    private void FoldBatchNorms()
+    {
+        // features.0 absorbs features.1
+        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_0_weight.Value, _Features_0_bias.Value, _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, eps: 1E-05f, _Features_0_foldedWeight, _Features_0_foldedBias);
+        // features.4 absorbs features.5
+        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_4_weight.Value, _Features_4_bias.Value, _Features_5_weight.Value, _Features_5_bias.Value, _Features_5_runningMean.Value, _Features_5_runningVar.Value, eps: 1E-05f, _Features_4_foldedWeight, _Features_4_foldedBias);
+        _foldedVersion = ParameterVersion;
+    }
+
     private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
-        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 25088), n, relu: false);
+        bool folded = _lastFolded = !training && FoldBatchNorm;
+        if (folded && _foldedVersion != ParameterVersion)
+        {
+            FoldBatchNorms();
+        }
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), features.1 folded in for inference, 1x28x28 -> 32x28x28
+        if (folded)
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_foldedWeight, _Features_0_foldedBias, Slice(_Features_1_output, n * 25088), n, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 25088), n, relu: false);
+        }
         // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28
         if (training)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_0_output, n * 25088), Slice(_Features_1_output, n * 25088), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 32, 784, eps: 1E-05f, momentum: 0.1f, relu: true);
         }
-        else
+        else if (!folded)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_0_output, n * 25088), Slice(_Features_1_output, n * 25088), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 32, 784, eps: 1E-05f, relu: true);
         }
         // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 25088), Slice(_Features_3_output, n * 6272), Slice(_Features_3_switches, n * 6272), n);
-        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_output, n * 6272), _Features_4_weight.Value, _Features_4_bias.Value, Slice(_Features_4_output, n * 12544), n, relu: false);
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), features.5 folded in for inference, 32x14x14 -> 64x14x14
+        if (folded)
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_output, n * 6272), _Features_4_foldedWeight, _Features_4_foldedBias, Slice(_Features_5_output, n * 12544), n, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_output, n * 6272), _Features_4_weight.Value, _Features_4_bias.Value, Slice(_Features_4_output, n * 12544), n, relu: false);
+        }
         // features.5: BatchNorm2d(64) + ReLU (features.6), 64x14x14 -> 64x14x14
         if (training)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_4_output, n * 12544), Slice(_Features_5_output, n * 12544), _Features_5_weight.Value, _Features_5_bias.Value, _Features_5_runningMean.Value, _Features_5_runningVar.Value, _Features_5_savedMean, _Features_5_savedInvStd, n, 64, 196, eps: 1E-05f, momentum: 0.1f, relu: true);
         }
-        else
+        else if (!folded)
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_4_output, n * 12544), Slice(_Features_5_output, n * 12544), _Features_5_weight.Value, _Features_5_bias.Value, _Features_5_runningMean.Value, _Features_5_runningVar.Value, n, 64, 196, eps: 1E-05f, relu: true);
         }
@@ -408,7 +448,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_5_gradient, n * 12544), _Features_5_weight.Value, _Features_5_runningVar.Value, Slice(_Features_4_gradient, n * 12544), n, 64, 196, eps: 1E-05f);
         }
-        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), features.5 folded in for inference, 32x14x14 -> 64x14x14
         if (training)
         {
             global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, Slice(_Features_3_output, n * 6272), Slice(_Features_4_gradient, n * 12544), _Features_4_weight.Gradient, _Features_4_bias.Gradient, n);
@@ -426,7 +466,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 25088), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Features_0_gradient, n * 25088), n, 32, 784, eps: 1E-05f);
         }
-        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), features.1 folded in for inference, 1x28x28 -> 32x28x28
         if (training)
         {
             global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 25088), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);

@@ -8,7 +8,7 @@ partial class Zoo
     partial record class Family
     {
         /// <summary>Segmenter: 3x32x32 -> 3x32x32, compiled by NetCompiler from 12 layers.</summary>
-        partial class Segmenter
+        partial class Segmenter : global::NetCompiler.CompiledNetwork
         {
             /// <summary>Channels of one input image.</summary>
             public const int InputChannels = 3;
@@ -54,6 +54,684 @@ partial class Zoo
                     // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
                     new global::NetCompiler.LayerSummary("features.11", "Conv2d(8, 3, kernel_size=3, padding=2, dilation=2)", global::NetCompiler.TensorShape.Image(3, 32, 32), 219, 221184, 12288, null),
                 });
+
+            /// <summary>Labels per image: one per output pixel.</summary>
+            public const int LabelsPerImage = 1024;
+
+            /// <summary>stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16.</summary>
+            private readonly struct StemShape : global::NetCompiler.Kernels.IConvShape
+            {
+                public static int InChannels => 3;
+                public static int InHeight => 32;
+                public static int InWidth => 32;
+                public static int OutChannels => 16;
+                public static int OutHeight => 16;
+                public static int OutWidth => 16;
+                public static int Kernel => 3;
+                public static int Stride => 2;
+                public static int Pad => 1;
+                public static int Dilation => 1;
+                public static int Groups => 1;
+            }
+
+            /// <summary>features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16.</summary>
+            private readonly struct Features_3Shape : global::NetCompiler.Kernels.IConvShape
+            {
+                public static int InChannels => 16;
+                public static int InHeight => 16;
+                public static int InWidth => 16;
+                public static int OutChannels => 16;
+                public static int OutHeight => 16;
+                public static int OutWidth => 16;
+                public static int Kernel => 3;
+                public static int Stride => 1;
+                public static int Pad => 1;
+                public static int Dilation => 1;
+                public static int Groups => 16;
+            }
+
+            /// <summary>features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16.</summary>
+            private readonly struct Features_4Shape : global::NetCompiler.Kernels.IConvShape
+            {
+                public static int InChannels => 16;
+                public static int InHeight => 16;
+                public static int InWidth => 16;
+                public static int OutChannels => 32;
+                public static int OutHeight => 16;
+                public static int OutWidth => 16;
+                public static int Kernel => 1;
+                public static int Stride => 1;
+                public static int Pad => 0;
+                public static int Dilation => 1;
+                public static int Groups => 1;
+            }
+
+            /// <summary>features.6: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16.</summary>
+            private readonly struct Features_6Shape : global::NetCompiler.Kernels.IConvShape
+            {
+                public static int InChannels => 32;
+                public static int InHeight => 16;
+                public static int InWidth => 16;
+                public static int OutChannels => 32;
+                public static int OutHeight => 16;
+                public static int OutWidth => 16;
+                public static int Kernel => 3;
+                public static int Stride => 1;
+                public static int Pad => 1;
+                public static int Dilation => 1;
+                public static int Groups => 1;
+            }
+
+            /// <summary>features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8.</summary>
+            private readonly struct Features_7Shape : global::NetCompiler.Kernels.IPoolShape
+            {
+                public static int Channels => 32;
+                public static int InHeight => 16;
+                public static int InWidth => 16;
+                public static int OutHeight => 8;
+                public static int OutWidth => 8;
+                public static int Kernel => 2;
+                public static int Stride => 2;
+                public static int Pad => 0;
+            }
+
+            /// <summary>features.8: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8.</summary>
+            private readonly struct Features_8Shape : global::NetCompiler.Kernels.IConvShape
+            {
+                public static int InChannels => 32;
+                public static int InHeight => 8;
+                public static int InWidth => 8;
+                public static int OutChannels => 32;
+                public static int OutHeight => 8;
+                public static int OutWidth => 8;
+                public static int Kernel => 3;
+                public static int Stride => 1;
+                public static int Pad => 1;
+                public static int Dilation => 1;
+                public static int Groups => 1;
+            }
+
+            /// <summary>features.8: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8.</summary>
+            private readonly struct Features_8Implicit : global::NetCompiler.Kernels.IImplicitShape
+            {
+                public static int Channels => 32;
+                public static int Height => 8;
+                public static int Width => 8;
+                public static int Kernel => 3;
+                public static int Groups => 8;
+            }
+
+            /// <summary>features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32.</summary>
+            private readonly struct Features_9Shape : global::NetCompiler.Kernels.IConvShape
+            {
+                public static int InChannels => 32;
+                public static int InHeight => 8;
+                public static int InWidth => 8;
+                public static int OutChannels => 8;
+                public static int OutHeight => 32;
+                public static int OutWidth => 32;
+                public static int Kernel => 4;
+                public static int Stride => 4;
+                public static int Pad => 0;
+                public static int Dilation => 1;
+                public static int Groups => 1;
+            }
+
+            /// <summary>features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32.</summary>
+            private readonly struct Features_11Shape : global::NetCompiler.Kernels.IConvShape
+            {
+                public static int InChannels => 8;
+                public static int InHeight => 32;
+                public static int InWidth => 32;
+                public static int OutChannels => 3;
+                public static int OutHeight => 32;
+                public static int OutWidth => 32;
+                public static int Kernel => 3;
+                public static int Stride => 1;
+                public static int Pad => 2;
+                public static int Dilation => 2;
+                public static int Groups => 1;
+            }
+
+            // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), features.1 folded in for inference, 3x32x32 -> 16x16x16
+            private readonly global::NetCompiler.Parameter _Stem_weight;
+            private readonly global::NetCompiler.Parameter _Stem_bias;
+            private readonly float[] _Stem_output;
+            private readonly float[] _Stem_gradient;
+            private readonly float[] _Stem_foldedWeight;
+            private readonly float[] _Stem_foldedBias;
+            // features.1: BatchNorm2d(16) + ReLU (features.2), 16x16x16 -> 16x16x16
+            private readonly global::NetCompiler.Parameter _Features_1_weight;
+            private readonly global::NetCompiler.Parameter _Features_1_bias;
+            private readonly global::NetCompiler.Parameter _Features_1_runningMean;
+            private readonly global::NetCompiler.Parameter _Features_1_runningVar;
+            private readonly float[] _Features_1_output;
+            private readonly float[] _Features_1_gradient;
+            private readonly float[] _Features_1_savedMean;
+            private readonly float[] _Features_1_savedInvStd;
+            // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
+            private readonly global::NetCompiler.Parameter _Features_3_weight;
+            private readonly float[] _Features_3_output;
+            private readonly float[] _Features_3_gradient;
+            // features.4: Conv2d(16, 32, kernel_size=1) + ReLU (features.5), 16x16x16 -> 32x16x16
+            private readonly global::NetCompiler.Parameter _Features_4_weight;
+            private readonly global::NetCompiler.Parameter _Features_4_bias;
+            private readonly float[] _Features_4_output;
+            private readonly float[] _Features_4_gradient;
+            // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+            private readonly global::NetCompiler.Parameter _Features_6_0_conv1Weight;
+            private readonly global::NetCompiler.Parameter _Features_6_0_bnWeight;
+            private readonly global::NetCompiler.Parameter _Features_6_0_bnBias;
+            private readonly global::NetCompiler.Parameter _Features_6_0_bnRunningMean;
+            private readonly global::NetCompiler.Parameter _Features_6_0_bnRunningVar;
+            private readonly global::NetCompiler.Parameter _Features_6_0_conv2Weight;
+            private readonly float[] _Features_6_0_output;
+            private readonly float[] _Features_6_0_gradient;
+            private readonly float[] _Features_6_0_conv1;
+            private readonly float[] _Features_6_0_bn;
+            private readonly float[] _Features_6_0_bnMean;
+            private readonly float[] _Features_6_0_bnInvStd;
+            private readonly float[] _Features_6_0_conv1Gradient;
+            private readonly float[] _Features_6_0_bnGradient;
+            private readonly float[] _Features_6_0_scratch;
+            // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+            private readonly global::NetCompiler.Parameter _Features_6_1_conv1Weight;
+            private readonly global::NetCompiler.Parameter _Features_6_1_bnWeight;
+            private readonly global::NetCompiler.Parameter _Features_6_1_bnBias;
+            private readonly global::NetCompiler.Parameter _Features_6_1_bnRunningMean;
+            private readonly global::NetCompiler.Parameter _Features_6_1_bnRunningVar;
+            private readonly global::NetCompiler.Parameter _Features_6_1_conv2Weight;
+            private readonly float[] _Features_6_1_output;
+            private readonly float[] _Features_6_1_gradient;
+            private readonly float[] _Features_6_1_conv1;
+            private readonly float[] _Features_6_1_bn;
+            private readonly float[] _Features_6_1_bnMean;
+            private readonly float[] _Features_6_1_bnInvStd;
+            private readonly float[] _Features_6_1_conv1Gradient;
+            private readonly float[] _Features_6_1_bnGradient;
+            private readonly float[] _Features_6_1_scratch;
+            // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+            private readonly float[] _Features_7_output;
+            private readonly float[] _Features_7_gradient;
+            // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
+            private readonly global::NetCompiler.Parameter _Features_8_0_convWeight;
+            private readonly global::NetCompiler.Parameter _Features_8_0_bnWeight;
+            private readonly global::NetCompiler.Parameter _Features_8_0_bnBias;
+            private readonly global::NetCompiler.Parameter _Features_8_0_bnRunningMean;
+            private readonly global::NetCompiler.Parameter _Features_8_0_bnRunningVar;
+            private readonly global::NetCompiler.Parameter _Features_8_0_implicitWeight;
+            private readonly global::NetCompiler.Parameter _Features_8_0_normWeight;
+            private readonly global::NetCompiler.Parameter _Features_8_0_normBias;
+            private readonly global::NetCompiler.Parameter _Features_8_0_normRunningMean;
+            private readonly global::NetCompiler.Parameter _Features_8_0_normRunningVar;
+            private readonly float[] _Features_8_0_output;
+            private readonly float[] _Features_8_0_gradient;
+            private readonly float[] _Features_8_0_conv;
+            private readonly float[] _Features_8_0_bn;
+            private readonly float[] _Features_8_0_bnMean;
+            private readonly float[] _Features_8_0_bnInvStd;
+            private readonly float[] _Features_8_0_explicit;
+            private readonly float[] _Features_8_0_convGradient;
+            private readonly float[] _Features_8_0_bnGradient;
+            private readonly float[] _Features_8_0_explicitGradient;
+            private readonly float[] _Features_8_0_scratch;
+            private readonly float[] _Features_8_0_weightScratch;
+            private readonly float[] _Features_8_0_rhs;
+            private readonly float[] _Features_8_0_normed;
+            private readonly float[] _Features_8_0_normMean;
+            private readonly float[] _Features_8_0_normInvStd;
+            private readonly float[] _Features_8_0_normedGradient;
+            private readonly float[] _Features_8_0_rhsGradient;
+            // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4) + ReLU (features.10), 32x8x8 -> 8x32x32
+            private readonly global::NetCompiler.Parameter _Features_9_weight;
+            private readonly global::NetCompiler.Parameter _Features_9_bias;
+            private readonly float[] _Features_9_output;
+            private readonly float[] _Features_9_gradient;
+            // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
+            private readonly global::NetCompiler.Parameter _Features_11_weight;
+            private readonly global::NetCompiler.Parameter _Features_11_bias;
+            private readonly float[] _Features_11_output;
+            private readonly float[] _Features_11_gradient;
+            private readonly float[] _inputGradient;
+            private ulong _dropoutState;
+            private int _lastCount;
+            private long _foldedVersion = -1;
+            private bool _lastFolded;
+
+            /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+            /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+            /// <param name="batchSize">The most images one call takes.</param>
+            /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
+            /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
+            public Segmenter(int batchSize, int seed = 0, int threads = 0)
+                : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(3, 32, 32))
+            {
+                _Stem_weight = AddHeParameter("stem.weight", [16, 3, 3, 3], fanIn: 27);
+                _Stem_bias = AddParameter("stem.bias", [16], trainable: true);
+                _Stem_output = new float[batchSize * 4096];
+                _Stem_gradient = new float[batchSize * 4096];
+                _Stem_foldedWeight = new float[432];
+                _Stem_foldedBias = new float[16];
+                _Features_1_weight = AddParameter("features.1.weight", [16], trainable: true, fill: 1f);
+                _Features_1_bias = AddParameter("features.1.bias", [16], trainable: true);
+                _Features_1_runningMean = AddParameter("features.1.running_mean", [16], trainable: false);
+                _Features_1_runningVar = AddParameter("features.1.running_var", [16], trainable: false, fill: 1f);
+                AddBatchCounter("features.1.num_batches_tracked");
+                _Features_1_output = new float[batchSize * 4096];
+                _Features_1_gradient = new float[batchSize * 4096];
+                _Features_1_savedMean = new float[16];
+                _Features_1_savedInvStd = new float[16];
+                _Features_3_weight = AddXavierParameter("features.3.weight", [16, 1, 3, 3], fanIn: 9, fanOut: 144);
+                _Features_3_output = new float[batchSize * 4096];
+                _Features_3_gradient = new float[batchSize * 4096];
+                _Features_4_weight = AddHeParameter("features.4.weight", [32, 16, 1, 1], fanIn: 16);
+                _Features_4_bias = AddParameter("features.4.bias", [32], trainable: true);
+                _Features_4_output = new float[batchSize * 8192];
+                _Features_4_gradient = new float[batchSize * 8192];
+                _Features_6_0_conv1Weight = AddHeParameter("features.6.0.conv1.weight", [32, 32, 3, 3], fanIn: 288);
+                _Features_6_0_bnWeight = AddParameter("features.6.0.bn.weight", [32], trainable: true, fill: 1f);
+                _Features_6_0_bnBias = AddParameter("features.6.0.bn.bias", [32], trainable: true);
+                _Features_6_0_bnRunningMean = AddParameter("features.6.0.bn.running_mean", [32], trainable: false);
+                _Features_6_0_bnRunningVar = AddParameter("features.6.0.bn.running_var", [32], trainable: false, fill: 1f);
+                AddBatchCounter("features.6.0.bn.num_batches_tracked");
+                _Features_6_0_conv2Weight = AddXavierParameter("features.6.0.conv2.weight", [32, 32, 3, 3], fanIn: 288, fanOut: 288);
+                _Features_6_0_output = new float[batchSize * 8192];
+                _Features_6_0_gradient = new float[batchSize * 8192];
+                _Features_6_0_conv1 = new float[batchSize * 8192];
+                _Features_6_0_bn = new float[batchSize * 8192];
+                _Features_6_0_bnMean = new float[32];
+                _Features_6_0_bnInvStd = new float[32];
+                _Features_6_0_conv1Gradient = new float[batchSize * 8192];
+                _Features_6_0_bnGradient = new float[batchSize * 8192];
+                _Features_6_0_scratch = new float[batchSize * 8192];
+                _Features_6_1_conv1Weight = AddHeParameter("features.6.1.conv1.weight", [32, 32, 3, 3], fanIn: 288);
+                _Features_6_1_bnWeight = AddParameter("features.6.1.bn.weight", [32], trainable: true, fill: 1f);
+                _Features_6_1_bnBias = AddParameter("features.6.1.bn.bias", [32], trainable: true);
+                _Features_6_1_bnRunningMean = AddParameter("features.6.1.bn.running_mean", [32], trainable: false);
+                _Features_6_1_bnRunningVar = AddParameter("features.6.1.bn.running_var", [32], trainable: false, fill: 1f);
+                AddBatchCounter("features.6.1.bn.num_batches_tracked");
+                _Features_6_1_conv2Weight = AddXavierParameter("features.6.1.conv2.weight", [32, 32, 3, 3], fanIn: 288, fanOut: 288);
+                _Features_6_1_output = new float[batchSize * 8192];
+                _Features_6_1_gradient = new float[batchSize * 8192];
+                _Features_6_1_conv1 = new float[batchSize * 8192];
+                _Features_6_1_bn = new float[batchSize * 8192];
+                _Features_6_1_bnMean = new float[32];
+                _Features_6_1_bnInvStd = new float[32];
+                _Features_6_1_conv1Gradient = new float[batchSize * 8192];
+                _Features_6_1_bnGradient = new float[batchSize * 8192];
+                _Features_6_1_scratch = new float[batchSize * 8192];
+                _Features_7_output = new float[batchSize * 2048];
+                _Features_7_gradient = new float[batchSize * 2048];
+                _Features_8_0_convWeight = AddHeParameter("features.8.0.conv.weight", [32, 32, 3, 3], fanIn: 288);
+                _Features_8_0_bnWeight = AddParameter("features.8.0.bn.weight", [32], trainable: true, fill: 1f);
+                _Features_8_0_bnBias = AddParameter("features.8.0.bn.bias", [32], trainable: true);
+                _Features_8_0_bnRunningMean = AddParameter("features.8.0.bn.running_mean", [32], trainable: false);
+                _Features_8_0_bnRunningVar = AddParameter("features.8.0.bn.running_var", [32], trainable: false, fill: 1f);
+                AddBatchCounter("features.8.0.bn.num_batches_tracked");
+                _Features_8_0_implicitWeight = AddXavierParameter("features.8.0.implicit.weight", [32, 4, 3, 3], fanIn: 36, fanOut: 288);
+                _Features_8_0_normWeight = AddParameter("features.8.0.norm.weight", [32], trainable: true, fill: 1f);
+                _Features_8_0_normBias = AddParameter("features.8.0.norm.bias", [32], trainable: true);
+                _Features_8_0_normRunningMean = AddParameter("features.8.0.norm.running_mean", [32], trainable: false);
+                _Features_8_0_normRunningVar = AddParameter("features.8.0.norm.running_var", [32], trainable: false, fill: 1f);
+                AddBatchCounter("features.8.0.norm.num_batches_tracked");
+                _Features_8_0_output = new float[batchSize * 2048];
+                _Features_8_0_gradient = new float[batchSize * 2048];
+                _Features_8_0_conv = new float[batchSize * 2048];
+                _Features_8_0_bn = new float[batchSize * 2048];
+                _Features_8_0_bnMean = new float[32];
+                _Features_8_0_bnInvStd = new float[32];
+                _Features_8_0_explicit = new float[batchSize * 2048];
+                _Features_8_0_convGradient = new float[batchSize * 2048];
+                _Features_8_0_bnGradient = new float[batchSize * 2048];
+                _Features_8_0_explicitGradient = new float[batchSize * 2048];
+                _Features_8_0_scratch = new float[batchSize * 2048];
+                _Features_8_0_weightScratch = new float[9216];
+                _Features_8_0_rhs = new float[batchSize * 2048];
+                _Features_8_0_normed = new float[batchSize * 2048];
+                _Features_8_0_normMean = new float[32];
+                _Features_8_0_normInvStd = new float[32];
+                _Features_8_0_normedGradient = new float[batchSize * 2048];
+                _Features_8_0_rhsGradient = new float[batchSize * 2048];
+                _Features_9_weight = AddHeParameter("features.9.weight", [32, 8, 4, 4], fanIn: 128);
+                _Features_9_bias = AddParameter("features.9.bias", [8], trainable: true);
+                _Features_9_output = new float[batchSize * 8192];
+                _Features_9_gradient = new float[batchSize * 8192];
+                _Features_11_weight = AddXavierParameter("features.11.weight", [3, 8, 3, 3], fanIn: 72, fanOut: 27);
+                _Features_11_bias = AddParameter("features.11.bias", [3], trainable: true);
+                _Features_11_output = new float[batchSize * 3072];
+                _Features_11_gradient = new float[batchSize * 3072];
+                _inputGradient = new float[batchSize * InputLength];
+                _dropoutState = DropoutSeed;
+            }
+
+            /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
+            /// statistics and dropout is off. The span is valid until the next call on this network.</summary>
+            public override global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
+            {
+                int n = CheckImages(images, nameof(images));
+                RunForward(images, n, training: false);
+                return Slice(_Features_11_output, n * 3072);
+            }
+
+            /// <summary>One training step on up to BatchSize images: forward in training mode, per-pixel softmax cross-entropy,
+            /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+            public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+            {
+                global::System.ArgumentNullException.ThrowIfNull(optimizer);
+                int n = CheckImages(images, nameof(images));
+                CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+                RunForward(images, n, training: true);
+                MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
+                float loss = CheckLoss(LossAndGradient(labels, n));
+                RunBackward(images, n, training: true, inputGradient: false);
+                optimizer.Step(Parameters);
+                return loss;
+            }
+
+            /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
+            public override global::System.ReadOnlySpan<float> LastScores => Slice(_Features_11_output, _lastCount * OutputLength);
+
+            /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+            public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+            {
+                "stem" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_Stem_output, _lastCount * 4096),
+                "features.2" => Slice(_Features_1_output, _lastCount * 4096),
+                "features.1" => throw NotKept(layerName, "output", "features.2"),
+                "features.3" => Slice(_Features_3_output, _lastCount * 4096),
+                "features.5" => Slice(_Features_4_output, _lastCount * 8192),
+                "features.4" => throw NotKept(layerName, "output", "features.5"),
+                "features.6" => Slice(_Features_6_1_output, _lastCount * 8192),
+                "features.7" => Slice(_Features_7_output, _lastCount * 2048),
+                "features.8" => Slice(_Features_8_0_output, _lastCount * 2048),
+                "features.10" => Slice(_Features_9_output, _lastCount * 8192),
+                "features.9" => throw NotKept(layerName, "output", "features.10"),
+                "features.11" => Slice(_Features_11_output, _lastCount * 3072),
+                _ => throw UnknownLayer(layerName),
+            };
+
+            /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+            public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+            {
+                "stem" => Slice(_Stem_gradient, _lastCount * 4096),
+                "features.1" => Slice(_Features_1_gradient, _lastCount * 4096),
+                "features.2" => throw NotKept(layerName, "gradient", "features.1"),
+                "features.3" => Slice(_Features_3_gradient, _lastCount * 4096),
+                "features.4" => Slice(_Features_4_gradient, _lastCount * 8192),
+                "features.5" => throw NotKept(layerName, "gradient", "features.4"),
+                "features.6" => Slice(_Features_6_1_gradient, _lastCount * 8192),
+                "features.7" => Slice(_Features_7_gradient, _lastCount * 2048),
+                "features.8" => Slice(_Features_8_0_gradient, _lastCount * 2048),
+                "features.9" => Slice(_Features_9_gradient, _lastCount * 8192),
+                "features.10" => throw NotKept(layerName, "gradient", "features.9"),
+                "features.11" => Slice(_Features_11_gradient, _lastCount * 3072),
+                _ => throw UnknownLayer(layerName),
+            };
+
+            /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
+            /// and their gradients untouched. The span is valid until the next call on this network.</summary>
+            public override global::System.ReadOnlySpan<float> InputGradient(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels)
+            {
+                int n = CheckImages(images, nameof(images));
+                CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+                RunForward(images, n, training: false);
+                LossAndGradient(labels, n);
+                RunBackward(images, n, training: false, inputGradient: true);
+                return Slice(_inputGradient, n * InputLength);
+            }
+
+            /// <summary>d(score of <paramref name="classIndex"/>, summed over pixels)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
+            public override global::System.ReadOnlySpan<float> ScoreGradient(global::System.ReadOnlySpan<float> images, int classIndex)
+            {
+                global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
+                global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
+                int n = CheckImages(images, nameof(images));
+                RunForward(images, n, training: false);
+                global::System.Span<float> seed = Slice(_Features_11_gradient, n * 3072);
+                seed.Clear();
+                const int plane = OutputLength / ClassCount;
+                for (int image = 0; image < n; image++)
+                {
+                    seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
+                }
+                RunBackward(images, n, training: false, inputGradient: true);
+                return Slice(_inputGradient, n * InputLength);
+            }
+
+            private float[]? _classWeights;
+
+            /// <summary>Per-class weights of the pixel loss, as PyTorch's CrossEntropyLoss(weight=): the loss is
+            /// sum(w[label] * loss) / sum(w[label]). Null (the default) weighs every class 1. Setting copies the array.</summary>
+            public float[]? ClassWeights
+            {
+                get => (float[]?)_classWeights?.Clone();
+                set => _classWeights = CheckClassWeights(value, ClassCount, nameof(ClassWeights));
+            }
+
+            private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
+            {
+                return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_Features_11_output, n * 3072), labels, _classWeights, Slice(_Features_11_gradient, n * 3072), n, ClassCount, OutputLength / ClassCount);
+            }
+
+            /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
+            private void FoldBatchNorms()
+            {
+                // stem absorbs features.1
+                global::NetCompiler.Kernels.BatchNorm.Fold(_Stem_weight.Value, _Stem_bias.Value, _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, eps: 1E-05f, _Stem_foldedWeight, _Stem_foldedBias);
+                _foldedVersion = ParameterVersion;
+            }
+
+            private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+            {
+                global::NetCompiler.Kernels.KernelContext context = Context;
+                _lastCount = n;
+                bool folded = _lastFolded = !training && FoldBatchNorm;
+                if (folded && _foldedVersion != ParameterVersion)
+                {
+                    FoldBatchNorms();
+                }
+                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), features.1 folded in for inference, 3x32x32 -> 16x16x16
+                if (folded)
+                {
+                    global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _Stem_foldedWeight, _Stem_foldedBias, Slice(_Features_1_output, n * 4096), n, relu: true);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _Stem_weight.Value, _Stem_bias.Value, Slice(_Stem_output, n * 4096), n, relu: false);
+                }
+                // features.1: BatchNorm2d(16) + ReLU (features.2), 16x16x16 -> 16x16x16
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Stem_output, n * 4096), Slice(_Features_1_output, n * 4096), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 16, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
+                }
+                else if (!folded)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Stem_output, n * 4096), Slice(_Features_1_output, n * 4096), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 16, 256, eps: 1E-05f, relu: true);
+                }
+                // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 4096), _Features_3_weight.Value, default, Slice(_Features_3_output, n * 4096), n, relu: false);
+                // features.4: Conv2d(16, 32, kernel_size=1) + ReLU (features.5), 16x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_output, n * 4096), _Features_4_weight.Value, _Features_4_bias.Value, Slice(_Features_4_output, n * 8192), n, relu: true);
+                // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_4_output, n * 8192), _Features_6_0_conv1Weight.Value, default, Slice(_Features_6_0_conv1, n * 8192), n, relu: false);
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_6_0_conv1, n * 8192), Slice(_Features_6_0_bn, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnBias.Value, _Features_6_0_bnRunningMean.Value, _Features_6_0_bnRunningVar.Value, _Features_6_0_bnMean, _Features_6_0_bnInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_6_0_conv1, n * 8192), Slice(_Features_6_0_bn, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnBias.Value, _Features_6_0_bnRunningMean.Value, _Features_6_0_bnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+                }
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_0_bn, n * 8192), _Features_6_0_conv2Weight.Value, default, Slice(_Features_6_0_output, n * 8192), n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_4_output, n * 8192), 1f, Slice(_Features_6_0_output, n * 8192), Slice(_Features_6_0_output, n * 8192));
+                // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_0_output, n * 8192), _Features_6_1_conv1Weight.Value, default, Slice(_Features_6_1_conv1, n * 8192), n, relu: false);
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_6_1_conv1, n * 8192), Slice(_Features_6_1_bn, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnBias.Value, _Features_6_1_bnRunningMean.Value, _Features_6_1_bnRunningVar.Value, _Features_6_1_bnMean, _Features_6_1_bnInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_6_1_conv1, n * 8192), Slice(_Features_6_1_bn, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnBias.Value, _Features_6_1_bnRunningMean.Value, _Features_6_1_bnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+                }
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_1_bn, n * 8192), _Features_6_1_conv2Weight.Value, default, Slice(_Features_6_1_output, n * 8192), n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_6_0_output, n * 8192), 1f, Slice(_Features_6_1_output, n * 8192), Slice(_Features_6_1_output, n * 8192));
+                // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+                global::NetCompiler.Kernels.AvgPool2d.Forward<Features_7Shape>(context, Slice(_Features_6_1_output, n * 8192), Slice(_Features_7_output, n * 2048), n);
+                // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, Slice(_Features_7_output, n * 2048), _Features_8_0_convWeight.Value, default, Slice(_Features_8_0_conv, n * 2048), n, relu: false);
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_8_0_conv, n * 2048), Slice(_Features_8_0_bn, n * 2048), _Features_8_0_bnWeight.Value, _Features_8_0_bnBias.Value, _Features_8_0_bnRunningMean.Value, _Features_8_0_bnRunningVar.Value, _Features_8_0_bnMean, _Features_8_0_bnInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: true);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_8_0_conv, n * 2048), Slice(_Features_8_0_bn, n * 2048), _Features_8_0_bnWeight.Value, _Features_8_0_bnBias.Value, _Features_8_0_bnRunningMean.Value, _Features_8_0_bnRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
+                }
+                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, Slice(_Features_8_0_bn, n * 2048), _Features_8_0_convWeight.Value, default, Slice(_Features_8_0_explicit, n * 2048), n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_7_output, n * 2048), 1f, Slice(_Features_8_0_explicit, n * 2048), Slice(_Features_8_0_rhs, n * 2048));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_8_0_rhs, n * 2048), Slice(_Features_8_0_normed, n * 2048), _Features_8_0_normWeight.Value, _Features_8_0_normBias.Value, _Features_8_0_normRunningMean.Value, _Features_8_0_normRunningVar.Value, _Features_8_0_normMean, _Features_8_0_normInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: false);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_8_0_rhs, n * 2048), Slice(_Features_8_0_normed, n * 2048), _Features_8_0_normWeight.Value, _Features_8_0_normBias.Value, _Features_8_0_normRunningMean.Value, _Features_8_0_normRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: false);
+                }
+                global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_8Implicit>(context, Slice(_Features_8_0_normed, n * 2048), _Features_8_0_implicitWeight.Value, 1f, Slice(_Features_8_0_output, n * 2048), n);
+                // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4) + ReLU (features.10), 32x8x8 -> 8x32x32
+                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_9Shape>(context, Slice(_Features_8_0_output, n * 2048), _Features_9_weight.Value, _Features_9_bias.Value, Slice(_Features_9_output, n * 8192), n, relu: true);
+                // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_11Shape>(context, Slice(_Features_9_output, n * 8192), _Features_11_weight.Value, _Features_11_bias.Value, Slice(_Features_11_output, n * 3072), n, relu: false);
+            }
+
+            /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
+            private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+            {
+                global::NetCompiler.Kernels.KernelContext context = Context;
+                // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
+                if (training)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_11Shape>(context, Slice(_Features_9_output, n * 8192), Slice(_Features_11_gradient, n * 3072), _Features_11_weight.Gradient, _Features_11_bias.Gradient, n);
+                }
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_11Shape>(context, Slice(_Features_11_gradient, n * 3072), _Features_11_weight.Value, Slice(_Features_9_gradient, n * 8192), n);
+                // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4) + ReLU (features.10), 32x8x8 -> 8x32x32
+                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_9_output, n * 8192), Slice(_Features_9_gradient, n * 8192));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_9Shape>(context, Slice(_Features_8_0_output, n * 2048), Slice(_Features_9_gradient, n * 8192), _Features_9_weight.Gradient, _Features_9_bias.Gradient, n);
+                }
+                global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_9Shape>(context, Slice(_Features_9_gradient, n * 8192), _Features_9_weight.Value, Slice(_Features_8_0_gradient, n * 2048), n);
+                // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
+                global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_8Implicit>(context, Slice(_Features_8_0_gradient, n * 2048), Slice(_Features_8_0_output, n * 2048), _Features_8_0_implicitWeight.Value, 1f, Slice(_Features_8_0_normedGradient, n * 2048), training ? _Features_8_0_implicitWeight.Gradient : default, n);
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_8_0_normedGradient, n * 2048), Slice(_Features_8_0_rhs, n * 2048), _Features_8_0_normWeight.Value, _Features_8_0_normMean, _Features_8_0_normInvStd, Slice(_Features_8_0_rhsGradient, n * 2048), _Features_8_0_normWeight.Gradient, _Features_8_0_normBias.Gradient, n, 32, 64);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_8_0_normedGradient, n * 2048), _Features_8_0_normWeight.Value, _Features_8_0_normRunningVar.Value, Slice(_Features_8_0_rhsGradient, n * 2048), n, 32, 64, eps: 1E-05f);
+                }
+                global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_8_0_rhsGradient, n * 2048), 1f, Slice(_Features_8_0_explicitGradient, n * 2048));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_8Shape>(context, Slice(_Features_8_0_bn, n * 2048), Slice(_Features_8_0_explicitGradient, n * 2048), _Features_8_0_weightScratch, default, n);
+                }
+                global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_8Shape>(context, Slice(_Features_8_0_explicitGradient, n * 2048), _Features_8_0_convWeight.Value, Slice(_Features_8_0_bnGradient, n * 2048), n);
+                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_8_0_bn, n * 2048), Slice(_Features_8_0_bnGradient, n * 2048));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_8_0_bnGradient, n * 2048), Slice(_Features_8_0_conv, n * 2048), _Features_8_0_bnWeight.Value, _Features_8_0_bnMean, _Features_8_0_bnInvStd, Slice(_Features_8_0_convGradient, n * 2048), _Features_8_0_bnWeight.Gradient, _Features_8_0_bnBias.Gradient, n, 32, 64);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_8_0_bnGradient, n * 2048), _Features_8_0_bnWeight.Value, _Features_8_0_bnRunningVar.Value, Slice(_Features_8_0_convGradient, n * 2048), n, 32, 64, eps: 1E-05f);
+                }
+                if (training)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_8Shape>(context, Slice(_Features_7_output, n * 2048), Slice(_Features_8_0_convGradient, n * 2048), _Features_8_0_convWeight.Gradient, default, n);
+                    global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_8_0_convWeight.Gradient, 1f, _Features_8_0_weightScratch, _Features_8_0_convWeight.Gradient);
+                }
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, Slice(_Features_8_0_convGradient, n * 2048), _Features_8_0_convWeight.Value, Slice(_Features_8_0_scratch, n * 2048), n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_8_0_rhsGradient, n * 2048), 1f, Slice(_Features_8_0_scratch, n * 2048), Slice(_Features_7_gradient, n * 2048));
+                // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+                global::NetCompiler.Kernels.AvgPool2d.Backward<Features_7Shape>(context, Slice(_Features_7_gradient, n * 2048), Slice(_Features_6_1_gradient, n * 8192), n);
+                // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_6_1_gradient, n * 8192), 1f, Slice(_Features_6_1_scratch, n * 8192));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_6_1_bn, n * 8192), Slice(_Features_6_1_scratch, n * 8192), _Features_6_1_conv2Weight.Gradient, default, n);
+                }
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_1_scratch, n * 8192), _Features_6_1_conv2Weight.Value, Slice(_Features_6_1_bnGradient, n * 8192), n);
+                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_6_1_bn, n * 8192), Slice(_Features_6_1_bnGradient, n * 8192));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_6_1_bnGradient, n * 8192), Slice(_Features_6_1_conv1, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnMean, _Features_6_1_bnInvStd, Slice(_Features_6_1_conv1Gradient, n * 8192), _Features_6_1_bnWeight.Gradient, _Features_6_1_bnBias.Gradient, n, 32, 256);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_6_1_bnGradient, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnRunningVar.Value, Slice(_Features_6_1_conv1Gradient, n * 8192), n, 32, 256, eps: 1E-05f);
+                }
+                if (training)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_6_0_output, n * 8192), Slice(_Features_6_1_conv1Gradient, n * 8192), _Features_6_1_conv1Weight.Gradient, default, n);
+                }
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_1_conv1Gradient, n * 8192), _Features_6_1_conv1Weight.Value, Slice(_Features_6_1_scratch, n * 8192), n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_6_1_gradient, n * 8192), 1f, Slice(_Features_6_1_scratch, n * 8192), Slice(_Features_6_0_gradient, n * 8192));
+                // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_6_0_gradient, n * 8192), 1f, Slice(_Features_6_0_scratch, n * 8192));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_6_0_bn, n * 8192), Slice(_Features_6_0_scratch, n * 8192), _Features_6_0_conv2Weight.Gradient, default, n);
+                }
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_0_scratch, n * 8192), _Features_6_0_conv2Weight.Value, Slice(_Features_6_0_bnGradient, n * 8192), n);
+                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_6_0_bn, n * 8192), Slice(_Features_6_0_bnGradient, n * 8192));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_6_0_bnGradient, n * 8192), Slice(_Features_6_0_conv1, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnMean, _Features_6_0_bnInvStd, Slice(_Features_6_0_conv1Gradient, n * 8192), _Features_6_0_bnWeight.Gradient, _Features_6_0_bnBias.Gradient, n, 32, 256);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_6_0_bnGradient, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnRunningVar.Value, Slice(_Features_6_0_conv1Gradient, n * 8192), n, 32, 256, eps: 1E-05f);
+                }
+                if (training)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_4_output, n * 8192), Slice(_Features_6_0_conv1Gradient, n * 8192), _Features_6_0_conv1Weight.Gradient, default, n);
+                }
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_0_conv1Gradient, n * 8192), _Features_6_0_conv1Weight.Value, Slice(_Features_6_0_scratch, n * 8192), n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_6_0_gradient, n * 8192), 1f, Slice(_Features_6_0_scratch, n * 8192), Slice(_Features_4_gradient, n * 8192));
+                // features.4: Conv2d(16, 32, kernel_size=1) + ReLU (features.5), 16x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_4_output, n * 8192), Slice(_Features_4_gradient, n * 8192));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, Slice(_Features_3_output, n * 4096), Slice(_Features_4_gradient, n * 8192), _Features_4_weight.Gradient, _Features_4_bias.Gradient, n);
+                }
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, Slice(_Features_4_gradient, n * 8192), _Features_4_weight.Value, Slice(_Features_3_gradient, n * 4096), n);
+                // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
+                if (training)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_1_output, n * 4096), Slice(_Features_3_gradient, n * 4096), _Features_3_weight.Gradient, default, n);
+                }
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_gradient, n * 4096), _Features_3_weight.Value, Slice(_Features_1_gradient, n * 4096), n);
+                // features.1: BatchNorm2d(16) + ReLU (features.2), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_1_output, n * 4096), Slice(_Features_1_gradient, n * 4096));
+                if (training)
+                {
+                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_1_gradient, n * 4096), Slice(_Stem_output, n * 4096), _Features_1_weight.Value, _Features_1_savedMean, _Features_1_savedInvStd, Slice(_Stem_gradient, n * 4096), _Features_1_weight.Gradient, _Features_1_bias.Gradient, n, 16, 256);
+                }
+                else
+                {
+                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 4096), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Stem_gradient, n * 4096), n, 16, 256, eps: 1E-05f);
+                }
+                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), features.1 folded in for inference, 3x32x32 -> 16x16x16
+                if (training)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<StemShape>(context, images, Slice(_Stem_gradient, n * 4096), _Stem_weight.Gradient, _Stem_bias.Gradient, n);
+                }
+                if (inputGradient)
+                {
+                    global::NetCompiler.Kernels.Conv2d.BackwardData<StemShape>(context, Slice(_Stem_gradient, n * 4096), _Stem_weight.Value, Slice(_inputGradient, n * InputLength), n);
+                }
+            }
         }
     }
 }

@@ -4,7 +4,7 @@
 namespace Segmentation;
 
 /// <summary>QTipsImex: 3x64x64 -> 4x64x64, compiled by NetCompiler from 5 layers.</summary>
-partial class QTipsImex
+partial class QTipsImex : global::NetCompiler.CompiledNetwork
 {
     /// <summary>Channels of one input image.</summary>
     public const int InputChannels = 3;
@@ -36,4 +36,903 @@ partial class QTipsImex
             // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
             new global::NetCompiler.LayerSummary("features.4", "Conv2d(32, 4, kernel_size=1)", global::NetCompiler.TensorShape.Image(4, 64, 64), 132, 524288, 65536, null),
         });
+
+    /// <summary>Labels per image: one per output pixel.</summary>
+    public const int LabelsPerImage = 4096;
+
+    /// <summary>features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64.</summary>
+    private readonly struct Features_0Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 3;
+        public static int InHeight => 64;
+        public static int InWidth => 64;
+        public static int OutChannels => 32;
+        public static int OutHeight => 64;
+        public static int OutWidth => 64;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64.</summary>
+    private readonly struct Features_3Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 32;
+        public static int InHeight => 64;
+        public static int InWidth => 64;
+        public static int OutChannels => 32;
+        public static int OutHeight => 64;
+        public static int OutWidth => 64;
+        public static int Kernel => 3;
+        public static int Stride => 1;
+        public static int Pad => 1;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    /// <summary>features.3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64.</summary>
+    private readonly struct Features_3Implicit : global::NetCompiler.Kernels.IImplicitShape
+    {
+        public static int Channels => 32;
+        public static int Height => 64;
+        public static int Width => 64;
+        public static int Kernel => 3;
+        public static int Groups => 32;
+    }
+
+    /// <summary>features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64.</summary>
+    private readonly struct Features_4Shape : global::NetCompiler.Kernels.IConvShape
+    {
+        public static int InChannels => 32;
+        public static int InHeight => 64;
+        public static int InWidth => 64;
+        public static int OutChannels => 4;
+        public static int OutHeight => 64;
+        public static int OutWidth => 64;
+        public static int Kernel => 1;
+        public static int Stride => 1;
+        public static int Pad => 0;
+        public static int Dilation => 1;
+        public static int Groups => 1;
+    }
+
+    // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_0_weight;
+    private readonly global::NetCompiler.Parameter _Features_0_bias;
+    private readonly float[] _Features_0_output;
+    private readonly float[] _Features_0_gradient;
+    private readonly float[] _Features_0_foldedWeight;
+    private readonly float[] _Features_0_foldedBias;
+    // features.1: BatchNorm2d(32) + ReLU (features.2), 32x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_1_weight;
+    private readonly global::NetCompiler.Parameter _Features_1_bias;
+    private readonly global::NetCompiler.Parameter _Features_1_runningMean;
+    private readonly global::NetCompiler.Parameter _Features_1_runningVar;
+    private readonly float[] _Features_1_output;
+    private readonly float[] _Features_1_gradient;
+    private readonly float[] _Features_1_savedMean;
+    private readonly float[] _Features_1_savedInvStd;
+    // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_3_0_convWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_0_bnWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_0_bnBias;
+    private readonly global::NetCompiler.Parameter _Features_3_0_bnRunningMean;
+    private readonly global::NetCompiler.Parameter _Features_3_0_bnRunningVar;
+    private readonly global::NetCompiler.Parameter _Features_3_0_implicitWeight;
+    private readonly float[] _Features_3_0_output;
+    private readonly float[] _Features_3_0_gradient;
+    private readonly float[] _Features_3_0_conv;
+    private readonly float[] _Features_3_0_bn;
+    private readonly float[] _Features_3_0_bnMean;
+    private readonly float[] _Features_3_0_bnInvStd;
+    private readonly float[] _Features_3_0_explicit;
+    private readonly float[] _Features_3_0_convGradient;
+    private readonly float[] _Features_3_0_bnGradient;
+    private readonly float[] _Features_3_0_explicitGradient;
+    private readonly float[] _Features_3_0_scratch;
+    private readonly float[] _Features_3_0_weightScratch;
+    private readonly float[] _Features_3_0_solved;
+    // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_3_1_convWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_1_bnWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_1_bnBias;
+    private readonly global::NetCompiler.Parameter _Features_3_1_bnRunningMean;
+    private readonly global::NetCompiler.Parameter _Features_3_1_bnRunningVar;
+    private readonly global::NetCompiler.Parameter _Features_3_1_implicitWeight;
+    private readonly float[] _Features_3_1_output;
+    private readonly float[] _Features_3_1_gradient;
+    private readonly float[] _Features_3_1_conv;
+    private readonly float[] _Features_3_1_bn;
+    private readonly float[] _Features_3_1_bnMean;
+    private readonly float[] _Features_3_1_bnInvStd;
+    private readonly float[] _Features_3_1_explicit;
+    private readonly float[] _Features_3_1_convGradient;
+    private readonly float[] _Features_3_1_bnGradient;
+    private readonly float[] _Features_3_1_explicitGradient;
+    private readonly float[] _Features_3_1_scratch;
+    private readonly float[] _Features_3_1_weightScratch;
+    private readonly float[] _Features_3_1_solved;
+    // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_3_2_convWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_2_bnWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_2_bnBias;
+    private readonly global::NetCompiler.Parameter _Features_3_2_bnRunningMean;
+    private readonly global::NetCompiler.Parameter _Features_3_2_bnRunningVar;
+    private readonly global::NetCompiler.Parameter _Features_3_2_implicitWeight;
+    private readonly float[] _Features_3_2_output;
+    private readonly float[] _Features_3_2_gradient;
+    private readonly float[] _Features_3_2_conv;
+    private readonly float[] _Features_3_2_bn;
+    private readonly float[] _Features_3_2_bnMean;
+    private readonly float[] _Features_3_2_bnInvStd;
+    private readonly float[] _Features_3_2_explicit;
+    private readonly float[] _Features_3_2_convGradient;
+    private readonly float[] _Features_3_2_bnGradient;
+    private readonly float[] _Features_3_2_explicitGradient;
+    private readonly float[] _Features_3_2_scratch;
+    private readonly float[] _Features_3_2_weightScratch;
+    private readonly float[] _Features_3_2_solved;
+    // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_3_3_convWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_3_bnWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_3_bnBias;
+    private readonly global::NetCompiler.Parameter _Features_3_3_bnRunningMean;
+    private readonly global::NetCompiler.Parameter _Features_3_3_bnRunningVar;
+    private readonly global::NetCompiler.Parameter _Features_3_3_implicitWeight;
+    private readonly float[] _Features_3_3_output;
+    private readonly float[] _Features_3_3_gradient;
+    private readonly float[] _Features_3_3_conv;
+    private readonly float[] _Features_3_3_bn;
+    private readonly float[] _Features_3_3_bnMean;
+    private readonly float[] _Features_3_3_bnInvStd;
+    private readonly float[] _Features_3_3_explicit;
+    private readonly float[] _Features_3_3_convGradient;
+    private readonly float[] _Features_3_3_bnGradient;
+    private readonly float[] _Features_3_3_explicitGradient;
+    private readonly float[] _Features_3_3_scratch;
+    private readonly float[] _Features_3_3_weightScratch;
+    private readonly float[] _Features_3_3_solved;
+    // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_3_4_convWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_4_bnWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_4_bnBias;
+    private readonly global::NetCompiler.Parameter _Features_3_4_bnRunningMean;
+    private readonly global::NetCompiler.Parameter _Features_3_4_bnRunningVar;
+    private readonly global::NetCompiler.Parameter _Features_3_4_implicitWeight;
+    private readonly float[] _Features_3_4_output;
+    private readonly float[] _Features_3_4_gradient;
+    private readonly float[] _Features_3_4_conv;
+    private readonly float[] _Features_3_4_bn;
+    private readonly float[] _Features_3_4_bnMean;
+    private readonly float[] _Features_3_4_bnInvStd;
+    private readonly float[] _Features_3_4_explicit;
+    private readonly float[] _Features_3_4_convGradient;
+    private readonly float[] _Features_3_4_bnGradient;
+    private readonly float[] _Features_3_4_explicitGradient;
+    private readonly float[] _Features_3_4_scratch;
+    private readonly float[] _Features_3_4_weightScratch;
+    private readonly float[] _Features_3_4_solved;
+    // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_3_5_convWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_5_bnWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_5_bnBias;
+    private readonly global::NetCompiler.Parameter _Features_3_5_bnRunningMean;
+    private readonly global::NetCompiler.Parameter _Features_3_5_bnRunningVar;
+    private readonly global::NetCompiler.Parameter _Features_3_5_implicitWeight;
+    private readonly float[] _Features_3_5_output;
+    private readonly float[] _Features_3_5_gradient;
+    private readonly float[] _Features_3_5_conv;
+    private readonly float[] _Features_3_5_bn;
+    private readonly float[] _Features_3_5_bnMean;
+    private readonly float[] _Features_3_5_bnInvStd;
+    private readonly float[] _Features_3_5_explicit;
+    private readonly float[] _Features_3_5_convGradient;
+    private readonly float[] _Features_3_5_bnGradient;
+    private readonly float[] _Features_3_5_explicitGradient;
+    private readonly float[] _Features_3_5_scratch;
+    private readonly float[] _Features_3_5_weightScratch;
+    private readonly float[] _Features_3_5_solved;
+    // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_3_6_convWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_6_bnWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_6_bnBias;
+    private readonly global::NetCompiler.Parameter _Features_3_6_bnRunningMean;
+    private readonly global::NetCompiler.Parameter _Features_3_6_bnRunningVar;
+    private readonly global::NetCompiler.Parameter _Features_3_6_implicitWeight;
+    private readonly float[] _Features_3_6_output;
+    private readonly float[] _Features_3_6_gradient;
+    private readonly float[] _Features_3_6_conv;
+    private readonly float[] _Features_3_6_bn;
+    private readonly float[] _Features_3_6_bnMean;
+    private readonly float[] _Features_3_6_bnInvStd;
+    private readonly float[] _Features_3_6_explicit;
+    private readonly float[] _Features_3_6_convGradient;
+    private readonly float[] _Features_3_6_bnGradient;
+    private readonly float[] _Features_3_6_explicitGradient;
+    private readonly float[] _Features_3_6_scratch;
+    private readonly float[] _Features_3_6_weightScratch;
+    private readonly float[] _Features_3_6_solved;
+    // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+    private readonly global::NetCompiler.Parameter _Features_3_7_convWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_7_bnWeight;
+    private readonly global::NetCompiler.Parameter _Features_3_7_bnBias;
+    private readonly global::NetCompiler.Parameter _Features_3_7_bnRunningMean;
+    private readonly global::NetCompiler.Parameter _Features_3_7_bnRunningVar;
+    private readonly global::NetCompiler.Parameter _Features_3_7_implicitWeight;
+    private readonly float[] _Features_3_7_output;
+    private readonly float[] _Features_3_7_gradient;
+    private readonly float[] _Features_3_7_conv;
+    private readonly float[] _Features_3_7_bn;
+    private readonly float[] _Features_3_7_bnMean;
+    private readonly float[] _Features_3_7_bnInvStd;
+    private readonly float[] _Features_3_7_explicit;
+    private readonly float[] _Features_3_7_convGradient;
+    private readonly float[] _Features_3_7_bnGradient;
+    private readonly float[] _Features_3_7_explicitGradient;
+    private readonly float[] _Features_3_7_scratch;
+    private readonly float[] _Features_3_7_weightScratch;
+    private readonly float[] _Features_3_7_solved;
+    // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
+    private readonly global::NetCompiler.Parameter _Features_4_weight;
+    private readonly global::NetCompiler.Parameter _Features_4_bias;
+    private readonly float[] _Features_4_output;
+    private readonly float[] _Features_4_gradient;
+    private readonly float[] _inputGradient;
+    private ulong _dropoutState;
+    private int _lastCount;
+    private long _foldedVersion = -1;
+    private bool _lastFolded;
+
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+    /// <param name="batchSize">The most images one call takes.</param>
+    /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
+    /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
+    public QTipsImex(int batchSize, int seed = 0, int threads = 0)
+        : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(3, 64, 64))
+    {
+        _Features_0_weight = AddHeParameter("features.0.weight", [32, 3, 3, 3], fanIn: 27);
+        _Features_0_bias = AddParameter("features.0.bias", [32], trainable: true);
+        _Features_0_output = new float[batchSize * 131072];
+        _Features_0_gradient = new float[batchSize * 131072];
+        _Features_0_foldedWeight = new float[864];
+        _Features_0_foldedBias = new float[32];
+        _Features_1_weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
+        _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
+        _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
+        _Features_1_runningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.1.num_batches_tracked");
+        _Features_1_output = new float[batchSize * 131072];
+        _Features_1_gradient = new float[batchSize * 131072];
+        _Features_1_savedMean = new float[32];
+        _Features_1_savedInvStd = new float[32];
+        _Features_3_0_convWeight = AddHeParameter("features.3.0.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_3_0_bnWeight = AddParameter("features.3.0.bn.weight", [32], trainable: true, fill: 1f);
+        _Features_3_0_bnBias = AddParameter("features.3.0.bn.bias", [32], trainable: true);
+        _Features_3_0_bnRunningMean = AddParameter("features.3.0.bn.running_mean", [32], trainable: false);
+        _Features_3_0_bnRunningVar = AddParameter("features.3.0.bn.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.3.0.bn.num_batches_tracked");
+        _Features_3_0_implicitWeight = AddXavierParameter("features.3.0.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
+        _Features_3_0_output = new float[batchSize * 131072];
+        _Features_3_0_gradient = new float[batchSize * 131072];
+        _Features_3_0_conv = new float[batchSize * 131072];
+        _Features_3_0_bn = new float[batchSize * 131072];
+        _Features_3_0_bnMean = new float[32];
+        _Features_3_0_bnInvStd = new float[32];
+        _Features_3_0_explicit = new float[batchSize * 131072];
+        _Features_3_0_convGradient = new float[batchSize * 131072];
+        _Features_3_0_bnGradient = new float[batchSize * 131072];
+        _Features_3_0_explicitGradient = new float[batchSize * 131072];
+        _Features_3_0_scratch = new float[batchSize * 131072];
+        _Features_3_0_weightScratch = new float[9216];
+        _Features_3_0_solved = new float[batchSize * 131072];
+        _Features_3_1_convWeight = AddHeParameter("features.3.1.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_3_1_bnWeight = AddParameter("features.3.1.bn.weight", [32], trainable: true, fill: 1f);
+        _Features_3_1_bnBias = AddParameter("features.3.1.bn.bias", [32], trainable: true);
+        _Features_3_1_bnRunningMean = AddParameter("features.3.1.bn.running_mean", [32], trainable: false);
+        _Features_3_1_bnRunningVar = AddParameter("features.3.1.bn.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.3.1.bn.num_batches_tracked");
+        _Features_3_1_implicitWeight = AddXavierParameter("features.3.1.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
+        _Features_3_1_output = new float[batchSize * 131072];
+        _Features_3_1_gradient = new float[batchSize * 131072];
+        _Features_3_1_conv = new float[batchSize * 131072];
+        _Features_3_1_bn = new float[batchSize * 131072];
+        _Features_3_1_bnMean = new float[32];
+        _Features_3_1_bnInvStd = new float[32];
+        _Features_3_1_explicit = new float[batchSize * 131072];
+        _Features_3_1_convGradient = new float[batchSize * 131072];
+        _Features_3_1_bnGradient = new float[batchSize * 131072];
+        _Features_3_1_explicitGradient = new float[batchSize * 131072];
+        _Features_3_1_scratch = new float[batchSize * 131072];
+        _Features_3_1_weightScratch = new float[9216];
+        _Features_3_1_solved = new float[batchSize * 131072];
+        _Features_3_2_convWeight = AddHeParameter("features.3.2.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_3_2_bnWeight = AddParameter("features.3.2.bn.weight", [32], trainable: true, fill: 1f);
+        _Features_3_2_bnBias = AddParameter("features.3.2.bn.bias", [32], trainable: true);
+        _Features_3_2_bnRunningMean = AddParameter("features.3.2.bn.running_mean", [32], trainable: false);
+        _Features_3_2_bnRunningVar = AddParameter("features.3.2.bn.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.3.2.bn.num_batches_tracked");
+        _Features_3_2_implicitWeight = AddXavierParameter("features.3.2.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
+        _Features_3_2_output = new float[batchSize * 131072];
+        _Features_3_2_gradient = new float[batchSize * 131072];
+        _Features_3_2_conv = new float[batchSize * 131072];
+        _Features_3_2_bn = new float[batchSize * 131072];
+        _Features_3_2_bnMean = new float[32];
+        _Features_3_2_bnInvStd = new float[32];
+        _Features_3_2_explicit = new float[batchSize * 131072];
+        _Features_3_2_convGradient = new float[batchSize * 131072];
+        _Features_3_2_bnGradient = new float[batchSize * 131072];
+        _Features_3_2_explicitGradient = new float[batchSize * 131072];
+        _Features_3_2_scratch = new float[batchSize * 131072];
+        _Features_3_2_weightScratch = new float[9216];
+        _Features_3_2_solved = new float[batchSize * 131072];
+        _Features_3_3_convWeight = AddHeParameter("features.3.3.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_3_3_bnWeight = AddParameter("features.3.3.bn.weight", [32], trainable: true, fill: 1f);
+        _Features_3_3_bnBias = AddParameter("features.3.3.bn.bias", [32], trainable: true);
+        _Features_3_3_bnRunningMean = AddParameter("features.3.3.bn.running_mean", [32], trainable: false);
+        _Features_3_3_bnRunningVar = AddParameter("features.3.3.bn.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.3.3.bn.num_batches_tracked");
+        _Features_3_3_implicitWeight = AddXavierParameter("features.3.3.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
+        _Features_3_3_output = new float[batchSize * 131072];
+        _Features_3_3_gradient = new float[batchSize * 131072];
+        _Features_3_3_conv = new float[batchSize * 131072];
+        _Features_3_3_bn = new float[batchSize * 131072];
+        _Features_3_3_bnMean = new float[32];
+        _Features_3_3_bnInvStd = new float[32];
+        _Features_3_3_explicit = new float[batchSize * 131072];
+        _Features_3_3_convGradient = new float[batchSize * 131072];
+        _Features_3_3_bnGradient = new float[batchSize * 131072];
+        _Features_3_3_explicitGradient = new float[batchSize * 131072];
+        _Features_3_3_scratch = new float[batchSize * 131072];
+        _Features_3_3_weightScratch = new float[9216];
+        _Features_3_3_solved = new float[batchSize * 131072];
+        _Features_3_4_convWeight = AddHeParameter("features.3.4.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_3_4_bnWeight = AddParameter("features.3.4.bn.weight", [32], trainable: true, fill: 1f);
+        _Features_3_4_bnBias = AddParameter("features.3.4.bn.bias", [32], trainable: true);
+        _Features_3_4_bnRunningMean = AddParameter("features.3.4.bn.running_mean", [32], trainable: false);
+        _Features_3_4_bnRunningVar = AddParameter("features.3.4.bn.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.3.4.bn.num_batches_tracked");
+        _Features_3_4_implicitWeight = AddXavierParameter("features.3.4.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
+        _Features_3_4_output = new float[batchSize * 131072];
+        _Features_3_4_gradient = new float[batchSize * 131072];
+        _Features_3_4_conv = new float[batchSize * 131072];
+        _Features_3_4_bn = new float[batchSize * 131072];
+        _Features_3_4_bnMean = new float[32];
+        _Features_3_4_bnInvStd = new float[32];
+        _Features_3_4_explicit = new float[batchSize * 131072];
+        _Features_3_4_convGradient = new float[batchSize * 131072];
+        _Features_3_4_bnGradient = new float[batchSize * 131072];
+        _Features_3_4_explicitGradient = new float[batchSize * 131072];
+        _Features_3_4_scratch = new float[batchSize * 131072];
+        _Features_3_4_weightScratch = new float[9216];
+        _Features_3_4_solved = new float[batchSize * 131072];
+        _Features_3_5_convWeight = AddHeParameter("features.3.5.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_3_5_bnWeight = AddParameter("features.3.5.bn.weight", [32], trainable: true, fill: 1f);
+        _Features_3_5_bnBias = AddParameter("features.3.5.bn.bias", [32], trainable: true);
+        _Features_3_5_bnRunningMean = AddParameter("features.3.5.bn.running_mean", [32], trainable: false);
+        _Features_3_5_bnRunningVar = AddParameter("features.3.5.bn.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.3.5.bn.num_batches_tracked");
+        _Features_3_5_implicitWeight = AddXavierParameter("features.3.5.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
+        _Features_3_5_output = new float[batchSize * 131072];
+        _Features_3_5_gradient = new float[batchSize * 131072];
+        _Features_3_5_conv = new float[batchSize * 131072];
+        _Features_3_5_bn = new float[batchSize * 131072];
+        _Features_3_5_bnMean = new float[32];
+        _Features_3_5_bnInvStd = new float[32];
+        _Features_3_5_explicit = new float[batchSize * 131072];
+        _Features_3_5_convGradient = new float[batchSize * 131072];
+        _Features_3_5_bnGradient = new float[batchSize * 131072];
+        _Features_3_5_explicitGradient = new float[batchSize * 131072];
+        _Features_3_5_scratch = new float[batchSize * 131072];
+        _Features_3_5_weightScratch = new float[9216];
+        _Features_3_5_solved = new float[batchSize * 131072];
+        _Features_3_6_convWeight = AddHeParameter("features.3.6.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_3_6_bnWeight = AddParameter("features.3.6.bn.weight", [32], trainable: true, fill: 1f);
+        _Features_3_6_bnBias = AddParameter("features.3.6.bn.bias", [32], trainable: true);
+        _Features_3_6_bnRunningMean = AddParameter("features.3.6.bn.running_mean", [32], trainable: false);
+        _Features_3_6_bnRunningVar = AddParameter("features.3.6.bn.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.3.6.bn.num_batches_tracked");
+        _Features_3_6_implicitWeight = AddXavierParameter("features.3.6.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
+        _Features_3_6_output = new float[batchSize * 131072];
+        _Features_3_6_gradient = new float[batchSize * 131072];
+        _Features_3_6_conv = new float[batchSize * 131072];
+        _Features_3_6_bn = new float[batchSize * 131072];
+        _Features_3_6_bnMean = new float[32];
+        _Features_3_6_bnInvStd = new float[32];
+        _Features_3_6_explicit = new float[batchSize * 131072];
+        _Features_3_6_convGradient = new float[batchSize * 131072];
+        _Features_3_6_bnGradient = new float[batchSize * 131072];
+        _Features_3_6_explicitGradient = new float[batchSize * 131072];
+        _Features_3_6_scratch = new float[batchSize * 131072];
+        _Features_3_6_weightScratch = new float[9216];
+        _Features_3_6_solved = new float[batchSize * 131072];
+        _Features_3_7_convWeight = AddHeParameter("features.3.7.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _Features_3_7_bnWeight = AddParameter("features.3.7.bn.weight", [32], trainable: true, fill: 1f);
+        _Features_3_7_bnBias = AddParameter("features.3.7.bn.bias", [32], trainable: true);
+        _Features_3_7_bnRunningMean = AddParameter("features.3.7.bn.running_mean", [32], trainable: false);
+        _Features_3_7_bnRunningVar = AddParameter("features.3.7.bn.running_var", [32], trainable: false, fill: 1f);
+        AddBatchCounter("features.3.7.bn.num_batches_tracked");
+        _Features_3_7_implicitWeight = AddXavierParameter("features.3.7.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
+        _Features_3_7_output = new float[batchSize * 131072];
+        _Features_3_7_gradient = new float[batchSize * 131072];
+        _Features_3_7_conv = new float[batchSize * 131072];
+        _Features_3_7_bn = new float[batchSize * 131072];
+        _Features_3_7_bnMean = new float[32];
+        _Features_3_7_bnInvStd = new float[32];
+        _Features_3_7_explicit = new float[batchSize * 131072];
+        _Features_3_7_convGradient = new float[batchSize * 131072];
+        _Features_3_7_bnGradient = new float[batchSize * 131072];
+        _Features_3_7_explicitGradient = new float[batchSize * 131072];
+        _Features_3_7_scratch = new float[batchSize * 131072];
+        _Features_3_7_weightScratch = new float[9216];
+        _Features_3_7_solved = new float[batchSize * 131072];
+        _Features_4_weight = AddXavierParameter("features.4.weight", [4, 32, 1, 1], fanIn: 32, fanOut: 4);
+        _Features_4_bias = AddParameter("features.4.bias", [4], trainable: true);
+        _Features_4_output = new float[batchSize * 16384];
+        _Features_4_gradient = new float[batchSize * 16384];
+        _inputGradient = new float[batchSize * InputLength];
+        _dropoutState = DropoutSeed;
+    }
+
+    /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
+    /// statistics and dropout is off. The span is valid until the next call on this network.</summary>
+    public override global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
+    {
+        int n = CheckImages(images, nameof(images));
+        RunForward(images, n, training: false);
+        return Slice(_Features_4_output, n * 16384);
+    }
+
+    /// <summary>One training step on up to BatchSize images: forward in training mode, per-pixel softmax cross-entropy,
+    /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+    public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    {
+        global::System.ArgumentNullException.ThrowIfNull(optimizer);
+        int n = CheckImages(images, nameof(images));
+        CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+        RunForward(images, n, training: true);
+        MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
+        float loss = CheckLoss(LossAndGradient(labels, n));
+        RunBackward(images, n, training: true, inputGradient: false);
+        optimizer.Step(Parameters);
+        return loss;
+    }
+
+    /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_Features_4_output, _lastCount * OutputLength);
+
+    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+    {
+        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_Features_0_output, _lastCount * 131072),
+        "features.2" => Slice(_Features_1_output, _lastCount * 131072),
+        "features.1" => throw NotKept(layerName, "output", "features.2"),
+        "features.3" => Slice(_Features_3_7_output, _lastCount * 131072),
+        "features.4" => Slice(_Features_4_output, _lastCount * 16384),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_Features_0_gradient, _lastCount * 131072),
+        "features.1" => Slice(_Features_1_gradient, _lastCount * 131072),
+        "features.2" => throw NotKept(layerName, "gradient", "features.1"),
+        "features.3" => Slice(_Features_3_7_gradient, _lastCount * 131072),
+        "features.4" => Slice(_Features_4_gradient, _lastCount * 16384),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
+    /// and their gradients untouched. The span is valid until the next call on this network.</summary>
+    public override global::System.ReadOnlySpan<float> InputGradient(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels)
+    {
+        int n = CheckImages(images, nameof(images));
+        CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
+        RunForward(images, n, training: false);
+        LossAndGradient(labels, n);
+        RunBackward(images, n, training: false, inputGradient: true);
+        return Slice(_inputGradient, n * InputLength);
+    }
+
+    /// <summary>d(score of <paramref name="classIndex"/>, summed over pixels)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
+    public override global::System.ReadOnlySpan<float> ScoreGradient(global::System.ReadOnlySpan<float> images, int classIndex)
+    {
+        global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
+        global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
+        int n = CheckImages(images, nameof(images));
+        RunForward(images, n, training: false);
+        global::System.Span<float> seed = Slice(_Features_4_gradient, n * 16384);
+        seed.Clear();
+        const int plane = OutputLength / ClassCount;
+        for (int image = 0; image < n; image++)
+        {
+            seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
+        }
+        RunBackward(images, n, training: false, inputGradient: true);
+        return Slice(_inputGradient, n * InputLength);
+    }
+
+    private float[]? _classWeights;
+
+    /// <summary>Per-class weights of the pixel loss, as PyTorch's CrossEntropyLoss(weight=): the loss is
+    /// sum(w[label] * loss) / sum(w[label]). Null (the default) weighs every class 1. Setting copies the array.</summary>
+    public float[]? ClassWeights
+    {
+        get => (float[]?)_classWeights?.Clone();
+        set => _classWeights = CheckClassWeights(value, ClassCount, nameof(ClassWeights));
+    }
+
+    private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
+    {
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_Features_4_output, n * 16384), labels, _classWeights, Slice(_Features_4_gradient, n * 16384), n, ClassCount, OutputLength / ClassCount);
+    }
+
+    /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
+    private void FoldBatchNorms()
+    {
+        // features.0 absorbs features.1
+        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_0_weight.Value, _Features_0_bias.Value, _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, eps: 1E-05f, _Features_0_foldedWeight, _Features_0_foldedBias);
+        _foldedVersion = ParameterVersion;
+    }
+
+    private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+    {
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        bool folded = _lastFolded = !training && FoldBatchNorm;
+        if (folded && _foldedVersion != ParameterVersion)
+        {
+            FoldBatchNorms();
+        }
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x64x64 -> 32x64x64
+        if (folded)
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_foldedWeight, _Features_0_foldedBias, Slice(_Features_1_output, n * 131072), n, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 131072), n, relu: false);
+        }
+        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x64x64 -> 32x64x64
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_0_output, n * 131072), Slice(_Features_1_output, n * 131072), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else if (!folded)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_0_output, n * 131072), Slice(_Features_1_output, n * 131072), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        }
+        // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 131072), _Features_3_0_convWeight.Value, default, Slice(_Features_3_0_conv, n * 131072), n, relu: false);
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_0_conv, n * 131072), Slice(_Features_3_0_bn, n * 131072), _Features_3_0_bnWeight.Value, _Features_3_0_bnBias.Value, _Features_3_0_bnRunningMean.Value, _Features_3_0_bnRunningVar.Value, _Features_3_0_bnMean, _Features_3_0_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_0_conv, n * 131072), Slice(_Features_3_0_bn, n * 131072), _Features_3_0_bnWeight.Value, _Features_3_0_bnBias.Value, _Features_3_0_bnRunningMean.Value, _Features_3_0_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_0_bn, n * 131072), _Features_3_0_convWeight.Value, default, Slice(_Features_3_0_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_0_explicit, n * 131072), _Features_3_0_implicitWeight.Value, 1f, Slice(_Features_3_0_solved, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_1_output, n * 131072), 1f, Slice(_Features_3_0_solved, n * 131072), Slice(_Features_3_0_output, n * 131072));
+        // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_0_output, n * 131072), _Features_3_1_convWeight.Value, default, Slice(_Features_3_1_conv, n * 131072), n, relu: false);
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_1_conv, n * 131072), Slice(_Features_3_1_bn, n * 131072), _Features_3_1_bnWeight.Value, _Features_3_1_bnBias.Value, _Features_3_1_bnRunningMean.Value, _Features_3_1_bnRunningVar.Value, _Features_3_1_bnMean, _Features_3_1_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_1_conv, n * 131072), Slice(_Features_3_1_bn, n * 131072), _Features_3_1_bnWeight.Value, _Features_3_1_bnBias.Value, _Features_3_1_bnRunningMean.Value, _Features_3_1_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_1_bn, n * 131072), _Features_3_1_convWeight.Value, default, Slice(_Features_3_1_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_1_explicit, n * 131072), _Features_3_1_implicitWeight.Value, 1f, Slice(_Features_3_1_solved, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_0_output, n * 131072), 1f, Slice(_Features_3_1_solved, n * 131072), Slice(_Features_3_1_output, n * 131072));
+        // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_1_output, n * 131072), _Features_3_2_convWeight.Value, default, Slice(_Features_3_2_conv, n * 131072), n, relu: false);
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_2_conv, n * 131072), Slice(_Features_3_2_bn, n * 131072), _Features_3_2_bnWeight.Value, _Features_3_2_bnBias.Value, _Features_3_2_bnRunningMean.Value, _Features_3_2_bnRunningVar.Value, _Features_3_2_bnMean, _Features_3_2_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_2_conv, n * 131072), Slice(_Features_3_2_bn, n * 131072), _Features_3_2_bnWeight.Value, _Features_3_2_bnBias.Value, _Features_3_2_bnRunningMean.Value, _Features_3_2_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_2_bn, n * 131072), _Features_3_2_convWeight.Value, default, Slice(_Features_3_2_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_2_explicit, n * 131072), _Features_3_2_implicitWeight.Value, 1f, Slice(_Features_3_2_solved, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_1_output, n * 131072), 1f, Slice(_Features_3_2_solved, n * 131072), Slice(_Features_3_2_output, n * 131072));
+        // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_2_output, n * 131072), _Features_3_3_convWeight.Value, default, Slice(_Features_3_3_conv, n * 131072), n, relu: false);
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_3_conv, n * 131072), Slice(_Features_3_3_bn, n * 131072), _Features_3_3_bnWeight.Value, _Features_3_3_bnBias.Value, _Features_3_3_bnRunningMean.Value, _Features_3_3_bnRunningVar.Value, _Features_3_3_bnMean, _Features_3_3_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_3_conv, n * 131072), Slice(_Features_3_3_bn, n * 131072), _Features_3_3_bnWeight.Value, _Features_3_3_bnBias.Value, _Features_3_3_bnRunningMean.Value, _Features_3_3_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_3_bn, n * 131072), _Features_3_3_convWeight.Value, default, Slice(_Features_3_3_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_3_explicit, n * 131072), _Features_3_3_implicitWeight.Value, 1f, Slice(_Features_3_3_solved, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_2_output, n * 131072), 1f, Slice(_Features_3_3_solved, n * 131072), Slice(_Features_3_3_output, n * 131072));
+        // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_3_output, n * 131072), _Features_3_4_convWeight.Value, default, Slice(_Features_3_4_conv, n * 131072), n, relu: false);
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_4_conv, n * 131072), Slice(_Features_3_4_bn, n * 131072), _Features_3_4_bnWeight.Value, _Features_3_4_bnBias.Value, _Features_3_4_bnRunningMean.Value, _Features_3_4_bnRunningVar.Value, _Features_3_4_bnMean, _Features_3_4_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_4_conv, n * 131072), Slice(_Features_3_4_bn, n * 131072), _Features_3_4_bnWeight.Value, _Features_3_4_bnBias.Value, _Features_3_4_bnRunningMean.Value, _Features_3_4_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_4_bn, n * 131072), _Features_3_4_convWeight.Value, default, Slice(_Features_3_4_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_4_explicit, n * 131072), _Features_3_4_implicitWeight.Value, 1f, Slice(_Features_3_4_solved, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_3_output, n * 131072), 1f, Slice(_Features_3_4_solved, n * 131072), Slice(_Features_3_4_output, n * 131072));
+        // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_4_output, n * 131072), _Features_3_5_convWeight.Value, default, Slice(_Features_3_5_conv, n * 131072), n, relu: false);
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_5_conv, n * 131072), Slice(_Features_3_5_bn, n * 131072), _Features_3_5_bnWeight.Value, _Features_3_5_bnBias.Value, _Features_3_5_bnRunningMean.Value, _Features_3_5_bnRunningVar.Value, _Features_3_5_bnMean, _Features_3_5_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_5_conv, n * 131072), Slice(_Features_3_5_bn, n * 131072), _Features_3_5_bnWeight.Value, _Features_3_5_bnBias.Value, _Features_3_5_bnRunningMean.Value, _Features_3_5_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_5_bn, n * 131072), _Features_3_5_convWeight.Value, default, Slice(_Features_3_5_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_5_explicit, n * 131072), _Features_3_5_implicitWeight.Value, 1f, Slice(_Features_3_5_solved, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_4_output, n * 131072), 1f, Slice(_Features_3_5_solved, n * 131072), Slice(_Features_3_5_output, n * 131072));
+        // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_5_output, n * 131072), _Features_3_6_convWeight.Value, default, Slice(_Features_3_6_conv, n * 131072), n, relu: false);
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_6_conv, n * 131072), Slice(_Features_3_6_bn, n * 131072), _Features_3_6_bnWeight.Value, _Features_3_6_bnBias.Value, _Features_3_6_bnRunningMean.Value, _Features_3_6_bnRunningVar.Value, _Features_3_6_bnMean, _Features_3_6_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_6_conv, n * 131072), Slice(_Features_3_6_bn, n * 131072), _Features_3_6_bnWeight.Value, _Features_3_6_bnBias.Value, _Features_3_6_bnRunningMean.Value, _Features_3_6_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_6_bn, n * 131072), _Features_3_6_convWeight.Value, default, Slice(_Features_3_6_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_6_explicit, n * 131072), _Features_3_6_implicitWeight.Value, 1f, Slice(_Features_3_6_solved, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_5_output, n * 131072), 1f, Slice(_Features_3_6_solved, n * 131072), Slice(_Features_3_6_output, n * 131072));
+        // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_6_output, n * 131072), _Features_3_7_convWeight.Value, default, Slice(_Features_3_7_conv, n * 131072), n, relu: false);
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_7_conv, n * 131072), Slice(_Features_3_7_bn, n * 131072), _Features_3_7_bnWeight.Value, _Features_3_7_bnBias.Value, _Features_3_7_bnRunningMean.Value, _Features_3_7_bnRunningVar.Value, _Features_3_7_bnMean, _Features_3_7_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_7_conv, n * 131072), Slice(_Features_3_7_bn, n * 131072), _Features_3_7_bnWeight.Value, _Features_3_7_bnBias.Value, _Features_3_7_bnRunningMean.Value, _Features_3_7_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_7_bn, n * 131072), _Features_3_7_convWeight.Value, default, Slice(_Features_3_7_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_7_explicit, n * 131072), _Features_3_7_implicitWeight.Value, 1f, Slice(_Features_3_7_solved, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_6_output, n * 131072), 1f, Slice(_Features_3_7_solved, n * 131072), Slice(_Features_3_7_output, n * 131072));
+        // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_7_output, n * 131072), _Features_4_weight.Value, _Features_4_bias.Value, Slice(_Features_4_output, n * 16384), n, relu: false);
+    }
+
+    /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
+    private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+    {
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, Slice(_Features_3_7_output, n * 131072), Slice(_Features_4_gradient, n * 16384), _Features_4_weight.Gradient, _Features_4_bias.Gradient, n);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, Slice(_Features_4_gradient, n * 16384), _Features_4_weight.Value, Slice(_Features_3_7_gradient, n * 131072), n);
+        // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_7_gradient, n * 131072), 1f, Slice(_Features_3_7_scratch, n * 131072));
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_7_scratch, n * 131072), Slice(_Features_3_7_solved, n * 131072), _Features_3_7_implicitWeight.Value, 1f, Slice(_Features_3_7_explicitGradient, n * 131072), training ? _Features_3_7_implicitWeight.Gradient : default, n);
+        if (training)
+        {
+            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_7_bn, n * 131072), Slice(_Features_3_7_explicitGradient, n * 131072), _Features_3_7_weightScratch, default, n);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_7_explicitGradient, n * 131072), _Features_3_7_convWeight.Value, Slice(_Features_3_7_bnGradient, n * 131072), n);
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_7_bn, n * 131072), Slice(_Features_3_7_bnGradient, n * 131072));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_7_bnGradient, n * 131072), Slice(_Features_3_7_conv, n * 131072), _Features_3_7_bnWeight.Value, _Features_3_7_bnMean, _Features_3_7_bnInvStd, Slice(_Features_3_7_convGradient, n * 131072), _Features_3_7_bnWeight.Gradient, _Features_3_7_bnBias.Gradient, n, 32, 4096);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_7_bnGradient, n * 131072), _Features_3_7_bnWeight.Value, _Features_3_7_bnRunningVar.Value, Slice(_Features_3_7_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
+        }
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_6_output, n * 131072), Slice(_Features_3_7_convGradient, n * 131072), _Features_3_7_convWeight.Gradient, default, n);
+            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_7_convWeight.Gradient, 1f, _Features_3_7_weightScratch, _Features_3_7_convWeight.Gradient);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_7_convGradient, n * 131072), _Features_3_7_convWeight.Value, Slice(_Features_3_7_scratch, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_7_gradient, n * 131072), 1f, Slice(_Features_3_7_scratch, n * 131072), Slice(_Features_3_6_gradient, n * 131072));
+        // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_6_gradient, n * 131072), 1f, Slice(_Features_3_6_scratch, n * 131072));
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_6_scratch, n * 131072), Slice(_Features_3_6_solved, n * 131072), _Features_3_6_implicitWeight.Value, 1f, Slice(_Features_3_6_explicitGradient, n * 131072), training ? _Features_3_6_implicitWeight.Gradient : default, n);
+        if (training)
+        {
+            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_6_bn, n * 131072), Slice(_Features_3_6_explicitGradient, n * 131072), _Features_3_6_weightScratch, default, n);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_6_explicitGradient, n * 131072), _Features_3_6_convWeight.Value, Slice(_Features_3_6_bnGradient, n * 131072), n);
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_6_bn, n * 131072), Slice(_Features_3_6_bnGradient, n * 131072));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_6_bnGradient, n * 131072), Slice(_Features_3_6_conv, n * 131072), _Features_3_6_bnWeight.Value, _Features_3_6_bnMean, _Features_3_6_bnInvStd, Slice(_Features_3_6_convGradient, n * 131072), _Features_3_6_bnWeight.Gradient, _Features_3_6_bnBias.Gradient, n, 32, 4096);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_6_bnGradient, n * 131072), _Features_3_6_bnWeight.Value, _Features_3_6_bnRunningVar.Value, Slice(_Features_3_6_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
+        }
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_5_output, n * 131072), Slice(_Features_3_6_convGradient, n * 131072), _Features_3_6_convWeight.Gradient, default, n);
+            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_6_convWeight.Gradient, 1f, _Features_3_6_weightScratch, _Features_3_6_convWeight.Gradient);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_6_convGradient, n * 131072), _Features_3_6_convWeight.Value, Slice(_Features_3_6_scratch, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_6_gradient, n * 131072), 1f, Slice(_Features_3_6_scratch, n * 131072), Slice(_Features_3_5_gradient, n * 131072));
+        // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_5_gradient, n * 131072), 1f, Slice(_Features_3_5_scratch, n * 131072));
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_5_scratch, n * 131072), Slice(_Features_3_5_solved, n * 131072), _Features_3_5_implicitWeight.Value, 1f, Slice(_Features_3_5_explicitGradient, n * 131072), training ? _Features_3_5_implicitWeight.Gradient : default, n);
+        if (training)
+        {
+            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_5_bn, n * 131072), Slice(_Features_3_5_explicitGradient, n * 131072), _Features_3_5_weightScratch, default, n);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_5_explicitGradient, n * 131072), _Features_3_5_convWeight.Value, Slice(_Features_3_5_bnGradient, n * 131072), n);
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_5_bn, n * 131072), Slice(_Features_3_5_bnGradient, n * 131072));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_5_bnGradient, n * 131072), Slice(_Features_3_5_conv, n * 131072), _Features_3_5_bnWeight.Value, _Features_3_5_bnMean, _Features_3_5_bnInvStd, Slice(_Features_3_5_convGradient, n * 131072), _Features_3_5_bnWeight.Gradient, _Features_3_5_bnBias.Gradient, n, 32, 4096);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_5_bnGradient, n * 131072), _Features_3_5_bnWeight.Value, _Features_3_5_bnRunningVar.Value, Slice(_Features_3_5_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
+        }
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_4_output, n * 131072), Slice(_Features_3_5_convGradient, n * 131072), _Features_3_5_convWeight.Gradient, default, n);
+            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_5_convWeight.Gradient, 1f, _Features_3_5_weightScratch, _Features_3_5_convWeight.Gradient);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_5_convGradient, n * 131072), _Features_3_5_convWeight.Value, Slice(_Features_3_5_scratch, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_5_gradient, n * 131072), 1f, Slice(_Features_3_5_scratch, n * 131072), Slice(_Features_3_4_gradient, n * 131072));
+        // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_4_gradient, n * 131072), 1f, Slice(_Features_3_4_scratch, n * 131072));
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_4_scratch, n * 131072), Slice(_Features_3_4_solved, n * 131072), _Features_3_4_implicitWeight.Value, 1f, Slice(_Features_3_4_explicitGradient, n * 131072), training ? _Features_3_4_implicitWeight.Gradient : default, n);
+        if (training)
+        {
+            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_4_bn, n * 131072), Slice(_Features_3_4_explicitGradient, n * 131072), _Features_3_4_weightScratch, default, n);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_4_explicitGradient, n * 131072), _Features_3_4_convWeight.Value, Slice(_Features_3_4_bnGradient, n * 131072), n);
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_4_bn, n * 131072), Slice(_Features_3_4_bnGradient, n * 131072));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_4_bnGradient, n * 131072), Slice(_Features_3_4_conv, n * 131072), _Features_3_4_bnWeight.Value, _Features_3_4_bnMean, _Features_3_4_bnInvStd, Slice(_Features_3_4_convGradient, n * 131072), _Features_3_4_bnWeight.Gradient, _Features_3_4_bnBias.Gradient, n, 32, 4096);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_4_bnGradient, n * 131072), _Features_3_4_bnWeight.Value, _Features_3_4_bnRunningVar.Value, Slice(_Features_3_4_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
+        }
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_3_output, n * 131072), Slice(_Features_3_4_convGradient, n * 131072), _Features_3_4_convWeight.Gradient, default, n);
+            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_4_convWeight.Gradient, 1f, _Features_3_4_weightScratch, _Features_3_4_convWeight.Gradient);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_4_convGradient, n * 131072), _Features_3_4_convWeight.Value, Slice(_Features_3_4_scratch, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_4_gradient, n * 131072), 1f, Slice(_Features_3_4_scratch, n * 131072), Slice(_Features_3_3_gradient, n * 131072));
+        // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_3_gradient, n * 131072), 1f, Slice(_Features_3_3_scratch, n * 131072));
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_3_scratch, n * 131072), Slice(_Features_3_3_solved, n * 131072), _Features_3_3_implicitWeight.Value, 1f, Slice(_Features_3_3_explicitGradient, n * 131072), training ? _Features_3_3_implicitWeight.Gradient : default, n);
+        if (training)
+        {
+            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_3_bn, n * 131072), Slice(_Features_3_3_explicitGradient, n * 131072), _Features_3_3_weightScratch, default, n);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_3_explicitGradient, n * 131072), _Features_3_3_convWeight.Value, Slice(_Features_3_3_bnGradient, n * 131072), n);
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_3_bn, n * 131072), Slice(_Features_3_3_bnGradient, n * 131072));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_3_bnGradient, n * 131072), Slice(_Features_3_3_conv, n * 131072), _Features_3_3_bnWeight.Value, _Features_3_3_bnMean, _Features_3_3_bnInvStd, Slice(_Features_3_3_convGradient, n * 131072), _Features_3_3_bnWeight.Gradient, _Features_3_3_bnBias.Gradient, n, 32, 4096);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_3_bnGradient, n * 131072), _Features_3_3_bnWeight.Value, _Features_3_3_bnRunningVar.Value, Slice(_Features_3_3_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
+        }
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_2_output, n * 131072), Slice(_Features_3_3_convGradient, n * 131072), _Features_3_3_convWeight.Gradient, default, n);
+            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_3_convWeight.Gradient, 1f, _Features_3_3_weightScratch, _Features_3_3_convWeight.Gradient);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_3_convGradient, n * 131072), _Features_3_3_convWeight.Value, Slice(_Features_3_3_scratch, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_3_gradient, n * 131072), 1f, Slice(_Features_3_3_scratch, n * 131072), Slice(_Features_3_2_gradient, n * 131072));
+        // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_2_gradient, n * 131072), 1f, Slice(_Features_3_2_scratch, n * 131072));
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_2_scratch, n * 131072), Slice(_Features_3_2_solved, n * 131072), _Features_3_2_implicitWeight.Value, 1f, Slice(_Features_3_2_explicitGradient, n * 131072), training ? _Features_3_2_implicitWeight.Gradient : default, n);
+        if (training)
+        {
+            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_2_bn, n * 131072), Slice(_Features_3_2_explicitGradient, n * 131072), _Features_3_2_weightScratch, default, n);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_2_explicitGradient, n * 131072), _Features_3_2_convWeight.Value, Slice(_Features_3_2_bnGradient, n * 131072), n);
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_2_bn, n * 131072), Slice(_Features_3_2_bnGradient, n * 131072));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_2_bnGradient, n * 131072), Slice(_Features_3_2_conv, n * 131072), _Features_3_2_bnWeight.Value, _Features_3_2_bnMean, _Features_3_2_bnInvStd, Slice(_Features_3_2_convGradient, n * 131072), _Features_3_2_bnWeight.Gradient, _Features_3_2_bnBias.Gradient, n, 32, 4096);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_2_bnGradient, n * 131072), _Features_3_2_bnWeight.Value, _Features_3_2_bnRunningVar.Value, Slice(_Features_3_2_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
+        }
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_1_output, n * 131072), Slice(_Features_3_2_convGradient, n * 131072), _Features_3_2_convWeight.Gradient, default, n);
+            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_2_convWeight.Gradient, 1f, _Features_3_2_weightScratch, _Features_3_2_convWeight.Gradient);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_2_convGradient, n * 131072), _Features_3_2_convWeight.Value, Slice(_Features_3_2_scratch, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_2_gradient, n * 131072), 1f, Slice(_Features_3_2_scratch, n * 131072), Slice(_Features_3_1_gradient, n * 131072));
+        // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_1_gradient, n * 131072), 1f, Slice(_Features_3_1_scratch, n * 131072));
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_1_scratch, n * 131072), Slice(_Features_3_1_solved, n * 131072), _Features_3_1_implicitWeight.Value, 1f, Slice(_Features_3_1_explicitGradient, n * 131072), training ? _Features_3_1_implicitWeight.Gradient : default, n);
+        if (training)
+        {
+            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_1_bn, n * 131072), Slice(_Features_3_1_explicitGradient, n * 131072), _Features_3_1_weightScratch, default, n);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_1_explicitGradient, n * 131072), _Features_3_1_convWeight.Value, Slice(_Features_3_1_bnGradient, n * 131072), n);
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_1_bn, n * 131072), Slice(_Features_3_1_bnGradient, n * 131072));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_1_bnGradient, n * 131072), Slice(_Features_3_1_conv, n * 131072), _Features_3_1_bnWeight.Value, _Features_3_1_bnMean, _Features_3_1_bnInvStd, Slice(_Features_3_1_convGradient, n * 131072), _Features_3_1_bnWeight.Gradient, _Features_3_1_bnBias.Gradient, n, 32, 4096);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_1_bnGradient, n * 131072), _Features_3_1_bnWeight.Value, _Features_3_1_bnRunningVar.Value, Slice(_Features_3_1_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
+        }
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_0_output, n * 131072), Slice(_Features_3_1_convGradient, n * 131072), _Features_3_1_convWeight.Gradient, default, n);
+            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_1_convWeight.Gradient, 1f, _Features_3_1_weightScratch, _Features_3_1_convWeight.Gradient);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_1_convGradient, n * 131072), _Features_3_1_convWeight.Value, Slice(_Features_3_1_scratch, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_1_gradient, n * 131072), 1f, Slice(_Features_3_1_scratch, n * 131072), Slice(_Features_3_0_gradient, n * 131072));
+        // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_0_gradient, n * 131072), 1f, Slice(_Features_3_0_scratch, n * 131072));
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_0_scratch, n * 131072), Slice(_Features_3_0_solved, n * 131072), _Features_3_0_implicitWeight.Value, 1f, Slice(_Features_3_0_explicitGradient, n * 131072), training ? _Features_3_0_implicitWeight.Gradient : default, n);
+        if (training)
+        {
+            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_0_bn, n * 131072), Slice(_Features_3_0_explicitGradient, n * 131072), _Features_3_0_weightScratch, default, n);
+        }
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_0_explicitGradient, n * 131072), _Features_3_0_convWeight.Value, Slice(_Features_3_0_bnGradient, n * 131072), n);
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_0_bn, n * 131072), Slice(_Features_3_0_bnGradient, n * 131072));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_0_bnGradient, n * 131072), Slice(_Features_3_0_conv, n * 131072), _Features_3_0_bnWeight.Value, _Features_3_0_bnMean, _Features_3_0_bnInvStd, Slice(_Features_3_0_convGradient, n * 131072), _Features_3_0_bnWeight.Gradient, _Features_3_0_bnBias.Gradient, n, 32, 4096);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_0_bnGradient, n * 131072), _Features_3_0_bnWeight.Value, _Features_3_0_bnRunningVar.Value, Slice(_Features_3_0_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
+        }
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_1_output, n * 131072), Slice(_Features_3_0_convGradient, n * 131072), _Features_3_0_convWeight.Gradient, default, n);
+            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_0_convWeight.Gradient, 1f, _Features_3_0_weightScratch, _Features_3_0_convWeight.Gradient);
+        }
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_0_convGradient, n * 131072), _Features_3_0_convWeight.Value, Slice(_Features_3_0_scratch, n * 131072), n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_0_gradient, n * 131072), 1f, Slice(_Features_3_0_scratch, n * 131072), Slice(_Features_1_gradient, n * 131072));
+        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_1_output, n * 131072), Slice(_Features_1_gradient, n * 131072));
+        if (training)
+        {
+            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_1_gradient, n * 131072), Slice(_Features_0_output, n * 131072), _Features_1_weight.Value, _Features_1_savedMean, _Features_1_savedInvStd, Slice(_Features_0_gradient, n * 131072), _Features_1_weight.Gradient, _Features_1_bias.Gradient, n, 32, 4096);
+        }
+        else
+        {
+            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 131072), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Features_0_gradient, n * 131072), n, 32, 4096, eps: 1E-05f);
+        }
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x64x64 -> 32x64x64
+        if (training)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 131072), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);
+        }
+        if (inputGradient)
+        {
+            global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, Slice(_Features_0_gradient, n * 131072), _Features_0_weight.Value, Slice(_inputGradient, n * InputLength), n);
+        }
+    }
 }

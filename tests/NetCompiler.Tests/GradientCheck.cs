@@ -1,0 +1,107 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace NetCompiler.Tests;
+
+/// <summary>
+/// Finite-difference checks of a compiled network's gradients. The networks are float32, so differences use
+/// h = 1e-3 and the comparison is on a whole sampled vector (relative error, tolerance given by the caller):
+/// rounding in the loss (~1e-7 * loss / h) and the odd ReLU or max-pool kink crossed by a step stay well below a few
+/// percent; a wrong gradient does not.
+/// </summary>
+internal static class GradientCheck
+{
+    /// <summary>An optimiser that leaves the weights alone, so a training step only computes loss and gradients.</summary>
+    public sealed class Frozen() : Optimizer(1f)
+    {
+        protected override void Update(int index, Parameter parameter)
+        {
+        }
+    }
+
+    /// <summary>Compares sampled parameter gradients of a training step with central differences of its loss.</summary>
+    public static void Parameters(CompiledNetwork net, float[] images, int[] labels, Random random, double tolerance, int samplesPerTensor = 6)
+    {
+        var frozen = new Frozen();
+        net.TrainStep(images, labels, frozen);
+        var analytic = new List<double>();
+        var numeric = new List<double>();
+        foreach (Parameter parameter in net.Parameters.Where(p => p.Trainable))
+        {
+            float[] gradient = (float[])parameter.Gradient.Clone();
+            for (int sample = 0; sample < Math.Min(samplesPerTensor, parameter.Length); sample++)
+            {
+                int i = random.Next(parameter.Length);
+                analytic.Add(gradient[i]);
+                numeric.Add(Central(parameter.Value, i, () => net.TrainStep(images, labels, frozen)));
+            }
+        }
+
+        AssertClose(analytic, numeric, tolerance, "parameter gradients");
+    }
+
+    /// <summary>Compares sampled entries of InputGradient with central differences of the evaluation-mode loss.</summary>
+    public static void Input(CompiledNetwork net, float[] images, int[] labels, Random random, double tolerance, float[]? classWeights = null, int samples = 30)
+    {
+        float[] inputGradient = net.InputGradient(images, labels).ToArray();
+        var analytic = new List<double>();
+        var numeric = new List<double>();
+        for (int sample = 0; sample < samples; sample++)
+        {
+            int i = random.Next(images.Length);
+            analytic.Add(inputGradient[i]);
+            numeric.Add(Central(images, i, () => (float)EvaluationLoss(net, images, labels, classWeights)));
+        }
+
+        AssertClose(analytic, numeric, tolerance, "input gradients");
+    }
+
+    /// <summary>
+    /// The evaluation-mode (weighted) mean cross-entropy, recomputed in double from Forward's scores laid out
+    /// [n, classes, plane] with labels [n, plane] (plane 1 for classification).
+    /// </summary>
+    public static double EvaluationLoss(CompiledNetwork net, float[] images, int[] labels, float[]? classWeights = null) =>
+        CrossEntropy(net.Forward(images).ToArray(), labels, images.Length / (int)net.InputShape.Elements, classWeights);
+
+    /// <summary>Weighted mean softmax cross-entropy over every labelled position, as PyTorch's CrossEntropyLoss(weight=).</summary>
+    public static double CrossEntropy(float[] scores, int[] labels, int n, float[]? classWeights = null)
+    {
+        int plane = labels.Length / n, classes = scores.Length / labels.Length;
+        double loss = 0, weights = 0;
+        for (int position = 0; position < labels.Length; position++)
+        {
+            int image = position / plane, pixel = position % plane;
+            double[] row = Enumerable.Range(0, classes).Select(c => (double)scores[(((image * classes) + c) * plane) + pixel]).ToArray();
+            double max = row.Max(), weight = classWeights?[labels[position]] ?? 1.0;
+            loss += weight * (Math.Log(row.Sum(s => Math.Exp(s - max))) + max - row[labels[position]]);
+            weights += weight;
+        }
+
+        return loss / weights;
+    }
+
+    public static double Central(float[] values, int index, Func<float> loss)
+    {
+        const float h = 1e-3f;
+        float saved = values[index];
+        values[index] = saved + h;
+        double up = loss();
+        values[index] = saved - h;
+        double down = loss();
+        values[index] = saved;
+        return (up - down) / (2 * h);
+    }
+
+    public static void AssertClose(List<double> analytic, List<double> numeric, double tolerance, string what)
+    {
+        double difference = Math.Sqrt(analytic.Zip(numeric, (a, b) => (a - b) * (a - b)).Sum());
+        double scale = Math.Sqrt(numeric.Sum(b => b * b));
+        Assert.True(scale > 1e-6, $"{what}: the sampled gradient is zero, so the check would prove nothing");
+        string pairs = string.Join("; ", analytic.Zip(numeric, (a, b) => $"{a:G4}/{b:G4}"));
+        Assert.True(difference <= tolerance * scale, $"{what}: |analytic - numeric| = {difference}, |numeric| = {scale}: {pairs}");
+    }
+
+    public static float[] RandomImages(Random random, int length) =>
+        Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() * 2) - 1)).ToArray();
+}
