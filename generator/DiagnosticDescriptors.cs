@@ -86,7 +86,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor FftSizeNotPlannable = Error(
         "NC0019", "FFT cannot plan the implicit solve",
-        "{0}: the FFT solve needs a power-of-two height and width, but its input is {1}x{2}");
+        "{0}: the FFT solve needs a height and width that are powers of two, at least 2, but its input is {1}x{2}");
 
     public static readonly DiagnosticDescriptor ScoresClipped = Warning(
         "NC0020", "Network ends in a layer that distorts its scores",

@@ -271,7 +271,7 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
             return Failed(description);
         }
 
-        if (!IsPowerOfTwo(input.Height) || !IsPowerOfTwo(input.Width))
+        if (!IsPlannableFftSize(input.Height) || !IsPlannableFftSize(input.Width))
         {
             Report(DiagnosticDescriptors.FftSizeNotPlannable, imex.Span, Label(imex), input.Height, input.Width);
             return Failed(description);
@@ -416,5 +416,6 @@ internal sealed class LayerRules(List<DiagnosticInfo> diagnostics)
         (prefix + "running_mean", [channels], false), (prefix + "running_var", [channels], false),
     ];
 
-    private static bool IsPowerOfTwo(int value) => value > 0 && (value & (value - 1)) == 0;
+    /// <summary>The FFT kernels take powers of two from 2 up.</summary>
+    private static bool IsPlannableFftSize(int value) => value >= 2 && (value & (value - 1)) == 0;
 }

@@ -143,6 +143,22 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public void NC0012_ImexGroupsDoNotDivideTheWidth() => Expect("NC0012", DiagnosticSeverity.Error,
+        """
+        [Network("6x8x8", Loss = Loss.PixelCrossEntropy)]
+        [Imex(Steps = 2, {|Groups = 4|})]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public void NC0013_NonPositiveResidualSteps() => Expect("NC0013", DiagnosticSeverity.Error,
+        """
+        [Network("4x8x8", Loss = Loss.PixelCrossEntropy)]
+        [Residual({|Steps = 0|})]
+        public partial class Net;
+        """);
+
+    [Fact]
     public void NC0012_MessageNamesTheLayerKindAsItsAttribute()
     {
         GeneratorRun run = Expect("NC0012", DiagnosticSeverity.Error,
@@ -223,6 +239,14 @@ public sealed class DiagnosticTests
         """
         [Network("4x24x24", Loss = Loss.PixelCrossEntropy)]
         [{|Imex(Steps = 2)|}]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public void NC0019_ImexOnASinglePixelRow() => Expect("NC0019", DiagnosticSeverity.Error,
+        """
+        [Network("4x1x8", Loss = Loss.PixelCrossEntropy)]
+        [{|Imex|}]
         public partial class Net;
         """);
 
