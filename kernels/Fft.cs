@@ -101,10 +101,10 @@ public static unsafe class Fft2d
     {
         switch (FftPlan<S>.Lanes)
         {
-            case 16: FftCore<S, FftLanes512, Vector512<float>>.Forward(x, spectrum, work); break;
-            case 8: FftCore<S, FftLanes256, Vector256<float>>.Forward(x, spectrum, work); break;
-            case 4: FftCore<S, FftLanes128, Vector128<float>>.Forward(x, spectrum, work); break;
-            default: FftCore<S, FftLanes1, float>.Forward(x, spectrum, work); break;
+            case 16: FftCore<S, Simd512, Vector512<float>>.Forward(x, spectrum, work); break;
+            case 8: FftCore<S, Simd256, Vector256<float>>.Forward(x, spectrum, work); break;
+            case 4: FftCore<S, Simd128, Vector128<float>>.Forward(x, spectrum, work); break;
+            default: FftCore<S, SimdScalar, float>.Forward(x, spectrum, work); break;
         }
     }
 
@@ -114,10 +114,10 @@ public static unsafe class Fft2d
     {
         switch (FftPlan<S>.Lanes)
         {
-            case 16: FftCore<S, FftLanes512, Vector512<float>>.Inverse(spectrum, x, work); break;
-            case 8: FftCore<S, FftLanes256, Vector256<float>>.Inverse(spectrum, x, work); break;
-            case 4: FftCore<S, FftLanes128, Vector128<float>>.Inverse(spectrum, x, work); break;
-            default: FftCore<S, FftLanes1, float>.Inverse(spectrum, x, work); break;
+            case 16: FftCore<S, Simd512, Vector512<float>>.Inverse(spectrum, x, work); break;
+            case 8: FftCore<S, Simd256, Vector256<float>>.Inverse(spectrum, x, work); break;
+            case 4: FftCore<S, Simd128, Vector128<float>>.Inverse(spectrum, x, work); break;
+            default: FftCore<S, SimdScalar, float>.Inverse(spectrum, x, work); break;
         }
     }
 
@@ -260,9 +260,9 @@ internal static unsafe class FftPlan<S>
 /// The transforms of one plane for one vector width. Radix-4 stages fuse two radix-2 stages and store their outputs
 /// where the radix-2 stages would, so forward output (and inverse input) is simply bit-reversed.
 /// </summary>
-internal static unsafe class FftCore<S, TLanes, TVector>
+internal static unsafe class FftCore<S, TSimd, TVector>
     where S : struct, IFftShape
-    where TLanes : struct, IFftLanes<TVector>
+    where TSimd : struct, ISimd<TVector>
     where TVector : unmanaged
 {
     /// <summary>
@@ -271,7 +271,7 @@ internal static unsafe class FftCore<S, TLanes, TVector>
     /// </summary>
     public static void Forward(float* x, float* spectrum, float* work)
     {
-        int height = S.Height, width = S.Width, lanes = TLanes.Count, half = height / 2;
+        int height = S.Height, width = S.Width, lanes = TSimd.Count, half = height / 2;
         nint planes = FftPlan<S>.Frequencies, tileSize = lanes * lanes;
         float* re = spectrum, im = spectrum + planes;
         float* column = work, tile = work + (2 * height * lanes);
@@ -286,10 +286,10 @@ internal static unsafe class FftCore<S, TLanes, TVector>
                 SplitColumns(column, tile, k0);
                 float* block = re + ((nint)k0 * width);
                 nint left = (nint)w0 * lanes, right = (nint)(w0 + (width / 2)) * lanes;
-                TLanes.Transpose(tile, block + left);
-                TLanes.Transpose(tile + tileSize, block + planes + left);
-                TLanes.Transpose(tile + (2 * tileSize), block + right);
-                TLanes.Transpose(tile + (3 * tileSize), block + planes + right);
+                TSimd.Transpose(tile, block + left);
+                TSimd.Transpose(tile + tileSize, block + planes + left);
+                TSimd.Transpose(tile + (2 * tileSize), block + right);
+                TSimd.Transpose(tile + (3 * tileSize), block + planes + right);
             }
         }
 
@@ -306,7 +306,7 @@ internal static unsafe class FftCore<S, TLanes, TVector>
     /// <summary>The steps of <see cref="Forward"/> undone in reverse order.</summary>
     public static void Inverse(float* spectrum, float* x, float* work)
     {
-        int height = S.Height, width = S.Width, lanes = TLanes.Count, half = height / 2;
+        int height = S.Height, width = S.Width, lanes = TSimd.Count, half = height / 2;
         nint planes = FftPlan<S>.Frequencies, tileSize = lanes * lanes;
         float* re = spectrum, im = spectrum + planes;
         float* column = work, tile = work + (2 * height * lanes);
@@ -323,10 +323,10 @@ internal static unsafe class FftCore<S, TLanes, TVector>
             {
                 float* block = re + ((nint)k0 * width);
                 nint left = (nint)w0 * lanes, right = (nint)(w0 + (width / 2)) * lanes;
-                TLanes.Transpose(block + left, tile);
-                TLanes.Transpose(block + planes + left, tile + tileSize);
-                TLanes.Transpose(block + right, tile + (2 * tileSize));
-                TLanes.Transpose(block + planes + right, tile + (3 * tileSize));
+                TSimd.Transpose(block + left, tile);
+                TSimd.Transpose(block + planes + left, tile + tileSize);
+                TSimd.Transpose(block + right, tile + (2 * tileSize));
+                TSimd.Transpose(block + planes + right, tile + (3 * tileSize));
                 MergeColumns(tile, column, k0);
             }
 
@@ -341,31 +341,31 @@ internal static unsafe class FftCore<S, TLanes, TVector>
     /// </summary>
     private static void SplitColumns(float* column, float* tile, int k0)
     {
-        int height = S.Height, lanes = TLanes.Count;
+        int height = S.Height, lanes = TSimd.Count;
         int* reversal = FftPlan<S>.ColumnReversal;
         nint tileSize = lanes * lanes, slot = 2 * lanes;
-        TVector halfValue = TLanes.Broadcast(0.5f);
+        TVector halfValue = TSimd.Broadcast(0.5f);
         for (int j = 0; j < lanes; j++)
         {
             int k = k0 + j;
             float* z = column + (reversal[k] * slot), y = column + (reversal[k == 0 ? height / 2 : height - k] * slot);
-            TVector zr = TLanes.Load(z), zi = TLanes.Load(z + lanes), yr = TLanes.Load(y), yi = TLanes.Load(y + lanes);
+            TVector zr = TSimd.Load(z), zi = TSimd.Load(z + lanes), yr = TSimd.Load(y), yi = TSimd.Load(y + lanes);
             float* row = tile + (j * lanes);
             if (k == 0)
             {
                 // y is Z[H/2]: Z[0] and Z[H/2] are A + iB with A, B real there.
-                TLanes.Store(row, zr);
-                TLanes.Store(row + tileSize, yr);
-                TLanes.Store(row + (2 * tileSize), zi);
-                TLanes.Store(row + (3 * tileSize), yi);
+                TSimd.Store(row, zr);
+                TSimd.Store(row + tileSize, yr);
+                TSimd.Store(row + (2 * tileSize), zi);
+                TSimd.Store(row + (3 * tileSize), yi);
             }
             else
             {
                 // A = (Z[k] + conj Z[H-k]) / 2, B = (Z[k] - conj Z[H-k]) / 2i.
-                TLanes.Store(row, TLanes.Multiply(TLanes.Add(zr, yr), halfValue));
-                TLanes.Store(row + tileSize, TLanes.Multiply(TLanes.Subtract(zi, yi), halfValue));
-                TLanes.Store(row + (2 * tileSize), TLanes.Multiply(TLanes.Add(zi, yi), halfValue));
-                TLanes.Store(row + (3 * tileSize), TLanes.Multiply(TLanes.Subtract(yr, zr), halfValue));
+                TSimd.Store(row, TSimd.Multiply(TSimd.Add(zr, yr), halfValue));
+                TSimd.Store(row + tileSize, TSimd.Multiply(TSimd.Subtract(zi, yi), halfValue));
+                TSimd.Store(row + (2 * tileSize), TSimd.Multiply(TSimd.Add(zi, yi), halfValue));
+                TSimd.Store(row + (3 * tileSize), TSimd.Multiply(TSimd.Subtract(yr, zr), halfValue));
             }
         }
     }
@@ -373,32 +373,32 @@ internal static unsafe class FftCore<S, TLanes, TVector>
     /// <summary>The inverse of <see cref="SplitColumns"/>, scaled by 1 / (H W): Z[k] = A[k] + i B[k] for every k, into bit-reversed slots.</summary>
     private static void MergeColumns(float* tile, float* column, int k0)
     {
-        int height = S.Height, lanes = TLanes.Count;
+        int height = S.Height, lanes = TSimd.Count;
         int* reversal = FftPlan<S>.ColumnReversal;
         nint tileSize = lanes * lanes, slot = 2 * lanes;
-        TVector scale = TLanes.Broadcast(1f / (height * S.Width));
+        TVector scale = TSimd.Broadcast(1f / (height * S.Width));
         for (int j = 0; j < lanes; j++)
         {
             int k = k0 + j;
             float* row = tile + (j * lanes);
-            TVector ar = TLanes.Multiply(TLanes.Load(row), scale), ai = TLanes.Multiply(TLanes.Load(row + tileSize), scale);
-            TVector br = TLanes.Multiply(TLanes.Load(row + (2 * tileSize)), scale), bi = TLanes.Multiply(TLanes.Load(row + (3 * tileSize)), scale);
+            TVector ar = TSimd.Multiply(TSimd.Load(row), scale), ai = TSimd.Multiply(TSimd.Load(row + tileSize), scale);
+            TVector br = TSimd.Multiply(TSimd.Load(row + (2 * tileSize)), scale), bi = TSimd.Multiply(TSimd.Load(row + (3 * tileSize)), scale);
             float* z = column + (reversal[k] * slot), y = column + (reversal[k == 0 ? height / 2 : height - k] * slot);
             if (k == 0)
             {
                 // Row 0 carries A[0] + i A[H/2] and B[0] + i B[H/2]; y is slot H/2.
-                TLanes.Store(z, ar);
-                TLanes.Store(z + lanes, br);
-                TLanes.Store(y, ai);
-                TLanes.Store(y + lanes, bi);
+                TSimd.Store(z, ar);
+                TSimd.Store(z + lanes, br);
+                TSimd.Store(y, ai);
+                TSimd.Store(y + lanes, bi);
             }
             else
             {
                 // Z[k] = A + iB, Z[H-k] = conj A + i conj B.
-                TLanes.Store(z, TLanes.Subtract(ar, bi));
-                TLanes.Store(z + lanes, TLanes.Add(ai, br));
-                TLanes.Store(y, TLanes.Add(ar, bi));
-                TLanes.Store(y + lanes, TLanes.Subtract(br, ai));
+                TSimd.Store(z, TSimd.Subtract(ar, bi));
+                TSimd.Store(z + lanes, TSimd.Add(ai, br));
+                TSimd.Store(y, TSimd.Add(ar, bi));
+                TSimd.Store(y + lanes, TSimd.Subtract(br, ai));
             }
         }
     }
@@ -409,7 +409,7 @@ internal static unsafe class FftCore<S, TLanes, TVector>
     /// </summary>
     private static void SplitEdgeRows(float* re, float* im)
     {
-        int width = S.Width, lanes = TLanes.Count;
+        int width = S.Width, lanes = TSimd.Count;
         int* reversal = FftPlan<S>.RowReversal;
         float* edgeRe = re + ((S.Height / 2) * width), edgeIm = im + ((S.Height / 2) * width);
         for (int l = 0; l <= width / 2; l++)
@@ -434,7 +434,7 @@ internal static unsafe class FftCore<S, TLanes, TVector>
     /// </summary>
     private static void MergeEdgeRows(float* re, float* im)
     {
-        int width = S.Width, lanes = TLanes.Count;
+        int width = S.Width, lanes = TSimd.Count;
         int* reversal = FftPlan<S>.RowReversal;
         float* edgeRe = re + ((S.Height / 2) * width), edgeIm = im + ((S.Height / 2) * width);
         for (int l = 0; l <= width / 2; l++)
@@ -524,31 +524,31 @@ internal static unsafe class FftCore<S, TLanes, TVector>
         for (int j = 0; j < m / 2; j++)
         {
             float* t = table + (6 * j);
-            TVector c1 = TLanes.Broadcast(t[0]), s1 = TLanes.Broadcast(t[1]), c2 = TLanes.Broadcast(t[2]);
-            TVector s2 = TLanes.Broadcast(t[3]), c3 = TLanes.Broadcast(t[4]), s3 = TLanes.Broadcast(t[5]);
+            TVector c1 = TSimd.Broadcast(t[0]), s1 = TSimd.Broadcast(t[1]), c2 = TSimd.Broadcast(t[2]);
+            TVector s2 = TSimd.Broadcast(t[3]), c3 = TSimd.Broadcast(t[4]), s3 = TSimd.Broadcast(t[5]);
             for (int start = j; start < n; start += 2 * m)
             {
                 float* ar = inRe + (start * inStride), ai = inIm + (start * inStride);
-                TVector x0r = TLanes.Load(ar), x0i = TLanes.Load(ai);
-                TVector x1r = TLanes.Load(ar + inStep), x1i = TLanes.Load(ai + inStep);
-                TVector x2r = TLanes.Load(ar + (2 * inStep)), x2i = TLanes.Load(ai + (2 * inStep));
-                TVector x3r = TLanes.Load(ar + (3 * inStep)), x3i = TLanes.Load(ai + (3 * inStep));
-                TVector s02r = TLanes.Add(x0r, x2r), s02i = TLanes.Add(x0i, x2i), d02r = TLanes.Subtract(x0r, x2r), d02i = TLanes.Subtract(x0i, x2i);
-                TVector s13r = TLanes.Add(x1r, x3r), s13i = TLanes.Add(x1i, x3i), d13r = TLanes.Subtract(x1r, x3r), d13i = TLanes.Subtract(x1i, x3i);
+                TVector x0r = TSimd.Load(ar), x0i = TSimd.Load(ai);
+                TVector x1r = TSimd.Load(ar + inStep), x1i = TSimd.Load(ai + inStep);
+                TVector x2r = TSimd.Load(ar + (2 * inStep)), x2i = TSimd.Load(ai + (2 * inStep));
+                TVector x3r = TSimd.Load(ar + (3 * inStep)), x3i = TSimd.Load(ai + (3 * inStep));
+                TVector s02r = TSimd.Add(x0r, x2r), s02i = TSimd.Add(x0i, x2i), d02r = TSimd.Subtract(x0r, x2r), d02i = TSimd.Subtract(x0i, x2i);
+                TVector s13r = TSimd.Add(x1r, x3r), s13i = TSimd.Add(x1i, x3i), d13r = TSimd.Subtract(x1r, x3r), d13i = TSimd.Subtract(x1i, x3i);
 
                 // z0 = s02 + s13, z1 = (s02 - s13) t^2, z2 = (d02 - i d13) t, z3 = (d02 + i d13) t^3.
                 float* br = re + (start * stride), bi = im + (start * stride);
-                TLanes.Store(br, TLanes.Add(s02r, s13r));
-                TLanes.Store(bi, TLanes.Add(s02i, s13i));
-                TVector ur = TLanes.Subtract(s02r, s13r), ui = TLanes.Subtract(s02i, s13i);
-                TLanes.Store(br + step, MulRe(ur, ui, c2, s2));
-                TLanes.Store(bi + step, MulIm(ur, ui, c2, s2));
-                TVector vr = TLanes.Add(d02r, d13i), vi = TLanes.Subtract(d02i, d13r);
-                TLanes.Store(br + (2 * step), MulRe(vr, vi, c1, s1));
-                TLanes.Store(bi + (2 * step), MulIm(vr, vi, c1, s1));
-                TVector wr = TLanes.Subtract(d02r, d13i), wi = TLanes.Add(d02i, d13r);
-                TLanes.Store(br + (3 * step), MulRe(wr, wi, c3, s3));
-                TLanes.Store(bi + (3 * step), MulIm(wr, wi, c3, s3));
+                TSimd.Store(br, TSimd.Add(s02r, s13r));
+                TSimd.Store(bi, TSimd.Add(s02i, s13i));
+                TVector ur = TSimd.Subtract(s02r, s13r), ui = TSimd.Subtract(s02i, s13i);
+                TSimd.Store(br + step, MulRe(ur, ui, c2, s2));
+                TSimd.Store(bi + step, MulIm(ur, ui, c2, s2));
+                TVector vr = TSimd.Add(d02r, d13i), vi = TSimd.Subtract(d02i, d13r);
+                TSimd.Store(br + (2 * step), MulRe(vr, vi, c1, s1));
+                TSimd.Store(bi + (2 * step), MulIm(vr, vi, c1, s1));
+                TVector wr = TSimd.Subtract(d02r, d13i), wi = TSimd.Add(d02i, d13r);
+                TSimd.Store(br + (3 * step), MulRe(wr, wi, c3, s3));
+                TSimd.Store(bi + (3 * step), MulIm(wr, wi, c3, s3));
             }
         }
     }
@@ -560,31 +560,31 @@ internal static unsafe class FftCore<S, TLanes, TVector>
         for (int j = 0; j < m / 2; j++)
         {
             float* t = table + (6 * j);
-            TVector c1 = TLanes.Broadcast(t[0]), s1 = TLanes.Broadcast(t[1]), c2 = TLanes.Broadcast(t[2]);
-            TVector s2 = TLanes.Broadcast(t[3]), c3 = TLanes.Broadcast(t[4]), s3 = TLanes.Broadcast(t[5]);
+            TVector c1 = TSimd.Broadcast(t[0]), s1 = TSimd.Broadcast(t[1]), c2 = TSimd.Broadcast(t[2]);
+            TVector s2 = TSimd.Broadcast(t[3]), c3 = TSimd.Broadcast(t[4]), s3 = TSimd.Broadcast(t[5]);
             for (int start = j; start < n; start += 2 * m)
             {
                 float* zr = re + (start * stride), zi = im + (start * stride);
-                TVector z0r = TLanes.Load(zr), z0i = TLanes.Load(zi);
-                TVector z1r = TLanes.Load(zr + step), z1i = TLanes.Load(zi + step);
-                TVector z2r = TLanes.Load(zr + (2 * step)), z2i = TLanes.Load(zi + (2 * step));
-                TVector z3r = TLanes.Load(zr + (3 * step)), z3i = TLanes.Load(zi + (3 * step));
+                TVector z0r = TSimd.Load(zr), z0i = TSimd.Load(zi);
+                TVector z1r = TSimd.Load(zr + step), z1i = TSimd.Load(zi + step);
+                TVector z2r = TSimd.Load(zr + (2 * step)), z2i = TSimd.Load(zi + (2 * step));
+                TVector z3r = TSimd.Load(zr + (3 * step)), z3i = TSimd.Load(zi + (3 * step));
 
                 // a = z1 conj t^2, b = z2 conj t, c = z3 conj t^3; x0,2 = z0 + a +- (b + c), x1,3 = z0 - a +- i (b - c).
                 TVector ar = MulConjRe(z1r, z1i, c2, s2), ai = MulConjIm(z1r, z1i, c2, s2);
                 TVector br = MulConjRe(z2r, z2i, c1, s1), bi = MulConjIm(z2r, z2i, c1, s1);
                 TVector cr = MulConjRe(z3r, z3i, c3, s3), ci = MulConjIm(z3r, z3i, c3, s3);
-                TVector y0r = TLanes.Add(z0r, ar), y0i = TLanes.Add(z0i, ai), y1r = TLanes.Subtract(z0r, ar), y1i = TLanes.Subtract(z0i, ai);
-                TVector pr = TLanes.Add(br, cr), pi = TLanes.Add(bi, ci), qr = TLanes.Subtract(br, cr), qi = TLanes.Subtract(bi, ci);
+                TVector y0r = TSimd.Add(z0r, ar), y0i = TSimd.Add(z0i, ai), y1r = TSimd.Subtract(z0r, ar), y1i = TSimd.Subtract(z0i, ai);
+                TVector pr = TSimd.Add(br, cr), pi = TSimd.Add(bi, ci), qr = TSimd.Subtract(br, cr), qi = TSimd.Subtract(bi, ci);
                 float* xr = outRe + (start * outStride), xi = outIm + (start * outStride);
-                TLanes.Store(xr, TLanes.Add(y0r, pr));
-                TLanes.Store(xi, TLanes.Add(y0i, pi));
-                TLanes.Store(xr + outStep, TLanes.Subtract(y1r, qi));
-                TLanes.Store(xi + outStep, TLanes.Add(y1i, qr));
-                TLanes.Store(xr + (2 * outStep), TLanes.Subtract(y0r, pr));
-                TLanes.Store(xi + (2 * outStep), TLanes.Subtract(y0i, pi));
-                TLanes.Store(xr + (3 * outStep), TLanes.Add(y1r, qi));
-                TLanes.Store(xi + (3 * outStep), TLanes.Subtract(y1i, qr));
+                TSimd.Store(xr, TSimd.Add(y0r, pr));
+                TSimd.Store(xi, TSimd.Add(y0i, pi));
+                TSimd.Store(xr + outStep, TSimd.Subtract(y1r, qi));
+                TSimd.Store(xi + outStep, TSimd.Add(y1i, qr));
+                TSimd.Store(xr + (2 * outStep), TSimd.Subtract(y0r, pr));
+                TSimd.Store(xi + (2 * outStep), TSimd.Subtract(y0i, pi));
+                TSimd.Store(xr + (3 * outStep), TSimd.Add(y1r, qi));
+                TSimd.Store(xi + (3 * outStep), TSimd.Subtract(y1i, qr));
             }
         }
     }
@@ -595,37 +595,37 @@ internal static unsafe class FftCore<S, TLanes, TVector>
         for (int start = 0; start < n; start += 4)
         {
             float* ar = inRe + (start * inStride), ai = inIm + (start * inStride);
-            TVector x0r = TLanes.Load(ar), x0i = TLanes.Load(ai);
-            TVector x1r = TLanes.Load(ar + inStride), x1i = TLanes.Load(ai + inStride);
-            TVector x2r = TLanes.Load(ar + (2 * inStride)), x2i = TLanes.Load(ai + (2 * inStride));
-            TVector x3r = TLanes.Load(ar + (3 * inStride)), x3i = TLanes.Load(ai + (3 * inStride));
+            TVector x0r = TSimd.Load(ar), x0i = TSimd.Load(ai);
+            TVector x1r = TSimd.Load(ar + inStride), x1i = TSimd.Load(ai + inStride);
+            TVector x2r = TSimd.Load(ar + (2 * inStride)), x2i = TSimd.Load(ai + (2 * inStride));
+            TVector x3r = TSimd.Load(ar + (3 * inStride)), x3i = TSimd.Load(ai + (3 * inStride));
             float* br = re + (start * stride), bi = im + (start * stride);
             if (inverse)
             {
                 // x0..x3 are z0..z3 here: y0 = z0 + z1, y1 = z0 - z1, p = z2 + z3, q = z2 - z3.
-                TVector y0r = TLanes.Add(x0r, x1r), y0i = TLanes.Add(x0i, x1i), y1r = TLanes.Subtract(x0r, x1r), y1i = TLanes.Subtract(x0i, x1i);
-                TVector pr = TLanes.Add(x2r, x3r), pi = TLanes.Add(x2i, x3i), qr = TLanes.Subtract(x2r, x3r), qi = TLanes.Subtract(x2i, x3i);
-                TLanes.Store(br, TLanes.Add(y0r, pr));
-                TLanes.Store(bi, TLanes.Add(y0i, pi));
-                TLanes.Store(br + stride, TLanes.Subtract(y1r, qi));
-                TLanes.Store(bi + stride, TLanes.Add(y1i, qr));
-                TLanes.Store(br + (2 * stride), TLanes.Subtract(y0r, pr));
-                TLanes.Store(bi + (2 * stride), TLanes.Subtract(y0i, pi));
-                TLanes.Store(br + (3 * stride), TLanes.Add(y1r, qi));
-                TLanes.Store(bi + (3 * stride), TLanes.Subtract(y1i, qr));
+                TVector y0r = TSimd.Add(x0r, x1r), y0i = TSimd.Add(x0i, x1i), y1r = TSimd.Subtract(x0r, x1r), y1i = TSimd.Subtract(x0i, x1i);
+                TVector pr = TSimd.Add(x2r, x3r), pi = TSimd.Add(x2i, x3i), qr = TSimd.Subtract(x2r, x3r), qi = TSimd.Subtract(x2i, x3i);
+                TSimd.Store(br, TSimd.Add(y0r, pr));
+                TSimd.Store(bi, TSimd.Add(y0i, pi));
+                TSimd.Store(br + stride, TSimd.Subtract(y1r, qi));
+                TSimd.Store(bi + stride, TSimd.Add(y1i, qr));
+                TSimd.Store(br + (2 * stride), TSimd.Subtract(y0r, pr));
+                TSimd.Store(bi + (2 * stride), TSimd.Subtract(y0i, pi));
+                TSimd.Store(br + (3 * stride), TSimd.Add(y1r, qi));
+                TSimd.Store(bi + (3 * stride), TSimd.Subtract(y1i, qr));
             }
             else
             {
-                TVector s02r = TLanes.Add(x0r, x2r), s02i = TLanes.Add(x0i, x2i), d02r = TLanes.Subtract(x0r, x2r), d02i = TLanes.Subtract(x0i, x2i);
-                TVector s13r = TLanes.Add(x1r, x3r), s13i = TLanes.Add(x1i, x3i), d13r = TLanes.Subtract(x1r, x3r), d13i = TLanes.Subtract(x1i, x3i);
-                TLanes.Store(br, TLanes.Add(s02r, s13r));
-                TLanes.Store(bi, TLanes.Add(s02i, s13i));
-                TLanes.Store(br + stride, TLanes.Subtract(s02r, s13r));
-                TLanes.Store(bi + stride, TLanes.Subtract(s02i, s13i));
-                TLanes.Store(br + (2 * stride), TLanes.Add(d02r, d13i));
-                TLanes.Store(bi + (2 * stride), TLanes.Subtract(d02i, d13r));
-                TLanes.Store(br + (3 * stride), TLanes.Subtract(d02r, d13i));
-                TLanes.Store(bi + (3 * stride), TLanes.Add(d02i, d13r));
+                TVector s02r = TSimd.Add(x0r, x2r), s02i = TSimd.Add(x0i, x2i), d02r = TSimd.Subtract(x0r, x2r), d02i = TSimd.Subtract(x0i, x2i);
+                TVector s13r = TSimd.Add(x1r, x3r), s13i = TSimd.Add(x1i, x3i), d13r = TSimd.Subtract(x1r, x3r), d13i = TSimd.Subtract(x1i, x3i);
+                TSimd.Store(br, TSimd.Add(s02r, s13r));
+                TSimd.Store(bi, TSimd.Add(s02i, s13i));
+                TSimd.Store(br + stride, TSimd.Subtract(s02r, s13r));
+                TSimd.Store(bi + stride, TSimd.Subtract(s02i, s13i));
+                TSimd.Store(br + (2 * stride), TSimd.Add(d02r, d13i));
+                TSimd.Store(bi + (2 * stride), TSimd.Subtract(d02i, d13r));
+                TSimd.Store(br + (3 * stride), TSimd.Subtract(d02r, d13i));
+                TSimd.Store(bi + (3 * stride), TSimd.Add(d02i, d13r));
             }
         }
     }
@@ -636,251 +636,24 @@ internal static unsafe class FftCore<S, TLanes, TVector>
         for (int start = 0; start < n; start += 2)
         {
             float* ar = inRe + (start * inStride), ai = inIm + (start * inStride);
-            TVector x0r = TLanes.Load(ar), x0i = TLanes.Load(ai), x1r = TLanes.Load(ar + inStride), x1i = TLanes.Load(ai + inStride);
+            TVector x0r = TSimd.Load(ar), x0i = TSimd.Load(ai), x1r = TSimd.Load(ar + inStride), x1i = TSimd.Load(ai + inStride);
             float* br = re + (start * stride), bi = im + (start * stride);
-            TLanes.Store(br, TLanes.Add(x0r, x1r));
-            TLanes.Store(bi, TLanes.Add(x0i, x1i));
-            TLanes.Store(br + stride, TLanes.Subtract(x0r, x1r));
-            TLanes.Store(bi + stride, TLanes.Subtract(x0i, x1i));
+            TSimd.Store(br, TSimd.Add(x0r, x1r));
+            TSimd.Store(bi, TSimd.Add(x0i, x1i));
+            TSimd.Store(br + stride, TSimd.Subtract(x0r, x1r));
+            TSimd.Store(bi + stride, TSimd.Subtract(x0i, x1i));
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVector MulRe(TVector xr, TVector xi, TVector c, TVector s) => TLanes.MultiplySubtract(xr, c, TLanes.Multiply(xi, s));
+    private static TVector MulRe(TVector xr, TVector xi, TVector c, TVector s) => TSimd.MultiplySubtract(xr, c, TSimd.Multiply(xi, s));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVector MulIm(TVector xr, TVector xi, TVector c, TVector s) => TLanes.MultiplyAdd(xr, s, TLanes.Multiply(xi, c));
+    private static TVector MulIm(TVector xr, TVector xi, TVector c, TVector s) => TSimd.MultiplyAdd(xr, s, TSimd.Multiply(xi, c));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVector MulConjRe(TVector xr, TVector xi, TVector c, TVector s) => TLanes.MultiplyAdd(xr, c, TLanes.Multiply(xi, s));
+    private static TVector MulConjRe(TVector xr, TVector xi, TVector c, TVector s) => TSimd.MultiplyAdd(xr, c, TSimd.Multiply(xi, s));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVector MulConjIm(TVector xr, TVector xi, TVector c, TVector s) => TLanes.MultiplySubtract(xi, c, TLanes.Multiply(xr, s));
-}
-
-/// <summary>
-/// The vector operations the FFT and the per-frequency solves need, one implementation per width, so one kernel body
-/// serves every instruction set (RyuJIT specialises it per struct and the calls inline to single instructions).
-/// </summary>
-internal unsafe interface IFftLanes<TVector>
-    where TVector : unmanaged
-{
-    static abstract int Count { get; }
-    static abstract TVector Load(float* source);
-    static abstract void Store(float* destination, TVector value);
-    static abstract TVector Broadcast(float value);
-    static abstract TVector Add(TVector left, TVector right);
-    static abstract TVector Subtract(TVector left, TVector right);
-    static abstract TVector Multiply(TVector left, TVector right);
-    static abstract TVector Divide(TVector left, TVector right);
-    static abstract TVector Sqrt(TVector value);
-
-    /// <summary>left * right + addend.</summary>
-    static abstract TVector MultiplyAdd(TVector left, TVector right, TVector addend);
-
-    /// <summary>left * right - subtrahend.</summary>
-    static abstract TVector MultiplySubtract(TVector left, TVector right, TVector subtrahend);
-
-    /// <summary>addend - left * right.</summary>
-    static abstract TVector NegatedMultiplyAdd(TVector left, TVector right, TVector addend);
-
-    /// <summary>Transposes the Count x Count tile of rows Count floats apart at <paramref name="source"/> into <paramref name="destination"/> (same layout).</summary>
-    static abstract void Transpose(float* source, float* destination);
-}
-
-internal readonly unsafe struct FftLanes512 : IFftLanes<Vector512<float>>
-{
-    public static int Count => 16;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Load(float* source) => Vector512.Load(source);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(float* destination, Vector512<float> value) => value.Store(destination);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Add(Vector512<float> left, Vector512<float> right) => left + right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Subtract(Vector512<float> left, Vector512<float> right) => left - right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Multiply(Vector512<float> left, Vector512<float> right) => left * right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Divide(Vector512<float> left, Vector512<float> right) => left / right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Sqrt(Vector512<float> value) => Vector512.Sqrt(value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MultiplyAdd(Vector512<float> left, Vector512<float> right, Vector512<float> addend) =>
-        Avx512F.FusedMultiplyAdd(left, right, addend);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> MultiplySubtract(Vector512<float> left, Vector512<float> right, Vector512<float> subtrahend) =>
-        Avx512F.FusedMultiplySubtract(left, right, subtrahend);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> NegatedMultiplyAdd(Vector512<float> left, Vector512<float> right, Vector512<float> addend) =>
-        Avx512F.FusedMultiplyAddNegated(left, right, addend);
-
-    /// <summary>
-    /// 16 x 16 in four rounds of 16 shuffles: interleave pairs of rows (unpack ps), pairs of pairs (unpack pd), then
-    /// exchange 128-bit lanes twice (shuffle f32x4).
-    /// </summary>
-    public static void Transpose(float* source, float* destination)
-    {
-        // Group g (rows 4g .. 4g + 3) gives gc (c = 0..3), whose 128-bit lane q holds column 4q + c of those rows.
-        (Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3) = Group(source);
-        (Vector512<float> b0, Vector512<float> b1, Vector512<float> b2, Vector512<float> b3) = Group(source + 64);
-        (Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3) = Group(source + 128);
-        (Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3) = Group(source + 192);
-        Columns(a0, b0, c0, d0, destination);
-        Columns(a1, b1, c1, d1, destination + 16);
-        Columns(a2, b2, c2, d2, destination + 32);
-        Columns(a3, b3, c3, d3, destination + 48);
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Group(float* rows)
-    {
-        Vector512<float> r0 = Vector512.Load(rows), r1 = Vector512.Load(rows + 16), r2 = Vector512.Load(rows + 32), r3 = Vector512.Load(rows + 48);
-        Vector512<double> low01 = Avx512F.UnpackLow(r0, r1).AsDouble(), high01 = Avx512F.UnpackHigh(r0, r1).AsDouble();
-        Vector512<double> low23 = Avx512F.UnpackLow(r2, r3).AsDouble(), high23 = Avx512F.UnpackHigh(r2, r3).AsDouble();
-        return (Avx512F.UnpackLow(low01, low23).AsSingle(), Avx512F.UnpackHigh(low01, low23).AsSingle(),
-            Avx512F.UnpackLow(high01, high23).AsSingle(), Avx512F.UnpackHigh(high01, high23).AsSingle());
-    }
-
-    /// <summary>Lane q of group g's vectors for column c goes to lane g of output row 4q + c (rows 64 floats apart from <paramref name="destination"/>).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Columns(Vector512<float> g0, Vector512<float> g1, Vector512<float> g2, Vector512<float> g3, float* destination)
-    {
-        Vector512<float> s0 = Avx512F.Shuffle4x128(g0, g1, 0x88), s1 = Avx512F.Shuffle4x128(g0, g1, 0xDD);
-        Vector512<float> s2 = Avx512F.Shuffle4x128(g2, g3, 0x88), s3 = Avx512F.Shuffle4x128(g2, g3, 0xDD);
-        Avx512F.Shuffle4x128(s0, s2, 0x88).Store(destination);
-        Avx512F.Shuffle4x128(s1, s3, 0x88).Store(destination + 64);
-        Avx512F.Shuffle4x128(s0, s2, 0xDD).Store(destination + 128);
-        Avx512F.Shuffle4x128(s1, s3, 0xDD).Store(destination + 192);
-    }
-}
-
-internal readonly unsafe struct FftLanes256 : IFftLanes<Vector256<float>>
-{
-    public static int Count => 8;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Load(float* source) => Vector256.Load(source);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(float* destination, Vector256<float> value) => value.Store(destination);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Add(Vector256<float> left, Vector256<float> right) => left + right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Subtract(Vector256<float> left, Vector256<float> right) => left - right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Multiply(Vector256<float> left, Vector256<float> right) => left * right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Divide(Vector256<float> left, Vector256<float> right) => left / right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Sqrt(Vector256<float> value) => Vector256.Sqrt(value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> MultiplyAdd(Vector256<float> left, Vector256<float> right, Vector256<float> addend) =>
-        Fma.MultiplyAdd(left, right, addend);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> MultiplySubtract(Vector256<float> left, Vector256<float> right, Vector256<float> subtrahend) =>
-        Fma.MultiplySubtract(left, right, subtrahend);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> NegatedMultiplyAdd(Vector256<float> left, Vector256<float> right, Vector256<float> addend) =>
-        Fma.MultiplyAddNegated(left, right, addend);
-
-    /// <summary>8 x 8: unpack ps, unpack pd, then exchange 128-bit halves.</summary>
-    public static void Transpose(float* source, float* destination)
-    {
-        (Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3) = Group(source);
-        (Vector256<float> b0, Vector256<float> b1, Vector256<float> b2, Vector256<float> b3) = Group(source + 32);
-        Avx.Permute2x128(a0, b0, 0x20).Store(destination);
-        Avx.Permute2x128(a1, b1, 0x20).Store(destination + 8);
-        Avx.Permute2x128(a2, b2, 0x20).Store(destination + 16);
-        Avx.Permute2x128(a3, b3, 0x20).Store(destination + 24);
-        Avx.Permute2x128(a0, b0, 0x31).Store(destination + 32);
-        Avx.Permute2x128(a1, b1, 0x31).Store(destination + 40);
-        Avx.Permute2x128(a2, b2, 0x31).Store(destination + 48);
-        Avx.Permute2x128(a3, b3, 0x31).Store(destination + 56);
-    }
-
-    /// <summary>Of the four rows at <paramref name="rows"/>: vector c holds, per 128-bit lane q, column 4q + c of each.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) Group(float* rows)
-    {
-        Vector256<float> r0 = Vector256.Load(rows), r1 = Vector256.Load(rows + 8), r2 = Vector256.Load(rows + 16), r3 = Vector256.Load(rows + 24);
-        Vector256<double> low01 = Avx.UnpackLow(r0, r1).AsDouble(), high01 = Avx.UnpackHigh(r0, r1).AsDouble();
-        Vector256<double> low23 = Avx.UnpackLow(r2, r3).AsDouble(), high23 = Avx.UnpackHigh(r2, r3).AsDouble();
-        return (Avx.UnpackLow(low01, low23).AsSingle(), Avx.UnpackHigh(low01, low23).AsSingle(),
-            Avx.UnpackLow(high01, high23).AsSingle(), Avx.UnpackHigh(high01, high23).AsSingle());
-    }
-}
-
-internal readonly unsafe struct FftLanes128 : IFftLanes<Vector128<float>>
-{
-    public static int Count => 4;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Load(float* source) => Vector128.Load(source);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(float* destination, Vector128<float> value) => value.Store(destination);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Broadcast(float value) => Vector128.Create(value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Add(Vector128<float> left, Vector128<float> right) => left + right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Subtract(Vector128<float> left, Vector128<float> right) => left - right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Multiply(Vector128<float> left, Vector128<float> right) => left * right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Divide(Vector128<float> left, Vector128<float> right) => left / right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Sqrt(Vector128<float> value) => Vector128.Sqrt(value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> MultiplyAdd(Vector128<float> left, Vector128<float> right, Vector128<float> addend) =>
-        Fma.MultiplyAdd(left, right, addend);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> MultiplySubtract(Vector128<float> left, Vector128<float> right, Vector128<float> subtrahend) =>
-        Fma.MultiplySubtract(left, right, subtrahend);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> NegatedMultiplyAdd(Vector128<float> left, Vector128<float> right, Vector128<float> addend) =>
-        Fma.MultiplyAddNegated(left, right, addend);
-
-    /// <summary>4 x 4: unpack ps, then unpack pd.</summary>
-    public static void Transpose(float* source, float* destination)
-    {
-        Vector128<float> r0 = Vector128.Load(source), r1 = Vector128.Load(source + 4), r2 = Vector128.Load(source + 8), r3 = Vector128.Load(source + 12);
-        Vector128<double> a = Sse.UnpackLow(r0, r1).AsDouble(), b = Sse.UnpackLow(r2, r3).AsDouble();
-        Vector128<double> c = Sse.UnpackHigh(r0, r1).AsDouble(), d = Sse.UnpackHigh(r2, r3).AsDouble();
-        Sse2.UnpackLow(a, b).AsSingle().Store(destination);
-        Sse2.UnpackHigh(a, b).AsSingle().Store(destination + 4);
-        Sse2.UnpackLow(c, d).AsSingle().Store(destination + 8);
-        Sse2.UnpackHigh(c, d).AsSingle().Store(destination + 12);
-    }
-}
-
-/// <summary>One lane, for small planes and hardware without FMA.</summary>
-internal readonly unsafe struct FftLanes1 : IFftLanes<float>
-{
-    public static int Count => 1;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Load(float* source) => *source;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Store(float* destination, float value) => *destination = value;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Broadcast(float value) => value;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Add(float left, float right) => left + right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Subtract(float left, float right) => left - right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Multiply(float left, float right) => left * right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Divide(float left, float right) => left / right;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Sqrt(float value) => MathF.Sqrt(value);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MultiplyAdd(float left, float right, float addend) => (left * right) + addend;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MultiplySubtract(float left, float right, float subtrahend) => (left * right) - subtrahend;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float NegatedMultiplyAdd(float left, float right, float addend) => addend - (left * right);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Transpose(float* source, float* destination) => *destination = *source;
+    private static TVector MulConjIm(TVector xr, TVector xi, TVector c, TVector s) => TSimd.MultiplySubtract(xi, c, TSimd.Multiply(xr, s));
 }

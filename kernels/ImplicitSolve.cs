@@ -47,10 +47,10 @@ public static unsafe class ImplicitSolve
         {
             switch (FftPlan<PlaneOf<S>>.Lanes)
             {
-                case 16: ImplicitSolver<S, FftLanes512, Vector512<float>>.Forward(context, pr, pw, h, py, n); break;
-                case 8: ImplicitSolver<S, FftLanes256, Vector256<float>>.Forward(context, pr, pw, h, py, n); break;
-                case 4: ImplicitSolver<S, FftLanes128, Vector128<float>>.Forward(context, pr, pw, h, py, n); break;
-                default: ImplicitSolver<S, FftLanes1, float>.Forward(context, pr, pw, h, py, n); break;
+                case 16: ImplicitSolver<S, Simd512, Vector512<float>>.Forward(context, pr, pw, h, py, n); break;
+                case 8: ImplicitSolver<S, Simd256, Vector256<float>>.Forward(context, pr, pw, h, py, n); break;
+                case 4: ImplicitSolver<S, Simd128, Vector128<float>>.Forward(context, pr, pw, h, py, n); break;
+                default: ImplicitSolver<S, SimdScalar, float>.Forward(context, pr, pw, h, py, n); break;
             }
         }
     }
@@ -89,10 +89,10 @@ public static unsafe class ImplicitSolve
         {
             switch (FftPlan<PlaneOf<S>>.Lanes)
             {
-                case 16: ImplicitSolver<S, FftLanes512, Vector512<float>>.Backward(context, pdy, py, pw, h, pdr, pdw, n); break;
-                case 8: ImplicitSolver<S, FftLanes256, Vector256<float>>.Backward(context, pdy, py, pw, h, pdr, pdw, n); break;
-                case 4: ImplicitSolver<S, FftLanes128, Vector128<float>>.Backward(context, pdy, py, pw, h, pdr, pdw, n); break;
-                default: ImplicitSolver<S, FftLanes1, float>.Backward(context, pdy, py, pw, h, pdr, pdw, n); break;
+                case 16: ImplicitSolver<S, Simd512, Vector512<float>>.Backward(context, pdy, py, pw, h, pdr, pdw, n); break;
+                case 8: ImplicitSolver<S, Simd256, Vector256<float>>.Backward(context, pdy, py, pw, h, pdr, pdw, n); break;
+                case 4: ImplicitSolver<S, Simd128, Vector128<float>>.Backward(context, pdy, py, pw, h, pdr, pdw, n); break;
+                default: ImplicitSolver<S, SimdScalar, float>.Backward(context, pdy, py, pw, h, pdr, pdw, n); break;
             }
         }
     }
@@ -157,9 +157,9 @@ internal static class ImplicitLayout<S>
     private static int Round(int floats) => (floats + 15) & ~15;
 }
 
-internal static unsafe class ImplicitSolver<S, TLanes, TVector>
+internal static unsafe class ImplicitSolver<S, TSimd, TVector>
     where S : struct, IImplicitShape
-    where TLanes : struct, IFftLanes<TVector>
+    where TSimd : struct, ISimd<TVector>
     where TVector : unmanaged
 {
     public static void Forward(KernelContext context, float* rhs, float* weight, float h, float* y, int n)
@@ -207,7 +207,7 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
         if (ImplicitLayout<S>.GroupSize > 1)
         {
             var factor = new FactorJob { Shared = shared, Step = h };
-            context.For(ImplicitLayout<S>.Frequencies / TLanes.Count, ref factor);
+            context.For(ImplicitLayout<S>.Frequencies / TSimd.Count, ref factor);
         }
 
         return shared;
@@ -243,12 +243,12 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
                 if (ImplicitLayout<S>.GroupSize == 1)
                 {
                     float* inverse = Shared + ImplicitLayout<S>.FactorOffset + ((nint)unit * frequencies);
-                    TVector one = TLanes.Broadcast(1f), step = TLanes.Broadcast(Step);
-                    for (int f = 0; f < frequencies; f += TLanes.Count)
+                    TVector one = TSimd.Broadcast(1f), step = TSimd.Broadcast(Step);
+                    for (int f = 0; f < frequencies; f += TSimd.Count)
                     {
-                        TVector re = TLanes.Load(spectrum + f), im = TLanes.Load(spectrum + frequencies + f);
-                        TVector power = TLanes.MultiplyAdd(re, re, TLanes.Multiply(im, im));
-                        TLanes.Store(inverse + f, TLanes.Divide(one, TLanes.MultiplyAdd(step, power, one)));
+                        TVector re = TSimd.Load(spectrum + f), im = TSimd.Load(spectrum + frequencies + f);
+                        TVector power = TSimd.MultiplyAdd(re, re, TSimd.Multiply(im, im));
+                        TSimd.Store(inverse + f, TSimd.Divide(one, TSimd.MultiplyAdd(step, power, one)));
                     }
                 }
             }
@@ -268,10 +268,10 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
         {
             int g = ImplicitLayout<S>.GroupSize;
             nint frequencies = ImplicitLayout<S>.Frequencies, spectrum = ImplicitLayout<S>.Spectrum;
-            TVector one = TLanes.Broadcast(1f), step = TLanes.Broadcast(Step);
+            TVector one = TSimd.Broadcast(1f), step = TSimd.Broadcast(Step);
             for (int unit = begin; unit < end; unit++)
             {
-                nint f = (nint)unit * TLanes.Count;
+                nint f = (nint)unit * TSimd.Count;
                 for (int group = 0; group < S.Groups; group++)
                 {
                     float* kernels = Shared + ((nint)group * g * g * spectrum) + f;
@@ -281,38 +281,38 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
                         for (int i = j; i < g; i++)
                         {
                             // M_ij - delta_ij = h sum_o conj(C_oi) C_oj, lower triangle (i >= j).
-                            TVector mr = TLanes.Broadcast(0f), mi = TLanes.Broadcast(0f);
+                            TVector mr = TSimd.Broadcast(0f), mi = TSimd.Broadcast(0f);
                             for (int o = 0; o < g; o++)
                             {
                                 float* cj = kernels + (((o * g) + j) * spectrum), ci = kernels + (((o * g) + i) * spectrum);
-                                TVector ajr = TLanes.Load(cj), aji = TLanes.Load(cj + frequencies), air = TLanes.Load(ci), aii = TLanes.Load(ci + frequencies);
-                                mr = TLanes.MultiplyAdd(air, ajr, TLanes.MultiplyAdd(aii, aji, mr));
-                                mi = TLanes.MultiplyAdd(air, aji, TLanes.NegatedMultiplyAdd(aii, ajr, mi));
+                                TVector ajr = TSimd.Load(cj), aji = TSimd.Load(cj + frequencies), air = TSimd.Load(ci), aii = TSimd.Load(ci + frequencies);
+                                mr = TSimd.MultiplyAdd(air, ajr, TSimd.MultiplyAdd(aii, aji, mr));
+                                mi = TSimd.MultiplyAdd(air, aji, TSimd.NegatedMultiplyAdd(aii, ajr, mi));
                             }
 
-                            mr = TLanes.Multiply(mr, step);
-                            mi = TLanes.Multiply(mi, step);
+                            mr = TSimd.Multiply(mr, step);
+                            mi = TSimd.Multiply(mi, step);
 
                             // Subtract sum over k < j of L_ik conj(L_jk).
                             for (int k = 0; k < j; k++)
                             {
                                 float* lik = Lower(factors, i, k), ljk = Lower(factors, j, k);
-                                TVector ar = TLanes.Load(lik), ai = TLanes.Load(lik + frequencies), br = TLanes.Load(ljk), bi = TLanes.Load(ljk + frequencies);
-                                mr = TLanes.Subtract(mr, TLanes.MultiplyAdd(ar, br, TLanes.Multiply(ai, bi)));
-                                mi = TLanes.Subtract(mi, TLanes.MultiplySubtract(ai, br, TLanes.Multiply(ar, bi)));
+                                TVector ar = TSimd.Load(lik), ai = TSimd.Load(lik + frequencies), br = TSimd.Load(ljk), bi = TSimd.Load(ljk + frequencies);
+                                mr = TSimd.Subtract(mr, TSimd.MultiplyAdd(ar, br, TSimd.Multiply(ai, bi)));
+                                mi = TSimd.Subtract(mi, TSimd.MultiplySubtract(ai, br, TSimd.Multiply(ar, bi)));
                             }
 
                             float* diagonal = factors + (j * frequencies);
                             if (i == j)
                             {
-                                TLanes.Store(diagonal, TLanes.Divide(one, TLanes.Sqrt(TLanes.Add(one, mr))));
+                                TSimd.Store(diagonal, TSimd.Divide(one, TSimd.Sqrt(TSimd.Add(one, mr))));
                             }
                             else
                             {
-                                TVector inverse = TLanes.Load(diagonal);
+                                TVector inverse = TSimd.Load(diagonal);
                                 float* lij = Lower(factors, i, j);
-                                TLanes.Store(lij, TLanes.Multiply(mr, inverse));
-                                TLanes.Store(lij + frequencies, TLanes.Multiply(mi, inverse));
+                                TSimd.Store(lij, TSimd.Multiply(mr, inverse));
+                                TSimd.Store(lij + frequencies, TSimd.Multiply(mi, inverse));
                             }
                         }
                     }
@@ -458,12 +458,12 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
                 {
                     // Z = 2 conj(C^) q, q in the real plane just summed.
                     float* kernelSpectrum = Shared + (unit * spectrum);
-                    TVector two = TLanes.Broadcast(2f), minusTwo = TLanes.Broadcast(-2f);
-                    for (nint f = 0; f < frequencies; f += TLanes.Count)
+                    TVector two = TSimd.Broadcast(2f), minusTwo = TSimd.Broadcast(-2f);
+                    for (nint f = 0; f < frequencies; f += TSimd.Count)
                     {
-                        TVector q = TLanes.Load(z + f);
-                        TLanes.Store(z + f, TLanes.Multiply(TLanes.Multiply(TLanes.Load(kernelSpectrum + f), q), two));
-                        TLanes.Store(z + frequencies + f, TLanes.Multiply(TLanes.Multiply(TLanes.Load(kernelSpectrum + frequencies + f), q), minusTwo));
+                        TVector q = TSimd.Load(z + f);
+                        TSimd.Store(z + f, TSimd.Multiply(TSimd.Multiply(TSimd.Load(kernelSpectrum + f), q), two));
+                        TSimd.Store(z + frequencies + f, TSimd.Multiply(TSimd.Multiply(TSimd.Load(kernelSpectrum + frequencies + f), q), minusTwo));
                     }
                 }
 
@@ -481,9 +481,9 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
 
         private static void Add(float* sum, float* values, nint length)
         {
-            for (nint i = 0; i < length; i += TLanes.Count)
+            for (nint i = 0; i < length; i += TSimd.Count)
             {
-                TLanes.Store(sum + i, TLanes.Add(TLanes.Load(sum + i), TLanes.Load(values + i)));
+                TSimd.Store(sum + i, TSimd.Add(TSimd.Load(sum + i), TSimd.Load(values + i)));
             }
         }
     }
@@ -500,18 +500,18 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
         if (g == 1)
         {
             float* inverse = factors + ((nint)group * frequencies);
-            for (nint f = 0; f < frequencies; f += TLanes.Count)
+            for (nint f = 0; f < frequencies; f += TSimd.Count)
             {
-                TVector scale = TLanes.Load(inverse + f);
-                TLanes.Store(spectra + f, TLanes.Multiply(TLanes.Load(spectra + f), scale));
-                TLanes.Store(spectra + frequencies + f, TLanes.Multiply(TLanes.Load(spectra + frequencies + f), scale));
+                TVector scale = TSimd.Load(inverse + f);
+                TSimd.Store(spectra + f, TSimd.Multiply(TSimd.Load(spectra + f), scale));
+                TSimd.Store(spectra + frequencies + f, TSimd.Multiply(TSimd.Load(spectra + frequencies + f), scale));
             }
 
             return;
         }
 
         factors += (nint)group * ImplicitLayout<S>.FactorsPerGroup;
-        for (nint f = 0; f < frequencies; f += TLanes.Count)
+        for (nint f = 0; f < frequencies; f += TSimd.Count)
         {
             float* lower = factors + f, x = spectra + f;
 
@@ -519,36 +519,36 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
             for (int i = 0; i < g; i++)
             {
                 float* xi = x + (i * spectrum);
-                TVector re = TLanes.Load(xi), im = TLanes.Load(xi + frequencies);
+                TVector re = TSimd.Load(xi), im = TSimd.Load(xi + frequencies);
                 for (int j = 0; j < i; j++)
                 {
                     float* lij = Lower(lower, i, j), xj = x + (j * spectrum);
-                    TVector lr = TLanes.Load(lij), li = TLanes.Load(lij + frequencies), ur = TLanes.Load(xj), ui = TLanes.Load(xj + frequencies);
-                    re = TLanes.Subtract(re, TLanes.MultiplySubtract(lr, ur, TLanes.Multiply(li, ui)));
-                    im = TLanes.Subtract(im, TLanes.MultiplyAdd(lr, ui, TLanes.Multiply(li, ur)));
+                    TVector lr = TSimd.Load(lij), li = TSimd.Load(lij + frequencies), ur = TSimd.Load(xj), ui = TSimd.Load(xj + frequencies);
+                    re = TSimd.Subtract(re, TSimd.MultiplySubtract(lr, ur, TSimd.Multiply(li, ui)));
+                    im = TSimd.Subtract(im, TSimd.MultiplyAdd(lr, ui, TSimd.Multiply(li, ur)));
                 }
 
-                TVector inverse = TLanes.Load(lower + (i * frequencies));
-                TLanes.Store(xi, TLanes.Multiply(re, inverse));
-                TLanes.Store(xi + frequencies, TLanes.Multiply(im, inverse));
+                TVector inverse = TSimd.Load(lower + (i * frequencies));
+                TSimd.Store(xi, TSimd.Multiply(re, inverse));
+                TSimd.Store(xi + frequencies, TSimd.Multiply(im, inverse));
             }
 
             // L^H x = u: x_i = (u_i - sum over j > i of conj(L_ji) x_j) / L_ii.
             for (int i = g - 1; i >= 0; i--)
             {
                 float* xi = x + (i * spectrum);
-                TVector re = TLanes.Load(xi), im = TLanes.Load(xi + frequencies);
+                TVector re = TSimd.Load(xi), im = TSimd.Load(xi + frequencies);
                 for (int j = i + 1; j < g; j++)
                 {
                     float* lji = Lower(lower, j, i), xj = x + (j * spectrum);
-                    TVector lr = TLanes.Load(lji), li = TLanes.Load(lji + frequencies), ur = TLanes.Load(xj), ui = TLanes.Load(xj + frequencies);
-                    re = TLanes.Subtract(re, TLanes.MultiplyAdd(lr, ur, TLanes.Multiply(li, ui)));
-                    im = TLanes.Subtract(im, TLanes.MultiplySubtract(lr, ui, TLanes.Multiply(li, ur)));
+                    TVector lr = TSimd.Load(lji), li = TSimd.Load(lji + frequencies), ur = TSimd.Load(xj), ui = TSimd.Load(xj + frequencies);
+                    re = TSimd.Subtract(re, TSimd.MultiplyAdd(lr, ur, TSimd.Multiply(li, ui)));
+                    im = TSimd.Subtract(im, TSimd.MultiplySubtract(lr, ui, TSimd.Multiply(li, ur)));
                 }
 
-                TVector inverse = TLanes.Load(lower + (i * frequencies));
-                TLanes.Store(xi, TLanes.Multiply(re, inverse));
-                TLanes.Store(xi + frequencies, TLanes.Multiply(im, inverse));
+                TVector inverse = TSimd.Load(lower + (i * frequencies));
+                TSimd.Store(xi, TSimd.Multiply(re, inverse));
+                TSimd.Store(xi + frequencies, TSimd.Multiply(im, inverse));
             }
         }
     }
@@ -557,11 +557,11 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
     private static void AccumulateDepthwise(float* q, float* outputs, float* solved)
     {
         nint frequencies = ImplicitLayout<S>.Frequencies;
-        for (nint f = 0; f < frequencies; f += TLanes.Count)
+        for (nint f = 0; f < frequencies; f += TSimd.Count)
         {
-            TVector yr = TLanes.Load(outputs + f), yi = TLanes.Load(outputs + frequencies + f);
-            TVector vr = TLanes.Load(solved + f), vi = TLanes.Load(solved + frequencies + f);
-            TLanes.Store(q + f, TLanes.MultiplyAdd(yr, vr, TLanes.MultiplyAdd(yi, vi, TLanes.Load(q + f))));
+            TVector yr = TSimd.Load(outputs + f), yi = TSimd.Load(outputs + frequencies + f);
+            TVector vr = TSimd.Load(solved + f), vi = TSimd.Load(solved + frequencies + f);
+            TSimd.Store(q + f, TSimd.MultiplyAdd(yr, vr, TSimd.MultiplyAdd(yi, vi, TSimd.Load(q + f))));
         }
     }
 
@@ -570,33 +570,33 @@ internal static unsafe class ImplicitSolver<S, TLanes, TVector>
     {
         int g = ImplicitLayout<S>.GroupSize;
         nint frequencies = ImplicitLayout<S>.Frequencies, spectrum = ImplicitLayout<S>.Spectrum;
-        for (nint f = 0; f < frequencies; f += TLanes.Count)
+        for (nint f = 0; f < frequencies; f += TSimd.Count)
         {
             for (int o = 0; o < g; o++)
             {
-                TVector cyr = TLanes.Broadcast(0f), cyi = cyr, cvr = cyr, cvi = cyr;
+                TVector cyr = TSimd.Broadcast(0f), cyi = cyr, cvr = cyr, cvi = cyr;
                 for (int i = 0; i < g; i++)
                 {
                     float* c = kernels + (((o * g) + i) * spectrum) + f, yi = outputs + (i * spectrum) + f, vi = solved + (i * spectrum) + f;
-                    TVector cr = TLanes.Load(c), ci = TLanes.Load(c + frequencies);
-                    TVector ar = TLanes.Load(yi), ai = TLanes.Load(yi + frequencies), br = TLanes.Load(vi), bi = TLanes.Load(vi + frequencies);
-                    cyr = TLanes.MultiplyAdd(cr, ar, TLanes.NegatedMultiplyAdd(ci, ai, cyr));
-                    cyi = TLanes.MultiplyAdd(cr, ai, TLanes.MultiplyAdd(ci, ar, cyi));
-                    cvr = TLanes.MultiplyAdd(cr, br, TLanes.NegatedMultiplyAdd(ci, bi, cvr));
-                    cvi = TLanes.MultiplyAdd(cr, bi, TLanes.MultiplyAdd(ci, br, cvi));
+                    TVector cr = TSimd.Load(c), ci = TSimd.Load(c + frequencies);
+                    TVector ar = TSimd.Load(yi), ai = TSimd.Load(yi + frequencies), br = TSimd.Load(vi), bi = TSimd.Load(vi + frequencies);
+                    cyr = TSimd.MultiplyAdd(cr, ar, TSimd.NegatedMultiplyAdd(ci, ai, cyr));
+                    cyi = TSimd.MultiplyAdd(cr, ai, TSimd.MultiplyAdd(ci, ar, cyi));
+                    cvr = TSimd.MultiplyAdd(cr, br, TSimd.NegatedMultiplyAdd(ci, bi, cvr));
+                    cvi = TSimd.MultiplyAdd(cr, bi, TSimd.MultiplyAdd(ci, br, cvi));
                 }
 
                 for (int i = 0; i < g; i++)
                 {
                     float* zi = z + (((o * g) + i) * spectrum) + f, yi = outputs + (i * spectrum) + f, vi = solved + (i * spectrum) + f;
-                    TVector ar = TLanes.Load(yi), ai = TLanes.Load(yi + frequencies), br = TLanes.Load(vi), bi = TLanes.Load(vi + frequencies);
+                    TVector ar = TSimd.Load(yi), ai = TSimd.Load(yi + frequencies), br = TSimd.Load(vi), bi = TSimd.Load(vi + frequencies);
 
                     // conj(cy) v + conj(cv) y.
-                    TVector re = TLanes.MultiplyAdd(cyr, br, TLanes.MultiplyAdd(cyi, bi, TLanes.MultiplyAdd(cvr, ar, TLanes.MultiplyAdd(cvi, ai, TLanes.Load(zi)))));
-                    TVector im = TLanes.MultiplyAdd(cyr, bi, TLanes.MultiplyAdd(cvr, ai, TLanes.Load(zi + frequencies)));
-                    im = TLanes.Subtract(im, TLanes.MultiplyAdd(cyi, br, TLanes.Multiply(cvi, ar)));
-                    TLanes.Store(zi, re);
-                    TLanes.Store(zi + frequencies, im);
+                    TVector re = TSimd.MultiplyAdd(cyr, br, TSimd.MultiplyAdd(cyi, bi, TSimd.MultiplyAdd(cvr, ar, TSimd.MultiplyAdd(cvi, ai, TSimd.Load(zi)))));
+                    TVector im = TSimd.MultiplyAdd(cyr, bi, TSimd.MultiplyAdd(cvr, ai, TSimd.Load(zi + frequencies)));
+                    im = TSimd.Subtract(im, TSimd.MultiplyAdd(cyi, br, TSimd.Multiply(cvi, ar)));
+                    TSimd.Store(zi, re);
+                    TSimd.Store(zi + frequencies, im);
                 }
             }
         }

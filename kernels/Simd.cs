@@ -1,11 +1,16 @@
+using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetCompiler.Kernels;
 
 /// <summary>
-/// The few vector operations the GEMM micro-kernel needs, so one kernel body serves every instruction set:
-/// RyuJIT specialises it per implementing struct and the calls inline to single instructions.
+/// The vector operations the GEMM micro-kernel, the FFT and the per-frequency implicit solves need, one implementation
+/// per width (<see cref="Simd512"/>, <see cref="Simd256"/>, <see cref="Simd128"/>, <see cref="SimdScalar"/>), so one
+/// kernel body serves every instruction set: RyuJIT specialises it per implementing struct and the calls inline to
+/// single instructions. MultiplySubtract, NegatedMultiplyAdd and Transpose use the width's own instructions (AVX-512F,
+/// FMA, AVX, SSE2), so only run them where the FFT's lane choice (<see cref="FftPlan{S}.Lanes"/>) would pick that width.
 /// </summary>
 internal unsafe interface ISimd<TVector> where TVector : unmanaged
 {
@@ -14,9 +19,24 @@ internal unsafe interface ISimd<TVector> where TVector : unmanaged
     static abstract TVector Load(float* source);
     static abstract void Store(float* destination, TVector value);
     static abstract TVector Broadcast(float value);
-    static abstract TVector MultiplyAdd(TVector left, TVector right, TVector addend);
     static abstract TVector Add(TVector left, TVector right);
+    static abstract TVector Subtract(TVector left, TVector right);
+    static abstract TVector Multiply(TVector left, TVector right);
+    static abstract TVector Divide(TVector left, TVector right);
+    static abstract TVector Sqrt(TVector value);
     static abstract TVector Max(TVector left, TVector right);
+
+    /// <summary>left * right + addend (fused, except in <see cref="SimdScalar"/>).</summary>
+    static abstract TVector MultiplyAdd(TVector left, TVector right, TVector addend);
+
+    /// <summary>left * right - subtrahend.</summary>
+    static abstract TVector MultiplySubtract(TVector left, TVector right, TVector subtrahend);
+
+    /// <summary>addend - left * right.</summary>
+    static abstract TVector NegatedMultiplyAdd(TVector left, TVector right, TVector addend);
+
+    /// <summary>Transposes the Count x Count tile of rows Count floats apart at <paramref name="source"/> into <paramref name="destination"/> (same layout).</summary>
+    static abstract void Transpose(float* source, float* destination);
 }
 
 internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
@@ -30,12 +50,65 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Broadcast(float value) => Vector512.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Add(Vector512<float> left, Vector512<float> right) => left + right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Subtract(Vector512<float> left, Vector512<float> right) => left - right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Multiply(Vector512<float> left, Vector512<float> right) => left * right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Divide(Vector512<float> left, Vector512<float> right) => left / right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Sqrt(Vector512<float> value) => Vector512.Sqrt(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Max(Vector512<float> left, Vector512<float> right) => Vector512.Max(left, right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> left, Vector512<float> right, Vector512<float> addend) =>
         Vector512.FusedMultiplyAdd(left, right, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Add(Vector512<float> left, Vector512<float> right) => left + right;
+    public static Vector512<float> MultiplySubtract(Vector512<float> left, Vector512<float> right, Vector512<float> subtrahend) =>
+        Avx512F.FusedMultiplySubtract(left, right, subtrahend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Max(Vector512<float> left, Vector512<float> right) => Vector512.Max(left, right);
+    public static Vector512<float> NegatedMultiplyAdd(Vector512<float> left, Vector512<float> right, Vector512<float> addend) =>
+        Avx512F.FusedMultiplyAddNegated(left, right, addend);
+
+    /// <summary>
+    /// 16 x 16 in four rounds of 16 shuffles: interleave pairs of rows (unpack ps), pairs of pairs (unpack pd), then
+    /// exchange 128-bit lanes twice (shuffle f32x4).
+    /// </summary>
+    public static void Transpose(float* source, float* destination)
+    {
+        // Group g (rows 4g .. 4g + 3) gives gc (c = 0..3), whose 128-bit lane q holds column 4q + c of those rows.
+        (Vector512<float> a0, Vector512<float> a1, Vector512<float> a2, Vector512<float> a3) = Group(source);
+        (Vector512<float> b0, Vector512<float> b1, Vector512<float> b2, Vector512<float> b3) = Group(source + 64);
+        (Vector512<float> c0, Vector512<float> c1, Vector512<float> c2, Vector512<float> c3) = Group(source + 128);
+        (Vector512<float> d0, Vector512<float> d1, Vector512<float> d2, Vector512<float> d3) = Group(source + 192);
+        Columns(a0, b0, c0, d0, destination);
+        Columns(a1, b1, c1, d1, destination + 16);
+        Columns(a2, b2, c2, d2, destination + 32);
+        Columns(a3, b3, c3, d3, destination + 48);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector512<float>, Vector512<float>, Vector512<float>, Vector512<float>) Group(float* rows)
+    {
+        Vector512<float> r0 = Vector512.Load(rows), r1 = Vector512.Load(rows + 16), r2 = Vector512.Load(rows + 32), r3 = Vector512.Load(rows + 48);
+        Vector512<double> low01 = Avx512F.UnpackLow(r0, r1).AsDouble(), high01 = Avx512F.UnpackHigh(r0, r1).AsDouble();
+        Vector512<double> low23 = Avx512F.UnpackLow(r2, r3).AsDouble(), high23 = Avx512F.UnpackHigh(r2, r3).AsDouble();
+        return (Avx512F.UnpackLow(low01, low23).AsSingle(), Avx512F.UnpackHigh(low01, low23).AsSingle(),
+            Avx512F.UnpackLow(high01, high23).AsSingle(), Avx512F.UnpackHigh(high01, high23).AsSingle());
+    }
+
+    /// <summary>Lane q of group g's vectors for column c goes to lane g of output row 4q + c (rows 64 floats apart from <paramref name="destination"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Columns(Vector512<float> g0, Vector512<float> g1, Vector512<float> g2, Vector512<float> g3, float* destination)
+    {
+        Vector512<float> s0 = Avx512F.Shuffle4x128(g0, g1, 0x88), s1 = Avx512F.Shuffle4x128(g0, g1, 0xDD);
+        Vector512<float> s2 = Avx512F.Shuffle4x128(g2, g3, 0x88), s3 = Avx512F.Shuffle4x128(g2, g3, 0xDD);
+        Avx512F.Shuffle4x128(s0, s2, 0x88).Store(destination);
+        Avx512F.Shuffle4x128(s1, s3, 0x88).Store(destination + 64);
+        Avx512F.Shuffle4x128(s0, s2, 0xDD).Store(destination + 128);
+        Avx512F.Shuffle4x128(s1, s3, 0xDD).Store(destination + 192);
+    }
 }
 
 internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
@@ -49,15 +122,101 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Broadcast(float value) => Vector256.Create(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Add(Vector256<float> left, Vector256<float> right) => left + right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Subtract(Vector256<float> left, Vector256<float> right) => left - right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Multiply(Vector256<float> left, Vector256<float> right) => left * right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Divide(Vector256<float> left, Vector256<float> right) => left / right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Sqrt(Vector256<float> value) => Vector256.Sqrt(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Max(Vector256<float> left, Vector256<float> right) => Vector256.Max(left, right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MultiplyAdd(Vector256<float> left, Vector256<float> right, Vector256<float> addend) =>
         Vector256.FusedMultiplyAdd(left, right, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Add(Vector256<float> left, Vector256<float> right) => left + right;
+    public static Vector256<float> MultiplySubtract(Vector256<float> left, Vector256<float> right, Vector256<float> subtrahend) =>
+        Fma.MultiplySubtract(left, right, subtrahend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Max(Vector256<float> left, Vector256<float> right) => Vector256.Max(left, right);
+    public static Vector256<float> NegatedMultiplyAdd(Vector256<float> left, Vector256<float> right, Vector256<float> addend) =>
+        Fma.MultiplyAddNegated(left, right, addend);
+
+    /// <summary>8 x 8: unpack ps, unpack pd, then exchange 128-bit halves.</summary>
+    public static void Transpose(float* source, float* destination)
+    {
+        (Vector256<float> a0, Vector256<float> a1, Vector256<float> a2, Vector256<float> a3) = Group(source);
+        (Vector256<float> b0, Vector256<float> b1, Vector256<float> b2, Vector256<float> b3) = Group(source + 32);
+        Avx.Permute2x128(a0, b0, 0x20).Store(destination);
+        Avx.Permute2x128(a1, b1, 0x20).Store(destination + 8);
+        Avx.Permute2x128(a2, b2, 0x20).Store(destination + 16);
+        Avx.Permute2x128(a3, b3, 0x20).Store(destination + 24);
+        Avx.Permute2x128(a0, b0, 0x31).Store(destination + 32);
+        Avx.Permute2x128(a1, b1, 0x31).Store(destination + 40);
+        Avx.Permute2x128(a2, b2, 0x31).Store(destination + 48);
+        Avx.Permute2x128(a3, b3, 0x31).Store(destination + 56);
+    }
+
+    /// <summary>Of the four rows at <paramref name="rows"/>: vector c holds, per 128-bit lane q, column 4q + c of each.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float>, Vector256<float>, Vector256<float>, Vector256<float>) Group(float* rows)
+    {
+        Vector256<float> r0 = Vector256.Load(rows), r1 = Vector256.Load(rows + 8), r2 = Vector256.Load(rows + 16), r3 = Vector256.Load(rows + 24);
+        Vector256<double> low01 = Avx.UnpackLow(r0, r1).AsDouble(), high01 = Avx.UnpackHigh(r0, r1).AsDouble();
+        Vector256<double> low23 = Avx.UnpackLow(r2, r3).AsDouble(), high23 = Avx.UnpackHigh(r2, r3).AsDouble();
+        return (Avx.UnpackLow(low01, low23).AsSingle(), Avx.UnpackHigh(low01, low23).AsSingle(),
+            Avx.UnpackLow(high01, high23).AsSingle(), Avx.UnpackHigh(high01, high23).AsSingle());
+    }
 }
 
-/// <summary>One-lane "vector" for hardware without 256-bit SIMD.</summary>
+/// <summary>Four lanes, for the FFT on planes too small for 8 or hardware with FMA but without AVX2.</summary>
+internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
+{
+    public static int Count => Vector128<float>.Count;
+    public static Vector128<float> Zero => Vector128<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Load(float* source) => Vector128.Load(source);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Store(float* destination, Vector128<float> value) => value.Store(destination);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Broadcast(float value) => Vector128.Create(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Add(Vector128<float> left, Vector128<float> right) => left + right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Subtract(Vector128<float> left, Vector128<float> right) => left - right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Multiply(Vector128<float> left, Vector128<float> right) => left * right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Divide(Vector128<float> left, Vector128<float> right) => left / right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Sqrt(Vector128<float> value) => Vector128.Sqrt(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Max(Vector128<float> left, Vector128<float> right) => Vector128.Max(left, right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplyAdd(Vector128<float> left, Vector128<float> right, Vector128<float> addend) =>
+        Vector128.FusedMultiplyAdd(left, right, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> MultiplySubtract(Vector128<float> left, Vector128<float> right, Vector128<float> subtrahend) =>
+        Fma.MultiplySubtract(left, right, subtrahend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> NegatedMultiplyAdd(Vector128<float> left, Vector128<float> right, Vector128<float> addend) =>
+        Fma.MultiplyAddNegated(left, right, addend);
+
+    /// <summary>4 x 4: unpack ps, then unpack pd.</summary>
+    public static void Transpose(float* source, float* destination)
+    {
+        Vector128<float> r0 = Vector128.Load(source), r1 = Vector128.Load(source + 4), r2 = Vector128.Load(source + 8), r3 = Vector128.Load(source + 12);
+        Vector128<double> a = Sse.UnpackLow(r0, r1).AsDouble(), b = Sse.UnpackLow(r2, r3).AsDouble();
+        Vector128<double> c = Sse.UnpackHigh(r0, r1).AsDouble(), d = Sse.UnpackHigh(r2, r3).AsDouble();
+        Sse2.UnpackLow(a, b).AsSingle().Store(destination);
+        Sse2.UnpackHigh(a, b).AsSingle().Store(destination + 4);
+        Sse2.UnpackLow(c, d).AsSingle().Store(destination + 8);
+        Sse2.UnpackHigh(c, d).AsSingle().Store(destination + 12);
+    }
+}
+
+/// <summary>One-lane "vector": the GEMM without 256-bit SIMD, the FFT on small planes or without FMA. Not fused.</summary>
 internal readonly unsafe struct SimdScalar : ISimd<float>
 {
     public static int Count => 1;
@@ -69,9 +228,23 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Broadcast(float value) => value;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float MultiplyAdd(float left, float right, float addend) => (left * right) + addend;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Add(float left, float right) => left + right;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Subtract(float left, float right) => left - right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Multiply(float left, float right) => left * right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Divide(float left, float right) => left / right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Sqrt(float value) => MathF.Sqrt(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Max(float left, float right) => left > right ? left : right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplyAdd(float left, float right, float addend) => (left * right) + addend;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float MultiplySubtract(float left, float right, float subtrahend) => (left * right) - subtrahend;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float NegatedMultiplyAdd(float left, float right, float addend) => addend - (left * right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Transpose(float* source, float* destination) => *destination = *source;
 }

@@ -1,21 +1,12 @@
-using System;
 using NetCompiler;
 
 namespace NetCompiler.Bench;
-
-/// <summary>What the bench calls on each network: the generated entry points.</summary>
-internal interface IBenchNetwork
-{
-    float TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, Optimizer optimizer);
-
-    ReadOnlySpan<float> Forward(ReadOnlySpan<float> images);
-}
 
 // The peer's networks (bench/peer.py), layer for layer.
 [Network("1x28x28")]
 [Conv(6, 5, Pad = 2), Relu, MaxPool(2), Conv(16, 5), Relu, MaxPool(2)]
 [Dense(120), Relu, Dense(84), Relu, Dense(10)]
-internal partial class LeNet5 : IBenchNetwork;
+internal partial class LeNet5;
 
 [Network("3x32x32", Blueprint = "[[CONV 32 3x3 -> BN -> RELU]*2 -> POOL 2] -> [[CONV 64 3x3 -> BN -> RELU]*2 -> POOL 2] -> [[CONV 128 3x3 -> BN -> RELU]*2 -> POOL 2] -> FC 10")]
-internal partial class CifarVgg : IBenchNetwork;
+internal partial class CifarVgg;
