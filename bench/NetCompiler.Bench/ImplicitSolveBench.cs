@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using NetCompiler.Kernels;
 
 namespace NetCompiler.Bench;
@@ -44,30 +43,7 @@ internal static class ImplicitSolveBench
     }
 
     /// <summary>Median ms per call over repeats of at least a second each, after warm-up calls.</summary>
-    private static double MedianMs(Action call, int repeats)
-    {
-        for (int i = 0; i < 5; i++)
-        {
-            call();
-        }
-
-        var ms = new double[repeats];
-        for (int repeat = 0; repeat < repeats; repeat++)
-        {
-            int calls = 0;
-            var clock = Stopwatch.StartNew();
-            do
-            {
-                call();
-                calls++;
-            }
-            while (clock.Elapsed.TotalSeconds < 1.0);
-            ms[repeat] = clock.Elapsed.TotalMilliseconds / calls;
-        }
-
-        Array.Sort(ms);
-        return ms[repeats / 2];
-    }
+    private static double MedianMs(Action call, int repeats) => 1e3 * Timing.MedianSeconds(call, warmup: 5, minSeconds: 1.0, repeats);
 
     private static float[] Random(Random random, int length, float scale)
     {

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using NetCompiler.Kernels;
 
 namespace NetCompiler.Bench;
@@ -45,26 +44,7 @@ internal static class KernelThroughput
     private static string Cell(double gflops, double peak) => $"{gflops,6:F1} ({gflops / peak,4:P0})";
 
     /// <summary>Median seconds per call over 7 repeats of at least 0.2 s each, after a warm-up call.</summary>
-    private static double Time(Action action)
-    {
-        action();
-        var seconds = new double[7];
-        for (int repeat = 0; repeat < seconds.Length; repeat++)
-        {
-            int calls = 0;
-            var clock = Stopwatch.StartNew();
-            do
-            {
-                action();
-                calls++;
-            }
-            while (clock.Elapsed.TotalSeconds < 0.2);
-            seconds[repeat] = clock.Elapsed.TotalSeconds / calls;
-        }
-
-        Array.Sort(seconds);
-        return seconds[seconds.Length / 2];
-    }
+    private static double Time(Action action) => Timing.MedianSeconds(action, warmup: 1, minSeconds: 0.2);
 
     private static float[] Random(int length, int seed)
     {

@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
@@ -94,30 +93,8 @@ static float[] RandomImages(int inputLength)
     return Enumerable.Range(0, Batch * inputLength).Select(_ => (float)random.NextDouble()).ToArray();
 }
 
-static double MedianRate(Action step)
-{
-    for (int i = 0; i < 5; i++)
-    {
-        step();
-    }
-
-    var rates = new List<double>();
-    for (int repeat = 0; repeat < 7; repeat++)
-    {
-        int calls = 0;
-        var clock = Stopwatch.StartNew();
-        do
-        {
-            step();
-            calls++;
-        }
-        while (clock.Elapsed.TotalSeconds < 1.0);
-        rates.Add(calls * Batch / clock.Elapsed.TotalSeconds);
-    }
-
-    rates.Sort();
-    return rates[rates.Count / 2];
-}
+// Images per second: the median time per call (median of 7 repeats of at least a second each, after 5 warm-up calls).
+static double MedianRate(Action step) => Batch / Timing.MedianSeconds(step, warmup: 5, minSeconds: 1.0);
 
 /// <summary>bench/peer.py's output; property names are its keys in PascalCase. A part the peer skipped is null.</summary>
 internal sealed record PeerReport(

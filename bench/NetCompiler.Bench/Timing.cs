@@ -1,0 +1,37 @@
+using System;
+using System.Diagnostics;
+
+namespace NetCompiler.Bench;
+
+/// <summary>The one timing method of every figure here, as peer.py times the peer.</summary>
+internal static class Timing
+{
+    /// <summary>
+    /// Median seconds per call over <paramref name="repeats"/> repeats of at least <paramref name="minSeconds"/> each,
+    /// after <paramref name="warmup"/> calls (JIT tiering, buffers, thread start).
+    /// </summary>
+    public static double MedianSeconds(Action call, int warmup, double minSeconds, int repeats = 7)
+    {
+        for (int i = 0; i < warmup; i++)
+        {
+            call();
+        }
+
+        var seconds = new double[repeats];
+        for (int repeat = 0; repeat < repeats; repeat++)
+        {
+            int calls = 0;
+            var clock = Stopwatch.StartNew();
+            do
+            {
+                call();
+                calls++;
+            }
+            while (clock.Elapsed.TotalSeconds < minSeconds);
+            seconds[repeat] = clock.Elapsed.TotalSeconds / calls;
+        }
+
+        Array.Sort(seconds);
+        return seconds[repeats / 2];
+    }
+}
