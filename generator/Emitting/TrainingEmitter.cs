@@ -394,14 +394,8 @@ internal static class TrainingEmitter
                     .Close();
                 break;
             case StepKind.ResidualStep:
-                var residual = (ResidualSpec)step.Layer.Spec;
-                string shape = step.LayerIdentifier + "Shape";
-                writer.Line($"{Kernels}Conv2d.Forward<{shape}>(context, {x}, {Value(step, "conv1.weight")}, default, {Buffer(step, "conv1")}, n, relu: false);");
-                EmitBatchNormForward(writer, step, "bn.", Buffer(step, "conv1"), Buffer(step, "bn"), "bnMean", "bnInvStd", relu: true);
-                writer.Line(residual.Symmetric
-                        ? $"{Kernels}ConvTranspose2d.Forward<{shape}>(context, {Buffer(step, "bn")}, {Value(step, "conv1.weight")}, default, {y}, n, relu: false); // K2 = K1^T"
-                        : $"{Kernels}Conv2d.Forward<{shape}>(context, {Buffer(step, "bn")}, {Value(step, "conv2.weight")}, default, {y}, n, relu: false);")
-                    .Line($"{Kernels}Elementwise.AddScaled({x}, {Format.FloatLiteral(residual.H)}, {y}, {y});");
+                EmitBranchForward(writer, step, y);
+                writer.Line($"{Kernels}Elementwise.AddScaled({x}, {Format.FloatLiteral(((ResidualSpec)step.Layer.Spec).H)}, {y}, {y});");
                 break;
             case StepKind.ImexStep:
                 EmitImexForward(writer, step);
@@ -417,11 +411,9 @@ internal static class TrainingEmitter
     private static void EmitImexForward(SourceWriter writer, PlanStep step)
     {
         var imex = (ImexSpec)step.Layer.Spec;
-        string x = Input(step), y = Output(step), shape = step.LayerIdentifier + "Shape", h = Format.FloatLiteral(imex.H);
+        string x = Input(step), y = Output(step), h = Format.FloatLiteral(imex.H);
         string solve = $"{Kernels}ImplicitSolve.Forward<{step.LayerIdentifier}Implicit>(context, ";
-        writer.Line($"{Kernels}Conv2d.Forward<{shape}>(context, {x}, {Value(step, "conv.weight")}, default, {Buffer(step, "conv")}, n, relu: false);");
-        EmitBatchNormForward(writer, step, "bn.", Buffer(step, "conv"), Buffer(step, "bn"), "bnMean", "bnInvStd", relu: true);
-        writer.Line($"{Kernels}ConvTranspose2d.Forward<{shape}>(context, {Buffer(step, "bn")}, {Value(step, "conv.weight")}, default, {Buffer(step, "explicit")}, n, relu: false);");
+        EmitBranchForward(writer, step, Buffer(step, "explicit"));
         if (imex.ReleasedVariant)
         {
             writer.Line($"{Kernels}Elementwise.AddScaled({x}, {h}, {Buffer(step, "explicit")}, {Buffer(step, "rhs")});");
@@ -433,6 +425,20 @@ internal static class TrainingEmitter
             writer.Line($"{solve}{Buffer(step, "explicit")}, {Value(step, "implicit.weight")}, {h}, {Buffer(step, "solved")}, n);")
                 .Line($"{Kernels}Elementwise.AddScaled({x}, {h}, {Buffer(step, "solved")}, {y});");
         }
+    }
+
+    /// <summary>
+    /// The explicit branch of residual and IMEX steps into <paramref name="output"/>: K2 relu(BN(K1 Y)), where K2 is
+    /// a second convolution or K1's transpose (a transposed convolution over the same weight).
+    /// </summary>
+    private static void EmitBranchForward(SourceWriter writer, PlanStep step, string output)
+    {
+        string shape = step.LayerIdentifier + "Shape", conv = Buffer(step, "conv"), bn = Buffer(step, "bn");
+        writer.Line($"{Kernels}Conv2d.Forward<{shape}>(context, {Input(step)}, {Value(step, step.BranchWeight)}, default, {conv}, n, relu: false);");
+        EmitBatchNormForward(writer, step, "bn.", conv, bn, "bnMean", "bnInvStd", relu: true);
+        writer.Line(step.SecondBranchWeight is { } second
+            ? $"{Kernels}Conv2d.Forward<{shape}>(context, {bn}, {Value(step, second)}, default, {output}, n, relu: false);"
+            : $"{Kernels}ConvTranspose2d.Forward<{shape}>(context, {bn}, {Value(step, step.BranchWeight)}, default, {output}, n, relu: false); // K^T");
     }
 
     /// <summary>
@@ -500,88 +506,74 @@ internal static class TrainingEmitter
     }
 
     /// <summary>
-    /// Residual step backward. Forward: conv1 = K1 Y, bn = relu(BN(conv1)), out = Y + h K2 bn. So d(bn) = K2^T (h dOut),
-    /// dK2 pairs bn with h dOut, and dY = dOut + K1^T d(conv1). In the symmetric form K2 = K1^T: both products feed dK1.
+    /// Residual step backward. Forward: out = Y + h K2 relu(BN(K1 Y)), so the branch's output gradient is h dOut and the
+    /// skip path passes dOut.
     /// </summary>
     private static void EmitResidualBackward(SourceWriter writer, PlanStep step)
     {
-        var residual = (ResidualSpec)step.Layer.Spec;
-        string dy = Gradient(step), x = Input(step), dx = InputGradient(step), shape = step.LayerIdentifier + "Shape";
-        string scratch = Buffer(step, "scratch"), bn = Buffer(step, "bn"), bnGradient = Buffer(step, "bnGradient"), conv1Gradient = Buffer(step, "conv1Gradient");
-        writer.Line($"{Kernels}Elementwise.Scale({dy}, {Format.FloatLiteral(residual.H)}, {scratch});");
-        if (residual.Symmetric)
-        {
-            writer.Open("if (training)")
-                .Line($"{Kernels}ConvTranspose2d.BackwardWeight<{shape}>(context, {bn}, {scratch}, {Field(step, "weightScratch")}, default, n);")
-                .Close()
-                .Line($"{Kernels}ConvTranspose2d.BackwardData<{shape}>(context, {scratch}, {Value(step, "conv1.weight")}, {bnGradient}, n);");
-        }
-        else
-        {
-            writer.Open("if (training)")
-                .Line($"{Kernels}Conv2d.BackwardWeight<{shape}>(context, {bn}, {scratch}, {Grad(step, "conv2.weight")}, default, n);")
-                .Close()
-                .Line($"{Kernels}Conv2d.BackwardData<{shape}>(context, {scratch}, {Value(step, "conv2.weight")}, {bnGradient}, n);");
-        }
-
-        writer.Line($"{Kernels}Relu.Backward({bn}, {bnGradient});");
-        EmitBatchNormBackward(writer, step, "bn.", bnGradient, Buffer(step, "conv1"), conv1Gradient, "bnMean", "bnInvStd");
-        writer.Open("if (training)")
-            .Line($"{Kernels}Conv2d.BackwardWeight<{shape}>(context, {x}, {conv1Gradient}, {Grad(step, "conv1.weight")}, default, n);");
-        if (residual.Symmetric)
-        {
-            writer.Line($"{Kernels}Elementwise.AddScaled({Grad(step, "conv1.weight")}, 1f, {Field(step, "weightScratch")}, {Grad(step, "conv1.weight")});");
-        }
-
-        writer.Close();
-        EmitInputGradient(writer, step,
-            $"{Kernels}Conv2d.BackwardData<{shape}>(context, {conv1Gradient}, {Value(step, "conv1.weight")}, {scratch}, n);",
-            $"{Kernels}Elementwise.AddScaled({dy}, 1f, {scratch}, {dx});");
+        string dy = Gradient(step), scratch = Buffer(step, "scratch");
+        writer.Line($"{Kernels}Elementwise.Scale({dy}, {Format.FloatLiteral(((ResidualSpec)step.Layer.Spec).H)}, {scratch});");
+        EmitBranchBackward(writer, step, scratch, dy);
     }
 
     /// <summary>
     /// IMEX step backward. The solve's adjoint is the same solve (I + hC^T C is symmetric); the kernel also returns dC.
     /// Paper form, out = Y + h A^-1 F: d(explicit) = A^-1 (h dOut), and the skip path passes dOut. Released form,
     /// out = A^-1 BN(Y + hF): d(normed) = A^-1 dOut, through the batch norm to d(rhs), which is the skip path's
-    /// gradient, and d(explicit) = h d(rhs). Then F = K^T relu(BN(K Y)): K's two uses each give a weight gradient.
+    /// gradient, and d(explicit) = h d(rhs).
     /// </summary>
     private static void EmitImexBackward(SourceWriter writer, PlanStep step)
     {
         var imex = (ImexSpec)step.Layer.Spec;
-        string dy = Gradient(step), x = Input(step), dx = InputGradient(step), shape = step.LayerIdentifier + "Shape", h = Format.FloatLiteral(imex.H);
-        string scratch = Buffer(step, "scratch"), explicitGradient = Buffer(step, "explicitGradient"), bn = Buffer(step, "bn"), bnGradient = Buffer(step, "bnGradient");
-        string convGradient = Buffer(step, "convGradient"), weight = Value(step, "conv.weight"), weightGradient = Grad(step, "conv.weight");
+        string dy = Gradient(step), h = Format.FloatLiteral(imex.H), explicitGradient = Buffer(step, "explicitGradient");
         string solve = $"{Kernels}ImplicitSolve.Backward<{step.LayerIdentifier}Implicit>(context, ";
         string implicitGradient = $"training ? {Grad(step, "implicit.weight")} : default";
-        string skipGradient;
         if (imex.ReleasedVariant)
         {
             string normedGradient = Buffer(step, "normedGradient"), rhsGradient = Buffer(step, "rhsGradient");
             writer.Line($"{solve}{dy}, {Output(step)}, {Value(step, "implicit.weight")}, {h}, {normedGradient}, {implicitGradient}, n);");
             EmitBatchNormBackward(writer, step, "norm.", normedGradient, Buffer(step, "rhs"), rhsGradient, "normMean", "normInvStd");
             writer.Line($"{Kernels}Elementwise.Scale({rhsGradient}, {h}, {explicitGradient});");
-            skipGradient = rhsGradient;
+            EmitBranchBackward(writer, step, explicitGradient, rhsGradient);
         }
         else
         {
+            string scratch = Buffer(step, "scratch");
             writer.Line($"{Kernels}Elementwise.Scale({dy}, {h}, {scratch});")
                 .Line($"{solve}{scratch}, {Buffer(step, "solved")}, {Value(step, "implicit.weight")}, {h}, {explicitGradient}, {implicitGradient}, n);");
-            skipGradient = dy;
+            EmitBranchBackward(writer, step, explicitGradient, dy);
         }
+    }
 
+    /// <summary>
+    /// The explicit branch's backward from its output gradient <paramref name="branchGradient"/>: K2's gradients, the
+    /// ReLU mask and batch norm, then K1's; the step's input gradient is <paramref name="skipGradient"/> plus K1^T
+    /// d(conv). Where K2 = K1^T, both convolutions feed K1's gradient (the second through weightScratch).
+    /// </summary>
+    private static void EmitBranchBackward(SourceWriter writer, PlanStep step, string branchGradient, string skipGradient)
+    {
+        string shape = step.LayerIdentifier + "Shape", first = step.BranchWeight, scratch = Buffer(step, "scratch");
+        string bn = Buffer(step, "bn"), bnGradient = Buffer(step, "bnGradient"), convGradient = Buffer(step, "convGradient");
+        (string kernel, string weight, string weightGradient) = step.SecondBranchWeight is { } second
+            ? ("Conv2d", Value(step, second), Grad(step, second))
+            : ("ConvTranspose2d", Value(step, first), Field(step, "weightScratch"));
         writer.Open("if (training)")
-            .Line($"{Kernels}ConvTranspose2d.BackwardWeight<{shape}>(context, {bn}, {explicitGradient}, {Field(step, "weightScratch")}, default, n);")
+            .Line($"{Kernels}{kernel}.BackwardWeight<{shape}>(context, {bn}, {branchGradient}, {weightGradient}, default, n);")
             .Close()
-            .Line($"{Kernels}ConvTranspose2d.BackwardData<{shape}>(context, {explicitGradient}, {weight}, {bnGradient}, n);")
+            .Line($"{Kernels}{kernel}.BackwardData<{shape}>(context, {branchGradient}, {weight}, {bnGradient}, n);")
             .Line($"{Kernels}Relu.Backward({bn}, {bnGradient});");
         EmitBatchNormBackward(writer, step, "bn.", bnGradient, Buffer(step, "conv"), convGradient, "bnMean", "bnInvStd");
         writer.Open("if (training)")
-            .Line($"{Kernels}Conv2d.BackwardWeight<{shape}>(context, {x}, {convGradient}, {weightGradient}, default, n);")
-            .Line($"{Kernels}Elementwise.AddScaled({weightGradient}, 1f, {Field(step, "weightScratch")}, {weightGradient});")
-            .Close();
+            .Line($"{Kernels}Conv2d.BackwardWeight<{shape}>(context, {Input(step)}, {convGradient}, {Grad(step, first)}, default, n);");
+        if (step.SecondBranchWeight is null)
+        {
+            writer.Line($"{Kernels}Elementwise.AddScaled({Grad(step, first)}, 1f, {Field(step, "weightScratch")}, {Grad(step, first)});");
+        }
+
+        writer.Close();
         EmitInputGradient(writer, step,
-            $"{Kernels}Conv2d.BackwardData<{shape}>(context, {convGradient}, {weight}, {scratch}, n);",
-            $"{Kernels}Elementwise.AddScaled({skipGradient}, 1f, {scratch}, {dx});");
+            $"{Kernels}Conv2d.BackwardData<{shape}>(context, {convGradient}, {Value(step, first)}, {scratch}, n);",
+            $"{Kernels}Elementwise.AddScaled({skipGradient}, 1f, {scratch}, {InputGradient(step)});");
     }
 
     /// <summary>A batch norm's backward: batch statistics in training, the fixed affine map in evaluation mode.</summary>

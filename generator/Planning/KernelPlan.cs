@@ -59,7 +59,7 @@ internal sealed record PlanStep(int Index, StepKind Kind, CheckedLayer Layer, st
     public IEnumerable<TensorSpec> Tensors => Layer.Tensors.Where(t => t.Key.StartsWith(TensorPrefix, System.StringComparison.Ordinal));
 
     /// <summary>Whether this step writes its layer's final output (false for all but the last time step).</summary>
-    public bool EndsLayer => TimeStep is not int step || step == LayerSteps(Layer.Spec) - 1;
+    public bool EndsLayer => TimeStep is not int step || step == TimeSteps(Layer.Spec) - 1;
 
     /// <summary>
     /// This step's part of the buffer plan: its output and output gradient, and the state its backward needs
@@ -83,23 +83,25 @@ internal sealed record PlanStep(int Index, StepKind Kind, CheckedLayer Layer, st
                 case StepKind.Dropout:
                     buffers.Add(Activation("mask"));
                     break;
-                case StepKind.ResidualStep:
-                    // conv1 = K1 Y, bn = relu(BN(conv1)); the gradients of both; scratch holds h dY, then the branch's dY.
-                    buffers.AddRange([Activation("conv1"), Activation("bn"), Statistic("bnMean", channels), Statistic("bnInvStd", channels),
-                        Activation("conv1Gradient"), Activation("bnGradient"), Activation("scratch")]);
-                    if (((ResidualSpec)Layer.Spec).Symmetric)
+                case StepKind.ResidualStep or StepKind.ImexStep:
+                    // The explicit branch of both: conv = K1 Y, bn = relu(BN(conv)), the gradients of both, and scratch
+                    // (the branch's output gradient, then its input gradient). With K2 = K1^T, weightScratch sums K1's two gradients.
+                    buffers.AddRange([Activation("conv"), Activation("bn"), Statistic("bnMean", channels), Statistic("bnInvStd", channels),
+                        Activation("convGradient"), Activation("bnGradient"), Activation("scratch")]);
+                    if (Layer.Spec is ResidualSpec { Symmetric: true } or ImexSpec)
                     {
-                        buffers.Add(Statistic("weightScratch", Weight("conv1.weight")));
+                        buffers.Add(Statistic("weightScratch", Weight(BranchWeight)));
                     }
 
-                    break;
-                case StepKind.ImexStep:
-                    // conv = K Y, bn = relu(BN(conv)), explicit = K^T bn; the paper's form keeps the solved branch,
-                    // the released form the right-hand side and its batch norm. K is shared: weightScratch sums its two gradients.
-                    buffers.AddRange([Activation("conv"), Activation("bn"), Statistic("bnMean", channels), Statistic("bnInvStd", channels), Activation("explicit"),
-                        Activation("convGradient"), Activation("bnGradient"), Activation("explicitGradient"), Activation("scratch"),
-                        Statistic("weightScratch", Weight("conv.weight"))]);
-                    buffers.AddRange(((ImexSpec)Layer.Spec).ReleasedVariant
+                    if (Layer.Spec is not ImexSpec imex)
+                    {
+                        break;
+                    }
+
+                    // explicit = K^T bn and its gradient; the paper's form keeps the solved branch, the released form
+                    // the right-hand side and its batch norm.
+                    buffers.AddRange([Activation("explicit"), Activation("explicitGradient")]);
+                    buffers.AddRange(imex.ReleasedVariant
                         ? [Activation("rhs"), Activation("normed"), Statistic("normMean", channels), Statistic("normInvStd", channels), Activation("normedGradient"), Activation("rhsGradient")]
                         : [Activation("solved")]);
                     break;
@@ -114,17 +116,24 @@ internal sealed record PlanStep(int Index, StepKind Kind, CheckedLayer Layer, st
         }
     }
 
+    /// <summary>The weight of a residual or IMEX step's first branch convolution (K1, or IMEX's K).</summary>
+    public string BranchWeight => Layer.Spec is ImexSpec ? "conv.weight" : "conv1.weight";
+
+    /// <summary>The weight of its second convolution, or null where it is the transposed first (symmetric residual, IMEX).</summary>
+    public string? SecondBranchWeight => Layer.Spec is ResidualSpec { Symmetric: false } ? "conv2.weight" : null;
+
     private long Weight(string suffix) => Tensors.Single(t => t.Key == TensorPrefix + suffix).Dimensions.Aggregate(1L, (product, d) => product * d);
 
     private PlanBuffer Activation(string role) => new(role, "float", OutputShape.Elements, PerImage: true);
 
     private static PlanBuffer Statistic(string role, long elements) => new(role, "float", elements, PerImage: false);
 
-    private static int LayerSteps(LayerSpec spec) => spec switch
+    /// <summary>The time steps of a residual or IMEX layer, each a plan step of its own; 0 for every other layer.</summary>
+    public static int TimeSteps(LayerSpec spec) => spec switch
     {
         ResidualSpec residual => residual.Steps,
         ImexSpec imex => imex.Steps,
-        _ => 1,
+        _ => 0,
     };
 }
 

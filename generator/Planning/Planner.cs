@@ -31,7 +31,7 @@ internal static class Planner
             }
 
             string layerIdentifier = Unique(identifiers, Identifier(layer.Name), steps.Count);
-            int timeSteps = layer.Spec switch { ResidualSpec r => r.Steps, ImexSpec m => m.Steps, _ => 0 };
+            int timeSteps = PlanStep.TimeSteps(layer.Spec);
             for (int t = 0; t < System.Math.Max(timeSteps, 1); t++)
             {
                 string identifier = timeSteps == 0 ? layerIdentifier : Unique(identifiers, layerIdentifier + "_" + Format.Invariant(t), steps.Count);

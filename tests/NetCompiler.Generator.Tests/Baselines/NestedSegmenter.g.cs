@@ -227,11 +227,11 @@ partial class Zoo
             private readonly global::NetCompiler.Parameter _Features_6_0_conv2Weight;
             private readonly float[] _Features_6_0_output;
             private readonly float[] _Features_6_0_gradient;
-            private readonly float[] _Features_6_0_conv1;
+            private readonly float[] _Features_6_0_conv;
             private readonly float[] _Features_6_0_bn;
             private readonly float[] _Features_6_0_bnMean;
             private readonly float[] _Features_6_0_bnInvStd;
-            private readonly float[] _Features_6_0_conv1Gradient;
+            private readonly float[] _Features_6_0_convGradient;
             private readonly float[] _Features_6_0_bnGradient;
             private readonly float[] _Features_6_0_scratch;
             // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
@@ -243,11 +243,11 @@ partial class Zoo
             private readonly global::NetCompiler.Parameter _Features_6_1_conv2Weight;
             private readonly float[] _Features_6_1_output;
             private readonly float[] _Features_6_1_gradient;
-            private readonly float[] _Features_6_1_conv1;
+            private readonly float[] _Features_6_1_conv;
             private readonly float[] _Features_6_1_bn;
             private readonly float[] _Features_6_1_bnMean;
             private readonly float[] _Features_6_1_bnInvStd;
-            private readonly float[] _Features_6_1_conv1Gradient;
+            private readonly float[] _Features_6_1_convGradient;
             private readonly float[] _Features_6_1_bnGradient;
             private readonly float[] _Features_6_1_scratch;
             // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
@@ -270,12 +270,12 @@ partial class Zoo
             private readonly float[] _Features_8_0_bn;
             private readonly float[] _Features_8_0_bnMean;
             private readonly float[] _Features_8_0_bnInvStd;
-            private readonly float[] _Features_8_0_explicit;
             private readonly float[] _Features_8_0_convGradient;
             private readonly float[] _Features_8_0_bnGradient;
-            private readonly float[] _Features_8_0_explicitGradient;
             private readonly float[] _Features_8_0_scratch;
             private readonly float[] _Features_8_0_weightScratch;
+            private readonly float[] _Features_8_0_explicit;
+            private readonly float[] _Features_8_0_explicitGradient;
             private readonly float[] _Features_8_0_rhs;
             private readonly float[] _Features_8_0_normed;
             private readonly float[] _Features_8_0_normMean;
@@ -337,11 +337,11 @@ partial class Zoo
                 _Features_6_0_conv2Weight = AddXavierParameter("features.6.0.conv2.weight", [32, 32, 3, 3], fanIn: 288, fanOut: 288);
                 _Features_6_0_output = new float[batchSize * 8192];
                 _Features_6_0_gradient = new float[batchSize * 8192];
-                _Features_6_0_conv1 = new float[batchSize * 8192];
+                _Features_6_0_conv = new float[batchSize * 8192];
                 _Features_6_0_bn = new float[batchSize * 8192];
                 _Features_6_0_bnMean = new float[32];
                 _Features_6_0_bnInvStd = new float[32];
-                _Features_6_0_conv1Gradient = new float[batchSize * 8192];
+                _Features_6_0_convGradient = new float[batchSize * 8192];
                 _Features_6_0_bnGradient = new float[batchSize * 8192];
                 _Features_6_0_scratch = new float[batchSize * 8192];
                 _Features_6_1_conv1Weight = AddHeParameter("features.6.1.conv1.weight", [32, 32, 3, 3], fanIn: 288);
@@ -353,11 +353,11 @@ partial class Zoo
                 _Features_6_1_conv2Weight = AddXavierParameter("features.6.1.conv2.weight", [32, 32, 3, 3], fanIn: 288, fanOut: 288);
                 _Features_6_1_output = new float[batchSize * 8192];
                 _Features_6_1_gradient = new float[batchSize * 8192];
-                _Features_6_1_conv1 = new float[batchSize * 8192];
+                _Features_6_1_conv = new float[batchSize * 8192];
                 _Features_6_1_bn = new float[batchSize * 8192];
                 _Features_6_1_bnMean = new float[32];
                 _Features_6_1_bnInvStd = new float[32];
-                _Features_6_1_conv1Gradient = new float[batchSize * 8192];
+                _Features_6_1_convGradient = new float[batchSize * 8192];
                 _Features_6_1_bnGradient = new float[batchSize * 8192];
                 _Features_6_1_scratch = new float[batchSize * 8192];
                 _Features_7_output = new float[batchSize * 2048];
@@ -380,12 +380,12 @@ partial class Zoo
                 _Features_8_0_bn = new float[batchSize * 2048];
                 _Features_8_0_bnMean = new float[32];
                 _Features_8_0_bnInvStd = new float[32];
-                _Features_8_0_explicit = new float[batchSize * 2048];
                 _Features_8_0_convGradient = new float[batchSize * 2048];
                 _Features_8_0_bnGradient = new float[batchSize * 2048];
-                _Features_8_0_explicitGradient = new float[batchSize * 2048];
                 _Features_8_0_scratch = new float[batchSize * 2048];
                 _Features_8_0_weightScratch = new float[9216];
+                _Features_8_0_explicit = new float[batchSize * 2048];
+                _Features_8_0_explicitGradient = new float[batchSize * 2048];
                 _Features_8_0_rhs = new float[batchSize * 2048];
                 _Features_8_0_normed = new float[batchSize * 2048];
                 _Features_8_0_normMean = new float[32];
@@ -552,26 +552,26 @@ partial class Zoo
                 // features.4: Conv2d(16, 32, kernel_size=1) + ReLU (features.5), 16x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_output, n * 4096), _Features_4_weight.Value, _Features_4_bias.Value, Slice(_Features_4_output, n * 8192), n, relu: true);
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_4_output, n * 8192), _Features_6_0_conv1Weight.Value, default, Slice(_Features_6_0_conv1, n * 8192), n, relu: false);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_4_output, n * 8192), _Features_6_0_conv1Weight.Value, default, Slice(_Features_6_0_conv, n * 8192), n, relu: false);
                 if (training)
                 {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_6_0_conv1, n * 8192), Slice(_Features_6_0_bn, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnBias.Value, _Features_6_0_bnRunningMean.Value, _Features_6_0_bnRunningVar.Value, _Features_6_0_bnMean, _Features_6_0_bnInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
+                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_6_0_conv, n * 8192), Slice(_Features_6_0_bn, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnBias.Value, _Features_6_0_bnRunningMean.Value, _Features_6_0_bnRunningVar.Value, _Features_6_0_bnMean, _Features_6_0_bnInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
                 }
                 else
                 {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_6_0_conv1, n * 8192), Slice(_Features_6_0_bn, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnBias.Value, _Features_6_0_bnRunningMean.Value, _Features_6_0_bnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_6_0_conv, n * 8192), Slice(_Features_6_0_bn, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnBias.Value, _Features_6_0_bnRunningMean.Value, _Features_6_0_bnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
                 }
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_0_bn, n * 8192), _Features_6_0_conv2Weight.Value, default, Slice(_Features_6_0_output, n * 8192), n, relu: false);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_4_output, n * 8192), 1f, Slice(_Features_6_0_output, n * 8192), Slice(_Features_6_0_output, n * 8192));
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_0_output, n * 8192), _Features_6_1_conv1Weight.Value, default, Slice(_Features_6_1_conv1, n * 8192), n, relu: false);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_0_output, n * 8192), _Features_6_1_conv1Weight.Value, default, Slice(_Features_6_1_conv, n * 8192), n, relu: false);
                 if (training)
                 {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_6_1_conv1, n * 8192), Slice(_Features_6_1_bn, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnBias.Value, _Features_6_1_bnRunningMean.Value, _Features_6_1_bnRunningVar.Value, _Features_6_1_bnMean, _Features_6_1_bnInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
+                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_6_1_conv, n * 8192), Slice(_Features_6_1_bn, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnBias.Value, _Features_6_1_bnRunningMean.Value, _Features_6_1_bnRunningVar.Value, _Features_6_1_bnMean, _Features_6_1_bnInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
                 }
                 else
                 {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_6_1_conv1, n * 8192), Slice(_Features_6_1_bn, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnBias.Value, _Features_6_1_bnRunningMean.Value, _Features_6_1_bnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_6_1_conv, n * 8192), Slice(_Features_6_1_bn, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnBias.Value, _Features_6_1_bnRunningMean.Value, _Features_6_1_bnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
                 }
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_1_bn, n * 8192), _Features_6_1_conv2Weight.Value, default, Slice(_Features_6_1_output, n * 8192), n, relu: false);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_6_0_output, n * 8192), 1f, Slice(_Features_6_1_output, n * 8192), Slice(_Features_6_1_output, n * 8192));
@@ -587,7 +587,7 @@ partial class Zoo
                 {
                     global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_8_0_conv, n * 2048), Slice(_Features_8_0_bn, n * 2048), _Features_8_0_bnWeight.Value, _Features_8_0_bnBias.Value, _Features_8_0_bnRunningMean.Value, _Features_8_0_bnRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
                 }
-                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, Slice(_Features_8_0_bn, n * 2048), _Features_8_0_convWeight.Value, default, Slice(_Features_8_0_explicit, n * 2048), n, relu: false);
+                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, Slice(_Features_8_0_bn, n * 2048), _Features_8_0_convWeight.Value, default, Slice(_Features_8_0_explicit, n * 2048), n, relu: false); // K^T
                 global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_7_output, n * 2048), 1f, Slice(_Features_8_0_explicit, n * 2048), Slice(_Features_8_0_rhs, n * 2048));
                 if (training)
                 {
@@ -665,17 +665,17 @@ partial class Zoo
                 global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_6_1_bn, n * 8192), Slice(_Features_6_1_bnGradient, n * 8192));
                 if (training)
                 {
-                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_6_1_bnGradient, n * 8192), Slice(_Features_6_1_conv1, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnMean, _Features_6_1_bnInvStd, Slice(_Features_6_1_conv1Gradient, n * 8192), _Features_6_1_bnWeight.Gradient, _Features_6_1_bnBias.Gradient, n, 32, 256);
+                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_6_1_bnGradient, n * 8192), Slice(_Features_6_1_conv, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnMean, _Features_6_1_bnInvStd, Slice(_Features_6_1_convGradient, n * 8192), _Features_6_1_bnWeight.Gradient, _Features_6_1_bnBias.Gradient, n, 32, 256);
                 }
                 else
                 {
-                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_6_1_bnGradient, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnRunningVar.Value, Slice(_Features_6_1_conv1Gradient, n * 8192), n, 32, 256, eps: 1E-05f);
+                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_6_1_bnGradient, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnRunningVar.Value, Slice(_Features_6_1_convGradient, n * 8192), n, 32, 256, eps: 1E-05f);
                 }
                 if (training)
                 {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_6_0_output, n * 8192), Slice(_Features_6_1_conv1Gradient, n * 8192), _Features_6_1_conv1Weight.Gradient, default, n);
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_6_0_output, n * 8192), Slice(_Features_6_1_convGradient, n * 8192), _Features_6_1_conv1Weight.Gradient, default, n);
                 }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_1_conv1Gradient, n * 8192), _Features_6_1_conv1Weight.Value, Slice(_Features_6_1_scratch, n * 8192), n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_1_convGradient, n * 8192), _Features_6_1_conv1Weight.Value, Slice(_Features_6_1_scratch, n * 8192), n);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_6_1_gradient, n * 8192), 1f, Slice(_Features_6_1_scratch, n * 8192), Slice(_Features_6_0_gradient, n * 8192));
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_6_0_gradient, n * 8192), 1f, Slice(_Features_6_0_scratch, n * 8192));
@@ -687,17 +687,17 @@ partial class Zoo
                 global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_6_0_bn, n * 8192), Slice(_Features_6_0_bnGradient, n * 8192));
                 if (training)
                 {
-                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_6_0_bnGradient, n * 8192), Slice(_Features_6_0_conv1, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnMean, _Features_6_0_bnInvStd, Slice(_Features_6_0_conv1Gradient, n * 8192), _Features_6_0_bnWeight.Gradient, _Features_6_0_bnBias.Gradient, n, 32, 256);
+                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_6_0_bnGradient, n * 8192), Slice(_Features_6_0_conv, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnMean, _Features_6_0_bnInvStd, Slice(_Features_6_0_convGradient, n * 8192), _Features_6_0_bnWeight.Gradient, _Features_6_0_bnBias.Gradient, n, 32, 256);
                 }
                 else
                 {
-                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_6_0_bnGradient, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnRunningVar.Value, Slice(_Features_6_0_conv1Gradient, n * 8192), n, 32, 256, eps: 1E-05f);
+                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_6_0_bnGradient, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnRunningVar.Value, Slice(_Features_6_0_convGradient, n * 8192), n, 32, 256, eps: 1E-05f);
                 }
                 if (training)
                 {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_4_output, n * 8192), Slice(_Features_6_0_conv1Gradient, n * 8192), _Features_6_0_conv1Weight.Gradient, default, n);
+                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_4_output, n * 8192), Slice(_Features_6_0_convGradient, n * 8192), _Features_6_0_conv1Weight.Gradient, default, n);
                 }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_0_conv1Gradient, n * 8192), _Features_6_0_conv1Weight.Value, Slice(_Features_6_0_scratch, n * 8192), n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_0_convGradient, n * 8192), _Features_6_0_conv1Weight.Value, Slice(_Features_6_0_scratch, n * 8192), n);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_6_0_gradient, n * 8192), 1f, Slice(_Features_6_0_scratch, n * 8192), Slice(_Features_4_gradient, n * 8192));
                 // features.4: Conv2d(16, 32, kernel_size=1) + ReLU (features.5), 16x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_4_output, n * 8192), Slice(_Features_4_gradient, n * 8192));

@@ -127,12 +127,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_3_0_bn;
     private readonly float[] _Features_3_0_bnMean;
     private readonly float[] _Features_3_0_bnInvStd;
-    private readonly float[] _Features_3_0_explicit;
     private readonly float[] _Features_3_0_convGradient;
     private readonly float[] _Features_3_0_bnGradient;
-    private readonly float[] _Features_3_0_explicitGradient;
     private readonly float[] _Features_3_0_scratch;
     private readonly float[] _Features_3_0_weightScratch;
+    private readonly float[] _Features_3_0_explicit;
+    private readonly float[] _Features_3_0_explicitGradient;
     private readonly float[] _Features_3_0_solved;
     // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
     private readonly global::NetCompiler.Parameter _Features_3_1_convWeight;
@@ -147,12 +147,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_3_1_bn;
     private readonly float[] _Features_3_1_bnMean;
     private readonly float[] _Features_3_1_bnInvStd;
-    private readonly float[] _Features_3_1_explicit;
     private readonly float[] _Features_3_1_convGradient;
     private readonly float[] _Features_3_1_bnGradient;
-    private readonly float[] _Features_3_1_explicitGradient;
     private readonly float[] _Features_3_1_scratch;
     private readonly float[] _Features_3_1_weightScratch;
+    private readonly float[] _Features_3_1_explicit;
+    private readonly float[] _Features_3_1_explicitGradient;
     private readonly float[] _Features_3_1_solved;
     // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
     private readonly global::NetCompiler.Parameter _Features_3_2_convWeight;
@@ -167,12 +167,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_3_2_bn;
     private readonly float[] _Features_3_2_bnMean;
     private readonly float[] _Features_3_2_bnInvStd;
-    private readonly float[] _Features_3_2_explicit;
     private readonly float[] _Features_3_2_convGradient;
     private readonly float[] _Features_3_2_bnGradient;
-    private readonly float[] _Features_3_2_explicitGradient;
     private readonly float[] _Features_3_2_scratch;
     private readonly float[] _Features_3_2_weightScratch;
+    private readonly float[] _Features_3_2_explicit;
+    private readonly float[] _Features_3_2_explicitGradient;
     private readonly float[] _Features_3_2_solved;
     // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
     private readonly global::NetCompiler.Parameter _Features_3_3_convWeight;
@@ -187,12 +187,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_3_3_bn;
     private readonly float[] _Features_3_3_bnMean;
     private readonly float[] _Features_3_3_bnInvStd;
-    private readonly float[] _Features_3_3_explicit;
     private readonly float[] _Features_3_3_convGradient;
     private readonly float[] _Features_3_3_bnGradient;
-    private readonly float[] _Features_3_3_explicitGradient;
     private readonly float[] _Features_3_3_scratch;
     private readonly float[] _Features_3_3_weightScratch;
+    private readonly float[] _Features_3_3_explicit;
+    private readonly float[] _Features_3_3_explicitGradient;
     private readonly float[] _Features_3_3_solved;
     // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
     private readonly global::NetCompiler.Parameter _Features_3_4_convWeight;
@@ -207,12 +207,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_3_4_bn;
     private readonly float[] _Features_3_4_bnMean;
     private readonly float[] _Features_3_4_bnInvStd;
-    private readonly float[] _Features_3_4_explicit;
     private readonly float[] _Features_3_4_convGradient;
     private readonly float[] _Features_3_4_bnGradient;
-    private readonly float[] _Features_3_4_explicitGradient;
     private readonly float[] _Features_3_4_scratch;
     private readonly float[] _Features_3_4_weightScratch;
+    private readonly float[] _Features_3_4_explicit;
+    private readonly float[] _Features_3_4_explicitGradient;
     private readonly float[] _Features_3_4_solved;
     // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
     private readonly global::NetCompiler.Parameter _Features_3_5_convWeight;
@@ -227,12 +227,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_3_5_bn;
     private readonly float[] _Features_3_5_bnMean;
     private readonly float[] _Features_3_5_bnInvStd;
-    private readonly float[] _Features_3_5_explicit;
     private readonly float[] _Features_3_5_convGradient;
     private readonly float[] _Features_3_5_bnGradient;
-    private readonly float[] _Features_3_5_explicitGradient;
     private readonly float[] _Features_3_5_scratch;
     private readonly float[] _Features_3_5_weightScratch;
+    private readonly float[] _Features_3_5_explicit;
+    private readonly float[] _Features_3_5_explicitGradient;
     private readonly float[] _Features_3_5_solved;
     // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
     private readonly global::NetCompiler.Parameter _Features_3_6_convWeight;
@@ -247,12 +247,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_3_6_bn;
     private readonly float[] _Features_3_6_bnMean;
     private readonly float[] _Features_3_6_bnInvStd;
-    private readonly float[] _Features_3_6_explicit;
     private readonly float[] _Features_3_6_convGradient;
     private readonly float[] _Features_3_6_bnGradient;
-    private readonly float[] _Features_3_6_explicitGradient;
     private readonly float[] _Features_3_6_scratch;
     private readonly float[] _Features_3_6_weightScratch;
+    private readonly float[] _Features_3_6_explicit;
+    private readonly float[] _Features_3_6_explicitGradient;
     private readonly float[] _Features_3_6_solved;
     // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
     private readonly global::NetCompiler.Parameter _Features_3_7_convWeight;
@@ -267,12 +267,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly float[] _Features_3_7_bn;
     private readonly float[] _Features_3_7_bnMean;
     private readonly float[] _Features_3_7_bnInvStd;
-    private readonly float[] _Features_3_7_explicit;
     private readonly float[] _Features_3_7_convGradient;
     private readonly float[] _Features_3_7_bnGradient;
-    private readonly float[] _Features_3_7_explicitGradient;
     private readonly float[] _Features_3_7_scratch;
     private readonly float[] _Features_3_7_weightScratch;
+    private readonly float[] _Features_3_7_explicit;
+    private readonly float[] _Features_3_7_explicitGradient;
     private readonly float[] _Features_3_7_solved;
     // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
     private readonly global::NetCompiler.Parameter _Features_4_weight;
@@ -321,12 +321,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _Features_3_0_bn = new float[batchSize * 131072];
         _Features_3_0_bnMean = new float[32];
         _Features_3_0_bnInvStd = new float[32];
-        _Features_3_0_explicit = new float[batchSize * 131072];
         _Features_3_0_convGradient = new float[batchSize * 131072];
         _Features_3_0_bnGradient = new float[batchSize * 131072];
-        _Features_3_0_explicitGradient = new float[batchSize * 131072];
         _Features_3_0_scratch = new float[batchSize * 131072];
         _Features_3_0_weightScratch = new float[9216];
+        _Features_3_0_explicit = new float[batchSize * 131072];
+        _Features_3_0_explicitGradient = new float[batchSize * 131072];
         _Features_3_0_solved = new float[batchSize * 131072];
         _Features_3_1_convWeight = AddHeParameter("features.3.1.conv.weight", [32, 32, 3, 3], fanIn: 288);
         _Features_3_1_bnWeight = AddParameter("features.3.1.bn.weight", [32], trainable: true, fill: 1f);
@@ -341,12 +341,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _Features_3_1_bn = new float[batchSize * 131072];
         _Features_3_1_bnMean = new float[32];
         _Features_3_1_bnInvStd = new float[32];
-        _Features_3_1_explicit = new float[batchSize * 131072];
         _Features_3_1_convGradient = new float[batchSize * 131072];
         _Features_3_1_bnGradient = new float[batchSize * 131072];
-        _Features_3_1_explicitGradient = new float[batchSize * 131072];
         _Features_3_1_scratch = new float[batchSize * 131072];
         _Features_3_1_weightScratch = new float[9216];
+        _Features_3_1_explicit = new float[batchSize * 131072];
+        _Features_3_1_explicitGradient = new float[batchSize * 131072];
         _Features_3_1_solved = new float[batchSize * 131072];
         _Features_3_2_convWeight = AddHeParameter("features.3.2.conv.weight", [32, 32, 3, 3], fanIn: 288);
         _Features_3_2_bnWeight = AddParameter("features.3.2.bn.weight", [32], trainable: true, fill: 1f);
@@ -361,12 +361,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _Features_3_2_bn = new float[batchSize * 131072];
         _Features_3_2_bnMean = new float[32];
         _Features_3_2_bnInvStd = new float[32];
-        _Features_3_2_explicit = new float[batchSize * 131072];
         _Features_3_2_convGradient = new float[batchSize * 131072];
         _Features_3_2_bnGradient = new float[batchSize * 131072];
-        _Features_3_2_explicitGradient = new float[batchSize * 131072];
         _Features_3_2_scratch = new float[batchSize * 131072];
         _Features_3_2_weightScratch = new float[9216];
+        _Features_3_2_explicit = new float[batchSize * 131072];
+        _Features_3_2_explicitGradient = new float[batchSize * 131072];
         _Features_3_2_solved = new float[batchSize * 131072];
         _Features_3_3_convWeight = AddHeParameter("features.3.3.conv.weight", [32, 32, 3, 3], fanIn: 288);
         _Features_3_3_bnWeight = AddParameter("features.3.3.bn.weight", [32], trainable: true, fill: 1f);
@@ -381,12 +381,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _Features_3_3_bn = new float[batchSize * 131072];
         _Features_3_3_bnMean = new float[32];
         _Features_3_3_bnInvStd = new float[32];
-        _Features_3_3_explicit = new float[batchSize * 131072];
         _Features_3_3_convGradient = new float[batchSize * 131072];
         _Features_3_3_bnGradient = new float[batchSize * 131072];
-        _Features_3_3_explicitGradient = new float[batchSize * 131072];
         _Features_3_3_scratch = new float[batchSize * 131072];
         _Features_3_3_weightScratch = new float[9216];
+        _Features_3_3_explicit = new float[batchSize * 131072];
+        _Features_3_3_explicitGradient = new float[batchSize * 131072];
         _Features_3_3_solved = new float[batchSize * 131072];
         _Features_3_4_convWeight = AddHeParameter("features.3.4.conv.weight", [32, 32, 3, 3], fanIn: 288);
         _Features_3_4_bnWeight = AddParameter("features.3.4.bn.weight", [32], trainable: true, fill: 1f);
@@ -401,12 +401,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _Features_3_4_bn = new float[batchSize * 131072];
         _Features_3_4_bnMean = new float[32];
         _Features_3_4_bnInvStd = new float[32];
-        _Features_3_4_explicit = new float[batchSize * 131072];
         _Features_3_4_convGradient = new float[batchSize * 131072];
         _Features_3_4_bnGradient = new float[batchSize * 131072];
-        _Features_3_4_explicitGradient = new float[batchSize * 131072];
         _Features_3_4_scratch = new float[batchSize * 131072];
         _Features_3_4_weightScratch = new float[9216];
+        _Features_3_4_explicit = new float[batchSize * 131072];
+        _Features_3_4_explicitGradient = new float[batchSize * 131072];
         _Features_3_4_solved = new float[batchSize * 131072];
         _Features_3_5_convWeight = AddHeParameter("features.3.5.conv.weight", [32, 32, 3, 3], fanIn: 288);
         _Features_3_5_bnWeight = AddParameter("features.3.5.bn.weight", [32], trainable: true, fill: 1f);
@@ -421,12 +421,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _Features_3_5_bn = new float[batchSize * 131072];
         _Features_3_5_bnMean = new float[32];
         _Features_3_5_bnInvStd = new float[32];
-        _Features_3_5_explicit = new float[batchSize * 131072];
         _Features_3_5_convGradient = new float[batchSize * 131072];
         _Features_3_5_bnGradient = new float[batchSize * 131072];
-        _Features_3_5_explicitGradient = new float[batchSize * 131072];
         _Features_3_5_scratch = new float[batchSize * 131072];
         _Features_3_5_weightScratch = new float[9216];
+        _Features_3_5_explicit = new float[batchSize * 131072];
+        _Features_3_5_explicitGradient = new float[batchSize * 131072];
         _Features_3_5_solved = new float[batchSize * 131072];
         _Features_3_6_convWeight = AddHeParameter("features.3.6.conv.weight", [32, 32, 3, 3], fanIn: 288);
         _Features_3_6_bnWeight = AddParameter("features.3.6.bn.weight", [32], trainable: true, fill: 1f);
@@ -441,12 +441,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _Features_3_6_bn = new float[batchSize * 131072];
         _Features_3_6_bnMean = new float[32];
         _Features_3_6_bnInvStd = new float[32];
-        _Features_3_6_explicit = new float[batchSize * 131072];
         _Features_3_6_convGradient = new float[batchSize * 131072];
         _Features_3_6_bnGradient = new float[batchSize * 131072];
-        _Features_3_6_explicitGradient = new float[batchSize * 131072];
         _Features_3_6_scratch = new float[batchSize * 131072];
         _Features_3_6_weightScratch = new float[9216];
+        _Features_3_6_explicit = new float[batchSize * 131072];
+        _Features_3_6_explicitGradient = new float[batchSize * 131072];
         _Features_3_6_solved = new float[batchSize * 131072];
         _Features_3_7_convWeight = AddHeParameter("features.3.7.conv.weight", [32, 32, 3, 3], fanIn: 288);
         _Features_3_7_bnWeight = AddParameter("features.3.7.bn.weight", [32], trainable: true, fill: 1f);
@@ -461,12 +461,12 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _Features_3_7_bn = new float[batchSize * 131072];
         _Features_3_7_bnMean = new float[32];
         _Features_3_7_bnInvStd = new float[32];
-        _Features_3_7_explicit = new float[batchSize * 131072];
         _Features_3_7_convGradient = new float[batchSize * 131072];
         _Features_3_7_bnGradient = new float[batchSize * 131072];
-        _Features_3_7_explicitGradient = new float[batchSize * 131072];
         _Features_3_7_scratch = new float[batchSize * 131072];
         _Features_3_7_weightScratch = new float[9216];
+        _Features_3_7_explicit = new float[batchSize * 131072];
+        _Features_3_7_explicitGradient = new float[batchSize * 131072];
         _Features_3_7_solved = new float[batchSize * 131072];
         _Features_4_weight = AddXavierParameter("features.4.weight", [4, 32, 1, 1], fanIn: 32, fanOut: 4);
         _Features_4_bias = AddParameter("features.4.bias", [4], trainable: true);
@@ -615,7 +615,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_0_conv, n * 131072), Slice(_Features_3_0_bn, n * 131072), _Features_3_0_bnWeight.Value, _Features_3_0_bnBias.Value, _Features_3_0_bnRunningMean.Value, _Features_3_0_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
         }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_0_bn, n * 131072), _Features_3_0_convWeight.Value, default, Slice(_Features_3_0_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_0_bn, n * 131072), _Features_3_0_convWeight.Value, default, Slice(_Features_3_0_explicit, n * 131072), n, relu: false); // K^T
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_0_explicit, n * 131072), _Features_3_0_implicitWeight.Value, 1f, Slice(_Features_3_0_solved, n * 131072), n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_1_output, n * 131072), 1f, Slice(_Features_3_0_solved, n * 131072), Slice(_Features_3_0_output, n * 131072));
         // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
@@ -628,7 +628,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_1_conv, n * 131072), Slice(_Features_3_1_bn, n * 131072), _Features_3_1_bnWeight.Value, _Features_3_1_bnBias.Value, _Features_3_1_bnRunningMean.Value, _Features_3_1_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
         }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_1_bn, n * 131072), _Features_3_1_convWeight.Value, default, Slice(_Features_3_1_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_1_bn, n * 131072), _Features_3_1_convWeight.Value, default, Slice(_Features_3_1_explicit, n * 131072), n, relu: false); // K^T
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_1_explicit, n * 131072), _Features_3_1_implicitWeight.Value, 1f, Slice(_Features_3_1_solved, n * 131072), n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_0_output, n * 131072), 1f, Slice(_Features_3_1_solved, n * 131072), Slice(_Features_3_1_output, n * 131072));
         // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
@@ -641,7 +641,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_2_conv, n * 131072), Slice(_Features_3_2_bn, n * 131072), _Features_3_2_bnWeight.Value, _Features_3_2_bnBias.Value, _Features_3_2_bnRunningMean.Value, _Features_3_2_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
         }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_2_bn, n * 131072), _Features_3_2_convWeight.Value, default, Slice(_Features_3_2_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_2_bn, n * 131072), _Features_3_2_convWeight.Value, default, Slice(_Features_3_2_explicit, n * 131072), n, relu: false); // K^T
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_2_explicit, n * 131072), _Features_3_2_implicitWeight.Value, 1f, Slice(_Features_3_2_solved, n * 131072), n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_1_output, n * 131072), 1f, Slice(_Features_3_2_solved, n * 131072), Slice(_Features_3_2_output, n * 131072));
         // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
@@ -654,7 +654,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_3_conv, n * 131072), Slice(_Features_3_3_bn, n * 131072), _Features_3_3_bnWeight.Value, _Features_3_3_bnBias.Value, _Features_3_3_bnRunningMean.Value, _Features_3_3_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
         }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_3_bn, n * 131072), _Features_3_3_convWeight.Value, default, Slice(_Features_3_3_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_3_bn, n * 131072), _Features_3_3_convWeight.Value, default, Slice(_Features_3_3_explicit, n * 131072), n, relu: false); // K^T
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_3_explicit, n * 131072), _Features_3_3_implicitWeight.Value, 1f, Slice(_Features_3_3_solved, n * 131072), n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_2_output, n * 131072), 1f, Slice(_Features_3_3_solved, n * 131072), Slice(_Features_3_3_output, n * 131072));
         // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
@@ -667,7 +667,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_4_conv, n * 131072), Slice(_Features_3_4_bn, n * 131072), _Features_3_4_bnWeight.Value, _Features_3_4_bnBias.Value, _Features_3_4_bnRunningMean.Value, _Features_3_4_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
         }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_4_bn, n * 131072), _Features_3_4_convWeight.Value, default, Slice(_Features_3_4_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_4_bn, n * 131072), _Features_3_4_convWeight.Value, default, Slice(_Features_3_4_explicit, n * 131072), n, relu: false); // K^T
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_4_explicit, n * 131072), _Features_3_4_implicitWeight.Value, 1f, Slice(_Features_3_4_solved, n * 131072), n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_3_output, n * 131072), 1f, Slice(_Features_3_4_solved, n * 131072), Slice(_Features_3_4_output, n * 131072));
         // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
@@ -680,7 +680,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_5_conv, n * 131072), Slice(_Features_3_5_bn, n * 131072), _Features_3_5_bnWeight.Value, _Features_3_5_bnBias.Value, _Features_3_5_bnRunningMean.Value, _Features_3_5_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
         }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_5_bn, n * 131072), _Features_3_5_convWeight.Value, default, Slice(_Features_3_5_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_5_bn, n * 131072), _Features_3_5_convWeight.Value, default, Slice(_Features_3_5_explicit, n * 131072), n, relu: false); // K^T
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_5_explicit, n * 131072), _Features_3_5_implicitWeight.Value, 1f, Slice(_Features_3_5_solved, n * 131072), n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_4_output, n * 131072), 1f, Slice(_Features_3_5_solved, n * 131072), Slice(_Features_3_5_output, n * 131072));
         // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
@@ -693,7 +693,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_6_conv, n * 131072), Slice(_Features_3_6_bn, n * 131072), _Features_3_6_bnWeight.Value, _Features_3_6_bnBias.Value, _Features_3_6_bnRunningMean.Value, _Features_3_6_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
         }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_6_bn, n * 131072), _Features_3_6_convWeight.Value, default, Slice(_Features_3_6_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_6_bn, n * 131072), _Features_3_6_convWeight.Value, default, Slice(_Features_3_6_explicit, n * 131072), n, relu: false); // K^T
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_6_explicit, n * 131072), _Features_3_6_implicitWeight.Value, 1f, Slice(_Features_3_6_solved, n * 131072), n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_5_output, n * 131072), 1f, Slice(_Features_3_6_solved, n * 131072), Slice(_Features_3_6_output, n * 131072));
         // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
@@ -706,7 +706,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         {
             global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_7_conv, n * 131072), Slice(_Features_3_7_bn, n * 131072), _Features_3_7_bnWeight.Value, _Features_3_7_bnBias.Value, _Features_3_7_bnRunningMean.Value, _Features_3_7_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
         }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_7_bn, n * 131072), _Features_3_7_convWeight.Value, default, Slice(_Features_3_7_explicit, n * 131072), n, relu: false);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_7_bn, n * 131072), _Features_3_7_convWeight.Value, default, Slice(_Features_3_7_explicit, n * 131072), n, relu: false); // K^T
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_7_explicit, n * 131072), _Features_3_7_implicitWeight.Value, 1f, Slice(_Features_3_7_solved, n * 131072), n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_6_output, n * 131072), 1f, Slice(_Features_3_7_solved, n * 131072), Slice(_Features_3_7_output, n * 131072));
         // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
