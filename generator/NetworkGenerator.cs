@@ -9,13 +9,14 @@ using NetCompiler.Generator.Emitting;
 using NetCompiler.Generator.Model;
 using NetCompiler.Generator.Parsing;
 using NetCompiler.Generator.Planning;
+using NetCompiler.Generator.Program;
 
 namespace NetCompiler.Generator;
 
 /// <summary>
 /// Compiles every class marked [Network] at build time: parse (attributes or blueprint to a spec), check
-/// (shapes and diagnostics), plan (fusion groups and buffers), emit (the partial class). Each stage is a pure function cached on value-equal
-/// models, so an edit elsewhere in the project re-runs nothing. The generator never throws: a failure in a
+/// (shapes and diagnostics), plan (the kernel program, through its passes), emit (the partial class). Each stage is a
+/// pure function cached on its own value-equal model, so an edit elsewhere in the project re-runs nothing. The generator never throws: a failure in a
 /// stage becomes diagnostic NC9999 on the network.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
@@ -28,9 +29,15 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         IncrementalValuesProvider<ParseResult> parsed = context.SyntaxProvider
             .ForAttributeWithMetadataName(NetworkAttributeName, static (node, _) => node is TypeDeclarationSyntax, Parse)
             .WithTrackingName(TrackingNames.Parse);
-        IncrementalValuesProvider<GenerationResult> generated = parsed
-            .Select(static (result, _) => CheckAndEmit(result))
-            .WithTrackingName(TrackingNames.CheckAndEmit);
+        IncrementalValuesProvider<CheckStage> checkedNetworks = parsed
+            .Select(static (result, _) => Check(result))
+            .WithTrackingName(TrackingNames.Check);
+        IncrementalValuesProvider<PlanStage> planned = checkedNetworks
+            .Select(static (result, _) => Plan(result))
+            .WithTrackingName(TrackingNames.Plan);
+        IncrementalValuesProvider<GenerationResult> generated = planned
+            .Select(static (result, _) => Emit(result))
+            .WithTrackingName(TrackingNames.Emit);
         context.RegisterSourceOutput(generated, static (output, result) =>
         {
             foreach (DiagnosticInfo diagnostic in result.Diagnostics)
@@ -58,27 +65,56 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         }
     }
 
-    private static GenerationResult CheckAndEmit(ParseResult parsed)
+    private static CheckStage Check(ParseResult parsed)
     {
         if (parsed.Spec is not { } spec || parsed.Diagnostics.Any(NetworkChecker.IsError))
         {
-            return new GenerationResult(null, parsed.Diagnostics);
+            return new CheckStage(null, null, parsed.Diagnostics);
         }
 
         try
         {
-            CheckResult checkedResult = NetworkChecker.Check(spec);
-            var diagnostics = parsed.Diagnostics.Concat(checkedResult.Diagnostics).ToList();
-            if (checkedResult.Network is not { } network)
-            {
-                return new GenerationResult(null, diagnostics.ToEquatableArray());
-            }
-
-            return new GenerationResult(NetworkEmitter.Emit(Planner.Plan(network)), diagnostics.ToEquatableArray());
+            CheckResult result = NetworkChecker.Check(spec);
+            return new CheckStage(result.Network, spec, parsed.Diagnostics.Concat(result.Diagnostics).ToEquatableArray());
         }
         catch (Exception exception)
         {
-            return new GenerationResult(null, EquatableArray.Create(InternalError(spec.Declaration.Name, spec.AttributeSpan, exception)));
+            return new CheckStage(null, spec, EquatableArray.Create(InternalError(spec.Declaration.Name, spec.AttributeSpan, exception)));
+        }
+    }
+
+    private static PlanStage Plan(CheckStage stage)
+    {
+        if (stage.Network is not { } network)
+        {
+            return new PlanStage(null, stage.Diagnostics);
+        }
+
+        try
+        {
+            PlanResult result = Planner.Plan(network, Backend.Cpu);
+            return new PlanStage(result.Program, stage.Diagnostics.Concat(result.Diagnostics).ToEquatableArray());
+        }
+        catch (Exception exception)
+        {
+            return new PlanStage(null, EquatableArray.Create(InternalError(network.Spec.Declaration.Name, network.Spec.AttributeSpan, exception)));
+        }
+    }
+
+    private static GenerationResult Emit(PlanStage stage)
+    {
+        if (stage.Program is not { } program)
+        {
+            return new GenerationResult(null, stage.Diagnostics);
+        }
+
+        try
+        {
+            return new GenerationResult(NetworkEmitter.Emit(program), stage.Diagnostics);
+        }
+        catch (Exception exception)
+        {
+            return new GenerationResult(null, EquatableArray.Create(InternalError(program.Network.Spec.Declaration.Name, program.Network.Spec.AttributeSpan, exception)));
         }
     }
 
@@ -94,6 +130,12 @@ public sealed class NetworkGenerator : IIncrementalGenerator
     }
 }
 
+/// <summary>The checked network (null when checking found an error) and the diagnostics so far.</summary>
+internal sealed record CheckStage(CheckedNetwork? Network, NetworkSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>The kernel program (null when it could not be planned) and the diagnostics so far.</summary>
+internal sealed record PlanStage(KernelProgram? Program, EquatableArray<DiagnosticInfo> Diagnostics);
+
 /// <summary>What one network yields: its source when it compiled, and every diagnostic.</summary>
 internal sealed record GenerationResult(GeneratedSource? Source, EquatableArray<DiagnosticInfo> Diagnostics);
 
@@ -101,5 +143,7 @@ internal sealed record GenerationResult(GeneratedSource? Source, EquatableArray<
 internal static class TrackingNames
 {
     public const string Parse = "NetCompiler.Parse";
-    public const string CheckAndEmit = "NetCompiler.CheckAndEmit";
+    public const string Check = "NetCompiler.Check";
+    public const string Plan = "NetCompiler.Plan";
+    public const string Emit = "NetCompiler.Emit";
 }

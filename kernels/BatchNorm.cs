@@ -4,15 +4,17 @@ namespace NetCompiler.Kernels;
 
 /// <summary>
 /// Batch normalisation over [n, channels, planeSize] (planeSize 1 gives BatchNorm1d after a dense layer), with
-/// PyTorch's semantics: training normalises with the biased batch variance and updates the running variance with
-/// the unbiased one, running = (1 - momentum) * running + momentum * batch. Statistics are accumulated in double.
+/// PyTorch's semantics: training normalises with the biased batch variance and (in a separate call, once the step is
+/// known to be good) updates the running variance with the unbiased one, running = (1 - momentum) * running + momentum * batch. Statistics are accumulated in double.
 /// Work is split over channels, so every sum has a fixed order.
 /// </summary>
 public static unsafe class BatchNorm
 {
     /// <summary>
     /// y = gamma * (x - mean) / sqrt(var + eps) + beta with batch statistics (then ReLU when <paramref name="relu"/>);
-    /// updates the running statistics and saves mean and 1 / sqrt(var + eps) for <see cref="Backward"/>.
+    /// saves mean and 1 / sqrt(var + eps) for <see cref="Backward"/> and the unbiased variance for
+    /// <see cref="UpdateRunningStatistics"/>. The running statistics are left alone, so a step whose loss turns out
+    /// non-finite can be refused with the network unchanged.
     /// </summary>
     public static void ForwardTraining(
         KernelContext context,
@@ -20,41 +22,53 @@ public static unsafe class BatchNorm
         Span<float> y,
         ReadOnlySpan<float> gamma,
         ReadOnlySpan<float> beta,
-        Span<float> runningMean,
-        Span<float> runningVar,
         Span<float> savedMean,
         Span<float> savedInvStd,
+        Span<float> savedVariance,
         int n,
         int channels,
         int planeSize,
         float eps,
-        float momentum,
         bool relu)
     {
         ArgumentNullException.ThrowIfNull(context);
         CheckShape(x.Length, y.Length, gamma.Length, beta.Length, n, channels, planeSize);
-        Guard.Length(runningMean.Length, channels, nameof(runningMean));
-        Guard.Length(runningVar.Length, channels, nameof(runningVar));
         Guard.Length(savedMean.Length, channels, nameof(savedMean));
         Guard.Length(savedInvStd.Length, channels, nameof(savedInvStd));
+        Guard.Length(savedVariance.Length, channels, nameof(savedVariance));
         if ((long)n * planeSize < 2)
         {
             throw new ArgumentException("Training batch norm needs more than one value per channel.", nameof(n));
         }
 
-        fixed (float* px = x, py = y, pg = gamma, pb = beta, prm = runningMean, prv = runningVar, psm = savedMean, psi = savedInvStd)
+        fixed (float* px = x, py = y, pg = gamma, pb = beta, psm = savedMean, psi = savedInvStd, psv = savedVariance)
         {
             var job = new TrainingJob
             {
                 Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, N = n, Channels = channels, PlaneSize = planeSize, Relu = relu },
-                RunningMean = prm,
-                RunningVar = prv,
                 SavedMean = psm,
                 SavedInvStd = psi,
+                SavedVariance = psv,
                 Eps = eps,
-                Momentum = momentum,
             };
             context.For(channels, ref job);
+        }
+    }
+
+    /// <summary>
+    /// PyTorch's running statistics update from a training forward's batch statistics:
+    /// running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance.
+    /// </summary>
+    public static void UpdateRunningStatistics(Span<float> runningMean, Span<float> runningVar, ReadOnlySpan<float> savedMean, ReadOnlySpan<float> savedVariance, float momentum)
+    {
+        int channels = runningMean.Length;
+        Guard.Length(runningVar.Length, channels, nameof(runningVar));
+        Guard.Length(savedMean.Length, channels, nameof(savedMean));
+        Guard.Length(savedVariance.Length, channels, nameof(savedVariance));
+        for (int c = 0; c < channels; c++)
+        {
+            runningMean[c] = (float)(((1.0 - momentum) * runningMean[c]) + ((double)momentum * savedMean[c]));
+            runningVar[c] = (float)(((1.0 - momentum) * runningVar[c]) + ((double)momentum * savedVariance[c]));
         }
     }
 
@@ -260,12 +274,10 @@ public static unsafe class BatchNorm
     private struct TrainingJob : IParallelJob
     {
         public Layout Tensor;
-        public float* RunningMean;
-        public float* RunningVar;
         public float* SavedMean;
         public float* SavedInvStd;
+        public float* SavedVariance;
         public float Eps;
-        public float Momentum;
 
         public readonly void Execute(int begin, int end, int thread)
         {
@@ -290,8 +302,7 @@ public static unsafe class BatchNorm
                 double invStd = 1.0 / Math.Sqrt(variance + Eps);
                 SavedMean[c] = (float)mean;
                 SavedInvStd[c] = (float)invStd;
-                RunningMean[c] = (float)(((1.0 - Momentum) * RunningMean[c]) + (Momentum * mean));
-                RunningVar[c] = (float)(((1.0 - Momentum) * RunningVar[c]) + (Momentum * squares / (count - 1)));
+                SavedVariance[c] = (float)(squares / (count - 1));
                 Tensor.Normalize(c, mean, invStd);
             }
         }

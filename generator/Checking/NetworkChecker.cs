@@ -17,7 +17,7 @@ internal static class NetworkChecker
     public static CheckResult Check(NetworkSpec spec)
     {
         var diagnostics = new List<DiagnosticInfo>();
-        var rules = new LayerRules(diagnostics);
+        var rules = new ShapeRules(diagnostics);
         var built = new List<(LayerSpec Spec, LayerOutcome Outcome, Shape Input, long? Field)>();
         Shape input = Shape.Image(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
         Shape shape = input;
@@ -25,7 +25,7 @@ internal static class NetworkChecker
         bool complete = true;
         foreach (LayerSpec layer in spec.Layers)
         {
-            LayerOutcome outcome = rules.Apply(layer, shape, ref field);
+            LayerOutcome outcome = Ops.OpCatalog.Of(layer).Check(layer, shape, rules, ref field);
             if (outcome.Output is not Shape output)
             {
                 complete = false;
@@ -42,7 +42,7 @@ internal static class NetworkChecker
         IReadOnlyList<string> names = LayerNames(built.Select(b => b.Spec).ToList());
         var layers = built.Select((b, i) => new CheckedLayer(
             b.Spec, names[i], b.Outcome.Description, b.Input, b.Outcome.Output!.Value,
-            b.Outcome.Tensors.Select(t => new TensorSpec(names[i] + "." + t.Suffix, t.Dimensions.ToEquatableArray(), t.Trainable)).ToEquatableArray(),
+            b.Outcome.Tensors.Select(t => new TensorSpec(new TensorKey(t.Module.Length == 0 ? names[i] : names[i] + "." + t.Module, t.Role), t.Dimensions.ToEquatableArray(), t.Trainable)).ToEquatableArray(),
             b.Outcome.MultiplyAccumulates, b.Field)).ToList();
 
         CheckNames(layers, diagnostics);

@@ -19,6 +19,65 @@ internal sealed class SourceWriter
         return this;
     }
 
+    /// <summary>
+    /// A statement of one call, its arguments wrapped onto continuation lines when it would pass
+    /// <paramref name="width"/> columns, so generated code stays readable.
+    /// </summary>
+    public SourceWriter Statement(string statement, int width = 120)
+    {
+        int open = statement.IndexOf('(');
+        if ((_indent * 4) + statement.Length <= width || open < 0)
+        {
+            return Line(statement);
+        }
+
+        var arguments = new System.Collections.Generic.List<string>();
+        int depth = 0, start = open + 1, close = -1;
+        for (int i = start; i < statement.Length && close < 0; i++)
+        {
+            switch (statement[i])
+            {
+                case '(' or '[' or '<':
+                    depth++;
+                    break;
+                case ')' when depth == 0:
+                    arguments.Add(statement.Substring(start, i - start).Trim());
+                    close = i;
+                    break;
+                case ')' or ']' or '>':
+                    depth--;
+                    break;
+                case ',' when depth == 0:
+                    arguments.Add(statement.Substring(start, i - start).Trim());
+                    start = i + 1;
+                    break;
+            }
+        }
+
+        if (close < 0)
+        {
+            return Line(statement);
+        }
+
+        var line = new StringBuilder(statement.Substring(0, open + 1));
+        bool fresh = true;
+        for (int i = 0; i < arguments.Count; i++)
+        {
+            string argument = arguments[i] + (i + 1 < arguments.Count ? "," : statement.Substring(close));
+            if (!fresh && (_indent * 4) + line.Length + 1 + argument.Length > width)
+            {
+                Line(line.ToString());
+                line.Clear().Append(' ', 4);
+                fresh = true;
+            }
+
+            line.Append(fresh ? "" : " ").Append(argument);
+            fresh = false;
+        }
+
+        return Line(line.ToString());
+    }
+
     public SourceWriter Open(string header)
     {
         Line(header).Line("{");

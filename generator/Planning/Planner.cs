@@ -1,97 +1,86 @@
 using System.Collections.Generic;
-using System.Text;
+using System.Linq;
 using NetCompiler.Generator.Model;
+using NetCompiler.Generator.Planning.Passes;
+using NetCompiler.Generator.Program;
 
 namespace NetCompiler.Generator.Planning;
 
+/// <summary>What planning yields: the program when the backend can run it, and the diagnostics of that check.</summary>
+internal sealed record PlanResult(KernelProgram? Program, EquatableArray<DiagnosticInfo> Diagnostics);
+
 /// <summary>
-/// Groups a checked network into fused steps. Pure: checked network in, plan out.
-/// Fusion: a ReLU right after a convolution, transposed convolution, dense layer or batch norm runs in that
-/// kernel's epilogue (its backward needs only the step's own output as the mask). Batch norm stays its own
-/// step in training, where it needs the batch statistics of the convolution's output; in inference a batch norm
-/// right after a convolution or dense layer is folded into its weights. Residual and IMEX layers become one step
-/// per time step, each with its own weights.
+/// Checked network in, kernel program out, through small pure passes in TVM's manner: lower (composites to
+/// primitives), fuse epilogues, simplify inference, fold batch norm, derive backward, drop dead buffers, plan memory.
 /// </summary>
 internal static class Planner
 {
-    public static KernelPlan Plan(CheckedNetwork network)
+    public static PlanResult Plan(CheckedNetwork network, Backend backend)
     {
-        var steps = new List<PlanStep>();
-        var identifiers = new HashSet<string>();
-        IReadOnlyList<CheckedLayer> layers = network.Layers;
-        for (int i = 0; i < layers.Count; i++)
+        var diagnostics = new List<DiagnosticInfo>();
+        LoweredNetwork lowered = FuseEpilogues.Run(Lowering.Lower(network, backend, diagnostics));
+        if (diagnostics.Count > 0)
         {
-            CheckedLayer layer = layers[i];
-            StepKind kind = KindOf(layer.Spec);
-            string? fusedRelu = null;
-            if (kind is StepKind.Conv or StepKind.ConvTranspose or StepKind.Dense or StepKind.BatchNorm
-                && i + 1 < layers.Count && layers[i + 1].Spec is ReluSpec)
-            {
-                fusedRelu = layers[++i].Name;
-            }
-
-            string layerIdentifier = Unique(identifiers, Identifier(layer.Name), steps.Count);
-            int timeSteps = PlanStep.TimeSteps(layer.Spec);
-            for (int t = 0; t < System.Math.Max(timeSteps, 1); t++)
-            {
-                string identifier = timeSteps == 0 ? layerIdentifier : Unique(identifiers, layerIdentifier + "_" + Format.Invariant(t), steps.Count);
-                string? input = steps.Count == 0 ? null : steps[steps.Count - 1].Identifier;
-                var step = new PlanStep(steps.Count, kind, layer, input, identifier, layerIdentifier)
-                {
-                    FusedRelu = fusedRelu,
-                    TimeStep = timeSteps == 0 ? null : t,
-                };
-                if (kind == StepKind.BatchNorm && steps.Count > 0 && steps[steps.Count - 1] is { Kind: StepKind.Conv or StepKind.Dense, FusedRelu: null } producer)
-                {
-                    step = step with { IsFolded = true };
-                    steps[steps.Count - 1] = producer with { FoldedBatchNorm = step };
-                }
-
-                steps.Add(step);
-            }
+            return new PlanResult(null, diagnostics.ToEquatableArray());
         }
 
-        return new KernelPlan(network, steps.ToEquatableArray());
+        var buffers = new BufferTable(lowered.Buffers, lowered.Sizes);
+        var gradients = new Dictionary<int, int>();
+        int scores = lowered.Scores;
+        BufferOperand scoresGradient = DeriveBackward.GradientBuffer(buffers, gradients, scores);
+        BufferOperand inputGradient = DeriveBackward.GradientBuffer(buffers, gradients, KernelProgram.InputBuffer);
+
+        EquatableArray<Call> evaluation = SimplifyInference.Run(lowered.Forward);
+        FoldedInference folded = FoldBatchNorm.Run(evaluation, lowered.Tensors, lowered.Layers, buffers);
+        bool folds = folded.Fold.Count > 0;
+        EquatableArray<Call> evaluationBackward = DeriveBackward.Run(evaluation, scores, buffers, gradients, lowered.Tensors, parameterGradients: false, inputGradient: true);
+        EquatableArray<Call> training = Training(lowered, buffers, gradients, scoresGradient);
+        var routines = new Routines(folds ? folded.Inference : evaluation, folds ? evaluation : EquatableArray<Call>.Empty, folded.Fold, training, evaluationBackward);
+
+        EquatableArray<LayerView> views = folded.Layers.Select(v => v with { Gradient = v.GradientOf is int of && gradients.TryGetValue(of, out int g) ? g : null }).ToEquatableArray();
+        var pinned = new HashSet<int>(views.SelectMany(v => new[] { v.Output, v.Gradient }).OfType<int>()) { scores, scoresGradient.Id, inputGradient.Id };
+        List<ProgramBuffer> live = DropDeadBuffers.Run(buffers.ToEquatableArray(), routines);
+
+        var seeded = new HashSet<int> { scoresGradient.Id };
+        // What each public call runs: Forward, TrainStep, and InputGradient or ScoreGradient (forward, seed, backward).
+        var executions = new List<IReadOnlyList<Call>> { routines.Inference, routines.Training, routines.Inference.Concat(routines.EvaluationBackward).ToList() };
+        if (folds)
+        {
+            executions.Add(routines.InferenceUnfolded);
+            executions.Add(routines.InferenceUnfolded.Concat(routines.EvaluationBackward).ToList());
+        }
+
+        MemoryPlan memory = PlanMemory.Run(live, executions, pinned, seeded);
+        var inferenceOnly = new HashSet<int>(routines.Inference.SelectMany(c => c.Inputs.Concat(c.Outputs)).OfType<BufferOperand>().Select(b => b.Id));
+        MemoryPlan inferenceMemory = PlanMemory.Run(live.Where(b => inferenceOnly.Contains(b.Id)).ToList(), [routines.Inference], pinned, new HashSet<int>());
+
+        EquatableArray<SizeConstant> sizes = buffers.Sizes.Where(size => live.Any(b => b.Size == size)).ToEquatableArray();
+        var program = new KernelProgram(network, sizes, live.ToEquatableArray(), lowered.Tensors, lowered.Shapes, routines, views,
+            pinned.OrderBy(id => id).ToEquatableArray(), memory, inferenceMemory.BytesPerImage)
+        {
+            InputGradientBuffer = inputGradient.Id,
+            ScoresBuffer = scores,
+            ScoresGradientBuffer = scoresGradient.Id,
+        };
+        return new PlanResult(program, EquatableArray<DiagnosticInfo>.Empty);
     }
 
-    private static StepKind KindOf(LayerSpec spec) => spec switch
+    /// <summary>
+    /// The training routine: forward, loss, the check that throws before anything the network keeps has changed, the
+    /// commit of that state (running statistics, counters, the dropout generator), backward and the update.
+    /// </summary>
+    private static EquatableArray<Call> Training(LoweredNetwork lowered, BufferTable buffers, Dictionary<int, int> gradients, BufferOperand scoresGradient)
     {
-        ConvSpec => StepKind.Conv,
-        ConvTransposeSpec => StepKind.ConvTranspose,
-        BatchNormSpec => StepKind.BatchNorm,
-        ReluSpec => StepKind.Relu,
-        PoolSpec { Kind: PoolKind.Max } => StepKind.MaxPool,
-        PoolSpec => StepKind.AvgPool,
-        GlobalAvgPoolSpec => StepKind.GlobalAvgPool,
-        DenseSpec => StepKind.Dense,
-        DropoutSpec => StepKind.Dropout,
-        ResidualSpec => StepKind.ResidualStep,
-        ImexSpec => StepKind.ImexStep,
-        _ => throw new System.InvalidOperationException($"No kernels plan {spec.GetType().Name}."),
-    };
-
-    /// <summary>Two layer names can map to one identifier ("a.b" and "a_b"): the later one gets the step index appended.</summary>
-    private static string Unique(HashSet<string> identifiers, string identifier, int index)
-    {
-        if (!identifiers.Add(identifier))
+        bool pixel = lowered.Network.Spec.Loss == LossKind.PixelCrossEntropy;
+        var calls = new List<Call>(lowered.Forward)
         {
-            identifier += "_" + Format.Invariant(index);
-            identifiers.Add(identifier);
-        }
-
-        return identifier;
-    }
-
-    /// <summary>A C# identifier from a layer name: "features.10" -> "Features_10".</summary>
-    private static string Identifier(string layerName)
-    {
-        var text = new StringBuilder();
-        foreach (char c in layerName)
-        {
-            text.Append(char.IsLetterOrDigit(c) ? c : '_');
-        }
-
-        text[0] = char.ToUpperInvariant(text[0]);
-        return text.ToString();
+            new SoftmaxCrossEntropy(new BufferOperand(lowered.Scores), scoresGradient, pixel) { Layer = "loss" },
+            new CheckLoss { Layer = "loss" },
+        };
+        calls.AddRange(lowered.Forward.OfType<BatchNormTraining>().Select(norm => new BatchNormCommit(norm.Norm, norm.SavedMean, norm.SavedVariance) { Layer = norm.Layer }));
+        calls.Add(new CommitStep { Layer = "loss" });
+        calls.AddRange(DeriveBackward.Run(lowered.Forward, lowered.Scores, buffers, gradients, lowered.Tensors, parameterGradients: true, inputGradient: false));
+        calls.Add(new OptimizerStep { Layer = "update" });
+        return calls.ToEquatableArray();
     }
 }

@@ -40,7 +40,9 @@ public sealed record LayerSummary(
 /// </summary>
 public sealed class NetworkSummary
 {
-    public NetworkSummary(string networkName, TensorShape input, IReadOnlyList<LayerSummary> layers)
+    /// <param name="inferenceBytesPerImage">Planned storage per image of an evaluation-mode forward pass alone.</param>
+    /// <param name="trainingBytesPerImage">Planned storage per image of a network instance (training included).</param>
+    public NetworkSummary(string networkName, TensorShape input, IReadOnlyList<LayerSummary> layers, long inferenceBytesPerImage = 0, long trainingBytesPerImage = 0)
     {
         ArgumentNullException.ThrowIfNull(layers);
         if (layers.Count == 0)
@@ -54,6 +56,8 @@ public sealed class NetworkSummary
         ParameterCount = layers.Sum(layer => layer.Parameters);
         MultiplyAccumulates = layers.Sum(layer => layer.MultiplyAccumulates);
         ActivationBytes = layers.Sum(layer => layer.ActivationBytes);
+        InferenceBytesPerImage = inferenceBytesPerImage;
+        TrainingBytesPerImage = trainingBytesPerImage;
     }
 
     public string NetworkName { get; }
@@ -72,6 +76,15 @@ public sealed class NetworkSummary
 
     /// <summary>Bytes of every layer's output for one image, float32.</summary>
     public long ActivationBytes { get; }
+
+    /// <summary>
+    /// Storage per image the memory plan gives an evaluation-mode forward pass alone: buffers whose lifetimes do not
+    /// overlap share memory, so this is below the sum of the layers' activations.
+    /// </summary>
+    public long InferenceBytesPerImage { get; }
+
+    /// <summary>Storage per image the memory plan gives a network instance: forward, backward and their saved state.</summary>
+    public long TrainingBytesPerImage { get; }
 
     /// <summary>The summary as an aligned table, one row per layer and a total.</summary>
     public override string ToString()
@@ -93,6 +106,12 @@ public sealed class NetworkSummary
             // Names and kinds read left to right; numbers line up on the right.
             IEnumerable<string> cells = row.Select((cell, column) => column < 2 ? cell.PadRight(widths[column]) : cell.PadLeft(widths[column]));
             text.Append(string.Join("  ", cells).TrimEnd()).Append('\n');
+        }
+
+        if (TrainingBytesPerImage > 0)
+        {
+            text.Append("Planned memory per image: ").Append(Kilobytes(InferenceBytesPerImage)).Append(" KB inference, ")
+                .Append(Kilobytes(TrainingBytesPerImage)).Append(" KB training\n");
         }
 
         return text.ToString();

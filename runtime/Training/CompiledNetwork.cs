@@ -180,10 +180,19 @@ public abstract partial class CompiledNetwork : IDisposable
     }
 
     /// <summary>
-    /// Counts a training step and checks its loss before any weight changes: a non-finite loss stops training,
-    /// naming the step, with the weights as they were before it.
+    /// Checks a training step's loss before anything the network keeps has changed: a non-finite loss stops training,
+    /// naming the step, with the weights, running statistics and counters as they were before it.
     /// </summary>
-    protected float CheckLoss(float loss)
+    protected void CheckLoss(float loss)
+    {
+        if (!float.IsFinite(loss))
+        {
+            throw new TrainingDivergedException(StepCount + 1, loss);
+        }
+    }
+
+    /// <summary>Counts a training step whose loss passed <see cref="CheckLoss"/> (StepCount and num_batches_tracked).</summary>
+    protected void CommitStep()
     {
         StepCount++;
         foreach (BatchCounter counter in _batchCounters)
@@ -191,12 +200,34 @@ public abstract partial class CompiledNetwork : IDisposable
             counter.Count++;
         }
 
-        if (!float.IsFinite(loss))
+        MarkParametersChanged(); // running statistics moved; the optimiser moves the weights next
+    }
+
+    /// <summary>
+    /// Allocates a planned storage slot: <paramref name="elements"/> per image for <see cref="BatchSize"/> images when
+    /// <paramref name="perImage"/>, else in all. A size past what an array holds, or past the memory there is, is an
+    /// exception naming the buffers and the size, not an overflow.
+    /// </summary>
+    protected T[] AllocateStorage<T>(string buffers, long elements, bool perImage)
+        where T : unmanaged
+    {
+        long total = perImage ? elements * BatchSize : elements;
+        long bytes = total * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
+        if (total > Array.MaxLength)
         {
-            throw new TrainingDivergedException(StepCount, loss);
+            throw new InsufficientMemoryException(
+                $"The storage of {buffers} needs {total:N0} elements ({bytes:N0} bytes) for batch size {BatchSize}, more than one array holds ({Array.MaxLength:N0}); use a smaller batch size.");
         }
 
-        return loss;
+        try
+        {
+            return new T[total];
+        }
+        catch (OutOfMemoryException exception)
+        {
+            throw new InsufficientMemoryException(
+                $"The storage of {buffers} needs {bytes:N0} bytes for batch size {BatchSize}, more memory than there is; use a smaller batch size.", exception);
+        }
     }
 
     /// <summary>Checks per-class loss weights (one finite, non-negative weight per class, not all zero) and copies them.</summary>

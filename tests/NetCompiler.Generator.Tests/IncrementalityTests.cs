@@ -26,7 +26,7 @@ public sealed class IncrementalityTests
         GeneratorRun second = GeneratorHarness.Run(first.Driver, edited);
 
         GeneratorRunResult result = second.Driver.GetRunResult().Results.Single();
-        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.CheckAndEmit })
+        foreach (string step in new[] { TrackingNames.Parse, TrackingNames.Check, TrackingNames.Plan, TrackingNames.Emit })
         {
             var reasons = result.TrackedSteps[step].SelectMany(s => s.Outputs).Select(o => o.Reason).ToList();
             Assert.NotEmpty(reasons);
@@ -48,7 +48,7 @@ public sealed class IncrementalityTests
         GeneratorRun second = GeneratorHarness.Run(first.Driver, edited);
 
         GeneratorRunResult result = second.Driver.GetRunResult().Results.Single();
-        Assert.Contains(result.TrackedSteps[TrackingNames.CheckAndEmit].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
+        Assert.Contains(result.TrackedSteps[TrackingNames.Emit].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
         Assert.Contains("ClassCount = 12", second.SingleSource);
     }
 }

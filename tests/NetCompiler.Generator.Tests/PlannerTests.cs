@@ -4,97 +4,189 @@ using NetCompiler.Generator.Checking;
 using NetCompiler.Generator.Model;
 using NetCompiler.Generator.Parsing;
 using NetCompiler.Generator.Planning;
+using NetCompiler.Generator.Planning.Passes;
+using NetCompiler.Generator.Program;
 
 namespace NetCompiler.Generator.Tests;
 
-/// <summary>The planning stage on its own: checked network in, fusion groups out.</summary>
+/// <summary>Planning's passes one by one, each checked on the printed calls before and after it.</summary>
 public sealed class PlannerTests
 {
     private static readonly SourceSpan Nowhere = new("Net.cs", 0, 0, 0, 0, 0, 0);
 
     [Fact]
-    public void ReluFusesIntoTheConvDenseOrBatchNormBeforeIt()
+    public void LoweringGivesOnePrimitiveCallPerLayerAndFusionPutsEachReluIntoTheKernelBefore()
     {
-        KernelPlan plan = Plan("CONV 32 3x3 -> BN -> RELU -> POOL 2 -> CONV 64 3x3 -> RELU -> POOL 2 -> RELU -> FC 128 -> RELU -> DROPOUT 0.25 -> FC 10");
+        LoweredNetwork lowered = Lower("CONV 8 3x3 -> RELU -> POOL 2 -> RELU -> FC 16 -> RELU -> FC 10");
         Assert.Equal(
-            [
-                (StepKind.Conv, (string?)null), (StepKind.BatchNorm, "features.2"), (StepKind.MaxPool, null), (StepKind.Conv, "features.5"),
-                (StepKind.MaxPool, null), (StepKind.Relu, null), (StepKind.Dense, "classifier.1"), (StepKind.Dropout, null), (StepKind.Dense, null),
-            ],
-            plan.Steps.Select(s => (s.Kind, s.FusedRelu)));
-    }
+            ["conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape",
+             "relu(%features.0.output) -> %features.1.output",
+             "max_pool2d(%features.1.output) -> %features.2.output, %features.2.switches  Features_2Shape",
+             "relu(%features.2.output) -> %features.3.output",
+             "dense(%features.3.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.0.output  Classifier_0Shape",
+             "relu(%classifier.0.output) -> %classifier.1.output",
+             "dense(%classifier.1.output, @classifier.2.weight, @classifier.2.bias) -> %classifier.2.output  Classifier_2Shape"],
+            Print(lowered, lowered.Forward));
 
-    [Fact]
-    public void EachStepReadsThePreviousStepsOutput()
-    {
-        KernelPlan plan = Plan("CONV 8 3x3 -> BN -> RELU -> GAP -> FC 10");
-        Assert.Null(plan.Steps[0].Input);
-        Assert.Equal(plan.Steps.Take(plan.Steps.Count - 1).Select(s => s.Identifier), plan.Steps.Skip(1).Select(s => s.Input));
-        Assert.Equal(["Features_0", "Features_1", "Features_3", "Classifier_0"], plan.Steps.Select(s => s.Identifier));
-        Assert.Equal(plan.Steps.Count, plan.Steps.Select(s => s.Identifier).Distinct().Count());
-    }
-
-    [Fact]
-    public void TheBufferPlanHoldsWhatEachBackwardNeeds()
-    {
-        KernelPlan plan = Plan("CONV 8 3x3 -> BN -> RELU -> POOL 2 -> FC 32 -> DROPOUT 0.5 -> FC 10");
+        LoweredNetwork fused = FuseEpilogues.Run(lowered);
+        // A ReLU after pooling stays a call of its own; after conv and dense it is their epilogue.
         Assert.Equal(
-            [
-                ["output float 2048/image", "gradient float 2048/image", "foldedWeight float 72", "foldedBias float 8"],
-                ["output float 2048/image", "gradient float 2048/image", "savedMean float 8", "savedInvStd float 8"],
-                ["output float 512/image", "gradient float 512/image", "switches int 512/image"],
-                ["output float 32/image", "gradient float 32/image"],
-                ["output float 32/image", "gradient float 32/image", "mask float 32/image"],
-                ["output float 10/image", "gradient float 10/image"],
-            ],
-            plan.Steps.Select(s => s.Buffers.Select(b => $"{b.Role} {b.ElementType} {b.Elements}{(b.PerImage ? "/image" : "")}").ToArray()));
+            ["conv2d(%images, @features.0.weight, @features.0.bias) -> %features.1.output  Features_0Shape +relu",
+             "max_pool2d(%features.1.output) -> %features.2.output, %features.2.switches  Features_2Shape",
+             "relu(%features.2.output) -> %features.3.output",
+             "dense(%features.3.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu",
+             "dense(%classifier.1.output, @classifier.2.weight, @classifier.2.bias) -> %classifier.2.output  Classifier_2Shape"],
+            Print(fused, fused.Forward));
+        LayerView conv = fused.Layers[0], relu = fused.Layers[1];
+        Assert.Equal((null, "features.1"), (conv.Output, conv.OutputKeptBy));
+        Assert.Equal((null, "features.0"), (relu.GradientOf, relu.GradientKeptBy));
     }
 
     [Fact]
-    public void BatchNormFoldsIntoAConvOrDenseLayerRightBeforeIt()
+    public void SimplifyInferenceRunsBatchNormOnRunningStatisticsAndDropoutAsTheIdentity()
+    {
+        LoweredNetwork fused = FuseEpilogues.Run(Lower("CONV 8 3x3 -> BN -> RELU -> GAP -> DROPOUT 0.5 -> FC 10"));
+        Assert.Contains("batch_norm.training(%features.0.output, @features.1.weight, @features.1.bias) -> %features.2.output, "
+            + "%features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu", Print(fused, fused.Forward));
+        Assert.Contains("dropout(%features.3.output) -> %classifier.0.output, %classifier.0.mask  p=0.5", Print(fused, fused.Forward));
+
+        EquatableArray<Call> inference = SimplifyInference.Run(fused.Forward);
+        Assert.Equal(
+            ["conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape",
+             "batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu",
+             "global_avg_pool(%features.2.output) -> %features.3.output",
+             "copy(%features.3.output) -> %classifier.0.output",
+             "dense(%classifier.0.output, @classifier.1.weight, @classifier.1.bias) -> %classifier.1.output  Classifier_1Shape"],
+            Print(fused, inference));
+    }
+
+    [Fact]
+    public void BatchNormFoldsIntoAConvOrDenseLayerRightBeforeItAndNowhereElse()
     {
         // Folded: conv -> BN and dense -> BN. Not folded: a BN after a ReLU (the ReLU is in the conv's epilogue),
-        // after a pooling layer, or after a transposed conv (its weight rows are input channels).
-        KernelPlan plan = Plan("CONV 8 3x3 -> BN -> RELU -> CONV 8 3x3 -> RELU -> BN -> POOL 2 -> BN -> CONVT 4 2x2 stride=2 -> BN -> GAP -> FC 16 -> BN -> FC 2");
+        // after pooling, or after a transposed conv (its weight rows are input channels).
+        LoweredNetwork fused = FuseEpilogues.Run(Lower("CONV 8 3x3 -> BN -> RELU -> CONV 8 3x3 -> RELU -> BN -> POOL 2 -> BN -> CONVT 4 2x2 stride=2 -> BN -> GAP -> FC 16 -> BN -> FC 2"));
+        var buffers = new BufferTable(fused.Buffers, fused.Sizes);
+        FoldedInference folded = FoldBatchNorm.Run(SimplifyInference.Run(fused.Forward), fused.Tensors, fused.Layers, buffers);
         Assert.Equal(
-            [
-                ("features.0", "features.1"), ("features.1", null), ("features.3", null), ("features.5", null), ("features.6", null), ("features.7", null),
-                ("features.8", null), ("features.9", null), ("features.10", null), ("classifier.0", "classifier.1"), ("classifier.1", null), ("classifier.2", null),
-            ],
-            plan.Steps.Select(s => (s.Layer.Name, s.FoldedBatchNorm?.Layer.Name)));
-        Assert.Equal(["features.1", "classifier.1"], plan.Steps.Where(s => s.IsFolded).Select(s => s.Layer.Name));
+            ["batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, %features.0.folded_bias",
+             "batch_norm.fold(@classifier.0.weight, @classifier.0.bias, @classifier.1.weight, @classifier.1.bias, @classifier.1.running_mean, @classifier.1.running_var) -> %classifier.0.folded_weight, %classifier.0.folded_bias"],
+            folded.Fold.Select(c => ProgramText.Call(Program(fused, buffers), c)));
+        Assert.Equal("conv2d(%images, %features.0.folded_weight, %features.0.folded_bias) -> %features.2.output  Features_0Shape +relu",
+            ProgramText.Call(Program(fused, buffers), folded.Inference[0]));
+        Assert.Equal(3, folded.Inference.Count(c => c is BatchNormInference));
+        Assert.Equal(["features.1", "classifier.1"], folded.Layers.Where(v => v.FoldedInto is not null).Select(v => v.FoldedInto));
     }
 
     [Fact]
-    public void ResidualAndImexLayersBecomeOneStepPerTimeStepWithItsOwnTensors()
+    public void TheBackwardOfAResidualStepSumsTheSkipAndTheBranchAndBothUsesOfK()
     {
-        KernelPlan plan = Plan("CONV 4 3x3 -> RESIDUAL steps=2 -> IMEX steps=3 -> GAP -> FC 2");
+        KernelProgram program = Plan("CONV 4 3x3 -> RESIDUAL steps=1 symmetric=true -> GAP -> FC 2");
+        string[] backward = Print(program, program.Routines.Training.SkipWhile(c => c is not CommitStep).Skip(1));
         Assert.Equal(
-            [
-                ("Features_0", (int?)null, "Features_0"), ("Features_1_0", 0, "Features_1"), ("Features_1_1", 1, "Features_1"),
-                ("Features_2_0", 0, "Features_2"), ("Features_2_1", 1, "Features_2"), ("Features_2_2", 2, "Features_2"), ("Features_3", null, "Features_3"), ("Classifier_0", null, "Classifier_0"),
-            ],
-            plan.Steps.Select(s => (s.Identifier, s.TimeStep, s.LayerIdentifier)));
-        Assert.Equal([true, false, true, false, false, true, true, true], plan.Steps.Select(s => s.EndsLayer));
-        Assert.Equal(
-            ["features.1.1.conv1.weight", "features.1.1.bn.weight", "features.1.1.bn.bias", "features.1.1.bn.running_mean", "features.1.1.bn.running_var", "features.1.1.conv2.weight"],
-            plan.Steps[2].Tensors.Select(t => t.Key));
-        Assert.Equal(
-            ["features.2.2.conv.weight", "features.2.2.bn.weight", "features.2.2.bn.bias", "features.2.2.bn.running_mean", "features.2.2.bn.running_var", "features.2.2.implicit.weight"],
-            plan.Steps[5].Tensors.Select(t => t.Key));
-
-        // Every tensor of the network belongs to exactly one step.
-        Assert.Equal(plan.Network.Layers.SelectMany(l => l.Tensors).Select(t => t.Key), plan.Steps.SelectMany(s => s.Tensors).Select(t => t.Key));
+            ["dense.backward_weight(%features.2.output, %classifier.0.output.grad) -> @classifier.0.weight.grad, @classifier.0.bias.grad  Classifier_0Shape",
+             "dense.backward_data(%classifier.0.output.grad, @classifier.0.weight) -> %features.2.output.grad  Classifier_0Shape",
+             "global_avg_pool.backward(%features.2.output.grad) -> %features.1.0.output.grad",
+             // y = x + h K^T relu(BN(K x)): the branch gets h dy; the skip's dy is held for the sum below.
+             "scale(%features.1.0.output.grad) -> %features.1.0.branch.grad  factor=1",
+             "conv_transpose2d.backward_weight(%features.1.0.bn, %features.1.0.branch.grad) -> @features.1.0.conv1.weight.grad, _  Features_1Shape",
+             "conv_transpose2d.backward_data(%features.1.0.branch.grad, @features.1.0.conv1.weight) -> %features.1.0.bn.grad  Features_1Shape",
+             "relu.backward(%features.1.0.bn, %features.1.0.bn.grad) -> %features.1.0.bn.grad",
+             "batch_norm.backward(%features.1.0.bn.grad, %features.1.0.conv, @features.1.0.bn.weight, %features.1.0.bn.saved_mean, %features.1.0.bn.saved_inv_std) -> %features.1.0.conv.grad, @features.1.0.bn.weight.grad, @features.1.0.bn.bias.grad",
+             // K's second use writes scratch, added to its first.
+             "conv2d.backward_weight(%features.0.output, %features.1.0.conv.grad) -> %features.1.0.conv1.weight.grad_part, _  Features_1Shape",
+             "add_scaled(@features.1.0.conv1.weight.grad, %features.1.0.conv1.weight.grad_part) -> @features.1.0.conv1.weight.grad  scale=1",
+             "conv2d.backward_data(%features.1.0.conv.grad, @features.1.0.conv1.weight) -> %features.0.output.grad_part  Features_1Shape",
+             "add_scaled(%features.1.0.output.grad, %features.0.output.grad_part) -> %features.0.output.grad  scale=1",
+             // The first layer's data gradient is skipped in training: nothing asks for d(images).
+             "conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, @features.0.bias.grad  Features_0Shape",
+             "optimizer_step()"],
+            backward);
+        Assert.Contains(program.Routines.EvaluationBackward, c => c is LinearBackwardData { DX: BufferOperand dx } && dx.Id == program.InputGradientBuffer);
+        Assert.DoesNotContain(program.Routines.EvaluationBackward, c => c is LinearBackwardWeight or BatchNormBackward);
     }
 
-    private static KernelPlan Plan(string blueprint)
+    [Fact]
+    public void TheTrainingRoutineChecksTheLossBeforeItCommitsAnyState()
+    {
+        KernelProgram program = Plan("CONV 4 3x3 -> BN -> RELU -> DROPOUT 0.5 -> GAP -> FC 2");
+        string[] ops = program.Routines.Training.Select(c => c.Op).ToArray();
+        int check = System.Array.IndexOf(ops, "check_loss");
+        Assert.Equal(check - 1, System.Array.IndexOf(ops, "softmax_cross_entropy"));
+        Assert.Equal(["batch_norm.update_running", "commit_step"], ops.Skip(check + 1).Take(2));
+        Assert.All(ops.Take(check), op => Assert.DoesNotContain("update", op));
+    }
+
+    [Fact]
+    public void MemoryPlanningSharesStorageOnlyBetweenBuffersThatAreNeverLiveTogether()
+    {
+        KernelProgram program = Plan("CONV 4 3x3 -> IMEX steps=3 -> GAP -> FC 2");
+        var executions = new[] { program.Routines.Training, program.Routines.Inference.Concat(program.Routines.EvaluationBackward).ToEquatableArray() };
+        foreach (EquatableArray<Call> execution in executions)
+        {
+            // Replay the execution: a write into a slot must not clobber a buffer that is read later in the same execution.
+            for (int i = 0; i < execution.Count; i++)
+            {
+                foreach (BufferOperand written in execution[i].Outputs.OfType<BufferOperand>())
+                {
+                    int slot = program.Memory.SlotOf[written.Id];
+                    IEnumerable<int> clobbered = execution.Skip(i + 1)
+                        .TakeWhile(c => !c.Outputs.OfType<BufferOperand>().Any(b => b.Id != written.Id && program.Memory.SlotOf[b.Id] == slot))
+                        .SelectMany(c => c.Inputs.OfType<BufferOperand>()).Where(b => b.Id != written.Id && program.Memory.SlotOf[b.Id] == slot && WrittenBefore(execution, b.Id, i)).Select(b => b.Id);
+                    Assert.Empty(clobbered);
+                }
+            }
+        }
+
+        // The time steps' transient buffers (gradients, scratch, the branch's output) share: fewer slots than buffers.
+        int perImage = program.Buffers.Count(b => b.PerImage && b.Role != BufferRole.Input);
+        Assert.True(program.Memory.Slots.Count(s => s.PerImage) < perImage * 0.7, $"{program.Memory.Slots.Count(s => s.PerImage)} slots for {perImage} buffers");
+    }
+
+    [Fact]
+    public void TheBackendRefusesAnFftItCannotPlanOnTheImexLayer()
+    {
+        var diagnostics = new List<DiagnosticInfo>();
+        CheckedNetwork network = Check("CONV 4 3x3 -> IMEX steps=1 -> GAP -> FC 2", 12);
+        PlanResult result = Planner.Plan(network, Backend.Cpu);
+        Assert.Null(result.Program);
+        DiagnosticInfo diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("NC0019", diagnostic.Id);
+        Assert.Equal(network.Layers[1].Spec.Span, diagnostic.Span);
+    }
+
+    private static bool WrittenBefore(EquatableArray<Call> execution, int id, int index) =>
+        execution.Take(index + 1).Any(c => c.Outputs.OfType<BufferOperand>().Any(b => b.Id == id));
+
+    private static string[] Print(LoweredNetwork network, IEnumerable<Call> calls)
+    {
+        KernelProgram program = Program(network, new BufferTable(network.Buffers, network.Sizes));
+        return calls.Select(c => ProgramText.Call(program, c)).ToArray();
+    }
+
+    private static string[] Print(KernelProgram program, IEnumerable<Call> calls) => calls.Select(c => ProgramText.Call(program, c)).ToArray();
+
+    /// <summary>A program shell around a lowered network's buffers, enough to print its calls.</summary>
+    private static KernelProgram Program(LoweredNetwork network, BufferTable buffers)
+    {
+        var empty = EquatableArray<Call>.Empty;
+        return new KernelProgram(network.Network, buffers.Sizes, buffers.ToEquatableArray(), network.Tensors, network.Shapes,
+            new Routines(empty, empty, empty, empty, empty), network.Layers, EquatableArray<int>.Empty,
+            new MemoryPlan(EquatableArray<int>.Empty, EquatableArray<StorageSlot>.Empty), 0);
+    }
+
+    private static LoweredNetwork Lower(string blueprint) => Lowering.Lower(Check(blueprint, 16), Backend.Cpu, []);
+
+    private static KernelProgram Plan(string blueprint) => Planner.Plan(Check(blueprint, 16), Backend.Cpu).Program!;
+
+    private static CheckedNetwork Check(string blueprint, int size)
     {
         var diagnostics = new List<DiagnosticInfo>();
         List<LayerSpec> layers = BlueprintParser.Parse(new BlueprintText(blueprint, Nowhere, EquatableArray<SourcePoint>.Empty), diagnostics);
         var spec = new NetworkSpec(new TypeDeclaration(null, EquatableArray<ContainingType>.Empty, "Net"), Nowhere,
-            new InputSpec(1, 16, 16, Nowhere), LossKind.CrossEntropy, Nowhere, layers.ToEquatableArray());
+            new InputSpec(1, size, size, Nowhere), LossKind.CrossEntropy, Nowhere, layers.ToEquatableArray());
         CheckResult checkedResult = NetworkChecker.Check(spec);
         Assert.Empty(diagnostics.Concat(checkedResult.Diagnostics));
-        return Planner.Plan(checkedResult.Network!);
+        return checkedResult.Network!;
     }
 }

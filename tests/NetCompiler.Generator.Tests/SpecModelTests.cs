@@ -56,11 +56,15 @@ public sealed class SpecModelTests
             [Network("3x32x32", Blueprint = "[[CONV 32 3x3 -> BN -> RELU]*2 -> POOL 2]*3 -> FC 10")]
             public partial class Net;
             """;
-        var first = (GenerationResult)GeneratorHarness.Run(source).Driver.GetRunResult().Results.Single().TrackedSteps[TrackingNames.CheckAndEmit].Single().Outputs.Single().Value;
-        var second = (GenerationResult)GeneratorHarness.Run(source).Driver.GetRunResult().Results.Single().TrackedSteps[TrackingNames.CheckAndEmit].Single().Outputs.Single().Value;
-        Assert.Equal(first, second);
-        Assert.Equal(first.GetHashCode(), second.GetHashCode());
-        Assert.NotSame(first, second);
+        // Every stage's model: the checked network, the kernel program and the generated source.
+        foreach (string stage in new[] { TrackingNames.Check, TrackingNames.Plan, TrackingNames.Emit })
+        {
+            object first = GeneratorHarness.Run(source).Driver.GetRunResult().Results.Single().TrackedSteps[stage].Single().Outputs.Single().Value;
+            object second = GeneratorHarness.Run(source).Driver.GetRunResult().Results.Single().TrackedSteps[stage].Single().Outputs.Single().Value;
+            Assert.Equal(first, second);
+            Assert.Equal(first.GetHashCode(), second.GetHashCode());
+            Assert.NotSame(first, second);
+        }
     }
 
     private static IEnumerable<Type> Flatten(Type type)

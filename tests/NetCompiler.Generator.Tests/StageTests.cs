@@ -81,7 +81,7 @@ public sealed class StageTests
         Assert.Equal(
             ["features.0.weight", "features.0.bias", "features.1.weight", "features.1.bias", "features.1.running_mean", "features.1.running_var",
              "classifier.1.weight", "classifier.1.bias"],
-            network.Layers.SelectMany(l => l.Tensors).Select(t => t.Key));
+            network.Layers.SelectMany(l => l.Tensors).Select(t => t.Key.ToString()));
         Assert.Equal([10, 8 * 14 * 14], network.Layers[^1].Tensors[0].Dimensions);
         Assert.Equal(8L * 28 * 28 * 9, network.Layers[0].MultiplyAccumulates);
     }

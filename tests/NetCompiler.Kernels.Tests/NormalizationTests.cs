@@ -32,8 +32,9 @@ public class NormalizationTests
 
         using var context = new KernelContext(2);
         var y = new float[x.Length];
-        float[] savedMean = new float[channels], savedInvStd = new float[channels];
-        BatchNorm.ForwardTraining(context, x, y, gamma, beta, runningMean, runningVar, savedMean, savedInvStd, n, channels, plane, Eps, Momentum, relu: true);
+        float[] savedMean = new float[channels], savedInvStd = new float[channels], savedVariance = new float[channels];
+        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, savedVariance, n, channels, plane, Eps, relu: true);
+        BatchNorm.UpdateRunningStatistics(runningMean, runningVar, savedMean, savedVariance, Momentum);
         Check.Close(ConvCases.Relu(expected), y, ForwardTolerance, "y");
         Check.Close(mean, savedMean, ForwardTolerance, "saved mean");
         Check.Close(expectedInvStd, savedInvStd, ForwardTolerance, "saved inverse std");
@@ -68,7 +69,7 @@ public class NormalizationTests
         using var context = new KernelContext(2);
         var y = new float[x.Length];
         float[] savedMean = new float[channels], savedInvStd = new float[channels];
-        BatchNorm.ForwardTraining(context, x, y, gamma, beta, new float[channels], new float[channels], savedMean, savedInvStd, n, channels, plane, Eps, Momentum, relu: false);
+        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, new float[channels], n, channels, plane, Eps, relu: false);
         var dx = new float[x.Length];
         float[] dgamma = new float[channels], dbeta = new float[channels];
         BatchNorm.Backward(context, r, x, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, n, channels, plane);

@@ -101,11 +101,12 @@ public sealed class SummaryTests
         string[] lines = LeNet5.Summary.ToString().TrimEnd('\n').Split('\n');
         Assert.Equal("LeNet5: input 1x32x32, output 10", lines[0]);
         Assert.StartsWith("Layer", lines[1]);
-        Assert.Equal(2 + 11 + 1, lines.Length);
+        Assert.Equal(2 + 11 + 2, lines.Length);
         Assert.Matches(@"^features\.3\s+Conv2d\(6, 16, kernel_size=5\)\s+16x10x10\s+2,416\s+240,000\s+6\.25\s+14$", lines[5]);
-        Assert.Matches(@"^Total\s+61,706\s+416,520\s+57\.04$", lines[^1]);
+        Assert.Matches(@"^Total\s+61,706\s+416,520\s+57\.04$", lines[^2]);
+        Assert.Equal($"Planned memory per image: {LeNet5.Summary.InferenceBytesPerImage / 1024.0:F2} KB inference, {LeNet5.Summary.TrainingBytesPerImage / 1024.0:F2} KB training", lines[^1]);
         // Every numeric column ends at the same place on every row.
         int paramsEnd = lines[1].IndexOf("Params", System.StringComparison.Ordinal) + "Params".Length;
-        Assert.All(lines.Skip(2).SkipLast(1), line => Assert.NotEqual(' ', line[paramsEnd - 1]));
+        Assert.All(lines.Skip(2).SkipLast(2), line => Assert.NotEqual(' ', line[paramsEnd - 1]));
     }
 }

@@ -55,10 +55,199 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
             new global::NetCompiler.LayerSummary("classifier.2", "ReLU", global::NetCompiler.TensorShape.Flat(4096), 0, 0, 16384, null),
             // classifier.3: Linear(4096, 1000), 4096 -> 1000
             new global::NetCompiler.LayerSummary("classifier.3", "Linear(4096, 1000)", global::NetCompiler.TensorShape.Flat(1000), 4097000, 4096000, 4000, null),
-        });
+        },
+        inferenceBytesPerImage: 2242720,
+        trainingBytesPerImage: 5067584);
 
     /// <summary>Labels per image: one class.</summary>
     public const int LabelsPerImage = 1;
+
+    /// <summary>The kernel program this class runs, as text: buffers, tensors and each routine's calls.</summary>
+    public static string Program { get; } =
+        "program AlexNetLike\n" +
+        "sizes\n" +
+        "  InputLength = 150528  // 3x224x224 per image\n" +
+        "  Features_1Elements = 193600  // 64x55x55 per image\n" +
+        "  Features_2Elements = 46656  // 64x27x27 per image\n" +
+        "  Features_4Elements = 139968  // 192x27x27 per image\n" +
+        "  Features_5Elements = 32448  // 192x13x13 per image\n" +
+        "  Features_7Elements = 43264  // 256x13x13 per image\n" +
+        "  Features_9Elements = 43264  // 256x13x13 per image\n" +
+        "  Features_10Elements = 9216  // 256x6x6 per image\n" +
+        "  Features_11Elements = 256  // 256x1x1 per image\n" +
+        "  Classifier_0Elements = 256  // 256x1x1 per image\n" +
+        "  Classifier_2Elements = 4096  // 4096 per image\n" +
+        "  Classifier_3Elements = 1000  // 1000 per image\n" +
+        "buffers\n" +
+        "  %images: f32[n x InputLength] input\n" +
+        "  %features.1.output: f32[n x Features_1Elements] activation slot 0 pinned\n" +
+        "  %features.2.output: f32[n x Features_2Elements] activation slot 5 pinned\n" +
+        "  %features.2.switches: i32[n x Features_2Elements] saved slot 6\n" +
+        "  %features.4.output: f32[n x Features_4Elements] activation slot 3 pinned\n" +
+        "  %features.5.output: f32[n x Features_5Elements] activation slot 12 pinned\n" +
+        "  %features.5.switches: i32[n x Features_5Elements] saved slot 13\n" +
+        "  %features.7.output: f32[n x Features_7Elements] activation slot 8 pinned\n" +
+        "  %features.9.output: f32[n x Features_9Elements] activation slot 9 pinned\n" +
+        "  %features.10.output: f32[n x Features_10Elements] activation slot 15 pinned\n" +
+        "  %features.10.switches: i32[n x Features_10Elements] saved slot 16\n" +
+        "  %features.11.output: f32[n x Features_11Elements] activation slot 22 pinned\n" +
+        "  %classifier.0.output: f32[n x Classifier_0Elements] activation slot 23 pinned\n" +
+        "  %classifier.0.mask: f32[n x Classifier_0Elements] saved slot 1\n" +
+        "  %classifier.2.output: f32[n x Classifier_2Elements] activation slot 18 pinned\n" +
+        "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 20 pinned\n" +
+        "  %classifier.3.output.grad: f32[n x Classifier_3Elements] gradient slot 21 pinned\n" +
+        "  %images.grad: f32[n x InputLength] gradient slot 2 pinned\n" +
+        "  %classifier.2.output.grad: f32[n x Classifier_2Elements] gradient slot 19 pinned\n" +
+        "  %classifier.0.output.grad: f32[n x Classifier_0Elements] gradient slot 24 pinned\n" +
+        "  %features.11.output.grad: f32[n x Features_11Elements] gradient slot 25 pinned\n" +
+        "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 17 pinned\n" +
+        "  %features.9.output.grad: f32[n x Features_9Elements] gradient slot 10 pinned\n" +
+        "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 11 pinned\n" +
+        "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 14 pinned\n" +
+        "  %features.4.output.grad: f32[n x Features_4Elements] gradient slot 4 pinned\n" +
+        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 7 pinned\n" +
+        "  %features.1.output.grad: f32[n x Features_1Elements] gradient slot 1 pinned\n" +
+        "tensors\n" +
+        "  @features.0.weight: [64, 3, 11, 11] trained he_normal(fan_in=363)\n" +
+        "  @features.0.bias: [64] trained constant(0)\n" +
+        "  @features.3.weight: [192, 64, 5, 5] trained he_normal(fan_in=1600)\n" +
+        "  @features.3.bias: [192] trained constant(0)\n" +
+        "  @features.6.weight: [256, 192, 3, 3] trained he_normal(fan_in=1728)\n" +
+        "  @features.6.bias: [256] trained constant(0)\n" +
+        "  @features.8.weight: [256, 256, 3, 3] trained he_normal(fan_in=2304)\n" +
+        "  @features.8.bias: [256] trained constant(0)\n" +
+        "  @classifier.1.weight: [4096, 256] trained he_normal(fan_in=256)\n" +
+        "  @classifier.1.bias: [4096] trained constant(0)\n" +
+        "  @classifier.3.weight: [1000, 4096] trained xavier_uniform(fan_in=4096, fan_out=1000)\n" +
+        "  @classifier.3.bias: [1000] trained constant(0)\n" +
+        "routine inference\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.1.output  Features_0Shape +relu\n" +
+        "  // features.2\n" +
+        "  max_pool2d(%features.1.output) -> %features.2.output, %features.2.switches  Features_2Shape\n" +
+        "  // features.3\n" +
+        "  conv2d(%features.2.output, @features.3.weight, @features.3.bias) -> %features.4.output  Features_3Shape +relu\n" +
+        "  // features.5\n" +
+        "  max_pool2d(%features.4.output) -> %features.5.output, %features.5.switches  Features_5Shape\n" +
+        "  // features.6\n" +
+        "  conv2d(%features.5.output, @features.6.weight, @features.6.bias) -> %features.7.output  Features_6Shape +relu\n" +
+        "  // features.8\n" +
+        "  conv2d(%features.7.output, @features.8.weight, @features.8.bias) -> %features.9.output  Features_8Shape +relu\n" +
+        "  // features.10\n" +
+        "  max_pool2d(%features.9.output) -> %features.10.output, %features.10.switches  Features_10Shape\n" +
+        "  // features.11\n" +
+        "  global_avg_pool(%features.10.output) -> %features.11.output\n" +
+        "  // classifier.0\n" +
+        "  copy(%features.11.output) -> %classifier.0.output\n" +
+        "  // classifier.1\n" +
+        "  dense(%classifier.0.output, @classifier.1.weight, @classifier.1.bias) -> %classifier.2.output  Classifier_1Shape +relu\n" +
+        "  // classifier.3\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "routine training\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.1.output  Features_0Shape +relu\n" +
+        "  // features.2\n" +
+        "  max_pool2d(%features.1.output) -> %features.2.output, %features.2.switches  Features_2Shape\n" +
+        "  // features.3\n" +
+        "  conv2d(%features.2.output, @features.3.weight, @features.3.bias) -> %features.4.output  Features_3Shape +relu\n" +
+        "  // features.5\n" +
+        "  max_pool2d(%features.4.output) -> %features.5.output, %features.5.switches  Features_5Shape\n" +
+        "  // features.6\n" +
+        "  conv2d(%features.5.output, @features.6.weight, @features.6.bias) -> %features.7.output  Features_6Shape +relu\n" +
+        "  // features.8\n" +
+        "  conv2d(%features.7.output, @features.8.weight, @features.8.bias) -> %features.9.output  Features_8Shape +relu\n" +
+        "  // features.10\n" +
+        "  max_pool2d(%features.9.output) -> %features.10.output, %features.10.switches  Features_10Shape\n" +
+        "  // features.11\n" +
+        "  global_avg_pool(%features.10.output) -> %features.11.output\n" +
+        "  // classifier.0\n" +
+        "  dropout(%features.11.output) -> %classifier.0.output, %classifier.0.mask  p=0.5\n" +
+        "  // classifier.1\n" +
+        "  dense(%classifier.0.output, @classifier.1.weight, @classifier.1.bias) -> %classifier.2.output  Classifier_1Shape +relu\n" +
+        "  // classifier.3\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "  // loss\n" +
+        "  softmax_cross_entropy(%classifier.3.output) -> %classifier.3.output.grad\n" +
+        "  check_loss()\n" +
+        "  commit_step()\n" +
+        "  // classifier.3\n" +
+        "  dense.backward_weight(%classifier.2.output, %classifier.3.output.grad) -> @classifier.3.weight.grad, @classifier.3.bias.grad  Classifier_3Shape\n" +
+        "  dense.backward_data(%classifier.3.output.grad, @classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
+        "  // classifier.1\n" +
+        "  relu.backward(%classifier.2.output, %classifier.2.output.grad) -> %classifier.2.output.grad\n" +
+        "  dense.backward_weight(%classifier.0.output, %classifier.2.output.grad) -> @classifier.1.weight.grad, @classifier.1.bias.grad  Classifier_1Shape\n" +
+        "  dense.backward_data(%classifier.2.output.grad, @classifier.1.weight) -> %classifier.0.output.grad  Classifier_1Shape\n" +
+        "  // classifier.0\n" +
+        "  dropout.backward(%classifier.0.output.grad, %classifier.0.mask) -> %features.11.output.grad\n" +
+        "  // features.11\n" +
+        "  global_avg_pool.backward(%features.11.output.grad) -> %features.10.output.grad\n" +
+        "  // features.10\n" +
+        "  max_pool2d.backward(%features.10.output.grad, %features.10.switches) -> %features.9.output.grad  Features_10Shape\n" +
+        "  // features.8\n" +
+        "  relu.backward(%features.9.output, %features.9.output.grad) -> %features.9.output.grad\n" +
+        "  conv2d.backward_weight(%features.7.output, %features.9.output.grad) -> @features.8.weight.grad, @features.8.bias.grad  Features_8Shape\n" +
+        "  conv2d.backward_data(%features.9.output.grad, @features.8.weight) -> %features.7.output.grad  Features_8Shape\n" +
+        "  // features.6\n" +
+        "  relu.backward(%features.7.output, %features.7.output.grad) -> %features.7.output.grad\n" +
+        "  conv2d.backward_weight(%features.5.output, %features.7.output.grad) -> @features.6.weight.grad, @features.6.bias.grad  Features_6Shape\n" +
+        "  conv2d.backward_data(%features.7.output.grad, @features.6.weight) -> %features.5.output.grad  Features_6Shape\n" +
+        "  // features.5\n" +
+        "  max_pool2d.backward(%features.5.output.grad, %features.5.switches) -> %features.4.output.grad  Features_5Shape\n" +
+        "  // features.3\n" +
+        "  relu.backward(%features.4.output, %features.4.output.grad) -> %features.4.output.grad\n" +
+        "  conv2d.backward_weight(%features.2.output, %features.4.output.grad) -> @features.3.weight.grad, @features.3.bias.grad  Features_3Shape\n" +
+        "  conv2d.backward_data(%features.4.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+        "  // features.2\n" +
+        "  max_pool2d.backward(%features.2.output.grad, %features.2.switches) -> %features.1.output.grad  Features_2Shape\n" +
+        "  // features.0\n" +
+        "  relu.backward(%features.1.output, %features.1.output.grad) -> %features.1.output.grad\n" +
+        "  conv2d.backward_weight(%images, %features.1.output.grad) -> @features.0.weight.grad, @features.0.bias.grad  Features_0Shape\n" +
+        "  // update\n" +
+        "  optimizer_step()\n" +
+        "routine evaluation_backward\n" +
+        "  // classifier.3\n" +
+        "  dense.backward_data(%classifier.3.output.grad, @classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
+        "  // classifier.1\n" +
+        "  relu.backward(%classifier.2.output, %classifier.2.output.grad) -> %classifier.2.output.grad\n" +
+        "  dense.backward_data(%classifier.2.output.grad, @classifier.1.weight) -> %classifier.0.output.grad  Classifier_1Shape\n" +
+        "  // classifier.0\n" +
+        "  copy(%classifier.0.output.grad) -> %features.11.output.grad\n" +
+        "  // features.11\n" +
+        "  global_avg_pool.backward(%features.11.output.grad) -> %features.10.output.grad\n" +
+        "  // features.10\n" +
+        "  max_pool2d.backward(%features.10.output.grad, %features.10.switches) -> %features.9.output.grad  Features_10Shape\n" +
+        "  // features.8\n" +
+        "  relu.backward(%features.9.output, %features.9.output.grad) -> %features.9.output.grad\n" +
+        "  conv2d.backward_data(%features.9.output.grad, @features.8.weight) -> %features.7.output.grad  Features_8Shape\n" +
+        "  // features.6\n" +
+        "  relu.backward(%features.7.output, %features.7.output.grad) -> %features.7.output.grad\n" +
+        "  conv2d.backward_data(%features.7.output.grad, @features.6.weight) -> %features.5.output.grad  Features_6Shape\n" +
+        "  // features.5\n" +
+        "  max_pool2d.backward(%features.5.output.grad, %features.5.switches) -> %features.4.output.grad  Features_5Shape\n" +
+        "  // features.3\n" +
+        "  relu.backward(%features.4.output, %features.4.output.grad) -> %features.4.output.grad\n" +
+        "  conv2d.backward_data(%features.4.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+        "  // features.2\n" +
+        "  max_pool2d.backward(%features.2.output.grad, %features.2.switches) -> %features.1.output.grad  Features_2Shape\n" +
+        "  // features.0\n" +
+        "  relu.backward(%features.1.output, %features.1.output.grad) -> %features.1.output.grad\n" +
+        "  conv2d.backward_data(%features.1.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
+
+    /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
+    public const long InferenceBytesPerImage = 2242720;
+    public const long TrainingBytesPerImage = 5067584;
+
+    private const int Features_1Elements = 193600; // 64x55x55 per image
+    private const int Features_2Elements = 46656; // 64x27x27 per image
+    private const int Features_4Elements = 139968; // 192x27x27 per image
+    private const int Features_5Elements = 32448; // 192x13x13 per image
+    private const int Features_7Elements = 43264; // 256x13x13 per image
+    private const int Features_9Elements = 43264; // 256x13x13 per image
+    private const int Features_10Elements = 9216; // 256x6x6 per image
+    private const int Features_11Elements = 256; // 256x1x1 per image
+    private const int Classifier_0Elements = 256; // 256x1x1 per image
+    private const int Classifier_2Elements = 4096; // 4096 per image
+    private const int Classifier_3Elements = 1000; // 1000 per image
 
     /// <summary>features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55.</summary>
     private readonly struct Features_0Shape : global::NetCompiler.Kernels.IConvShape
@@ -177,106 +366,120 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         public static int OutFeatures => 1000;
     }
 
-    // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) + ReLU (features.1), 3x224x224 -> 64x55x55
-    private readonly global::NetCompiler.Parameter _Features_0_weight;
-    private readonly global::NetCompiler.Parameter _Features_0_bias;
-    private readonly float[] _Features_0_output;
-    private readonly float[] _Features_0_gradient;
-    // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
-    private readonly float[] _Features_2_output;
-    private readonly float[] _Features_2_gradient;
-    private readonly int[] _Features_2_switches;
-    // features.3: Conv2d(64, 192, kernel_size=5, padding=2) + ReLU (features.4), 64x27x27 -> 192x27x27
-    private readonly global::NetCompiler.Parameter _Features_3_weight;
-    private readonly global::NetCompiler.Parameter _Features_3_bias;
-    private readonly float[] _Features_3_output;
-    private readonly float[] _Features_3_gradient;
-    // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
-    private readonly float[] _Features_5_output;
-    private readonly float[] _Features_5_gradient;
-    private readonly int[] _Features_5_switches;
-    // features.6: Conv2d(192, 256, kernel_size=3, padding=1) + ReLU (features.7), 192x13x13 -> 256x13x13
-    private readonly global::NetCompiler.Parameter _Features_6_weight;
-    private readonly global::NetCompiler.Parameter _Features_6_bias;
-    private readonly float[] _Features_6_output;
-    private readonly float[] _Features_6_gradient;
-    // features.8: Conv2d(256, 256, kernel_size=3, padding=1) + ReLU (features.9), 256x13x13 -> 256x13x13
-    private readonly global::NetCompiler.Parameter _Features_8_weight;
-    private readonly global::NetCompiler.Parameter _Features_8_bias;
-    private readonly float[] _Features_8_output;
-    private readonly float[] _Features_8_gradient;
-    // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
-    private readonly float[] _Features_10_output;
-    private readonly float[] _Features_10_gradient;
-    private readonly int[] _Features_10_switches;
-    // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
-    private readonly float[] _Features_11_output;
-    private readonly float[] _Features_11_gradient;
-    // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
-    private readonly float[] _Classifier_0_output;
-    private readonly float[] _Classifier_0_gradient;
-    private readonly float[] _Classifier_0_mask;
-    // classifier.1: Linear(256, 4096) + ReLU (classifier.2), 256x1x1 -> 4096
-    private readonly global::NetCompiler.Parameter _Classifier_1_weight;
-    private readonly global::NetCompiler.Parameter _Classifier_1_bias;
-    private readonly float[] _Classifier_1_output;
-    private readonly float[] _Classifier_1_gradient;
-    // classifier.3: Linear(4096, 1000), 4096 -> 1000
-    private readonly global::NetCompiler.Parameter _Classifier_3_weight;
-    private readonly global::NetCompiler.Parameter _Classifier_3_bias;
-    private readonly float[] _Classifier_3_output;
-    private readonly float[] _Classifier_3_gradient;
-    private readonly float[] _inputGradient;
+    private readonly global::NetCompiler.Parameter _features0Weight;
+    private readonly global::NetCompiler.Parameter _features0Bias;
+    private readonly global::NetCompiler.Parameter _features3Weight;
+    private readonly global::NetCompiler.Parameter _features3Bias;
+    private readonly global::NetCompiler.Parameter _features6Weight;
+    private readonly global::NetCompiler.Parameter _features6Bias;
+    private readonly global::NetCompiler.Parameter _features8Weight;
+    private readonly global::NetCompiler.Parameter _features8Bias;
+    private readonly global::NetCompiler.Parameter _classifier1Weight;
+    private readonly global::NetCompiler.Parameter _classifier1Bias;
+    private readonly global::NetCompiler.Parameter _classifier3Weight;
+    private readonly global::NetCompiler.Parameter _classifier3Bias;
+    // features.1.output
+    private readonly float[] _floats0;
+    // features.1.output.grad, classifier.0.mask
+    private readonly float[] _floats1;
+    // images.grad
+    private readonly float[] _floats2;
+    // features.4.output
+    private readonly float[] _floats3;
+    // features.4.output.grad
+    private readonly float[] _floats4;
+    // features.2.output
+    private readonly float[] _floats5;
+    // features.2.switches
+    private readonly int[] _ints6;
+    // features.2.output.grad
+    private readonly float[] _floats7;
+    // features.7.output
+    private readonly float[] _floats8;
+    // features.9.output
+    private readonly float[] _floats9;
+    // features.9.output.grad
+    private readonly float[] _floats10;
+    // features.7.output.grad
+    private readonly float[] _floats11;
+    // features.5.output
+    private readonly float[] _floats12;
+    // features.5.switches
+    private readonly int[] _ints13;
+    // features.5.output.grad
+    private readonly float[] _floats14;
+    // features.10.output
+    private readonly float[] _floats15;
+    // features.10.switches
+    private readonly int[] _ints16;
+    // features.10.output.grad
+    private readonly float[] _floats17;
+    // classifier.2.output
+    private readonly float[] _floats18;
+    // classifier.2.output.grad
+    private readonly float[] _floats19;
+    // classifier.3.output
+    private readonly float[] _floats20;
+    // classifier.3.output.grad
+    private readonly float[] _floats21;
+    // features.11.output
+    private readonly float[] _floats22;
+    // classifier.0.output
+    private readonly float[] _floats23;
+    // classifier.0.output.grad
+    private readonly float[] _floats24;
+    // features.11.output.grad
+    private readonly float[] _floats25;
     private ulong _dropoutState;
     private int _lastCount;
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
-    /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+    /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
     /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
     public AlexNetLike(int batchSize, int seed = 0, int threads = 0)
         : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(3, 224, 224))
     {
-        _Features_0_weight = AddHeParameter("features.0.weight", [64, 3, 11, 11], fanIn: 363);
-        _Features_0_bias = AddParameter("features.0.bias", [64], trainable: true);
-        _Features_0_output = new float[batchSize * 193600];
-        _Features_0_gradient = new float[batchSize * 193600];
-        _Features_2_output = new float[batchSize * 46656];
-        _Features_2_gradient = new float[batchSize * 46656];
-        _Features_2_switches = new int[batchSize * 46656];
-        _Features_3_weight = AddHeParameter("features.3.weight", [192, 64, 5, 5], fanIn: 1600);
-        _Features_3_bias = AddParameter("features.3.bias", [192], trainable: true);
-        _Features_3_output = new float[batchSize * 139968];
-        _Features_3_gradient = new float[batchSize * 139968];
-        _Features_5_output = new float[batchSize * 32448];
-        _Features_5_gradient = new float[batchSize * 32448];
-        _Features_5_switches = new int[batchSize * 32448];
-        _Features_6_weight = AddHeParameter("features.6.weight", [256, 192, 3, 3], fanIn: 1728);
-        _Features_6_bias = AddParameter("features.6.bias", [256], trainable: true);
-        _Features_6_output = new float[batchSize * 43264];
-        _Features_6_gradient = new float[batchSize * 43264];
-        _Features_8_weight = AddHeParameter("features.8.weight", [256, 256, 3, 3], fanIn: 2304);
-        _Features_8_bias = AddParameter("features.8.bias", [256], trainable: true);
-        _Features_8_output = new float[batchSize * 43264];
-        _Features_8_gradient = new float[batchSize * 43264];
-        _Features_10_output = new float[batchSize * 9216];
-        _Features_10_gradient = new float[batchSize * 9216];
-        _Features_10_switches = new int[batchSize * 9216];
-        _Features_11_output = new float[batchSize * 256];
-        _Features_11_gradient = new float[batchSize * 256];
-        _Classifier_0_output = new float[batchSize * 256];
-        _Classifier_0_gradient = new float[batchSize * 256];
-        _Classifier_0_mask = new float[batchSize * 256];
-        _Classifier_1_weight = AddHeParameter("classifier.1.weight", [4096, 256], fanIn: 256);
-        _Classifier_1_bias = AddParameter("classifier.1.bias", [4096], trainable: true);
-        _Classifier_1_output = new float[batchSize * 4096];
-        _Classifier_1_gradient = new float[batchSize * 4096];
-        _Classifier_3_weight = AddXavierParameter("classifier.3.weight", [1000, 4096], fanIn: 4096, fanOut: 1000);
-        _Classifier_3_bias = AddParameter("classifier.3.bias", [1000], trainable: true);
-        _Classifier_3_output = new float[batchSize * 1000];
-        _Classifier_3_gradient = new float[batchSize * 1000];
-        _inputGradient = new float[batchSize * InputLength];
+        _features0Weight = AddHeParameter("features.0.weight", [64, 3, 11, 11], fanIn: 363);
+        _features0Bias = AddParameter("features.0.bias", [64], trainable: true);
+        _features3Weight = AddHeParameter("features.3.weight", [192, 64, 5, 5], fanIn: 1600);
+        _features3Bias = AddParameter("features.3.bias", [192], trainable: true);
+        _features6Weight = AddHeParameter("features.6.weight", [256, 192, 3, 3], fanIn: 1728);
+        _features6Bias = AddParameter("features.6.bias", [256], trainable: true);
+        _features8Weight = AddHeParameter("features.8.weight", [256, 256, 3, 3], fanIn: 2304);
+        _features8Bias = AddParameter("features.8.bias", [256], trainable: true);
+        _classifier1Weight = AddHeParameter("classifier.1.weight", [4096, 256], fanIn: 256);
+        _classifier1Bias = AddParameter("classifier.1.bias", [4096], trainable: true);
+        _classifier3Weight = AddXavierParameter("classifier.3.weight", [1000, 4096], fanIn: 4096, fanOut: 1000);
+        _classifier3Bias = AddParameter("classifier.3.bias", [1000], trainable: true);
+        _floats0 = AllocateStorage<float>("features.1.output", Features_1Elements, perImage: true);
+        _floats1 = AllocateStorage<float>("features.1.output.grad and the buffers sharing it", Features_1Elements,
+            perImage: true);
+        _floats2 = AllocateStorage<float>("images.grad", InputLength, perImage: true);
+        _floats3 = AllocateStorage<float>("features.4.output", Features_4Elements, perImage: true);
+        _floats4 = AllocateStorage<float>("features.4.output.grad", Features_4Elements, perImage: true);
+        _floats5 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
+        _ints6 = AllocateStorage<int>("features.2.switches", Features_2Elements, perImage: true);
+        _floats7 = AllocateStorage<float>("features.2.output.grad", Features_2Elements, perImage: true);
+        _floats8 = AllocateStorage<float>("features.7.output", Features_7Elements, perImage: true);
+        _floats9 = AllocateStorage<float>("features.9.output", Features_9Elements, perImage: true);
+        _floats10 = AllocateStorage<float>("features.9.output.grad", Features_9Elements, perImage: true);
+        _floats11 = AllocateStorage<float>("features.7.output.grad", Features_7Elements, perImage: true);
+        _floats12 = AllocateStorage<float>("features.5.output", Features_5Elements, perImage: true);
+        _ints13 = AllocateStorage<int>("features.5.switches", Features_5Elements, perImage: true);
+        _floats14 = AllocateStorage<float>("features.5.output.grad", Features_5Elements, perImage: true);
+        _floats15 = AllocateStorage<float>("features.10.output", Features_10Elements, perImage: true);
+        _ints16 = AllocateStorage<int>("features.10.switches", Features_10Elements, perImage: true);
+        _floats17 = AllocateStorage<float>("features.10.output.grad", Features_10Elements, perImage: true);
+        _floats18 = AllocateStorage<float>("classifier.2.output", Classifier_2Elements, perImage: true);
+        _floats19 = AllocateStorage<float>("classifier.2.output.grad", Classifier_2Elements, perImage: true);
+        _floats20 = AllocateStorage<float>("classifier.3.output", Classifier_3Elements, perImage: true);
+        _floats21 = AllocateStorage<float>("classifier.3.output.grad", Classifier_3Elements, perImage: true);
+        _floats22 = AllocateStorage<float>("features.11.output", Features_11Elements, perImage: true);
+        _floats23 = AllocateStorage<float>("classifier.0.output", Classifier_0Elements, perImage: true);
+        _floats24 = AllocateStorage<float>("classifier.0.output.grad", Classifier_0Elements, perImage: true);
+        _floats25 = AllocateStorage<float>("features.11.output.grad", Features_11Elements, perImage: true);
         _dropoutState = DropoutSeed;
     }
 
@@ -285,71 +488,22 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     public override global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
     {
         int n = CheckImages(images, nameof(images));
-        RunForward(images, n, training: false);
-        return Slice(_Classifier_3_output, n * 1000);
+        RunEvaluation(images, n);
+        return Slice(_floats20, n * Classifier_3Elements);
     }
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
-    /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+    /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>
     public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-        RunForward(images, n, training: true);
-        MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
-        float loss = CheckLoss(LossAndGradient(labels, n));
-        RunBackward(images, n, training: true, inputGradient: false);
-        optimizer.Step(Parameters);
-        return loss;
+        return RunTraining(images, n, labels, optimizer);
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public override global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_3_output, _lastCount * OutputLength);
-
-    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
-    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
-    {
-        "features.1" => Slice(_Features_0_output, _lastCount * 193600),
-        "features.0" => throw NotKept(layerName, "output", "features.1"),
-        "features.2" => Slice(_Features_2_output, _lastCount * 46656),
-        "features.4" => Slice(_Features_3_output, _lastCount * 139968),
-        "features.3" => throw NotKept(layerName, "output", "features.4"),
-        "features.5" => Slice(_Features_5_output, _lastCount * 32448),
-        "features.7" => Slice(_Features_6_output, _lastCount * 43264),
-        "features.6" => throw NotKept(layerName, "output", "features.7"),
-        "features.9" => Slice(_Features_8_output, _lastCount * 43264),
-        "features.8" => throw NotKept(layerName, "output", "features.9"),
-        "features.10" => Slice(_Features_10_output, _lastCount * 9216),
-        "features.11" => Slice(_Features_11_output, _lastCount * 256),
-        "classifier.0" => Slice(_Classifier_0_output, _lastCount * 256),
-        "classifier.2" => Slice(_Classifier_1_output, _lastCount * 4096),
-        "classifier.1" => throw NotKept(layerName, "output", "classifier.2"),
-        "classifier.3" => Slice(_Classifier_3_output, _lastCount * 1000),
-        _ => throw UnknownLayer(layerName),
-    };
-
-    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
-    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
-    {
-        "features.0" => Slice(_Features_0_gradient, _lastCount * 193600),
-        "features.1" => throw NotKept(layerName, "gradient", "features.0"),
-        "features.2" => Slice(_Features_2_gradient, _lastCount * 46656),
-        "features.3" => Slice(_Features_3_gradient, _lastCount * 139968),
-        "features.4" => throw NotKept(layerName, "gradient", "features.3"),
-        "features.5" => Slice(_Features_5_gradient, _lastCount * 32448),
-        "features.6" => Slice(_Features_6_gradient, _lastCount * 43264),
-        "features.7" => throw NotKept(layerName, "gradient", "features.6"),
-        "features.8" => Slice(_Features_8_gradient, _lastCount * 43264),
-        "features.9" => throw NotKept(layerName, "gradient", "features.8"),
-        "features.10" => Slice(_Features_10_gradient, _lastCount * 9216),
-        "features.11" => Slice(_Features_11_gradient, _lastCount * 256),
-        "classifier.0" => Slice(_Classifier_0_gradient, _lastCount * 256),
-        "classifier.1" => Slice(_Classifier_1_gradient, _lastCount * 4096),
-        "classifier.2" => throw NotKept(layerName, "gradient", "classifier.1"),
-        "classifier.3" => Slice(_Classifier_3_gradient, _lastCount * 1000),
-        _ => throw UnknownLayer(layerName),
-    };
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats20, _lastCount * Classifier_3Elements);
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -357,10 +511,10 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     {
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-        RunForward(images, n, training: false);
+        RunEvaluation(images, n);
         LossAndGradient(labels, n);
-        RunBackward(images, n, training: false, inputGradient: true);
-        return Slice(_inputGradient, n * InputLength);
+        RunEvaluationBackward(images, n);
+        return Slice(_floats2, n * InputLength);
     }
 
     /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -369,115 +523,306 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
-        RunForward(images, n, training: false);
-        global::System.Span<float> seed = Slice(_Classifier_3_gradient, n * 1000);
+        RunEvaluation(images, n);
+        global::System.Span<float> seed = Slice(_floats21, n * Classifier_3Elements);
         seed.Clear();
         const int plane = OutputLength / ClassCount;
         for (int image = 0; image < n; image++)
         {
             seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
         }
-        RunBackward(images, n, training: false, inputGradient: true);
-        return Slice(_inputGradient, n * InputLength);
+        RunEvaluationBackward(images, n);
+        return Slice(_floats2, n * InputLength);
     }
 
+    /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_Classifier_3_output, n * 1000), labels, Slice(_Classifier_3_gradient, n * 1000), n, ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats20, n * Classifier_3Elements), labels, Slice(_floats21, n * Classifier_3Elements), n, ClassCount);
     }
 
-    private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+    /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
+    private void RunEvaluation(global::System.ReadOnlySpan<float> images, int n)
+    {
+        RunInference(images, n);
+    }
+
+    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+    {
+        "features.0" => throw NotKept(layerName, "output", "features.1"),
+        "features.1" => Slice(_floats0, _lastCount * Features_1Elements),
+        "features.2" => Slice(_floats5, _lastCount * Features_2Elements),
+        "features.3" => throw NotKept(layerName, "output", "features.4"),
+        "features.4" => Slice(_floats3, _lastCount * Features_4Elements),
+        "features.5" => Slice(_floats12, _lastCount * Features_5Elements),
+        "features.6" => throw NotKept(layerName, "output", "features.7"),
+        "features.7" => Slice(_floats8, _lastCount * Features_7Elements),
+        "features.8" => throw NotKept(layerName, "output", "features.9"),
+        "features.9" => Slice(_floats9, _lastCount * Features_9Elements),
+        "features.10" => Slice(_floats15, _lastCount * Features_10Elements),
+        "features.11" => Slice(_floats22, _lastCount * Features_11Elements),
+        "classifier.0" => Slice(_floats23, _lastCount * Classifier_0Elements),
+        "classifier.1" => throw NotKept(layerName, "output", "classifier.2"),
+        "classifier.2" => Slice(_floats18, _lastCount * Classifier_2Elements),
+        "classifier.3" => Slice(_floats20, _lastCount * Classifier_3Elements),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_floats1, _lastCount * Features_1Elements),
+        "features.1" => throw NotKept(layerName, "gradient", "features.0"),
+        "features.2" => Slice(_floats7, _lastCount * Features_2Elements),
+        "features.3" => Slice(_floats4, _lastCount * Features_4Elements),
+        "features.4" => throw NotKept(layerName, "gradient", "features.3"),
+        "features.5" => Slice(_floats14, _lastCount * Features_5Elements),
+        "features.6" => Slice(_floats11, _lastCount * Features_7Elements),
+        "features.7" => throw NotKept(layerName, "gradient", "features.6"),
+        "features.8" => Slice(_floats10, _lastCount * Features_9Elements),
+        "features.9" => throw NotKept(layerName, "gradient", "features.8"),
+        "features.10" => Slice(_floats17, _lastCount * Features_10Elements),
+        "features.11" => Slice(_floats25, _lastCount * Features_11Elements),
+        "classifier.0" => Slice(_floats24, _lastCount * Classifier_0Elements),
+        "classifier.1" => Slice(_floats19, _lastCount * Classifier_2Elements),
+        "classifier.2" => throw NotKept(layerName, "gradient", "classifier.1"),
+        "classifier.3" => Slice(_floats21, _lastCount * Classifier_3Elements),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>Evaluation-mode forward.</summary>
+    private void RunInference(global::System.ReadOnlySpan<float> images, int n)
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
-        // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) + ReLU (features.1), 3x224x224 -> 64x55x55
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 193600), n, relu: true);
+        global::System.Span<float> features1Output = Slice(_floats0, n * Features_1Elements);
+        global::System.Span<float> features2Output = Slice(_floats5, n * Features_2Elements);
+        global::System.Span<int> features2Switches = Slice(_ints6, n * Features_2Elements);
+        global::System.Span<float> features4Output = Slice(_floats3, n * Features_4Elements);
+        global::System.Span<float> features5Output = Slice(_floats12, n * Features_5Elements);
+        global::System.Span<int> features5Switches = Slice(_ints13, n * Features_5Elements);
+        global::System.Span<float> features7Output = Slice(_floats8, n * Features_7Elements);
+        global::System.Span<float> features9Output = Slice(_floats9, n * Features_9Elements);
+        global::System.Span<float> features10Output = Slice(_floats15, n * Features_10Elements);
+        global::System.Span<int> features10Switches = Slice(_ints16, n * Features_10Elements);
+        global::System.Span<float> features11Output = Slice(_floats22, n * Features_11Elements);
+        global::System.Span<float> classifier0Output = Slice(_floats23, n * Classifier_0Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats18, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats20, n * Classifier_3Elements);
+        // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
+            _features0Bias.Value, features1Output, n, relu: true);
         // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
-        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_2Shape>(context, Slice(_Features_0_output, n * 193600), Slice(_Features_2_output, n * 46656), Slice(_Features_2_switches, n * 46656), n);
-        // features.3: Conv2d(64, 192, kernel_size=5, padding=2) + ReLU (features.4), 64x27x27 -> 192x27x27
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_2_output, n * 46656), _Features_3_weight.Value, _Features_3_bias.Value, Slice(_Features_3_output, n * 139968), n, relu: true);
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_2Shape>(context, features1Output, features2Output,
+            features2Switches, n);
+        // features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
+            _features3Bias.Value, features4Output, n, relu: true);
         // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
-        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_5Shape>(context, Slice(_Features_3_output, n * 139968), Slice(_Features_5_output, n * 32448), Slice(_Features_5_switches, n * 32448), n);
-        // features.6: Conv2d(192, 256, kernel_size=3, padding=1) + ReLU (features.7), 192x13x13 -> 256x13x13
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_5_output, n * 32448), _Features_6_weight.Value, _Features_6_bias.Value, Slice(_Features_6_output, n * 43264), n, relu: true);
-        // features.8: Conv2d(256, 256, kernel_size=3, padding=1) + ReLU (features.9), 256x13x13 -> 256x13x13
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, Slice(_Features_6_output, n * 43264), _Features_8_weight.Value, _Features_8_bias.Value, Slice(_Features_8_output, n * 43264), n, relu: true);
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_5Shape>(context, features4Output, features5Output,
+            features5Switches, n);
+        // features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output, _features6Weight.Value,
+            _features6Bias.Value, features7Output, n, relu: true);
+        // features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output, _features8Weight.Value,
+            _features8Bias.Value, features9Output, n, relu: true);
         // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
-        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_10Shape>(context, Slice(_Features_8_output, n * 43264), Slice(_Features_10_output, n * 9216), Slice(_Features_10_switches, n * 9216), n);
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_10Shape>(context, features9Output, features10Output,
+            features10Switches, n);
         // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
-        global::NetCompiler.Kernels.GlobalAvgPool.Forward(context, Slice(_Features_10_output, n * 9216), Slice(_Features_11_output, n * 256), n, 256, 36);
+        global::NetCompiler.Kernels.GlobalAvgPool.Forward(context, features10Output, features11Output, n, 256, 36);
         // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
-        if (training)
-        {
-            global::NetCompiler.Kernels.Dropout.Forward(Slice(_Features_11_output, n * 256), Slice(_Classifier_0_output, n * 256), Slice(_Classifier_0_mask, n * 256), 0.5f, ref _dropoutState);
-        }
-        else
-        {
-            Slice(_Features_11_output, n * 256).CopyTo(Slice(_Classifier_0_output, n * 256));
-        }
-        // classifier.1: Linear(256, 4096) + ReLU (classifier.2), 256x1x1 -> 4096
-        global::NetCompiler.Kernels.Dense.Forward<Classifier_1Shape>(context, Slice(_Classifier_0_output, n * 256), _Classifier_1_weight.Value, _Classifier_1_bias.Value, Slice(_Classifier_1_output, n * 4096), n, relu: true);
+        features11Output.CopyTo(classifier0Output);
+        // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_1Shape>(context, classifier0Output,
+            _classifier1Weight.Value, _classifier1Bias.Value, classifier2Output, n, relu: true);
         // classifier.3: Linear(4096, 1000), 4096 -> 1000
-        global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, Slice(_Classifier_1_output, n * 4096), _Classifier_3_weight.Value, _Classifier_3_bias.Value, Slice(_Classifier_3_output, n * 1000), n, relu: false);
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
     }
 
-    /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
-    private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+    /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
+    private float RunTraining(global::System.ReadOnlySpan<float> images, int n, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    {
+        ulong dropoutState = _dropoutState; // kept only once the loss is known to be finite
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features1Output = Slice(_floats0, n * Features_1Elements);
+        global::System.Span<float> features2Output = Slice(_floats5, n * Features_2Elements);
+        global::System.Span<int> features2Switches = Slice(_ints6, n * Features_2Elements);
+        global::System.Span<float> features4Output = Slice(_floats3, n * Features_4Elements);
+        global::System.Span<float> features5Output = Slice(_floats12, n * Features_5Elements);
+        global::System.Span<int> features5Switches = Slice(_ints13, n * Features_5Elements);
+        global::System.Span<float> features7Output = Slice(_floats8, n * Features_7Elements);
+        global::System.Span<float> features9Output = Slice(_floats9, n * Features_9Elements);
+        global::System.Span<float> features10Output = Slice(_floats15, n * Features_10Elements);
+        global::System.Span<int> features10Switches = Slice(_ints16, n * Features_10Elements);
+        global::System.Span<float> features11Output = Slice(_floats22, n * Features_11Elements);
+        global::System.Span<float> classifier0Output = Slice(_floats23, n * Classifier_0Elements);
+        global::System.Span<float> classifier0Mask = Slice(_floats1, n * Classifier_0Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats18, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats20, n * Classifier_3Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats21, n * Classifier_3Elements);
+        global::System.Span<float> classifier2OutputGrad = Slice(_floats19, n * Classifier_2Elements);
+        global::System.Span<float> classifier0OutputGrad = Slice(_floats24, n * Classifier_0Elements);
+        global::System.Span<float> features11OutputGrad = Slice(_floats25, n * Features_11Elements);
+        global::System.Span<float> features10OutputGrad = Slice(_floats17, n * Features_10Elements);
+        global::System.Span<float> features9OutputGrad = Slice(_floats10, n * Features_9Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats11, n * Features_7Elements);
+        global::System.Span<float> features5OutputGrad = Slice(_floats14, n * Features_5Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats4, n * Features_4Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats7, n * Features_2Elements);
+        global::System.Span<float> features1OutputGrad = Slice(_floats1, n * Features_1Elements);
+        // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
+            _features0Bias.Value, features1Output, n, relu: true);
+        // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_2Shape>(context, features1Output, features2Output,
+            features2Switches, n);
+        // features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
+            _features3Bias.Value, features4Output, n, relu: true);
+        // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_5Shape>(context, features4Output, features5Output,
+            features5Switches, n);
+        // features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output, _features6Weight.Value,
+            _features6Bias.Value, features7Output, n, relu: true);
+        // features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output, _features8Weight.Value,
+            _features8Bias.Value, features9Output, n, relu: true);
+        // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_10Shape>(context, features9Output, features10Output,
+            features10Switches, n);
+        // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
+        global::NetCompiler.Kernels.GlobalAvgPool.Forward(context, features10Output, features11Output, n, 256, 36);
+        // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
+        global::NetCompiler.Kernels.Dropout.Forward(features11Output, classifier0Output, classifier0Mask, 0.5f,
+            ref dropoutState);
+        // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_1Shape>(context, classifier0Output,
+            _classifier1Weight.Value, _classifier1Bias.Value, classifier2Output, n, relu: true);
+        // classifier.3: Linear(4096, 1000), 4096 -> 1000
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
+        // loss
+        float loss = LossAndGradient(labels, n);
+        CheckLoss(loss); // throws before anything the network keeps has changed
+        _dropoutState = dropoutState; CommitStep();
+        // classifier.3: Linear(4096, 1000), 4096 -> 1000
+        global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_3Shape>(context, classifier2Output,
+            classifier3OutputGrad, _classifier3Weight.Gradient, _classifier3Bias.Gradient, n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, classifier3OutputGrad,
+            _classifier3Weight.Value, classifier2OutputGrad, n);
+        // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
+        global::NetCompiler.Kernels.Relu.Backward(classifier2Output, classifier2OutputGrad);
+        global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_1Shape>(context, classifier0Output,
+            classifier2OutputGrad, _classifier1Weight.Gradient, _classifier1Bias.Gradient, n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_1Shape>(context, classifier2OutputGrad,
+            _classifier1Weight.Value, classifier0OutputGrad, n);
+        // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
+        global::NetCompiler.Kernels.Dropout.Backward(classifier0OutputGrad, classifier0Mask, features11OutputGrad);
+        // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
+        global::NetCompiler.Kernels.GlobalAvgPool.Backward(context, features11OutputGrad, features10OutputGrad, n, 256,
+            36);
+        // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_10Shape>(context, features10OutputGrad,
+            features10Switches, features9OutputGrad, n);
+        // features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Relu.Backward(features9Output, features9OutputGrad);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_8Shape>(context, features7Output,
+            features9OutputGrad, _features8Weight.Gradient, _features8Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, features9OutputGrad,
+            _features8Weight.Value, features7OutputGrad, n);
+        // features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Relu.Backward(features7Output, features7OutputGrad);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features5Output,
+            features7OutputGrad, _features6Weight.Gradient, _features6Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features7OutputGrad,
+            _features6Weight.Value, features5OutputGrad, n);
+        // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_5Shape>(context, features5OutputGrad, features5Switches,
+            features4OutputGrad, n);
+        // features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27
+        global::NetCompiler.Kernels.Relu.Backward(features4Output, features4OutputGrad);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
+            features4OutputGrad, _features3Weight.Gradient, _features3Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features4OutputGrad,
+            _features3Weight.Value, features2OutputGrad, n);
+        // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_2Shape>(context, features2OutputGrad, features2Switches,
+            features1OutputGrad, n);
+        // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
+        global::NetCompiler.Kernels.Relu.Backward(features1Output, features1OutputGrad);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features1OutputGrad,
+            _features0Weight.Gradient, _features0Bias.Gradient, n);
+        // update
+        optimizer.Step(Parameters);
+        return loss;
+    }
+
+    /// <summary>From d(scores) to d(images) through the evaluation-mode layers; the weights and their gradients are untouched.</summary>
+    private void RunEvaluationBackward(global::System.ReadOnlySpan<float> images, int n)
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
+        global::System.Span<float> features1Output = Slice(_floats0, n * Features_1Elements);
+        global::System.Span<int> features2Switches = Slice(_ints6, n * Features_2Elements);
+        global::System.Span<float> features4Output = Slice(_floats3, n * Features_4Elements);
+        global::System.Span<int> features5Switches = Slice(_ints13, n * Features_5Elements);
+        global::System.Span<float> features7Output = Slice(_floats8, n * Features_7Elements);
+        global::System.Span<float> features9Output = Slice(_floats9, n * Features_9Elements);
+        global::System.Span<int> features10Switches = Slice(_ints16, n * Features_10Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats18, n * Classifier_2Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats21, n * Classifier_3Elements);
+        global::System.Span<float> imagesGrad = Slice(_floats2, n * InputLength);
+        global::System.Span<float> classifier2OutputGrad = Slice(_floats19, n * Classifier_2Elements);
+        global::System.Span<float> classifier0OutputGrad = Slice(_floats24, n * Classifier_0Elements);
+        global::System.Span<float> features11OutputGrad = Slice(_floats25, n * Features_11Elements);
+        global::System.Span<float> features10OutputGrad = Slice(_floats17, n * Features_10Elements);
+        global::System.Span<float> features9OutputGrad = Slice(_floats10, n * Features_9Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats11, n * Features_7Elements);
+        global::System.Span<float> features5OutputGrad = Slice(_floats14, n * Features_5Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats4, n * Features_4Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats7, n * Features_2Elements);
+        global::System.Span<float> features1OutputGrad = Slice(_floats1, n * Features_1Elements);
         // classifier.3: Linear(4096, 1000), 4096 -> 1000
-        if (training)
-        {
-            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_3Shape>(context, Slice(_Classifier_1_output, n * 4096), Slice(_Classifier_3_gradient, n * 1000), _Classifier_3_weight.Gradient, _Classifier_3_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, Slice(_Classifier_3_gradient, n * 1000), _Classifier_3_weight.Value, Slice(_Classifier_1_gradient, n * 4096), n);
-        // classifier.1: Linear(256, 4096) + ReLU (classifier.2), 256x1x1 -> 4096
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Classifier_1_output, n * 4096), Slice(_Classifier_1_gradient, n * 4096));
-        if (training)
-        {
-            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_1Shape>(context, Slice(_Classifier_0_output, n * 256), Slice(_Classifier_1_gradient, n * 4096), _Classifier_1_weight.Gradient, _Classifier_1_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_1Shape>(context, Slice(_Classifier_1_gradient, n * 4096), _Classifier_1_weight.Value, Slice(_Classifier_0_gradient, n * 256), n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, classifier3OutputGrad,
+            _classifier3Weight.Value, classifier2OutputGrad, n);
+        // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
+        global::NetCompiler.Kernels.Relu.Backward(classifier2Output, classifier2OutputGrad);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_1Shape>(context, classifier2OutputGrad,
+            _classifier1Weight.Value, classifier0OutputGrad, n);
         // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
-        if (training) { global::NetCompiler.Kernels.Dropout.Backward(Slice(_Classifier_0_gradient, n * 256), Slice(_Classifier_0_mask, n * 256), Slice(_Features_11_gradient, n * 256)); } else { Slice(_Classifier_0_gradient, n * 256).CopyTo(Slice(_Features_11_gradient, n * 256)); }
+        classifier0OutputGrad.CopyTo(features11OutputGrad);
         // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
-        global::NetCompiler.Kernels.GlobalAvgPool.Backward(context, Slice(_Features_11_gradient, n * 256), Slice(_Features_10_gradient, n * 9216), n, 256, 36);
+        global::NetCompiler.Kernels.GlobalAvgPool.Backward(context, features11OutputGrad, features10OutputGrad, n, 256,
+            36);
         // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
-        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_10Shape>(context, Slice(_Features_10_gradient, n * 9216), Slice(_Features_10_switches, n * 9216), Slice(_Features_8_gradient, n * 43264), n);
-        // features.8: Conv2d(256, 256, kernel_size=3, padding=1) + ReLU (features.9), 256x13x13 -> 256x13x13
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_8_output, n * 43264), Slice(_Features_8_gradient, n * 43264));
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_8Shape>(context, Slice(_Features_6_output, n * 43264), Slice(_Features_8_gradient, n * 43264), _Features_8_weight.Gradient, _Features_8_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, Slice(_Features_8_gradient, n * 43264), _Features_8_weight.Value, Slice(_Features_6_gradient, n * 43264), n);
-        // features.6: Conv2d(192, 256, kernel_size=3, padding=1) + ReLU (features.7), 192x13x13 -> 256x13x13
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_6_output, n * 43264), Slice(_Features_6_gradient, n * 43264));
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_5_output, n * 32448), Slice(_Features_6_gradient, n * 43264), _Features_6_weight.Gradient, _Features_6_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_gradient, n * 43264), _Features_6_weight.Value, Slice(_Features_5_gradient, n * 32448), n);
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_10Shape>(context, features10OutputGrad,
+            features10Switches, features9OutputGrad, n);
+        // features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Relu.Backward(features9Output, features9OutputGrad);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, features9OutputGrad,
+            _features8Weight.Value, features7OutputGrad, n);
+        // features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13
+        global::NetCompiler.Kernels.Relu.Backward(features7Output, features7OutputGrad);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features7OutputGrad,
+            _features6Weight.Value, features5OutputGrad, n);
         // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
-        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_5Shape>(context, Slice(_Features_5_gradient, n * 32448), Slice(_Features_5_switches, n * 32448), Slice(_Features_3_gradient, n * 139968), n);
-        // features.3: Conv2d(64, 192, kernel_size=5, padding=2) + ReLU (features.4), 64x27x27 -> 192x27x27
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_output, n * 139968), Slice(_Features_3_gradient, n * 139968));
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_2_output, n * 46656), Slice(_Features_3_gradient, n * 139968), _Features_3_weight.Gradient, _Features_3_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_gradient, n * 139968), _Features_3_weight.Value, Slice(_Features_2_gradient, n * 46656), n);
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_5Shape>(context, features5OutputGrad, features5Switches,
+            features4OutputGrad, n);
+        // features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27
+        global::NetCompiler.Kernels.Relu.Backward(features4Output, features4OutputGrad);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features4OutputGrad,
+            _features3Weight.Value, features2OutputGrad, n);
         // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
-        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_2Shape>(context, Slice(_Features_2_gradient, n * 46656), Slice(_Features_2_switches, n * 46656), Slice(_Features_0_gradient, n * 193600), n);
-        // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2) + ReLU (features.1), 3x224x224 -> 64x55x55
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_0_output, n * 193600), Slice(_Features_0_gradient, n * 193600));
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 193600), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);
-        }
-        if (inputGradient)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, Slice(_Features_0_gradient, n * 193600), _Features_0_weight.Value, Slice(_inputGradient, n * InputLength), n);
-        }
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_2Shape>(context, features2OutputGrad, features2Switches,
+            features1OutputGrad, n);
+        // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
+        global::NetCompiler.Kernels.Relu.Backward(features1Output, features1OutputGrad);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, features1OutputGrad,
+            _features0Weight.Value, imagesGrad, n);
     }
 }

@@ -75,10 +75,438 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
             new global::NetCompiler.LayerSummary("classifier.3", "ReLU", global::NetCompiler.TensorShape.Flat(128), 0, 0, 512, null),
             // classifier.4: Linear(128, 10), 128 -> 10
             new global::NetCompiler.LayerSummary("classifier.4", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
-        });
+        },
+        inferenceBytesPerImage: 420904,
+        trainingBytesPerImage: 1519696);
 
     /// <summary>Labels per image: one class.</summary>
     public const int LabelsPerImage = 1;
+
+    /// <summary>The kernel program this class runs, as text: buffers, tensors and each routine's calls.</summary>
+    public static string Program { get; } =
+        "program CifarVgg\n" +
+        "sizes\n" +
+        "  InputLength = 3072  // 3x32x32 per image\n" +
+        "  Features_0Elements = 32768  // 32x32x32 per image\n" +
+        "  Features_1Channels = 32  // channels\n" +
+        "  Features_2Elements = 32768  // 32x32x32 per image\n" +
+        "  Features_3Elements = 32768  // 32x32x32 per image\n" +
+        "  Features_4Channels = 32  // channels\n" +
+        "  Features_5Elements = 32768  // 32x32x32 per image\n" +
+        "  Features_6Elements = 8192  // 32x16x16 per image\n" +
+        "  Features_7Elements = 8192  // 32x16x16 per image\n" +
+        "  Features_8Channels = 32  // channels\n" +
+        "  Features_9Elements = 8192  // 32x16x16 per image\n" +
+        "  Features_10Elements = 8192  // 32x16x16 per image\n" +
+        "  Features_11Channels = 32  // channels\n" +
+        "  Features_12Elements = 8192  // 32x16x16 per image\n" +
+        "  Features_13Elements = 2048  // 32x8x8 per image\n" +
+        "  Features_14Elements = 2048  // 32x8x8 per image\n" +
+        "  Features_15Channels = 32  // channels\n" +
+        "  Features_16Elements = 2048  // 32x8x8 per image\n" +
+        "  Features_17Elements = 2048  // 32x8x8 per image\n" +
+        "  Features_18Channels = 32  // channels\n" +
+        "  Features_19Elements = 2048  // 32x8x8 per image\n" +
+        "  Features_20Elements = 512  // 32x4x4 per image\n" +
+        "  Classifier_1Elements = 128  // 128 per image\n" +
+        "  Classifier_3Elements = 128  // 128 per image\n" +
+        "  Classifier_4Elements = 10  // 10 per image\n" +
+        "  Features_0WeightElements = 864  // elements of features.0.weight\n" +
+        "  Features_0Channels = 32  // channels\n" +
+        "  Features_3WeightElements = 9216  // elements of features.3.weight\n" +
+        "  Features_3Channels = 32  // channels\n" +
+        "  Features_7WeightElements = 9216  // elements of features.7.weight\n" +
+        "  Features_7Channels = 32  // channels\n" +
+        "  Features_10WeightElements = 9216  // elements of features.10.weight\n" +
+        "  Features_10Channels = 32  // channels\n" +
+        "  Features_14WeightElements = 9216  // elements of features.14.weight\n" +
+        "  Features_14Channels = 32  // channels\n" +
+        "  Features_17WeightElements = 9216  // elements of features.17.weight\n" +
+        "  Features_17Channels = 32  // channels\n" +
+        "buffers\n" +
+        "  %images: f32[n x InputLength] input\n" +
+        "  %features.0.output: f32[n x Features_0Elements] activation slot 0 pinned\n" +
+        "  %features.1.saved_mean: f32[Features_1Channels] saved slot 46\n" +
+        "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 47\n" +
+        "  %features.1.saved_variance: f32[Features_1Channels] saved slot 48\n" +
+        "  %features.2.output: f32[n x Features_2Elements] activation slot 1 pinned\n" +
+        "  %features.3.output: f32[n x Features_3Elements] activation slot 2 pinned\n" +
+        "  %features.4.saved_mean: f32[Features_4Channels] saved slot 49\n" +
+        "  %features.4.saved_inv_std: f32[Features_4Channels] saved slot 50\n" +
+        "  %features.4.saved_variance: f32[Features_4Channels] saved slot 51\n" +
+        "  %features.5.output: f32[n x Features_5Elements] activation slot 3 pinned\n" +
+        "  %features.6.output: f32[n x Features_6Elements] activation slot 8 pinned\n" +
+        "  %features.6.switches: i32[n x Features_6Elements] saved slot 9\n" +
+        "  %features.7.output: f32[n x Features_7Elements] activation slot 10 pinned\n" +
+        "  %features.8.saved_mean: f32[Features_8Channels] saved slot 52\n" +
+        "  %features.8.saved_inv_std: f32[Features_8Channels] saved slot 53\n" +
+        "  %features.8.saved_variance: f32[Features_8Channels] saved slot 54\n" +
+        "  %features.9.output: f32[n x Features_9Elements] activation slot 11 pinned\n" +
+        "  %features.10.output: f32[n x Features_10Elements] activation slot 12 pinned\n" +
+        "  %features.11.saved_mean: f32[Features_11Channels] saved slot 55\n" +
+        "  %features.11.saved_inv_std: f32[Features_11Channels] saved slot 56\n" +
+        "  %features.11.saved_variance: f32[Features_11Channels] saved slot 57\n" +
+        "  %features.12.output: f32[n x Features_12Elements] activation slot 13 pinned\n" +
+        "  %features.13.output: f32[n x Features_13Elements] activation slot 20 pinned\n" +
+        "  %features.13.switches: i32[n x Features_13Elements] saved slot 21\n" +
+        "  %features.14.output: f32[n x Features_14Elements] activation slot 22 pinned\n" +
+        "  %features.15.saved_mean: f32[Features_15Channels] saved slot 58\n" +
+        "  %features.15.saved_inv_std: f32[Features_15Channels] saved slot 59\n" +
+        "  %features.15.saved_variance: f32[Features_15Channels] saved slot 60\n" +
+        "  %features.16.output: f32[n x Features_16Elements] activation slot 23 pinned\n" +
+        "  %features.17.output: f32[n x Features_17Elements] activation slot 24 pinned\n" +
+        "  %features.18.saved_mean: f32[Features_18Channels] saved slot 61\n" +
+        "  %features.18.saved_inv_std: f32[Features_18Channels] saved slot 62\n" +
+        "  %features.18.saved_variance: f32[Features_18Channels] saved slot 63\n" +
+        "  %features.19.output: f32[n x Features_19Elements] activation slot 25 pinned\n" +
+        "  %features.20.output: f32[n x Features_20Elements] activation slot 31 pinned\n" +
+        "  %features.20.switches: i32[n x Features_20Elements] saved slot 32\n" +
+        "  %classifier.1.output: f32[n x Classifier_1Elements] activation slot 34 pinned\n" +
+        "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 35 pinned\n" +
+        "  %classifier.4.output: f32[n x Classifier_4Elements] activation slot 38 pinned\n" +
+        "  %classifier.4.output.grad: f32[n x Classifier_4Elements] gradient slot 39 pinned\n" +
+        "  %images.grad: f32[n x InputLength] gradient slot 19 pinned\n" +
+        "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 45\n" +
+        "  %features.0.folded_bias: f32[Features_0Channels] derived slot 64\n" +
+        "  %features.3.folded_weight: f32[Features_3WeightElements] derived slot 40\n" +
+        "  %features.3.folded_bias: f32[Features_3Channels] derived slot 65\n" +
+        "  %features.7.folded_weight: f32[Features_7WeightElements] derived slot 41\n" +
+        "  %features.7.folded_bias: f32[Features_7Channels] derived slot 66\n" +
+        "  %features.10.folded_weight: f32[Features_10WeightElements] derived slot 42\n" +
+        "  %features.10.folded_bias: f32[Features_10Channels] derived slot 67\n" +
+        "  %features.14.folded_weight: f32[Features_14WeightElements] derived slot 43\n" +
+        "  %features.14.folded_bias: f32[Features_14Channels] derived slot 68\n" +
+        "  %features.17.folded_weight: f32[Features_17WeightElements] derived slot 44\n" +
+        "  %features.17.folded_bias: f32[Features_17Channels] derived slot 69\n" +
+        "  %classifier.3.output.grad: f32[n x Classifier_3Elements] gradient slot 36 pinned\n" +
+        "  %classifier.1.output.grad: f32[n x Classifier_1Elements] gradient slot 37 pinned\n" +
+        "  %features.20.output.grad: f32[n x Features_20Elements] gradient slot 33 pinned\n" +
+        "  %features.19.output.grad: f32[n x Features_19Elements] gradient slot 26 pinned\n" +
+        "  %features.17.output.grad: f32[n x Features_17Elements] gradient slot 27 pinned\n" +
+        "  %features.16.output.grad: f32[n x Features_16Elements] gradient slot 28 pinned\n" +
+        "  %features.14.output.grad: f32[n x Features_14Elements] gradient slot 29 pinned\n" +
+        "  %features.13.output.grad: f32[n x Features_13Elements] gradient slot 30 pinned\n" +
+        "  %features.12.output.grad: f32[n x Features_12Elements] gradient slot 14 pinned\n" +
+        "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 15 pinned\n" +
+        "  %features.9.output.grad: f32[n x Features_9Elements] gradient slot 16 pinned\n" +
+        "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 17 pinned\n" +
+        "  %features.6.output.grad: f32[n x Features_6Elements] gradient slot 18 pinned\n" +
+        "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 4 pinned\n" +
+        "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 5 pinned\n" +
+        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 6 pinned\n" +
+        "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 7 pinned\n" +
+        "tensors\n" +
+        "  @features.0.weight: [32, 3, 3, 3] trained he_normal(fan_in=27)\n" +
+        "  @features.0.bias: [32] trained constant(0)\n" +
+        "  @features.1.weight: [32] trained constant(1)\n" +
+        "  @features.1.bias: [32] trained constant(0)\n" +
+        "  @features.1.running_mean: [32] buffer constant(0)\n" +
+        "  @features.1.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.3.bias: [32] trained constant(0)\n" +
+        "  @features.4.weight: [32] trained constant(1)\n" +
+        "  @features.4.bias: [32] trained constant(0)\n" +
+        "  @features.4.running_mean: [32] buffer constant(0)\n" +
+        "  @features.4.running_var: [32] buffer constant(1)\n" +
+        "  @features.7.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.7.bias: [32] trained constant(0)\n" +
+        "  @features.8.weight: [32] trained constant(1)\n" +
+        "  @features.8.bias: [32] trained constant(0)\n" +
+        "  @features.8.running_mean: [32] buffer constant(0)\n" +
+        "  @features.8.running_var: [32] buffer constant(1)\n" +
+        "  @features.10.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.10.bias: [32] trained constant(0)\n" +
+        "  @features.11.weight: [32] trained constant(1)\n" +
+        "  @features.11.bias: [32] trained constant(0)\n" +
+        "  @features.11.running_mean: [32] buffer constant(0)\n" +
+        "  @features.11.running_var: [32] buffer constant(1)\n" +
+        "  @features.14.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.14.bias: [32] trained constant(0)\n" +
+        "  @features.15.weight: [32] trained constant(1)\n" +
+        "  @features.15.bias: [32] trained constant(0)\n" +
+        "  @features.15.running_mean: [32] buffer constant(0)\n" +
+        "  @features.15.running_var: [32] buffer constant(1)\n" +
+        "  @features.17.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.17.bias: [32] trained constant(0)\n" +
+        "  @features.18.weight: [32] trained constant(1)\n" +
+        "  @features.18.bias: [32] trained constant(0)\n" +
+        "  @features.18.running_mean: [32] buffer constant(0)\n" +
+        "  @features.18.running_var: [32] buffer constant(1)\n" +
+        "  @classifier.0.weight: [128, 512] trained he_normal(fan_in=512)\n" +
+        "  @classifier.0.bias: [128] trained constant(0)\n" +
+        "  @classifier.2.weight: [128, 128] trained he_normal(fan_in=128)\n" +
+        "  @classifier.2.bias: [128] trained constant(0)\n" +
+        "  @classifier.4.weight: [10, 128] trained xavier_uniform(fan_in=128, fan_out=10)\n" +
+        "  @classifier.4.bias: [10] trained constant(0)\n" +
+        "routine inference\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, %features.0.folded_weight, %features.0.folded_bias) -> %features.2.output  Features_0Shape +relu\n" +
+        "  // features.3\n" +
+        "  conv2d(%features.2.output, %features.3.folded_weight, %features.3.folded_bias) -> %features.5.output  Features_3Shape +relu\n" +
+        "  // features.6\n" +
+        "  max_pool2d(%features.5.output) -> %features.6.output, %features.6.switches  Features_6Shape\n" +
+        "  // features.7\n" +
+        "  conv2d(%features.6.output, %features.7.folded_weight, %features.7.folded_bias) -> %features.9.output  Features_7Shape +relu\n" +
+        "  // features.10\n" +
+        "  conv2d(%features.9.output, %features.10.folded_weight, %features.10.folded_bias) -> %features.12.output  Features_10Shape +relu\n" +
+        "  // features.13\n" +
+        "  max_pool2d(%features.12.output) -> %features.13.output, %features.13.switches  Features_13Shape\n" +
+        "  // features.14\n" +
+        "  conv2d(%features.13.output, %features.14.folded_weight, %features.14.folded_bias) -> %features.16.output  Features_14Shape +relu\n" +
+        "  // features.17\n" +
+        "  conv2d(%features.16.output, %features.17.folded_weight, %features.17.folded_bias) -> %features.19.output  Features_17Shape +relu\n" +
+        "  // features.20\n" +
+        "  max_pool2d(%features.19.output) -> %features.20.output, %features.20.switches  Features_20Shape\n" +
+        "  // classifier.0\n" +
+        "  dense(%features.20.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  // classifier.2\n" +
+        "  dense(%classifier.1.output, @classifier.2.weight, @classifier.2.bias) -> %classifier.3.output  Classifier_2Shape +relu\n" +
+        "  // classifier.4\n" +
+        "  dense(%classifier.3.output, @classifier.4.weight, @classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
+        "routine inference_unfolded\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
+        "  // features.1\n" +
+        "  batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
+        "  // features.3\n" +
+        "  conv2d(%features.2.output, @features.3.weight, @features.3.bias) -> %features.3.output  Features_3Shape\n" +
+        "  // features.4\n" +
+        "  batch_norm.inference(%features.3.output, @features.4.weight, @features.4.bias, @features.4.running_mean, @features.4.running_var) -> %features.5.output  eps=1E-05 +relu\n" +
+        "  // features.6\n" +
+        "  max_pool2d(%features.5.output) -> %features.6.output, %features.6.switches  Features_6Shape\n" +
+        "  // features.7\n" +
+        "  conv2d(%features.6.output, @features.7.weight, @features.7.bias) -> %features.7.output  Features_7Shape\n" +
+        "  // features.8\n" +
+        "  batch_norm.inference(%features.7.output, @features.8.weight, @features.8.bias, @features.8.running_mean, @features.8.running_var) -> %features.9.output  eps=1E-05 +relu\n" +
+        "  // features.10\n" +
+        "  conv2d(%features.9.output, @features.10.weight, @features.10.bias) -> %features.10.output  Features_10Shape\n" +
+        "  // features.11\n" +
+        "  batch_norm.inference(%features.10.output, @features.11.weight, @features.11.bias, @features.11.running_mean, @features.11.running_var) -> %features.12.output  eps=1E-05 +relu\n" +
+        "  // features.13\n" +
+        "  max_pool2d(%features.12.output) -> %features.13.output, %features.13.switches  Features_13Shape\n" +
+        "  // features.14\n" +
+        "  conv2d(%features.13.output, @features.14.weight, @features.14.bias) -> %features.14.output  Features_14Shape\n" +
+        "  // features.15\n" +
+        "  batch_norm.inference(%features.14.output, @features.15.weight, @features.15.bias, @features.15.running_mean, @features.15.running_var) -> %features.16.output  eps=1E-05 +relu\n" +
+        "  // features.17\n" +
+        "  conv2d(%features.16.output, @features.17.weight, @features.17.bias) -> %features.17.output  Features_17Shape\n" +
+        "  // features.18\n" +
+        "  batch_norm.inference(%features.17.output, @features.18.weight, @features.18.bias, @features.18.running_mean, @features.18.running_var) -> %features.19.output  eps=1E-05 +relu\n" +
+        "  // features.20\n" +
+        "  max_pool2d(%features.19.output) -> %features.20.output, %features.20.switches  Features_20Shape\n" +
+        "  // classifier.0\n" +
+        "  dense(%features.20.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  // classifier.2\n" +
+        "  dense(%classifier.1.output, @classifier.2.weight, @classifier.2.bias) -> %classifier.3.output  Classifier_2Shape +relu\n" +
+        "  // classifier.4\n" +
+        "  dense(%classifier.3.output, @classifier.4.weight, @classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
+        "routine fold\n" +
+        "  // features.0\n" +
+        "  batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, %features.0.folded_bias\n" +
+        "  // features.3\n" +
+        "  batch_norm.fold(@features.3.weight, @features.3.bias, @features.4.weight, @features.4.bias, @features.4.running_mean, @features.4.running_var) -> %features.3.folded_weight, %features.3.folded_bias\n" +
+        "  // features.7\n" +
+        "  batch_norm.fold(@features.7.weight, @features.7.bias, @features.8.weight, @features.8.bias, @features.8.running_mean, @features.8.running_var) -> %features.7.folded_weight, %features.7.folded_bias\n" +
+        "  // features.10\n" +
+        "  batch_norm.fold(@features.10.weight, @features.10.bias, @features.11.weight, @features.11.bias, @features.11.running_mean, @features.11.running_var) -> %features.10.folded_weight, %features.10.folded_bias\n" +
+        "  // features.14\n" +
+        "  batch_norm.fold(@features.14.weight, @features.14.bias, @features.15.weight, @features.15.bias, @features.15.running_mean, @features.15.running_var) -> %features.14.folded_weight, %features.14.folded_bias\n" +
+        "  // features.17\n" +
+        "  batch_norm.fold(@features.17.weight, @features.17.bias, @features.18.weight, @features.18.bias, @features.18.running_mean, @features.18.running_var) -> %features.17.folded_weight, %features.17.folded_bias\n" +
+        "routine training\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
+        "  // features.1\n" +
+        "  batch_norm.training(%features.0.output, @features.1.weight, @features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu\n" +
+        "  // features.3\n" +
+        "  conv2d(%features.2.output, @features.3.weight, @features.3.bias) -> %features.3.output  Features_3Shape\n" +
+        "  // features.4\n" +
+        "  batch_norm.training(%features.3.output, @features.4.weight, @features.4.bias) -> %features.5.output, %features.4.saved_mean, %features.4.saved_inv_std, %features.4.saved_variance  eps=1E-05 +relu\n" +
+        "  // features.6\n" +
+        "  max_pool2d(%features.5.output) -> %features.6.output, %features.6.switches  Features_6Shape\n" +
+        "  // features.7\n" +
+        "  conv2d(%features.6.output, @features.7.weight, @features.7.bias) -> %features.7.output  Features_7Shape\n" +
+        "  // features.8\n" +
+        "  batch_norm.training(%features.7.output, @features.8.weight, @features.8.bias) -> %features.9.output, %features.8.saved_mean, %features.8.saved_inv_std, %features.8.saved_variance  eps=1E-05 +relu\n" +
+        "  // features.10\n" +
+        "  conv2d(%features.9.output, @features.10.weight, @features.10.bias) -> %features.10.output  Features_10Shape\n" +
+        "  // features.11\n" +
+        "  batch_norm.training(%features.10.output, @features.11.weight, @features.11.bias) -> %features.12.output, %features.11.saved_mean, %features.11.saved_inv_std, %features.11.saved_variance  eps=1E-05 +relu\n" +
+        "  // features.13\n" +
+        "  max_pool2d(%features.12.output) -> %features.13.output, %features.13.switches  Features_13Shape\n" +
+        "  // features.14\n" +
+        "  conv2d(%features.13.output, @features.14.weight, @features.14.bias) -> %features.14.output  Features_14Shape\n" +
+        "  // features.15\n" +
+        "  batch_norm.training(%features.14.output, @features.15.weight, @features.15.bias) -> %features.16.output, %features.15.saved_mean, %features.15.saved_inv_std, %features.15.saved_variance  eps=1E-05 +relu\n" +
+        "  // features.17\n" +
+        "  conv2d(%features.16.output, @features.17.weight, @features.17.bias) -> %features.17.output  Features_17Shape\n" +
+        "  // features.18\n" +
+        "  batch_norm.training(%features.17.output, @features.18.weight, @features.18.bias) -> %features.19.output, %features.18.saved_mean, %features.18.saved_inv_std, %features.18.saved_variance  eps=1E-05 +relu\n" +
+        "  // features.20\n" +
+        "  max_pool2d(%features.19.output) -> %features.20.output, %features.20.switches  Features_20Shape\n" +
+        "  // classifier.0\n" +
+        "  dense(%features.20.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  // classifier.2\n" +
+        "  dense(%classifier.1.output, @classifier.2.weight, @classifier.2.bias) -> %classifier.3.output  Classifier_2Shape +relu\n" +
+        "  // classifier.4\n" +
+        "  dense(%classifier.3.output, @classifier.4.weight, @classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
+        "  // loss\n" +
+        "  softmax_cross_entropy(%classifier.4.output) -> %classifier.4.output.grad\n" +
+        "  check_loss()\n" +
+        "  // features.1\n" +
+        "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, @features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, @features.1.running_var  momentum=0.1\n" +
+        "  // features.4\n" +
+        "  batch_norm.update_running(%features.4.saved_mean, %features.4.saved_variance, @features.4.running_mean, @features.4.running_var) -> @features.4.running_mean, @features.4.running_var  momentum=0.1\n" +
+        "  // features.8\n" +
+        "  batch_norm.update_running(%features.8.saved_mean, %features.8.saved_variance, @features.8.running_mean, @features.8.running_var) -> @features.8.running_mean, @features.8.running_var  momentum=0.1\n" +
+        "  // features.11\n" +
+        "  batch_norm.update_running(%features.11.saved_mean, %features.11.saved_variance, @features.11.running_mean, @features.11.running_var) -> @features.11.running_mean, @features.11.running_var  momentum=0.1\n" +
+        "  // features.15\n" +
+        "  batch_norm.update_running(%features.15.saved_mean, %features.15.saved_variance, @features.15.running_mean, @features.15.running_var) -> @features.15.running_mean, @features.15.running_var  momentum=0.1\n" +
+        "  // features.18\n" +
+        "  batch_norm.update_running(%features.18.saved_mean, %features.18.saved_variance, @features.18.running_mean, @features.18.running_var) -> @features.18.running_mean, @features.18.running_var  momentum=0.1\n" +
+        "  // loss\n" +
+        "  commit_step()\n" +
+        "  // classifier.4\n" +
+        "  dense.backward_weight(%classifier.3.output, %classifier.4.output.grad) -> @classifier.4.weight.grad, @classifier.4.bias.grad  Classifier_4Shape\n" +
+        "  dense.backward_data(%classifier.4.output.grad, @classifier.4.weight) -> %classifier.3.output.grad  Classifier_4Shape\n" +
+        "  // classifier.2\n" +
+        "  relu.backward(%classifier.3.output, %classifier.3.output.grad) -> %classifier.3.output.grad\n" +
+        "  dense.backward_weight(%classifier.1.output, %classifier.3.output.grad) -> @classifier.2.weight.grad, @classifier.2.bias.grad  Classifier_2Shape\n" +
+        "  dense.backward_data(%classifier.3.output.grad, @classifier.2.weight) -> %classifier.1.output.grad  Classifier_2Shape\n" +
+        "  // classifier.0\n" +
+        "  relu.backward(%classifier.1.output, %classifier.1.output.grad) -> %classifier.1.output.grad\n" +
+        "  dense.backward_weight(%features.20.output, %classifier.1.output.grad) -> @classifier.0.weight.grad, @classifier.0.bias.grad  Classifier_0Shape\n" +
+        "  dense.backward_data(%classifier.1.output.grad, @classifier.0.weight) -> %features.20.output.grad  Classifier_0Shape\n" +
+        "  // features.20\n" +
+        "  max_pool2d.backward(%features.20.output.grad, %features.20.switches) -> %features.19.output.grad  Features_20Shape\n" +
+        "  // features.18\n" +
+        "  relu.backward(%features.19.output, %features.19.output.grad) -> %features.19.output.grad\n" +
+        "  batch_norm.backward(%features.19.output.grad, %features.17.output, @features.18.weight, %features.18.saved_mean, %features.18.saved_inv_std) -> %features.17.output.grad, @features.18.weight.grad, @features.18.bias.grad\n" +
+        "  // features.17\n" +
+        "  conv2d.backward_weight(%features.16.output, %features.17.output.grad) -> @features.17.weight.grad, @features.17.bias.grad  Features_17Shape\n" +
+        "  conv2d.backward_data(%features.17.output.grad, @features.17.weight) -> %features.16.output.grad  Features_17Shape\n" +
+        "  // features.15\n" +
+        "  relu.backward(%features.16.output, %features.16.output.grad) -> %features.16.output.grad\n" +
+        "  batch_norm.backward(%features.16.output.grad, %features.14.output, @features.15.weight, %features.15.saved_mean, %features.15.saved_inv_std) -> %features.14.output.grad, @features.15.weight.grad, @features.15.bias.grad\n" +
+        "  // features.14\n" +
+        "  conv2d.backward_weight(%features.13.output, %features.14.output.grad) -> @features.14.weight.grad, @features.14.bias.grad  Features_14Shape\n" +
+        "  conv2d.backward_data(%features.14.output.grad, @features.14.weight) -> %features.13.output.grad  Features_14Shape\n" +
+        "  // features.13\n" +
+        "  max_pool2d.backward(%features.13.output.grad, %features.13.switches) -> %features.12.output.grad  Features_13Shape\n" +
+        "  // features.11\n" +
+        "  relu.backward(%features.12.output, %features.12.output.grad) -> %features.12.output.grad\n" +
+        "  batch_norm.backward(%features.12.output.grad, %features.10.output, @features.11.weight, %features.11.saved_mean, %features.11.saved_inv_std) -> %features.10.output.grad, @features.11.weight.grad, @features.11.bias.grad\n" +
+        "  // features.10\n" +
+        "  conv2d.backward_weight(%features.9.output, %features.10.output.grad) -> @features.10.weight.grad, @features.10.bias.grad  Features_10Shape\n" +
+        "  conv2d.backward_data(%features.10.output.grad, @features.10.weight) -> %features.9.output.grad  Features_10Shape\n" +
+        "  // features.8\n" +
+        "  relu.backward(%features.9.output, %features.9.output.grad) -> %features.9.output.grad\n" +
+        "  batch_norm.backward(%features.9.output.grad, %features.7.output, @features.8.weight, %features.8.saved_mean, %features.8.saved_inv_std) -> %features.7.output.grad, @features.8.weight.grad, @features.8.bias.grad\n" +
+        "  // features.7\n" +
+        "  conv2d.backward_weight(%features.6.output, %features.7.output.grad) -> @features.7.weight.grad, @features.7.bias.grad  Features_7Shape\n" +
+        "  conv2d.backward_data(%features.7.output.grad, @features.7.weight) -> %features.6.output.grad  Features_7Shape\n" +
+        "  // features.6\n" +
+        "  max_pool2d.backward(%features.6.output.grad, %features.6.switches) -> %features.5.output.grad  Features_6Shape\n" +
+        "  // features.4\n" +
+        "  relu.backward(%features.5.output, %features.5.output.grad) -> %features.5.output.grad\n" +
+        "  batch_norm.backward(%features.5.output.grad, %features.3.output, @features.4.weight, %features.4.saved_mean, %features.4.saved_inv_std) -> %features.3.output.grad, @features.4.weight.grad, @features.4.bias.grad\n" +
+        "  // features.3\n" +
+        "  conv2d.backward_weight(%features.2.output, %features.3.output.grad) -> @features.3.weight.grad, @features.3.bias.grad  Features_3Shape\n" +
+        "  conv2d.backward_data(%features.3.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+        "  // features.1\n" +
+        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
+        "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, %features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, @features.1.weight.grad, @features.1.bias.grad\n" +
+        "  // features.0\n" +
+        "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, @features.0.bias.grad  Features_0Shape\n" +
+        "  // update\n" +
+        "  optimizer_step()\n" +
+        "routine evaluation_backward\n" +
+        "  // classifier.4\n" +
+        "  dense.backward_data(%classifier.4.output.grad, @classifier.4.weight) -> %classifier.3.output.grad  Classifier_4Shape\n" +
+        "  // classifier.2\n" +
+        "  relu.backward(%classifier.3.output, %classifier.3.output.grad) -> %classifier.3.output.grad\n" +
+        "  dense.backward_data(%classifier.3.output.grad, @classifier.2.weight) -> %classifier.1.output.grad  Classifier_2Shape\n" +
+        "  // classifier.0\n" +
+        "  relu.backward(%classifier.1.output, %classifier.1.output.grad) -> %classifier.1.output.grad\n" +
+        "  dense.backward_data(%classifier.1.output.grad, @classifier.0.weight) -> %features.20.output.grad  Classifier_0Shape\n" +
+        "  // features.20\n" +
+        "  max_pool2d.backward(%features.20.output.grad, %features.20.switches) -> %features.19.output.grad  Features_20Shape\n" +
+        "  // features.18\n" +
+        "  relu.backward(%features.19.output, %features.19.output.grad) -> %features.19.output.grad\n" +
+        "  batch_norm.backward_inference(%features.19.output.grad, @features.18.weight, @features.18.running_var) -> %features.17.output.grad\n" +
+        "  // features.17\n" +
+        "  conv2d.backward_data(%features.17.output.grad, @features.17.weight) -> %features.16.output.grad  Features_17Shape\n" +
+        "  // features.15\n" +
+        "  relu.backward(%features.16.output, %features.16.output.grad) -> %features.16.output.grad\n" +
+        "  batch_norm.backward_inference(%features.16.output.grad, @features.15.weight, @features.15.running_var) -> %features.14.output.grad\n" +
+        "  // features.14\n" +
+        "  conv2d.backward_data(%features.14.output.grad, @features.14.weight) -> %features.13.output.grad  Features_14Shape\n" +
+        "  // features.13\n" +
+        "  max_pool2d.backward(%features.13.output.grad, %features.13.switches) -> %features.12.output.grad  Features_13Shape\n" +
+        "  // features.11\n" +
+        "  relu.backward(%features.12.output, %features.12.output.grad) -> %features.12.output.grad\n" +
+        "  batch_norm.backward_inference(%features.12.output.grad, @features.11.weight, @features.11.running_var) -> %features.10.output.grad\n" +
+        "  // features.10\n" +
+        "  conv2d.backward_data(%features.10.output.grad, @features.10.weight) -> %features.9.output.grad  Features_10Shape\n" +
+        "  // features.8\n" +
+        "  relu.backward(%features.9.output, %features.9.output.grad) -> %features.9.output.grad\n" +
+        "  batch_norm.backward_inference(%features.9.output.grad, @features.8.weight, @features.8.running_var) -> %features.7.output.grad\n" +
+        "  // features.7\n" +
+        "  conv2d.backward_data(%features.7.output.grad, @features.7.weight) -> %features.6.output.grad  Features_7Shape\n" +
+        "  // features.6\n" +
+        "  max_pool2d.backward(%features.6.output.grad, %features.6.switches) -> %features.5.output.grad  Features_6Shape\n" +
+        "  // features.4\n" +
+        "  relu.backward(%features.5.output, %features.5.output.grad) -> %features.5.output.grad\n" +
+        "  batch_norm.backward_inference(%features.5.output.grad, @features.4.weight, @features.4.running_var) -> %features.3.output.grad\n" +
+        "  // features.3\n" +
+        "  conv2d.backward_data(%features.3.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+        "  // features.1\n" +
+        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
+        "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, @features.1.running_var) -> %features.0.output.grad\n" +
+        "  // features.0\n" +
+        "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
+
+    /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
+    public const long InferenceBytesPerImage = 420904;
+    public const long TrainingBytesPerImage = 1519696;
+
+    private const int Features_0Elements = 32768; // 32x32x32 per image
+    private const int Features_1Channels = 32; // channels
+    private const int Features_2Elements = 32768; // 32x32x32 per image
+    private const int Features_3Elements = 32768; // 32x32x32 per image
+    private const int Features_4Channels = 32; // channels
+    private const int Features_5Elements = 32768; // 32x32x32 per image
+    private const int Features_6Elements = 8192; // 32x16x16 per image
+    private const int Features_7Elements = 8192; // 32x16x16 per image
+    private const int Features_8Channels = 32; // channels
+    private const int Features_9Elements = 8192; // 32x16x16 per image
+    private const int Features_10Elements = 8192; // 32x16x16 per image
+    private const int Features_11Channels = 32; // channels
+    private const int Features_12Elements = 8192; // 32x16x16 per image
+    private const int Features_13Elements = 2048; // 32x8x8 per image
+    private const int Features_14Elements = 2048; // 32x8x8 per image
+    private const int Features_15Channels = 32; // channels
+    private const int Features_16Elements = 2048; // 32x8x8 per image
+    private const int Features_17Elements = 2048; // 32x8x8 per image
+    private const int Features_18Channels = 32; // channels
+    private const int Features_19Elements = 2048; // 32x8x8 per image
+    private const int Features_20Elements = 512; // 32x4x4 per image
+    private const int Classifier_1Elements = 128; // 128 per image
+    private const int Classifier_3Elements = 128; // 128 per image
+    private const int Classifier_4Elements = 10; // 10 per image
+    private const int Features_0WeightElements = 864; // elements of features.0.weight
+    private const int Features_0Channels = 32; // channels
+    private const int Features_3WeightElements = 9216; // elements of features.3.weight
+    private const int Features_3Channels = 32; // channels
+    private const int Features_7WeightElements = 9216; // elements of features.7.weight
+    private const int Features_7Channels = 32; // channels
+    private const int Features_10WeightElements = 9216; // elements of features.10.weight
+    private const int Features_10Channels = 32; // channels
+    private const int Features_14WeightElements = 9216; // elements of features.14.weight
+    private const int Features_14Channels = 32; // channels
+    private const int Features_17WeightElements = 9216; // elements of features.17.weight
+    private const int Features_17Channels = 32; // channels
 
     /// <summary>features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32.</summary>
     private readonly struct Features_0Shape : global::NetCompiler.Kernels.IConvShape
@@ -236,256 +664,318 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         public static int OutFeatures => 10;
     }
 
-    // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x32x32 -> 32x32x32
-    private readonly global::NetCompiler.Parameter _Features_0_weight;
-    private readonly global::NetCompiler.Parameter _Features_0_bias;
-    private readonly float[] _Features_0_output;
-    private readonly float[] _Features_0_gradient;
-    private readonly float[] _Features_0_foldedWeight;
-    private readonly float[] _Features_0_foldedBias;
-    // features.1: BatchNorm2d(32) + ReLU (features.2), 32x32x32 -> 32x32x32
-    private readonly global::NetCompiler.Parameter _Features_1_weight;
-    private readonly global::NetCompiler.Parameter _Features_1_bias;
-    private readonly global::NetCompiler.Parameter _Features_1_runningMean;
-    private readonly global::NetCompiler.Parameter _Features_1_runningVar;
-    private readonly float[] _Features_1_output;
-    private readonly float[] _Features_1_gradient;
-    private readonly float[] _Features_1_savedMean;
-    private readonly float[] _Features_1_savedInvStd;
-    // features.3: Conv2d(32, 32, kernel_size=3, padding=1), features.4 folded in for inference, 32x32x32 -> 32x32x32
-    private readonly global::NetCompiler.Parameter _Features_3_weight;
-    private readonly global::NetCompiler.Parameter _Features_3_bias;
-    private readonly float[] _Features_3_output;
-    private readonly float[] _Features_3_gradient;
-    private readonly float[] _Features_3_foldedWeight;
-    private readonly float[] _Features_3_foldedBias;
-    // features.4: BatchNorm2d(32) + ReLU (features.5), 32x32x32 -> 32x32x32
-    private readonly global::NetCompiler.Parameter _Features_4_weight;
-    private readonly global::NetCompiler.Parameter _Features_4_bias;
-    private readonly global::NetCompiler.Parameter _Features_4_runningMean;
-    private readonly global::NetCompiler.Parameter _Features_4_runningVar;
-    private readonly float[] _Features_4_output;
-    private readonly float[] _Features_4_gradient;
-    private readonly float[] _Features_4_savedMean;
-    private readonly float[] _Features_4_savedInvStd;
-    // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
-    private readonly float[] _Features_6_output;
-    private readonly float[] _Features_6_gradient;
-    private readonly int[] _Features_6_switches;
-    // features.7: Conv2d(32, 32, kernel_size=3, padding=1), features.8 folded in for inference, 32x16x16 -> 32x16x16
-    private readonly global::NetCompiler.Parameter _Features_7_weight;
-    private readonly global::NetCompiler.Parameter _Features_7_bias;
-    private readonly float[] _Features_7_output;
-    private readonly float[] _Features_7_gradient;
-    private readonly float[] _Features_7_foldedWeight;
-    private readonly float[] _Features_7_foldedBias;
-    // features.8: BatchNorm2d(32) + ReLU (features.9), 32x16x16 -> 32x16x16
-    private readonly global::NetCompiler.Parameter _Features_8_weight;
-    private readonly global::NetCompiler.Parameter _Features_8_bias;
-    private readonly global::NetCompiler.Parameter _Features_8_runningMean;
-    private readonly global::NetCompiler.Parameter _Features_8_runningVar;
-    private readonly float[] _Features_8_output;
-    private readonly float[] _Features_8_gradient;
-    private readonly float[] _Features_8_savedMean;
-    private readonly float[] _Features_8_savedInvStd;
-    // features.10: Conv2d(32, 32, kernel_size=3, padding=1), features.11 folded in for inference, 32x16x16 -> 32x16x16
-    private readonly global::NetCompiler.Parameter _Features_10_weight;
-    private readonly global::NetCompiler.Parameter _Features_10_bias;
-    private readonly float[] _Features_10_output;
-    private readonly float[] _Features_10_gradient;
-    private readonly float[] _Features_10_foldedWeight;
-    private readonly float[] _Features_10_foldedBias;
-    // features.11: BatchNorm2d(32) + ReLU (features.12), 32x16x16 -> 32x16x16
-    private readonly global::NetCompiler.Parameter _Features_11_weight;
-    private readonly global::NetCompiler.Parameter _Features_11_bias;
-    private readonly global::NetCompiler.Parameter _Features_11_runningMean;
-    private readonly global::NetCompiler.Parameter _Features_11_runningVar;
-    private readonly float[] _Features_11_output;
-    private readonly float[] _Features_11_gradient;
-    private readonly float[] _Features_11_savedMean;
-    private readonly float[] _Features_11_savedInvStd;
-    // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
-    private readonly float[] _Features_13_output;
-    private readonly float[] _Features_13_gradient;
-    private readonly int[] _Features_13_switches;
-    // features.14: Conv2d(32, 32, kernel_size=3, padding=1), features.15 folded in for inference, 32x8x8 -> 32x8x8
-    private readonly global::NetCompiler.Parameter _Features_14_weight;
-    private readonly global::NetCompiler.Parameter _Features_14_bias;
-    private readonly float[] _Features_14_output;
-    private readonly float[] _Features_14_gradient;
-    private readonly float[] _Features_14_foldedWeight;
-    private readonly float[] _Features_14_foldedBias;
-    // features.15: BatchNorm2d(32) + ReLU (features.16), 32x8x8 -> 32x8x8
-    private readonly global::NetCompiler.Parameter _Features_15_weight;
-    private readonly global::NetCompiler.Parameter _Features_15_bias;
-    private readonly global::NetCompiler.Parameter _Features_15_runningMean;
-    private readonly global::NetCompiler.Parameter _Features_15_runningVar;
-    private readonly float[] _Features_15_output;
-    private readonly float[] _Features_15_gradient;
-    private readonly float[] _Features_15_savedMean;
-    private readonly float[] _Features_15_savedInvStd;
-    // features.17: Conv2d(32, 32, kernel_size=3, padding=1), features.18 folded in for inference, 32x8x8 -> 32x8x8
-    private readonly global::NetCompiler.Parameter _Features_17_weight;
-    private readonly global::NetCompiler.Parameter _Features_17_bias;
-    private readonly float[] _Features_17_output;
-    private readonly float[] _Features_17_gradient;
-    private readonly float[] _Features_17_foldedWeight;
-    private readonly float[] _Features_17_foldedBias;
-    // features.18: BatchNorm2d(32) + ReLU (features.19), 32x8x8 -> 32x8x8
-    private readonly global::NetCompiler.Parameter _Features_18_weight;
-    private readonly global::NetCompiler.Parameter _Features_18_bias;
-    private readonly global::NetCompiler.Parameter _Features_18_runningMean;
-    private readonly global::NetCompiler.Parameter _Features_18_runningVar;
-    private readonly float[] _Features_18_output;
-    private readonly float[] _Features_18_gradient;
-    private readonly float[] _Features_18_savedMean;
-    private readonly float[] _Features_18_savedInvStd;
-    // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
-    private readonly float[] _Features_20_output;
-    private readonly float[] _Features_20_gradient;
-    private readonly int[] _Features_20_switches;
-    // classifier.0: Linear(512, 128) + ReLU (classifier.1), 32x4x4 -> 128
-    private readonly global::NetCompiler.Parameter _Classifier_0_weight;
-    private readonly global::NetCompiler.Parameter _Classifier_0_bias;
-    private readonly float[] _Classifier_0_output;
-    private readonly float[] _Classifier_0_gradient;
-    // classifier.2: Linear(128, 128) + ReLU (classifier.3), 128 -> 128
-    private readonly global::NetCompiler.Parameter _Classifier_2_weight;
-    private readonly global::NetCompiler.Parameter _Classifier_2_bias;
-    private readonly float[] _Classifier_2_output;
-    private readonly float[] _Classifier_2_gradient;
-    // classifier.4: Linear(128, 10), 128 -> 10
-    private readonly global::NetCompiler.Parameter _Classifier_4_weight;
-    private readonly global::NetCompiler.Parameter _Classifier_4_bias;
-    private readonly float[] _Classifier_4_output;
-    private readonly float[] _Classifier_4_gradient;
-    private readonly float[] _inputGradient;
-    private ulong _dropoutState;
+    private readonly global::NetCompiler.Parameter _features0Weight;
+    private readonly global::NetCompiler.Parameter _features0Bias;
+    private readonly global::NetCompiler.Parameter _features1Weight;
+    private readonly global::NetCompiler.Parameter _features1Bias;
+    private readonly global::NetCompiler.Parameter _features1RunningMean;
+    private readonly global::NetCompiler.Parameter _features1RunningVar;
+    private readonly global::NetCompiler.Parameter _features3Weight;
+    private readonly global::NetCompiler.Parameter _features3Bias;
+    private readonly global::NetCompiler.Parameter _features4Weight;
+    private readonly global::NetCompiler.Parameter _features4Bias;
+    private readonly global::NetCompiler.Parameter _features4RunningMean;
+    private readonly global::NetCompiler.Parameter _features4RunningVar;
+    private readonly global::NetCompiler.Parameter _features7Weight;
+    private readonly global::NetCompiler.Parameter _features7Bias;
+    private readonly global::NetCompiler.Parameter _features8Weight;
+    private readonly global::NetCompiler.Parameter _features8Bias;
+    private readonly global::NetCompiler.Parameter _features8RunningMean;
+    private readonly global::NetCompiler.Parameter _features8RunningVar;
+    private readonly global::NetCompiler.Parameter _features10Weight;
+    private readonly global::NetCompiler.Parameter _features10Bias;
+    private readonly global::NetCompiler.Parameter _features11Weight;
+    private readonly global::NetCompiler.Parameter _features11Bias;
+    private readonly global::NetCompiler.Parameter _features11RunningMean;
+    private readonly global::NetCompiler.Parameter _features11RunningVar;
+    private readonly global::NetCompiler.Parameter _features14Weight;
+    private readonly global::NetCompiler.Parameter _features14Bias;
+    private readonly global::NetCompiler.Parameter _features15Weight;
+    private readonly global::NetCompiler.Parameter _features15Bias;
+    private readonly global::NetCompiler.Parameter _features15RunningMean;
+    private readonly global::NetCompiler.Parameter _features15RunningVar;
+    private readonly global::NetCompiler.Parameter _features17Weight;
+    private readonly global::NetCompiler.Parameter _features17Bias;
+    private readonly global::NetCompiler.Parameter _features18Weight;
+    private readonly global::NetCompiler.Parameter _features18Bias;
+    private readonly global::NetCompiler.Parameter _features18RunningMean;
+    private readonly global::NetCompiler.Parameter _features18RunningVar;
+    private readonly global::NetCompiler.Parameter _classifier0Weight;
+    private readonly global::NetCompiler.Parameter _classifier0Bias;
+    private readonly global::NetCompiler.Parameter _classifier2Weight;
+    private readonly global::NetCompiler.Parameter _classifier2Bias;
+    private readonly global::NetCompiler.Parameter _classifier4Weight;
+    private readonly global::NetCompiler.Parameter _classifier4Bias;
+    // features.0.output
+    private readonly float[] _floats0;
+    // features.2.output
+    private readonly float[] _floats1;
+    // features.3.output
+    private readonly float[] _floats2;
+    // features.5.output
+    private readonly float[] _floats3;
+    // features.5.output.grad
+    private readonly float[] _floats4;
+    // features.3.output.grad
+    private readonly float[] _floats5;
+    // features.2.output.grad
+    private readonly float[] _floats6;
+    // features.0.output.grad
+    private readonly float[] _floats7;
+    // features.6.output
+    private readonly float[] _floats8;
+    // features.6.switches
+    private readonly int[] _ints9;
+    // features.7.output
+    private readonly float[] _floats10;
+    // features.9.output
+    private readonly float[] _floats11;
+    // features.10.output
+    private readonly float[] _floats12;
+    // features.12.output
+    private readonly float[] _floats13;
+    // features.12.output.grad
+    private readonly float[] _floats14;
+    // features.10.output.grad
+    private readonly float[] _floats15;
+    // features.9.output.grad
+    private readonly float[] _floats16;
+    // features.7.output.grad
+    private readonly float[] _floats17;
+    // features.6.output.grad
+    private readonly float[] _floats18;
+    // images.grad
+    private readonly float[] _floats19;
+    // features.13.output
+    private readonly float[] _floats20;
+    // features.13.switches
+    private readonly int[] _ints21;
+    // features.14.output
+    private readonly float[] _floats22;
+    // features.16.output
+    private readonly float[] _floats23;
+    // features.17.output
+    private readonly float[] _floats24;
+    // features.19.output
+    private readonly float[] _floats25;
+    // features.19.output.grad
+    private readonly float[] _floats26;
+    // features.17.output.grad
+    private readonly float[] _floats27;
+    // features.16.output.grad
+    private readonly float[] _floats28;
+    // features.14.output.grad
+    private readonly float[] _floats29;
+    // features.13.output.grad
+    private readonly float[] _floats30;
+    // features.20.output
+    private readonly float[] _floats31;
+    // features.20.switches
+    private readonly int[] _ints32;
+    // features.20.output.grad
+    private readonly float[] _floats33;
+    // classifier.1.output
+    private readonly float[] _floats34;
+    // classifier.3.output
+    private readonly float[] _floats35;
+    // classifier.3.output.grad
+    private readonly float[] _floats36;
+    // classifier.1.output.grad
+    private readonly float[] _floats37;
+    // classifier.4.output
+    private readonly float[] _floats38;
+    // classifier.4.output.grad
+    private readonly float[] _floats39;
+    // features.3.folded_weight
+    private readonly float[] _floats40;
+    // features.7.folded_weight
+    private readonly float[] _floats41;
+    // features.10.folded_weight
+    private readonly float[] _floats42;
+    // features.14.folded_weight
+    private readonly float[] _floats43;
+    // features.17.folded_weight
+    private readonly float[] _floats44;
+    // features.0.folded_weight
+    private readonly float[] _floats45;
+    // features.1.saved_mean
+    private readonly float[] _floats46;
+    // features.1.saved_inv_std
+    private readonly float[] _floats47;
+    // features.1.saved_variance
+    private readonly float[] _floats48;
+    // features.4.saved_mean
+    private readonly float[] _floats49;
+    // features.4.saved_inv_std
+    private readonly float[] _floats50;
+    // features.4.saved_variance
+    private readonly float[] _floats51;
+    // features.8.saved_mean
+    private readonly float[] _floats52;
+    // features.8.saved_inv_std
+    private readonly float[] _floats53;
+    // features.8.saved_variance
+    private readonly float[] _floats54;
+    // features.11.saved_mean
+    private readonly float[] _floats55;
+    // features.11.saved_inv_std
+    private readonly float[] _floats56;
+    // features.11.saved_variance
+    private readonly float[] _floats57;
+    // features.15.saved_mean
+    private readonly float[] _floats58;
+    // features.15.saved_inv_std
+    private readonly float[] _floats59;
+    // features.15.saved_variance
+    private readonly float[] _floats60;
+    // features.18.saved_mean
+    private readonly float[] _floats61;
+    // features.18.saved_inv_std
+    private readonly float[] _floats62;
+    // features.18.saved_variance
+    private readonly float[] _floats63;
+    // features.0.folded_bias
+    private readonly float[] _floats64;
+    // features.3.folded_bias
+    private readonly float[] _floats65;
+    // features.7.folded_bias
+    private readonly float[] _floats66;
+    // features.10.folded_bias
+    private readonly float[] _floats67;
+    // features.14.folded_bias
+    private readonly float[] _floats68;
+    // features.17.folded_bias
+    private readonly float[] _floats69;
     private int _lastCount;
     private long _foldedVersion = -1;
-    private bool _lastFolded;
+    private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
-    /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+    /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
     /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
     public CifarVgg(int batchSize, int seed = 0, int threads = 0)
         : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(3, 32, 32))
     {
-        _Features_0_weight = AddHeParameter("features.0.weight", [32, 3, 3, 3], fanIn: 27);
-        _Features_0_bias = AddParameter("features.0.bias", [32], trainable: true);
-        _Features_0_output = new float[batchSize * 32768];
-        _Features_0_gradient = new float[batchSize * 32768];
-        _Features_0_foldedWeight = new float[864];
-        _Features_0_foldedBias = new float[32];
-        _Features_1_weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
-        _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
-        _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
-        _Features_1_runningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
+        _features0Weight = AddHeParameter("features.0.weight", [32, 3, 3, 3], fanIn: 27);
+        _features0Bias = AddParameter("features.0.bias", [32], trainable: true);
+        _features1Weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
+        _features1Bias = AddParameter("features.1.bias", [32], trainable: true);
+        _features1RunningMean = AddParameter("features.1.running_mean", [32], trainable: false);
+        _features1RunningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.1.num_batches_tracked");
-        _Features_1_output = new float[batchSize * 32768];
-        _Features_1_gradient = new float[batchSize * 32768];
-        _Features_1_savedMean = new float[32];
-        _Features_1_savedInvStd = new float[32];
-        _Features_3_weight = AddHeParameter("features.3.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_3_bias = AddParameter("features.3.bias", [32], trainable: true);
-        _Features_3_output = new float[batchSize * 32768];
-        _Features_3_gradient = new float[batchSize * 32768];
-        _Features_3_foldedWeight = new float[9216];
-        _Features_3_foldedBias = new float[32];
-        _Features_4_weight = AddParameter("features.4.weight", [32], trainable: true, fill: 1f);
-        _Features_4_bias = AddParameter("features.4.bias", [32], trainable: true);
-        _Features_4_runningMean = AddParameter("features.4.running_mean", [32], trainable: false);
-        _Features_4_runningVar = AddParameter("features.4.running_var", [32], trainable: false, fill: 1f);
+        _features3Weight = AddHeParameter("features.3.weight", [32, 32, 3, 3], fanIn: 288);
+        _features3Bias = AddParameter("features.3.bias", [32], trainable: true);
+        _features4Weight = AddParameter("features.4.weight", [32], trainable: true, fill: 1f);
+        _features4Bias = AddParameter("features.4.bias", [32], trainable: true);
+        _features4RunningMean = AddParameter("features.4.running_mean", [32], trainable: false);
+        _features4RunningVar = AddParameter("features.4.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.4.num_batches_tracked");
-        _Features_4_output = new float[batchSize * 32768];
-        _Features_4_gradient = new float[batchSize * 32768];
-        _Features_4_savedMean = new float[32];
-        _Features_4_savedInvStd = new float[32];
-        _Features_6_output = new float[batchSize * 8192];
-        _Features_6_gradient = new float[batchSize * 8192];
-        _Features_6_switches = new int[batchSize * 8192];
-        _Features_7_weight = AddHeParameter("features.7.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_7_bias = AddParameter("features.7.bias", [32], trainable: true);
-        _Features_7_output = new float[batchSize * 8192];
-        _Features_7_gradient = new float[batchSize * 8192];
-        _Features_7_foldedWeight = new float[9216];
-        _Features_7_foldedBias = new float[32];
-        _Features_8_weight = AddParameter("features.8.weight", [32], trainable: true, fill: 1f);
-        _Features_8_bias = AddParameter("features.8.bias", [32], trainable: true);
-        _Features_8_runningMean = AddParameter("features.8.running_mean", [32], trainable: false);
-        _Features_8_runningVar = AddParameter("features.8.running_var", [32], trainable: false, fill: 1f);
+        _features7Weight = AddHeParameter("features.7.weight", [32, 32, 3, 3], fanIn: 288);
+        _features7Bias = AddParameter("features.7.bias", [32], trainable: true);
+        _features8Weight = AddParameter("features.8.weight", [32], trainable: true, fill: 1f);
+        _features8Bias = AddParameter("features.8.bias", [32], trainable: true);
+        _features8RunningMean = AddParameter("features.8.running_mean", [32], trainable: false);
+        _features8RunningVar = AddParameter("features.8.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.8.num_batches_tracked");
-        _Features_8_output = new float[batchSize * 8192];
-        _Features_8_gradient = new float[batchSize * 8192];
-        _Features_8_savedMean = new float[32];
-        _Features_8_savedInvStd = new float[32];
-        _Features_10_weight = AddHeParameter("features.10.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_10_bias = AddParameter("features.10.bias", [32], trainable: true);
-        _Features_10_output = new float[batchSize * 8192];
-        _Features_10_gradient = new float[batchSize * 8192];
-        _Features_10_foldedWeight = new float[9216];
-        _Features_10_foldedBias = new float[32];
-        _Features_11_weight = AddParameter("features.11.weight", [32], trainable: true, fill: 1f);
-        _Features_11_bias = AddParameter("features.11.bias", [32], trainable: true);
-        _Features_11_runningMean = AddParameter("features.11.running_mean", [32], trainable: false);
-        _Features_11_runningVar = AddParameter("features.11.running_var", [32], trainable: false, fill: 1f);
+        _features10Weight = AddHeParameter("features.10.weight", [32, 32, 3, 3], fanIn: 288);
+        _features10Bias = AddParameter("features.10.bias", [32], trainable: true);
+        _features11Weight = AddParameter("features.11.weight", [32], trainable: true, fill: 1f);
+        _features11Bias = AddParameter("features.11.bias", [32], trainable: true);
+        _features11RunningMean = AddParameter("features.11.running_mean", [32], trainable: false);
+        _features11RunningVar = AddParameter("features.11.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.11.num_batches_tracked");
-        _Features_11_output = new float[batchSize * 8192];
-        _Features_11_gradient = new float[batchSize * 8192];
-        _Features_11_savedMean = new float[32];
-        _Features_11_savedInvStd = new float[32];
-        _Features_13_output = new float[batchSize * 2048];
-        _Features_13_gradient = new float[batchSize * 2048];
-        _Features_13_switches = new int[batchSize * 2048];
-        _Features_14_weight = AddHeParameter("features.14.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_14_bias = AddParameter("features.14.bias", [32], trainable: true);
-        _Features_14_output = new float[batchSize * 2048];
-        _Features_14_gradient = new float[batchSize * 2048];
-        _Features_14_foldedWeight = new float[9216];
-        _Features_14_foldedBias = new float[32];
-        _Features_15_weight = AddParameter("features.15.weight", [32], trainable: true, fill: 1f);
-        _Features_15_bias = AddParameter("features.15.bias", [32], trainable: true);
-        _Features_15_runningMean = AddParameter("features.15.running_mean", [32], trainable: false);
-        _Features_15_runningVar = AddParameter("features.15.running_var", [32], trainable: false, fill: 1f);
+        _features14Weight = AddHeParameter("features.14.weight", [32, 32, 3, 3], fanIn: 288);
+        _features14Bias = AddParameter("features.14.bias", [32], trainable: true);
+        _features15Weight = AddParameter("features.15.weight", [32], trainable: true, fill: 1f);
+        _features15Bias = AddParameter("features.15.bias", [32], trainable: true);
+        _features15RunningMean = AddParameter("features.15.running_mean", [32], trainable: false);
+        _features15RunningVar = AddParameter("features.15.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.15.num_batches_tracked");
-        _Features_15_output = new float[batchSize * 2048];
-        _Features_15_gradient = new float[batchSize * 2048];
-        _Features_15_savedMean = new float[32];
-        _Features_15_savedInvStd = new float[32];
-        _Features_17_weight = AddHeParameter("features.17.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_17_bias = AddParameter("features.17.bias", [32], trainable: true);
-        _Features_17_output = new float[batchSize * 2048];
-        _Features_17_gradient = new float[batchSize * 2048];
-        _Features_17_foldedWeight = new float[9216];
-        _Features_17_foldedBias = new float[32];
-        _Features_18_weight = AddParameter("features.18.weight", [32], trainable: true, fill: 1f);
-        _Features_18_bias = AddParameter("features.18.bias", [32], trainable: true);
-        _Features_18_runningMean = AddParameter("features.18.running_mean", [32], trainable: false);
-        _Features_18_runningVar = AddParameter("features.18.running_var", [32], trainable: false, fill: 1f);
+        _features17Weight = AddHeParameter("features.17.weight", [32, 32, 3, 3], fanIn: 288);
+        _features17Bias = AddParameter("features.17.bias", [32], trainable: true);
+        _features18Weight = AddParameter("features.18.weight", [32], trainable: true, fill: 1f);
+        _features18Bias = AddParameter("features.18.bias", [32], trainable: true);
+        _features18RunningMean = AddParameter("features.18.running_mean", [32], trainable: false);
+        _features18RunningVar = AddParameter("features.18.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.18.num_batches_tracked");
-        _Features_18_output = new float[batchSize * 2048];
-        _Features_18_gradient = new float[batchSize * 2048];
-        _Features_18_savedMean = new float[32];
-        _Features_18_savedInvStd = new float[32];
-        _Features_20_output = new float[batchSize * 512];
-        _Features_20_gradient = new float[batchSize * 512];
-        _Features_20_switches = new int[batchSize * 512];
-        _Classifier_0_weight = AddHeParameter("classifier.0.weight", [128, 512], fanIn: 512);
-        _Classifier_0_bias = AddParameter("classifier.0.bias", [128], trainable: true);
-        _Classifier_0_output = new float[batchSize * 128];
-        _Classifier_0_gradient = new float[batchSize * 128];
-        _Classifier_2_weight = AddHeParameter("classifier.2.weight", [128, 128], fanIn: 128);
-        _Classifier_2_bias = AddParameter("classifier.2.bias", [128], trainable: true);
-        _Classifier_2_output = new float[batchSize * 128];
-        _Classifier_2_gradient = new float[batchSize * 128];
-        _Classifier_4_weight = AddXavierParameter("classifier.4.weight", [10, 128], fanIn: 128, fanOut: 10);
-        _Classifier_4_bias = AddParameter("classifier.4.bias", [10], trainable: true);
-        _Classifier_4_output = new float[batchSize * 10];
-        _Classifier_4_gradient = new float[batchSize * 10];
-        _inputGradient = new float[batchSize * InputLength];
-        _dropoutState = DropoutSeed;
+        _classifier0Weight = AddHeParameter("classifier.0.weight", [128, 512], fanIn: 512);
+        _classifier0Bias = AddParameter("classifier.0.bias", [128], trainable: true);
+        _classifier2Weight = AddHeParameter("classifier.2.weight", [128, 128], fanIn: 128);
+        _classifier2Bias = AddParameter("classifier.2.bias", [128], trainable: true);
+        _classifier4Weight = AddXavierParameter("classifier.4.weight", [10, 128], fanIn: 128, fanOut: 10);
+        _classifier4Bias = AddParameter("classifier.4.bias", [10], trainable: true);
+        _floats0 = AllocateStorage<float>("features.0.output", Features_0Elements, perImage: true);
+        _floats1 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
+        _floats2 = AllocateStorage<float>("features.3.output", Features_3Elements, perImage: true);
+        _floats3 = AllocateStorage<float>("features.5.output", Features_5Elements, perImage: true);
+        _floats4 = AllocateStorage<float>("features.5.output.grad", Features_5Elements, perImage: true);
+        _floats5 = AllocateStorage<float>("features.3.output.grad", Features_3Elements, perImage: true);
+        _floats6 = AllocateStorage<float>("features.2.output.grad", Features_2Elements, perImage: true);
+        _floats7 = AllocateStorage<float>("features.0.output.grad", Features_0Elements, perImage: true);
+        _floats8 = AllocateStorage<float>("features.6.output", Features_6Elements, perImage: true);
+        _ints9 = AllocateStorage<int>("features.6.switches", Features_6Elements, perImage: true);
+        _floats10 = AllocateStorage<float>("features.7.output", Features_7Elements, perImage: true);
+        _floats11 = AllocateStorage<float>("features.9.output", Features_9Elements, perImage: true);
+        _floats12 = AllocateStorage<float>("features.10.output", Features_10Elements, perImage: true);
+        _floats13 = AllocateStorage<float>("features.12.output", Features_12Elements, perImage: true);
+        _floats14 = AllocateStorage<float>("features.12.output.grad", Features_12Elements, perImage: true);
+        _floats15 = AllocateStorage<float>("features.10.output.grad", Features_10Elements, perImage: true);
+        _floats16 = AllocateStorage<float>("features.9.output.grad", Features_9Elements, perImage: true);
+        _floats17 = AllocateStorage<float>("features.7.output.grad", Features_7Elements, perImage: true);
+        _floats18 = AllocateStorage<float>("features.6.output.grad", Features_6Elements, perImage: true);
+        _floats19 = AllocateStorage<float>("images.grad", InputLength, perImage: true);
+        _floats20 = AllocateStorage<float>("features.13.output", Features_13Elements, perImage: true);
+        _ints21 = AllocateStorage<int>("features.13.switches", Features_13Elements, perImage: true);
+        _floats22 = AllocateStorage<float>("features.14.output", Features_14Elements, perImage: true);
+        _floats23 = AllocateStorage<float>("features.16.output", Features_16Elements, perImage: true);
+        _floats24 = AllocateStorage<float>("features.17.output", Features_17Elements, perImage: true);
+        _floats25 = AllocateStorage<float>("features.19.output", Features_19Elements, perImage: true);
+        _floats26 = AllocateStorage<float>("features.19.output.grad", Features_19Elements, perImage: true);
+        _floats27 = AllocateStorage<float>("features.17.output.grad", Features_17Elements, perImage: true);
+        _floats28 = AllocateStorage<float>("features.16.output.grad", Features_16Elements, perImage: true);
+        _floats29 = AllocateStorage<float>("features.14.output.grad", Features_14Elements, perImage: true);
+        _floats30 = AllocateStorage<float>("features.13.output.grad", Features_13Elements, perImage: true);
+        _floats31 = AllocateStorage<float>("features.20.output", Features_20Elements, perImage: true);
+        _ints32 = AllocateStorage<int>("features.20.switches", Features_20Elements, perImage: true);
+        _floats33 = AllocateStorage<float>("features.20.output.grad", Features_20Elements, perImage: true);
+        _floats34 = AllocateStorage<float>("classifier.1.output", Classifier_1Elements, perImage: true);
+        _floats35 = AllocateStorage<float>("classifier.3.output", Classifier_3Elements, perImage: true);
+        _floats36 = AllocateStorage<float>("classifier.3.output.grad", Classifier_3Elements, perImage: true);
+        _floats37 = AllocateStorage<float>("classifier.1.output.grad", Classifier_1Elements, perImage: true);
+        _floats38 = AllocateStorage<float>("classifier.4.output", Classifier_4Elements, perImage: true);
+        _floats39 = AllocateStorage<float>("classifier.4.output.grad", Classifier_4Elements, perImage: true);
+        _floats40 = AllocateStorage<float>("features.3.folded_weight", Features_3WeightElements, perImage: false);
+        _floats41 = AllocateStorage<float>("features.7.folded_weight", Features_7WeightElements, perImage: false);
+        _floats42 = AllocateStorage<float>("features.10.folded_weight", Features_10WeightElements, perImage: false);
+        _floats43 = AllocateStorage<float>("features.14.folded_weight", Features_14WeightElements, perImage: false);
+        _floats44 = AllocateStorage<float>("features.17.folded_weight", Features_17WeightElements, perImage: false);
+        _floats45 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
+        _floats46 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
+        _floats47 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
+        _floats48 = AllocateStorage<float>("features.1.saved_variance", Features_1Channels, perImage: false);
+        _floats49 = AllocateStorage<float>("features.4.saved_mean", Features_4Channels, perImage: false);
+        _floats50 = AllocateStorage<float>("features.4.saved_inv_std", Features_4Channels, perImage: false);
+        _floats51 = AllocateStorage<float>("features.4.saved_variance", Features_4Channels, perImage: false);
+        _floats52 = AllocateStorage<float>("features.8.saved_mean", Features_8Channels, perImage: false);
+        _floats53 = AllocateStorage<float>("features.8.saved_inv_std", Features_8Channels, perImage: false);
+        _floats54 = AllocateStorage<float>("features.8.saved_variance", Features_8Channels, perImage: false);
+        _floats55 = AllocateStorage<float>("features.11.saved_mean", Features_11Channels, perImage: false);
+        _floats56 = AllocateStorage<float>("features.11.saved_inv_std", Features_11Channels, perImage: false);
+        _floats57 = AllocateStorage<float>("features.11.saved_variance", Features_11Channels, perImage: false);
+        _floats58 = AllocateStorage<float>("features.15.saved_mean", Features_15Channels, perImage: false);
+        _floats59 = AllocateStorage<float>("features.15.saved_inv_std", Features_15Channels, perImage: false);
+        _floats60 = AllocateStorage<float>("features.15.saved_variance", Features_15Channels, perImage: false);
+        _floats61 = AllocateStorage<float>("features.18.saved_mean", Features_18Channels, perImage: false);
+        _floats62 = AllocateStorage<float>("features.18.saved_inv_std", Features_18Channels, perImage: false);
+        _floats63 = AllocateStorage<float>("features.18.saved_variance", Features_18Channels, perImage: false);
+        _floats64 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
+        _floats65 = AllocateStorage<float>("features.3.folded_bias", Features_3Channels, perImage: false);
+        _floats66 = AllocateStorage<float>("features.7.folded_bias", Features_7Channels, perImage: false);
+        _floats67 = AllocateStorage<float>("features.10.folded_bias", Features_10Channels, perImage: false);
+        _floats68 = AllocateStorage<float>("features.14.folded_bias", Features_14Channels, perImage: false);
+        _floats69 = AllocateStorage<float>("features.17.folded_bias", Features_17Channels, perImage: false);
     }
 
     /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
@@ -493,91 +983,22 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     public override global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
     {
         int n = CheckImages(images, nameof(images));
-        RunForward(images, n, training: false);
-        return Slice(_Classifier_4_output, n * 10);
+        RunEvaluation(images, n);
+        return Slice(_floats38, n * Classifier_4Elements);
     }
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
-    /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+    /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>
     public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-        RunForward(images, n, training: true);
-        MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
-        float loss = CheckLoss(LossAndGradient(labels, n));
-        RunBackward(images, n, training: true, inputGradient: false);
-        optimizer.Step(Parameters);
-        return loss;
+        return RunTraining(images, n, labels, optimizer);
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public override global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_4_output, _lastCount * OutputLength);
-
-    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
-    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
-    {
-        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_Features_0_output, _lastCount * 32768),
-        "features.2" => Slice(_Features_1_output, _lastCount * 32768),
-        "features.1" => throw NotKept(layerName, "output", "features.2"),
-        "features.3" => _lastFolded ? throw NotKept(layerName, "output", "features.4") : Slice(_Features_3_output, _lastCount * 32768),
-        "features.5" => Slice(_Features_4_output, _lastCount * 32768),
-        "features.4" => throw NotKept(layerName, "output", "features.5"),
-        "features.6" => Slice(_Features_6_output, _lastCount * 8192),
-        "features.7" => _lastFolded ? throw NotKept(layerName, "output", "features.8") : Slice(_Features_7_output, _lastCount * 8192),
-        "features.9" => Slice(_Features_8_output, _lastCount * 8192),
-        "features.8" => throw NotKept(layerName, "output", "features.9"),
-        "features.10" => _lastFolded ? throw NotKept(layerName, "output", "features.11") : Slice(_Features_10_output, _lastCount * 8192),
-        "features.12" => Slice(_Features_11_output, _lastCount * 8192),
-        "features.11" => throw NotKept(layerName, "output", "features.12"),
-        "features.13" => Slice(_Features_13_output, _lastCount * 2048),
-        "features.14" => _lastFolded ? throw NotKept(layerName, "output", "features.15") : Slice(_Features_14_output, _lastCount * 2048),
-        "features.16" => Slice(_Features_15_output, _lastCount * 2048),
-        "features.15" => throw NotKept(layerName, "output", "features.16"),
-        "features.17" => _lastFolded ? throw NotKept(layerName, "output", "features.18") : Slice(_Features_17_output, _lastCount * 2048),
-        "features.19" => Slice(_Features_18_output, _lastCount * 2048),
-        "features.18" => throw NotKept(layerName, "output", "features.19"),
-        "features.20" => Slice(_Features_20_output, _lastCount * 512),
-        "classifier.1" => Slice(_Classifier_0_output, _lastCount * 128),
-        "classifier.0" => throw NotKept(layerName, "output", "classifier.1"),
-        "classifier.3" => Slice(_Classifier_2_output, _lastCount * 128),
-        "classifier.2" => throw NotKept(layerName, "output", "classifier.3"),
-        "classifier.4" => Slice(_Classifier_4_output, _lastCount * 10),
-        _ => throw UnknownLayer(layerName),
-    };
-
-    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
-    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
-    {
-        "features.0" => Slice(_Features_0_gradient, _lastCount * 32768),
-        "features.1" => Slice(_Features_1_gradient, _lastCount * 32768),
-        "features.2" => throw NotKept(layerName, "gradient", "features.1"),
-        "features.3" => Slice(_Features_3_gradient, _lastCount * 32768),
-        "features.4" => Slice(_Features_4_gradient, _lastCount * 32768),
-        "features.5" => throw NotKept(layerName, "gradient", "features.4"),
-        "features.6" => Slice(_Features_6_gradient, _lastCount * 8192),
-        "features.7" => Slice(_Features_7_gradient, _lastCount * 8192),
-        "features.8" => Slice(_Features_8_gradient, _lastCount * 8192),
-        "features.9" => throw NotKept(layerName, "gradient", "features.8"),
-        "features.10" => Slice(_Features_10_gradient, _lastCount * 8192),
-        "features.11" => Slice(_Features_11_gradient, _lastCount * 8192),
-        "features.12" => throw NotKept(layerName, "gradient", "features.11"),
-        "features.13" => Slice(_Features_13_gradient, _lastCount * 2048),
-        "features.14" => Slice(_Features_14_gradient, _lastCount * 2048),
-        "features.15" => Slice(_Features_15_gradient, _lastCount * 2048),
-        "features.16" => throw NotKept(layerName, "gradient", "features.15"),
-        "features.17" => Slice(_Features_17_gradient, _lastCount * 2048),
-        "features.18" => Slice(_Features_18_gradient, _lastCount * 2048),
-        "features.19" => throw NotKept(layerName, "gradient", "features.18"),
-        "features.20" => Slice(_Features_20_gradient, _lastCount * 512),
-        "classifier.0" => Slice(_Classifier_0_gradient, _lastCount * 128),
-        "classifier.1" => throw NotKept(layerName, "gradient", "classifier.0"),
-        "classifier.2" => Slice(_Classifier_2_gradient, _lastCount * 128),
-        "classifier.3" => throw NotKept(layerName, "gradient", "classifier.2"),
-        "classifier.4" => Slice(_Classifier_4_gradient, _lastCount * 10),
-        _ => throw UnknownLayer(layerName),
-    };
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats38, _lastCount * Classifier_4Elements);
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -585,10 +1006,10 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     {
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-        RunForward(images, n, training: false);
+        RunEvaluation(images, n);
         LossAndGradient(labels, n);
-        RunBackward(images, n, training: false, inputGradient: true);
-        return Slice(_inputGradient, n * InputLength);
+        RunEvaluationBackward(images, n);
+        return Slice(_floats19, n * InputLength);
     }
 
     /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -597,300 +1018,630 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
-        RunForward(images, n, training: false);
-        global::System.Span<float> seed = Slice(_Classifier_4_gradient, n * 10);
+        RunEvaluation(images, n);
+        global::System.Span<float> seed = Slice(_floats39, n * Classifier_4Elements);
         seed.Clear();
         const int plane = OutputLength / ClassCount;
         for (int image = 0; image < n; image++)
         {
             seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
         }
-        RunBackward(images, n, training: false, inputGradient: true);
-        return Slice(_inputGradient, n * InputLength);
+        RunEvaluationBackward(images, n);
+        return Slice(_floats19, n * InputLength);
     }
 
+    /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_Classifier_4_output, n * 10), labels, Slice(_Classifier_4_gradient, n * 10), n, ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats38, n * Classifier_4Elements), labels, Slice(_floats39, n * Classifier_4Elements), n, ClassCount);
     }
+
+    /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
+    private void RunEvaluation(global::System.ReadOnlySpan<float> images, int n)
+    {
+        if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }
+    }
+
+    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+    {
+        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_floats0, _lastCount * Features_0Elements),
+        "features.1" => throw NotKept(layerName, "output", "features.2"),
+        "features.2" => Slice(_floats1, _lastCount * Features_2Elements),
+        "features.3" => _lastFolded ? throw NotKept(layerName, "output", "features.4") : Slice(_floats2, _lastCount * Features_3Elements),
+        "features.4" => throw NotKept(layerName, "output", "features.5"),
+        "features.5" => Slice(_floats3, _lastCount * Features_5Elements),
+        "features.6" => Slice(_floats8, _lastCount * Features_6Elements),
+        "features.7" => _lastFolded ? throw NotKept(layerName, "output", "features.8") : Slice(_floats10, _lastCount * Features_7Elements),
+        "features.8" => throw NotKept(layerName, "output", "features.9"),
+        "features.9" => Slice(_floats11, _lastCount * Features_9Elements),
+        "features.10" => _lastFolded ? throw NotKept(layerName, "output", "features.11") : Slice(_floats12, _lastCount * Features_10Elements),
+        "features.11" => throw NotKept(layerName, "output", "features.12"),
+        "features.12" => Slice(_floats13, _lastCount * Features_12Elements),
+        "features.13" => Slice(_floats20, _lastCount * Features_13Elements),
+        "features.14" => _lastFolded ? throw NotKept(layerName, "output", "features.15") : Slice(_floats22, _lastCount * Features_14Elements),
+        "features.15" => throw NotKept(layerName, "output", "features.16"),
+        "features.16" => Slice(_floats23, _lastCount * Features_16Elements),
+        "features.17" => _lastFolded ? throw NotKept(layerName, "output", "features.18") : Slice(_floats24, _lastCount * Features_17Elements),
+        "features.18" => throw NotKept(layerName, "output", "features.19"),
+        "features.19" => Slice(_floats25, _lastCount * Features_19Elements),
+        "features.20" => Slice(_floats31, _lastCount * Features_20Elements),
+        "classifier.0" => throw NotKept(layerName, "output", "classifier.1"),
+        "classifier.1" => Slice(_floats34, _lastCount * Classifier_1Elements),
+        "classifier.2" => throw NotKept(layerName, "output", "classifier.3"),
+        "classifier.3" => Slice(_floats35, _lastCount * Classifier_3Elements),
+        "classifier.4" => Slice(_floats38, _lastCount * Classifier_4Elements),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_floats7, _lastCount * Features_0Elements),
+        "features.1" => Slice(_floats6, _lastCount * Features_2Elements),
+        "features.2" => throw NotKept(layerName, "gradient", "features.1"),
+        "features.3" => Slice(_floats5, _lastCount * Features_3Elements),
+        "features.4" => Slice(_floats4, _lastCount * Features_5Elements),
+        "features.5" => throw NotKept(layerName, "gradient", "features.4"),
+        "features.6" => Slice(_floats18, _lastCount * Features_6Elements),
+        "features.7" => Slice(_floats17, _lastCount * Features_7Elements),
+        "features.8" => Slice(_floats16, _lastCount * Features_9Elements),
+        "features.9" => throw NotKept(layerName, "gradient", "features.8"),
+        "features.10" => Slice(_floats15, _lastCount * Features_10Elements),
+        "features.11" => Slice(_floats14, _lastCount * Features_12Elements),
+        "features.12" => throw NotKept(layerName, "gradient", "features.11"),
+        "features.13" => Slice(_floats30, _lastCount * Features_13Elements),
+        "features.14" => Slice(_floats29, _lastCount * Features_14Elements),
+        "features.15" => Slice(_floats28, _lastCount * Features_16Elements),
+        "features.16" => throw NotKept(layerName, "gradient", "features.15"),
+        "features.17" => Slice(_floats27, _lastCount * Features_17Elements),
+        "features.18" => Slice(_floats26, _lastCount * Features_19Elements),
+        "features.19" => throw NotKept(layerName, "gradient", "features.18"),
+        "features.20" => Slice(_floats33, _lastCount * Features_20Elements),
+        "classifier.0" => Slice(_floats37, _lastCount * Classifier_1Elements),
+        "classifier.1" => throw NotKept(layerName, "gradient", "classifier.0"),
+        "classifier.2" => Slice(_floats36, _lastCount * Classifier_3Elements),
+        "classifier.3" => throw NotKept(layerName, "gradient", "classifier.2"),
+        "classifier.4" => Slice(_floats39, _lastCount * Classifier_4Elements),
+        _ => throw UnknownLayer(layerName),
+    };
 
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        // features.0 absorbs features.1
-        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_0_weight.Value, _Features_0_bias.Value, _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, eps: 1E-05f, _Features_0_foldedWeight, _Features_0_foldedBias);
-        // features.3 absorbs features.4
-        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_3_weight.Value, _Features_3_bias.Value, _Features_4_weight.Value, _Features_4_bias.Value, _Features_4_runningMean.Value, _Features_4_runningVar.Value, eps: 1E-05f, _Features_3_foldedWeight, _Features_3_foldedBias);
-        // features.7 absorbs features.8
-        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_7_weight.Value, _Features_7_bias.Value, _Features_8_weight.Value, _Features_8_bias.Value, _Features_8_runningMean.Value, _Features_8_runningVar.Value, eps: 1E-05f, _Features_7_foldedWeight, _Features_7_foldedBias);
-        // features.10 absorbs features.11
-        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_10_weight.Value, _Features_10_bias.Value, _Features_11_weight.Value, _Features_11_bias.Value, _Features_11_runningMean.Value, _Features_11_runningVar.Value, eps: 1E-05f, _Features_10_foldedWeight, _Features_10_foldedBias);
-        // features.14 absorbs features.15
-        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_14_weight.Value, _Features_14_bias.Value, _Features_15_weight.Value, _Features_15_bias.Value, _Features_15_runningMean.Value, _Features_15_runningVar.Value, eps: 1E-05f, _Features_14_foldedWeight, _Features_14_foldedBias);
-        // features.17 absorbs features.18
-        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_17_weight.Value, _Features_17_bias.Value, _Features_18_weight.Value, _Features_18_bias.Value, _Features_18_runningMean.Value, _Features_18_runningVar.Value, eps: 1E-05f, _Features_17_foldedWeight, _Features_17_foldedBias);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats45, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats64, Features_0Channels);
+        global::System.Span<float> features3FoldedWeight = Slice(_floats40, Features_3WeightElements);
+        global::System.Span<float> features3FoldedBias = Slice(_floats65, Features_3Channels);
+        global::System.Span<float> features7FoldedWeight = Slice(_floats41, Features_7WeightElements);
+        global::System.Span<float> features7FoldedBias = Slice(_floats66, Features_7Channels);
+        global::System.Span<float> features10FoldedWeight = Slice(_floats42, Features_10WeightElements);
+        global::System.Span<float> features10FoldedBias = Slice(_floats67, Features_10Channels);
+        global::System.Span<float> features14FoldedWeight = Slice(_floats43, Features_14WeightElements);
+        global::System.Span<float> features14FoldedBias = Slice(_floats68, Features_14Channels);
+        global::System.Span<float> features17FoldedWeight = Slice(_floats44, Features_17WeightElements);
+        global::System.Span<float> features17FoldedBias = Slice(_floats69, Features_17Channels);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
+            _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats45,
+            _floats64);
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features3Weight.Value, _features3Bias.Value, _features4Weight.Value,
+            _features4Bias.Value, _features4RunningMean.Value, _features4RunningVar.Value, eps: 1E-05f, _floats40,
+            _floats65);
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features7Weight.Value, _features7Bias.Value, _features8Weight.Value,
+            _features8Bias.Value, _features8RunningMean.Value, _features8RunningVar.Value, eps: 1E-05f, _floats41,
+            _floats66);
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features10Weight.Value, _features10Bias.Value,
+            _features11Weight.Value, _features11Bias.Value, _features11RunningMean.Value, _features11RunningVar.Value,
+            eps: 1E-05f, _floats42, _floats67);
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features14Weight.Value, _features14Bias.Value,
+            _features15Weight.Value, _features15Bias.Value, _features15RunningMean.Value, _features15RunningVar.Value,
+            eps: 1E-05f, _floats43, _floats68);
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features17Weight.Value, _features17Bias.Value,
+            _features18Weight.Value, _features18Bias.Value, _features18RunningMean.Value, _features18RunningVar.Value,
+            eps: 1E-05f, _floats44, _floats69);
         _foldedVersion = ParameterVersion;
     }
 
-    private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+    /// <summary>Evaluation-mode forward, batch norm folded.</summary>
+    private void RunInference(global::System.ReadOnlySpan<float> images, int n)
     {
-        global::NetCompiler.Kernels.KernelContext context = Context;
-        _lastCount = n;
-        bool folded = _lastFolded = !training && FoldBatchNorm;
-        if (folded && _foldedVersion != ParameterVersion)
+        if (_foldedVersion != ParameterVersion)
         {
             FoldBatchNorms();
         }
-        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x32x32 -> 32x32x32
-        if (folded)
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_foldedWeight, _Features_0_foldedBias, Slice(_Features_1_output, n * 32768), n, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 32768), n, relu: false);
-        }
-        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x32x32 -> 32x32x32
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_0_output, n * 32768), Slice(_Features_1_output, n * 32768), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 32, 1024, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else if (!folded)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_0_output, n * 32768), Slice(_Features_1_output, n * 32768), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 32, 1024, eps: 1E-05f, relu: true);
-        }
-        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), features.4 folded in for inference, 32x32x32 -> 32x32x32
-        if (folded)
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 32768), _Features_3_foldedWeight, _Features_3_foldedBias, Slice(_Features_4_output, n * 32768), n, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 32768), _Features_3_weight.Value, _Features_3_bias.Value, Slice(_Features_3_output, n * 32768), n, relu: false);
-        }
-        // features.4: BatchNorm2d(32) + ReLU (features.5), 32x32x32 -> 32x32x32
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_output, n * 32768), Slice(_Features_4_output, n * 32768), _Features_4_weight.Value, _Features_4_bias.Value, _Features_4_runningMean.Value, _Features_4_runningVar.Value, _Features_4_savedMean, _Features_4_savedInvStd, n, 32, 1024, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else if (!folded)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_output, n * 32768), Slice(_Features_4_output, n * 32768), _Features_4_weight.Value, _Features_4_bias.Value, _Features_4_runningMean.Value, _Features_4_runningVar.Value, n, 32, 1024, eps: 1E-05f, relu: true);
-        }
+        _lastFolded = true;
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
+        global::System.Span<float> features6Output = Slice(_floats8, n * Features_6Elements);
+        global::System.Span<int> features6Switches = Slice(_ints9, n * Features_6Elements);
+        global::System.Span<float> features9Output = Slice(_floats11, n * Features_9Elements);
+        global::System.Span<float> features12Output = Slice(_floats13, n * Features_12Elements);
+        global::System.Span<float> features13Output = Slice(_floats20, n * Features_13Elements);
+        global::System.Span<int> features13Switches = Slice(_ints21, n * Features_13Elements);
+        global::System.Span<float> features16Output = Slice(_floats23, n * Features_16Elements);
+        global::System.Span<float> features19Output = Slice(_floats25, n * Features_19Elements);
+        global::System.Span<float> features20Output = Slice(_floats31, n * Features_20Elements);
+        global::System.Span<int> features20Switches = Slice(_ints32, n * Features_20Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats34, n * Classifier_1Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats35, n * Classifier_3Elements);
+        global::System.Span<float> classifier4Output = Slice(_floats38, n * Classifier_4Elements);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats45, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats64, Features_0Channels);
+        global::System.Span<float> features3FoldedWeight = Slice(_floats40, Features_3WeightElements);
+        global::System.Span<float> features3FoldedBias = Slice(_floats65, Features_3Channels);
+        global::System.Span<float> features7FoldedWeight = Slice(_floats41, Features_7WeightElements);
+        global::System.Span<float> features7FoldedBias = Slice(_floats66, Features_7Channels);
+        global::System.Span<float> features10FoldedWeight = Slice(_floats42, Features_10WeightElements);
+        global::System.Span<float> features10FoldedBias = Slice(_floats67, Features_10Channels);
+        global::System.Span<float> features14FoldedWeight = Slice(_floats43, Features_14WeightElements);
+        global::System.Span<float> features14FoldedBias = Slice(_floats68, Features_14Channels);
+        global::System.Span<float> features17FoldedWeight = Slice(_floats44, Features_17WeightElements);
+        global::System.Span<float> features17FoldedBias = Slice(_floats69, Features_17Channels);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
+            features0FoldedBias, features2Output, n, relu: true);
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, features3FoldedWeight,
+            features3FoldedBias, features5Output, n, relu: true);
         // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
-        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_6Shape>(context, Slice(_Features_4_output, n * 32768), Slice(_Features_6_output, n * 8192), Slice(_Features_6_switches, n * 8192), n);
-        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), features.8 folded in for inference, 32x16x16 -> 32x16x16
-        if (folded)
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, Slice(_Features_6_output, n * 8192), _Features_7_foldedWeight, _Features_7_foldedBias, Slice(_Features_8_output, n * 8192), n, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, Slice(_Features_6_output, n * 8192), _Features_7_weight.Value, _Features_7_bias.Value, Slice(_Features_7_output, n * 8192), n, relu: false);
-        }
-        // features.8: BatchNorm2d(32) + ReLU (features.9), 32x16x16 -> 32x16x16
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_7_output, n * 8192), Slice(_Features_8_output, n * 8192), _Features_8_weight.Value, _Features_8_bias.Value, _Features_8_runningMean.Value, _Features_8_runningVar.Value, _Features_8_savedMean, _Features_8_savedInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else if (!folded)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_7_output, n * 8192), Slice(_Features_8_output, n * 8192), _Features_8_weight.Value, _Features_8_bias.Value, _Features_8_runningMean.Value, _Features_8_runningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
-        }
-        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), features.11 folded in for inference, 32x16x16 -> 32x16x16
-        if (folded)
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, Slice(_Features_8_output, n * 8192), _Features_10_foldedWeight, _Features_10_foldedBias, Slice(_Features_11_output, n * 8192), n, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, Slice(_Features_8_output, n * 8192), _Features_10_weight.Value, _Features_10_bias.Value, Slice(_Features_10_output, n * 8192), n, relu: false);
-        }
-        // features.11: BatchNorm2d(32) + ReLU (features.12), 32x16x16 -> 32x16x16
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_10_output, n * 8192), Slice(_Features_11_output, n * 8192), _Features_11_weight.Value, _Features_11_bias.Value, _Features_11_runningMean.Value, _Features_11_runningVar.Value, _Features_11_savedMean, _Features_11_savedInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else if (!folded)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_10_output, n * 8192), Slice(_Features_11_output, n * 8192), _Features_11_weight.Value, _Features_11_bias.Value, _Features_11_runningMean.Value, _Features_11_runningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
-        }
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_6Shape>(context, features5Output, features6Output,
+            features6Switches, n);
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, features6Output, features7FoldedWeight,
+            features7FoldedBias, features9Output, n, relu: true);
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, features9Output, features10FoldedWeight,
+            features10FoldedBias, features12Output, n, relu: true);
         // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
-        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_13Shape>(context, Slice(_Features_11_output, n * 8192), Slice(_Features_13_output, n * 2048), Slice(_Features_13_switches, n * 2048), n);
-        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), features.15 folded in for inference, 32x8x8 -> 32x8x8
-        if (folded)
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, Slice(_Features_13_output, n * 2048), _Features_14_foldedWeight, _Features_14_foldedBias, Slice(_Features_15_output, n * 2048), n, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, Slice(_Features_13_output, n * 2048), _Features_14_weight.Value, _Features_14_bias.Value, Slice(_Features_14_output, n * 2048), n, relu: false);
-        }
-        // features.15: BatchNorm2d(32) + ReLU (features.16), 32x8x8 -> 32x8x8
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_14_output, n * 2048), Slice(_Features_15_output, n * 2048), _Features_15_weight.Value, _Features_15_bias.Value, _Features_15_runningMean.Value, _Features_15_runningVar.Value, _Features_15_savedMean, _Features_15_savedInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else if (!folded)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_14_output, n * 2048), Slice(_Features_15_output, n * 2048), _Features_15_weight.Value, _Features_15_bias.Value, _Features_15_runningMean.Value, _Features_15_runningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
-        }
-        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), features.18 folded in for inference, 32x8x8 -> 32x8x8
-        if (folded)
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, Slice(_Features_15_output, n * 2048), _Features_17_foldedWeight, _Features_17_foldedBias, Slice(_Features_18_output, n * 2048), n, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, Slice(_Features_15_output, n * 2048), _Features_17_weight.Value, _Features_17_bias.Value, Slice(_Features_17_output, n * 2048), n, relu: false);
-        }
-        // features.18: BatchNorm2d(32) + ReLU (features.19), 32x8x8 -> 32x8x8
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_17_output, n * 2048), Slice(_Features_18_output, n * 2048), _Features_18_weight.Value, _Features_18_bias.Value, _Features_18_runningMean.Value, _Features_18_runningVar.Value, _Features_18_savedMean, _Features_18_savedInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else if (!folded)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_17_output, n * 2048), Slice(_Features_18_output, n * 2048), _Features_18_weight.Value, _Features_18_bias.Value, _Features_18_runningMean.Value, _Features_18_runningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
-        }
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_13Shape>(context, features12Output, features13Output,
+            features13Switches, n);
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, features13Output, features14FoldedWeight,
+            features14FoldedBias, features16Output, n, relu: true);
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, features16Output, features17FoldedWeight,
+            features17FoldedBias, features19Output, n, relu: true);
         // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
-        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_20Shape>(context, Slice(_Features_18_output, n * 2048), Slice(_Features_20_output, n * 512), Slice(_Features_20_switches, n * 512), n);
-        // classifier.0: Linear(512, 128) + ReLU (classifier.1), 32x4x4 -> 128
-        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, Slice(_Features_20_output, n * 512), _Classifier_0_weight.Value, _Classifier_0_bias.Value, Slice(_Classifier_0_output, n * 128), n, relu: true);
-        // classifier.2: Linear(128, 128) + ReLU (classifier.3), 128 -> 128
-        global::NetCompiler.Kernels.Dense.Forward<Classifier_2Shape>(context, Slice(_Classifier_0_output, n * 128), _Classifier_2_weight.Value, _Classifier_2_bias.Value, Slice(_Classifier_2_output, n * 128), n, relu: true);
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_20Shape>(context, features19Output, features20Output,
+            features20Switches, n);
+        // classifier.0: Linear(512, 128), 32x4x4 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features20Output,
+            _classifier0Weight.Value, _classifier0Bias.Value, classifier1Output, n, relu: true);
+        // classifier.2: Linear(128, 128), 128 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_2Shape>(context, classifier1Output,
+            _classifier2Weight.Value, _classifier2Bias.Value, classifier3Output, n, relu: true);
         // classifier.4: Linear(128, 10), 128 -> 10
-        global::NetCompiler.Kernels.Dense.Forward<Classifier_4Shape>(context, Slice(_Classifier_2_output, n * 128), _Classifier_4_weight.Value, _Classifier_4_bias.Value, Slice(_Classifier_4_output, n * 10), n, relu: false);
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_4Shape>(context, classifier3Output,
+            _classifier4Weight.Value, _classifier4Bias.Value, classifier4Output, n, relu: false);
     }
 
-    /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
-    private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+    /// <summary>Evaluation-mode forward with every batch norm run.</summary>
+    private void RunInferenceUnfolded(global::System.ReadOnlySpan<float> images, int n)
+    {
+        _lastFolded = false;
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features3Output = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
+        global::System.Span<float> features6Output = Slice(_floats8, n * Features_6Elements);
+        global::System.Span<int> features6Switches = Slice(_ints9, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats10, n * Features_7Elements);
+        global::System.Span<float> features9Output = Slice(_floats11, n * Features_9Elements);
+        global::System.Span<float> features10Output = Slice(_floats12, n * Features_10Elements);
+        global::System.Span<float> features12Output = Slice(_floats13, n * Features_12Elements);
+        global::System.Span<float> features13Output = Slice(_floats20, n * Features_13Elements);
+        global::System.Span<int> features13Switches = Slice(_ints21, n * Features_13Elements);
+        global::System.Span<float> features14Output = Slice(_floats22, n * Features_14Elements);
+        global::System.Span<float> features16Output = Slice(_floats23, n * Features_16Elements);
+        global::System.Span<float> features17Output = Slice(_floats24, n * Features_17Elements);
+        global::System.Span<float> features19Output = Slice(_floats25, n * Features_19Elements);
+        global::System.Span<float> features20Output = Slice(_floats31, n * Features_20Elements);
+        global::System.Span<int> features20Switches = Slice(_ints32, n * Features_20Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats34, n * Classifier_1Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats35, n * Classifier_3Elements);
+        global::System.Span<float> classifier4Output = Slice(_floats38, n * Classifier_4Elements);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
+            _features0Bias.Value, features0Output, n, relu: false);
+        // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features0Output, features2Output,
+            _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, n,
+            32, 1024, eps: 1E-05f, relu: true);
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
+            _features3Bias.Value, features3Output, n, relu: false);
+        // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3Output, features5Output,
+            _features4Weight.Value, _features4Bias.Value, _features4RunningMean.Value, _features4RunningVar.Value, n,
+            32, 1024, eps: 1E-05f, relu: true);
+        // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_6Shape>(context, features5Output, features6Output,
+            features6Switches, n);
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, features6Output, _features7Weight.Value,
+            _features7Bias.Value, features7Output, n, relu: false);
+        // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features7Output, features9Output,
+            _features8Weight.Value, _features8Bias.Value, _features8RunningMean.Value, _features8RunningVar.Value, n,
+            32, 256, eps: 1E-05f, relu: true);
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, features9Output, _features10Weight.Value,
+            _features10Bias.Value, features10Output, n, relu: false);
+        // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features10Output, features12Output,
+            _features11Weight.Value, _features11Bias.Value, _features11RunningMean.Value, _features11RunningVar.Value,
+            n, 32, 256, eps: 1E-05f, relu: true);
+        // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_13Shape>(context, features12Output, features13Output,
+            features13Switches, n);
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, features13Output, _features14Weight.Value,
+            _features14Bias.Value, features14Output, n, relu: false);
+        // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features14Output, features16Output,
+            _features15Weight.Value, _features15Bias.Value, _features15RunningMean.Value, _features15RunningVar.Value,
+            n, 32, 64, eps: 1E-05f, relu: true);
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, features16Output, _features17Weight.Value,
+            _features17Bias.Value, features17Output, n, relu: false);
+        // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features17Output, features19Output,
+            _features18Weight.Value, _features18Bias.Value, _features18RunningMean.Value, _features18RunningVar.Value,
+            n, 32, 64, eps: 1E-05f, relu: true);
+        // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_20Shape>(context, features19Output, features20Output,
+            features20Switches, n);
+        // classifier.0: Linear(512, 128), 32x4x4 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features20Output,
+            _classifier0Weight.Value, _classifier0Bias.Value, classifier1Output, n, relu: true);
+        // classifier.2: Linear(128, 128), 128 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_2Shape>(context, classifier1Output,
+            _classifier2Weight.Value, _classifier2Bias.Value, classifier3Output, n, relu: true);
+        // classifier.4: Linear(128, 10), 128 -> 10
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_4Shape>(context, classifier3Output,
+            _classifier4Weight.Value, _classifier4Bias.Value, classifier4Output, n, relu: false);
+    }
+
+    /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
+    private float RunTraining(global::System.ReadOnlySpan<float> images, int n, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    {
+        _lastFolded = false;
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
+        global::System.Span<float> features1SavedMean = Slice(_floats46, Features_1Channels);
+        global::System.Span<float> features1SavedInvStd = Slice(_floats47, Features_1Channels);
+        global::System.Span<float> features1SavedVariance = Slice(_floats48, Features_1Channels);
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features3Output = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features4SavedMean = Slice(_floats49, Features_4Channels);
+        global::System.Span<float> features4SavedInvStd = Slice(_floats50, Features_4Channels);
+        global::System.Span<float> features4SavedVariance = Slice(_floats51, Features_4Channels);
+        global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
+        global::System.Span<float> features6Output = Slice(_floats8, n * Features_6Elements);
+        global::System.Span<int> features6Switches = Slice(_ints9, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats10, n * Features_7Elements);
+        global::System.Span<float> features8SavedMean = Slice(_floats52, Features_8Channels);
+        global::System.Span<float> features8SavedInvStd = Slice(_floats53, Features_8Channels);
+        global::System.Span<float> features8SavedVariance = Slice(_floats54, Features_8Channels);
+        global::System.Span<float> features9Output = Slice(_floats11, n * Features_9Elements);
+        global::System.Span<float> features10Output = Slice(_floats12, n * Features_10Elements);
+        global::System.Span<float> features11SavedMean = Slice(_floats55, Features_11Channels);
+        global::System.Span<float> features11SavedInvStd = Slice(_floats56, Features_11Channels);
+        global::System.Span<float> features11SavedVariance = Slice(_floats57, Features_11Channels);
+        global::System.Span<float> features12Output = Slice(_floats13, n * Features_12Elements);
+        global::System.Span<float> features13Output = Slice(_floats20, n * Features_13Elements);
+        global::System.Span<int> features13Switches = Slice(_ints21, n * Features_13Elements);
+        global::System.Span<float> features14Output = Slice(_floats22, n * Features_14Elements);
+        global::System.Span<float> features15SavedMean = Slice(_floats58, Features_15Channels);
+        global::System.Span<float> features15SavedInvStd = Slice(_floats59, Features_15Channels);
+        global::System.Span<float> features15SavedVariance = Slice(_floats60, Features_15Channels);
+        global::System.Span<float> features16Output = Slice(_floats23, n * Features_16Elements);
+        global::System.Span<float> features17Output = Slice(_floats24, n * Features_17Elements);
+        global::System.Span<float> features18SavedMean = Slice(_floats61, Features_18Channels);
+        global::System.Span<float> features18SavedInvStd = Slice(_floats62, Features_18Channels);
+        global::System.Span<float> features18SavedVariance = Slice(_floats63, Features_18Channels);
+        global::System.Span<float> features19Output = Slice(_floats25, n * Features_19Elements);
+        global::System.Span<float> features20Output = Slice(_floats31, n * Features_20Elements);
+        global::System.Span<int> features20Switches = Slice(_ints32, n * Features_20Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats34, n * Classifier_1Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats35, n * Classifier_3Elements);
+        global::System.Span<float> classifier4Output = Slice(_floats38, n * Classifier_4Elements);
+        global::System.Span<float> classifier4OutputGrad = Slice(_floats39, n * Classifier_4Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats36, n * Classifier_3Elements);
+        global::System.Span<float> classifier1OutputGrad = Slice(_floats37, n * Classifier_1Elements);
+        global::System.Span<float> features20OutputGrad = Slice(_floats33, n * Features_20Elements);
+        global::System.Span<float> features19OutputGrad = Slice(_floats26, n * Features_19Elements);
+        global::System.Span<float> features17OutputGrad = Slice(_floats27, n * Features_17Elements);
+        global::System.Span<float> features16OutputGrad = Slice(_floats28, n * Features_16Elements);
+        global::System.Span<float> features14OutputGrad = Slice(_floats29, n * Features_14Elements);
+        global::System.Span<float> features13OutputGrad = Slice(_floats30, n * Features_13Elements);
+        global::System.Span<float> features12OutputGrad = Slice(_floats14, n * Features_12Elements);
+        global::System.Span<float> features10OutputGrad = Slice(_floats15, n * Features_10Elements);
+        global::System.Span<float> features9OutputGrad = Slice(_floats16, n * Features_9Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats17, n * Features_7Elements);
+        global::System.Span<float> features6OutputGrad = Slice(_floats18, n * Features_6Elements);
+        global::System.Span<float> features5OutputGrad = Slice(_floats4, n * Features_5Elements);
+        global::System.Span<float> features3OutputGrad = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats6, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats7, n * Features_0Elements);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
+            _features0Bias.Value, features0Output, n, relu: false);
+        // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features0Output, features2Output,
+            _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
+            features1SavedVariance, n, 32, 1024, eps: 1E-05f, relu: true);
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
+            _features3Bias.Value, features3Output, n, relu: false);
+        // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3Output, features5Output,
+            _features4Weight.Value, _features4Bias.Value, features4SavedMean, features4SavedInvStd,
+            features4SavedVariance, n, 32, 1024, eps: 1E-05f, relu: true);
+        // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_6Shape>(context, features5Output, features6Output,
+            features6Switches, n);
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, features6Output, _features7Weight.Value,
+            _features7Bias.Value, features7Output, n, relu: false);
+        // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features7Output, features9Output,
+            _features8Weight.Value, _features8Bias.Value, features8SavedMean, features8SavedInvStd,
+            features8SavedVariance, n, 32, 256, eps: 1E-05f, relu: true);
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, features9Output, _features10Weight.Value,
+            _features10Bias.Value, features10Output, n, relu: false);
+        // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features10Output, features12Output,
+            _features11Weight.Value, _features11Bias.Value, features11SavedMean, features11SavedInvStd,
+            features11SavedVariance, n, 32, 256, eps: 1E-05f, relu: true);
+        // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_13Shape>(context, features12Output, features13Output,
+            features13Switches, n);
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, features13Output, _features14Weight.Value,
+            _features14Bias.Value, features14Output, n, relu: false);
+        // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features14Output, features16Output,
+            _features15Weight.Value, _features15Bias.Value, features15SavedMean, features15SavedInvStd,
+            features15SavedVariance, n, 32, 64, eps: 1E-05f, relu: true);
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, features16Output, _features17Weight.Value,
+            _features17Bias.Value, features17Output, n, relu: false);
+        // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features17Output, features19Output,
+            _features18Weight.Value, _features18Bias.Value, features18SavedMean, features18SavedInvStd,
+            features18SavedVariance, n, 32, 64, eps: 1E-05f, relu: true);
+        // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_20Shape>(context, features19Output, features20Output,
+            features20Switches, n);
+        // classifier.0: Linear(512, 128), 32x4x4 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features20Output,
+            _classifier0Weight.Value, _classifier0Bias.Value, classifier1Output, n, relu: true);
+        // classifier.2: Linear(128, 128), 128 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_2Shape>(context, classifier1Output,
+            _classifier2Weight.Value, _classifier2Bias.Value, classifier3Output, n, relu: true);
+        // classifier.4: Linear(128, 10), 128 -> 10
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_4Shape>(context, classifier3Output,
+            _classifier4Weight.Value, _classifier4Bias.Value, classifier4Output, n, relu: false);
+        // loss
+        float loss = LossAndGradient(labels, n);
+        CheckLoss(loss); // throws before anything the network keeps has changed
+        // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features1RunningMean.Value,
+            _features1RunningVar.Value, features1SavedMean, features1SavedVariance, momentum: 0.1f);
+        // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features4RunningMean.Value,
+            _features4RunningVar.Value, features4SavedMean, features4SavedVariance, momentum: 0.1f);
+        // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features8RunningMean.Value,
+            _features8RunningVar.Value, features8SavedMean, features8SavedVariance, momentum: 0.1f);
+        // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features11RunningMean.Value,
+            _features11RunningVar.Value, features11SavedMean, features11SavedVariance, momentum: 0.1f);
+        // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features15RunningMean.Value,
+            _features15RunningVar.Value, features15SavedMean, features15SavedVariance, momentum: 0.1f);
+        // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features18RunningMean.Value,
+            _features18RunningVar.Value, features18SavedMean, features18SavedVariance, momentum: 0.1f);
+        // loss
+        CommitStep();
+        // classifier.4: Linear(128, 10), 128 -> 10
+        global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_4Shape>(context, classifier3Output,
+            classifier4OutputGrad, _classifier4Weight.Gradient, _classifier4Bias.Gradient, n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_4Shape>(context, classifier4OutputGrad,
+            _classifier4Weight.Value, classifier3OutputGrad, n);
+        // classifier.2: Linear(128, 128), 128 -> 128
+        global::NetCompiler.Kernels.Relu.Backward(classifier3Output, classifier3OutputGrad);
+        global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_2Shape>(context, classifier1Output,
+            classifier3OutputGrad, _classifier2Weight.Gradient, _classifier2Bias.Gradient, n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_2Shape>(context, classifier3OutputGrad,
+            _classifier2Weight.Value, classifier1OutputGrad, n);
+        // classifier.0: Linear(512, 128), 32x4x4 -> 128
+        global::NetCompiler.Kernels.Relu.Backward(classifier1Output, classifier1OutputGrad);
+        global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_0Shape>(context, features20Output,
+            classifier1OutputGrad, _classifier0Weight.Gradient, _classifier0Bias.Gradient, n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, classifier1OutputGrad,
+            _classifier0Weight.Value, features20OutputGrad, n);
+        // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_20Shape>(context, features20OutputGrad,
+            features20Switches, features19OutputGrad, n);
+        // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Relu.Backward(features19Output, features19OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features19OutputGrad, features17Output,
+            _features18Weight.Value, features18SavedMean, features18SavedInvStd, features17OutputGrad,
+            _features18Weight.Gradient, _features18Bias.Gradient, n, 32, 64);
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_17Shape>(context, features16Output,
+            features17OutputGrad, _features17Weight.Gradient, _features17Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_17Shape>(context, features17OutputGrad,
+            _features17Weight.Value, features16OutputGrad, n);
+        // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Relu.Backward(features16Output, features16OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features16OutputGrad, features14Output,
+            _features15Weight.Value, features15SavedMean, features15SavedInvStd, features14OutputGrad,
+            _features15Weight.Gradient, _features15Bias.Gradient, n, 32, 64);
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_14Shape>(context, features13Output,
+            features14OutputGrad, _features14Weight.Gradient, _features14Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_14Shape>(context, features14OutputGrad,
+            _features14Weight.Value, features13OutputGrad, n);
+        // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_13Shape>(context, features13OutputGrad,
+            features13Switches, features12OutputGrad, n);
+        // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Relu.Backward(features12Output, features12OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features12OutputGrad, features10Output,
+            _features11Weight.Value, features11SavedMean, features11SavedInvStd, features10OutputGrad,
+            _features11Weight.Gradient, _features11Bias.Gradient, n, 32, 256);
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_10Shape>(context, features9Output,
+            features10OutputGrad, _features10Weight.Gradient, _features10Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_10Shape>(context, features10OutputGrad,
+            _features10Weight.Value, features9OutputGrad, n);
+        // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Relu.Backward(features9Output, features9OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features9OutputGrad, features7Output,
+            _features8Weight.Value, features8SavedMean, features8SavedInvStd, features7OutputGrad,
+            _features8Weight.Gradient, _features8Bias.Gradient, n, 32, 256);
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_7Shape>(context, features6Output,
+            features7OutputGrad, _features7Weight.Gradient, _features7Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_7Shape>(context, features7OutputGrad,
+            _features7Weight.Value, features6OutputGrad, n);
+        // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_6Shape>(context, features6OutputGrad, features6Switches,
+            features5OutputGrad, n);
+        // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Relu.Backward(features5Output, features5OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features5OutputGrad, features3Output,
+            _features4Weight.Value, features4SavedMean, features4SavedInvStd, features3OutputGrad,
+            _features4Weight.Gradient, _features4Bias.Gradient, n, 32, 1024);
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
+            features3OutputGrad, _features3Weight.Gradient, _features3Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
+            _features3Weight.Value, features2OutputGrad, n);
+        // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
+            _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 1024);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
+            _features0Weight.Gradient, _features0Bias.Gradient, n);
+        // update
+        optimizer.Step(Parameters);
+        return loss;
+    }
+
+    /// <summary>From d(scores) to d(images) through the evaluation-mode layers; the weights and their gradients are untouched.</summary>
+    private void RunEvaluationBackward(global::System.ReadOnlySpan<float> images, int n)
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
+        global::System.Span<int> features6Switches = Slice(_ints9, n * Features_6Elements);
+        global::System.Span<float> features9Output = Slice(_floats11, n * Features_9Elements);
+        global::System.Span<float> features12Output = Slice(_floats13, n * Features_12Elements);
+        global::System.Span<int> features13Switches = Slice(_ints21, n * Features_13Elements);
+        global::System.Span<float> features16Output = Slice(_floats23, n * Features_16Elements);
+        global::System.Span<float> features19Output = Slice(_floats25, n * Features_19Elements);
+        global::System.Span<int> features20Switches = Slice(_ints32, n * Features_20Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats34, n * Classifier_1Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats35, n * Classifier_3Elements);
+        global::System.Span<float> classifier4OutputGrad = Slice(_floats39, n * Classifier_4Elements);
+        global::System.Span<float> imagesGrad = Slice(_floats19, n * InputLength);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats36, n * Classifier_3Elements);
+        global::System.Span<float> classifier1OutputGrad = Slice(_floats37, n * Classifier_1Elements);
+        global::System.Span<float> features20OutputGrad = Slice(_floats33, n * Features_20Elements);
+        global::System.Span<float> features19OutputGrad = Slice(_floats26, n * Features_19Elements);
+        global::System.Span<float> features17OutputGrad = Slice(_floats27, n * Features_17Elements);
+        global::System.Span<float> features16OutputGrad = Slice(_floats28, n * Features_16Elements);
+        global::System.Span<float> features14OutputGrad = Slice(_floats29, n * Features_14Elements);
+        global::System.Span<float> features13OutputGrad = Slice(_floats30, n * Features_13Elements);
+        global::System.Span<float> features12OutputGrad = Slice(_floats14, n * Features_12Elements);
+        global::System.Span<float> features10OutputGrad = Slice(_floats15, n * Features_10Elements);
+        global::System.Span<float> features9OutputGrad = Slice(_floats16, n * Features_9Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats17, n * Features_7Elements);
+        global::System.Span<float> features6OutputGrad = Slice(_floats18, n * Features_6Elements);
+        global::System.Span<float> features5OutputGrad = Slice(_floats4, n * Features_5Elements);
+        global::System.Span<float> features3OutputGrad = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats6, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats7, n * Features_0Elements);
         // classifier.4: Linear(128, 10), 128 -> 10
-        if (training)
-        {
-            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_4Shape>(context, Slice(_Classifier_2_output, n * 128), Slice(_Classifier_4_gradient, n * 10), _Classifier_4_weight.Gradient, _Classifier_4_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_4Shape>(context, Slice(_Classifier_4_gradient, n * 10), _Classifier_4_weight.Value, Slice(_Classifier_2_gradient, n * 128), n);
-        // classifier.2: Linear(128, 128) + ReLU (classifier.3), 128 -> 128
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Classifier_2_output, n * 128), Slice(_Classifier_2_gradient, n * 128));
-        if (training)
-        {
-            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_2Shape>(context, Slice(_Classifier_0_output, n * 128), Slice(_Classifier_2_gradient, n * 128), _Classifier_2_weight.Gradient, _Classifier_2_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_2Shape>(context, Slice(_Classifier_2_gradient, n * 128), _Classifier_2_weight.Value, Slice(_Classifier_0_gradient, n * 128), n);
-        // classifier.0: Linear(512, 128) + ReLU (classifier.1), 32x4x4 -> 128
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Classifier_0_output, n * 128), Slice(_Classifier_0_gradient, n * 128));
-        if (training)
-        {
-            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_0Shape>(context, Slice(_Features_20_output, n * 512), Slice(_Classifier_0_gradient, n * 128), _Classifier_0_weight.Gradient, _Classifier_0_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, Slice(_Classifier_0_gradient, n * 128), _Classifier_0_weight.Value, Slice(_Features_20_gradient, n * 512), n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_4Shape>(context, classifier4OutputGrad,
+            _classifier4Weight.Value, classifier3OutputGrad, n);
+        // classifier.2: Linear(128, 128), 128 -> 128
+        global::NetCompiler.Kernels.Relu.Backward(classifier3Output, classifier3OutputGrad);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_2Shape>(context, classifier3OutputGrad,
+            _classifier2Weight.Value, classifier1OutputGrad, n);
+        // classifier.0: Linear(512, 128), 32x4x4 -> 128
+        global::NetCompiler.Kernels.Relu.Backward(classifier1Output, classifier1OutputGrad);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, classifier1OutputGrad,
+            _classifier0Weight.Value, features20OutputGrad, n);
         // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
-        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_20Shape>(context, Slice(_Features_20_gradient, n * 512), Slice(_Features_20_switches, n * 512), Slice(_Features_18_gradient, n * 2048), n);
-        // features.18: BatchNorm2d(32) + ReLU (features.19), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_18_output, n * 2048), Slice(_Features_18_gradient, n * 2048));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_18_gradient, n * 2048), Slice(_Features_17_output, n * 2048), _Features_18_weight.Value, _Features_18_savedMean, _Features_18_savedInvStd, Slice(_Features_17_gradient, n * 2048), _Features_18_weight.Gradient, _Features_18_bias.Gradient, n, 32, 64);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_18_gradient, n * 2048), _Features_18_weight.Value, _Features_18_runningVar.Value, Slice(_Features_17_gradient, n * 2048), n, 32, 64, eps: 1E-05f);
-        }
-        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), features.18 folded in for inference, 32x8x8 -> 32x8x8
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_17Shape>(context, Slice(_Features_15_output, n * 2048), Slice(_Features_17_gradient, n * 2048), _Features_17_weight.Gradient, _Features_17_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_17Shape>(context, Slice(_Features_17_gradient, n * 2048), _Features_17_weight.Value, Slice(_Features_15_gradient, n * 2048), n);
-        // features.15: BatchNorm2d(32) + ReLU (features.16), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_15_output, n * 2048), Slice(_Features_15_gradient, n * 2048));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_15_gradient, n * 2048), Slice(_Features_14_output, n * 2048), _Features_15_weight.Value, _Features_15_savedMean, _Features_15_savedInvStd, Slice(_Features_14_gradient, n * 2048), _Features_15_weight.Gradient, _Features_15_bias.Gradient, n, 32, 64);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_15_gradient, n * 2048), _Features_15_weight.Value, _Features_15_runningVar.Value, Slice(_Features_14_gradient, n * 2048), n, 32, 64, eps: 1E-05f);
-        }
-        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), features.15 folded in for inference, 32x8x8 -> 32x8x8
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_14Shape>(context, Slice(_Features_13_output, n * 2048), Slice(_Features_14_gradient, n * 2048), _Features_14_weight.Gradient, _Features_14_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_14Shape>(context, Slice(_Features_14_gradient, n * 2048), _Features_14_weight.Value, Slice(_Features_13_gradient, n * 2048), n);
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_20Shape>(context, features20OutputGrad,
+            features20Switches, features19OutputGrad, n);
+        // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Relu.Backward(features19Output, features19OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features19OutputGrad, _features18Weight.Value,
+            _features18RunningVar.Value, features17OutputGrad, n, 32, 64, eps: 1E-05f);
+        // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_17Shape>(context, features17OutputGrad,
+            _features17Weight.Value, features16OutputGrad, n);
+        // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Relu.Backward(features16Output, features16OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features16OutputGrad, _features15Weight.Value,
+            _features15RunningVar.Value, features14OutputGrad, n, 32, 64, eps: 1E-05f);
+        // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_14Shape>(context, features14OutputGrad,
+            _features14Weight.Value, features13OutputGrad, n);
         // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
-        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_13Shape>(context, Slice(_Features_13_gradient, n * 2048), Slice(_Features_13_switches, n * 2048), Slice(_Features_11_gradient, n * 8192), n);
-        // features.11: BatchNorm2d(32) + ReLU (features.12), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_11_output, n * 8192), Slice(_Features_11_gradient, n * 8192));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_11_gradient, n * 8192), Slice(_Features_10_output, n * 8192), _Features_11_weight.Value, _Features_11_savedMean, _Features_11_savedInvStd, Slice(_Features_10_gradient, n * 8192), _Features_11_weight.Gradient, _Features_11_bias.Gradient, n, 32, 256);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_11_gradient, n * 8192), _Features_11_weight.Value, _Features_11_runningVar.Value, Slice(_Features_10_gradient, n * 8192), n, 32, 256, eps: 1E-05f);
-        }
-        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), features.11 folded in for inference, 32x16x16 -> 32x16x16
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_10Shape>(context, Slice(_Features_8_output, n * 8192), Slice(_Features_10_gradient, n * 8192), _Features_10_weight.Gradient, _Features_10_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_10Shape>(context, Slice(_Features_10_gradient, n * 8192), _Features_10_weight.Value, Slice(_Features_8_gradient, n * 8192), n);
-        // features.8: BatchNorm2d(32) + ReLU (features.9), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_8_output, n * 8192), Slice(_Features_8_gradient, n * 8192));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_8_gradient, n * 8192), Slice(_Features_7_output, n * 8192), _Features_8_weight.Value, _Features_8_savedMean, _Features_8_savedInvStd, Slice(_Features_7_gradient, n * 8192), _Features_8_weight.Gradient, _Features_8_bias.Gradient, n, 32, 256);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_8_gradient, n * 8192), _Features_8_weight.Value, _Features_8_runningVar.Value, Slice(_Features_7_gradient, n * 8192), n, 32, 256, eps: 1E-05f);
-        }
-        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), features.8 folded in for inference, 32x16x16 -> 32x16x16
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_7Shape>(context, Slice(_Features_6_output, n * 8192), Slice(_Features_7_gradient, n * 8192), _Features_7_weight.Gradient, _Features_7_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_7Shape>(context, Slice(_Features_7_gradient, n * 8192), _Features_7_weight.Value, Slice(_Features_6_gradient, n * 8192), n);
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_13Shape>(context, features13OutputGrad,
+            features13Switches, features12OutputGrad, n);
+        // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Relu.Backward(features12Output, features12OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features12OutputGrad, _features11Weight.Value,
+            _features11RunningVar.Value, features10OutputGrad, n, 32, 256, eps: 1E-05f);
+        // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_10Shape>(context, features10OutputGrad,
+            _features10Weight.Value, features9OutputGrad, n);
+        // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Relu.Backward(features9Output, features9OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features9OutputGrad, _features8Weight.Value,
+            _features8RunningVar.Value, features7OutputGrad, n, 32, 256, eps: 1E-05f);
+        // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_7Shape>(context, features7OutputGrad,
+            _features7Weight.Value, features6OutputGrad, n);
         // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
-        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_6Shape>(context, Slice(_Features_6_gradient, n * 8192), Slice(_Features_6_switches, n * 8192), Slice(_Features_4_gradient, n * 32768), n);
-        // features.4: BatchNorm2d(32) + ReLU (features.5), 32x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_4_output, n * 32768), Slice(_Features_4_gradient, n * 32768));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_4_gradient, n * 32768), Slice(_Features_3_output, n * 32768), _Features_4_weight.Value, _Features_4_savedMean, _Features_4_savedInvStd, Slice(_Features_3_gradient, n * 32768), _Features_4_weight.Gradient, _Features_4_bias.Gradient, n, 32, 1024);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_4_gradient, n * 32768), _Features_4_weight.Value, _Features_4_runningVar.Value, Slice(_Features_3_gradient, n * 32768), n, 32, 1024, eps: 1E-05f);
-        }
-        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), features.4 folded in for inference, 32x32x32 -> 32x32x32
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_1_output, n * 32768), Slice(_Features_3_gradient, n * 32768), _Features_3_weight.Gradient, _Features_3_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_gradient, n * 32768), _Features_3_weight.Value, Slice(_Features_1_gradient, n * 32768), n);
-        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_1_output, n * 32768), Slice(_Features_1_gradient, n * 32768));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_1_gradient, n * 32768), Slice(_Features_0_output, n * 32768), _Features_1_weight.Value, _Features_1_savedMean, _Features_1_savedInvStd, Slice(_Features_0_gradient, n * 32768), _Features_1_weight.Gradient, _Features_1_bias.Gradient, n, 32, 1024);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 32768), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Features_0_gradient, n * 32768), n, 32, 1024, eps: 1E-05f);
-        }
-        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x32x32 -> 32x32x32
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 32768), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);
-        }
-        if (inputGradient)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, Slice(_Features_0_gradient, n * 32768), _Features_0_weight.Value, Slice(_inputGradient, n * InputLength), n);
-        }
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_6Shape>(context, features6OutputGrad, features6Switches,
+            features5OutputGrad, n);
+        // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Relu.Backward(features5Output, features5OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features5OutputGrad, _features4Weight.Value,
+            _features4RunningVar.Value, features3OutputGrad, n, 32, 1024, eps: 1E-05f);
+        // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
+            _features3Weight.Value, features2OutputGrad, n);
+        // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
+            _features1RunningVar.Value, features0OutputGrad, n, 32, 1024, eps: 1E-05f);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, features0OutputGrad,
+            _features0Weight.Value, imagesGrad, n);
     }
 }

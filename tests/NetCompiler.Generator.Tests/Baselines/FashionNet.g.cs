@@ -49,10 +49,219 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
             new global::NetCompiler.LayerSummary("classifier.2", "Dropout(p=0.25)", global::NetCompiler.TensorShape.Flat(128), 0, 0, 512, null),
             // classifier.3: Linear(128, 10), 128 -> 10
             new global::NetCompiler.LayerSummary("classifier.3", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
-        });
+        },
+        inferenceBytesPerImage: 214312,
+        trainingBytesPerImage: 720272);
 
     /// <summary>Labels per image: one class.</summary>
     public const int LabelsPerImage = 1;
+
+    /// <summary>The kernel program this class runs, as text: buffers, tensors and each routine's calls.</summary>
+    public static string Program { get; } =
+        "program FashionNet\n" +
+        "sizes\n" +
+        "  InputLength = 784  // 1x28x28 per image\n" +
+        "  Features_0Elements = 25088  // 32x28x28 per image\n" +
+        "  Features_1Channels = 32  // channels\n" +
+        "  Features_2Elements = 25088  // 32x28x28 per image\n" +
+        "  Features_3Elements = 6272  // 32x14x14 per image\n" +
+        "  Features_4Elements = 12544  // 64x14x14 per image\n" +
+        "  Features_5Channels = 64  // channels\n" +
+        "  Features_6Elements = 12544  // 64x14x14 per image\n" +
+        "  Features_7Elements = 3136  // 64x7x7 per image\n" +
+        "  Classifier_1Elements = 128  // 128 per image\n" +
+        "  Classifier_2Elements = 128  // 128 per image\n" +
+        "  Classifier_3Elements = 10  // 10 per image\n" +
+        "  Features_0WeightElements = 288  // elements of features.0.weight\n" +
+        "  Features_0Channels = 32  // channels\n" +
+        "  Features_4WeightElements = 18432  // elements of features.4.weight\n" +
+        "  Features_4Channels = 64  // channels\n" +
+        "buffers\n" +
+        "  %images: f32[n x InputLength] input\n" +
+        "  %features.0.output: f32[n x Features_0Elements] activation slot 0 pinned\n" +
+        "  %features.1.saved_mean: f32[Features_1Channels] saved slot 27\n" +
+        "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 28\n" +
+        "  %features.1.saved_variance: f32[Features_1Channels] saved slot 29\n" +
+        "  %features.2.output: f32[n x Features_2Elements] activation slot 1 pinned\n" +
+        "  %features.3.output: f32[n x Features_3Elements] activation slot 8 pinned\n" +
+        "  %features.3.switches: i32[n x Features_3Elements] saved slot 9\n" +
+        "  %features.4.output: f32[n x Features_4Elements] activation slot 4 pinned\n" +
+        "  %features.5.saved_mean: f32[Features_5Channels] saved slot 23\n" +
+        "  %features.5.saved_inv_std: f32[Features_5Channels] saved slot 24\n" +
+        "  %features.5.saved_variance: f32[Features_5Channels] saved slot 25\n" +
+        "  %features.6.output: f32[n x Features_6Elements] activation slot 5 pinned\n" +
+        "  %features.7.output: f32[n x Features_7Elements] activation slot 11 pinned\n" +
+        "  %features.7.switches: i32[n x Features_7Elements] saved slot 12\n" +
+        "  %classifier.1.output: f32[n x Classifier_1Elements] activation slot 15 pinned\n" +
+        "  %classifier.2.output: f32[n x Classifier_2Elements] activation slot 16 pinned\n" +
+        "  %classifier.2.mask: f32[n x Classifier_2Elements] saved slot 2\n" +
+        "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 19 pinned\n" +
+        "  %classifier.3.output.grad: f32[n x Classifier_3Elements] gradient slot 20 pinned\n" +
+        "  %images.grad: f32[n x InputLength] gradient slot 14 pinned\n" +
+        "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 22\n" +
+        "  %features.0.folded_bias: f32[Features_0Channels] derived slot 30\n" +
+        "  %features.4.folded_weight: f32[Features_4WeightElements] derived slot 21\n" +
+        "  %features.4.folded_bias: f32[Features_4Channels] derived slot 26\n" +
+        "  %classifier.2.output.grad: f32[n x Classifier_2Elements] gradient slot 17 pinned\n" +
+        "  %classifier.1.output.grad: f32[n x Classifier_1Elements] gradient slot 18 pinned\n" +
+        "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 13 pinned\n" +
+        "  %features.6.output.grad: f32[n x Features_6Elements] gradient slot 6 pinned\n" +
+        "  %features.4.output.grad: f32[n x Features_4Elements] gradient slot 7 pinned\n" +
+        "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 10 pinned\n" +
+        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 2 pinned\n" +
+        "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 3 pinned\n" +
+        "tensors\n" +
+        "  @features.0.weight: [32, 1, 3, 3] trained he_normal(fan_in=9)\n" +
+        "  @features.0.bias: [32] trained constant(0)\n" +
+        "  @features.1.weight: [32] trained constant(1)\n" +
+        "  @features.1.bias: [32] trained constant(0)\n" +
+        "  @features.1.running_mean: [32] buffer constant(0)\n" +
+        "  @features.1.running_var: [32] buffer constant(1)\n" +
+        "  @features.4.weight: [64, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.4.bias: [64] trained constant(0)\n" +
+        "  @features.5.weight: [64] trained constant(1)\n" +
+        "  @features.5.bias: [64] trained constant(0)\n" +
+        "  @features.5.running_mean: [64] buffer constant(0)\n" +
+        "  @features.5.running_var: [64] buffer constant(1)\n" +
+        "  @classifier.0.weight: [128, 3136] trained he_normal(fan_in=3136)\n" +
+        "  @classifier.0.bias: [128] trained constant(0)\n" +
+        "  @classifier.3.weight: [10, 128] trained xavier_uniform(fan_in=128, fan_out=10)\n" +
+        "  @classifier.3.bias: [10] trained constant(0)\n" +
+        "routine inference\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, %features.0.folded_weight, %features.0.folded_bias) -> %features.2.output  Features_0Shape +relu\n" +
+        "  // features.3\n" +
+        "  max_pool2d(%features.2.output) -> %features.3.output, %features.3.switches  Features_3Shape\n" +
+        "  // features.4\n" +
+        "  conv2d(%features.3.output, %features.4.folded_weight, %features.4.folded_bias) -> %features.6.output  Features_4Shape +relu\n" +
+        "  // features.7\n" +
+        "  max_pool2d(%features.6.output) -> %features.7.output, %features.7.switches  Features_7Shape\n" +
+        "  // classifier.0\n" +
+        "  dense(%features.7.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  // classifier.2\n" +
+        "  copy(%classifier.1.output) -> %classifier.2.output\n" +
+        "  // classifier.3\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "routine inference_unfolded\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
+        "  // features.1\n" +
+        "  batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
+        "  // features.3\n" +
+        "  max_pool2d(%features.2.output) -> %features.3.output, %features.3.switches  Features_3Shape\n" +
+        "  // features.4\n" +
+        "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "  // features.5\n" +
+        "  batch_norm.inference(%features.4.output, @features.5.weight, @features.5.bias, @features.5.running_mean, @features.5.running_var) -> %features.6.output  eps=1E-05 +relu\n" +
+        "  // features.7\n" +
+        "  max_pool2d(%features.6.output) -> %features.7.output, %features.7.switches  Features_7Shape\n" +
+        "  // classifier.0\n" +
+        "  dense(%features.7.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  // classifier.2\n" +
+        "  copy(%classifier.1.output) -> %classifier.2.output\n" +
+        "  // classifier.3\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "routine fold\n" +
+        "  // features.0\n" +
+        "  batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, %features.0.folded_bias\n" +
+        "  // features.4\n" +
+        "  batch_norm.fold(@features.4.weight, @features.4.bias, @features.5.weight, @features.5.bias, @features.5.running_mean, @features.5.running_var) -> %features.4.folded_weight, %features.4.folded_bias\n" +
+        "routine training\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
+        "  // features.1\n" +
+        "  batch_norm.training(%features.0.output, @features.1.weight, @features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu\n" +
+        "  // features.3\n" +
+        "  max_pool2d(%features.2.output) -> %features.3.output, %features.3.switches  Features_3Shape\n" +
+        "  // features.4\n" +
+        "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "  // features.5\n" +
+        "  batch_norm.training(%features.4.output, @features.5.weight, @features.5.bias) -> %features.6.output, %features.5.saved_mean, %features.5.saved_inv_std, %features.5.saved_variance  eps=1E-05 +relu\n" +
+        "  // features.7\n" +
+        "  max_pool2d(%features.6.output) -> %features.7.output, %features.7.switches  Features_7Shape\n" +
+        "  // classifier.0\n" +
+        "  dense(%features.7.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  // classifier.2\n" +
+        "  dropout(%classifier.1.output) -> %classifier.2.output, %classifier.2.mask  p=0.25\n" +
+        "  // classifier.3\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "  // loss\n" +
+        "  softmax_cross_entropy(%classifier.3.output) -> %classifier.3.output.grad\n" +
+        "  check_loss()\n" +
+        "  // features.1\n" +
+        "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, @features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, @features.1.running_var  momentum=0.1\n" +
+        "  // features.5\n" +
+        "  batch_norm.update_running(%features.5.saved_mean, %features.5.saved_variance, @features.5.running_mean, @features.5.running_var) -> @features.5.running_mean, @features.5.running_var  momentum=0.1\n" +
+        "  // loss\n" +
+        "  commit_step()\n" +
+        "  // classifier.3\n" +
+        "  dense.backward_weight(%classifier.2.output, %classifier.3.output.grad) -> @classifier.3.weight.grad, @classifier.3.bias.grad  Classifier_3Shape\n" +
+        "  dense.backward_data(%classifier.3.output.grad, @classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
+        "  // classifier.2\n" +
+        "  dropout.backward(%classifier.2.output.grad, %classifier.2.mask) -> %classifier.1.output.grad\n" +
+        "  // classifier.0\n" +
+        "  relu.backward(%classifier.1.output, %classifier.1.output.grad) -> %classifier.1.output.grad\n" +
+        "  dense.backward_weight(%features.7.output, %classifier.1.output.grad) -> @classifier.0.weight.grad, @classifier.0.bias.grad  Classifier_0Shape\n" +
+        "  dense.backward_data(%classifier.1.output.grad, @classifier.0.weight) -> %features.7.output.grad  Classifier_0Shape\n" +
+        "  // features.7\n" +
+        "  max_pool2d.backward(%features.7.output.grad, %features.7.switches) -> %features.6.output.grad  Features_7Shape\n" +
+        "  // features.5\n" +
+        "  relu.backward(%features.6.output, %features.6.output.grad) -> %features.6.output.grad\n" +
+        "  batch_norm.backward(%features.6.output.grad, %features.4.output, @features.5.weight, %features.5.saved_mean, %features.5.saved_inv_std) -> %features.4.output.grad, @features.5.weight.grad, @features.5.bias.grad\n" +
+        "  // features.4\n" +
+        "  conv2d.backward_weight(%features.3.output, %features.4.output.grad) -> @features.4.weight.grad, @features.4.bias.grad  Features_4Shape\n" +
+        "  conv2d.backward_data(%features.4.output.grad, @features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
+        "  // features.3\n" +
+        "  max_pool2d.backward(%features.3.output.grad, %features.3.switches) -> %features.2.output.grad  Features_3Shape\n" +
+        "  // features.1\n" +
+        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
+        "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, %features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, @features.1.weight.grad, @features.1.bias.grad\n" +
+        "  // features.0\n" +
+        "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, @features.0.bias.grad  Features_0Shape\n" +
+        "  // update\n" +
+        "  optimizer_step()\n" +
+        "routine evaluation_backward\n" +
+        "  // classifier.3\n" +
+        "  dense.backward_data(%classifier.3.output.grad, @classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
+        "  // classifier.2\n" +
+        "  copy(%classifier.2.output.grad) -> %classifier.1.output.grad\n" +
+        "  // classifier.0\n" +
+        "  relu.backward(%classifier.1.output, %classifier.1.output.grad) -> %classifier.1.output.grad\n" +
+        "  dense.backward_data(%classifier.1.output.grad, @classifier.0.weight) -> %features.7.output.grad  Classifier_0Shape\n" +
+        "  // features.7\n" +
+        "  max_pool2d.backward(%features.7.output.grad, %features.7.switches) -> %features.6.output.grad  Features_7Shape\n" +
+        "  // features.5\n" +
+        "  relu.backward(%features.6.output, %features.6.output.grad) -> %features.6.output.grad\n" +
+        "  batch_norm.backward_inference(%features.6.output.grad, @features.5.weight, @features.5.running_var) -> %features.4.output.grad\n" +
+        "  // features.4\n" +
+        "  conv2d.backward_data(%features.4.output.grad, @features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
+        "  // features.3\n" +
+        "  max_pool2d.backward(%features.3.output.grad, %features.3.switches) -> %features.2.output.grad  Features_3Shape\n" +
+        "  // features.1\n" +
+        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
+        "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, @features.1.running_var) -> %features.0.output.grad\n" +
+        "  // features.0\n" +
+        "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
+
+    /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
+    public const long InferenceBytesPerImage = 214312;
+    public const long TrainingBytesPerImage = 720272;
+
+    private const int Features_0Elements = 25088; // 32x28x28 per image
+    private const int Features_1Channels = 32; // channels
+    private const int Features_2Elements = 25088; // 32x28x28 per image
+    private const int Features_3Elements = 6272; // 32x14x14 per image
+    private const int Features_4Elements = 12544; // 64x14x14 per image
+    private const int Features_5Channels = 64; // channels
+    private const int Features_6Elements = 12544; // 64x14x14 per image
+    private const int Features_7Elements = 3136; // 64x7x7 per image
+    private const int Classifier_1Elements = 128; // 128 per image
+    private const int Classifier_2Elements = 128; // 128 per image
+    private const int Classifier_3Elements = 10; // 10 per image
+    private const int Features_0WeightElements = 288; // elements of features.0.weight
+    private const int Features_0Channels = 32; // channels
+    private const int Features_4WeightElements = 18432; // elements of features.4.weight
+    private const int Features_4Channels = 64; // channels
 
     /// <summary>features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28.</summary>
     private readonly struct Features_0Shape : global::NetCompiler.Kernels.IConvShape
@@ -126,122 +335,147 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         public static int OutFeatures => 10;
     }
 
-    // features.0: Conv2d(1, 32, kernel_size=3, padding=1), features.1 folded in for inference, 1x28x28 -> 32x28x28
-    private readonly global::NetCompiler.Parameter _Features_0_weight;
-    private readonly global::NetCompiler.Parameter _Features_0_bias;
-    private readonly float[] _Features_0_output;
-    private readonly float[] _Features_0_gradient;
-    private readonly float[] _Features_0_foldedWeight;
-    private readonly float[] _Features_0_foldedBias;
-    // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28
-    private readonly global::NetCompiler.Parameter _Features_1_weight;
-    private readonly global::NetCompiler.Parameter _Features_1_bias;
-    private readonly global::NetCompiler.Parameter _Features_1_runningMean;
-    private readonly global::NetCompiler.Parameter _Features_1_runningVar;
-    private readonly float[] _Features_1_output;
-    private readonly float[] _Features_1_gradient;
-    private readonly float[] _Features_1_savedMean;
-    private readonly float[] _Features_1_savedInvStd;
-    // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
-    private readonly float[] _Features_3_output;
-    private readonly float[] _Features_3_gradient;
-    private readonly int[] _Features_3_switches;
-    // features.4: Conv2d(32, 64, kernel_size=3, padding=1), features.5 folded in for inference, 32x14x14 -> 64x14x14
-    private readonly global::NetCompiler.Parameter _Features_4_weight;
-    private readonly global::NetCompiler.Parameter _Features_4_bias;
-    private readonly float[] _Features_4_output;
-    private readonly float[] _Features_4_gradient;
-    private readonly float[] _Features_4_foldedWeight;
-    private readonly float[] _Features_4_foldedBias;
-    // features.5: BatchNorm2d(64) + ReLU (features.6), 64x14x14 -> 64x14x14
-    private readonly global::NetCompiler.Parameter _Features_5_weight;
-    private readonly global::NetCompiler.Parameter _Features_5_bias;
-    private readonly global::NetCompiler.Parameter _Features_5_runningMean;
-    private readonly global::NetCompiler.Parameter _Features_5_runningVar;
-    private readonly float[] _Features_5_output;
-    private readonly float[] _Features_5_gradient;
-    private readonly float[] _Features_5_savedMean;
-    private readonly float[] _Features_5_savedInvStd;
-    // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
-    private readonly float[] _Features_7_output;
-    private readonly float[] _Features_7_gradient;
-    private readonly int[] _Features_7_switches;
-    // classifier.0: Linear(3136, 128) + ReLU (classifier.1), 64x7x7 -> 128
-    private readonly global::NetCompiler.Parameter _Classifier_0_weight;
-    private readonly global::NetCompiler.Parameter _Classifier_0_bias;
-    private readonly float[] _Classifier_0_output;
-    private readonly float[] _Classifier_0_gradient;
-    // classifier.2: Dropout(p=0.25), 128 -> 128
-    private readonly float[] _Classifier_2_output;
-    private readonly float[] _Classifier_2_gradient;
-    private readonly float[] _Classifier_2_mask;
-    // classifier.3: Linear(128, 10), 128 -> 10
-    private readonly global::NetCompiler.Parameter _Classifier_3_weight;
-    private readonly global::NetCompiler.Parameter _Classifier_3_bias;
-    private readonly float[] _Classifier_3_output;
-    private readonly float[] _Classifier_3_gradient;
-    private readonly float[] _inputGradient;
+    private readonly global::NetCompiler.Parameter _features0Weight;
+    private readonly global::NetCompiler.Parameter _features0Bias;
+    private readonly global::NetCompiler.Parameter _features1Weight;
+    private readonly global::NetCompiler.Parameter _features1Bias;
+    private readonly global::NetCompiler.Parameter _features1RunningMean;
+    private readonly global::NetCompiler.Parameter _features1RunningVar;
+    private readonly global::NetCompiler.Parameter _features4Weight;
+    private readonly global::NetCompiler.Parameter _features4Bias;
+    private readonly global::NetCompiler.Parameter _features5Weight;
+    private readonly global::NetCompiler.Parameter _features5Bias;
+    private readonly global::NetCompiler.Parameter _features5RunningMean;
+    private readonly global::NetCompiler.Parameter _features5RunningVar;
+    private readonly global::NetCompiler.Parameter _classifier0Weight;
+    private readonly global::NetCompiler.Parameter _classifier0Bias;
+    private readonly global::NetCompiler.Parameter _classifier3Weight;
+    private readonly global::NetCompiler.Parameter _classifier3Bias;
+    // features.0.output
+    private readonly float[] _floats0;
+    // features.2.output
+    private readonly float[] _floats1;
+    // features.2.output.grad, classifier.2.mask
+    private readonly float[] _floats2;
+    // features.0.output.grad
+    private readonly float[] _floats3;
+    // features.4.output
+    private readonly float[] _floats4;
+    // features.6.output
+    private readonly float[] _floats5;
+    // features.6.output.grad
+    private readonly float[] _floats6;
+    // features.4.output.grad
+    private readonly float[] _floats7;
+    // features.3.output
+    private readonly float[] _floats8;
+    // features.3.switches
+    private readonly int[] _ints9;
+    // features.3.output.grad
+    private readonly float[] _floats10;
+    // features.7.output
+    private readonly float[] _floats11;
+    // features.7.switches
+    private readonly int[] _ints12;
+    // features.7.output.grad
+    private readonly float[] _floats13;
+    // images.grad
+    private readonly float[] _floats14;
+    // classifier.1.output
+    private readonly float[] _floats15;
+    // classifier.2.output
+    private readonly float[] _floats16;
+    // classifier.2.output.grad
+    private readonly float[] _floats17;
+    // classifier.1.output.grad
+    private readonly float[] _floats18;
+    // classifier.3.output
+    private readonly float[] _floats19;
+    // classifier.3.output.grad
+    private readonly float[] _floats20;
+    // features.4.folded_weight
+    private readonly float[] _floats21;
+    // features.0.folded_weight
+    private readonly float[] _floats22;
+    // features.5.saved_mean
+    private readonly float[] _floats23;
+    // features.5.saved_inv_std
+    private readonly float[] _floats24;
+    // features.5.saved_variance
+    private readonly float[] _floats25;
+    // features.4.folded_bias
+    private readonly float[] _floats26;
+    // features.1.saved_mean
+    private readonly float[] _floats27;
+    // features.1.saved_inv_std
+    private readonly float[] _floats28;
+    // features.1.saved_variance
+    private readonly float[] _floats29;
+    // features.0.folded_bias
+    private readonly float[] _floats30;
     private ulong _dropoutState;
     private int _lastCount;
     private long _foldedVersion = -1;
-    private bool _lastFolded;
+    private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
-    /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+    /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
     /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
     public FashionNet(int batchSize, int seed = 0, int threads = 0)
         : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(1, 28, 28))
     {
-        _Features_0_weight = AddHeParameter("features.0.weight", [32, 1, 3, 3], fanIn: 9);
-        _Features_0_bias = AddParameter("features.0.bias", [32], trainable: true);
-        _Features_0_output = new float[batchSize * 25088];
-        _Features_0_gradient = new float[batchSize * 25088];
-        _Features_0_foldedWeight = new float[288];
-        _Features_0_foldedBias = new float[32];
-        _Features_1_weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
-        _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
-        _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
-        _Features_1_runningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
+        _features0Weight = AddHeParameter("features.0.weight", [32, 1, 3, 3], fanIn: 9);
+        _features0Bias = AddParameter("features.0.bias", [32], trainable: true);
+        _features1Weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
+        _features1Bias = AddParameter("features.1.bias", [32], trainable: true);
+        _features1RunningMean = AddParameter("features.1.running_mean", [32], trainable: false);
+        _features1RunningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.1.num_batches_tracked");
-        _Features_1_output = new float[batchSize * 25088];
-        _Features_1_gradient = new float[batchSize * 25088];
-        _Features_1_savedMean = new float[32];
-        _Features_1_savedInvStd = new float[32];
-        _Features_3_output = new float[batchSize * 6272];
-        _Features_3_gradient = new float[batchSize * 6272];
-        _Features_3_switches = new int[batchSize * 6272];
-        _Features_4_weight = AddHeParameter("features.4.weight", [64, 32, 3, 3], fanIn: 288);
-        _Features_4_bias = AddParameter("features.4.bias", [64], trainable: true);
-        _Features_4_output = new float[batchSize * 12544];
-        _Features_4_gradient = new float[batchSize * 12544];
-        _Features_4_foldedWeight = new float[18432];
-        _Features_4_foldedBias = new float[64];
-        _Features_5_weight = AddParameter("features.5.weight", [64], trainable: true, fill: 1f);
-        _Features_5_bias = AddParameter("features.5.bias", [64], trainable: true);
-        _Features_5_runningMean = AddParameter("features.5.running_mean", [64], trainable: false);
-        _Features_5_runningVar = AddParameter("features.5.running_var", [64], trainable: false, fill: 1f);
+        _features4Weight = AddHeParameter("features.4.weight", [64, 32, 3, 3], fanIn: 288);
+        _features4Bias = AddParameter("features.4.bias", [64], trainable: true);
+        _features5Weight = AddParameter("features.5.weight", [64], trainable: true, fill: 1f);
+        _features5Bias = AddParameter("features.5.bias", [64], trainable: true);
+        _features5RunningMean = AddParameter("features.5.running_mean", [64], trainable: false);
+        _features5RunningVar = AddParameter("features.5.running_var", [64], trainable: false, fill: 1f);
         AddBatchCounter("features.5.num_batches_tracked");
-        _Features_5_output = new float[batchSize * 12544];
-        _Features_5_gradient = new float[batchSize * 12544];
-        _Features_5_savedMean = new float[64];
-        _Features_5_savedInvStd = new float[64];
-        _Features_7_output = new float[batchSize * 3136];
-        _Features_7_gradient = new float[batchSize * 3136];
-        _Features_7_switches = new int[batchSize * 3136];
-        _Classifier_0_weight = AddHeParameter("classifier.0.weight", [128, 3136], fanIn: 3136);
-        _Classifier_0_bias = AddParameter("classifier.0.bias", [128], trainable: true);
-        _Classifier_0_output = new float[batchSize * 128];
-        _Classifier_0_gradient = new float[batchSize * 128];
-        _Classifier_2_output = new float[batchSize * 128];
-        _Classifier_2_gradient = new float[batchSize * 128];
-        _Classifier_2_mask = new float[batchSize * 128];
-        _Classifier_3_weight = AddXavierParameter("classifier.3.weight", [10, 128], fanIn: 128, fanOut: 10);
-        _Classifier_3_bias = AddParameter("classifier.3.bias", [10], trainable: true);
-        _Classifier_3_output = new float[batchSize * 10];
-        _Classifier_3_gradient = new float[batchSize * 10];
-        _inputGradient = new float[batchSize * InputLength];
+        _classifier0Weight = AddHeParameter("classifier.0.weight", [128, 3136], fanIn: 3136);
+        _classifier0Bias = AddParameter("classifier.0.bias", [128], trainable: true);
+        _classifier3Weight = AddXavierParameter("classifier.3.weight", [10, 128], fanIn: 128, fanOut: 10);
+        _classifier3Bias = AddParameter("classifier.3.bias", [10], trainable: true);
+        _floats0 = AllocateStorage<float>("features.0.output", Features_0Elements, perImage: true);
+        _floats1 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
+        _floats2 = AllocateStorage<float>("features.2.output.grad and the buffers sharing it", Features_2Elements,
+            perImage: true);
+        _floats3 = AllocateStorage<float>("features.0.output.grad", Features_0Elements, perImage: true);
+        _floats4 = AllocateStorage<float>("features.4.output", Features_4Elements, perImage: true);
+        _floats5 = AllocateStorage<float>("features.6.output", Features_6Elements, perImage: true);
+        _floats6 = AllocateStorage<float>("features.6.output.grad", Features_6Elements, perImage: true);
+        _floats7 = AllocateStorage<float>("features.4.output.grad", Features_4Elements, perImage: true);
+        _floats8 = AllocateStorage<float>("features.3.output", Features_3Elements, perImage: true);
+        _ints9 = AllocateStorage<int>("features.3.switches", Features_3Elements, perImage: true);
+        _floats10 = AllocateStorage<float>("features.3.output.grad", Features_3Elements, perImage: true);
+        _floats11 = AllocateStorage<float>("features.7.output", Features_7Elements, perImage: true);
+        _ints12 = AllocateStorage<int>("features.7.switches", Features_7Elements, perImage: true);
+        _floats13 = AllocateStorage<float>("features.7.output.grad", Features_7Elements, perImage: true);
+        _floats14 = AllocateStorage<float>("images.grad", InputLength, perImage: true);
+        _floats15 = AllocateStorage<float>("classifier.1.output", Classifier_1Elements, perImage: true);
+        _floats16 = AllocateStorage<float>("classifier.2.output", Classifier_2Elements, perImage: true);
+        _floats17 = AllocateStorage<float>("classifier.2.output.grad", Classifier_2Elements, perImage: true);
+        _floats18 = AllocateStorage<float>("classifier.1.output.grad", Classifier_1Elements, perImage: true);
+        _floats19 = AllocateStorage<float>("classifier.3.output", Classifier_3Elements, perImage: true);
+        _floats20 = AllocateStorage<float>("classifier.3.output.grad", Classifier_3Elements, perImage: true);
+        _floats21 = AllocateStorage<float>("features.4.folded_weight", Features_4WeightElements, perImage: false);
+        _floats22 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
+        _floats23 = AllocateStorage<float>("features.5.saved_mean", Features_5Channels, perImage: false);
+        _floats24 = AllocateStorage<float>("features.5.saved_inv_std", Features_5Channels, perImage: false);
+        _floats25 = AllocateStorage<float>("features.5.saved_variance", Features_5Channels, perImage: false);
+        _floats26 = AllocateStorage<float>("features.4.folded_bias", Features_4Channels, perImage: false);
+        _floats27 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
+        _floats28 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
+        _floats29 = AllocateStorage<float>("features.1.saved_variance", Features_1Channels, perImage: false);
+        _floats30 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
         _dropoutState = DropoutSeed;
     }
 
@@ -250,63 +484,22 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     public override global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
     {
         int n = CheckImages(images, nameof(images));
-        RunForward(images, n, training: false);
-        return Slice(_Classifier_3_output, n * 10);
+        RunEvaluation(images, n);
+        return Slice(_floats19, n * Classifier_3Elements);
     }
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
-    /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+    /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>
     public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-        RunForward(images, n, training: true);
-        MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
-        float loss = CheckLoss(LossAndGradient(labels, n));
-        RunBackward(images, n, training: true, inputGradient: false);
-        optimizer.Step(Parameters);
-        return loss;
+        return RunTraining(images, n, labels, optimizer);
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public override global::System.ReadOnlySpan<float> LastScores => Slice(_Classifier_3_output, _lastCount * OutputLength);
-
-    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
-    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
-    {
-        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_Features_0_output, _lastCount * 25088),
-        "features.2" => Slice(_Features_1_output, _lastCount * 25088),
-        "features.1" => throw NotKept(layerName, "output", "features.2"),
-        "features.3" => Slice(_Features_3_output, _lastCount * 6272),
-        "features.4" => _lastFolded ? throw NotKept(layerName, "output", "features.5") : Slice(_Features_4_output, _lastCount * 12544),
-        "features.6" => Slice(_Features_5_output, _lastCount * 12544),
-        "features.5" => throw NotKept(layerName, "output", "features.6"),
-        "features.7" => Slice(_Features_7_output, _lastCount * 3136),
-        "classifier.1" => Slice(_Classifier_0_output, _lastCount * 128),
-        "classifier.0" => throw NotKept(layerName, "output", "classifier.1"),
-        "classifier.2" => Slice(_Classifier_2_output, _lastCount * 128),
-        "classifier.3" => Slice(_Classifier_3_output, _lastCount * 10),
-        _ => throw UnknownLayer(layerName),
-    };
-
-    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
-    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
-    {
-        "features.0" => Slice(_Features_0_gradient, _lastCount * 25088),
-        "features.1" => Slice(_Features_1_gradient, _lastCount * 25088),
-        "features.2" => throw NotKept(layerName, "gradient", "features.1"),
-        "features.3" => Slice(_Features_3_gradient, _lastCount * 6272),
-        "features.4" => Slice(_Features_4_gradient, _lastCount * 12544),
-        "features.5" => Slice(_Features_5_gradient, _lastCount * 12544),
-        "features.6" => throw NotKept(layerName, "gradient", "features.5"),
-        "features.7" => Slice(_Features_7_gradient, _lastCount * 3136),
-        "classifier.0" => Slice(_Classifier_0_gradient, _lastCount * 128),
-        "classifier.1" => throw NotKept(layerName, "gradient", "classifier.0"),
-        "classifier.2" => Slice(_Classifier_2_gradient, _lastCount * 128),
-        "classifier.3" => Slice(_Classifier_3_gradient, _lastCount * 10),
-        _ => throw UnknownLayer(layerName),
-    };
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats19, _lastCount * Classifier_3Elements);
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -314,10 +507,10 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     {
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-        RunForward(images, n, training: false);
+        RunEvaluation(images, n);
         LossAndGradient(labels, n);
-        RunBackward(images, n, training: false, inputGradient: true);
-        return Slice(_inputGradient, n * InputLength);
+        RunEvaluationBackward(images, n);
+        return Slice(_floats14, n * InputLength);
     }
 
     /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -326,154 +519,339 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
-        RunForward(images, n, training: false);
-        global::System.Span<float> seed = Slice(_Classifier_3_gradient, n * 10);
+        RunEvaluation(images, n);
+        global::System.Span<float> seed = Slice(_floats20, n * Classifier_3Elements);
         seed.Clear();
         const int plane = OutputLength / ClassCount;
         for (int image = 0; image < n; image++)
         {
             seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
         }
-        RunBackward(images, n, training: false, inputGradient: true);
-        return Slice(_inputGradient, n * InputLength);
+        RunEvaluationBackward(images, n);
+        return Slice(_floats14, n * InputLength);
     }
 
+    /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_Classifier_3_output, n * 10), labels, Slice(_Classifier_3_gradient, n * 10), n, ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats19, n * Classifier_3Elements), labels, Slice(_floats20, n * Classifier_3Elements), n, ClassCount);
     }
+
+    /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
+    private void RunEvaluation(global::System.ReadOnlySpan<float> images, int n)
+    {
+        if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }
+    }
+
+    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+    {
+        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_floats0, _lastCount * Features_0Elements),
+        "features.1" => throw NotKept(layerName, "output", "features.2"),
+        "features.2" => Slice(_floats1, _lastCount * Features_2Elements),
+        "features.3" => Slice(_floats8, _lastCount * Features_3Elements),
+        "features.4" => _lastFolded ? throw NotKept(layerName, "output", "features.5") : Slice(_floats4, _lastCount * Features_4Elements),
+        "features.5" => throw NotKept(layerName, "output", "features.6"),
+        "features.6" => Slice(_floats5, _lastCount * Features_6Elements),
+        "features.7" => Slice(_floats11, _lastCount * Features_7Elements),
+        "classifier.0" => throw NotKept(layerName, "output", "classifier.1"),
+        "classifier.1" => Slice(_floats15, _lastCount * Classifier_1Elements),
+        "classifier.2" => Slice(_floats16, _lastCount * Classifier_2Elements),
+        "classifier.3" => Slice(_floats19, _lastCount * Classifier_3Elements),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_floats3, _lastCount * Features_0Elements),
+        "features.1" => Slice(_floats2, _lastCount * Features_2Elements),
+        "features.2" => throw NotKept(layerName, "gradient", "features.1"),
+        "features.3" => Slice(_floats10, _lastCount * Features_3Elements),
+        "features.4" => Slice(_floats7, _lastCount * Features_4Elements),
+        "features.5" => Slice(_floats6, _lastCount * Features_6Elements),
+        "features.6" => throw NotKept(layerName, "gradient", "features.5"),
+        "features.7" => Slice(_floats13, _lastCount * Features_7Elements),
+        "classifier.0" => Slice(_floats18, _lastCount * Classifier_1Elements),
+        "classifier.1" => throw NotKept(layerName, "gradient", "classifier.0"),
+        "classifier.2" => Slice(_floats17, _lastCount * Classifier_2Elements),
+        "classifier.3" => Slice(_floats20, _lastCount * Classifier_3Elements),
+        _ => throw UnknownLayer(layerName),
+    };
 
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        // features.0 absorbs features.1
-        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_0_weight.Value, _Features_0_bias.Value, _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, eps: 1E-05f, _Features_0_foldedWeight, _Features_0_foldedBias);
-        // features.4 absorbs features.5
-        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_4_weight.Value, _Features_4_bias.Value, _Features_5_weight.Value, _Features_5_bias.Value, _Features_5_runningMean.Value, _Features_5_runningVar.Value, eps: 1E-05f, _Features_4_foldedWeight, _Features_4_foldedBias);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats22, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats30, Features_0Channels);
+        global::System.Span<float> features4FoldedWeight = Slice(_floats21, Features_4WeightElements);
+        global::System.Span<float> features4FoldedBias = Slice(_floats26, Features_4Channels);
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
+            _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats22,
+            _floats30);
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features4Weight.Value, _features4Bias.Value, _features5Weight.Value,
+            _features5Bias.Value, _features5RunningMean.Value, _features5RunningVar.Value, eps: 1E-05f, _floats21,
+            _floats26);
         _foldedVersion = ParameterVersion;
     }
 
-    private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+    /// <summary>Evaluation-mode forward, batch norm folded.</summary>
+    private void RunInference(global::System.ReadOnlySpan<float> images, int n)
     {
-        global::NetCompiler.Kernels.KernelContext context = Context;
-        _lastCount = n;
-        bool folded = _lastFolded = !training && FoldBatchNorm;
-        if (folded && _foldedVersion != ParameterVersion)
+        if (_foldedVersion != ParameterVersion)
         {
             FoldBatchNorms();
         }
-        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), features.1 folded in for inference, 1x28x28 -> 32x28x28
-        if (folded)
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_foldedWeight, _Features_0_foldedBias, Slice(_Features_1_output, n * 25088), n, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 25088), n, relu: false);
-        }
-        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_0_output, n * 25088), Slice(_Features_1_output, n * 25088), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 32, 784, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else if (!folded)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_0_output, n * 25088), Slice(_Features_1_output, n * 25088), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 32, 784, eps: 1E-05f, relu: true);
-        }
+        _lastFolded = true;
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features3Output = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<int> features3Switches = Slice(_ints9, n * Features_3Elements);
+        global::System.Span<float> features6Output = Slice(_floats5, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats11, n * Features_7Elements);
+        global::System.Span<int> features7Switches = Slice(_ints12, n * Features_7Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats15, n * Classifier_1Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats16, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats22, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats30, Features_0Channels);
+        global::System.Span<float> features4FoldedWeight = Slice(_floats21, Features_4WeightElements);
+        global::System.Span<float> features4FoldedBias = Slice(_floats26, Features_4Channels);
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
+            features0FoldedBias, features2Output, n, relu: true);
         // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
-        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 25088), Slice(_Features_3_output, n * 6272), Slice(_Features_3_switches, n * 6272), n);
-        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), features.5 folded in for inference, 32x14x14 -> 64x14x14
-        if (folded)
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_output, n * 6272), _Features_4_foldedWeight, _Features_4_foldedBias, Slice(_Features_5_output, n * 12544), n, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_output, n * 6272), _Features_4_weight.Value, _Features_4_bias.Value, Slice(_Features_4_output, n * 12544), n, relu: false);
-        }
-        // features.5: BatchNorm2d(64) + ReLU (features.6), 64x14x14 -> 64x14x14
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_4_output, n * 12544), Slice(_Features_5_output, n * 12544), _Features_5_weight.Value, _Features_5_bias.Value, _Features_5_runningMean.Value, _Features_5_runningVar.Value, _Features_5_savedMean, _Features_5_savedInvStd, n, 64, 196, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else if (!folded)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_4_output, n * 12544), Slice(_Features_5_output, n * 12544), _Features_5_weight.Value, _Features_5_bias.Value, _Features_5_runningMean.Value, _Features_5_runningVar.Value, n, 64, 196, eps: 1E-05f, relu: true);
-        }
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_3Shape>(context, features2Output, features3Output,
+            features3Switches, n);
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output, features4FoldedWeight,
+            features4FoldedBias, features6Output, n, relu: true);
         // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
-        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_7Shape>(context, Slice(_Features_5_output, n * 12544), Slice(_Features_7_output, n * 3136), Slice(_Features_7_switches, n * 3136), n);
-        // classifier.0: Linear(3136, 128) + ReLU (classifier.1), 64x7x7 -> 128
-        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, Slice(_Features_7_output, n * 3136), _Classifier_0_weight.Value, _Classifier_0_bias.Value, Slice(_Classifier_0_output, n * 128), n, relu: true);
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_7Shape>(context, features6Output, features7Output,
+            features7Switches, n);
+        // classifier.0: Linear(3136, 128), 64x7x7 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features7Output, _classifier0Weight.Value,
+            _classifier0Bias.Value, classifier1Output, n, relu: true);
         // classifier.2: Dropout(p=0.25), 128 -> 128
-        if (training)
-        {
-            global::NetCompiler.Kernels.Dropout.Forward(Slice(_Classifier_0_output, n * 128), Slice(_Classifier_2_output, n * 128), Slice(_Classifier_2_mask, n * 128), 0.25f, ref _dropoutState);
-        }
-        else
-        {
-            Slice(_Classifier_0_output, n * 128).CopyTo(Slice(_Classifier_2_output, n * 128));
-        }
+        classifier1Output.CopyTo(classifier2Output);
         // classifier.3: Linear(128, 10), 128 -> 10
-        global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, Slice(_Classifier_2_output, n * 128), _Classifier_3_weight.Value, _Classifier_3_bias.Value, Slice(_Classifier_3_output, n * 10), n, relu: false);
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
     }
 
-    /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
-    private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+    /// <summary>Evaluation-mode forward with every batch norm run.</summary>
+    private void RunInferenceUnfolded(global::System.ReadOnlySpan<float> images, int n)
+    {
+        _lastFolded = false;
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features3Output = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<int> features3Switches = Slice(_ints9, n * Features_3Elements);
+        global::System.Span<float> features4Output = Slice(_floats4, n * Features_4Elements);
+        global::System.Span<float> features6Output = Slice(_floats5, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats11, n * Features_7Elements);
+        global::System.Span<int> features7Switches = Slice(_ints12, n * Features_7Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats15, n * Classifier_1Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats16, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
+            _features0Bias.Value, features0Output, n, relu: false);
+        // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features0Output, features2Output,
+            _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, n,
+            32, 784, eps: 1E-05f, relu: true);
+        // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_3Shape>(context, features2Output, features3Output,
+            features3Switches, n);
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output, _features4Weight.Value,
+            _features4Bias.Value, features4Output, n, relu: false);
+        // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features4Output, features6Output,
+            _features5Weight.Value, _features5Bias.Value, _features5RunningMean.Value, _features5RunningVar.Value, n,
+            64, 196, eps: 1E-05f, relu: true);
+        // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_7Shape>(context, features6Output, features7Output,
+            features7Switches, n);
+        // classifier.0: Linear(3136, 128), 64x7x7 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features7Output, _classifier0Weight.Value,
+            _classifier0Bias.Value, classifier1Output, n, relu: true);
+        // classifier.2: Dropout(p=0.25), 128 -> 128
+        classifier1Output.CopyTo(classifier2Output);
+        // classifier.3: Linear(128, 10), 128 -> 10
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
+    }
+
+    /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
+    private float RunTraining(global::System.ReadOnlySpan<float> images, int n, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    {
+        _lastFolded = false;
+        ulong dropoutState = _dropoutState; // kept only once the loss is known to be finite
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
+        global::System.Span<float> features1SavedMean = Slice(_floats27, Features_1Channels);
+        global::System.Span<float> features1SavedInvStd = Slice(_floats28, Features_1Channels);
+        global::System.Span<float> features1SavedVariance = Slice(_floats29, Features_1Channels);
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features3Output = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<int> features3Switches = Slice(_ints9, n * Features_3Elements);
+        global::System.Span<float> features4Output = Slice(_floats4, n * Features_4Elements);
+        global::System.Span<float> features5SavedMean = Slice(_floats23, Features_5Channels);
+        global::System.Span<float> features5SavedInvStd = Slice(_floats24, Features_5Channels);
+        global::System.Span<float> features5SavedVariance = Slice(_floats25, Features_5Channels);
+        global::System.Span<float> features6Output = Slice(_floats5, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats11, n * Features_7Elements);
+        global::System.Span<int> features7Switches = Slice(_ints12, n * Features_7Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats15, n * Classifier_1Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats16, n * Classifier_2Elements);
+        global::System.Span<float> classifier2Mask = Slice(_floats2, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats20, n * Classifier_3Elements);
+        global::System.Span<float> classifier2OutputGrad = Slice(_floats17, n * Classifier_2Elements);
+        global::System.Span<float> classifier1OutputGrad = Slice(_floats18, n * Classifier_1Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats13, n * Features_7Elements);
+        global::System.Span<float> features6OutputGrad = Slice(_floats6, n * Features_6Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats7, n * Features_4Elements);
+        global::System.Span<float> features3OutputGrad = Slice(_floats10, n * Features_3Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats3, n * Features_0Elements);
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
+            _features0Bias.Value, features0Output, n, relu: false);
+        // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features0Output, features2Output,
+            _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
+            features1SavedVariance, n, 32, 784, eps: 1E-05f, relu: true);
+        // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_3Shape>(context, features2Output, features3Output,
+            features3Switches, n);
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output, _features4Weight.Value,
+            _features4Bias.Value, features4Output, n, relu: false);
+        // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features4Output, features6Output,
+            _features5Weight.Value, _features5Bias.Value, features5SavedMean, features5SavedInvStd,
+            features5SavedVariance, n, 64, 196, eps: 1E-05f, relu: true);
+        // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
+        global::NetCompiler.Kernels.MaxPool2d.Forward<Features_7Shape>(context, features6Output, features7Output,
+            features7Switches, n);
+        // classifier.0: Linear(3136, 128), 64x7x7 -> 128
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features7Output, _classifier0Weight.Value,
+            _classifier0Bias.Value, classifier1Output, n, relu: true);
+        // classifier.2: Dropout(p=0.25), 128 -> 128
+        global::NetCompiler.Kernels.Dropout.Forward(classifier1Output, classifier2Output, classifier2Mask, 0.25f,
+            ref dropoutState);
+        // classifier.3: Linear(128, 10), 128 -> 10
+        global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
+        // loss
+        float loss = LossAndGradient(labels, n);
+        CheckLoss(loss); // throws before anything the network keeps has changed
+        // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features1RunningMean.Value,
+            _features1RunningVar.Value, features1SavedMean, features1SavedVariance, momentum: 0.1f);
+        // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features5RunningMean.Value,
+            _features5RunningVar.Value, features5SavedMean, features5SavedVariance, momentum: 0.1f);
+        // loss
+        _dropoutState = dropoutState; CommitStep();
+        // classifier.3: Linear(128, 10), 128 -> 10
+        global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_3Shape>(context, classifier2Output,
+            classifier3OutputGrad, _classifier3Weight.Gradient, _classifier3Bias.Gradient, n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, classifier3OutputGrad,
+            _classifier3Weight.Value, classifier2OutputGrad, n);
+        // classifier.2: Dropout(p=0.25), 128 -> 128
+        global::NetCompiler.Kernels.Dropout.Backward(classifier2OutputGrad, classifier2Mask, classifier1OutputGrad);
+        // classifier.0: Linear(3136, 128), 64x7x7 -> 128
+        global::NetCompiler.Kernels.Relu.Backward(classifier1Output, classifier1OutputGrad);
+        global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_0Shape>(context, features7Output,
+            classifier1OutputGrad, _classifier0Weight.Gradient, _classifier0Bias.Gradient, n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, classifier1OutputGrad,
+            _classifier0Weight.Value, features7OutputGrad, n);
+        // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_7Shape>(context, features7OutputGrad, features7Switches,
+            features6OutputGrad, n);
+        // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.Relu.Backward(features6Output, features6OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features6OutputGrad, features4Output,
+            _features5Weight.Value, features5SavedMean, features5SavedInvStd, features4OutputGrad,
+            _features5Weight.Gradient, _features5Bias.Gradient, n, 64, 196);
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, features3Output,
+            features4OutputGrad, _features4Weight.Gradient, _features4Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, features4OutputGrad,
+            _features4Weight.Value, features3OutputGrad, n);
+        // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_3Shape>(context, features3OutputGrad, features3Switches,
+            features2OutputGrad, n);
+        // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
+            _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 784);
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
+            _features0Weight.Gradient, _features0Bias.Gradient, n);
+        // update
+        optimizer.Step(Parameters);
+        return loss;
+    }
+
+    /// <summary>From d(scores) to d(images) through the evaluation-mode layers; the weights and their gradients are untouched.</summary>
+    private void RunEvaluationBackward(global::System.ReadOnlySpan<float> images, int n)
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<int> features3Switches = Slice(_ints9, n * Features_3Elements);
+        global::System.Span<float> features6Output = Slice(_floats5, n * Features_6Elements);
+        global::System.Span<int> features7Switches = Slice(_ints12, n * Features_7Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats15, n * Classifier_1Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats20, n * Classifier_3Elements);
+        global::System.Span<float> imagesGrad = Slice(_floats14, n * InputLength);
+        global::System.Span<float> classifier2OutputGrad = Slice(_floats17, n * Classifier_2Elements);
+        global::System.Span<float> classifier1OutputGrad = Slice(_floats18, n * Classifier_1Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats13, n * Features_7Elements);
+        global::System.Span<float> features6OutputGrad = Slice(_floats6, n * Features_6Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats7, n * Features_4Elements);
+        global::System.Span<float> features3OutputGrad = Slice(_floats10, n * Features_3Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats3, n * Features_0Elements);
         // classifier.3: Linear(128, 10), 128 -> 10
-        if (training)
-        {
-            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_3Shape>(context, Slice(_Classifier_2_output, n * 128), Slice(_Classifier_3_gradient, n * 10), _Classifier_3_weight.Gradient, _Classifier_3_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, Slice(_Classifier_3_gradient, n * 10), _Classifier_3_weight.Value, Slice(_Classifier_2_gradient, n * 128), n);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, classifier3OutputGrad,
+            _classifier3Weight.Value, classifier2OutputGrad, n);
         // classifier.2: Dropout(p=0.25), 128 -> 128
-        if (training) { global::NetCompiler.Kernels.Dropout.Backward(Slice(_Classifier_2_gradient, n * 128), Slice(_Classifier_2_mask, n * 128), Slice(_Classifier_0_gradient, n * 128)); } else { Slice(_Classifier_2_gradient, n * 128).CopyTo(Slice(_Classifier_0_gradient, n * 128)); }
-        // classifier.0: Linear(3136, 128) + ReLU (classifier.1), 64x7x7 -> 128
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Classifier_0_output, n * 128), Slice(_Classifier_0_gradient, n * 128));
-        if (training)
-        {
-            global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_0Shape>(context, Slice(_Features_7_output, n * 3136), Slice(_Classifier_0_gradient, n * 128), _Classifier_0_weight.Gradient, _Classifier_0_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, Slice(_Classifier_0_gradient, n * 128), _Classifier_0_weight.Value, Slice(_Features_7_gradient, n * 3136), n);
+        classifier2OutputGrad.CopyTo(classifier1OutputGrad);
+        // classifier.0: Linear(3136, 128), 64x7x7 -> 128
+        global::NetCompiler.Kernels.Relu.Backward(classifier1Output, classifier1OutputGrad);
+        global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, classifier1OutputGrad,
+            _classifier0Weight.Value, features7OutputGrad, n);
         // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
-        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_7Shape>(context, Slice(_Features_7_gradient, n * 3136), Slice(_Features_7_switches, n * 3136), Slice(_Features_5_gradient, n * 12544), n);
-        // features.5: BatchNorm2d(64) + ReLU (features.6), 64x14x14 -> 64x14x14
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_5_output, n * 12544), Slice(_Features_5_gradient, n * 12544));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_5_gradient, n * 12544), Slice(_Features_4_output, n * 12544), _Features_5_weight.Value, _Features_5_savedMean, _Features_5_savedInvStd, Slice(_Features_4_gradient, n * 12544), _Features_5_weight.Gradient, _Features_5_bias.Gradient, n, 64, 196);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_5_gradient, n * 12544), _Features_5_weight.Value, _Features_5_runningVar.Value, Slice(_Features_4_gradient, n * 12544), n, 64, 196, eps: 1E-05f);
-        }
-        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), features.5 folded in for inference, 32x14x14 -> 64x14x14
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, Slice(_Features_3_output, n * 6272), Slice(_Features_4_gradient, n * 12544), _Features_4_weight.Gradient, _Features_4_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, Slice(_Features_4_gradient, n * 12544), _Features_4_weight.Value, Slice(_Features_3_gradient, n * 6272), n);
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_7Shape>(context, features7OutputGrad, features7Switches,
+            features6OutputGrad, n);
+        // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.Relu.Backward(features6Output, features6OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features6OutputGrad, _features5Weight.Value,
+            _features5RunningVar.Value, features4OutputGrad, n, 64, 196, eps: 1E-05f);
+        // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, features4OutputGrad,
+            _features4Weight.Value, features3OutputGrad, n);
         // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
-        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_3Shape>(context, Slice(_Features_3_gradient, n * 6272), Slice(_Features_3_switches, n * 6272), Slice(_Features_1_gradient, n * 25088), n);
-        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x28x28 -> 32x28x28
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_1_output, n * 25088), Slice(_Features_1_gradient, n * 25088));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_1_gradient, n * 25088), Slice(_Features_0_output, n * 25088), _Features_1_weight.Value, _Features_1_savedMean, _Features_1_savedInvStd, Slice(_Features_0_gradient, n * 25088), _Features_1_weight.Gradient, _Features_1_bias.Gradient, n, 32, 784);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 25088), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Features_0_gradient, n * 25088), n, 32, 784, eps: 1E-05f);
-        }
-        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), features.1 folded in for inference, 1x28x28 -> 32x28x28
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 25088), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);
-        }
-        if (inputGradient)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, Slice(_Features_0_gradient, n * 25088), _Features_0_weight.Value, Slice(_inputGradient, n * InputLength), n);
-        }
+        global::NetCompiler.Kernels.MaxPool2d.Backward<Features_3Shape>(context, features3OutputGrad, features3Switches,
+            features2OutputGrad, n);
+        // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
+            _features1RunningVar.Value, features0OutputGrad, n, 32, 784, eps: 1E-05f);
+        // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, features0OutputGrad,
+            _features0Weight.Value, imagesGrad, n);
     }
 }

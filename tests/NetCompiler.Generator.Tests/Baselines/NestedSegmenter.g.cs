@@ -46,17 +46,389 @@ partial class Zoo
                     // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
                     new global::NetCompiler.LayerSummary("features.7", "AvgPool2d(kernel_size=2, stride=2)", global::NetCompiler.TensorShape.Image(32, 8, 8), 0, 0, 8192, 25),
                     // features.8: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
-                    new global::NetCompiler.LayerSummary("features.8", "Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released)", global::NetCompiler.TensorShape.Image(32, 8, 8), 10496, 1179648, 8192, null),
+                    new global::NetCompiler.LayerSummary("features.8", "Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released)", global::NetCompiler.TensorShape.Image(32, 8, 8), 10496, 1269760, 8192, null),
                     // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
                     new global::NetCompiler.LayerSummary("features.9", "ConvTranspose2d(32, 8, kernel_size=4, stride=4)", global::NetCompiler.TensorShape.Image(8, 32, 32), 4104, 262144, 32768, null),
                     // features.10: ReLU, 8x32x32 -> 8x32x32
                     new global::NetCompiler.LayerSummary("features.10", "ReLU", global::NetCompiler.TensorShape.Image(8, 32, 32), 0, 0, 32768, null),
                     // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
                     new global::NetCompiler.LayerSummary("features.11", "Conv2d(8, 3, kernel_size=3, padding=2, dilation=2)", global::NetCompiler.TensorShape.Image(3, 32, 32), 219, 221184, 12288, null),
-                });
+                },
+                inferenceBytesPerImage: 180224,
+                trainingBytesPerImage: 507904);
 
             /// <summary>Labels per image: one per output pixel.</summary>
             public const int LabelsPerImage = 1024;
+
+            /// <summary>The kernel program this class runs, as text: buffers, tensors and each routine's calls.</summary>
+            public static string Program { get; } =
+                "program Segmenter\n" +
+                "sizes\n" +
+                "  InputLength = 3072  // 3x32x32 per image\n" +
+                "  StemElements = 4096  // 16x16x16 per image\n" +
+                "  Features_1Channels = 16  // channels\n" +
+                "  Features_2Elements = 4096  // 16x16x16 per image\n" +
+                "  Features_3Elements = 4096  // 16x16x16 per image\n" +
+                "  Features_5Elements = 8192  // 32x16x16 per image\n" +
+                "  Features_6Elements = 8192  // 32x16x16 per image\n" +
+                "  Features_6Channels = 32  // channels\n" +
+                "  Features_7Elements = 2048  // 32x8x8 per image\n" +
+                "  Features_8Elements = 2048  // 32x8x8 per image\n" +
+                "  Features_8Channels = 32  // channels\n" +
+                "  Features_10Elements = 8192  // 8x32x32 per image\n" +
+                "  Features_11Elements = 3072  // 3x32x32 per image\n" +
+                "  StemWeightElements = 432  // elements of stem.weight\n" +
+                "  StemChannels = 16  // channels\n" +
+                "  Features_6_0_conv1WeightElements = 9216  // elements of features.6.0.conv1.weight\n" +
+                "  Features_6_0_conv1Channels = 32  // channels\n" +
+                "  Features_6_1_conv1WeightElements = 9216  // elements of features.6.1.conv1.weight\n" +
+                "  Features_6_1_conv1Channels = 32  // channels\n" +
+                "  Features_8_0_convWeightElements = 9216  // elements of features.8.0.conv.weight\n" +
+                "  Features_8_0_convChannels = 32  // channels\n" +
+                "buffers\n" +
+                "  %images: f32[n x InputLength] input\n" +
+                "  %stem.output: f32[n x StemElements] activation slot 12 pinned\n" +
+                "  %features.1.saved_mean: f32[Features_1Channels] saved slot 41\n" +
+                "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 42\n" +
+                "  %features.1.saved_variance: f32[Features_1Channels] saved slot 43\n" +
+                "  %features.2.output: f32[n x Features_2Elements] activation slot 13 pinned\n" +
+                "  %features.3.output: f32[n x Features_3Elements] activation slot 14 pinned\n" +
+                "  %features.5.output: f32[n x Features_5Elements] activation slot 0 pinned\n" +
+                "  %features.6.0.conv: f32[n x Features_6Elements] activation slot 1\n" +
+                "  %features.6.0.bn: f32[n x Features_6Elements] activation slot 2\n" +
+                "  %features.6.0.bn.saved_mean: f32[Features_6Channels] saved slot 27\n" +
+                "  %features.6.0.bn.saved_inv_std: f32[Features_6Channels] saved slot 28\n" +
+                "  %features.6.0.bn.saved_variance: f32[Features_6Channels] saved slot 25\n" +
+                "  %features.6.0.branch: f32[n x Features_6Elements] activation slot 3\n" +
+                "  %features.6.0.output: f32[n x Features_6Elements] activation slot 4\n" +
+                "  %features.6.1.conv: f32[n x Features_6Elements] activation slot 3\n" +
+                "  %features.6.1.bn: f32[n x Features_6Elements] activation slot 5\n" +
+                "  %features.6.1.bn.saved_mean: f32[Features_6Channels] saved slot 29\n" +
+                "  %features.6.1.bn.saved_inv_std: f32[Features_6Channels] saved slot 30\n" +
+                "  %features.6.1.bn.saved_variance: f32[Features_6Channels] saved slot 31\n" +
+                "  %features.6.1.branch: f32[n x Features_6Elements] activation slot 6\n" +
+                "  %features.6.1.output: f32[n x Features_6Elements] activation slot 7 pinned\n" +
+                "  %features.7.output: f32[n x Features_7Elements] activation slot 17 pinned\n" +
+                "  %features.8.0.conv: f32[n x Features_8Elements] activation slot 9\n" +
+                "  %features.8.0.bn: f32[n x Features_8Elements] activation slot 10\n" +
+                "  %features.8.0.bn.saved_mean: f32[Features_8Channels] saved slot 32\n" +
+                "  %features.8.0.bn.saved_inv_std: f32[Features_8Channels] saved slot 33\n" +
+                "  %features.8.0.bn.saved_variance: f32[Features_8Channels] saved slot 34\n" +
+                "  %features.8.0.explicit: f32[n x Features_8Elements] activation slot 6\n" +
+                "  %features.8.0.output: f32[n x Features_8Elements] activation slot 18 pinned\n" +
+                "  %features.8.0.rhs: f32[n x Features_8Elements] activation slot 11\n" +
+                "  %features.8.0.normed: f32[n x Features_8Elements] activation slot 6\n" +
+                "  %features.8.0.norm.saved_mean: f32[Features_8Channels] saved slot 35\n" +
+                "  %features.8.0.norm.saved_inv_std: f32[Features_8Channels] saved slot 36\n" +
+                "  %features.8.0.norm.saved_variance: f32[Features_8Channels] saved slot 37\n" +
+                "  %features.10.output: f32[n x Features_10Elements] activation slot 6 pinned\n" +
+                "  %features.11.output: f32[n x Features_11Elements] activation slot 15 pinned\n" +
+                "  %features.11.output.grad: f32[n x Features_11Elements] gradient slot 16 pinned\n" +
+                "  %images.grad: f32[n x InputLength] gradient slot 5 pinned\n" +
+                "  %stem.folded_weight: f32[StemWeightElements] derived slot 26\n" +
+                "  %stem.folded_bias: f32[StemChannels] derived slot 44\n" +
+                "  %features.6.0.conv1.folded_weight: f32[Features_6_0_conv1WeightElements] derived slot 22\n" +
+                "  %features.6.0.conv1.folded_bias: f32[Features_6_0_conv1Channels] derived slot 38\n" +
+                "  %features.6.1.conv1.folded_weight: f32[Features_6_1_conv1WeightElements] derived slot 23\n" +
+                "  %features.6.1.conv1.folded_bias: f32[Features_6_1_conv1Channels] derived slot 39\n" +
+                "  %features.8.0.conv.folded_weight: f32[Features_8_0_convWeightElements] derived slot 24\n" +
+                "  %features.8.0.conv.folded_bias: f32[Features_8_0_convChannels] derived slot 40\n" +
+                "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 8 pinned\n" +
+                "  %features.8.0.output.grad: f32[n x Features_8Elements] gradient slot 19 pinned\n" +
+                "  %features.8.0.normed.grad: f32[n x Features_8Elements] gradient slot 20\n" +
+                "  %features.8.0.rhs.grad: f32[n x Features_8Elements] gradient slot 21\n" +
+                "  %features.8.0.explicit.grad: f32[n x Features_8Elements] gradient slot 11\n" +
+                "  %features.8.0.bn.grad: f32[n x Features_8Elements] gradient slot 20\n" +
+                "  %features.8.0.conv.grad: f32[n x Features_8Elements] gradient slot 10\n" +
+                "  %features.7.output.grad_part: f32[n x Features_7Elements] scratch slot 1\n" +
+                "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 20 pinned\n" +
+                "  %features.6.1.output.grad: f32[n x Features_6Elements] gradient slot 9 pinned\n" +
+                "  %features.6.1.branch.grad: f32[n x Features_6Elements] gradient slot 10\n" +
+                "  %features.6.1.bn.grad: f32[n x Features_6Elements] gradient slot 11\n" +
+                "  %features.6.1.conv.grad: f32[n x Features_6Elements] gradient slot 5\n" +
+                "  %features.6.0.output.grad_part: f32[n x Features_6Elements] scratch slot 1\n" +
+                "  %features.6.0.output.grad: f32[n x Features_6Elements] gradient slot 3\n" +
+                "  %features.6.0.branch.grad: f32[n x Features_6Elements] gradient slot 4\n" +
+                "  %features.6.0.bn.grad: f32[n x Features_6Elements] gradient slot 5\n" +
+                "  %features.6.0.conv.grad: f32[n x Features_6Elements] gradient slot 2\n" +
+                "  %features.5.output.grad_part: f32[n x Features_5Elements] scratch slot 1\n" +
+                "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 2 pinned\n" +
+                "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 1 pinned\n" +
+                "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 3 pinned\n" +
+                "  %stem.output.grad: f32[n x StemElements] gradient slot 4 pinned\n" +
+                "  %features.8.0.conv.weight.grad_part: f32[Features_8_0_convWeightElements] scratch slot 25\n" +
+                "  %features.7.output.grad_part: f32[n x Features_7Elements] scratch slot 9\n" +
+                "  %features.6.0.output.grad_part: f32[n x Features_6Elements] scratch slot 4\n" +
+                "  %features.5.output.grad_part: f32[n x Features_5Elements] scratch slot 1\n" +
+                "tensors\n" +
+                "  @stem.weight: [16, 3, 3, 3] trained he_normal(fan_in=27)\n" +
+                "  @stem.bias: [16] trained constant(0)\n" +
+                "  @features.1.weight: [16] trained constant(1)\n" +
+                "  @features.1.bias: [16] trained constant(0)\n" +
+                "  @features.1.running_mean: [16] buffer constant(0)\n" +
+                "  @features.1.running_var: [16] buffer constant(1)\n" +
+                "  @features.3.weight: [16, 1, 3, 3] trained xavier_uniform(fan_in=9, fan_out=144)\n" +
+                "  @features.4.weight: [32, 16, 1, 1] trained he_normal(fan_in=16)\n" +
+                "  @features.4.bias: [32] trained constant(0)\n" +
+                "  @features.6.0.conv1.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+                "  @features.6.0.bn.weight: [32] trained constant(1)\n" +
+                "  @features.6.0.bn.bias: [32] trained constant(0)\n" +
+                "  @features.6.0.bn.running_mean: [32] buffer constant(0)\n" +
+                "  @features.6.0.bn.running_var: [32] buffer constant(1)\n" +
+                "  @features.6.0.conv2.weight: [32, 32, 3, 3] trained xavier_uniform(fan_in=288, fan_out=288)\n" +
+                "  @features.6.1.conv1.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+                "  @features.6.1.bn.weight: [32] trained constant(1)\n" +
+                "  @features.6.1.bn.bias: [32] trained constant(0)\n" +
+                "  @features.6.1.bn.running_mean: [32] buffer constant(0)\n" +
+                "  @features.6.1.bn.running_var: [32] buffer constant(1)\n" +
+                "  @features.6.1.conv2.weight: [32, 32, 3, 3] trained xavier_uniform(fan_in=288, fan_out=288)\n" +
+                "  @features.8.0.conv.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+                "  @features.8.0.bn.weight: [32] trained constant(1)\n" +
+                "  @features.8.0.bn.bias: [32] trained constant(0)\n" +
+                "  @features.8.0.bn.running_mean: [32] buffer constant(0)\n" +
+                "  @features.8.0.bn.running_var: [32] buffer constant(1)\n" +
+                "  @features.8.0.implicit.weight: [32, 4, 3, 3] trained xavier_uniform(fan_in=36, fan_out=288)\n" +
+                "  @features.8.0.norm.weight: [32] trained constant(1)\n" +
+                "  @features.8.0.norm.bias: [32] trained constant(0)\n" +
+                "  @features.8.0.norm.running_mean: [32] buffer constant(0)\n" +
+                "  @features.8.0.norm.running_var: [32] buffer constant(1)\n" +
+                "  @features.9.weight: [32, 8, 4, 4] trained he_normal(fan_in=128)\n" +
+                "  @features.9.bias: [8] trained constant(0)\n" +
+                "  @features.11.weight: [3, 8, 3, 3] trained xavier_uniform(fan_in=72, fan_out=27)\n" +
+                "  @features.11.bias: [3] trained constant(0)\n" +
+                "routine inference\n" +
+                "  // stem\n" +
+                "  conv2d(%images, %stem.folded_weight, %stem.folded_bias) -> %features.2.output  StemShape +relu\n" +
+                "  // features.3\n" +
+                "  conv2d(%features.2.output, @features.3.weight, _) -> %features.3.output  Features_3Shape\n" +
+                "  // features.4\n" +
+                "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.5.output  Features_4Shape +relu\n" +
+                "  // features.6 step 0\n" +
+                "  conv2d(%features.5.output, %features.6.0.conv1.folded_weight, %features.6.0.conv1.folded_bias) -> %features.6.0.bn  Features_6Shape +relu\n" +
+                "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _) -> %features.6.0.branch  Features_6Shape\n" +
+                "  add_scaled(%features.5.output, %features.6.0.branch) -> %features.6.0.output  scale=1\n" +
+                "  // features.6 step 1\n" +
+                "  conv2d(%features.6.0.output, %features.6.1.conv1.folded_weight, %features.6.1.conv1.folded_bias) -> %features.6.1.bn  Features_6Shape +relu\n" +
+                "  conv2d(%features.6.1.bn, @features.6.1.conv2.weight, _) -> %features.6.1.branch  Features_6Shape\n" +
+                "  add_scaled(%features.6.0.output, %features.6.1.branch) -> %features.6.1.output  scale=1\n" +
+                "  // features.7\n" +
+                "  avg_pool2d(%features.6.1.output) -> %features.7.output  Features_7Shape\n" +
+                "  // features.8 step 0\n" +
+                "  conv2d(%features.7.output, %features.8.0.conv.folded_weight, %features.8.0.conv.folded_bias) -> %features.8.0.bn  Features_8Shape +relu\n" +
+                "  conv_transpose2d(%features.8.0.bn, @features.8.0.conv.weight, _) -> %features.8.0.explicit  Features_8Shape\n" +
+                "  add_scaled(%features.7.output, %features.8.0.explicit) -> %features.8.0.rhs  scale=1\n" +
+                "  batch_norm.inference(%features.8.0.rhs, @features.8.0.norm.weight, @features.8.0.norm.bias, @features.8.0.norm.running_mean, @features.8.0.norm.running_var) -> %features.8.0.normed  eps=1E-05\n" +
+                "  implicit_solve(%features.8.0.normed, @features.8.0.implicit.weight) -> %features.8.0.output  Features_8Implicit h=1\n" +
+                "  // features.9\n" +
+                "  conv_transpose2d(%features.8.0.output, @features.9.weight, @features.9.bias) -> %features.10.output  Features_9Shape +relu\n" +
+                "  // features.11\n" +
+                "  conv2d(%features.10.output, @features.11.weight, @features.11.bias) -> %features.11.output  Features_11Shape\n" +
+                "routine inference_unfolded\n" +
+                "  // stem\n" +
+                "  conv2d(%images, @stem.weight, @stem.bias) -> %stem.output  StemShape\n" +
+                "  // features.1\n" +
+                "  batch_norm.inference(%stem.output, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
+                "  // features.3\n" +
+                "  conv2d(%features.2.output, @features.3.weight, _) -> %features.3.output  Features_3Shape\n" +
+                "  // features.4\n" +
+                "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.5.output  Features_4Shape +relu\n" +
+                "  // features.6 step 0\n" +
+                "  conv2d(%features.5.output, @features.6.0.conv1.weight, _) -> %features.6.0.conv  Features_6Shape\n" +
+                "  batch_norm.inference(%features.6.0.conv, @features.6.0.bn.weight, @features.6.0.bn.bias, @features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> %features.6.0.bn  eps=1E-05 +relu\n" +
+                "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _) -> %features.6.0.branch  Features_6Shape\n" +
+                "  add_scaled(%features.5.output, %features.6.0.branch) -> %features.6.0.output  scale=1\n" +
+                "  // features.6 step 1\n" +
+                "  conv2d(%features.6.0.output, @features.6.1.conv1.weight, _) -> %features.6.1.conv  Features_6Shape\n" +
+                "  batch_norm.inference(%features.6.1.conv, @features.6.1.bn.weight, @features.6.1.bn.bias, @features.6.1.bn.running_mean, @features.6.1.bn.running_var) -> %features.6.1.bn  eps=1E-05 +relu\n" +
+                "  conv2d(%features.6.1.bn, @features.6.1.conv2.weight, _) -> %features.6.1.branch  Features_6Shape\n" +
+                "  add_scaled(%features.6.0.output, %features.6.1.branch) -> %features.6.1.output  scale=1\n" +
+                "  // features.7\n" +
+                "  avg_pool2d(%features.6.1.output) -> %features.7.output  Features_7Shape\n" +
+                "  // features.8 step 0\n" +
+                "  conv2d(%features.7.output, @features.8.0.conv.weight, _) -> %features.8.0.conv  Features_8Shape\n" +
+                "  batch_norm.inference(%features.8.0.conv, @features.8.0.bn.weight, @features.8.0.bn.bias, @features.8.0.bn.running_mean, @features.8.0.bn.running_var) -> %features.8.0.bn  eps=1E-05 +relu\n" +
+                "  conv_transpose2d(%features.8.0.bn, @features.8.0.conv.weight, _) -> %features.8.0.explicit  Features_8Shape\n" +
+                "  add_scaled(%features.7.output, %features.8.0.explicit) -> %features.8.0.rhs  scale=1\n" +
+                "  batch_norm.inference(%features.8.0.rhs, @features.8.0.norm.weight, @features.8.0.norm.bias, @features.8.0.norm.running_mean, @features.8.0.norm.running_var) -> %features.8.0.normed  eps=1E-05\n" +
+                "  implicit_solve(%features.8.0.normed, @features.8.0.implicit.weight) -> %features.8.0.output  Features_8Implicit h=1\n" +
+                "  // features.9\n" +
+                "  conv_transpose2d(%features.8.0.output, @features.9.weight, @features.9.bias) -> %features.10.output  Features_9Shape +relu\n" +
+                "  // features.11\n" +
+                "  conv2d(%features.10.output, @features.11.weight, @features.11.bias) -> %features.11.output  Features_11Shape\n" +
+                "routine fold\n" +
+                "  // stem\n" +
+                "  batch_norm.fold(@stem.weight, @stem.bias, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %stem.folded_weight, %stem.folded_bias\n" +
+                "  // features.6 step 0\n" +
+                "  batch_norm.fold(@features.6.0.conv1.weight, _, @features.6.0.bn.weight, @features.6.0.bn.bias, @features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> %features.6.0.conv1.folded_weight, %features.6.0.conv1.folded_bias\n" +
+                "  // features.6 step 1\n" +
+                "  batch_norm.fold(@features.6.1.conv1.weight, _, @features.6.1.bn.weight, @features.6.1.bn.bias, @features.6.1.bn.running_mean, @features.6.1.bn.running_var) -> %features.6.1.conv1.folded_weight, %features.6.1.conv1.folded_bias\n" +
+                "  // features.8 step 0\n" +
+                "  batch_norm.fold(@features.8.0.conv.weight, _, @features.8.0.bn.weight, @features.8.0.bn.bias, @features.8.0.bn.running_mean, @features.8.0.bn.running_var) -> %features.8.0.conv.folded_weight, %features.8.0.conv.folded_bias\n" +
+                "routine training\n" +
+                "  // stem\n" +
+                "  conv2d(%images, @stem.weight, @stem.bias) -> %stem.output  StemShape\n" +
+                "  // features.1\n" +
+                "  batch_norm.training(%stem.output, @features.1.weight, @features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu\n" +
+                "  // features.3\n" +
+                "  conv2d(%features.2.output, @features.3.weight, _) -> %features.3.output  Features_3Shape\n" +
+                "  // features.4\n" +
+                "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.5.output  Features_4Shape +relu\n" +
+                "  // features.6 step 0\n" +
+                "  conv2d(%features.5.output, @features.6.0.conv1.weight, _) -> %features.6.0.conv  Features_6Shape\n" +
+                "  batch_norm.training(%features.6.0.conv, @features.6.0.bn.weight, @features.6.0.bn.bias) -> %features.6.0.bn, %features.6.0.bn.saved_mean, %features.6.0.bn.saved_inv_std, %features.6.0.bn.saved_variance  eps=1E-05 +relu\n" +
+                "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _) -> %features.6.0.branch  Features_6Shape\n" +
+                "  add_scaled(%features.5.output, %features.6.0.branch) -> %features.6.0.output  scale=1\n" +
+                "  // features.6 step 1\n" +
+                "  conv2d(%features.6.0.output, @features.6.1.conv1.weight, _) -> %features.6.1.conv  Features_6Shape\n" +
+                "  batch_norm.training(%features.6.1.conv, @features.6.1.bn.weight, @features.6.1.bn.bias) -> %features.6.1.bn, %features.6.1.bn.saved_mean, %features.6.1.bn.saved_inv_std, %features.6.1.bn.saved_variance  eps=1E-05 +relu\n" +
+                "  conv2d(%features.6.1.bn, @features.6.1.conv2.weight, _) -> %features.6.1.branch  Features_6Shape\n" +
+                "  add_scaled(%features.6.0.output, %features.6.1.branch) -> %features.6.1.output  scale=1\n" +
+                "  // features.7\n" +
+                "  avg_pool2d(%features.6.1.output) -> %features.7.output  Features_7Shape\n" +
+                "  // features.8 step 0\n" +
+                "  conv2d(%features.7.output, @features.8.0.conv.weight, _) -> %features.8.0.conv  Features_8Shape\n" +
+                "  batch_norm.training(%features.8.0.conv, @features.8.0.bn.weight, @features.8.0.bn.bias) -> %features.8.0.bn, %features.8.0.bn.saved_mean, %features.8.0.bn.saved_inv_std, %features.8.0.bn.saved_variance  eps=1E-05 +relu\n" +
+                "  conv_transpose2d(%features.8.0.bn, @features.8.0.conv.weight, _) -> %features.8.0.explicit  Features_8Shape\n" +
+                "  add_scaled(%features.7.output, %features.8.0.explicit) -> %features.8.0.rhs  scale=1\n" +
+                "  batch_norm.training(%features.8.0.rhs, @features.8.0.norm.weight, @features.8.0.norm.bias) -> %features.8.0.normed, %features.8.0.norm.saved_mean, %features.8.0.norm.saved_inv_std, %features.8.0.norm.saved_variance  eps=1E-05\n" +
+                "  implicit_solve(%features.8.0.normed, @features.8.0.implicit.weight) -> %features.8.0.output  Features_8Implicit h=1\n" +
+                "  // features.9\n" +
+                "  conv_transpose2d(%features.8.0.output, @features.9.weight, @features.9.bias) -> %features.10.output  Features_9Shape +relu\n" +
+                "  // features.11\n" +
+                "  conv2d(%features.10.output, @features.11.weight, @features.11.bias) -> %features.11.output  Features_11Shape\n" +
+                "  // loss\n" +
+                "  softmax_cross_entropy.pixels(%features.11.output) -> %features.11.output.grad\n" +
+                "  check_loss()\n" +
+                "  // features.1\n" +
+                "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, @features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, @features.1.running_var  momentum=0.1\n" +
+                "  // features.6 step 0\n" +
+                "  batch_norm.update_running(%features.6.0.bn.saved_mean, %features.6.0.bn.saved_variance, @features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> @features.6.0.bn.running_mean, @features.6.0.bn.running_var  momentum=0.1\n" +
+                "  // features.6 step 1\n" +
+                "  batch_norm.update_running(%features.6.1.bn.saved_mean, %features.6.1.bn.saved_variance, @features.6.1.bn.running_mean, @features.6.1.bn.running_var) -> @features.6.1.bn.running_mean, @features.6.1.bn.running_var  momentum=0.1\n" +
+                "  // features.8 step 0\n" +
+                "  batch_norm.update_running(%features.8.0.bn.saved_mean, %features.8.0.bn.saved_variance, @features.8.0.bn.running_mean, @features.8.0.bn.running_var) -> @features.8.0.bn.running_mean, @features.8.0.bn.running_var  momentum=0.1\n" +
+                "  batch_norm.update_running(%features.8.0.norm.saved_mean, %features.8.0.norm.saved_variance, @features.8.0.norm.running_mean, @features.8.0.norm.running_var) -> @features.8.0.norm.running_mean, @features.8.0.norm.running_var  momentum=0.1\n" +
+                "  // loss\n" +
+                "  commit_step()\n" +
+                "  // features.11\n" +
+                "  conv2d.backward_weight(%features.10.output, %features.11.output.grad) -> @features.11.weight.grad, @features.11.bias.grad  Features_11Shape\n" +
+                "  conv2d.backward_data(%features.11.output.grad, @features.11.weight) -> %features.10.output.grad  Features_11Shape\n" +
+                "  // features.9\n" +
+                "  relu.backward(%features.10.output, %features.10.output.grad) -> %features.10.output.grad\n" +
+                "  conv_transpose2d.backward_weight(%features.8.0.output, %features.10.output.grad) -> @features.9.weight.grad, @features.9.bias.grad  Features_9Shape\n" +
+                "  conv_transpose2d.backward_data(%features.10.output.grad, @features.9.weight) -> %features.8.0.output.grad  Features_9Shape\n" +
+                "  // features.8 step 0\n" +
+                "  implicit_solve.backward(%features.8.0.output.grad, %features.8.0.output, @features.8.0.implicit.weight) -> %features.8.0.normed.grad, @features.8.0.implicit.weight.grad  Features_8Implicit h=1\n" +
+                "  batch_norm.backward(%features.8.0.normed.grad, %features.8.0.rhs, @features.8.0.norm.weight, %features.8.0.norm.saved_mean, %features.8.0.norm.saved_inv_std) -> %features.8.0.rhs.grad, @features.8.0.norm.weight.grad, @features.8.0.norm.bias.grad\n" +
+                "  scale(%features.8.0.rhs.grad) -> %features.8.0.explicit.grad  factor=1\n" +
+                "  conv_transpose2d.backward_weight(%features.8.0.bn, %features.8.0.explicit.grad) -> @features.8.0.conv.weight.grad, _  Features_8Shape\n" +
+                "  conv_transpose2d.backward_data(%features.8.0.explicit.grad, @features.8.0.conv.weight) -> %features.8.0.bn.grad  Features_8Shape\n" +
+                "  relu.backward(%features.8.0.bn, %features.8.0.bn.grad) -> %features.8.0.bn.grad\n" +
+                "  batch_norm.backward(%features.8.0.bn.grad, %features.8.0.conv, @features.8.0.bn.weight, %features.8.0.bn.saved_mean, %features.8.0.bn.saved_inv_std) -> %features.8.0.conv.grad, @features.8.0.bn.weight.grad, @features.8.0.bn.bias.grad\n" +
+                "  conv2d.backward_weight(%features.7.output, %features.8.0.conv.grad) -> %features.8.0.conv.weight.grad_part, _  Features_8Shape\n" +
+                "  add_scaled(@features.8.0.conv.weight.grad, %features.8.0.conv.weight.grad_part) -> @features.8.0.conv.weight.grad  scale=1\n" +
+                "  conv2d.backward_data(%features.8.0.conv.grad, @features.8.0.conv.weight) -> %features.7.output.grad_part  Features_8Shape\n" +
+                "  add_scaled(%features.8.0.rhs.grad, %features.7.output.grad_part) -> %features.7.output.grad  scale=1\n" +
+                "  // features.7\n" +
+                "  avg_pool2d.backward(%features.7.output.grad) -> %features.6.1.output.grad  Features_7Shape\n" +
+                "  // features.6 step 1\n" +
+                "  scale(%features.6.1.output.grad) -> %features.6.1.branch.grad  factor=1\n" +
+                "  conv2d.backward_weight(%features.6.1.bn, %features.6.1.branch.grad) -> @features.6.1.conv2.weight.grad, _  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.1.branch.grad, @features.6.1.conv2.weight) -> %features.6.1.bn.grad  Features_6Shape\n" +
+                "  relu.backward(%features.6.1.bn, %features.6.1.bn.grad) -> %features.6.1.bn.grad\n" +
+                "  batch_norm.backward(%features.6.1.bn.grad, %features.6.1.conv, @features.6.1.bn.weight, %features.6.1.bn.saved_mean, %features.6.1.bn.saved_inv_std) -> %features.6.1.conv.grad, @features.6.1.bn.weight.grad, @features.6.1.bn.bias.grad\n" +
+                "  conv2d.backward_weight(%features.6.0.output, %features.6.1.conv.grad) -> @features.6.1.conv1.weight.grad, _  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.1.conv.grad, @features.6.1.conv1.weight) -> %features.6.0.output.grad_part  Features_6Shape\n" +
+                "  add_scaled(%features.6.1.output.grad, %features.6.0.output.grad_part) -> %features.6.0.output.grad  scale=1\n" +
+                "  // features.6 step 0\n" +
+                "  scale(%features.6.0.output.grad) -> %features.6.0.branch.grad  factor=1\n" +
+                "  conv2d.backward_weight(%features.6.0.bn, %features.6.0.branch.grad) -> @features.6.0.conv2.weight.grad, _  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.0.branch.grad, @features.6.0.conv2.weight) -> %features.6.0.bn.grad  Features_6Shape\n" +
+                "  relu.backward(%features.6.0.bn, %features.6.0.bn.grad) -> %features.6.0.bn.grad\n" +
+                "  batch_norm.backward(%features.6.0.bn.grad, %features.6.0.conv, @features.6.0.bn.weight, %features.6.0.bn.saved_mean, %features.6.0.bn.saved_inv_std) -> %features.6.0.conv.grad, @features.6.0.bn.weight.grad, @features.6.0.bn.bias.grad\n" +
+                "  conv2d.backward_weight(%features.5.output, %features.6.0.conv.grad) -> @features.6.0.conv1.weight.grad, _  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.0.conv.grad, @features.6.0.conv1.weight) -> %features.5.output.grad_part  Features_6Shape\n" +
+                "  add_scaled(%features.6.0.output.grad, %features.5.output.grad_part) -> %features.5.output.grad  scale=1\n" +
+                "  // features.4\n" +
+                "  relu.backward(%features.5.output, %features.5.output.grad) -> %features.5.output.grad\n" +
+                "  conv2d.backward_weight(%features.3.output, %features.5.output.grad) -> @features.4.weight.grad, @features.4.bias.grad  Features_4Shape\n" +
+                "  conv2d.backward_data(%features.5.output.grad, @features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
+                "  // features.3\n" +
+                "  conv2d.backward_weight(%features.2.output, %features.3.output.grad) -> @features.3.weight.grad, _  Features_3Shape\n" +
+                "  conv2d.backward_data(%features.3.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+                "  // features.1\n" +
+                "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
+                "  batch_norm.backward(%features.2.output.grad, %stem.output, @features.1.weight, %features.1.saved_mean, %features.1.saved_inv_std) -> %stem.output.grad, @features.1.weight.grad, @features.1.bias.grad\n" +
+                "  // stem\n" +
+                "  conv2d.backward_weight(%images, %stem.output.grad) -> @stem.weight.grad, @stem.bias.grad  StemShape\n" +
+                "  // update\n" +
+                "  optimizer_step()\n" +
+                "routine evaluation_backward\n" +
+                "  // features.11\n" +
+                "  conv2d.backward_data(%features.11.output.grad, @features.11.weight) -> %features.10.output.grad  Features_11Shape\n" +
+                "  // features.9\n" +
+                "  relu.backward(%features.10.output, %features.10.output.grad) -> %features.10.output.grad\n" +
+                "  conv_transpose2d.backward_data(%features.10.output.grad, @features.9.weight) -> %features.8.0.output.grad  Features_9Shape\n" +
+                "  // features.8 step 0\n" +
+                "  implicit_solve.backward(%features.8.0.output.grad, %features.8.0.output, @features.8.0.implicit.weight) -> %features.8.0.normed.grad, _  Features_8Implicit h=1\n" +
+                "  batch_norm.backward_inference(%features.8.0.normed.grad, @features.8.0.norm.weight, @features.8.0.norm.running_var) -> %features.8.0.rhs.grad\n" +
+                "  scale(%features.8.0.rhs.grad) -> %features.8.0.explicit.grad  factor=1\n" +
+                "  conv_transpose2d.backward_data(%features.8.0.explicit.grad, @features.8.0.conv.weight) -> %features.8.0.bn.grad  Features_8Shape\n" +
+                "  relu.backward(%features.8.0.bn, %features.8.0.bn.grad) -> %features.8.0.bn.grad\n" +
+                "  batch_norm.backward_inference(%features.8.0.bn.grad, @features.8.0.bn.weight, @features.8.0.bn.running_var) -> %features.8.0.conv.grad\n" +
+                "  conv2d.backward_data(%features.8.0.conv.grad, @features.8.0.conv.weight) -> %features.7.output.grad_part  Features_8Shape\n" +
+                "  add_scaled(%features.8.0.rhs.grad, %features.7.output.grad_part) -> %features.7.output.grad  scale=1\n" +
+                "  // features.7\n" +
+                "  avg_pool2d.backward(%features.7.output.grad) -> %features.6.1.output.grad  Features_7Shape\n" +
+                "  // features.6 step 1\n" +
+                "  scale(%features.6.1.output.grad) -> %features.6.1.branch.grad  factor=1\n" +
+                "  conv2d.backward_data(%features.6.1.branch.grad, @features.6.1.conv2.weight) -> %features.6.1.bn.grad  Features_6Shape\n" +
+                "  relu.backward(%features.6.1.bn, %features.6.1.bn.grad) -> %features.6.1.bn.grad\n" +
+                "  batch_norm.backward_inference(%features.6.1.bn.grad, @features.6.1.bn.weight, @features.6.1.bn.running_var) -> %features.6.1.conv.grad\n" +
+                "  conv2d.backward_data(%features.6.1.conv.grad, @features.6.1.conv1.weight) -> %features.6.0.output.grad_part  Features_6Shape\n" +
+                "  add_scaled(%features.6.1.output.grad, %features.6.0.output.grad_part) -> %features.6.0.output.grad  scale=1\n" +
+                "  // features.6 step 0\n" +
+                "  scale(%features.6.0.output.grad) -> %features.6.0.branch.grad  factor=1\n" +
+                "  conv2d.backward_data(%features.6.0.branch.grad, @features.6.0.conv2.weight) -> %features.6.0.bn.grad  Features_6Shape\n" +
+                "  relu.backward(%features.6.0.bn, %features.6.0.bn.grad) -> %features.6.0.bn.grad\n" +
+                "  batch_norm.backward_inference(%features.6.0.bn.grad, @features.6.0.bn.weight, @features.6.0.bn.running_var) -> %features.6.0.conv.grad\n" +
+                "  conv2d.backward_data(%features.6.0.conv.grad, @features.6.0.conv1.weight) -> %features.5.output.grad_part  Features_6Shape\n" +
+                "  add_scaled(%features.6.0.output.grad, %features.5.output.grad_part) -> %features.5.output.grad  scale=1\n" +
+                "  // features.4\n" +
+                "  relu.backward(%features.5.output, %features.5.output.grad) -> %features.5.output.grad\n" +
+                "  conv2d.backward_data(%features.5.output.grad, @features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
+                "  // features.3\n" +
+                "  conv2d.backward_data(%features.3.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+                "  // features.1\n" +
+                "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
+                "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, @features.1.running_var) -> %stem.output.grad\n" +
+                "  // stem\n" +
+                "  conv2d.backward_data(%stem.output.grad, @stem.weight) -> %images.grad  StemShape\n";
+
+            /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
+            public const long InferenceBytesPerImage = 180224;
+            public const long TrainingBytesPerImage = 507904;
+
+            private const int StemElements = 4096; // 16x16x16 per image
+            private const int Features_1Channels = 16; // channels
+            private const int Features_2Elements = 4096; // 16x16x16 per image
+            private const int Features_3Elements = 4096; // 16x16x16 per image
+            private const int Features_5Elements = 8192; // 32x16x16 per image
+            private const int Features_6Elements = 8192; // 32x16x16 per image
+            private const int Features_6Channels = 32; // channels
+            private const int Features_7Elements = 2048; // 32x8x8 per image
+            private const int Features_8Elements = 2048; // 32x8x8 per image
+            private const int Features_8Channels = 32; // channels
+            private const int Features_10Elements = 8192; // 8x32x32 per image
+            private const int Features_11Elements = 3072; // 3x32x32 per image
+            private const int StemWeightElements = 432; // elements of stem.weight
+            private const int StemChannels = 16; // channels
+            private const int Features_6_0_conv1WeightElements = 9216; // elements of features.6.0.conv1.weight
+            private const int Features_6_0_conv1Channels = 32; // channels
+            private const int Features_6_1_conv1WeightElements = 9216; // elements of features.6.1.conv1.weight
+            private const int Features_6_1_conv1Channels = 32; // channels
+            private const int Features_8_0_convWeightElements = 9216; // elements of features.8.0.conv.weight
+            private const int Features_8_0_convChannels = 32; // channels
 
             /// <summary>stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16.</summary>
             private readonly struct StemShape : global::NetCompiler.Kernels.IConvShape
@@ -193,215 +565,260 @@ partial class Zoo
                 public static int Groups => 1;
             }
 
-            // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), features.1 folded in for inference, 3x32x32 -> 16x16x16
-            private readonly global::NetCompiler.Parameter _Stem_weight;
-            private readonly global::NetCompiler.Parameter _Stem_bias;
-            private readonly float[] _Stem_output;
-            private readonly float[] _Stem_gradient;
-            private readonly float[] _Stem_foldedWeight;
-            private readonly float[] _Stem_foldedBias;
-            // features.1: BatchNorm2d(16) + ReLU (features.2), 16x16x16 -> 16x16x16
-            private readonly global::NetCompiler.Parameter _Features_1_weight;
-            private readonly global::NetCompiler.Parameter _Features_1_bias;
-            private readonly global::NetCompiler.Parameter _Features_1_runningMean;
-            private readonly global::NetCompiler.Parameter _Features_1_runningVar;
-            private readonly float[] _Features_1_output;
-            private readonly float[] _Features_1_gradient;
-            private readonly float[] _Features_1_savedMean;
-            private readonly float[] _Features_1_savedInvStd;
-            // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
-            private readonly global::NetCompiler.Parameter _Features_3_weight;
-            private readonly float[] _Features_3_output;
-            private readonly float[] _Features_3_gradient;
-            // features.4: Conv2d(16, 32, kernel_size=1) + ReLU (features.5), 16x16x16 -> 32x16x16
-            private readonly global::NetCompiler.Parameter _Features_4_weight;
-            private readonly global::NetCompiler.Parameter _Features_4_bias;
-            private readonly float[] _Features_4_output;
-            private readonly float[] _Features_4_gradient;
-            // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-            private readonly global::NetCompiler.Parameter _Features_6_0_conv1Weight;
-            private readonly global::NetCompiler.Parameter _Features_6_0_bnWeight;
-            private readonly global::NetCompiler.Parameter _Features_6_0_bnBias;
-            private readonly global::NetCompiler.Parameter _Features_6_0_bnRunningMean;
-            private readonly global::NetCompiler.Parameter _Features_6_0_bnRunningVar;
-            private readonly global::NetCompiler.Parameter _Features_6_0_conv2Weight;
-            private readonly float[] _Features_6_0_output;
-            private readonly float[] _Features_6_0_gradient;
-            private readonly float[] _Features_6_0_conv;
-            private readonly float[] _Features_6_0_bn;
-            private readonly float[] _Features_6_0_bnMean;
-            private readonly float[] _Features_6_0_bnInvStd;
-            private readonly float[] _Features_6_0_convGradient;
-            private readonly float[] _Features_6_0_bnGradient;
-            private readonly float[] _Features_6_0_scratch;
-            // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-            private readonly global::NetCompiler.Parameter _Features_6_1_conv1Weight;
-            private readonly global::NetCompiler.Parameter _Features_6_1_bnWeight;
-            private readonly global::NetCompiler.Parameter _Features_6_1_bnBias;
-            private readonly global::NetCompiler.Parameter _Features_6_1_bnRunningMean;
-            private readonly global::NetCompiler.Parameter _Features_6_1_bnRunningVar;
-            private readonly global::NetCompiler.Parameter _Features_6_1_conv2Weight;
-            private readonly float[] _Features_6_1_output;
-            private readonly float[] _Features_6_1_gradient;
-            private readonly float[] _Features_6_1_conv;
-            private readonly float[] _Features_6_1_bn;
-            private readonly float[] _Features_6_1_bnMean;
-            private readonly float[] _Features_6_1_bnInvStd;
-            private readonly float[] _Features_6_1_convGradient;
-            private readonly float[] _Features_6_1_bnGradient;
-            private readonly float[] _Features_6_1_scratch;
-            // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
-            private readonly float[] _Features_7_output;
-            private readonly float[] _Features_7_gradient;
-            // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
-            private readonly global::NetCompiler.Parameter _Features_8_0_convWeight;
-            private readonly global::NetCompiler.Parameter _Features_8_0_bnWeight;
-            private readonly global::NetCompiler.Parameter _Features_8_0_bnBias;
-            private readonly global::NetCompiler.Parameter _Features_8_0_bnRunningMean;
-            private readonly global::NetCompiler.Parameter _Features_8_0_bnRunningVar;
-            private readonly global::NetCompiler.Parameter _Features_8_0_implicitWeight;
-            private readonly global::NetCompiler.Parameter _Features_8_0_normWeight;
-            private readonly global::NetCompiler.Parameter _Features_8_0_normBias;
-            private readonly global::NetCompiler.Parameter _Features_8_0_normRunningMean;
-            private readonly global::NetCompiler.Parameter _Features_8_0_normRunningVar;
-            private readonly float[] _Features_8_0_output;
-            private readonly float[] _Features_8_0_gradient;
-            private readonly float[] _Features_8_0_conv;
-            private readonly float[] _Features_8_0_bn;
-            private readonly float[] _Features_8_0_bnMean;
-            private readonly float[] _Features_8_0_bnInvStd;
-            private readonly float[] _Features_8_0_convGradient;
-            private readonly float[] _Features_8_0_bnGradient;
-            private readonly float[] _Features_8_0_scratch;
-            private readonly float[] _Features_8_0_weightScratch;
-            private readonly float[] _Features_8_0_explicit;
-            private readonly float[] _Features_8_0_explicitGradient;
-            private readonly float[] _Features_8_0_rhs;
-            private readonly float[] _Features_8_0_normed;
-            private readonly float[] _Features_8_0_normMean;
-            private readonly float[] _Features_8_0_normInvStd;
-            private readonly float[] _Features_8_0_normedGradient;
-            private readonly float[] _Features_8_0_rhsGradient;
-            // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4) + ReLU (features.10), 32x8x8 -> 8x32x32
-            private readonly global::NetCompiler.Parameter _Features_9_weight;
-            private readonly global::NetCompiler.Parameter _Features_9_bias;
-            private readonly float[] _Features_9_output;
-            private readonly float[] _Features_9_gradient;
-            // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
-            private readonly global::NetCompiler.Parameter _Features_11_weight;
-            private readonly global::NetCompiler.Parameter _Features_11_bias;
-            private readonly float[] _Features_11_output;
-            private readonly float[] _Features_11_gradient;
-            private readonly float[] _inputGradient;
-            private ulong _dropoutState;
+            private readonly global::NetCompiler.Parameter _stemWeight;
+            private readonly global::NetCompiler.Parameter _stemBias;
+            private readonly global::NetCompiler.Parameter _features1Weight;
+            private readonly global::NetCompiler.Parameter _features1Bias;
+            private readonly global::NetCompiler.Parameter _features1RunningMean;
+            private readonly global::NetCompiler.Parameter _features1RunningVar;
+            private readonly global::NetCompiler.Parameter _features3Weight;
+            private readonly global::NetCompiler.Parameter _features4Weight;
+            private readonly global::NetCompiler.Parameter _features4Bias;
+            private readonly global::NetCompiler.Parameter _features6_0Conv1Weight;
+            private readonly global::NetCompiler.Parameter _features6_0BnWeight;
+            private readonly global::NetCompiler.Parameter _features6_0BnBias;
+            private readonly global::NetCompiler.Parameter _features6_0BnRunningMean;
+            private readonly global::NetCompiler.Parameter _features6_0BnRunningVar;
+            private readonly global::NetCompiler.Parameter _features6_0Conv2Weight;
+            private readonly global::NetCompiler.Parameter _features6_1Conv1Weight;
+            private readonly global::NetCompiler.Parameter _features6_1BnWeight;
+            private readonly global::NetCompiler.Parameter _features6_1BnBias;
+            private readonly global::NetCompiler.Parameter _features6_1BnRunningMean;
+            private readonly global::NetCompiler.Parameter _features6_1BnRunningVar;
+            private readonly global::NetCompiler.Parameter _features6_1Conv2Weight;
+            private readonly global::NetCompiler.Parameter _features8_0ConvWeight;
+            private readonly global::NetCompiler.Parameter _features8_0BnWeight;
+            private readonly global::NetCompiler.Parameter _features8_0BnBias;
+            private readonly global::NetCompiler.Parameter _features8_0BnRunningMean;
+            private readonly global::NetCompiler.Parameter _features8_0BnRunningVar;
+            private readonly global::NetCompiler.Parameter _features8_0ImplicitWeight;
+            private readonly global::NetCompiler.Parameter _features8_0NormWeight;
+            private readonly global::NetCompiler.Parameter _features8_0NormBias;
+            private readonly global::NetCompiler.Parameter _features8_0NormRunningMean;
+            private readonly global::NetCompiler.Parameter _features8_0NormRunningVar;
+            private readonly global::NetCompiler.Parameter _features9Weight;
+            private readonly global::NetCompiler.Parameter _features9Bias;
+            private readonly global::NetCompiler.Parameter _features11Weight;
+            private readonly global::NetCompiler.Parameter _features11Bias;
+            // features.5.output
+            private readonly float[] _floats0;
+            // features.6.0.conv, features.6.0.output.grad_part, features.5.output.grad_part, features.5.output.grad_part,
+// features.3.output.grad, features.7.output.grad_part
+            private readonly float[] _floats1;
+            // features.6.0.bn, features.6.0.conv.grad, features.5.output.grad
+            private readonly float[] _floats2;
+            // features.6.0.branch, features.6.1.conv, features.6.0.output.grad, features.2.output.grad
+            private readonly float[] _floats3;
+            // features.6.0.output, features.6.0.branch.grad, features.6.0.output.grad_part, stem.output.grad
+            private readonly float[] _floats4;
+            // features.6.1.bn, features.6.1.conv.grad, features.6.0.bn.grad, images.grad
+            private readonly float[] _floats5;
+            // features.6.1.branch, features.10.output, features.8.0.explicit, features.8.0.normed
+            private readonly float[] _floats6;
+            // features.6.1.output
+            private readonly float[] _floats7;
+            // features.10.output.grad
+            private readonly float[] _floats8;
+            // features.6.1.output.grad, features.8.0.conv, features.7.output.grad_part
+            private readonly float[] _floats9;
+            // features.6.1.branch.grad, features.8.0.bn, features.8.0.conv.grad
+            private readonly float[] _floats10;
+            // features.6.1.bn.grad, features.8.0.rhs, features.8.0.explicit.grad
+            private readonly float[] _floats11;
+            // stem.output
+            private readonly float[] _floats12;
+            // features.2.output
+            private readonly float[] _floats13;
+            // features.3.output
+            private readonly float[] _floats14;
+            // features.11.output
+            private readonly float[] _floats15;
+            // features.11.output.grad
+            private readonly float[] _floats16;
+            // features.7.output
+            private readonly float[] _floats17;
+            // features.8.0.output
+            private readonly float[] _floats18;
+            // features.8.0.output.grad
+            private readonly float[] _floats19;
+            // features.8.0.normed.grad, features.8.0.bn.grad, features.7.output.grad
+            private readonly float[] _floats20;
+            // features.8.0.rhs.grad
+            private readonly float[] _floats21;
+            // features.6.0.conv1.folded_weight
+            private readonly float[] _floats22;
+            // features.6.1.conv1.folded_weight
+            private readonly float[] _floats23;
+            // features.8.0.conv.folded_weight
+            private readonly float[] _floats24;
+            // features.8.0.conv.weight.grad_part, features.6.0.bn.saved_variance
+            private readonly float[] _floats25;
+            // stem.folded_weight
+            private readonly float[] _floats26;
+            // features.6.0.bn.saved_mean
+            private readonly float[] _floats27;
+            // features.6.0.bn.saved_inv_std
+            private readonly float[] _floats28;
+            // features.6.1.bn.saved_mean
+            private readonly float[] _floats29;
+            // features.6.1.bn.saved_inv_std
+            private readonly float[] _floats30;
+            // features.6.1.bn.saved_variance
+            private readonly float[] _floats31;
+            // features.8.0.bn.saved_mean
+            private readonly float[] _floats32;
+            // features.8.0.bn.saved_inv_std
+            private readonly float[] _floats33;
+            // features.8.0.bn.saved_variance
+            private readonly float[] _floats34;
+            // features.8.0.norm.saved_mean
+            private readonly float[] _floats35;
+            // features.8.0.norm.saved_inv_std
+            private readonly float[] _floats36;
+            // features.8.0.norm.saved_variance
+            private readonly float[] _floats37;
+            // features.6.0.conv1.folded_bias
+            private readonly float[] _floats38;
+            // features.6.1.conv1.folded_bias
+            private readonly float[] _floats39;
+            // features.8.0.conv.folded_bias
+            private readonly float[] _floats40;
+            // features.1.saved_mean
+            private readonly float[] _floats41;
+            // features.1.saved_inv_std
+            private readonly float[] _floats42;
+            // features.1.saved_variance
+            private readonly float[] _floats43;
+            // stem.folded_bias
+            private readonly float[] _floats44;
             private int _lastCount;
             private long _foldedVersion = -1;
-            private bool _lastFolded;
+            private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm
 
             /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
-            /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+            /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
             /// <param name="batchSize">The most images one call takes.</param>
             /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
             /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
             public Segmenter(int batchSize, int seed = 0, int threads = 0)
                 : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(3, 32, 32))
             {
-                _Stem_weight = AddHeParameter("stem.weight", [16, 3, 3, 3], fanIn: 27);
-                _Stem_bias = AddParameter("stem.bias", [16], trainable: true);
-                _Stem_output = new float[batchSize * 4096];
-                _Stem_gradient = new float[batchSize * 4096];
-                _Stem_foldedWeight = new float[432];
-                _Stem_foldedBias = new float[16];
-                _Features_1_weight = AddParameter("features.1.weight", [16], trainable: true, fill: 1f);
-                _Features_1_bias = AddParameter("features.1.bias", [16], trainable: true);
-                _Features_1_runningMean = AddParameter("features.1.running_mean", [16], trainable: false);
-                _Features_1_runningVar = AddParameter("features.1.running_var", [16], trainable: false, fill: 1f);
+                _stemWeight = AddHeParameter("stem.weight", [16, 3, 3, 3], fanIn: 27);
+                _stemBias = AddParameter("stem.bias", [16], trainable: true);
+                _features1Weight = AddParameter("features.1.weight", [16], trainable: true, fill: 1f);
+                _features1Bias = AddParameter("features.1.bias", [16], trainable: true);
+                _features1RunningMean = AddParameter("features.1.running_mean", [16], trainable: false);
+                _features1RunningVar = AddParameter("features.1.running_var", [16], trainable: false, fill: 1f);
                 AddBatchCounter("features.1.num_batches_tracked");
-                _Features_1_output = new float[batchSize * 4096];
-                _Features_1_gradient = new float[batchSize * 4096];
-                _Features_1_savedMean = new float[16];
-                _Features_1_savedInvStd = new float[16];
-                _Features_3_weight = AddXavierParameter("features.3.weight", [16, 1, 3, 3], fanIn: 9, fanOut: 144);
-                _Features_3_output = new float[batchSize * 4096];
-                _Features_3_gradient = new float[batchSize * 4096];
-                _Features_4_weight = AddHeParameter("features.4.weight", [32, 16, 1, 1], fanIn: 16);
-                _Features_4_bias = AddParameter("features.4.bias", [32], trainable: true);
-                _Features_4_output = new float[batchSize * 8192];
-                _Features_4_gradient = new float[batchSize * 8192];
-                _Features_6_0_conv1Weight = AddHeParameter("features.6.0.conv1.weight", [32, 32, 3, 3], fanIn: 288);
-                _Features_6_0_bnWeight = AddParameter("features.6.0.bn.weight", [32], trainable: true, fill: 1f);
-                _Features_6_0_bnBias = AddParameter("features.6.0.bn.bias", [32], trainable: true);
-                _Features_6_0_bnRunningMean = AddParameter("features.6.0.bn.running_mean", [32], trainable: false);
-                _Features_6_0_bnRunningVar = AddParameter("features.6.0.bn.running_var", [32], trainable: false, fill: 1f);
+                _features3Weight = AddXavierParameter("features.3.weight", [16, 1, 3, 3], fanIn: 9, fanOut: 144);
+                _features4Weight = AddHeParameter("features.4.weight", [32, 16, 1, 1], fanIn: 16);
+                _features4Bias = AddParameter("features.4.bias", [32], trainable: true);
+                _features6_0Conv1Weight = AddHeParameter("features.6.0.conv1.weight", [32, 32, 3, 3], fanIn: 288);
+                _features6_0BnWeight = AddParameter("features.6.0.bn.weight", [32], trainable: true, fill: 1f);
+                _features6_0BnBias = AddParameter("features.6.0.bn.bias", [32], trainable: true);
+                _features6_0BnRunningMean = AddParameter("features.6.0.bn.running_mean", [32], trainable: false);
+                _features6_0BnRunningVar = AddParameter("features.6.0.bn.running_var", [32], trainable: false,
+                    fill: 1f);
                 AddBatchCounter("features.6.0.bn.num_batches_tracked");
-                _Features_6_0_conv2Weight = AddXavierParameter("features.6.0.conv2.weight", [32, 32, 3, 3], fanIn: 288, fanOut: 288);
-                _Features_6_0_output = new float[batchSize * 8192];
-                _Features_6_0_gradient = new float[batchSize * 8192];
-                _Features_6_0_conv = new float[batchSize * 8192];
-                _Features_6_0_bn = new float[batchSize * 8192];
-                _Features_6_0_bnMean = new float[32];
-                _Features_6_0_bnInvStd = new float[32];
-                _Features_6_0_convGradient = new float[batchSize * 8192];
-                _Features_6_0_bnGradient = new float[batchSize * 8192];
-                _Features_6_0_scratch = new float[batchSize * 8192];
-                _Features_6_1_conv1Weight = AddHeParameter("features.6.1.conv1.weight", [32, 32, 3, 3], fanIn: 288);
-                _Features_6_1_bnWeight = AddParameter("features.6.1.bn.weight", [32], trainable: true, fill: 1f);
-                _Features_6_1_bnBias = AddParameter("features.6.1.bn.bias", [32], trainable: true);
-                _Features_6_1_bnRunningMean = AddParameter("features.6.1.bn.running_mean", [32], trainable: false);
-                _Features_6_1_bnRunningVar = AddParameter("features.6.1.bn.running_var", [32], trainable: false, fill: 1f);
+                _features6_0Conv2Weight = AddXavierParameter("features.6.0.conv2.weight", [32, 32, 3, 3], fanIn: 288,
+                    fanOut: 288);
+                _features6_1Conv1Weight = AddHeParameter("features.6.1.conv1.weight", [32, 32, 3, 3], fanIn: 288);
+                _features6_1BnWeight = AddParameter("features.6.1.bn.weight", [32], trainable: true, fill: 1f);
+                _features6_1BnBias = AddParameter("features.6.1.bn.bias", [32], trainable: true);
+                _features6_1BnRunningMean = AddParameter("features.6.1.bn.running_mean", [32], trainable: false);
+                _features6_1BnRunningVar = AddParameter("features.6.1.bn.running_var", [32], trainable: false,
+                    fill: 1f);
                 AddBatchCounter("features.6.1.bn.num_batches_tracked");
-                _Features_6_1_conv2Weight = AddXavierParameter("features.6.1.conv2.weight", [32, 32, 3, 3], fanIn: 288, fanOut: 288);
-                _Features_6_1_output = new float[batchSize * 8192];
-                _Features_6_1_gradient = new float[batchSize * 8192];
-                _Features_6_1_conv = new float[batchSize * 8192];
-                _Features_6_1_bn = new float[batchSize * 8192];
-                _Features_6_1_bnMean = new float[32];
-                _Features_6_1_bnInvStd = new float[32];
-                _Features_6_1_convGradient = new float[batchSize * 8192];
-                _Features_6_1_bnGradient = new float[batchSize * 8192];
-                _Features_6_1_scratch = new float[batchSize * 8192];
-                _Features_7_output = new float[batchSize * 2048];
-                _Features_7_gradient = new float[batchSize * 2048];
-                _Features_8_0_convWeight = AddHeParameter("features.8.0.conv.weight", [32, 32, 3, 3], fanIn: 288);
-                _Features_8_0_bnWeight = AddParameter("features.8.0.bn.weight", [32], trainable: true, fill: 1f);
-                _Features_8_0_bnBias = AddParameter("features.8.0.bn.bias", [32], trainable: true);
-                _Features_8_0_bnRunningMean = AddParameter("features.8.0.bn.running_mean", [32], trainable: false);
-                _Features_8_0_bnRunningVar = AddParameter("features.8.0.bn.running_var", [32], trainable: false, fill: 1f);
+                _features6_1Conv2Weight = AddXavierParameter("features.6.1.conv2.weight", [32, 32, 3, 3], fanIn: 288,
+                    fanOut: 288);
+                _features8_0ConvWeight = AddHeParameter("features.8.0.conv.weight", [32, 32, 3, 3], fanIn: 288);
+                _features8_0BnWeight = AddParameter("features.8.0.bn.weight", [32], trainable: true, fill: 1f);
+                _features8_0BnBias = AddParameter("features.8.0.bn.bias", [32], trainable: true);
+                _features8_0BnRunningMean = AddParameter("features.8.0.bn.running_mean", [32], trainable: false);
+                _features8_0BnRunningVar = AddParameter("features.8.0.bn.running_var", [32], trainable: false,
+                    fill: 1f);
                 AddBatchCounter("features.8.0.bn.num_batches_tracked");
-                _Features_8_0_implicitWeight = AddXavierParameter("features.8.0.implicit.weight", [32, 4, 3, 3], fanIn: 36, fanOut: 288);
-                _Features_8_0_normWeight = AddParameter("features.8.0.norm.weight", [32], trainable: true, fill: 1f);
-                _Features_8_0_normBias = AddParameter("features.8.0.norm.bias", [32], trainable: true);
-                _Features_8_0_normRunningMean = AddParameter("features.8.0.norm.running_mean", [32], trainable: false);
-                _Features_8_0_normRunningVar = AddParameter("features.8.0.norm.running_var", [32], trainable: false, fill: 1f);
+                _features8_0ImplicitWeight = AddXavierParameter("features.8.0.implicit.weight", [32, 4, 3, 3],
+                    fanIn: 36, fanOut: 288);
+                _features8_0NormWeight = AddParameter("features.8.0.norm.weight", [32], trainable: true, fill: 1f);
+                _features8_0NormBias = AddParameter("features.8.0.norm.bias", [32], trainable: true);
+                _features8_0NormRunningMean = AddParameter("features.8.0.norm.running_mean", [32], trainable: false);
+                _features8_0NormRunningVar = AddParameter("features.8.0.norm.running_var", [32], trainable: false,
+                    fill: 1f);
                 AddBatchCounter("features.8.0.norm.num_batches_tracked");
-                _Features_8_0_output = new float[batchSize * 2048];
-                _Features_8_0_gradient = new float[batchSize * 2048];
-                _Features_8_0_conv = new float[batchSize * 2048];
-                _Features_8_0_bn = new float[batchSize * 2048];
-                _Features_8_0_bnMean = new float[32];
-                _Features_8_0_bnInvStd = new float[32];
-                _Features_8_0_convGradient = new float[batchSize * 2048];
-                _Features_8_0_bnGradient = new float[batchSize * 2048];
-                _Features_8_0_scratch = new float[batchSize * 2048];
-                _Features_8_0_weightScratch = new float[9216];
-                _Features_8_0_explicit = new float[batchSize * 2048];
-                _Features_8_0_explicitGradient = new float[batchSize * 2048];
-                _Features_8_0_rhs = new float[batchSize * 2048];
-                _Features_8_0_normed = new float[batchSize * 2048];
-                _Features_8_0_normMean = new float[32];
-                _Features_8_0_normInvStd = new float[32];
-                _Features_8_0_normedGradient = new float[batchSize * 2048];
-                _Features_8_0_rhsGradient = new float[batchSize * 2048];
-                _Features_9_weight = AddHeParameter("features.9.weight", [32, 8, 4, 4], fanIn: 128);
-                _Features_9_bias = AddParameter("features.9.bias", [8], trainable: true);
-                _Features_9_output = new float[batchSize * 8192];
-                _Features_9_gradient = new float[batchSize * 8192];
-                _Features_11_weight = AddXavierParameter("features.11.weight", [3, 8, 3, 3], fanIn: 72, fanOut: 27);
-                _Features_11_bias = AddParameter("features.11.bias", [3], trainable: true);
-                _Features_11_output = new float[batchSize * 3072];
-                _Features_11_gradient = new float[batchSize * 3072];
-                _inputGradient = new float[batchSize * InputLength];
-                _dropoutState = DropoutSeed;
+                _features9Weight = AddHeParameter("features.9.weight", [32, 8, 4, 4], fanIn: 128);
+                _features9Bias = AddParameter("features.9.bias", [8], trainable: true);
+                _features11Weight = AddXavierParameter("features.11.weight", [3, 8, 3, 3], fanIn: 72, fanOut: 27);
+                _features11Bias = AddParameter("features.11.bias", [3], trainable: true);
+                _floats0 = AllocateStorage<float>("features.5.output", Features_5Elements, perImage: true);
+                _floats1 = AllocateStorage<float>("features.6.0.conv and the buffers sharing it", Features_6Elements,
+                    perImage: true);
+                _floats2 = AllocateStorage<float>("features.6.0.bn and the buffers sharing it", Features_6Elements,
+                    perImage: true);
+                _floats3 = AllocateStorage<float>("features.6.0.branch and the buffers sharing it", Features_6Elements,
+                    perImage: true);
+                _floats4 = AllocateStorage<float>("features.6.0.output and the buffers sharing it", Features_6Elements,
+                    perImage: true);
+                _floats5 = AllocateStorage<float>("features.6.1.bn and the buffers sharing it", Features_6Elements,
+                    perImage: true);
+                _floats6 = AllocateStorage<float>("features.6.1.branch and the buffers sharing it", Features_6Elements,
+                    perImage: true);
+                _floats7 = AllocateStorage<float>("features.6.1.output", Features_6Elements, perImage: true);
+                _floats8 = AllocateStorage<float>("features.10.output.grad", Features_10Elements, perImage: true);
+                _floats9 = AllocateStorage<float>("features.6.1.output.grad and the buffers sharing it",
+                    Features_6Elements, perImage: true);
+                _floats10 = AllocateStorage<float>("features.6.1.branch.grad and the buffers sharing it",
+                    Features_6Elements, perImage: true);
+                _floats11 = AllocateStorage<float>("features.6.1.bn.grad and the buffers sharing it",
+                    Features_6Elements, perImage: true);
+                _floats12 = AllocateStorage<float>("stem.output", StemElements, perImage: true);
+                _floats13 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
+                _floats14 = AllocateStorage<float>("features.3.output", Features_3Elements, perImage: true);
+                _floats15 = AllocateStorage<float>("features.11.output", Features_11Elements, perImage: true);
+                _floats16 = AllocateStorage<float>("features.11.output.grad", Features_11Elements, perImage: true);
+                _floats17 = AllocateStorage<float>("features.7.output", Features_7Elements, perImage: true);
+                _floats18 = AllocateStorage<float>("features.8.0.output", Features_8Elements, perImage: true);
+                _floats19 = AllocateStorage<float>("features.8.0.output.grad", Features_8Elements, perImage: true);
+                _floats20 = AllocateStorage<float>("features.8.0.normed.grad and the buffers sharing it",
+                    Features_8Elements, perImage: true);
+                _floats21 = AllocateStorage<float>("features.8.0.rhs.grad", Features_8Elements, perImage: true);
+                _floats22 = AllocateStorage<float>("features.6.0.conv1.folded_weight", Features_6_0_conv1WeightElements,
+                    perImage: false);
+                _floats23 = AllocateStorage<float>("features.6.1.conv1.folded_weight", Features_6_1_conv1WeightElements,
+                    perImage: false);
+                _floats24 = AllocateStorage<float>("features.8.0.conv.folded_weight", Features_8_0_convWeightElements,
+                    perImage: false);
+                _floats25 = AllocateStorage<float>("features.8.0.conv.weight.grad_part and the buffers sharing it",
+                    Features_8_0_convWeightElements, perImage: false);
+                _floats26 = AllocateStorage<float>("stem.folded_weight", StemWeightElements, perImage: false);
+                _floats27 = AllocateStorage<float>("features.6.0.bn.saved_mean", Features_6Channels, perImage: false);
+                _floats28 = AllocateStorage<float>("features.6.0.bn.saved_inv_std", Features_6Channels,
+                    perImage: false);
+                _floats29 = AllocateStorage<float>("features.6.1.bn.saved_mean", Features_6Channels, perImage: false);
+                _floats30 = AllocateStorage<float>("features.6.1.bn.saved_inv_std", Features_6Channels,
+                    perImage: false);
+                _floats31 = AllocateStorage<float>("features.6.1.bn.saved_variance", Features_6Channels,
+                    perImage: false);
+                _floats32 = AllocateStorage<float>("features.8.0.bn.saved_mean", Features_8Channels, perImage: false);
+                _floats33 = AllocateStorage<float>("features.8.0.bn.saved_inv_std", Features_8Channels,
+                    perImage: false);
+                _floats34 = AllocateStorage<float>("features.8.0.bn.saved_variance", Features_8Channels,
+                    perImage: false);
+                _floats35 = AllocateStorage<float>("features.8.0.norm.saved_mean", Features_8Channels, perImage: false);
+                _floats36 = AllocateStorage<float>("features.8.0.norm.saved_inv_std", Features_8Channels,
+                    perImage: false);
+                _floats37 = AllocateStorage<float>("features.8.0.norm.saved_variance", Features_8Channels,
+                    perImage: false);
+                _floats38 = AllocateStorage<float>("features.6.0.conv1.folded_bias", Features_6_0_conv1Channels,
+                    perImage: false);
+                _floats39 = AllocateStorage<float>("features.6.1.conv1.folded_bias", Features_6_1_conv1Channels,
+                    perImage: false);
+                _floats40 = AllocateStorage<float>("features.8.0.conv.folded_bias", Features_8_0_convChannels,
+                    perImage: false);
+                _floats41 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
+                _floats42 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
+                _floats43 = AllocateStorage<float>("features.1.saved_variance", Features_1Channels, perImage: false);
+                _floats44 = AllocateStorage<float>("stem.folded_bias", StemChannels, perImage: false);
             }
 
             /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
@@ -409,63 +826,22 @@ partial class Zoo
             public override global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
             {
                 int n = CheckImages(images, nameof(images));
-                RunForward(images, n, training: false);
-                return Slice(_Features_11_output, n * 3072);
+                RunEvaluation(images, n);
+                return Slice(_floats15, n * Features_11Elements);
             }
 
             /// <summary>One training step on up to BatchSize images: forward in training mode, per-pixel softmax cross-entropy,
-            /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+            /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>
             public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
             {
                 global::System.ArgumentNullException.ThrowIfNull(optimizer);
                 int n = CheckImages(images, nameof(images));
                 CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-                RunForward(images, n, training: true);
-                MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
-                float loss = CheckLoss(LossAndGradient(labels, n));
-                RunBackward(images, n, training: true, inputGradient: false);
-                optimizer.Step(Parameters);
-                return loss;
+                return RunTraining(images, n, labels, optimizer);
             }
 
             /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-            public override global::System.ReadOnlySpan<float> LastScores => Slice(_Features_11_output, _lastCount * OutputLength);
-
-            /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
-            public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
-            {
-                "stem" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_Stem_output, _lastCount * 4096),
-                "features.2" => Slice(_Features_1_output, _lastCount * 4096),
-                "features.1" => throw NotKept(layerName, "output", "features.2"),
-                "features.3" => Slice(_Features_3_output, _lastCount * 4096),
-                "features.5" => Slice(_Features_4_output, _lastCount * 8192),
-                "features.4" => throw NotKept(layerName, "output", "features.5"),
-                "features.6" => Slice(_Features_6_1_output, _lastCount * 8192),
-                "features.7" => Slice(_Features_7_output, _lastCount * 2048),
-                "features.8" => Slice(_Features_8_0_output, _lastCount * 2048),
-                "features.10" => Slice(_Features_9_output, _lastCount * 8192),
-                "features.9" => throw NotKept(layerName, "output", "features.10"),
-                "features.11" => Slice(_Features_11_output, _lastCount * 3072),
-                _ => throw UnknownLayer(layerName),
-            };
-
-            /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
-            public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
-            {
-                "stem" => Slice(_Stem_gradient, _lastCount * 4096),
-                "features.1" => Slice(_Features_1_gradient, _lastCount * 4096),
-                "features.2" => throw NotKept(layerName, "gradient", "features.1"),
-                "features.3" => Slice(_Features_3_gradient, _lastCount * 4096),
-                "features.4" => Slice(_Features_4_gradient, _lastCount * 8192),
-                "features.5" => throw NotKept(layerName, "gradient", "features.4"),
-                "features.6" => Slice(_Features_6_1_gradient, _lastCount * 8192),
-                "features.7" => Slice(_Features_7_gradient, _lastCount * 2048),
-                "features.8" => Slice(_Features_8_0_gradient, _lastCount * 2048),
-                "features.9" => Slice(_Features_9_gradient, _lastCount * 8192),
-                "features.10" => throw NotKept(layerName, "gradient", "features.9"),
-                "features.11" => Slice(_Features_11_gradient, _lastCount * 3072),
-                _ => throw UnknownLayer(layerName),
-            };
+            public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats15, _lastCount * Features_11Elements);
 
             /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
             /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -473,10 +849,10 @@ partial class Zoo
             {
                 int n = CheckImages(images, nameof(images));
                 CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-                RunForward(images, n, training: false);
+                RunEvaluation(images, n);
                 LossAndGradient(labels, n);
-                RunBackward(images, n, training: false, inputGradient: true);
-                return Slice(_inputGradient, n * InputLength);
+                RunEvaluationBackward(images, n);
+                return Slice(_floats5, n * InputLength);
             }
 
             /// <summary>d(score of <paramref name="classIndex"/>, summed over pixels)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -485,16 +861,16 @@ partial class Zoo
                 global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
                 global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
                 int n = CheckImages(images, nameof(images));
-                RunForward(images, n, training: false);
-                global::System.Span<float> seed = Slice(_Features_11_gradient, n * 3072);
+                RunEvaluation(images, n);
+                global::System.Span<float> seed = Slice(_floats16, n * Features_11Elements);
                 seed.Clear();
                 const int plane = OutputLength / ClassCount;
                 for (int image = 0; image < n; image++)
                 {
                     seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
                 }
-                RunBackward(images, n, training: false, inputGradient: true);
-                return Slice(_inputGradient, n * InputLength);
+                RunEvaluationBackward(images, n);
+                return Slice(_floats5, n * InputLength);
             }
 
             private float[]? _classWeights;
@@ -507,230 +883,594 @@ partial class Zoo
                 set => _classWeights = CheckClassWeights(value, ClassCount, nameof(ClassWeights));
             }
 
+            /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
             private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
             {
-                return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_Features_11_output, n * 3072), labels, _classWeights, Slice(_Features_11_gradient, n * 3072), n, ClassCount, OutputLength / ClassCount);
+                return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats15, n * Features_11Elements), labels, _classWeights, Slice(_floats16, n * Features_11Elements), n, ClassCount, OutputLength / ClassCount);
             }
+
+            /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
+            private void RunEvaluation(global::System.ReadOnlySpan<float> images, int n)
+            {
+                if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }
+            }
+
+            /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+            public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+            {
+                "stem" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_floats12, _lastCount * StemElements),
+                "features.1" => throw NotKept(layerName, "output", "features.2"),
+                "features.2" => Slice(_floats13, _lastCount * Features_2Elements),
+                "features.3" => Slice(_floats14, _lastCount * Features_3Elements),
+                "features.4" => throw NotKept(layerName, "output", "features.5"),
+                "features.5" => Slice(_floats0, _lastCount * Features_5Elements),
+                "features.6" => Slice(_floats7, _lastCount * Features_6Elements),
+                "features.7" => Slice(_floats17, _lastCount * Features_7Elements),
+                "features.8" => Slice(_floats18, _lastCount * Features_8Elements),
+                "features.9" => throw NotKept(layerName, "output", "features.10"),
+                "features.10" => Slice(_floats6, _lastCount * Features_10Elements),
+                "features.11" => Slice(_floats15, _lastCount * Features_11Elements),
+                _ => throw UnknownLayer(layerName),
+            };
+
+            /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+            public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+            {
+                "stem" => Slice(_floats4, _lastCount * StemElements),
+                "features.1" => Slice(_floats3, _lastCount * Features_2Elements),
+                "features.2" => throw NotKept(layerName, "gradient", "features.1"),
+                "features.3" => Slice(_floats1, _lastCount * Features_3Elements),
+                "features.4" => Slice(_floats2, _lastCount * Features_5Elements),
+                "features.5" => throw NotKept(layerName, "gradient", "features.4"),
+                "features.6" => Slice(_floats9, _lastCount * Features_6Elements),
+                "features.7" => Slice(_floats20, _lastCount * Features_7Elements),
+                "features.8" => Slice(_floats19, _lastCount * Features_8Elements),
+                "features.9" => Slice(_floats8, _lastCount * Features_10Elements),
+                "features.10" => throw NotKept(layerName, "gradient", "features.9"),
+                "features.11" => Slice(_floats16, _lastCount * Features_11Elements),
+                _ => throw UnknownLayer(layerName),
+            };
 
             /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
             private void FoldBatchNorms()
             {
-                // stem absorbs features.1
-                global::NetCompiler.Kernels.BatchNorm.Fold(_Stem_weight.Value, _Stem_bias.Value, _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, eps: 1E-05f, _Stem_foldedWeight, _Stem_foldedBias);
+                global::System.Span<float> stemFoldedWeight = Slice(_floats26, StemWeightElements);
+                global::System.Span<float> stemFoldedBias = Slice(_floats44, StemChannels);
+                global::System.Span<float> features6_0Conv1FoldedWeight = Slice(_floats22,
+                    Features_6_0_conv1WeightElements);
+                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats38, Features_6_0_conv1Channels);
+                global::System.Span<float> features6_1Conv1FoldedWeight = Slice(_floats23,
+                    Features_6_1_conv1WeightElements);
+                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats39, Features_6_1_conv1Channels);
+                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats24,
+                    Features_8_0_convWeightElements);
+                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats40, Features_8_0_convChannels);
+                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
+                global::NetCompiler.Kernels.BatchNorm.Fold(_stemWeight.Value, _stemBias.Value, _features1Weight.Value,
+                    _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f,
+                    _floats26, _floats44);
+                // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.BatchNorm.Fold(_features6_0Conv1Weight.Value, default,
+                    _features6_0BnWeight.Value, _features6_0BnBias.Value, _features6_0BnRunningMean.Value,
+                    _features6_0BnRunningVar.Value, eps: 1E-05f, _floats22, _floats38);
+                // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.BatchNorm.Fold(_features6_1Conv1Weight.Value, default,
+                    _features6_1BnWeight.Value, _features6_1BnBias.Value, _features6_1BnRunningMean.Value,
+                    _features6_1BnRunningVar.Value, eps: 1E-05f, _floats23, _floats39);
+                // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
+                global::NetCompiler.Kernels.BatchNorm.Fold(_features8_0ConvWeight.Value, default,
+                    _features8_0BnWeight.Value, _features8_0BnBias.Value, _features8_0BnRunningMean.Value,
+                    _features8_0BnRunningVar.Value, eps: 1E-05f, _floats24, _floats40);
                 _foldedVersion = ParameterVersion;
             }
 
-            private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+            /// <summary>Evaluation-mode forward, batch norm folded.</summary>
+            private void RunInference(global::System.ReadOnlySpan<float> images, int n)
             {
-                global::NetCompiler.Kernels.KernelContext context = Context;
-                _lastCount = n;
-                bool folded = _lastFolded = !training && FoldBatchNorm;
-                if (folded && _foldedVersion != ParameterVersion)
+                if (_foldedVersion != ParameterVersion)
                 {
                     FoldBatchNorms();
                 }
-                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), features.1 folded in for inference, 3x32x32 -> 16x16x16
-                if (folded)
-                {
-                    global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _Stem_foldedWeight, _Stem_foldedBias, Slice(_Features_1_output, n * 4096), n, relu: true);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _Stem_weight.Value, _Stem_bias.Value, Slice(_Stem_output, n * 4096), n, relu: false);
-                }
-                // features.1: BatchNorm2d(16) + ReLU (features.2), 16x16x16 -> 16x16x16
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Stem_output, n * 4096), Slice(_Features_1_output, n * 4096), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 16, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
-                }
-                else if (!folded)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Stem_output, n * 4096), Slice(_Features_1_output, n * 4096), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 16, 256, eps: 1E-05f, relu: true);
-                }
+                _lastFolded = true;
+                global::NetCompiler.Kernels.KernelContext context = Context;
+                _lastCount = n;
+                global::System.Span<float> features2Output = Slice(_floats13, n * Features_2Elements);
+                global::System.Span<float> features3Output = Slice(_floats14, n * Features_3Elements);
+                global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
+                global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
+                global::System.Span<float> features6_0Branch = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_0Output = Slice(_floats4, n * Features_6Elements);
+                global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features6_1Branch = Slice(_floats6, n * Features_6Elements);
+                global::System.Span<float> features6_1Output = Slice(_floats7, n * Features_6Elements);
+                global::System.Span<float> features7Output = Slice(_floats17, n * Features_7Elements);
+                global::System.Span<float> features8_0Bn = Slice(_floats10, n * Features_8Elements);
+                global::System.Span<float> features8_0Explicit = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features8_0Output = Slice(_floats18, n * Features_8Elements);
+                global::System.Span<float> features8_0Rhs = Slice(_floats11, n * Features_8Elements);
+                global::System.Span<float> features8_0Normed = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
+                global::System.Span<float> features11Output = Slice(_floats15, n * Features_11Elements);
+                global::System.Span<float> stemFoldedWeight = Slice(_floats26, StemWeightElements);
+                global::System.Span<float> stemFoldedBias = Slice(_floats44, StemChannels);
+                global::System.Span<float> features6_0Conv1FoldedWeight = Slice(_floats22,
+                    Features_6_0_conv1WeightElements);
+                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats38, Features_6_0_conv1Channels);
+                global::System.Span<float> features6_1Conv1FoldedWeight = Slice(_floats23,
+                    Features_6_1_conv1WeightElements);
+                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats39, Features_6_1_conv1Channels);
+                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats24,
+                    Features_8_0_convWeightElements);
+                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats40, Features_8_0_convChannels);
+                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, stemFoldedWeight, stemFoldedBias,
+                    features2Output, n, relu: true);
                 // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 4096), _Features_3_weight.Value, default, Slice(_Features_3_output, n * 4096), n, relu: false);
-                // features.4: Conv2d(16, 32, kernel_size=1) + ReLU (features.5), 16x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_output, n * 4096), _Features_4_weight.Value, _Features_4_bias.Value, Slice(_Features_4_output, n * 8192), n, relu: true);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
+                    _features3Weight.Value, default, features3Output, n, relu: false);
+                // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output,
+                    _features4Weight.Value, _features4Bias.Value, features5Output, n, relu: true);
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_4_output, n * 8192), _Features_6_0_conv1Weight.Value, default, Slice(_Features_6_0_conv, n * 8192), n, relu: false);
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_6_0_conv, n * 8192), Slice(_Features_6_0_bn, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnBias.Value, _Features_6_0_bnRunningMean.Value, _Features_6_0_bnRunningVar.Value, _Features_6_0_bnMean, _Features_6_0_bnInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_6_0_conv, n * 8192), Slice(_Features_6_0_bn, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnBias.Value, _Features_6_0_bnRunningMean.Value, _Features_6_0_bnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
-                }
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_0_bn, n * 8192), _Features_6_0_conv2Weight.Value, default, Slice(_Features_6_0_output, n * 8192), n, relu: false);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_4_output, n * 8192), 1f, Slice(_Features_6_0_output, n * 8192), Slice(_Features_6_0_output, n * 8192));
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output,
+                    features6_0Conv1FoldedWeight, features6_0Conv1FoldedBias, features6_0Bn, n, relu: true);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Bn,
+                    _features6_0Conv2Weight.Value, default, features6_0Branch, n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features5Output, 1f, features6_0Branch,
+                    features6_0Output);
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_0_output, n * 8192), _Features_6_1_conv1Weight.Value, default, Slice(_Features_6_1_conv, n * 8192), n, relu: false);
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_6_1_conv, n * 8192), Slice(_Features_6_1_bn, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnBias.Value, _Features_6_1_bnRunningMean.Value, _Features_6_1_bnRunningVar.Value, _Features_6_1_bnMean, _Features_6_1_bnInvStd, n, 32, 256, eps: 1E-05f, momentum: 0.1f, relu: true);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_6_1_conv, n * 8192), Slice(_Features_6_1_bn, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnBias.Value, _Features_6_1_bnRunningMean.Value, _Features_6_1_bnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
-                }
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, Slice(_Features_6_1_bn, n * 8192), _Features_6_1_conv2Weight.Value, default, Slice(_Features_6_1_output, n * 8192), n, relu: false);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_6_0_output, n * 8192), 1f, Slice(_Features_6_1_output, n * 8192), Slice(_Features_6_1_output, n * 8192));
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Output,
+                    features6_1Conv1FoldedWeight, features6_1Conv1FoldedBias, features6_1Bn, n, relu: true);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_1Bn,
+                    _features6_1Conv2Weight.Value, default, features6_1Branch, n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0Output, 1f, features6_1Branch,
+                    features6_1Output);
                 // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
-                global::NetCompiler.Kernels.AvgPool2d.Forward<Features_7Shape>(context, Slice(_Features_6_1_output, n * 8192), Slice(_Features_7_output, n * 2048), n);
+                global::NetCompiler.Kernels.AvgPool2d.Forward<Features_7Shape>(context, features6_1Output,
+                    features7Output, n);
                 // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, Slice(_Features_7_output, n * 2048), _Features_8_0_convWeight.Value, default, Slice(_Features_8_0_conv, n * 2048), n, relu: false);
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_8_0_conv, n * 2048), Slice(_Features_8_0_bn, n * 2048), _Features_8_0_bnWeight.Value, _Features_8_0_bnBias.Value, _Features_8_0_bnRunningMean.Value, _Features_8_0_bnRunningVar.Value, _Features_8_0_bnMean, _Features_8_0_bnInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: true);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_8_0_conv, n * 2048), Slice(_Features_8_0_bn, n * 2048), _Features_8_0_bnWeight.Value, _Features_8_0_bnBias.Value, _Features_8_0_bnRunningMean.Value, _Features_8_0_bnRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
-                }
-                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, Slice(_Features_8_0_bn, n * 2048), _Features_8_0_convWeight.Value, default, Slice(_Features_8_0_explicit, n * 2048), n, relu: false); // K^T
-                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_7_output, n * 2048), 1f, Slice(_Features_8_0_explicit, n * 2048), Slice(_Features_8_0_rhs, n * 2048));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_8_0_rhs, n * 2048), Slice(_Features_8_0_normed, n * 2048), _Features_8_0_normWeight.Value, _Features_8_0_normBias.Value, _Features_8_0_normRunningMean.Value, _Features_8_0_normRunningVar.Value, _Features_8_0_normMean, _Features_8_0_normInvStd, n, 32, 64, eps: 1E-05f, momentum: 0.1f, relu: false);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_8_0_rhs, n * 2048), Slice(_Features_8_0_normed, n * 2048), _Features_8_0_normWeight.Value, _Features_8_0_normBias.Value, _Features_8_0_normRunningMean.Value, _Features_8_0_normRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: false);
-                }
-                global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_8Implicit>(context, Slice(_Features_8_0_normed, n * 2048), _Features_8_0_implicitWeight.Value, 1f, Slice(_Features_8_0_output, n * 2048), n);
-                // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4) + ReLU (features.10), 32x8x8 -> 8x32x32
-                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_9Shape>(context, Slice(_Features_8_0_output, n * 2048), _Features_9_weight.Value, _Features_9_bias.Value, Slice(_Features_9_output, n * 8192), n, relu: true);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output,
+                    features8_0ConvFoldedWeight, features8_0ConvFoldedBias, features8_0Bn, n, relu: true);
+                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, features8_0Bn,
+                    _features8_0ConvWeight.Value, default, features8_0Explicit, n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features7Output, 1f, features8_0Explicit,
+                    features8_0Rhs);
+                global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features8_0Rhs, features8_0Normed,
+                    _features8_0NormWeight.Value, _features8_0NormBias.Value, _features8_0NormRunningMean.Value,
+                    _features8_0NormRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: false);
+                global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_8Implicit>(context, features8_0Normed,
+                    _features8_0ImplicitWeight.Value, 1f, features8_0Output, n);
+                // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
+                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_9Shape>(context, features8_0Output,
+                    _features9Weight.Value, _features9Bias.Value, features10Output, n, relu: true);
                 // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
-                global::NetCompiler.Kernels.Conv2d.Forward<Features_11Shape>(context, Slice(_Features_9_output, n * 8192), _Features_11_weight.Value, _Features_11_bias.Value, Slice(_Features_11_output, n * 3072), n, relu: false);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_11Shape>(context, features10Output,
+                    _features11Weight.Value, _features11Bias.Value, features11Output, n, relu: false);
             }
 
-            /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
-            private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+            /// <summary>Evaluation-mode forward with every batch norm run.</summary>
+            private void RunInferenceUnfolded(global::System.ReadOnlySpan<float> images, int n)
+            {
+                _lastFolded = false;
+                global::NetCompiler.Kernels.KernelContext context = Context;
+                _lastCount = n;
+                global::System.Span<float> stemOutput = Slice(_floats12, n * StemElements);
+                global::System.Span<float> features2Output = Slice(_floats13, n * Features_2Elements);
+                global::System.Span<float> features3Output = Slice(_floats14, n * Features_3Elements);
+                global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
+                global::System.Span<float> features6_0Conv = Slice(_floats1, n * Features_6Elements);
+                global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
+                global::System.Span<float> features6_0Branch = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_0Output = Slice(_floats4, n * Features_6Elements);
+                global::System.Span<float> features6_1Conv = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features6_1Branch = Slice(_floats6, n * Features_6Elements);
+                global::System.Span<float> features6_1Output = Slice(_floats7, n * Features_6Elements);
+                global::System.Span<float> features7Output = Slice(_floats17, n * Features_7Elements);
+                global::System.Span<float> features8_0Conv = Slice(_floats9, n * Features_8Elements);
+                global::System.Span<float> features8_0Bn = Slice(_floats10, n * Features_8Elements);
+                global::System.Span<float> features8_0Explicit = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features8_0Output = Slice(_floats18, n * Features_8Elements);
+                global::System.Span<float> features8_0Rhs = Slice(_floats11, n * Features_8Elements);
+                global::System.Span<float> features8_0Normed = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
+                global::System.Span<float> features11Output = Slice(_floats15, n * Features_11Elements);
+                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _stemWeight.Value,
+                    _stemBias.Value, stemOutput, n, relu: false);
+                // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, stemOutput, features2Output,
+                    _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value,
+                    _features1RunningVar.Value, n, 16, 256, eps: 1E-05f, relu: true);
+                // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
+                    _features3Weight.Value, default, features3Output, n, relu: false);
+                // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output,
+                    _features4Weight.Value, _features4Bias.Value, features5Output, n, relu: true);
+                // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output,
+                    _features6_0Conv1Weight.Value, default, features6_0Conv, n, relu: false);
+                global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features6_0Conv, features6_0Bn,
+                    _features6_0BnWeight.Value, _features6_0BnBias.Value, _features6_0BnRunningMean.Value,
+                    _features6_0BnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Bn,
+                    _features6_0Conv2Weight.Value, default, features6_0Branch, n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features5Output, 1f, features6_0Branch,
+                    features6_0Output);
+                // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Output,
+                    _features6_1Conv1Weight.Value, default, features6_1Conv, n, relu: false);
+                global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features6_1Conv, features6_1Bn,
+                    _features6_1BnWeight.Value, _features6_1BnBias.Value, _features6_1BnRunningMean.Value,
+                    _features6_1BnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_1Bn,
+                    _features6_1Conv2Weight.Value, default, features6_1Branch, n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0Output, 1f, features6_1Branch,
+                    features6_1Output);
+                // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+                global::NetCompiler.Kernels.AvgPool2d.Forward<Features_7Shape>(context, features6_1Output,
+                    features7Output, n);
+                // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output,
+                    _features8_0ConvWeight.Value, default, features8_0Conv, n, relu: false);
+                global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features8_0Conv, features8_0Bn,
+                    _features8_0BnWeight.Value, _features8_0BnBias.Value, _features8_0BnRunningMean.Value,
+                    _features8_0BnRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
+                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, features8_0Bn,
+                    _features8_0ConvWeight.Value, default, features8_0Explicit, n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features7Output, 1f, features8_0Explicit,
+                    features8_0Rhs);
+                global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features8_0Rhs, features8_0Normed,
+                    _features8_0NormWeight.Value, _features8_0NormBias.Value, _features8_0NormRunningMean.Value,
+                    _features8_0NormRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: false);
+                global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_8Implicit>(context, features8_0Normed,
+                    _features8_0ImplicitWeight.Value, 1f, features8_0Output, n);
+                // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
+                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_9Shape>(context, features8_0Output,
+                    _features9Weight.Value, _features9Bias.Value, features10Output, n, relu: true);
+                // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_11Shape>(context, features10Output,
+                    _features11Weight.Value, _features11Bias.Value, features11Output, n, relu: false);
+            }
+
+            /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
+            private float RunTraining(global::System.ReadOnlySpan<float> images, int n, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+            {
+                _lastFolded = false;
+                global::NetCompiler.Kernels.KernelContext context = Context;
+                _lastCount = n;
+                global::System.Span<float> stemOutput = Slice(_floats12, n * StemElements);
+                global::System.Span<float> features1SavedMean = Slice(_floats41, Features_1Channels);
+                global::System.Span<float> features1SavedInvStd = Slice(_floats42, Features_1Channels);
+                global::System.Span<float> features1SavedVariance = Slice(_floats43, Features_1Channels);
+                global::System.Span<float> features2Output = Slice(_floats13, n * Features_2Elements);
+                global::System.Span<float> features3Output = Slice(_floats14, n * Features_3Elements);
+                global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
+                global::System.Span<float> features6_0Conv = Slice(_floats1, n * Features_6Elements);
+                global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
+                global::System.Span<float> features6_0BnSavedMean = Slice(_floats27, Features_6Channels);
+                global::System.Span<float> features6_0BnSavedInvStd = Slice(_floats28, Features_6Channels);
+                global::System.Span<float> features6_0BnSavedVariance = Slice(_floats25, Features_6Channels);
+                global::System.Span<float> features6_0Branch = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_0Output = Slice(_floats4, n * Features_6Elements);
+                global::System.Span<float> features6_1Conv = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features6_1BnSavedMean = Slice(_floats29, Features_6Channels);
+                global::System.Span<float> features6_1BnSavedInvStd = Slice(_floats30, Features_6Channels);
+                global::System.Span<float> features6_1BnSavedVariance = Slice(_floats31, Features_6Channels);
+                global::System.Span<float> features6_1Branch = Slice(_floats6, n * Features_6Elements);
+                global::System.Span<float> features6_1Output = Slice(_floats7, n * Features_6Elements);
+                global::System.Span<float> features7Output = Slice(_floats17, n * Features_7Elements);
+                global::System.Span<float> features8_0Conv = Slice(_floats9, n * Features_8Elements);
+                global::System.Span<float> features8_0Bn = Slice(_floats10, n * Features_8Elements);
+                global::System.Span<float> features8_0BnSavedMean = Slice(_floats32, Features_8Channels);
+                global::System.Span<float> features8_0BnSavedInvStd = Slice(_floats33, Features_8Channels);
+                global::System.Span<float> features8_0BnSavedVariance = Slice(_floats34, Features_8Channels);
+                global::System.Span<float> features8_0Explicit = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features8_0Output = Slice(_floats18, n * Features_8Elements);
+                global::System.Span<float> features8_0Rhs = Slice(_floats11, n * Features_8Elements);
+                global::System.Span<float> features8_0Normed = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features8_0NormSavedMean = Slice(_floats35, Features_8Channels);
+                global::System.Span<float> features8_0NormSavedInvStd = Slice(_floats36, Features_8Channels);
+                global::System.Span<float> features8_0NormSavedVariance = Slice(_floats37, Features_8Channels);
+                global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
+                global::System.Span<float> features11Output = Slice(_floats15, n * Features_11Elements);
+                global::System.Span<float> features11OutputGrad = Slice(_floats16, n * Features_11Elements);
+                global::System.Span<float> features10OutputGrad = Slice(_floats8, n * Features_10Elements);
+                global::System.Span<float> features8_0OutputGrad = Slice(_floats19, n * Features_8Elements);
+                global::System.Span<float> features8_0NormedGrad = Slice(_floats20, n * Features_8Elements);
+                global::System.Span<float> features8_0RhsGrad = Slice(_floats21, n * Features_8Elements);
+                global::System.Span<float> features8_0ExplicitGrad = Slice(_floats11, n * Features_8Elements);
+                global::System.Span<float> features8_0BnGrad = Slice(_floats20, n * Features_8Elements);
+                global::System.Span<float> features8_0ConvGrad = Slice(_floats10, n * Features_8Elements);
+                global::System.Span<float> features7OutputGrad = Slice(_floats20, n * Features_7Elements);
+                global::System.Span<float> features6_1OutputGrad = Slice(_floats9, n * Features_6Elements);
+                global::System.Span<float> features6_1BranchGrad = Slice(_floats10, n * Features_6Elements);
+                global::System.Span<float> features6_1BnGrad = Slice(_floats11, n * Features_6Elements);
+                global::System.Span<float> features6_1ConvGrad = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features6_0OutputGrad = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_0BranchGrad = Slice(_floats4, n * Features_6Elements);
+                global::System.Span<float> features6_0BnGrad = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features6_0ConvGrad = Slice(_floats2, n * Features_6Elements);
+                global::System.Span<float> features5OutputGrad = Slice(_floats2, n * Features_5Elements);
+                global::System.Span<float> features3OutputGrad = Slice(_floats1, n * Features_3Elements);
+                global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
+                global::System.Span<float> stemOutputGrad = Slice(_floats4, n * StemElements);
+                global::System.Span<float> features8_0ConvWeightGradPart = Slice(_floats25,
+                    Features_8_0_convWeightElements);
+                global::System.Span<float> features7OutputGradPart_74 = Slice(_floats9, n * Features_7Elements);
+                global::System.Span<float> features6_0OutputGradPart_75 = Slice(_floats4, n * Features_6Elements);
+                global::System.Span<float> features5OutputGradPart_76 = Slice(_floats1, n * Features_5Elements);
+                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _stemWeight.Value,
+                    _stemBias.Value, stemOutput, n, relu: false);
+                // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, stemOutput, features2Output,
+                    _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
+                    features1SavedVariance, n, 16, 256, eps: 1E-05f, relu: true);
+                // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
+                    _features3Weight.Value, default, features3Output, n, relu: false);
+                // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output,
+                    _features4Weight.Value, _features4Bias.Value, features5Output, n, relu: true);
+                // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output,
+                    _features6_0Conv1Weight.Value, default, features6_0Conv, n, relu: false);
+                global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features6_0Conv, features6_0Bn,
+                    _features6_0BnWeight.Value, _features6_0BnBias.Value, features6_0BnSavedMean,
+                    features6_0BnSavedInvStd, features6_0BnSavedVariance, n, 32, 256, eps: 1E-05f, relu: true);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Bn,
+                    _features6_0Conv2Weight.Value, default, features6_0Branch, n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features5Output, 1f, features6_0Branch,
+                    features6_0Output);
+                // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Output,
+                    _features6_1Conv1Weight.Value, default, features6_1Conv, n, relu: false);
+                global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features6_1Conv, features6_1Bn,
+                    _features6_1BnWeight.Value, _features6_1BnBias.Value, features6_1BnSavedMean,
+                    features6_1BnSavedInvStd, features6_1BnSavedVariance, n, 32, 256, eps: 1E-05f, relu: true);
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_1Bn,
+                    _features6_1Conv2Weight.Value, default, features6_1Branch, n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0Output, 1f, features6_1Branch,
+                    features6_1Output);
+                // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+                global::NetCompiler.Kernels.AvgPool2d.Forward<Features_7Shape>(context, features6_1Output,
+                    features7Output, n);
+                // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output,
+                    _features8_0ConvWeight.Value, default, features8_0Conv, n, relu: false);
+                global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features8_0Conv, features8_0Bn,
+                    _features8_0BnWeight.Value, _features8_0BnBias.Value, features8_0BnSavedMean,
+                    features8_0BnSavedInvStd, features8_0BnSavedVariance, n, 32, 64, eps: 1E-05f, relu: true);
+                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, features8_0Bn,
+                    _features8_0ConvWeight.Value, default, features8_0Explicit, n, relu: false);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features7Output, 1f, features8_0Explicit,
+                    features8_0Rhs);
+                global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features8_0Rhs, features8_0Normed,
+                    _features8_0NormWeight.Value, _features8_0NormBias.Value, features8_0NormSavedMean,
+                    features8_0NormSavedInvStd, features8_0NormSavedVariance, n, 32, 64, eps: 1E-05f, relu: false);
+                global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_8Implicit>(context, features8_0Normed,
+                    _features8_0ImplicitWeight.Value, 1f, features8_0Output, n);
+                // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
+                global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_9Shape>(context, features8_0Output,
+                    _features9Weight.Value, _features9Bias.Value, features10Output, n, relu: true);
+                // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
+                global::NetCompiler.Kernels.Conv2d.Forward<Features_11Shape>(context, features10Output,
+                    _features11Weight.Value, _features11Bias.Value, features11Output, n, relu: false);
+                // loss
+                float loss = LossAndGradient(labels, n);
+                CheckLoss(loss); // throws before anything the network keeps has changed
+                // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features1RunningMean.Value,
+                    _features1RunningVar.Value, features1SavedMean, features1SavedVariance, momentum: 0.1f);
+                // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features6_0BnRunningMean.Value,
+                    _features6_0BnRunningVar.Value, features6_0BnSavedMean, features6_0BnSavedVariance, momentum: 0.1f);
+                // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features6_1BnRunningMean.Value,
+                    _features6_1BnRunningVar.Value, features6_1BnSavedMean, features6_1BnSavedVariance, momentum: 0.1f);
+                // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
+                global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features8_0BnRunningMean.Value,
+                    _features8_0BnRunningVar.Value, features8_0BnSavedMean, features8_0BnSavedVariance, momentum: 0.1f);
+                global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features8_0NormRunningMean.Value,
+                    _features8_0NormRunningVar.Value, features8_0NormSavedMean, features8_0NormSavedVariance,
+                    momentum: 0.1f);
+                // loss
+                CommitStep();
+                // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
+                global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_11Shape>(context, features10Output,
+                    features11OutputGrad, _features11Weight.Gradient, _features11Bias.Gradient, n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_11Shape>(context, features11OutputGrad,
+                    _features11Weight.Value, features10OutputGrad, n);
+                // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
+                global::NetCompiler.Kernels.Relu.Backward(features10Output, features10OutputGrad);
+                global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_9Shape>(context, features8_0Output,
+                    features10OutputGrad, _features9Weight.Gradient, _features9Bias.Gradient, n);
+                global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_9Shape>(context, features10OutputGrad,
+                    _features9Weight.Value, features8_0OutputGrad, n);
+                // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
+                global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_8Implicit>(context, features8_0OutputGrad,
+                    features8_0Output, _features8_0ImplicitWeight.Value, 1f, features8_0NormedGrad,
+                    _features8_0ImplicitWeight.Gradient, n);
+                global::NetCompiler.Kernels.BatchNorm.Backward(context, features8_0NormedGrad, features8_0Rhs,
+                    _features8_0NormWeight.Value, features8_0NormSavedMean, features8_0NormSavedInvStd,
+                    features8_0RhsGrad, _features8_0NormWeight.Gradient, _features8_0NormBias.Gradient, n, 32, 64);
+                global::NetCompiler.Kernels.Elementwise.Scale(features8_0RhsGrad, 1f, features8_0ExplicitGrad);
+                global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_8Shape>(context, features8_0Bn,
+                    features8_0ExplicitGrad, _features8_0ConvWeight.Gradient, default, n);
+                global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_8Shape>(context,
+                    features8_0ExplicitGrad, _features8_0ConvWeight.Value, features8_0BnGrad, n);
+                global::NetCompiler.Kernels.Relu.Backward(features8_0Bn, features8_0BnGrad);
+                global::NetCompiler.Kernels.BatchNorm.Backward(context, features8_0BnGrad, features8_0Conv,
+                    _features8_0BnWeight.Value, features8_0BnSavedMean, features8_0BnSavedInvStd, features8_0ConvGrad,
+                    _features8_0BnWeight.Gradient, _features8_0BnBias.Gradient, n, 32, 64);
+                global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_8Shape>(context, features7Output,
+                    features8_0ConvGrad, features8_0ConvWeightGradPart, default, n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(_features8_0ConvWeight.Gradient, 1f,
+                    features8_0ConvWeightGradPart, _features8_0ConvWeight.Gradient);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, features8_0ConvGrad,
+                    _features8_0ConvWeight.Value, features7OutputGradPart_74, n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features8_0RhsGrad, 1f, features7OutputGradPart_74,
+                    features7OutputGrad);
+                // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
+                global::NetCompiler.Kernels.AvgPool2d.Backward<Features_7Shape>(context, features7OutputGrad,
+                    features6_1OutputGrad, n);
+                // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Elementwise.Scale(features6_1OutputGrad, 1f, features6_1BranchGrad);
+                global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features6_1Bn,
+                    features6_1BranchGrad, _features6_1Conv2Weight.Gradient, default, n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1BranchGrad,
+                    _features6_1Conv2Weight.Value, features6_1BnGrad, n);
+                global::NetCompiler.Kernels.Relu.Backward(features6_1Bn, features6_1BnGrad);
+                global::NetCompiler.Kernels.BatchNorm.Backward(context, features6_1BnGrad, features6_1Conv,
+                    _features6_1BnWeight.Value, features6_1BnSavedMean, features6_1BnSavedInvStd, features6_1ConvGrad,
+                    _features6_1BnWeight.Gradient, _features6_1BnBias.Gradient, n, 32, 256);
+                global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features6_0Output,
+                    features6_1ConvGrad, _features6_1Conv1Weight.Gradient, default, n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1ConvGrad,
+                    _features6_1Conv1Weight.Value, features6_0OutputGradPart_75, n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features6_1OutputGrad, 1f,
+                    features6_0OutputGradPart_75, features6_0OutputGrad);
+                // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Elementwise.Scale(features6_0OutputGrad, 1f, features6_0BranchGrad);
+                global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features6_0Bn,
+                    features6_0BranchGrad, _features6_0Conv2Weight.Gradient, default, n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0BranchGrad,
+                    _features6_0Conv2Weight.Value, features6_0BnGrad, n);
+                global::NetCompiler.Kernels.Relu.Backward(features6_0Bn, features6_0BnGrad);
+                global::NetCompiler.Kernels.BatchNorm.Backward(context, features6_0BnGrad, features6_0Conv,
+                    _features6_0BnWeight.Value, features6_0BnSavedMean, features6_0BnSavedInvStd, features6_0ConvGrad,
+                    _features6_0BnWeight.Gradient, _features6_0BnBias.Gradient, n, 32, 256);
+                global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features5Output,
+                    features6_0ConvGrad, _features6_0Conv1Weight.Gradient, default, n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0ConvGrad,
+                    _features6_0Conv1Weight.Value, features5OutputGradPart_76, n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0OutputGrad, 1f, features5OutputGradPart_76,
+                    features5OutputGrad);
+                // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Relu.Backward(features5Output, features5OutputGrad);
+                global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, features3Output,
+                    features5OutputGrad, _features4Weight.Gradient, _features4Bias.Gradient, n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, features5OutputGrad,
+                    _features4Weight.Value, features3OutputGrad, n);
+                // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
+                    features3OutputGrad, _features3Weight.Gradient, default, n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
+                    _features3Weight.Value, features2OutputGrad, n);
+                // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+                global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, stemOutput,
+                    _features1Weight.Value, features1SavedMean, features1SavedInvStd, stemOutputGrad,
+                    _features1Weight.Gradient, _features1Bias.Gradient, n, 16, 256);
+                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
+                global::NetCompiler.Kernels.Conv2d.BackwardWeight<StemShape>(context, images, stemOutputGrad,
+                    _stemWeight.Gradient, _stemBias.Gradient, n);
+                // update
+                optimizer.Step(Parameters);
+                return loss;
+            }
+
+            /// <summary>From d(scores) to d(images) through the evaluation-mode layers; the weights and their gradients are untouched.</summary>
+            private void RunEvaluationBackward(global::System.ReadOnlySpan<float> images, int n)
             {
                 global::NetCompiler.Kernels.KernelContext context = Context;
+                global::System.Span<float> features2Output = Slice(_floats13, n * Features_2Elements);
+                global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
+                global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
+                global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features8_0Bn = Slice(_floats10, n * Features_8Elements);
+                global::System.Span<float> features8_0Output = Slice(_floats18, n * Features_8Elements);
+                global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
+                global::System.Span<float> features11OutputGrad = Slice(_floats16, n * Features_11Elements);
+                global::System.Span<float> imagesGrad = Slice(_floats5, n * InputLength);
+                global::System.Span<float> features10OutputGrad = Slice(_floats8, n * Features_10Elements);
+                global::System.Span<float> features8_0OutputGrad = Slice(_floats19, n * Features_8Elements);
+                global::System.Span<float> features8_0NormedGrad = Slice(_floats20, n * Features_8Elements);
+                global::System.Span<float> features8_0RhsGrad = Slice(_floats21, n * Features_8Elements);
+                global::System.Span<float> features8_0ExplicitGrad = Slice(_floats11, n * Features_8Elements);
+                global::System.Span<float> features8_0BnGrad = Slice(_floats20, n * Features_8Elements);
+                global::System.Span<float> features8_0ConvGrad = Slice(_floats10, n * Features_8Elements);
+                global::System.Span<float> features7OutputGradPart = Slice(_floats1, n * Features_7Elements);
+                global::System.Span<float> features7OutputGrad = Slice(_floats20, n * Features_7Elements);
+                global::System.Span<float> features6_1OutputGrad = Slice(_floats9, n * Features_6Elements);
+                global::System.Span<float> features6_1BranchGrad = Slice(_floats10, n * Features_6Elements);
+                global::System.Span<float> features6_1BnGrad = Slice(_floats11, n * Features_6Elements);
+                global::System.Span<float> features6_1ConvGrad = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features6_0OutputGradPart = Slice(_floats1, n * Features_6Elements);
+                global::System.Span<float> features6_0OutputGrad = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_0BranchGrad = Slice(_floats4, n * Features_6Elements);
+                global::System.Span<float> features6_0BnGrad = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features6_0ConvGrad = Slice(_floats2, n * Features_6Elements);
+                global::System.Span<float> features5OutputGradPart = Slice(_floats1, n * Features_5Elements);
+                global::System.Span<float> features5OutputGrad = Slice(_floats2, n * Features_5Elements);
+                global::System.Span<float> features3OutputGrad = Slice(_floats1, n * Features_3Elements);
+                global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
+                global::System.Span<float> stemOutputGrad = Slice(_floats4, n * StemElements);
                 // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
-                if (training)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_11Shape>(context, Slice(_Features_9_output, n * 8192), Slice(_Features_11_gradient, n * 3072), _Features_11_weight.Gradient, _Features_11_bias.Gradient, n);
-                }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_11Shape>(context, Slice(_Features_11_gradient, n * 3072), _Features_11_weight.Value, Slice(_Features_9_gradient, n * 8192), n);
-                // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4) + ReLU (features.10), 32x8x8 -> 8x32x32
-                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_9_output, n * 8192), Slice(_Features_9_gradient, n * 8192));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_9Shape>(context, Slice(_Features_8_0_output, n * 2048), Slice(_Features_9_gradient, n * 8192), _Features_9_weight.Gradient, _Features_9_bias.Gradient, n);
-                }
-                global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_9Shape>(context, Slice(_Features_9_gradient, n * 8192), _Features_9_weight.Value, Slice(_Features_8_0_gradient, n * 2048), n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_11Shape>(context, features11OutputGrad,
+                    _features11Weight.Value, features10OutputGrad, n);
+                // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
+                global::NetCompiler.Kernels.Relu.Backward(features10Output, features10OutputGrad);
+                global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_9Shape>(context, features10OutputGrad,
+                    _features9Weight.Value, features8_0OutputGrad, n);
                 // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
-                global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_8Implicit>(context, Slice(_Features_8_0_gradient, n * 2048), Slice(_Features_8_0_output, n * 2048), _Features_8_0_implicitWeight.Value, 1f, Slice(_Features_8_0_normedGradient, n * 2048), training ? _Features_8_0_implicitWeight.Gradient : default, n);
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_8_0_normedGradient, n * 2048), Slice(_Features_8_0_rhs, n * 2048), _Features_8_0_normWeight.Value, _Features_8_0_normMean, _Features_8_0_normInvStd, Slice(_Features_8_0_rhsGradient, n * 2048), _Features_8_0_normWeight.Gradient, _Features_8_0_normBias.Gradient, n, 32, 64);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_8_0_normedGradient, n * 2048), _Features_8_0_normWeight.Value, _Features_8_0_normRunningVar.Value, Slice(_Features_8_0_rhsGradient, n * 2048), n, 32, 64, eps: 1E-05f);
-                }
-                global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_8_0_rhsGradient, n * 2048), 1f, Slice(_Features_8_0_explicitGradient, n * 2048));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_8Shape>(context, Slice(_Features_8_0_bn, n * 2048), Slice(_Features_8_0_explicitGradient, n * 2048), _Features_8_0_weightScratch, default, n);
-                }
-                global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_8Shape>(context, Slice(_Features_8_0_explicitGradient, n * 2048), _Features_8_0_convWeight.Value, Slice(_Features_8_0_bnGradient, n * 2048), n);
-                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_8_0_bn, n * 2048), Slice(_Features_8_0_bnGradient, n * 2048));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_8_0_bnGradient, n * 2048), Slice(_Features_8_0_conv, n * 2048), _Features_8_0_bnWeight.Value, _Features_8_0_bnMean, _Features_8_0_bnInvStd, Slice(_Features_8_0_convGradient, n * 2048), _Features_8_0_bnWeight.Gradient, _Features_8_0_bnBias.Gradient, n, 32, 64);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_8_0_bnGradient, n * 2048), _Features_8_0_bnWeight.Value, _Features_8_0_bnRunningVar.Value, Slice(_Features_8_0_convGradient, n * 2048), n, 32, 64, eps: 1E-05f);
-                }
-                if (training)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_8Shape>(context, Slice(_Features_7_output, n * 2048), Slice(_Features_8_0_convGradient, n * 2048), _Features_8_0_convWeight.Gradient, default, n);
-                    global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_8_0_convWeight.Gradient, 1f, _Features_8_0_weightScratch, _Features_8_0_convWeight.Gradient);
-                }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, Slice(_Features_8_0_convGradient, n * 2048), _Features_8_0_convWeight.Value, Slice(_Features_8_0_scratch, n * 2048), n);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_8_0_rhsGradient, n * 2048), 1f, Slice(_Features_8_0_scratch, n * 2048), Slice(_Features_7_gradient, n * 2048));
+                global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_8Implicit>(context, features8_0OutputGrad,
+                    features8_0Output, _features8_0ImplicitWeight.Value, 1f, features8_0NormedGrad, default, n);
+                global::NetCompiler.Kernels.BatchNorm.BackwardInference(features8_0NormedGrad,
+                    _features8_0NormWeight.Value, _features8_0NormRunningVar.Value, features8_0RhsGrad, n, 32, 64,
+                    eps: 1E-05f);
+                global::NetCompiler.Kernels.Elementwise.Scale(features8_0RhsGrad, 1f, features8_0ExplicitGrad);
+                global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_8Shape>(context,
+                    features8_0ExplicitGrad, _features8_0ConvWeight.Value, features8_0BnGrad, n);
+                global::NetCompiler.Kernels.Relu.Backward(features8_0Bn, features8_0BnGrad);
+                global::NetCompiler.Kernels.BatchNorm.BackwardInference(features8_0BnGrad, _features8_0BnWeight.Value,
+                    _features8_0BnRunningVar.Value, features8_0ConvGrad, n, 32, 64, eps: 1E-05f);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, features8_0ConvGrad,
+                    _features8_0ConvWeight.Value, features7OutputGradPart, n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features8_0RhsGrad, 1f, features7OutputGradPart,
+                    features7OutputGrad);
                 // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
-                global::NetCompiler.Kernels.AvgPool2d.Backward<Features_7Shape>(context, Slice(_Features_7_gradient, n * 2048), Slice(_Features_6_1_gradient, n * 8192), n);
+                global::NetCompiler.Kernels.AvgPool2d.Backward<Features_7Shape>(context, features7OutputGrad,
+                    features6_1OutputGrad, n);
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_6_1_gradient, n * 8192), 1f, Slice(_Features_6_1_scratch, n * 8192));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_6_1_bn, n * 8192), Slice(_Features_6_1_scratch, n * 8192), _Features_6_1_conv2Weight.Gradient, default, n);
-                }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_1_scratch, n * 8192), _Features_6_1_conv2Weight.Value, Slice(_Features_6_1_bnGradient, n * 8192), n);
-                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_6_1_bn, n * 8192), Slice(_Features_6_1_bnGradient, n * 8192));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_6_1_bnGradient, n * 8192), Slice(_Features_6_1_conv, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnMean, _Features_6_1_bnInvStd, Slice(_Features_6_1_convGradient, n * 8192), _Features_6_1_bnWeight.Gradient, _Features_6_1_bnBias.Gradient, n, 32, 256);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_6_1_bnGradient, n * 8192), _Features_6_1_bnWeight.Value, _Features_6_1_bnRunningVar.Value, Slice(_Features_6_1_convGradient, n * 8192), n, 32, 256, eps: 1E-05f);
-                }
-                if (training)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_6_0_output, n * 8192), Slice(_Features_6_1_convGradient, n * 8192), _Features_6_1_conv1Weight.Gradient, default, n);
-                }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_1_convGradient, n * 8192), _Features_6_1_conv1Weight.Value, Slice(_Features_6_1_scratch, n * 8192), n);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_6_1_gradient, n * 8192), 1f, Slice(_Features_6_1_scratch, n * 8192), Slice(_Features_6_0_gradient, n * 8192));
+                global::NetCompiler.Kernels.Elementwise.Scale(features6_1OutputGrad, 1f, features6_1BranchGrad);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1BranchGrad,
+                    _features6_1Conv2Weight.Value, features6_1BnGrad, n);
+                global::NetCompiler.Kernels.Relu.Backward(features6_1Bn, features6_1BnGrad);
+                global::NetCompiler.Kernels.BatchNorm.BackwardInference(features6_1BnGrad, _features6_1BnWeight.Value,
+                    _features6_1BnRunningVar.Value, features6_1ConvGrad, n, 32, 256, eps: 1E-05f);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1ConvGrad,
+                    _features6_1Conv1Weight.Value, features6_0OutputGradPart, n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features6_1OutputGrad, 1f, features6_0OutputGradPart,
+                    features6_0OutputGrad);
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_6_0_gradient, n * 8192), 1f, Slice(_Features_6_0_scratch, n * 8192));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_6_0_bn, n * 8192), Slice(_Features_6_0_scratch, n * 8192), _Features_6_0_conv2Weight.Gradient, default, n);
-                }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_0_scratch, n * 8192), _Features_6_0_conv2Weight.Value, Slice(_Features_6_0_bnGradient, n * 8192), n);
-                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_6_0_bn, n * 8192), Slice(_Features_6_0_bnGradient, n * 8192));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_6_0_bnGradient, n * 8192), Slice(_Features_6_0_conv, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnMean, _Features_6_0_bnInvStd, Slice(_Features_6_0_convGradient, n * 8192), _Features_6_0_bnWeight.Gradient, _Features_6_0_bnBias.Gradient, n, 32, 256);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_6_0_bnGradient, n * 8192), _Features_6_0_bnWeight.Value, _Features_6_0_bnRunningVar.Value, Slice(_Features_6_0_convGradient, n * 8192), n, 32, 256, eps: 1E-05f);
-                }
-                if (training)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, Slice(_Features_4_output, n * 8192), Slice(_Features_6_0_convGradient, n * 8192), _Features_6_0_conv1Weight.Gradient, default, n);
-                }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, Slice(_Features_6_0_convGradient, n * 8192), _Features_6_0_conv1Weight.Value, Slice(_Features_6_0_scratch, n * 8192), n);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_6_0_gradient, n * 8192), 1f, Slice(_Features_6_0_scratch, n * 8192), Slice(_Features_4_gradient, n * 8192));
-                // features.4: Conv2d(16, 32, kernel_size=1) + ReLU (features.5), 16x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_4_output, n * 8192), Slice(_Features_4_gradient, n * 8192));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, Slice(_Features_3_output, n * 4096), Slice(_Features_4_gradient, n * 8192), _Features_4_weight.Gradient, _Features_4_bias.Gradient, n);
-                }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, Slice(_Features_4_gradient, n * 8192), _Features_4_weight.Value, Slice(_Features_3_gradient, n * 4096), n);
+                global::NetCompiler.Kernels.Elementwise.Scale(features6_0OutputGrad, 1f, features6_0BranchGrad);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0BranchGrad,
+                    _features6_0Conv2Weight.Value, features6_0BnGrad, n);
+                global::NetCompiler.Kernels.Relu.Backward(features6_0Bn, features6_0BnGrad);
+                global::NetCompiler.Kernels.BatchNorm.BackwardInference(features6_0BnGrad, _features6_0BnWeight.Value,
+                    _features6_0BnRunningVar.Value, features6_0ConvGrad, n, 32, 256, eps: 1E-05f);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0ConvGrad,
+                    _features6_0Conv1Weight.Value, features5OutputGradPart, n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0OutputGrad, 1f, features5OutputGradPart,
+                    features5OutputGrad);
+                // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
+                global::NetCompiler.Kernels.Relu.Backward(features5Output, features5OutputGrad);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, features5OutputGrad,
+                    _features4Weight.Value, features3OutputGrad, n);
                 // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
-                if (training)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_1_output, n * 4096), Slice(_Features_3_gradient, n * 4096), _Features_3_weight.Gradient, default, n);
-                }
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_gradient, n * 4096), _Features_3_weight.Value, Slice(_Features_1_gradient, n * 4096), n);
-                // features.1: BatchNorm2d(16) + ReLU (features.2), 16x16x16 -> 16x16x16
-                global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_1_output, n * 4096), Slice(_Features_1_gradient, n * 4096));
-                if (training)
-                {
-                    global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_1_gradient, n * 4096), Slice(_Stem_output, n * 4096), _Features_1_weight.Value, _Features_1_savedMean, _Features_1_savedInvStd, Slice(_Stem_gradient, n * 4096), _Features_1_weight.Gradient, _Features_1_bias.Gradient, n, 16, 256);
-                }
-                else
-                {
-                    global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 4096), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Stem_gradient, n * 4096), n, 16, 256, eps: 1E-05f);
-                }
-                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), features.1 folded in for inference, 3x32x32 -> 16x16x16
-                if (training)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardWeight<StemShape>(context, images, Slice(_Stem_gradient, n * 4096), _Stem_weight.Gradient, _Stem_bias.Gradient, n);
-                }
-                if (inputGradient)
-                {
-                    global::NetCompiler.Kernels.Conv2d.BackwardData<StemShape>(context, Slice(_Stem_gradient, n * 4096), _Stem_weight.Value, Slice(_inputGradient, n * InputLength), n);
-                }
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
+                    _features3Weight.Value, features2OutputGrad, n);
+                // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
+                global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+                global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
+                    _features1RunningVar.Value, stemOutputGrad, n, 16, 256, eps: 1E-05f);
+                // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
+                global::NetCompiler.Kernels.Conv2d.BackwardData<StemShape>(context, stemOutputGrad, _stemWeight.Value,
+                    imagesGrad, n);
             }
         }
     }

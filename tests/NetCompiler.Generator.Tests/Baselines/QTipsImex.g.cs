@@ -32,13 +32,656 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             // features.2: ReLU, 32x64x64 -> 32x64x64
             new global::NetCompiler.LayerSummary("features.2", "ReLU", global::NetCompiler.TensorShape.Image(32, 64, 64), 0, 0, 524288, 3),
             // features.3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-            new global::NetCompiler.LayerSummary("features.3", "Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32)", global::NetCompiler.TensorShape.Image(32, 64, 64), 76544, 622854144, 524288, null),
+            new global::NetCompiler.LayerSummary("features.3", "Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32)", global::NetCompiler.TensorShape.Image(32, 64, 64), 76544, 655392768, 524288, null),
             // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
             new global::NetCompiler.LayerSummary("features.4", "Conv2d(32, 4, kernel_size=1)", global::NetCompiler.TensorShape.Image(4, 64, 64), 132, 524288, 65536, null),
-        });
+        },
+        inferenceBytesPerImage: 2621440,
+        trainingBytesPerImage: 19529728);
 
     /// <summary>Labels per image: one per output pixel.</summary>
     public const int LabelsPerImage = 4096;
+
+    /// <summary>The kernel program this class runs, as text: buffers, tensors and each routine's calls.</summary>
+    public static string Program { get; } =
+        "program QTipsImex\n" +
+        "sizes\n" +
+        "  InputLength = 12288  // 3x64x64 per image\n" +
+        "  Features_0Elements = 131072  // 32x64x64 per image\n" +
+        "  Features_1Channels = 32  // channels\n" +
+        "  Features_2Elements = 131072  // 32x64x64 per image\n" +
+        "  Features_3Elements = 131072  // 32x64x64 per image\n" +
+        "  Features_3Channels = 32  // channels\n" +
+        "  Features_4Elements = 16384  // 4x64x64 per image\n" +
+        "  Features_0WeightElements = 864  // elements of features.0.weight\n" +
+        "  Features_0Channels = 32  // channels\n" +
+        "  Features_3_0_convWeightElements = 9216  // elements of features.3.0.conv.weight\n" +
+        "  Features_3_0_convChannels = 32  // channels\n" +
+        "  Features_3_1_convWeightElements = 9216  // elements of features.3.1.conv.weight\n" +
+        "  Features_3_1_convChannels = 32  // channels\n" +
+        "  Features_3_2_convWeightElements = 9216  // elements of features.3.2.conv.weight\n" +
+        "  Features_3_2_convChannels = 32  // channels\n" +
+        "  Features_3_3_convWeightElements = 9216  // elements of features.3.3.conv.weight\n" +
+        "  Features_3_3_convChannels = 32  // channels\n" +
+        "  Features_3_4_convWeightElements = 9216  // elements of features.3.4.conv.weight\n" +
+        "  Features_3_4_convChannels = 32  // channels\n" +
+        "  Features_3_5_convWeightElements = 9216  // elements of features.3.5.conv.weight\n" +
+        "  Features_3_5_convChannels = 32  // channels\n" +
+        "  Features_3_6_convWeightElements = 9216  // elements of features.3.6.conv.weight\n" +
+        "  Features_3_6_convChannels = 32  // channels\n" +
+        "  Features_3_7_convWeightElements = 9216  // elements of features.3.7.conv.weight\n" +
+        "  Features_3_7_convChannels = 32  // channels\n" +
+        "buffers\n" +
+        "  %images: f32[n x InputLength] input\n" +
+        "  %features.0.output: f32[n x Features_0Elements] activation slot 0 pinned\n" +
+        "  %features.1.saved_mean: f32[Features_1Channels] saved slot 49\n" +
+        "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 50\n" +
+        "  %features.1.saved_variance: f32[Features_1Channels] saved slot 47\n" +
+        "  %features.2.output: f32[n x Features_2Elements] activation slot 1 pinned\n" +
+        "  %features.3.0.conv: f32[n x Features_3Elements] activation slot 2\n" +
+        "  %features.3.0.bn: f32[n x Features_3Elements] activation slot 3\n" +
+        "  %features.3.0.bn.saved_mean: f32[Features_3Channels] saved slot 51\n" +
+        "  %features.3.0.bn.saved_inv_std: f32[Features_3Channels] saved slot 52\n" +
+        "  %features.3.0.bn.saved_variance: f32[Features_3Channels] saved slot 53\n" +
+        "  %features.3.0.explicit: f32[n x Features_3Elements] activation slot 4\n" +
+        "  %features.3.0.output: f32[n x Features_3Elements] activation slot 4\n" +
+        "  %features.3.0.solved: f32[n x Features_3Elements] activation slot 5\n" +
+        "  %features.3.1.conv: f32[n x Features_3Elements] activation slot 6\n" +
+        "  %features.3.1.bn: f32[n x Features_3Elements] activation slot 7\n" +
+        "  %features.3.1.bn.saved_mean: f32[Features_3Channels] saved slot 54\n" +
+        "  %features.3.1.bn.saved_inv_std: f32[Features_3Channels] saved slot 55\n" +
+        "  %features.3.1.bn.saved_variance: f32[Features_3Channels] saved slot 56\n" +
+        "  %features.3.1.explicit: f32[n x Features_3Elements] activation slot 8\n" +
+        "  %features.3.1.output: f32[n x Features_3Elements] activation slot 8\n" +
+        "  %features.3.1.solved: f32[n x Features_3Elements] activation slot 9\n" +
+        "  %features.3.2.conv: f32[n x Features_3Elements] activation slot 10\n" +
+        "  %features.3.2.bn: f32[n x Features_3Elements] activation slot 11\n" +
+        "  %features.3.2.bn.saved_mean: f32[Features_3Channels] saved slot 57\n" +
+        "  %features.3.2.bn.saved_inv_std: f32[Features_3Channels] saved slot 58\n" +
+        "  %features.3.2.bn.saved_variance: f32[Features_3Channels] saved slot 59\n" +
+        "  %features.3.2.explicit: f32[n x Features_3Elements] activation slot 12\n" +
+        "  %features.3.2.output: f32[n x Features_3Elements] activation slot 12\n" +
+        "  %features.3.2.solved: f32[n x Features_3Elements] activation slot 13\n" +
+        "  %features.3.3.conv: f32[n x Features_3Elements] activation slot 14\n" +
+        "  %features.3.3.bn: f32[n x Features_3Elements] activation slot 15\n" +
+        "  %features.3.3.bn.saved_mean: f32[Features_3Channels] saved slot 60\n" +
+        "  %features.3.3.bn.saved_inv_std: f32[Features_3Channels] saved slot 61\n" +
+        "  %features.3.3.bn.saved_variance: f32[Features_3Channels] saved slot 62\n" +
+        "  %features.3.3.explicit: f32[n x Features_3Elements] activation slot 16\n" +
+        "  %features.3.3.output: f32[n x Features_3Elements] activation slot 16\n" +
+        "  %features.3.3.solved: f32[n x Features_3Elements] activation slot 17\n" +
+        "  %features.3.4.conv: f32[n x Features_3Elements] activation slot 18\n" +
+        "  %features.3.4.bn: f32[n x Features_3Elements] activation slot 19\n" +
+        "  %features.3.4.bn.saved_mean: f32[Features_3Channels] saved slot 63\n" +
+        "  %features.3.4.bn.saved_inv_std: f32[Features_3Channels] saved slot 64\n" +
+        "  %features.3.4.bn.saved_variance: f32[Features_3Channels] saved slot 65\n" +
+        "  %features.3.4.explicit: f32[n x Features_3Elements] activation slot 20\n" +
+        "  %features.3.4.output: f32[n x Features_3Elements] activation slot 20\n" +
+        "  %features.3.4.solved: f32[n x Features_3Elements] activation slot 21\n" +
+        "  %features.3.5.conv: f32[n x Features_3Elements] activation slot 22\n" +
+        "  %features.3.5.bn: f32[n x Features_3Elements] activation slot 23\n" +
+        "  %features.3.5.bn.saved_mean: f32[Features_3Channels] saved slot 66\n" +
+        "  %features.3.5.bn.saved_inv_std: f32[Features_3Channels] saved slot 67\n" +
+        "  %features.3.5.bn.saved_variance: f32[Features_3Channels] saved slot 68\n" +
+        "  %features.3.5.explicit: f32[n x Features_3Elements] activation slot 24\n" +
+        "  %features.3.5.output: f32[n x Features_3Elements] activation slot 24\n" +
+        "  %features.3.5.solved: f32[n x Features_3Elements] activation slot 25\n" +
+        "  %features.3.6.conv: f32[n x Features_3Elements] activation slot 26\n" +
+        "  %features.3.6.bn: f32[n x Features_3Elements] activation slot 27\n" +
+        "  %features.3.6.bn.saved_mean: f32[Features_3Channels] saved slot 69\n" +
+        "  %features.3.6.bn.saved_inv_std: f32[Features_3Channels] saved slot 70\n" +
+        "  %features.3.6.bn.saved_variance: f32[Features_3Channels] saved slot 71\n" +
+        "  %features.3.6.explicit: f32[n x Features_3Elements] activation slot 28\n" +
+        "  %features.3.6.output: f32[n x Features_3Elements] activation slot 28\n" +
+        "  %features.3.6.solved: f32[n x Features_3Elements] activation slot 29\n" +
+        "  %features.3.7.conv: f32[n x Features_3Elements] activation slot 30\n" +
+        "  %features.3.7.bn: f32[n x Features_3Elements] activation slot 31\n" +
+        "  %features.3.7.bn.saved_mean: f32[Features_3Channels] saved slot 72\n" +
+        "  %features.3.7.bn.saved_inv_std: f32[Features_3Channels] saved slot 73\n" +
+        "  %features.3.7.bn.saved_variance: f32[Features_3Channels] saved slot 74\n" +
+        "  %features.3.7.explicit: f32[n x Features_3Elements] activation slot 32\n" +
+        "  %features.3.7.output: f32[n x Features_3Elements] activation slot 32 pinned\n" +
+        "  %features.3.7.solved: f32[n x Features_3Elements] activation slot 33\n" +
+        "  %features.4.output: f32[n x Features_4Elements] activation slot 37 pinned\n" +
+        "  %features.4.output.grad: f32[n x Features_4Elements] gradient slot 38 pinned\n" +
+        "  %images.grad: f32[n x InputLength] gradient slot 4 pinned\n" +
+        "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 48\n" +
+        "  %features.0.folded_bias: f32[Features_0Channels] derived slot 75\n" +
+        "  %features.3.0.conv.folded_weight: f32[Features_3_0_convWeightElements] derived slot 39\n" +
+        "  %features.3.0.conv.folded_bias: f32[Features_3_0_convChannels] derived slot 76\n" +
+        "  %features.3.1.conv.folded_weight: f32[Features_3_1_convWeightElements] derived slot 40\n" +
+        "  %features.3.1.conv.folded_bias: f32[Features_3_1_convChannels] derived slot 77\n" +
+        "  %features.3.2.conv.folded_weight: f32[Features_3_2_convWeightElements] derived slot 41\n" +
+        "  %features.3.2.conv.folded_bias: f32[Features_3_2_convChannels] derived slot 78\n" +
+        "  %features.3.3.conv.folded_weight: f32[Features_3_3_convWeightElements] derived slot 42\n" +
+        "  %features.3.3.conv.folded_bias: f32[Features_3_3_convChannels] derived slot 79\n" +
+        "  %features.3.4.conv.folded_weight: f32[Features_3_4_convWeightElements] derived slot 43\n" +
+        "  %features.3.4.conv.folded_bias: f32[Features_3_4_convChannels] derived slot 80\n" +
+        "  %features.3.5.conv.folded_weight: f32[Features_3_5_convWeightElements] derived slot 44\n" +
+        "  %features.3.5.conv.folded_bias: f32[Features_3_5_convChannels] derived slot 81\n" +
+        "  %features.3.6.conv.folded_weight: f32[Features_3_6_convWeightElements] derived slot 45\n" +
+        "  %features.3.6.conv.folded_bias: f32[Features_3_6_convChannels] derived slot 82\n" +
+        "  %features.3.7.conv.folded_weight: f32[Features_3_7_convWeightElements] derived slot 46\n" +
+        "  %features.3.7.conv.folded_bias: f32[Features_3_7_convChannels] derived slot 83\n" +
+        "  %features.3.7.output.grad: f32[n x Features_3Elements] gradient slot 34 pinned\n" +
+        "  %features.3.7.solved.grad: f32[n x Features_3Elements] gradient slot 35\n" +
+        "  %features.3.7.explicit.grad: f32[n x Features_3Elements] gradient slot 36\n" +
+        "  %features.3.7.bn.grad: f32[n x Features_3Elements] gradient slot 33\n" +
+        "  %features.3.7.conv.grad: f32[n x Features_3Elements] gradient slot 31\n" +
+        "  %features.3.6.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.6.output.grad: f32[n x Features_3Elements] gradient slot 28\n" +
+        "  %features.3.6.solved.grad: f32[n x Features_3Elements] gradient slot 30\n" +
+        "  %features.3.6.explicit.grad: f32[n x Features_3Elements] gradient slot 31\n" +
+        "  %features.3.6.bn.grad: f32[n x Features_3Elements] gradient slot 29\n" +
+        "  %features.3.6.conv.grad: f32[n x Features_3Elements] gradient slot 27\n" +
+        "  %features.3.5.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.5.output.grad: f32[n x Features_3Elements] gradient slot 24\n" +
+        "  %features.3.5.solved.grad: f32[n x Features_3Elements] gradient slot 26\n" +
+        "  %features.3.5.explicit.grad: f32[n x Features_3Elements] gradient slot 27\n" +
+        "  %features.3.5.bn.grad: f32[n x Features_3Elements] gradient slot 25\n" +
+        "  %features.3.5.conv.grad: f32[n x Features_3Elements] gradient slot 23\n" +
+        "  %features.3.4.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.4.output.grad: f32[n x Features_3Elements] gradient slot 20\n" +
+        "  %features.3.4.solved.grad: f32[n x Features_3Elements] gradient slot 22\n" +
+        "  %features.3.4.explicit.grad: f32[n x Features_3Elements] gradient slot 23\n" +
+        "  %features.3.4.bn.grad: f32[n x Features_3Elements] gradient slot 21\n" +
+        "  %features.3.4.conv.grad: f32[n x Features_3Elements] gradient slot 19\n" +
+        "  %features.3.3.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.3.output.grad: f32[n x Features_3Elements] gradient slot 16\n" +
+        "  %features.3.3.solved.grad: f32[n x Features_3Elements] gradient slot 18\n" +
+        "  %features.3.3.explicit.grad: f32[n x Features_3Elements] gradient slot 19\n" +
+        "  %features.3.3.bn.grad: f32[n x Features_3Elements] gradient slot 17\n" +
+        "  %features.3.3.conv.grad: f32[n x Features_3Elements] gradient slot 15\n" +
+        "  %features.3.2.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.2.output.grad: f32[n x Features_3Elements] gradient slot 12\n" +
+        "  %features.3.2.solved.grad: f32[n x Features_3Elements] gradient slot 14\n" +
+        "  %features.3.2.explicit.grad: f32[n x Features_3Elements] gradient slot 15\n" +
+        "  %features.3.2.bn.grad: f32[n x Features_3Elements] gradient slot 13\n" +
+        "  %features.3.2.conv.grad: f32[n x Features_3Elements] gradient slot 11\n" +
+        "  %features.3.1.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.1.output.grad: f32[n x Features_3Elements] gradient slot 8\n" +
+        "  %features.3.1.solved.grad: f32[n x Features_3Elements] gradient slot 10\n" +
+        "  %features.3.1.explicit.grad: f32[n x Features_3Elements] gradient slot 11\n" +
+        "  %features.3.1.bn.grad: f32[n x Features_3Elements] gradient slot 9\n" +
+        "  %features.3.1.conv.grad: f32[n x Features_3Elements] gradient slot 7\n" +
+        "  %features.3.0.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.0.output.grad: f32[n x Features_3Elements] gradient slot 4\n" +
+        "  %features.3.0.solved.grad: f32[n x Features_3Elements] gradient slot 6\n" +
+        "  %features.3.0.explicit.grad: f32[n x Features_3Elements] gradient slot 7\n" +
+        "  %features.3.0.bn.grad: f32[n x Features_3Elements] gradient slot 5\n" +
+        "  %features.3.0.conv.grad: f32[n x Features_3Elements] gradient slot 3\n" +
+        "  %features.2.output.grad_part: f32[n x Features_2Elements] scratch slot 2\n" +
+        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 3 pinned\n" +
+        "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 2 pinned\n" +
+        "  %features.3.7.conv.weight.grad_part: f32[Features_3_7_convWeightElements] scratch slot 47\n" +
+        "  %features.3.6.output.grad_part: f32[n x Features_3Elements] scratch slot 30\n" +
+        "  %features.3.6.conv.weight.grad_part: f32[Features_3_6_convWeightElements] scratch slot 47\n" +
+        "  %features.3.5.output.grad_part: f32[n x Features_3Elements] scratch slot 26\n" +
+        "  %features.3.5.conv.weight.grad_part: f32[Features_3_5_convWeightElements] scratch slot 47\n" +
+        "  %features.3.4.output.grad_part: f32[n x Features_3Elements] scratch slot 22\n" +
+        "  %features.3.4.conv.weight.grad_part: f32[Features_3_4_convWeightElements] scratch slot 47\n" +
+        "  %features.3.3.output.grad_part: f32[n x Features_3Elements] scratch slot 18\n" +
+        "  %features.3.3.conv.weight.grad_part: f32[Features_3_3_convWeightElements] scratch slot 47\n" +
+        "  %features.3.2.output.grad_part: f32[n x Features_3Elements] scratch slot 14\n" +
+        "  %features.3.2.conv.weight.grad_part: f32[Features_3_2_convWeightElements] scratch slot 47\n" +
+        "  %features.3.1.output.grad_part: f32[n x Features_3Elements] scratch slot 10\n" +
+        "  %features.3.1.conv.weight.grad_part: f32[Features_3_1_convWeightElements] scratch slot 47\n" +
+        "  %features.3.0.output.grad_part: f32[n x Features_3Elements] scratch slot 6\n" +
+        "  %features.3.0.conv.weight.grad_part: f32[Features_3_0_convWeightElements] scratch slot 47\n" +
+        "  %features.2.output.grad_part: f32[n x Features_2Elements] scratch slot 2\n" +
+        "tensors\n" +
+        "  @features.0.weight: [32, 3, 3, 3] trained he_normal(fan_in=27)\n" +
+        "  @features.0.bias: [32] trained constant(0)\n" +
+        "  @features.1.weight: [32] trained constant(1)\n" +
+        "  @features.1.bias: [32] trained constant(0)\n" +
+        "  @features.1.running_mean: [32] buffer constant(0)\n" +
+        "  @features.1.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.0.conv.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.3.0.bn.weight: [32] trained constant(1)\n" +
+        "  @features.3.0.bn.bias: [32] trained constant(0)\n" +
+        "  @features.3.0.bn.running_mean: [32] buffer constant(0)\n" +
+        "  @features.3.0.bn.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.0.implicit.weight: [32, 1, 3, 3] trained xavier_uniform(fan_in=9, fan_out=288)\n" +
+        "  @features.3.1.conv.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.3.1.bn.weight: [32] trained constant(1)\n" +
+        "  @features.3.1.bn.bias: [32] trained constant(0)\n" +
+        "  @features.3.1.bn.running_mean: [32] buffer constant(0)\n" +
+        "  @features.3.1.bn.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.1.implicit.weight: [32, 1, 3, 3] trained xavier_uniform(fan_in=9, fan_out=288)\n" +
+        "  @features.3.2.conv.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.3.2.bn.weight: [32] trained constant(1)\n" +
+        "  @features.3.2.bn.bias: [32] trained constant(0)\n" +
+        "  @features.3.2.bn.running_mean: [32] buffer constant(0)\n" +
+        "  @features.3.2.bn.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.2.implicit.weight: [32, 1, 3, 3] trained xavier_uniform(fan_in=9, fan_out=288)\n" +
+        "  @features.3.3.conv.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.3.3.bn.weight: [32] trained constant(1)\n" +
+        "  @features.3.3.bn.bias: [32] trained constant(0)\n" +
+        "  @features.3.3.bn.running_mean: [32] buffer constant(0)\n" +
+        "  @features.3.3.bn.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.3.implicit.weight: [32, 1, 3, 3] trained xavier_uniform(fan_in=9, fan_out=288)\n" +
+        "  @features.3.4.conv.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.3.4.bn.weight: [32] trained constant(1)\n" +
+        "  @features.3.4.bn.bias: [32] trained constant(0)\n" +
+        "  @features.3.4.bn.running_mean: [32] buffer constant(0)\n" +
+        "  @features.3.4.bn.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.4.implicit.weight: [32, 1, 3, 3] trained xavier_uniform(fan_in=9, fan_out=288)\n" +
+        "  @features.3.5.conv.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.3.5.bn.weight: [32] trained constant(1)\n" +
+        "  @features.3.5.bn.bias: [32] trained constant(0)\n" +
+        "  @features.3.5.bn.running_mean: [32] buffer constant(0)\n" +
+        "  @features.3.5.bn.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.5.implicit.weight: [32, 1, 3, 3] trained xavier_uniform(fan_in=9, fan_out=288)\n" +
+        "  @features.3.6.conv.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.3.6.bn.weight: [32] trained constant(1)\n" +
+        "  @features.3.6.bn.bias: [32] trained constant(0)\n" +
+        "  @features.3.6.bn.running_mean: [32] buffer constant(0)\n" +
+        "  @features.3.6.bn.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.6.implicit.weight: [32, 1, 3, 3] trained xavier_uniform(fan_in=9, fan_out=288)\n" +
+        "  @features.3.7.conv.weight: [32, 32, 3, 3] trained he_normal(fan_in=288)\n" +
+        "  @features.3.7.bn.weight: [32] trained constant(1)\n" +
+        "  @features.3.7.bn.bias: [32] trained constant(0)\n" +
+        "  @features.3.7.bn.running_mean: [32] buffer constant(0)\n" +
+        "  @features.3.7.bn.running_var: [32] buffer constant(1)\n" +
+        "  @features.3.7.implicit.weight: [32, 1, 3, 3] trained xavier_uniform(fan_in=9, fan_out=288)\n" +
+        "  @features.4.weight: [4, 32, 1, 1] trained xavier_uniform(fan_in=32, fan_out=4)\n" +
+        "  @features.4.bias: [4] trained constant(0)\n" +
+        "routine inference\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, %features.0.folded_weight, %features.0.folded_bias) -> %features.2.output  Features_0Shape +relu\n" +
+        "  // features.3 step 0\n" +
+        "  conv2d(%features.2.output, %features.3.0.conv.folded_weight, %features.3.0.conv.folded_bias) -> %features.3.0.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.0.bn, @features.3.0.conv.weight, _) -> %features.3.0.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.0.explicit, @features.3.0.implicit.weight) -> %features.3.0.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.2.output, %features.3.0.solved) -> %features.3.0.output  scale=1\n" +
+        "  // features.3 step 1\n" +
+        "  conv2d(%features.3.0.output, %features.3.1.conv.folded_weight, %features.3.1.conv.folded_bias) -> %features.3.1.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.1.bn, @features.3.1.conv.weight, _) -> %features.3.1.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.1.explicit, @features.3.1.implicit.weight) -> %features.3.1.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.0.output, %features.3.1.solved) -> %features.3.1.output  scale=1\n" +
+        "  // features.3 step 2\n" +
+        "  conv2d(%features.3.1.output, %features.3.2.conv.folded_weight, %features.3.2.conv.folded_bias) -> %features.3.2.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.2.bn, @features.3.2.conv.weight, _) -> %features.3.2.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.2.explicit, @features.3.2.implicit.weight) -> %features.3.2.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.1.output, %features.3.2.solved) -> %features.3.2.output  scale=1\n" +
+        "  // features.3 step 3\n" +
+        "  conv2d(%features.3.2.output, %features.3.3.conv.folded_weight, %features.3.3.conv.folded_bias) -> %features.3.3.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.3.bn, @features.3.3.conv.weight, _) -> %features.3.3.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.3.explicit, @features.3.3.implicit.weight) -> %features.3.3.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.2.output, %features.3.3.solved) -> %features.3.3.output  scale=1\n" +
+        "  // features.3 step 4\n" +
+        "  conv2d(%features.3.3.output, %features.3.4.conv.folded_weight, %features.3.4.conv.folded_bias) -> %features.3.4.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.4.bn, @features.3.4.conv.weight, _) -> %features.3.4.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.4.explicit, @features.3.4.implicit.weight) -> %features.3.4.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.3.output, %features.3.4.solved) -> %features.3.4.output  scale=1\n" +
+        "  // features.3 step 5\n" +
+        "  conv2d(%features.3.4.output, %features.3.5.conv.folded_weight, %features.3.5.conv.folded_bias) -> %features.3.5.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.5.bn, @features.3.5.conv.weight, _) -> %features.3.5.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.5.explicit, @features.3.5.implicit.weight) -> %features.3.5.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.4.output, %features.3.5.solved) -> %features.3.5.output  scale=1\n" +
+        "  // features.3 step 6\n" +
+        "  conv2d(%features.3.5.output, %features.3.6.conv.folded_weight, %features.3.6.conv.folded_bias) -> %features.3.6.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.6.bn, @features.3.6.conv.weight, _) -> %features.3.6.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.6.explicit, @features.3.6.implicit.weight) -> %features.3.6.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.5.output, %features.3.6.solved) -> %features.3.6.output  scale=1\n" +
+        "  // features.3 step 7\n" +
+        "  conv2d(%features.3.6.output, %features.3.7.conv.folded_weight, %features.3.7.conv.folded_bias) -> %features.3.7.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.7.bn, @features.3.7.conv.weight, _) -> %features.3.7.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.7.explicit, @features.3.7.implicit.weight) -> %features.3.7.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.6.output, %features.3.7.solved) -> %features.3.7.output  scale=1\n" +
+        "  // features.4\n" +
+        "  conv2d(%features.3.7.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "routine inference_unfolded\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
+        "  // features.1\n" +
+        "  batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
+        "  // features.3 step 0\n" +
+        "  conv2d(%features.2.output, @features.3.0.conv.weight, _) -> %features.3.0.conv  Features_3Shape\n" +
+        "  batch_norm.inference(%features.3.0.conv, @features.3.0.bn.weight, @features.3.0.bn.bias, @features.3.0.bn.running_mean, @features.3.0.bn.running_var) -> %features.3.0.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.0.bn, @features.3.0.conv.weight, _) -> %features.3.0.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.0.explicit, @features.3.0.implicit.weight) -> %features.3.0.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.2.output, %features.3.0.solved) -> %features.3.0.output  scale=1\n" +
+        "  // features.3 step 1\n" +
+        "  conv2d(%features.3.0.output, @features.3.1.conv.weight, _) -> %features.3.1.conv  Features_3Shape\n" +
+        "  batch_norm.inference(%features.3.1.conv, @features.3.1.bn.weight, @features.3.1.bn.bias, @features.3.1.bn.running_mean, @features.3.1.bn.running_var) -> %features.3.1.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.1.bn, @features.3.1.conv.weight, _) -> %features.3.1.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.1.explicit, @features.3.1.implicit.weight) -> %features.3.1.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.0.output, %features.3.1.solved) -> %features.3.1.output  scale=1\n" +
+        "  // features.3 step 2\n" +
+        "  conv2d(%features.3.1.output, @features.3.2.conv.weight, _) -> %features.3.2.conv  Features_3Shape\n" +
+        "  batch_norm.inference(%features.3.2.conv, @features.3.2.bn.weight, @features.3.2.bn.bias, @features.3.2.bn.running_mean, @features.3.2.bn.running_var) -> %features.3.2.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.2.bn, @features.3.2.conv.weight, _) -> %features.3.2.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.2.explicit, @features.3.2.implicit.weight) -> %features.3.2.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.1.output, %features.3.2.solved) -> %features.3.2.output  scale=1\n" +
+        "  // features.3 step 3\n" +
+        "  conv2d(%features.3.2.output, @features.3.3.conv.weight, _) -> %features.3.3.conv  Features_3Shape\n" +
+        "  batch_norm.inference(%features.3.3.conv, @features.3.3.bn.weight, @features.3.3.bn.bias, @features.3.3.bn.running_mean, @features.3.3.bn.running_var) -> %features.3.3.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.3.bn, @features.3.3.conv.weight, _) -> %features.3.3.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.3.explicit, @features.3.3.implicit.weight) -> %features.3.3.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.2.output, %features.3.3.solved) -> %features.3.3.output  scale=1\n" +
+        "  // features.3 step 4\n" +
+        "  conv2d(%features.3.3.output, @features.3.4.conv.weight, _) -> %features.3.4.conv  Features_3Shape\n" +
+        "  batch_norm.inference(%features.3.4.conv, @features.3.4.bn.weight, @features.3.4.bn.bias, @features.3.4.bn.running_mean, @features.3.4.bn.running_var) -> %features.3.4.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.4.bn, @features.3.4.conv.weight, _) -> %features.3.4.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.4.explicit, @features.3.4.implicit.weight) -> %features.3.4.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.3.output, %features.3.4.solved) -> %features.3.4.output  scale=1\n" +
+        "  // features.3 step 5\n" +
+        "  conv2d(%features.3.4.output, @features.3.5.conv.weight, _) -> %features.3.5.conv  Features_3Shape\n" +
+        "  batch_norm.inference(%features.3.5.conv, @features.3.5.bn.weight, @features.3.5.bn.bias, @features.3.5.bn.running_mean, @features.3.5.bn.running_var) -> %features.3.5.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.5.bn, @features.3.5.conv.weight, _) -> %features.3.5.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.5.explicit, @features.3.5.implicit.weight) -> %features.3.5.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.4.output, %features.3.5.solved) -> %features.3.5.output  scale=1\n" +
+        "  // features.3 step 6\n" +
+        "  conv2d(%features.3.5.output, @features.3.6.conv.weight, _) -> %features.3.6.conv  Features_3Shape\n" +
+        "  batch_norm.inference(%features.3.6.conv, @features.3.6.bn.weight, @features.3.6.bn.bias, @features.3.6.bn.running_mean, @features.3.6.bn.running_var) -> %features.3.6.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.6.bn, @features.3.6.conv.weight, _) -> %features.3.6.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.6.explicit, @features.3.6.implicit.weight) -> %features.3.6.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.5.output, %features.3.6.solved) -> %features.3.6.output  scale=1\n" +
+        "  // features.3 step 7\n" +
+        "  conv2d(%features.3.6.output, @features.3.7.conv.weight, _) -> %features.3.7.conv  Features_3Shape\n" +
+        "  batch_norm.inference(%features.3.7.conv, @features.3.7.bn.weight, @features.3.7.bn.bias, @features.3.7.bn.running_mean, @features.3.7.bn.running_var) -> %features.3.7.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.7.bn, @features.3.7.conv.weight, _) -> %features.3.7.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.7.explicit, @features.3.7.implicit.weight) -> %features.3.7.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.6.output, %features.3.7.solved) -> %features.3.7.output  scale=1\n" +
+        "  // features.4\n" +
+        "  conv2d(%features.3.7.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "routine fold\n" +
+        "  // features.0\n" +
+        "  batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, %features.0.folded_bias\n" +
+        "  // features.3 step 0\n" +
+        "  batch_norm.fold(@features.3.0.conv.weight, _, @features.3.0.bn.weight, @features.3.0.bn.bias, @features.3.0.bn.running_mean, @features.3.0.bn.running_var) -> %features.3.0.conv.folded_weight, %features.3.0.conv.folded_bias\n" +
+        "  // features.3 step 1\n" +
+        "  batch_norm.fold(@features.3.1.conv.weight, _, @features.3.1.bn.weight, @features.3.1.bn.bias, @features.3.1.bn.running_mean, @features.3.1.bn.running_var) -> %features.3.1.conv.folded_weight, %features.3.1.conv.folded_bias\n" +
+        "  // features.3 step 2\n" +
+        "  batch_norm.fold(@features.3.2.conv.weight, _, @features.3.2.bn.weight, @features.3.2.bn.bias, @features.3.2.bn.running_mean, @features.3.2.bn.running_var) -> %features.3.2.conv.folded_weight, %features.3.2.conv.folded_bias\n" +
+        "  // features.3 step 3\n" +
+        "  batch_norm.fold(@features.3.3.conv.weight, _, @features.3.3.bn.weight, @features.3.3.bn.bias, @features.3.3.bn.running_mean, @features.3.3.bn.running_var) -> %features.3.3.conv.folded_weight, %features.3.3.conv.folded_bias\n" +
+        "  // features.3 step 4\n" +
+        "  batch_norm.fold(@features.3.4.conv.weight, _, @features.3.4.bn.weight, @features.3.4.bn.bias, @features.3.4.bn.running_mean, @features.3.4.bn.running_var) -> %features.3.4.conv.folded_weight, %features.3.4.conv.folded_bias\n" +
+        "  // features.3 step 5\n" +
+        "  batch_norm.fold(@features.3.5.conv.weight, _, @features.3.5.bn.weight, @features.3.5.bn.bias, @features.3.5.bn.running_mean, @features.3.5.bn.running_var) -> %features.3.5.conv.folded_weight, %features.3.5.conv.folded_bias\n" +
+        "  // features.3 step 6\n" +
+        "  batch_norm.fold(@features.3.6.conv.weight, _, @features.3.6.bn.weight, @features.3.6.bn.bias, @features.3.6.bn.running_mean, @features.3.6.bn.running_var) -> %features.3.6.conv.folded_weight, %features.3.6.conv.folded_bias\n" +
+        "  // features.3 step 7\n" +
+        "  batch_norm.fold(@features.3.7.conv.weight, _, @features.3.7.bn.weight, @features.3.7.bn.bias, @features.3.7.bn.running_mean, @features.3.7.bn.running_var) -> %features.3.7.conv.folded_weight, %features.3.7.conv.folded_bias\n" +
+        "routine training\n" +
+        "  // features.0\n" +
+        "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
+        "  // features.1\n" +
+        "  batch_norm.training(%features.0.output, @features.1.weight, @features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu\n" +
+        "  // features.3 step 0\n" +
+        "  conv2d(%features.2.output, @features.3.0.conv.weight, _) -> %features.3.0.conv  Features_3Shape\n" +
+        "  batch_norm.training(%features.3.0.conv, @features.3.0.bn.weight, @features.3.0.bn.bias) -> %features.3.0.bn, %features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std, %features.3.0.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.0.bn, @features.3.0.conv.weight, _) -> %features.3.0.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.0.explicit, @features.3.0.implicit.weight) -> %features.3.0.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.2.output, %features.3.0.solved) -> %features.3.0.output  scale=1\n" +
+        "  // features.3 step 1\n" +
+        "  conv2d(%features.3.0.output, @features.3.1.conv.weight, _) -> %features.3.1.conv  Features_3Shape\n" +
+        "  batch_norm.training(%features.3.1.conv, @features.3.1.bn.weight, @features.3.1.bn.bias) -> %features.3.1.bn, %features.3.1.bn.saved_mean, %features.3.1.bn.saved_inv_std, %features.3.1.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.1.bn, @features.3.1.conv.weight, _) -> %features.3.1.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.1.explicit, @features.3.1.implicit.weight) -> %features.3.1.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.0.output, %features.3.1.solved) -> %features.3.1.output  scale=1\n" +
+        "  // features.3 step 2\n" +
+        "  conv2d(%features.3.1.output, @features.3.2.conv.weight, _) -> %features.3.2.conv  Features_3Shape\n" +
+        "  batch_norm.training(%features.3.2.conv, @features.3.2.bn.weight, @features.3.2.bn.bias) -> %features.3.2.bn, %features.3.2.bn.saved_mean, %features.3.2.bn.saved_inv_std, %features.3.2.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.2.bn, @features.3.2.conv.weight, _) -> %features.3.2.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.2.explicit, @features.3.2.implicit.weight) -> %features.3.2.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.1.output, %features.3.2.solved) -> %features.3.2.output  scale=1\n" +
+        "  // features.3 step 3\n" +
+        "  conv2d(%features.3.2.output, @features.3.3.conv.weight, _) -> %features.3.3.conv  Features_3Shape\n" +
+        "  batch_norm.training(%features.3.3.conv, @features.3.3.bn.weight, @features.3.3.bn.bias) -> %features.3.3.bn, %features.3.3.bn.saved_mean, %features.3.3.bn.saved_inv_std, %features.3.3.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.3.bn, @features.3.3.conv.weight, _) -> %features.3.3.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.3.explicit, @features.3.3.implicit.weight) -> %features.3.3.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.2.output, %features.3.3.solved) -> %features.3.3.output  scale=1\n" +
+        "  // features.3 step 4\n" +
+        "  conv2d(%features.3.3.output, @features.3.4.conv.weight, _) -> %features.3.4.conv  Features_3Shape\n" +
+        "  batch_norm.training(%features.3.4.conv, @features.3.4.bn.weight, @features.3.4.bn.bias) -> %features.3.4.bn, %features.3.4.bn.saved_mean, %features.3.4.bn.saved_inv_std, %features.3.4.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.4.bn, @features.3.4.conv.weight, _) -> %features.3.4.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.4.explicit, @features.3.4.implicit.weight) -> %features.3.4.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.3.output, %features.3.4.solved) -> %features.3.4.output  scale=1\n" +
+        "  // features.3 step 5\n" +
+        "  conv2d(%features.3.4.output, @features.3.5.conv.weight, _) -> %features.3.5.conv  Features_3Shape\n" +
+        "  batch_norm.training(%features.3.5.conv, @features.3.5.bn.weight, @features.3.5.bn.bias) -> %features.3.5.bn, %features.3.5.bn.saved_mean, %features.3.5.bn.saved_inv_std, %features.3.5.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.5.bn, @features.3.5.conv.weight, _) -> %features.3.5.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.5.explicit, @features.3.5.implicit.weight) -> %features.3.5.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.4.output, %features.3.5.solved) -> %features.3.5.output  scale=1\n" +
+        "  // features.3 step 6\n" +
+        "  conv2d(%features.3.5.output, @features.3.6.conv.weight, _) -> %features.3.6.conv  Features_3Shape\n" +
+        "  batch_norm.training(%features.3.6.conv, @features.3.6.bn.weight, @features.3.6.bn.bias) -> %features.3.6.bn, %features.3.6.bn.saved_mean, %features.3.6.bn.saved_inv_std, %features.3.6.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.6.bn, @features.3.6.conv.weight, _) -> %features.3.6.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.6.explicit, @features.3.6.implicit.weight) -> %features.3.6.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.5.output, %features.3.6.solved) -> %features.3.6.output  scale=1\n" +
+        "  // features.3 step 7\n" +
+        "  conv2d(%features.3.6.output, @features.3.7.conv.weight, _) -> %features.3.7.conv  Features_3Shape\n" +
+        "  batch_norm.training(%features.3.7.conv, @features.3.7.bn.weight, @features.3.7.bn.bias) -> %features.3.7.bn, %features.3.7.bn.saved_mean, %features.3.7.bn.saved_inv_std, %features.3.7.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.7.bn, @features.3.7.conv.weight, _) -> %features.3.7.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.7.explicit, @features.3.7.implicit.weight) -> %features.3.7.solved  Features_3Implicit h=1\n" +
+        "  add_scaled(%features.3.6.output, %features.3.7.solved) -> %features.3.7.output  scale=1\n" +
+        "  // features.4\n" +
+        "  conv2d(%features.3.7.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "  // loss\n" +
+        "  softmax_cross_entropy.pixels(%features.4.output) -> %features.4.output.grad\n" +
+        "  check_loss()\n" +
+        "  // features.1\n" +
+        "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, @features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, @features.1.running_var  momentum=0.1\n" +
+        "  // features.3 step 0\n" +
+        "  batch_norm.update_running(%features.3.0.bn.saved_mean, %features.3.0.bn.saved_variance, @features.3.0.bn.running_mean, @features.3.0.bn.running_var) -> @features.3.0.bn.running_mean, @features.3.0.bn.running_var  momentum=0.1\n" +
+        "  // features.3 step 1\n" +
+        "  batch_norm.update_running(%features.3.1.bn.saved_mean, %features.3.1.bn.saved_variance, @features.3.1.bn.running_mean, @features.3.1.bn.running_var) -> @features.3.1.bn.running_mean, @features.3.1.bn.running_var  momentum=0.1\n" +
+        "  // features.3 step 2\n" +
+        "  batch_norm.update_running(%features.3.2.bn.saved_mean, %features.3.2.bn.saved_variance, @features.3.2.bn.running_mean, @features.3.2.bn.running_var) -> @features.3.2.bn.running_mean, @features.3.2.bn.running_var  momentum=0.1\n" +
+        "  // features.3 step 3\n" +
+        "  batch_norm.update_running(%features.3.3.bn.saved_mean, %features.3.3.bn.saved_variance, @features.3.3.bn.running_mean, @features.3.3.bn.running_var) -> @features.3.3.bn.running_mean, @features.3.3.bn.running_var  momentum=0.1\n" +
+        "  // features.3 step 4\n" +
+        "  batch_norm.update_running(%features.3.4.bn.saved_mean, %features.3.4.bn.saved_variance, @features.3.4.bn.running_mean, @features.3.4.bn.running_var) -> @features.3.4.bn.running_mean, @features.3.4.bn.running_var  momentum=0.1\n" +
+        "  // features.3 step 5\n" +
+        "  batch_norm.update_running(%features.3.5.bn.saved_mean, %features.3.5.bn.saved_variance, @features.3.5.bn.running_mean, @features.3.5.bn.running_var) -> @features.3.5.bn.running_mean, @features.3.5.bn.running_var  momentum=0.1\n" +
+        "  // features.3 step 6\n" +
+        "  batch_norm.update_running(%features.3.6.bn.saved_mean, %features.3.6.bn.saved_variance, @features.3.6.bn.running_mean, @features.3.6.bn.running_var) -> @features.3.6.bn.running_mean, @features.3.6.bn.running_var  momentum=0.1\n" +
+        "  // features.3 step 7\n" +
+        "  batch_norm.update_running(%features.3.7.bn.saved_mean, %features.3.7.bn.saved_variance, @features.3.7.bn.running_mean, @features.3.7.bn.running_var) -> @features.3.7.bn.running_mean, @features.3.7.bn.running_var  momentum=0.1\n" +
+        "  // loss\n" +
+        "  commit_step()\n" +
+        "  // features.4\n" +
+        "  conv2d.backward_weight(%features.3.7.output, %features.4.output.grad) -> @features.4.weight.grad, @features.4.bias.grad  Features_4Shape\n" +
+        "  conv2d.backward_data(%features.4.output.grad, @features.4.weight) -> %features.3.7.output.grad  Features_4Shape\n" +
+        "  // features.3 step 7\n" +
+        "  scale(%features.3.7.output.grad) -> %features.3.7.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.7.solved.grad, %features.3.7.solved, @features.3.7.implicit.weight) -> %features.3.7.explicit.grad, @features.3.7.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.7.bn, %features.3.7.explicit.grad) -> @features.3.7.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.7.explicit.grad, @features.3.7.conv.weight) -> %features.3.7.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.7.bn, %features.3.7.bn.grad) -> %features.3.7.bn.grad\n" +
+        "  batch_norm.backward(%features.3.7.bn.grad, %features.3.7.conv, @features.3.7.bn.weight, %features.3.7.bn.saved_mean, %features.3.7.bn.saved_inv_std) -> %features.3.7.conv.grad, @features.3.7.bn.weight.grad, @features.3.7.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.6.output, %features.3.7.conv.grad) -> %features.3.7.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.7.conv.weight.grad, %features.3.7.conv.weight.grad_part) -> @features.3.7.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.7.conv.grad, @features.3.7.conv.weight) -> %features.3.6.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.7.output.grad, %features.3.6.output.grad_part) -> %features.3.6.output.grad  scale=1\n" +
+        "  // features.3 step 6\n" +
+        "  scale(%features.3.6.output.grad) -> %features.3.6.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.6.solved.grad, %features.3.6.solved, @features.3.6.implicit.weight) -> %features.3.6.explicit.grad, @features.3.6.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.6.bn, %features.3.6.explicit.grad) -> @features.3.6.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.6.explicit.grad, @features.3.6.conv.weight) -> %features.3.6.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.6.bn, %features.3.6.bn.grad) -> %features.3.6.bn.grad\n" +
+        "  batch_norm.backward(%features.3.6.bn.grad, %features.3.6.conv, @features.3.6.bn.weight, %features.3.6.bn.saved_mean, %features.3.6.bn.saved_inv_std) -> %features.3.6.conv.grad, @features.3.6.bn.weight.grad, @features.3.6.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.5.output, %features.3.6.conv.grad) -> %features.3.6.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.6.conv.weight.grad, %features.3.6.conv.weight.grad_part) -> @features.3.6.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.6.conv.grad, @features.3.6.conv.weight) -> %features.3.5.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.6.output.grad, %features.3.5.output.grad_part) -> %features.3.5.output.grad  scale=1\n" +
+        "  // features.3 step 5\n" +
+        "  scale(%features.3.5.output.grad) -> %features.3.5.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.5.solved.grad, %features.3.5.solved, @features.3.5.implicit.weight) -> %features.3.5.explicit.grad, @features.3.5.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.5.bn, %features.3.5.explicit.grad) -> @features.3.5.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.5.explicit.grad, @features.3.5.conv.weight) -> %features.3.5.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.5.bn, %features.3.5.bn.grad) -> %features.3.5.bn.grad\n" +
+        "  batch_norm.backward(%features.3.5.bn.grad, %features.3.5.conv, @features.3.5.bn.weight, %features.3.5.bn.saved_mean, %features.3.5.bn.saved_inv_std) -> %features.3.5.conv.grad, @features.3.5.bn.weight.grad, @features.3.5.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.4.output, %features.3.5.conv.grad) -> %features.3.5.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.5.conv.weight.grad, %features.3.5.conv.weight.grad_part) -> @features.3.5.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.5.conv.grad, @features.3.5.conv.weight) -> %features.3.4.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.5.output.grad, %features.3.4.output.grad_part) -> %features.3.4.output.grad  scale=1\n" +
+        "  // features.3 step 4\n" +
+        "  scale(%features.3.4.output.grad) -> %features.3.4.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.4.solved.grad, %features.3.4.solved, @features.3.4.implicit.weight) -> %features.3.4.explicit.grad, @features.3.4.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.4.bn, %features.3.4.explicit.grad) -> @features.3.4.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.4.explicit.grad, @features.3.4.conv.weight) -> %features.3.4.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.4.bn, %features.3.4.bn.grad) -> %features.3.4.bn.grad\n" +
+        "  batch_norm.backward(%features.3.4.bn.grad, %features.3.4.conv, @features.3.4.bn.weight, %features.3.4.bn.saved_mean, %features.3.4.bn.saved_inv_std) -> %features.3.4.conv.grad, @features.3.4.bn.weight.grad, @features.3.4.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.3.output, %features.3.4.conv.grad) -> %features.3.4.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.4.conv.weight.grad, %features.3.4.conv.weight.grad_part) -> @features.3.4.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.4.conv.grad, @features.3.4.conv.weight) -> %features.3.3.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.4.output.grad, %features.3.3.output.grad_part) -> %features.3.3.output.grad  scale=1\n" +
+        "  // features.3 step 3\n" +
+        "  scale(%features.3.3.output.grad) -> %features.3.3.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.3.solved.grad, %features.3.3.solved, @features.3.3.implicit.weight) -> %features.3.3.explicit.grad, @features.3.3.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.3.bn, %features.3.3.explicit.grad) -> @features.3.3.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.3.explicit.grad, @features.3.3.conv.weight) -> %features.3.3.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.3.bn, %features.3.3.bn.grad) -> %features.3.3.bn.grad\n" +
+        "  batch_norm.backward(%features.3.3.bn.grad, %features.3.3.conv, @features.3.3.bn.weight, %features.3.3.bn.saved_mean, %features.3.3.bn.saved_inv_std) -> %features.3.3.conv.grad, @features.3.3.bn.weight.grad, @features.3.3.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.2.output, %features.3.3.conv.grad) -> %features.3.3.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.3.conv.weight.grad, %features.3.3.conv.weight.grad_part) -> @features.3.3.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.3.conv.grad, @features.3.3.conv.weight) -> %features.3.2.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.3.output.grad, %features.3.2.output.grad_part) -> %features.3.2.output.grad  scale=1\n" +
+        "  // features.3 step 2\n" +
+        "  scale(%features.3.2.output.grad) -> %features.3.2.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.2.solved.grad, %features.3.2.solved, @features.3.2.implicit.weight) -> %features.3.2.explicit.grad, @features.3.2.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.2.bn, %features.3.2.explicit.grad) -> @features.3.2.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.2.explicit.grad, @features.3.2.conv.weight) -> %features.3.2.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.2.bn, %features.3.2.bn.grad) -> %features.3.2.bn.grad\n" +
+        "  batch_norm.backward(%features.3.2.bn.grad, %features.3.2.conv, @features.3.2.bn.weight, %features.3.2.bn.saved_mean, %features.3.2.bn.saved_inv_std) -> %features.3.2.conv.grad, @features.3.2.bn.weight.grad, @features.3.2.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.1.output, %features.3.2.conv.grad) -> %features.3.2.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.2.conv.weight.grad, %features.3.2.conv.weight.grad_part) -> @features.3.2.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.2.conv.grad, @features.3.2.conv.weight) -> %features.3.1.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.2.output.grad, %features.3.1.output.grad_part) -> %features.3.1.output.grad  scale=1\n" +
+        "  // features.3 step 1\n" +
+        "  scale(%features.3.1.output.grad) -> %features.3.1.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.1.solved.grad, %features.3.1.solved, @features.3.1.implicit.weight) -> %features.3.1.explicit.grad, @features.3.1.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.1.bn, %features.3.1.explicit.grad) -> @features.3.1.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.1.explicit.grad, @features.3.1.conv.weight) -> %features.3.1.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.1.bn, %features.3.1.bn.grad) -> %features.3.1.bn.grad\n" +
+        "  batch_norm.backward(%features.3.1.bn.grad, %features.3.1.conv, @features.3.1.bn.weight, %features.3.1.bn.saved_mean, %features.3.1.bn.saved_inv_std) -> %features.3.1.conv.grad, @features.3.1.bn.weight.grad, @features.3.1.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.0.output, %features.3.1.conv.grad) -> %features.3.1.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.1.conv.weight.grad, %features.3.1.conv.weight.grad_part) -> @features.3.1.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.1.conv.grad, @features.3.1.conv.weight) -> %features.3.0.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.1.output.grad, %features.3.0.output.grad_part) -> %features.3.0.output.grad  scale=1\n" +
+        "  // features.3 step 0\n" +
+        "  scale(%features.3.0.output.grad) -> %features.3.0.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.0.solved.grad, %features.3.0.solved, @features.3.0.implicit.weight) -> %features.3.0.explicit.grad, @features.3.0.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.0.bn, %features.3.0.explicit.grad) -> @features.3.0.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.0.explicit.grad, @features.3.0.conv.weight) -> %features.3.0.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.0.bn, %features.3.0.bn.grad) -> %features.3.0.bn.grad\n" +
+        "  batch_norm.backward(%features.3.0.bn.grad, %features.3.0.conv, @features.3.0.bn.weight, %features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std) -> %features.3.0.conv.grad, @features.3.0.bn.weight.grad, @features.3.0.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.2.output, %features.3.0.conv.grad) -> %features.3.0.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.0.conv.weight.grad, %features.3.0.conv.weight.grad_part) -> @features.3.0.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.0.conv.grad, @features.3.0.conv.weight) -> %features.2.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.0.output.grad, %features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
+        "  // features.1\n" +
+        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
+        "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, %features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, @features.1.weight.grad, @features.1.bias.grad\n" +
+        "  // features.0\n" +
+        "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, @features.0.bias.grad  Features_0Shape\n" +
+        "  // update\n" +
+        "  optimizer_step()\n" +
+        "routine evaluation_backward\n" +
+        "  // features.4\n" +
+        "  conv2d.backward_data(%features.4.output.grad, @features.4.weight) -> %features.3.7.output.grad  Features_4Shape\n" +
+        "  // features.3 step 7\n" +
+        "  scale(%features.3.7.output.grad) -> %features.3.7.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.7.solved.grad, %features.3.7.solved, @features.3.7.implicit.weight) -> %features.3.7.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.7.explicit.grad, @features.3.7.conv.weight) -> %features.3.7.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.7.bn, %features.3.7.bn.grad) -> %features.3.7.bn.grad\n" +
+        "  batch_norm.backward_inference(%features.3.7.bn.grad, @features.3.7.bn.weight, @features.3.7.bn.running_var) -> %features.3.7.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.7.conv.grad, @features.3.7.conv.weight) -> %features.3.6.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.7.output.grad, %features.3.6.output.grad_part) -> %features.3.6.output.grad  scale=1\n" +
+        "  // features.3 step 6\n" +
+        "  scale(%features.3.6.output.grad) -> %features.3.6.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.6.solved.grad, %features.3.6.solved, @features.3.6.implicit.weight) -> %features.3.6.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.6.explicit.grad, @features.3.6.conv.weight) -> %features.3.6.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.6.bn, %features.3.6.bn.grad) -> %features.3.6.bn.grad\n" +
+        "  batch_norm.backward_inference(%features.3.6.bn.grad, @features.3.6.bn.weight, @features.3.6.bn.running_var) -> %features.3.6.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.6.conv.grad, @features.3.6.conv.weight) -> %features.3.5.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.6.output.grad, %features.3.5.output.grad_part) -> %features.3.5.output.grad  scale=1\n" +
+        "  // features.3 step 5\n" +
+        "  scale(%features.3.5.output.grad) -> %features.3.5.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.5.solved.grad, %features.3.5.solved, @features.3.5.implicit.weight) -> %features.3.5.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.5.explicit.grad, @features.3.5.conv.weight) -> %features.3.5.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.5.bn, %features.3.5.bn.grad) -> %features.3.5.bn.grad\n" +
+        "  batch_norm.backward_inference(%features.3.5.bn.grad, @features.3.5.bn.weight, @features.3.5.bn.running_var) -> %features.3.5.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.5.conv.grad, @features.3.5.conv.weight) -> %features.3.4.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.5.output.grad, %features.3.4.output.grad_part) -> %features.3.4.output.grad  scale=1\n" +
+        "  // features.3 step 4\n" +
+        "  scale(%features.3.4.output.grad) -> %features.3.4.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.4.solved.grad, %features.3.4.solved, @features.3.4.implicit.weight) -> %features.3.4.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.4.explicit.grad, @features.3.4.conv.weight) -> %features.3.4.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.4.bn, %features.3.4.bn.grad) -> %features.3.4.bn.grad\n" +
+        "  batch_norm.backward_inference(%features.3.4.bn.grad, @features.3.4.bn.weight, @features.3.4.bn.running_var) -> %features.3.4.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.4.conv.grad, @features.3.4.conv.weight) -> %features.3.3.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.4.output.grad, %features.3.3.output.grad_part) -> %features.3.3.output.grad  scale=1\n" +
+        "  // features.3 step 3\n" +
+        "  scale(%features.3.3.output.grad) -> %features.3.3.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.3.solved.grad, %features.3.3.solved, @features.3.3.implicit.weight) -> %features.3.3.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.3.explicit.grad, @features.3.3.conv.weight) -> %features.3.3.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.3.bn, %features.3.3.bn.grad) -> %features.3.3.bn.grad\n" +
+        "  batch_norm.backward_inference(%features.3.3.bn.grad, @features.3.3.bn.weight, @features.3.3.bn.running_var) -> %features.3.3.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.3.conv.grad, @features.3.3.conv.weight) -> %features.3.2.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.3.output.grad, %features.3.2.output.grad_part) -> %features.3.2.output.grad  scale=1\n" +
+        "  // features.3 step 2\n" +
+        "  scale(%features.3.2.output.grad) -> %features.3.2.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.2.solved.grad, %features.3.2.solved, @features.3.2.implicit.weight) -> %features.3.2.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.2.explicit.grad, @features.3.2.conv.weight) -> %features.3.2.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.2.bn, %features.3.2.bn.grad) -> %features.3.2.bn.grad\n" +
+        "  batch_norm.backward_inference(%features.3.2.bn.grad, @features.3.2.bn.weight, @features.3.2.bn.running_var) -> %features.3.2.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.2.conv.grad, @features.3.2.conv.weight) -> %features.3.1.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.2.output.grad, %features.3.1.output.grad_part) -> %features.3.1.output.grad  scale=1\n" +
+        "  // features.3 step 1\n" +
+        "  scale(%features.3.1.output.grad) -> %features.3.1.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.1.solved.grad, %features.3.1.solved, @features.3.1.implicit.weight) -> %features.3.1.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.1.explicit.grad, @features.3.1.conv.weight) -> %features.3.1.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.1.bn, %features.3.1.bn.grad) -> %features.3.1.bn.grad\n" +
+        "  batch_norm.backward_inference(%features.3.1.bn.grad, @features.3.1.bn.weight, @features.3.1.bn.running_var) -> %features.3.1.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.1.conv.grad, @features.3.1.conv.weight) -> %features.3.0.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.1.output.grad, %features.3.0.output.grad_part) -> %features.3.0.output.grad  scale=1\n" +
+        "  // features.3 step 0\n" +
+        "  scale(%features.3.0.output.grad) -> %features.3.0.solved.grad  factor=1\n" +
+        "  implicit_solve.backward(%features.3.0.solved.grad, %features.3.0.solved, @features.3.0.implicit.weight) -> %features.3.0.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.0.explicit.grad, @features.3.0.conv.weight) -> %features.3.0.bn.grad  Features_3Shape\n" +
+        "  relu.backward(%features.3.0.bn, %features.3.0.bn.grad) -> %features.3.0.bn.grad\n" +
+        "  batch_norm.backward_inference(%features.3.0.bn.grad, @features.3.0.bn.weight, @features.3.0.bn.running_var) -> %features.3.0.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.0.conv.grad, @features.3.0.conv.weight) -> %features.2.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.0.output.grad, %features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
+        "  // features.1\n" +
+        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
+        "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, @features.1.running_var) -> %features.0.output.grad\n" +
+        "  // features.0\n" +
+        "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
+
+    /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
+    public const long InferenceBytesPerImage = 2621440;
+    public const long TrainingBytesPerImage = 19529728;
+
+    private const int Features_0Elements = 131072; // 32x64x64 per image
+    private const int Features_1Channels = 32; // channels
+    private const int Features_2Elements = 131072; // 32x64x64 per image
+    private const int Features_3Elements = 131072; // 32x64x64 per image
+    private const int Features_3Channels = 32; // channels
+    private const int Features_4Elements = 16384; // 4x64x64 per image
+    private const int Features_0WeightElements = 864; // elements of features.0.weight
+    private const int Features_0Channels = 32; // channels
+    private const int Features_3_0_convWeightElements = 9216; // elements of features.3.0.conv.weight
+    private const int Features_3_0_convChannels = 32; // channels
+    private const int Features_3_1_convWeightElements = 9216; // elements of features.3.1.conv.weight
+    private const int Features_3_1_convChannels = 32; // channels
+    private const int Features_3_2_convWeightElements = 9216; // elements of features.3.2.conv.weight
+    private const int Features_3_2_convChannels = 32; // channels
+    private const int Features_3_3_convWeightElements = 9216; // elements of features.3.3.conv.weight
+    private const int Features_3_3_convChannels = 32; // channels
+    private const int Features_3_4_convWeightElements = 9216; // elements of features.3.4.conv.weight
+    private const int Features_3_4_convChannels = 32; // channels
+    private const int Features_3_5_convWeightElements = 9216; // elements of features.3.5.conv.weight
+    private const int Features_3_5_convChannels = 32; // channels
+    private const int Features_3_6_convWeightElements = 9216; // elements of features.3.6.conv.weight
+    private const int Features_3_6_convChannels = 32; // channels
+    private const int Features_3_7_convWeightElements = 9216; // elements of features.3.7.conv.weight
+    private const int Features_3_7_convChannels = 32; // channels
 
     /// <summary>features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64.</summary>
     private readonly struct Features_0Shape : global::NetCompiler.Kernels.IConvShape
@@ -98,382 +741,445 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         public static int Groups => 1;
     }
 
-    // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_0_weight;
-    private readonly global::NetCompiler.Parameter _Features_0_bias;
-    private readonly float[] _Features_0_output;
-    private readonly float[] _Features_0_gradient;
-    private readonly float[] _Features_0_foldedWeight;
-    private readonly float[] _Features_0_foldedBias;
-    // features.1: BatchNorm2d(32) + ReLU (features.2), 32x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_1_weight;
-    private readonly global::NetCompiler.Parameter _Features_1_bias;
-    private readonly global::NetCompiler.Parameter _Features_1_runningMean;
-    private readonly global::NetCompiler.Parameter _Features_1_runningVar;
-    private readonly float[] _Features_1_output;
-    private readonly float[] _Features_1_gradient;
-    private readonly float[] _Features_1_savedMean;
-    private readonly float[] _Features_1_savedInvStd;
-    // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_3_0_convWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_0_bnWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_0_bnBias;
-    private readonly global::NetCompiler.Parameter _Features_3_0_bnRunningMean;
-    private readonly global::NetCompiler.Parameter _Features_3_0_bnRunningVar;
-    private readonly global::NetCompiler.Parameter _Features_3_0_implicitWeight;
-    private readonly float[] _Features_3_0_output;
-    private readonly float[] _Features_3_0_gradient;
-    private readonly float[] _Features_3_0_conv;
-    private readonly float[] _Features_3_0_bn;
-    private readonly float[] _Features_3_0_bnMean;
-    private readonly float[] _Features_3_0_bnInvStd;
-    private readonly float[] _Features_3_0_convGradient;
-    private readonly float[] _Features_3_0_bnGradient;
-    private readonly float[] _Features_3_0_scratch;
-    private readonly float[] _Features_3_0_weightScratch;
-    private readonly float[] _Features_3_0_explicit;
-    private readonly float[] _Features_3_0_explicitGradient;
-    private readonly float[] _Features_3_0_solved;
-    // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_3_1_convWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_1_bnWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_1_bnBias;
-    private readonly global::NetCompiler.Parameter _Features_3_1_bnRunningMean;
-    private readonly global::NetCompiler.Parameter _Features_3_1_bnRunningVar;
-    private readonly global::NetCompiler.Parameter _Features_3_1_implicitWeight;
-    private readonly float[] _Features_3_1_output;
-    private readonly float[] _Features_3_1_gradient;
-    private readonly float[] _Features_3_1_conv;
-    private readonly float[] _Features_3_1_bn;
-    private readonly float[] _Features_3_1_bnMean;
-    private readonly float[] _Features_3_1_bnInvStd;
-    private readonly float[] _Features_3_1_convGradient;
-    private readonly float[] _Features_3_1_bnGradient;
-    private readonly float[] _Features_3_1_scratch;
-    private readonly float[] _Features_3_1_weightScratch;
-    private readonly float[] _Features_3_1_explicit;
-    private readonly float[] _Features_3_1_explicitGradient;
-    private readonly float[] _Features_3_1_solved;
-    // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_3_2_convWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_2_bnWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_2_bnBias;
-    private readonly global::NetCompiler.Parameter _Features_3_2_bnRunningMean;
-    private readonly global::NetCompiler.Parameter _Features_3_2_bnRunningVar;
-    private readonly global::NetCompiler.Parameter _Features_3_2_implicitWeight;
-    private readonly float[] _Features_3_2_output;
-    private readonly float[] _Features_3_2_gradient;
-    private readonly float[] _Features_3_2_conv;
-    private readonly float[] _Features_3_2_bn;
-    private readonly float[] _Features_3_2_bnMean;
-    private readonly float[] _Features_3_2_bnInvStd;
-    private readonly float[] _Features_3_2_convGradient;
-    private readonly float[] _Features_3_2_bnGradient;
-    private readonly float[] _Features_3_2_scratch;
-    private readonly float[] _Features_3_2_weightScratch;
-    private readonly float[] _Features_3_2_explicit;
-    private readonly float[] _Features_3_2_explicitGradient;
-    private readonly float[] _Features_3_2_solved;
-    // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_3_3_convWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_3_bnWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_3_bnBias;
-    private readonly global::NetCompiler.Parameter _Features_3_3_bnRunningMean;
-    private readonly global::NetCompiler.Parameter _Features_3_3_bnRunningVar;
-    private readonly global::NetCompiler.Parameter _Features_3_3_implicitWeight;
-    private readonly float[] _Features_3_3_output;
-    private readonly float[] _Features_3_3_gradient;
-    private readonly float[] _Features_3_3_conv;
-    private readonly float[] _Features_3_3_bn;
-    private readonly float[] _Features_3_3_bnMean;
-    private readonly float[] _Features_3_3_bnInvStd;
-    private readonly float[] _Features_3_3_convGradient;
-    private readonly float[] _Features_3_3_bnGradient;
-    private readonly float[] _Features_3_3_scratch;
-    private readonly float[] _Features_3_3_weightScratch;
-    private readonly float[] _Features_3_3_explicit;
-    private readonly float[] _Features_3_3_explicitGradient;
-    private readonly float[] _Features_3_3_solved;
-    // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_3_4_convWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_4_bnWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_4_bnBias;
-    private readonly global::NetCompiler.Parameter _Features_3_4_bnRunningMean;
-    private readonly global::NetCompiler.Parameter _Features_3_4_bnRunningVar;
-    private readonly global::NetCompiler.Parameter _Features_3_4_implicitWeight;
-    private readonly float[] _Features_3_4_output;
-    private readonly float[] _Features_3_4_gradient;
-    private readonly float[] _Features_3_4_conv;
-    private readonly float[] _Features_3_4_bn;
-    private readonly float[] _Features_3_4_bnMean;
-    private readonly float[] _Features_3_4_bnInvStd;
-    private readonly float[] _Features_3_4_convGradient;
-    private readonly float[] _Features_3_4_bnGradient;
-    private readonly float[] _Features_3_4_scratch;
-    private readonly float[] _Features_3_4_weightScratch;
-    private readonly float[] _Features_3_4_explicit;
-    private readonly float[] _Features_3_4_explicitGradient;
-    private readonly float[] _Features_3_4_solved;
-    // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_3_5_convWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_5_bnWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_5_bnBias;
-    private readonly global::NetCompiler.Parameter _Features_3_5_bnRunningMean;
-    private readonly global::NetCompiler.Parameter _Features_3_5_bnRunningVar;
-    private readonly global::NetCompiler.Parameter _Features_3_5_implicitWeight;
-    private readonly float[] _Features_3_5_output;
-    private readonly float[] _Features_3_5_gradient;
-    private readonly float[] _Features_3_5_conv;
-    private readonly float[] _Features_3_5_bn;
-    private readonly float[] _Features_3_5_bnMean;
-    private readonly float[] _Features_3_5_bnInvStd;
-    private readonly float[] _Features_3_5_convGradient;
-    private readonly float[] _Features_3_5_bnGradient;
-    private readonly float[] _Features_3_5_scratch;
-    private readonly float[] _Features_3_5_weightScratch;
-    private readonly float[] _Features_3_5_explicit;
-    private readonly float[] _Features_3_5_explicitGradient;
-    private readonly float[] _Features_3_5_solved;
-    // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_3_6_convWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_6_bnWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_6_bnBias;
-    private readonly global::NetCompiler.Parameter _Features_3_6_bnRunningMean;
-    private readonly global::NetCompiler.Parameter _Features_3_6_bnRunningVar;
-    private readonly global::NetCompiler.Parameter _Features_3_6_implicitWeight;
-    private readonly float[] _Features_3_6_output;
-    private readonly float[] _Features_3_6_gradient;
-    private readonly float[] _Features_3_6_conv;
-    private readonly float[] _Features_3_6_bn;
-    private readonly float[] _Features_3_6_bnMean;
-    private readonly float[] _Features_3_6_bnInvStd;
-    private readonly float[] _Features_3_6_convGradient;
-    private readonly float[] _Features_3_6_bnGradient;
-    private readonly float[] _Features_3_6_scratch;
-    private readonly float[] _Features_3_6_weightScratch;
-    private readonly float[] _Features_3_6_explicit;
-    private readonly float[] _Features_3_6_explicitGradient;
-    private readonly float[] _Features_3_6_solved;
-    // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-    private readonly global::NetCompiler.Parameter _Features_3_7_convWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_7_bnWeight;
-    private readonly global::NetCompiler.Parameter _Features_3_7_bnBias;
-    private readonly global::NetCompiler.Parameter _Features_3_7_bnRunningMean;
-    private readonly global::NetCompiler.Parameter _Features_3_7_bnRunningVar;
-    private readonly global::NetCompiler.Parameter _Features_3_7_implicitWeight;
-    private readonly float[] _Features_3_7_output;
-    private readonly float[] _Features_3_7_gradient;
-    private readonly float[] _Features_3_7_conv;
-    private readonly float[] _Features_3_7_bn;
-    private readonly float[] _Features_3_7_bnMean;
-    private readonly float[] _Features_3_7_bnInvStd;
-    private readonly float[] _Features_3_7_convGradient;
-    private readonly float[] _Features_3_7_bnGradient;
-    private readonly float[] _Features_3_7_scratch;
-    private readonly float[] _Features_3_7_weightScratch;
-    private readonly float[] _Features_3_7_explicit;
-    private readonly float[] _Features_3_7_explicitGradient;
-    private readonly float[] _Features_3_7_solved;
-    // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
-    private readonly global::NetCompiler.Parameter _Features_4_weight;
-    private readonly global::NetCompiler.Parameter _Features_4_bias;
-    private readonly float[] _Features_4_output;
-    private readonly float[] _Features_4_gradient;
-    private readonly float[] _inputGradient;
-    private ulong _dropoutState;
+    private readonly global::NetCompiler.Parameter _features0Weight;
+    private readonly global::NetCompiler.Parameter _features0Bias;
+    private readonly global::NetCompiler.Parameter _features1Weight;
+    private readonly global::NetCompiler.Parameter _features1Bias;
+    private readonly global::NetCompiler.Parameter _features1RunningMean;
+    private readonly global::NetCompiler.Parameter _features1RunningVar;
+    private readonly global::NetCompiler.Parameter _features3_0ConvWeight;
+    private readonly global::NetCompiler.Parameter _features3_0BnWeight;
+    private readonly global::NetCompiler.Parameter _features3_0BnBias;
+    private readonly global::NetCompiler.Parameter _features3_0BnRunningMean;
+    private readonly global::NetCompiler.Parameter _features3_0BnRunningVar;
+    private readonly global::NetCompiler.Parameter _features3_0ImplicitWeight;
+    private readonly global::NetCompiler.Parameter _features3_1ConvWeight;
+    private readonly global::NetCompiler.Parameter _features3_1BnWeight;
+    private readonly global::NetCompiler.Parameter _features3_1BnBias;
+    private readonly global::NetCompiler.Parameter _features3_1BnRunningMean;
+    private readonly global::NetCompiler.Parameter _features3_1BnRunningVar;
+    private readonly global::NetCompiler.Parameter _features3_1ImplicitWeight;
+    private readonly global::NetCompiler.Parameter _features3_2ConvWeight;
+    private readonly global::NetCompiler.Parameter _features3_2BnWeight;
+    private readonly global::NetCompiler.Parameter _features3_2BnBias;
+    private readonly global::NetCompiler.Parameter _features3_2BnRunningMean;
+    private readonly global::NetCompiler.Parameter _features3_2BnRunningVar;
+    private readonly global::NetCompiler.Parameter _features3_2ImplicitWeight;
+    private readonly global::NetCompiler.Parameter _features3_3ConvWeight;
+    private readonly global::NetCompiler.Parameter _features3_3BnWeight;
+    private readonly global::NetCompiler.Parameter _features3_3BnBias;
+    private readonly global::NetCompiler.Parameter _features3_3BnRunningMean;
+    private readonly global::NetCompiler.Parameter _features3_3BnRunningVar;
+    private readonly global::NetCompiler.Parameter _features3_3ImplicitWeight;
+    private readonly global::NetCompiler.Parameter _features3_4ConvWeight;
+    private readonly global::NetCompiler.Parameter _features3_4BnWeight;
+    private readonly global::NetCompiler.Parameter _features3_4BnBias;
+    private readonly global::NetCompiler.Parameter _features3_4BnRunningMean;
+    private readonly global::NetCompiler.Parameter _features3_4BnRunningVar;
+    private readonly global::NetCompiler.Parameter _features3_4ImplicitWeight;
+    private readonly global::NetCompiler.Parameter _features3_5ConvWeight;
+    private readonly global::NetCompiler.Parameter _features3_5BnWeight;
+    private readonly global::NetCompiler.Parameter _features3_5BnBias;
+    private readonly global::NetCompiler.Parameter _features3_5BnRunningMean;
+    private readonly global::NetCompiler.Parameter _features3_5BnRunningVar;
+    private readonly global::NetCompiler.Parameter _features3_5ImplicitWeight;
+    private readonly global::NetCompiler.Parameter _features3_6ConvWeight;
+    private readonly global::NetCompiler.Parameter _features3_6BnWeight;
+    private readonly global::NetCompiler.Parameter _features3_6BnBias;
+    private readonly global::NetCompiler.Parameter _features3_6BnRunningMean;
+    private readonly global::NetCompiler.Parameter _features3_6BnRunningVar;
+    private readonly global::NetCompiler.Parameter _features3_6ImplicitWeight;
+    private readonly global::NetCompiler.Parameter _features3_7ConvWeight;
+    private readonly global::NetCompiler.Parameter _features3_7BnWeight;
+    private readonly global::NetCompiler.Parameter _features3_7BnBias;
+    private readonly global::NetCompiler.Parameter _features3_7BnRunningMean;
+    private readonly global::NetCompiler.Parameter _features3_7BnRunningVar;
+    private readonly global::NetCompiler.Parameter _features3_7ImplicitWeight;
+    private readonly global::NetCompiler.Parameter _features4Weight;
+    private readonly global::NetCompiler.Parameter _features4Bias;
+    // features.0.output
+    private readonly float[] _floats0;
+    // features.2.output
+    private readonly float[] _floats1;
+    // features.3.0.conv, features.3.6.output.grad_part, features.3.5.output.grad_part,
+// features.3.4.output.grad_part, features.3.3.output.grad_part, features.3.2.output.grad_part,
+// features.3.1.output.grad_part, features.3.0.output.grad_part, features.2.output.grad_part,
+// features.0.output.grad, features.2.output.grad_part
+    private readonly float[] _floats2;
+    // features.3.0.bn, features.3.0.conv.grad, features.2.output.grad
+    private readonly float[] _floats3;
+    // features.3.0.explicit, features.3.0.output, features.3.0.output.grad, images.grad
+    private readonly float[] _floats4;
+    // features.3.0.solved, features.3.0.bn.grad
+    private readonly float[] _floats5;
+    // features.3.1.conv, features.3.0.solved.grad, features.3.0.output.grad_part
+    private readonly float[] _floats6;
+    // features.3.1.bn, features.3.1.conv.grad, features.3.0.explicit.grad
+    private readonly float[] _floats7;
+    // features.3.1.explicit, features.3.1.output, features.3.1.output.grad
+    private readonly float[] _floats8;
+    // features.3.1.solved, features.3.1.bn.grad
+    private readonly float[] _floats9;
+    // features.3.2.conv, features.3.1.solved.grad, features.3.1.output.grad_part
+    private readonly float[] _floats10;
+    // features.3.2.bn, features.3.2.conv.grad, features.3.1.explicit.grad
+    private readonly float[] _floats11;
+    // features.3.2.explicit, features.3.2.output, features.3.2.output.grad
+    private readonly float[] _floats12;
+    // features.3.2.solved, features.3.2.bn.grad
+    private readonly float[] _floats13;
+    // features.3.3.conv, features.3.2.solved.grad, features.3.2.output.grad_part
+    private readonly float[] _floats14;
+    // features.3.3.bn, features.3.3.conv.grad, features.3.2.explicit.grad
+    private readonly float[] _floats15;
+    // features.3.3.explicit, features.3.3.output, features.3.3.output.grad
+    private readonly float[] _floats16;
+    // features.3.3.solved, features.3.3.bn.grad
+    private readonly float[] _floats17;
+    // features.3.4.conv, features.3.3.solved.grad, features.3.3.output.grad_part
+    private readonly float[] _floats18;
+    // features.3.4.bn, features.3.4.conv.grad, features.3.3.explicit.grad
+    private readonly float[] _floats19;
+    // features.3.4.explicit, features.3.4.output, features.3.4.output.grad
+    private readonly float[] _floats20;
+    // features.3.4.solved, features.3.4.bn.grad
+    private readonly float[] _floats21;
+    // features.3.5.conv, features.3.4.solved.grad, features.3.4.output.grad_part
+    private readonly float[] _floats22;
+    // features.3.5.bn, features.3.5.conv.grad, features.3.4.explicit.grad
+    private readonly float[] _floats23;
+    // features.3.5.explicit, features.3.5.output, features.3.5.output.grad
+    private readonly float[] _floats24;
+    // features.3.5.solved, features.3.5.bn.grad
+    private readonly float[] _floats25;
+    // features.3.6.conv, features.3.5.solved.grad, features.3.5.output.grad_part
+    private readonly float[] _floats26;
+    // features.3.6.bn, features.3.6.conv.grad, features.3.5.explicit.grad
+    private readonly float[] _floats27;
+    // features.3.6.explicit, features.3.6.output, features.3.6.output.grad
+    private readonly float[] _floats28;
+    // features.3.6.solved, features.3.6.bn.grad
+    private readonly float[] _floats29;
+    // features.3.7.conv, features.3.6.solved.grad, features.3.6.output.grad_part
+    private readonly float[] _floats30;
+    // features.3.7.bn, features.3.7.conv.grad, features.3.6.explicit.grad
+    private readonly float[] _floats31;
+    // features.3.7.explicit, features.3.7.output
+    private readonly float[] _floats32;
+    // features.3.7.solved, features.3.7.bn.grad
+    private readonly float[] _floats33;
+    // features.3.7.output.grad
+    private readonly float[] _floats34;
+    // features.3.7.solved.grad
+    private readonly float[] _floats35;
+    // features.3.7.explicit.grad
+    private readonly float[] _floats36;
+    // features.4.output
+    private readonly float[] _floats37;
+    // features.4.output.grad
+    private readonly float[] _floats38;
+    // features.3.0.conv.folded_weight
+    private readonly float[] _floats39;
+    // features.3.1.conv.folded_weight
+    private readonly float[] _floats40;
+    // features.3.2.conv.folded_weight
+    private readonly float[] _floats41;
+    // features.3.3.conv.folded_weight
+    private readonly float[] _floats42;
+    // features.3.4.conv.folded_weight
+    private readonly float[] _floats43;
+    // features.3.5.conv.folded_weight
+    private readonly float[] _floats44;
+    // features.3.6.conv.folded_weight
+    private readonly float[] _floats45;
+    // features.3.7.conv.folded_weight
+    private readonly float[] _floats46;
+    // features.3.7.conv.weight.grad_part, features.3.6.conv.weight.grad_part, features.3.5.conv.weight.grad_part,
+// features.3.4.conv.weight.grad_part, features.3.3.conv.weight.grad_part, features.3.2.conv.weight.grad_part,
+// features.3.1.conv.weight.grad_part, features.3.0.conv.weight.grad_part, features.1.saved_variance
+    private readonly float[] _floats47;
+    // features.0.folded_weight
+    private readonly float[] _floats48;
+    // features.1.saved_mean
+    private readonly float[] _floats49;
+    // features.1.saved_inv_std
+    private readonly float[] _floats50;
+    // features.3.0.bn.saved_mean
+    private readonly float[] _floats51;
+    // features.3.0.bn.saved_inv_std
+    private readonly float[] _floats52;
+    // features.3.0.bn.saved_variance
+    private readonly float[] _floats53;
+    // features.3.1.bn.saved_mean
+    private readonly float[] _floats54;
+    // features.3.1.bn.saved_inv_std
+    private readonly float[] _floats55;
+    // features.3.1.bn.saved_variance
+    private readonly float[] _floats56;
+    // features.3.2.bn.saved_mean
+    private readonly float[] _floats57;
+    // features.3.2.bn.saved_inv_std
+    private readonly float[] _floats58;
+    // features.3.2.bn.saved_variance
+    private readonly float[] _floats59;
+    // features.3.3.bn.saved_mean
+    private readonly float[] _floats60;
+    // features.3.3.bn.saved_inv_std
+    private readonly float[] _floats61;
+    // features.3.3.bn.saved_variance
+    private readonly float[] _floats62;
+    // features.3.4.bn.saved_mean
+    private readonly float[] _floats63;
+    // features.3.4.bn.saved_inv_std
+    private readonly float[] _floats64;
+    // features.3.4.bn.saved_variance
+    private readonly float[] _floats65;
+    // features.3.5.bn.saved_mean
+    private readonly float[] _floats66;
+    // features.3.5.bn.saved_inv_std
+    private readonly float[] _floats67;
+    // features.3.5.bn.saved_variance
+    private readonly float[] _floats68;
+    // features.3.6.bn.saved_mean
+    private readonly float[] _floats69;
+    // features.3.6.bn.saved_inv_std
+    private readonly float[] _floats70;
+    // features.3.6.bn.saved_variance
+    private readonly float[] _floats71;
+    // features.3.7.bn.saved_mean
+    private readonly float[] _floats72;
+    // features.3.7.bn.saved_inv_std
+    private readonly float[] _floats73;
+    // features.3.7.bn.saved_variance
+    private readonly float[] _floats74;
+    // features.0.folded_bias
+    private readonly float[] _floats75;
+    // features.3.0.conv.folded_bias
+    private readonly float[] _floats76;
+    // features.3.1.conv.folded_bias
+    private readonly float[] _floats77;
+    // features.3.2.conv.folded_bias
+    private readonly float[] _floats78;
+    // features.3.3.conv.folded_bias
+    private readonly float[] _floats79;
+    // features.3.4.conv.folded_bias
+    private readonly float[] _floats80;
+    // features.3.5.conv.folded_bias
+    private readonly float[] _floats81;
+    // features.3.6.conv.folded_bias
+    private readonly float[] _floats82;
+    // features.3.7.conv.folded_bias
+    private readonly float[] _floats83;
     private int _lastCount;
     private long _foldedVersion = -1;
-    private bool _lastFolded;
+    private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
-    /// biases 0, batch norm 1 and 0) and every buffer allocated for <paramref name="batchSize"/> images.</summary>
+    /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
     /// <param name="threads">Kernel worker threads; 0 means one per processor.</param>
     public QTipsImex(int batchSize, int seed = 0, int threads = 0)
         : base(batchSize, seed, threads, global::NetCompiler.TensorShape.Image(3, 64, 64))
     {
-        _Features_0_weight = AddHeParameter("features.0.weight", [32, 3, 3, 3], fanIn: 27);
-        _Features_0_bias = AddParameter("features.0.bias", [32], trainable: true);
-        _Features_0_output = new float[batchSize * 131072];
-        _Features_0_gradient = new float[batchSize * 131072];
-        _Features_0_foldedWeight = new float[864];
-        _Features_0_foldedBias = new float[32];
-        _Features_1_weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
-        _Features_1_bias = AddParameter("features.1.bias", [32], trainable: true);
-        _Features_1_runningMean = AddParameter("features.1.running_mean", [32], trainable: false);
-        _Features_1_runningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
+        _features0Weight = AddHeParameter("features.0.weight", [32, 3, 3, 3], fanIn: 27);
+        _features0Bias = AddParameter("features.0.bias", [32], trainable: true);
+        _features1Weight = AddParameter("features.1.weight", [32], trainable: true, fill: 1f);
+        _features1Bias = AddParameter("features.1.bias", [32], trainable: true);
+        _features1RunningMean = AddParameter("features.1.running_mean", [32], trainable: false);
+        _features1RunningVar = AddParameter("features.1.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.1.num_batches_tracked");
-        _Features_1_output = new float[batchSize * 131072];
-        _Features_1_gradient = new float[batchSize * 131072];
-        _Features_1_savedMean = new float[32];
-        _Features_1_savedInvStd = new float[32];
-        _Features_3_0_convWeight = AddHeParameter("features.3.0.conv.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_3_0_bnWeight = AddParameter("features.3.0.bn.weight", [32], trainable: true, fill: 1f);
-        _Features_3_0_bnBias = AddParameter("features.3.0.bn.bias", [32], trainable: true);
-        _Features_3_0_bnRunningMean = AddParameter("features.3.0.bn.running_mean", [32], trainable: false);
-        _Features_3_0_bnRunningVar = AddParameter("features.3.0.bn.running_var", [32], trainable: false, fill: 1f);
+        _features3_0ConvWeight = AddHeParameter("features.3.0.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _features3_0BnWeight = AddParameter("features.3.0.bn.weight", [32], trainable: true, fill: 1f);
+        _features3_0BnBias = AddParameter("features.3.0.bn.bias", [32], trainable: true);
+        _features3_0BnRunningMean = AddParameter("features.3.0.bn.running_mean", [32], trainable: false);
+        _features3_0BnRunningVar = AddParameter("features.3.0.bn.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.3.0.bn.num_batches_tracked");
-        _Features_3_0_implicitWeight = AddXavierParameter("features.3.0.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
-        _Features_3_0_output = new float[batchSize * 131072];
-        _Features_3_0_gradient = new float[batchSize * 131072];
-        _Features_3_0_conv = new float[batchSize * 131072];
-        _Features_3_0_bn = new float[batchSize * 131072];
-        _Features_3_0_bnMean = new float[32];
-        _Features_3_0_bnInvStd = new float[32];
-        _Features_3_0_convGradient = new float[batchSize * 131072];
-        _Features_3_0_bnGradient = new float[batchSize * 131072];
-        _Features_3_0_scratch = new float[batchSize * 131072];
-        _Features_3_0_weightScratch = new float[9216];
-        _Features_3_0_explicit = new float[batchSize * 131072];
-        _Features_3_0_explicitGradient = new float[batchSize * 131072];
-        _Features_3_0_solved = new float[batchSize * 131072];
-        _Features_3_1_convWeight = AddHeParameter("features.3.1.conv.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_3_1_bnWeight = AddParameter("features.3.1.bn.weight", [32], trainable: true, fill: 1f);
-        _Features_3_1_bnBias = AddParameter("features.3.1.bn.bias", [32], trainable: true);
-        _Features_3_1_bnRunningMean = AddParameter("features.3.1.bn.running_mean", [32], trainable: false);
-        _Features_3_1_bnRunningVar = AddParameter("features.3.1.bn.running_var", [32], trainable: false, fill: 1f);
+        _features3_0ImplicitWeight = AddXavierParameter("features.3.0.implicit.weight", [32, 1, 3, 3], fanIn: 9,
+            fanOut: 288);
+        _features3_1ConvWeight = AddHeParameter("features.3.1.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _features3_1BnWeight = AddParameter("features.3.1.bn.weight", [32], trainable: true, fill: 1f);
+        _features3_1BnBias = AddParameter("features.3.1.bn.bias", [32], trainable: true);
+        _features3_1BnRunningMean = AddParameter("features.3.1.bn.running_mean", [32], trainable: false);
+        _features3_1BnRunningVar = AddParameter("features.3.1.bn.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.3.1.bn.num_batches_tracked");
-        _Features_3_1_implicitWeight = AddXavierParameter("features.3.1.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
-        _Features_3_1_output = new float[batchSize * 131072];
-        _Features_3_1_gradient = new float[batchSize * 131072];
-        _Features_3_1_conv = new float[batchSize * 131072];
-        _Features_3_1_bn = new float[batchSize * 131072];
-        _Features_3_1_bnMean = new float[32];
-        _Features_3_1_bnInvStd = new float[32];
-        _Features_3_1_convGradient = new float[batchSize * 131072];
-        _Features_3_1_bnGradient = new float[batchSize * 131072];
-        _Features_3_1_scratch = new float[batchSize * 131072];
-        _Features_3_1_weightScratch = new float[9216];
-        _Features_3_1_explicit = new float[batchSize * 131072];
-        _Features_3_1_explicitGradient = new float[batchSize * 131072];
-        _Features_3_1_solved = new float[batchSize * 131072];
-        _Features_3_2_convWeight = AddHeParameter("features.3.2.conv.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_3_2_bnWeight = AddParameter("features.3.2.bn.weight", [32], trainable: true, fill: 1f);
-        _Features_3_2_bnBias = AddParameter("features.3.2.bn.bias", [32], trainable: true);
-        _Features_3_2_bnRunningMean = AddParameter("features.3.2.bn.running_mean", [32], trainable: false);
-        _Features_3_2_bnRunningVar = AddParameter("features.3.2.bn.running_var", [32], trainable: false, fill: 1f);
+        _features3_1ImplicitWeight = AddXavierParameter("features.3.1.implicit.weight", [32, 1, 3, 3], fanIn: 9,
+            fanOut: 288);
+        _features3_2ConvWeight = AddHeParameter("features.3.2.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _features3_2BnWeight = AddParameter("features.3.2.bn.weight", [32], trainable: true, fill: 1f);
+        _features3_2BnBias = AddParameter("features.3.2.bn.bias", [32], trainable: true);
+        _features3_2BnRunningMean = AddParameter("features.3.2.bn.running_mean", [32], trainable: false);
+        _features3_2BnRunningVar = AddParameter("features.3.2.bn.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.3.2.bn.num_batches_tracked");
-        _Features_3_2_implicitWeight = AddXavierParameter("features.3.2.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
-        _Features_3_2_output = new float[batchSize * 131072];
-        _Features_3_2_gradient = new float[batchSize * 131072];
-        _Features_3_2_conv = new float[batchSize * 131072];
-        _Features_3_2_bn = new float[batchSize * 131072];
-        _Features_3_2_bnMean = new float[32];
-        _Features_3_2_bnInvStd = new float[32];
-        _Features_3_2_convGradient = new float[batchSize * 131072];
-        _Features_3_2_bnGradient = new float[batchSize * 131072];
-        _Features_3_2_scratch = new float[batchSize * 131072];
-        _Features_3_2_weightScratch = new float[9216];
-        _Features_3_2_explicit = new float[batchSize * 131072];
-        _Features_3_2_explicitGradient = new float[batchSize * 131072];
-        _Features_3_2_solved = new float[batchSize * 131072];
-        _Features_3_3_convWeight = AddHeParameter("features.3.3.conv.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_3_3_bnWeight = AddParameter("features.3.3.bn.weight", [32], trainable: true, fill: 1f);
-        _Features_3_3_bnBias = AddParameter("features.3.3.bn.bias", [32], trainable: true);
-        _Features_3_3_bnRunningMean = AddParameter("features.3.3.bn.running_mean", [32], trainable: false);
-        _Features_3_3_bnRunningVar = AddParameter("features.3.3.bn.running_var", [32], trainable: false, fill: 1f);
+        _features3_2ImplicitWeight = AddXavierParameter("features.3.2.implicit.weight", [32, 1, 3, 3], fanIn: 9,
+            fanOut: 288);
+        _features3_3ConvWeight = AddHeParameter("features.3.3.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _features3_3BnWeight = AddParameter("features.3.3.bn.weight", [32], trainable: true, fill: 1f);
+        _features3_3BnBias = AddParameter("features.3.3.bn.bias", [32], trainable: true);
+        _features3_3BnRunningMean = AddParameter("features.3.3.bn.running_mean", [32], trainable: false);
+        _features3_3BnRunningVar = AddParameter("features.3.3.bn.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.3.3.bn.num_batches_tracked");
-        _Features_3_3_implicitWeight = AddXavierParameter("features.3.3.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
-        _Features_3_3_output = new float[batchSize * 131072];
-        _Features_3_3_gradient = new float[batchSize * 131072];
-        _Features_3_3_conv = new float[batchSize * 131072];
-        _Features_3_3_bn = new float[batchSize * 131072];
-        _Features_3_3_bnMean = new float[32];
-        _Features_3_3_bnInvStd = new float[32];
-        _Features_3_3_convGradient = new float[batchSize * 131072];
-        _Features_3_3_bnGradient = new float[batchSize * 131072];
-        _Features_3_3_scratch = new float[batchSize * 131072];
-        _Features_3_3_weightScratch = new float[9216];
-        _Features_3_3_explicit = new float[batchSize * 131072];
-        _Features_3_3_explicitGradient = new float[batchSize * 131072];
-        _Features_3_3_solved = new float[batchSize * 131072];
-        _Features_3_4_convWeight = AddHeParameter("features.3.4.conv.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_3_4_bnWeight = AddParameter("features.3.4.bn.weight", [32], trainable: true, fill: 1f);
-        _Features_3_4_bnBias = AddParameter("features.3.4.bn.bias", [32], trainable: true);
-        _Features_3_4_bnRunningMean = AddParameter("features.3.4.bn.running_mean", [32], trainable: false);
-        _Features_3_4_bnRunningVar = AddParameter("features.3.4.bn.running_var", [32], trainable: false, fill: 1f);
+        _features3_3ImplicitWeight = AddXavierParameter("features.3.3.implicit.weight", [32, 1, 3, 3], fanIn: 9,
+            fanOut: 288);
+        _features3_4ConvWeight = AddHeParameter("features.3.4.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _features3_4BnWeight = AddParameter("features.3.4.bn.weight", [32], trainable: true, fill: 1f);
+        _features3_4BnBias = AddParameter("features.3.4.bn.bias", [32], trainable: true);
+        _features3_4BnRunningMean = AddParameter("features.3.4.bn.running_mean", [32], trainable: false);
+        _features3_4BnRunningVar = AddParameter("features.3.4.bn.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.3.4.bn.num_batches_tracked");
-        _Features_3_4_implicitWeight = AddXavierParameter("features.3.4.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
-        _Features_3_4_output = new float[batchSize * 131072];
-        _Features_3_4_gradient = new float[batchSize * 131072];
-        _Features_3_4_conv = new float[batchSize * 131072];
-        _Features_3_4_bn = new float[batchSize * 131072];
-        _Features_3_4_bnMean = new float[32];
-        _Features_3_4_bnInvStd = new float[32];
-        _Features_3_4_convGradient = new float[batchSize * 131072];
-        _Features_3_4_bnGradient = new float[batchSize * 131072];
-        _Features_3_4_scratch = new float[batchSize * 131072];
-        _Features_3_4_weightScratch = new float[9216];
-        _Features_3_4_explicit = new float[batchSize * 131072];
-        _Features_3_4_explicitGradient = new float[batchSize * 131072];
-        _Features_3_4_solved = new float[batchSize * 131072];
-        _Features_3_5_convWeight = AddHeParameter("features.3.5.conv.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_3_5_bnWeight = AddParameter("features.3.5.bn.weight", [32], trainable: true, fill: 1f);
-        _Features_3_5_bnBias = AddParameter("features.3.5.bn.bias", [32], trainable: true);
-        _Features_3_5_bnRunningMean = AddParameter("features.3.5.bn.running_mean", [32], trainable: false);
-        _Features_3_5_bnRunningVar = AddParameter("features.3.5.bn.running_var", [32], trainable: false, fill: 1f);
+        _features3_4ImplicitWeight = AddXavierParameter("features.3.4.implicit.weight", [32, 1, 3, 3], fanIn: 9,
+            fanOut: 288);
+        _features3_5ConvWeight = AddHeParameter("features.3.5.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _features3_5BnWeight = AddParameter("features.3.5.bn.weight", [32], trainable: true, fill: 1f);
+        _features3_5BnBias = AddParameter("features.3.5.bn.bias", [32], trainable: true);
+        _features3_5BnRunningMean = AddParameter("features.3.5.bn.running_mean", [32], trainable: false);
+        _features3_5BnRunningVar = AddParameter("features.3.5.bn.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.3.5.bn.num_batches_tracked");
-        _Features_3_5_implicitWeight = AddXavierParameter("features.3.5.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
-        _Features_3_5_output = new float[batchSize * 131072];
-        _Features_3_5_gradient = new float[batchSize * 131072];
-        _Features_3_5_conv = new float[batchSize * 131072];
-        _Features_3_5_bn = new float[batchSize * 131072];
-        _Features_3_5_bnMean = new float[32];
-        _Features_3_5_bnInvStd = new float[32];
-        _Features_3_5_convGradient = new float[batchSize * 131072];
-        _Features_3_5_bnGradient = new float[batchSize * 131072];
-        _Features_3_5_scratch = new float[batchSize * 131072];
-        _Features_3_5_weightScratch = new float[9216];
-        _Features_3_5_explicit = new float[batchSize * 131072];
-        _Features_3_5_explicitGradient = new float[batchSize * 131072];
-        _Features_3_5_solved = new float[batchSize * 131072];
-        _Features_3_6_convWeight = AddHeParameter("features.3.6.conv.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_3_6_bnWeight = AddParameter("features.3.6.bn.weight", [32], trainable: true, fill: 1f);
-        _Features_3_6_bnBias = AddParameter("features.3.6.bn.bias", [32], trainable: true);
-        _Features_3_6_bnRunningMean = AddParameter("features.3.6.bn.running_mean", [32], trainable: false);
-        _Features_3_6_bnRunningVar = AddParameter("features.3.6.bn.running_var", [32], trainable: false, fill: 1f);
+        _features3_5ImplicitWeight = AddXavierParameter("features.3.5.implicit.weight", [32, 1, 3, 3], fanIn: 9,
+            fanOut: 288);
+        _features3_6ConvWeight = AddHeParameter("features.3.6.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _features3_6BnWeight = AddParameter("features.3.6.bn.weight", [32], trainable: true, fill: 1f);
+        _features3_6BnBias = AddParameter("features.3.6.bn.bias", [32], trainable: true);
+        _features3_6BnRunningMean = AddParameter("features.3.6.bn.running_mean", [32], trainable: false);
+        _features3_6BnRunningVar = AddParameter("features.3.6.bn.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.3.6.bn.num_batches_tracked");
-        _Features_3_6_implicitWeight = AddXavierParameter("features.3.6.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
-        _Features_3_6_output = new float[batchSize * 131072];
-        _Features_3_6_gradient = new float[batchSize * 131072];
-        _Features_3_6_conv = new float[batchSize * 131072];
-        _Features_3_6_bn = new float[batchSize * 131072];
-        _Features_3_6_bnMean = new float[32];
-        _Features_3_6_bnInvStd = new float[32];
-        _Features_3_6_convGradient = new float[batchSize * 131072];
-        _Features_3_6_bnGradient = new float[batchSize * 131072];
-        _Features_3_6_scratch = new float[batchSize * 131072];
-        _Features_3_6_weightScratch = new float[9216];
-        _Features_3_6_explicit = new float[batchSize * 131072];
-        _Features_3_6_explicitGradient = new float[batchSize * 131072];
-        _Features_3_6_solved = new float[batchSize * 131072];
-        _Features_3_7_convWeight = AddHeParameter("features.3.7.conv.weight", [32, 32, 3, 3], fanIn: 288);
-        _Features_3_7_bnWeight = AddParameter("features.3.7.bn.weight", [32], trainable: true, fill: 1f);
-        _Features_3_7_bnBias = AddParameter("features.3.7.bn.bias", [32], trainable: true);
-        _Features_3_7_bnRunningMean = AddParameter("features.3.7.bn.running_mean", [32], trainable: false);
-        _Features_3_7_bnRunningVar = AddParameter("features.3.7.bn.running_var", [32], trainable: false, fill: 1f);
+        _features3_6ImplicitWeight = AddXavierParameter("features.3.6.implicit.weight", [32, 1, 3, 3], fanIn: 9,
+            fanOut: 288);
+        _features3_7ConvWeight = AddHeParameter("features.3.7.conv.weight", [32, 32, 3, 3], fanIn: 288);
+        _features3_7BnWeight = AddParameter("features.3.7.bn.weight", [32], trainable: true, fill: 1f);
+        _features3_7BnBias = AddParameter("features.3.7.bn.bias", [32], trainable: true);
+        _features3_7BnRunningMean = AddParameter("features.3.7.bn.running_mean", [32], trainable: false);
+        _features3_7BnRunningVar = AddParameter("features.3.7.bn.running_var", [32], trainable: false, fill: 1f);
         AddBatchCounter("features.3.7.bn.num_batches_tracked");
-        _Features_3_7_implicitWeight = AddXavierParameter("features.3.7.implicit.weight", [32, 1, 3, 3], fanIn: 9, fanOut: 288);
-        _Features_3_7_output = new float[batchSize * 131072];
-        _Features_3_7_gradient = new float[batchSize * 131072];
-        _Features_3_7_conv = new float[batchSize * 131072];
-        _Features_3_7_bn = new float[batchSize * 131072];
-        _Features_3_7_bnMean = new float[32];
-        _Features_3_7_bnInvStd = new float[32];
-        _Features_3_7_convGradient = new float[batchSize * 131072];
-        _Features_3_7_bnGradient = new float[batchSize * 131072];
-        _Features_3_7_scratch = new float[batchSize * 131072];
-        _Features_3_7_weightScratch = new float[9216];
-        _Features_3_7_explicit = new float[batchSize * 131072];
-        _Features_3_7_explicitGradient = new float[batchSize * 131072];
-        _Features_3_7_solved = new float[batchSize * 131072];
-        _Features_4_weight = AddXavierParameter("features.4.weight", [4, 32, 1, 1], fanIn: 32, fanOut: 4);
-        _Features_4_bias = AddParameter("features.4.bias", [4], trainable: true);
-        _Features_4_output = new float[batchSize * 16384];
-        _Features_4_gradient = new float[batchSize * 16384];
-        _inputGradient = new float[batchSize * InputLength];
-        _dropoutState = DropoutSeed;
+        _features3_7ImplicitWeight = AddXavierParameter("features.3.7.implicit.weight", [32, 1, 3, 3], fanIn: 9,
+            fanOut: 288);
+        _features4Weight = AddXavierParameter("features.4.weight", [4, 32, 1, 1], fanIn: 32, fanOut: 4);
+        _features4Bias = AddParameter("features.4.bias", [4], trainable: true);
+        _floats0 = AllocateStorage<float>("features.0.output", Features_0Elements, perImage: true);
+        _floats1 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
+        _floats2 = AllocateStorage<float>("features.3.0.conv and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats3 = AllocateStorage<float>("features.3.0.bn and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats4 = AllocateStorage<float>("features.3.0.explicit and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats5 = AllocateStorage<float>("features.3.0.solved and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats6 = AllocateStorage<float>("features.3.1.conv and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats7 = AllocateStorage<float>("features.3.1.bn and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats8 = AllocateStorage<float>("features.3.1.explicit and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats9 = AllocateStorage<float>("features.3.1.solved and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats10 = AllocateStorage<float>("features.3.2.conv and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats11 = AllocateStorage<float>("features.3.2.bn and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats12 = AllocateStorage<float>("features.3.2.explicit and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats13 = AllocateStorage<float>("features.3.2.solved and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats14 = AllocateStorage<float>("features.3.3.conv and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats15 = AllocateStorage<float>("features.3.3.bn and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats16 = AllocateStorage<float>("features.3.3.explicit and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats17 = AllocateStorage<float>("features.3.3.solved and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats18 = AllocateStorage<float>("features.3.4.conv and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats19 = AllocateStorage<float>("features.3.4.bn and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats20 = AllocateStorage<float>("features.3.4.explicit and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats21 = AllocateStorage<float>("features.3.4.solved and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats22 = AllocateStorage<float>("features.3.5.conv and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats23 = AllocateStorage<float>("features.3.5.bn and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats24 = AllocateStorage<float>("features.3.5.explicit and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats25 = AllocateStorage<float>("features.3.5.solved and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats26 = AllocateStorage<float>("features.3.6.conv and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats27 = AllocateStorage<float>("features.3.6.bn and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats28 = AllocateStorage<float>("features.3.6.explicit and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats29 = AllocateStorage<float>("features.3.6.solved and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats30 = AllocateStorage<float>("features.3.7.conv and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats31 = AllocateStorage<float>("features.3.7.bn and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats32 = AllocateStorage<float>("features.3.7.explicit and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats33 = AllocateStorage<float>("features.3.7.solved and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats34 = AllocateStorage<float>("features.3.7.output.grad", Features_3Elements, perImage: true);
+        _floats35 = AllocateStorage<float>("features.3.7.solved.grad", Features_3Elements, perImage: true);
+        _floats36 = AllocateStorage<float>("features.3.7.explicit.grad", Features_3Elements, perImage: true);
+        _floats37 = AllocateStorage<float>("features.4.output", Features_4Elements, perImage: true);
+        _floats38 = AllocateStorage<float>("features.4.output.grad", Features_4Elements, perImage: true);
+        _floats39 = AllocateStorage<float>("features.3.0.conv.folded_weight", Features_3_0_convWeightElements,
+            perImage: false);
+        _floats40 = AllocateStorage<float>("features.3.1.conv.folded_weight", Features_3_1_convWeightElements,
+            perImage: false);
+        _floats41 = AllocateStorage<float>("features.3.2.conv.folded_weight", Features_3_2_convWeightElements,
+            perImage: false);
+        _floats42 = AllocateStorage<float>("features.3.3.conv.folded_weight", Features_3_3_convWeightElements,
+            perImage: false);
+        _floats43 = AllocateStorage<float>("features.3.4.conv.folded_weight", Features_3_4_convWeightElements,
+            perImage: false);
+        _floats44 = AllocateStorage<float>("features.3.5.conv.folded_weight", Features_3_5_convWeightElements,
+            perImage: false);
+        _floats45 = AllocateStorage<float>("features.3.6.conv.folded_weight", Features_3_6_convWeightElements,
+            perImage: false);
+        _floats46 = AllocateStorage<float>("features.3.7.conv.folded_weight", Features_3_7_convWeightElements,
+            perImage: false);
+        _floats47 = AllocateStorage<float>("features.3.7.conv.weight.grad_part and the buffers sharing it",
+            Features_3_7_convWeightElements, perImage: false);
+        _floats48 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
+        _floats49 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
+        _floats50 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
+        _floats51 = AllocateStorage<float>("features.3.0.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats52 = AllocateStorage<float>("features.3.0.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats53 = AllocateStorage<float>("features.3.0.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats54 = AllocateStorage<float>("features.3.1.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats55 = AllocateStorage<float>("features.3.1.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats56 = AllocateStorage<float>("features.3.1.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats57 = AllocateStorage<float>("features.3.2.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats58 = AllocateStorage<float>("features.3.2.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats59 = AllocateStorage<float>("features.3.2.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats60 = AllocateStorage<float>("features.3.3.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats61 = AllocateStorage<float>("features.3.3.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats62 = AllocateStorage<float>("features.3.3.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats63 = AllocateStorage<float>("features.3.4.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats64 = AllocateStorage<float>("features.3.4.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats65 = AllocateStorage<float>("features.3.4.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats66 = AllocateStorage<float>("features.3.5.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats67 = AllocateStorage<float>("features.3.5.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats68 = AllocateStorage<float>("features.3.5.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats69 = AllocateStorage<float>("features.3.6.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats70 = AllocateStorage<float>("features.3.6.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats71 = AllocateStorage<float>("features.3.6.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats72 = AllocateStorage<float>("features.3.7.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats73 = AllocateStorage<float>("features.3.7.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats74 = AllocateStorage<float>("features.3.7.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats75 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
+        _floats76 = AllocateStorage<float>("features.3.0.conv.folded_bias", Features_3_0_convChannels, perImage: false);
+        _floats77 = AllocateStorage<float>("features.3.1.conv.folded_bias", Features_3_1_convChannels, perImage: false);
+        _floats78 = AllocateStorage<float>("features.3.2.conv.folded_bias", Features_3_2_convChannels, perImage: false);
+        _floats79 = AllocateStorage<float>("features.3.3.conv.folded_bias", Features_3_3_convChannels, perImage: false);
+        _floats80 = AllocateStorage<float>("features.3.4.conv.folded_bias", Features_3_4_convChannels, perImage: false);
+        _floats81 = AllocateStorage<float>("features.3.5.conv.folded_bias", Features_3_5_convChannels, perImage: false);
+        _floats82 = AllocateStorage<float>("features.3.6.conv.folded_bias", Features_3_6_convChannels, perImage: false);
+        _floats83 = AllocateStorage<float>("features.3.7.conv.folded_bias", Features_3_7_convChannels, perImage: false);
     }
 
     /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
@@ -481,49 +1187,22 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     public override global::System.ReadOnlySpan<float> Forward(global::System.ReadOnlySpan<float> images)
     {
         int n = CheckImages(images, nameof(images));
-        RunForward(images, n, training: false);
-        return Slice(_Features_4_output, n * 16384);
+        RunEvaluation(images, n);
+        return Slice(_floats37, n * Features_4Elements);
     }
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, per-pixel softmax cross-entropy,
-    /// backward, and the optimiser's update. Returns the batch's mean loss.</summary>
+    /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>
     public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
         global::System.ArgumentNullException.ThrowIfNull(optimizer);
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-        RunForward(images, n, training: true);
-        MarkParametersChanged(); // running statistics moved; the optimiser moves the weights below
-        float loss = CheckLoss(LossAndGradient(labels, n));
-        RunBackward(images, n, training: true, inputGradient: false);
-        optimizer.Step(Parameters);
-        return loss;
+        return RunTraining(images, n, labels, optimizer);
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public override global::System.ReadOnlySpan<float> LastScores => Slice(_Features_4_output, _lastCount * OutputLength);
-
-    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
-    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
-    {
-        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_Features_0_output, _lastCount * 131072),
-        "features.2" => Slice(_Features_1_output, _lastCount * 131072),
-        "features.1" => throw NotKept(layerName, "output", "features.2"),
-        "features.3" => Slice(_Features_3_7_output, _lastCount * 131072),
-        "features.4" => Slice(_Features_4_output, _lastCount * 16384),
-        _ => throw UnknownLayer(layerName),
-    };
-
-    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
-    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
-    {
-        "features.0" => Slice(_Features_0_gradient, _lastCount * 131072),
-        "features.1" => Slice(_Features_1_gradient, _lastCount * 131072),
-        "features.2" => throw NotKept(layerName, "gradient", "features.1"),
-        "features.3" => Slice(_Features_3_7_gradient, _lastCount * 131072),
-        "features.4" => Slice(_Features_4_gradient, _lastCount * 16384),
-        _ => throw UnknownLayer(layerName),
-    };
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats37, _lastCount * Features_4Elements);
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -531,10 +1210,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     {
         int n = CheckImages(images, nameof(images));
         CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));
-        RunForward(images, n, training: false);
+        RunEvaluation(images, n);
         LossAndGradient(labels, n);
-        RunBackward(images, n, training: false, inputGradient: true);
-        return Slice(_inputGradient, n * InputLength);
+        RunEvaluationBackward(images, n);
+        return Slice(_floats4, n * InputLength);
     }
 
     /// <summary>d(score of <paramref name="classIndex"/>, summed over pixels)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -543,16 +1222,16 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
-        RunForward(images, n, training: false);
-        global::System.Span<float> seed = Slice(_Features_4_gradient, n * 16384);
+        RunEvaluation(images, n);
+        global::System.Span<float> seed = Slice(_floats38, n * Features_4Elements);
         seed.Clear();
         const int plane = OutputLength / ClassCount;
         for (int image = 0; image < n; image++)
         {
             seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
         }
-        RunBackward(images, n, training: false, inputGradient: true);
-        return Slice(_inputGradient, n * InputLength);
+        RunEvaluationBackward(images, n);
+        return Slice(_floats4, n * InputLength);
     }
 
     private float[]? _classWeights;
@@ -565,374 +1244,1020 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         set => _classWeights = CheckClassWeights(value, ClassCount, nameof(ClassWeights));
     }
 
+    /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_Features_4_output, n * 16384), labels, _classWeights, Slice(_Features_4_gradient, n * 16384), n, ClassCount, OutputLength / ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats37, n * Features_4Elements), labels, _classWeights, Slice(_floats38, n * Features_4Elements), n, ClassCount, OutputLength / ClassCount);
     }
+
+    /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
+    private void RunEvaluation(global::System.ReadOnlySpan<float> images, int n)
+    {
+        if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }
+    }
+
+    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
+    {
+        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_floats0, _lastCount * Features_0Elements),
+        "features.1" => throw NotKept(layerName, "output", "features.2"),
+        "features.2" => Slice(_floats1, _lastCount * Features_2Elements),
+        "features.3" => Slice(_floats32, _lastCount * Features_3Elements),
+        "features.4" => Slice(_floats37, _lastCount * Features_4Elements),
+        _ => throw UnknownLayer(layerName),
+    };
+
+    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
+    {
+        "features.0" => Slice(_floats2, _lastCount * Features_0Elements),
+        "features.1" => Slice(_floats3, _lastCount * Features_2Elements),
+        "features.2" => throw NotKept(layerName, "gradient", "features.1"),
+        "features.3" => Slice(_floats34, _lastCount * Features_3Elements),
+        "features.4" => Slice(_floats38, _lastCount * Features_4Elements),
+        _ => throw UnknownLayer(layerName),
+    };
 
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        // features.0 absorbs features.1
-        global::NetCompiler.Kernels.BatchNorm.Fold(_Features_0_weight.Value, _Features_0_bias.Value, _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, eps: 1E-05f, _Features_0_foldedWeight, _Features_0_foldedBias);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats48, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats75, Features_0Channels);
+        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats39, Features_3_0_convWeightElements);
+        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats76, Features_3_0_convChannels);
+        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats40, Features_3_1_convWeightElements);
+        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats77, Features_3_1_convChannels);
+        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats41, Features_3_2_convWeightElements);
+        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats78, Features_3_2_convChannels);
+        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats42, Features_3_3_convWeightElements);
+        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats79, Features_3_3_convChannels);
+        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats43, Features_3_4_convWeightElements);
+        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats80, Features_3_4_convChannels);
+        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats44, Features_3_5_convWeightElements);
+        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats81, Features_3_5_convChannels);
+        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats45, Features_3_6_convWeightElements);
+        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats82, Features_3_6_convChannels);
+        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats46, Features_3_7_convWeightElements);
+        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats83, Features_3_7_convChannels);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
+            _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats48,
+            _floats75);
+        // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features3_0ConvWeight.Value, default, _features3_0BnWeight.Value,
+            _features3_0BnBias.Value, _features3_0BnRunningMean.Value, _features3_0BnRunningVar.Value, eps: 1E-05f,
+            _floats39, _floats76);
+        // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features3_1ConvWeight.Value, default, _features3_1BnWeight.Value,
+            _features3_1BnBias.Value, _features3_1BnRunningMean.Value, _features3_1BnRunningVar.Value, eps: 1E-05f,
+            _floats40, _floats77);
+        // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features3_2ConvWeight.Value, default, _features3_2BnWeight.Value,
+            _features3_2BnBias.Value, _features3_2BnRunningMean.Value, _features3_2BnRunningVar.Value, eps: 1E-05f,
+            _floats41, _floats78);
+        // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features3_3ConvWeight.Value, default, _features3_3BnWeight.Value,
+            _features3_3BnBias.Value, _features3_3BnRunningMean.Value, _features3_3BnRunningVar.Value, eps: 1E-05f,
+            _floats42, _floats79);
+        // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features3_4ConvWeight.Value, default, _features3_4BnWeight.Value,
+            _features3_4BnBias.Value, _features3_4BnRunningMean.Value, _features3_4BnRunningVar.Value, eps: 1E-05f,
+            _floats43, _floats80);
+        // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features3_5ConvWeight.Value, default, _features3_5BnWeight.Value,
+            _features3_5BnBias.Value, _features3_5BnRunningMean.Value, _features3_5BnRunningVar.Value, eps: 1E-05f,
+            _floats44, _floats81);
+        // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features3_6ConvWeight.Value, default, _features3_6BnWeight.Value,
+            _features3_6BnBias.Value, _features3_6BnRunningMean.Value, _features3_6BnRunningVar.Value, eps: 1E-05f,
+            _floats45, _floats82);
+        // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.Fold(_features3_7ConvWeight.Value, default, _features3_7BnWeight.Value,
+            _features3_7BnBias.Value, _features3_7BnRunningMean.Value, _features3_7BnRunningVar.Value, eps: 1E-05f,
+            _floats46, _floats83);
         _foldedVersion = ParameterVersion;
     }
 
-    private void RunForward(global::System.ReadOnlySpan<float> images, int n, bool training)
+    /// <summary>Evaluation-mode forward, batch norm folded.</summary>
+    private void RunInference(global::System.ReadOnlySpan<float> images, int n)
     {
-        global::NetCompiler.Kernels.KernelContext context = Context;
-        _lastCount = n;
-        bool folded = _lastFolded = !training && FoldBatchNorm;
-        if (folded && _foldedVersion != ParameterVersion)
+        if (_foldedVersion != ParameterVersion)
         {
             FoldBatchNorms();
         }
-        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x64x64 -> 32x64x64
-        if (folded)
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_foldedWeight, _Features_0_foldedBias, Slice(_Features_1_output, n * 131072), n, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _Features_0_weight.Value, _Features_0_bias.Value, Slice(_Features_0_output, n * 131072), n, relu: false);
-        }
-        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x64x64 -> 32x64x64
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_0_output, n * 131072), Slice(_Features_1_output, n * 131072), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, _Features_1_savedMean, _Features_1_savedInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else if (!folded)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_0_output, n * 131072), Slice(_Features_1_output, n * 131072), _Features_1_weight.Value, _Features_1_bias.Value, _Features_1_runningMean.Value, _Features_1_runningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
-        }
+        _lastFolded = true;
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features3_0Bn = Slice(_floats3, n * Features_3Elements);
+        global::System.Span<float> features3_0Explicit = Slice(_floats4, n * Features_3Elements);
+        global::System.Span<float> features3_0Output = Slice(_floats4, n * Features_3Elements);
+        global::System.Span<float> features3_0Solved = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<float> features3_1Bn = Slice(_floats7, n * Features_3Elements);
+        global::System.Span<float> features3_1Explicit = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<float> features3_1Output = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<float> features3_1Solved = Slice(_floats9, n * Features_3Elements);
+        global::System.Span<float> features3_2Bn = Slice(_floats11, n * Features_3Elements);
+        global::System.Span<float> features3_2Explicit = Slice(_floats12, n * Features_3Elements);
+        global::System.Span<float> features3_2Output = Slice(_floats12, n * Features_3Elements);
+        global::System.Span<float> features3_2Solved = Slice(_floats13, n * Features_3Elements);
+        global::System.Span<float> features3_3Bn = Slice(_floats15, n * Features_3Elements);
+        global::System.Span<float> features3_3Explicit = Slice(_floats16, n * Features_3Elements);
+        global::System.Span<float> features3_3Output = Slice(_floats16, n * Features_3Elements);
+        global::System.Span<float> features3_3Solved = Slice(_floats17, n * Features_3Elements);
+        global::System.Span<float> features3_4Bn = Slice(_floats19, n * Features_3Elements);
+        global::System.Span<float> features3_4Explicit = Slice(_floats20, n * Features_3Elements);
+        global::System.Span<float> features3_4Output = Slice(_floats20, n * Features_3Elements);
+        global::System.Span<float> features3_4Solved = Slice(_floats21, n * Features_3Elements);
+        global::System.Span<float> features3_5Bn = Slice(_floats23, n * Features_3Elements);
+        global::System.Span<float> features3_5Explicit = Slice(_floats24, n * Features_3Elements);
+        global::System.Span<float> features3_5Output = Slice(_floats24, n * Features_3Elements);
+        global::System.Span<float> features3_5Solved = Slice(_floats25, n * Features_3Elements);
+        global::System.Span<float> features3_6Bn = Slice(_floats27, n * Features_3Elements);
+        global::System.Span<float> features3_6Explicit = Slice(_floats28, n * Features_3Elements);
+        global::System.Span<float> features3_6Output = Slice(_floats28, n * Features_3Elements);
+        global::System.Span<float> features3_6Solved = Slice(_floats29, n * Features_3Elements);
+        global::System.Span<float> features3_7Bn = Slice(_floats31, n * Features_3Elements);
+        global::System.Span<float> features3_7Explicit = Slice(_floats32, n * Features_3Elements);
+        global::System.Span<float> features3_7Output = Slice(_floats32, n * Features_3Elements);
+        global::System.Span<float> features3_7Solved = Slice(_floats33, n * Features_3Elements);
+        global::System.Span<float> features4Output = Slice(_floats37, n * Features_4Elements);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats48, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats75, Features_0Channels);
+        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats39, Features_3_0_convWeightElements);
+        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats76, Features_3_0_convChannels);
+        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats40, Features_3_1_convWeightElements);
+        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats77, Features_3_1_convChannels);
+        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats41, Features_3_2_convWeightElements);
+        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats78, Features_3_2_convChannels);
+        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats42, Features_3_3_convWeightElements);
+        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats79, Features_3_3_convChannels);
+        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats43, Features_3_4_convWeightElements);
+        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats80, Features_3_4_convChannels);
+        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats44, Features_3_5_convWeightElements);
+        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats81, Features_3_5_convChannels);
+        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats45, Features_3_6_convWeightElements);
+        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats82, Features_3_6_convChannels);
+        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats46, Features_3_7_convWeightElements);
+        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats83, Features_3_7_convChannels);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
+            features0FoldedBias, features2Output, n, relu: true);
         // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_1_output, n * 131072), _Features_3_0_convWeight.Value, default, Slice(_Features_3_0_conv, n * 131072), n, relu: false);
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_0_conv, n * 131072), Slice(_Features_3_0_bn, n * 131072), _Features_3_0_bnWeight.Value, _Features_3_0_bnBias.Value, _Features_3_0_bnRunningMean.Value, _Features_3_0_bnRunningVar.Value, _Features_3_0_bnMean, _Features_3_0_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_0_conv, n * 131072), Slice(_Features_3_0_bn, n * 131072), _Features_3_0_bnWeight.Value, _Features_3_0_bnBias.Value, _Features_3_0_bnRunningMean.Value, _Features_3_0_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_0_bn, n * 131072), _Features_3_0_convWeight.Value, default, Slice(_Features_3_0_explicit, n * 131072), n, relu: false); // K^T
-        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_0_explicit, n * 131072), _Features_3_0_implicitWeight.Value, 1f, Slice(_Features_3_0_solved, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_1_output, n * 131072), 1f, Slice(_Features_3_0_solved, n * 131072), Slice(_Features_3_0_output, n * 131072));
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
+            features3_0ConvFoldedWeight, features3_0ConvFoldedBias, features3_0Bn, n, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_0Bn,
+            _features3_0ConvWeight.Value, default, features3_0Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_0Explicit,
+            _features3_0ImplicitWeight.Value, 1f, features3_0Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features2Output, 1f, features3_0Solved, features3_0Output);
         // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_0_output, n * 131072), _Features_3_1_convWeight.Value, default, Slice(_Features_3_1_conv, n * 131072), n, relu: false);
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_1_conv, n * 131072), Slice(_Features_3_1_bn, n * 131072), _Features_3_1_bnWeight.Value, _Features_3_1_bnBias.Value, _Features_3_1_bnRunningMean.Value, _Features_3_1_bnRunningVar.Value, _Features_3_1_bnMean, _Features_3_1_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_1_conv, n * 131072), Slice(_Features_3_1_bn, n * 131072), _Features_3_1_bnWeight.Value, _Features_3_1_bnBias.Value, _Features_3_1_bnRunningMean.Value, _Features_3_1_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_1_bn, n * 131072), _Features_3_1_convWeight.Value, default, Slice(_Features_3_1_explicit, n * 131072), n, relu: false); // K^T
-        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_1_explicit, n * 131072), _Features_3_1_implicitWeight.Value, 1f, Slice(_Features_3_1_solved, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_0_output, n * 131072), 1f, Slice(_Features_3_1_solved, n * 131072), Slice(_Features_3_1_output, n * 131072));
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_0Output,
+            features3_1ConvFoldedWeight, features3_1ConvFoldedBias, features3_1Bn, n, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_1Bn,
+            _features3_1ConvWeight.Value, default, features3_1Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_1Explicit,
+            _features3_1ImplicitWeight.Value, 1f, features3_1Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0Output, 1f, features3_1Solved, features3_1Output);
         // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_1_output, n * 131072), _Features_3_2_convWeight.Value, default, Slice(_Features_3_2_conv, n * 131072), n, relu: false);
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_2_conv, n * 131072), Slice(_Features_3_2_bn, n * 131072), _Features_3_2_bnWeight.Value, _Features_3_2_bnBias.Value, _Features_3_2_bnRunningMean.Value, _Features_3_2_bnRunningVar.Value, _Features_3_2_bnMean, _Features_3_2_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_2_conv, n * 131072), Slice(_Features_3_2_bn, n * 131072), _Features_3_2_bnWeight.Value, _Features_3_2_bnBias.Value, _Features_3_2_bnRunningMean.Value, _Features_3_2_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_2_bn, n * 131072), _Features_3_2_convWeight.Value, default, Slice(_Features_3_2_explicit, n * 131072), n, relu: false); // K^T
-        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_2_explicit, n * 131072), _Features_3_2_implicitWeight.Value, 1f, Slice(_Features_3_2_solved, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_1_output, n * 131072), 1f, Slice(_Features_3_2_solved, n * 131072), Slice(_Features_3_2_output, n * 131072));
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_1Output,
+            features3_2ConvFoldedWeight, features3_2ConvFoldedBias, features3_2Bn, n, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_2Bn,
+            _features3_2ConvWeight.Value, default, features3_2Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_2Explicit,
+            _features3_2ImplicitWeight.Value, 1f, features3_2Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1Output, 1f, features3_2Solved, features3_2Output);
         // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_2_output, n * 131072), _Features_3_3_convWeight.Value, default, Slice(_Features_3_3_conv, n * 131072), n, relu: false);
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_3_conv, n * 131072), Slice(_Features_3_3_bn, n * 131072), _Features_3_3_bnWeight.Value, _Features_3_3_bnBias.Value, _Features_3_3_bnRunningMean.Value, _Features_3_3_bnRunningVar.Value, _Features_3_3_bnMean, _Features_3_3_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_3_conv, n * 131072), Slice(_Features_3_3_bn, n * 131072), _Features_3_3_bnWeight.Value, _Features_3_3_bnBias.Value, _Features_3_3_bnRunningMean.Value, _Features_3_3_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_3_bn, n * 131072), _Features_3_3_convWeight.Value, default, Slice(_Features_3_3_explicit, n * 131072), n, relu: false); // K^T
-        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_3_explicit, n * 131072), _Features_3_3_implicitWeight.Value, 1f, Slice(_Features_3_3_solved, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_2_output, n * 131072), 1f, Slice(_Features_3_3_solved, n * 131072), Slice(_Features_3_3_output, n * 131072));
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_2Output,
+            features3_3ConvFoldedWeight, features3_3ConvFoldedBias, features3_3Bn, n, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_3Bn,
+            _features3_3ConvWeight.Value, default, features3_3Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_3Explicit,
+            _features3_3ImplicitWeight.Value, 1f, features3_3Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2Output, 1f, features3_3Solved, features3_3Output);
         // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_3_output, n * 131072), _Features_3_4_convWeight.Value, default, Slice(_Features_3_4_conv, n * 131072), n, relu: false);
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_4_conv, n * 131072), Slice(_Features_3_4_bn, n * 131072), _Features_3_4_bnWeight.Value, _Features_3_4_bnBias.Value, _Features_3_4_bnRunningMean.Value, _Features_3_4_bnRunningVar.Value, _Features_3_4_bnMean, _Features_3_4_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_4_conv, n * 131072), Slice(_Features_3_4_bn, n * 131072), _Features_3_4_bnWeight.Value, _Features_3_4_bnBias.Value, _Features_3_4_bnRunningMean.Value, _Features_3_4_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_4_bn, n * 131072), _Features_3_4_convWeight.Value, default, Slice(_Features_3_4_explicit, n * 131072), n, relu: false); // K^T
-        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_4_explicit, n * 131072), _Features_3_4_implicitWeight.Value, 1f, Slice(_Features_3_4_solved, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_3_output, n * 131072), 1f, Slice(_Features_3_4_solved, n * 131072), Slice(_Features_3_4_output, n * 131072));
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_3Output,
+            features3_4ConvFoldedWeight, features3_4ConvFoldedBias, features3_4Bn, n, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_4Bn,
+            _features3_4ConvWeight.Value, default, features3_4Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_4Explicit,
+            _features3_4ImplicitWeight.Value, 1f, features3_4Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_3Output, 1f, features3_4Solved, features3_4Output);
         // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_4_output, n * 131072), _Features_3_5_convWeight.Value, default, Slice(_Features_3_5_conv, n * 131072), n, relu: false);
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_5_conv, n * 131072), Slice(_Features_3_5_bn, n * 131072), _Features_3_5_bnWeight.Value, _Features_3_5_bnBias.Value, _Features_3_5_bnRunningMean.Value, _Features_3_5_bnRunningVar.Value, _Features_3_5_bnMean, _Features_3_5_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_5_conv, n * 131072), Slice(_Features_3_5_bn, n * 131072), _Features_3_5_bnWeight.Value, _Features_3_5_bnBias.Value, _Features_3_5_bnRunningMean.Value, _Features_3_5_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_5_bn, n * 131072), _Features_3_5_convWeight.Value, default, Slice(_Features_3_5_explicit, n * 131072), n, relu: false); // K^T
-        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_5_explicit, n * 131072), _Features_3_5_implicitWeight.Value, 1f, Slice(_Features_3_5_solved, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_4_output, n * 131072), 1f, Slice(_Features_3_5_solved, n * 131072), Slice(_Features_3_5_output, n * 131072));
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_4Output,
+            features3_5ConvFoldedWeight, features3_5ConvFoldedBias, features3_5Bn, n, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_5Bn,
+            _features3_5ConvWeight.Value, default, features3_5Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_5Explicit,
+            _features3_5ImplicitWeight.Value, 1f, features3_5Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_4Output, 1f, features3_5Solved, features3_5Output);
         // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_5_output, n * 131072), _Features_3_6_convWeight.Value, default, Slice(_Features_3_6_conv, n * 131072), n, relu: false);
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_6_conv, n * 131072), Slice(_Features_3_6_bn, n * 131072), _Features_3_6_bnWeight.Value, _Features_3_6_bnBias.Value, _Features_3_6_bnRunningMean.Value, _Features_3_6_bnRunningVar.Value, _Features_3_6_bnMean, _Features_3_6_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_6_conv, n * 131072), Slice(_Features_3_6_bn, n * 131072), _Features_3_6_bnWeight.Value, _Features_3_6_bnBias.Value, _Features_3_6_bnRunningMean.Value, _Features_3_6_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_6_bn, n * 131072), _Features_3_6_convWeight.Value, default, Slice(_Features_3_6_explicit, n * 131072), n, relu: false); // K^T
-        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_6_explicit, n * 131072), _Features_3_6_implicitWeight.Value, 1f, Slice(_Features_3_6_solved, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_5_output, n * 131072), 1f, Slice(_Features_3_6_solved, n * 131072), Slice(_Features_3_6_output, n * 131072));
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_5Output,
+            features3_6ConvFoldedWeight, features3_6ConvFoldedBias, features3_6Bn, n, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_6Bn,
+            _features3_6ConvWeight.Value, default, features3_6Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_6Explicit,
+            _features3_6ImplicitWeight.Value, 1f, features3_6Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_5Output, 1f, features3_6Solved, features3_6Output);
         // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, Slice(_Features_3_6_output, n * 131072), _Features_3_7_convWeight.Value, default, Slice(_Features_3_7_conv, n * 131072), n, relu: false);
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, Slice(_Features_3_7_conv, n * 131072), Slice(_Features_3_7_bn, n * 131072), _Features_3_7_bnWeight.Value, _Features_3_7_bnBias.Value, _Features_3_7_bnRunningMean.Value, _Features_3_7_bnRunningVar.Value, _Features_3_7_bnMean, _Features_3_7_bnInvStd, n, 32, 4096, eps: 1E-05f, momentum: 0.1f, relu: true);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, Slice(_Features_3_7_conv, n * 131072), Slice(_Features_3_7_bn, n * 131072), _Features_3_7_bnWeight.Value, _Features_3_7_bnBias.Value, _Features_3_7_bnRunningMean.Value, _Features_3_7_bnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, Slice(_Features_3_7_bn, n * 131072), _Features_3_7_convWeight.Value, default, Slice(_Features_3_7_explicit, n * 131072), n, relu: false); // K^T
-        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, Slice(_Features_3_7_explicit, n * 131072), _Features_3_7_implicitWeight.Value, 1f, Slice(_Features_3_7_solved, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_6_output, n * 131072), 1f, Slice(_Features_3_7_solved, n * 131072), Slice(_Features_3_7_output, n * 131072));
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_6Output,
+            features3_7ConvFoldedWeight, features3_7ConvFoldedBias, features3_7Bn, n, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_7Bn,
+            _features3_7ConvWeight.Value, default, features3_7Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_7Explicit,
+            _features3_7ImplicitWeight.Value, 1f, features3_7Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_6Output, 1f, features3_7Solved, features3_7Output);
         // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
-        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, Slice(_Features_3_7_output, n * 131072), _Features_4_weight.Value, _Features_4_bias.Value, Slice(_Features_4_output, n * 16384), n, relu: false);
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3_7Output, _features4Weight.Value,
+            _features4Bias.Value, features4Output, n, relu: false);
     }
 
-    /// <summary>Backward from the last step's output gradient: parameter gradients in training, and d(loss)/d(images) when asked.</summary>
-    private void RunBackward(global::System.ReadOnlySpan<float> images, int n, bool training, bool inputGradient)
+    /// <summary>Evaluation-mode forward with every batch norm run.</summary>
+    private void RunInferenceUnfolded(global::System.ReadOnlySpan<float> images, int n)
+    {
+        _lastFolded = false;
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features3_0Conv = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_0Bn = Slice(_floats3, n * Features_3Elements);
+        global::System.Span<float> features3_0Explicit = Slice(_floats4, n * Features_3Elements);
+        global::System.Span<float> features3_0Output = Slice(_floats4, n * Features_3Elements);
+        global::System.Span<float> features3_0Solved = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<float> features3_1Conv = Slice(_floats6, n * Features_3Elements);
+        global::System.Span<float> features3_1Bn = Slice(_floats7, n * Features_3Elements);
+        global::System.Span<float> features3_1Explicit = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<float> features3_1Output = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<float> features3_1Solved = Slice(_floats9, n * Features_3Elements);
+        global::System.Span<float> features3_2Conv = Slice(_floats10, n * Features_3Elements);
+        global::System.Span<float> features3_2Bn = Slice(_floats11, n * Features_3Elements);
+        global::System.Span<float> features3_2Explicit = Slice(_floats12, n * Features_3Elements);
+        global::System.Span<float> features3_2Output = Slice(_floats12, n * Features_3Elements);
+        global::System.Span<float> features3_2Solved = Slice(_floats13, n * Features_3Elements);
+        global::System.Span<float> features3_3Conv = Slice(_floats14, n * Features_3Elements);
+        global::System.Span<float> features3_3Bn = Slice(_floats15, n * Features_3Elements);
+        global::System.Span<float> features3_3Explicit = Slice(_floats16, n * Features_3Elements);
+        global::System.Span<float> features3_3Output = Slice(_floats16, n * Features_3Elements);
+        global::System.Span<float> features3_3Solved = Slice(_floats17, n * Features_3Elements);
+        global::System.Span<float> features3_4Conv = Slice(_floats18, n * Features_3Elements);
+        global::System.Span<float> features3_4Bn = Slice(_floats19, n * Features_3Elements);
+        global::System.Span<float> features3_4Explicit = Slice(_floats20, n * Features_3Elements);
+        global::System.Span<float> features3_4Output = Slice(_floats20, n * Features_3Elements);
+        global::System.Span<float> features3_4Solved = Slice(_floats21, n * Features_3Elements);
+        global::System.Span<float> features3_5Conv = Slice(_floats22, n * Features_3Elements);
+        global::System.Span<float> features3_5Bn = Slice(_floats23, n * Features_3Elements);
+        global::System.Span<float> features3_5Explicit = Slice(_floats24, n * Features_3Elements);
+        global::System.Span<float> features3_5Output = Slice(_floats24, n * Features_3Elements);
+        global::System.Span<float> features3_5Solved = Slice(_floats25, n * Features_3Elements);
+        global::System.Span<float> features3_6Conv = Slice(_floats26, n * Features_3Elements);
+        global::System.Span<float> features3_6Bn = Slice(_floats27, n * Features_3Elements);
+        global::System.Span<float> features3_6Explicit = Slice(_floats28, n * Features_3Elements);
+        global::System.Span<float> features3_6Output = Slice(_floats28, n * Features_3Elements);
+        global::System.Span<float> features3_6Solved = Slice(_floats29, n * Features_3Elements);
+        global::System.Span<float> features3_7Conv = Slice(_floats30, n * Features_3Elements);
+        global::System.Span<float> features3_7Bn = Slice(_floats31, n * Features_3Elements);
+        global::System.Span<float> features3_7Explicit = Slice(_floats32, n * Features_3Elements);
+        global::System.Span<float> features3_7Output = Slice(_floats32, n * Features_3Elements);
+        global::System.Span<float> features3_7Solved = Slice(_floats33, n * Features_3Elements);
+        global::System.Span<float> features4Output = Slice(_floats37, n * Features_4Elements);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
+            _features0Bias.Value, features0Output, n, relu: false);
+        // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features0Output, features2Output,
+            _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, n,
+            32, 4096, eps: 1E-05f, relu: true);
+        // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
+            _features3_0ConvWeight.Value, default, features3_0Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_0Conv, features3_0Bn,
+            _features3_0BnWeight.Value, _features3_0BnBias.Value, _features3_0BnRunningMean.Value,
+            _features3_0BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_0Bn,
+            _features3_0ConvWeight.Value, default, features3_0Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_0Explicit,
+            _features3_0ImplicitWeight.Value, 1f, features3_0Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features2Output, 1f, features3_0Solved, features3_0Output);
+        // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_0Output,
+            _features3_1ConvWeight.Value, default, features3_1Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_1Conv, features3_1Bn,
+            _features3_1BnWeight.Value, _features3_1BnBias.Value, _features3_1BnRunningMean.Value,
+            _features3_1BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_1Bn,
+            _features3_1ConvWeight.Value, default, features3_1Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_1Explicit,
+            _features3_1ImplicitWeight.Value, 1f, features3_1Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0Output, 1f, features3_1Solved, features3_1Output);
+        // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_1Output,
+            _features3_2ConvWeight.Value, default, features3_2Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_2Conv, features3_2Bn,
+            _features3_2BnWeight.Value, _features3_2BnBias.Value, _features3_2BnRunningMean.Value,
+            _features3_2BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_2Bn,
+            _features3_2ConvWeight.Value, default, features3_2Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_2Explicit,
+            _features3_2ImplicitWeight.Value, 1f, features3_2Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1Output, 1f, features3_2Solved, features3_2Output);
+        // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_2Output,
+            _features3_3ConvWeight.Value, default, features3_3Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_3Conv, features3_3Bn,
+            _features3_3BnWeight.Value, _features3_3BnBias.Value, _features3_3BnRunningMean.Value,
+            _features3_3BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_3Bn,
+            _features3_3ConvWeight.Value, default, features3_3Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_3Explicit,
+            _features3_3ImplicitWeight.Value, 1f, features3_3Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2Output, 1f, features3_3Solved, features3_3Output);
+        // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_3Output,
+            _features3_4ConvWeight.Value, default, features3_4Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_4Conv, features3_4Bn,
+            _features3_4BnWeight.Value, _features3_4BnBias.Value, _features3_4BnRunningMean.Value,
+            _features3_4BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_4Bn,
+            _features3_4ConvWeight.Value, default, features3_4Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_4Explicit,
+            _features3_4ImplicitWeight.Value, 1f, features3_4Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_3Output, 1f, features3_4Solved, features3_4Output);
+        // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_4Output,
+            _features3_5ConvWeight.Value, default, features3_5Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_5Conv, features3_5Bn,
+            _features3_5BnWeight.Value, _features3_5BnBias.Value, _features3_5BnRunningMean.Value,
+            _features3_5BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_5Bn,
+            _features3_5ConvWeight.Value, default, features3_5Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_5Explicit,
+            _features3_5ImplicitWeight.Value, 1f, features3_5Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_4Output, 1f, features3_5Solved, features3_5Output);
+        // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_5Output,
+            _features3_6ConvWeight.Value, default, features3_6Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_6Conv, features3_6Bn,
+            _features3_6BnWeight.Value, _features3_6BnBias.Value, _features3_6BnRunningMean.Value,
+            _features3_6BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_6Bn,
+            _features3_6ConvWeight.Value, default, features3_6Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_6Explicit,
+            _features3_6ImplicitWeight.Value, 1f, features3_6Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_5Output, 1f, features3_6Solved, features3_6Output);
+        // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_6Output,
+            _features3_7ConvWeight.Value, default, features3_7Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_7Conv, features3_7Bn,
+            _features3_7BnWeight.Value, _features3_7BnBias.Value, _features3_7BnRunningMean.Value,
+            _features3_7BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_7Bn,
+            _features3_7ConvWeight.Value, default, features3_7Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_7Explicit,
+            _features3_7ImplicitWeight.Value, 1f, features3_7Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_6Output, 1f, features3_7Solved, features3_7Output);
+        // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3_7Output, _features4Weight.Value,
+            _features4Bias.Value, features4Output, n, relu: false);
+    }
+
+    /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
+    private float RunTraining(global::System.ReadOnlySpan<float> images, int n, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
+    {
+        _lastFolded = false;
+        global::NetCompiler.Kernels.KernelContext context = Context;
+        _lastCount = n;
+        global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
+        global::System.Span<float> features1SavedMean = Slice(_floats49, Features_1Channels);
+        global::System.Span<float> features1SavedInvStd = Slice(_floats50, Features_1Channels);
+        global::System.Span<float> features1SavedVariance = Slice(_floats47, Features_1Channels);
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features3_0Conv = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_0Bn = Slice(_floats3, n * Features_3Elements);
+        global::System.Span<float> features3_0BnSavedMean = Slice(_floats51, Features_3Channels);
+        global::System.Span<float> features3_0BnSavedInvStd = Slice(_floats52, Features_3Channels);
+        global::System.Span<float> features3_0BnSavedVariance = Slice(_floats53, Features_3Channels);
+        global::System.Span<float> features3_0Explicit = Slice(_floats4, n * Features_3Elements);
+        global::System.Span<float> features3_0Output = Slice(_floats4, n * Features_3Elements);
+        global::System.Span<float> features3_0Solved = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<float> features3_1Conv = Slice(_floats6, n * Features_3Elements);
+        global::System.Span<float> features3_1Bn = Slice(_floats7, n * Features_3Elements);
+        global::System.Span<float> features3_1BnSavedMean = Slice(_floats54, Features_3Channels);
+        global::System.Span<float> features3_1BnSavedInvStd = Slice(_floats55, Features_3Channels);
+        global::System.Span<float> features3_1BnSavedVariance = Slice(_floats56, Features_3Channels);
+        global::System.Span<float> features3_1Explicit = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<float> features3_1Output = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<float> features3_1Solved = Slice(_floats9, n * Features_3Elements);
+        global::System.Span<float> features3_2Conv = Slice(_floats10, n * Features_3Elements);
+        global::System.Span<float> features3_2Bn = Slice(_floats11, n * Features_3Elements);
+        global::System.Span<float> features3_2BnSavedMean = Slice(_floats57, Features_3Channels);
+        global::System.Span<float> features3_2BnSavedInvStd = Slice(_floats58, Features_3Channels);
+        global::System.Span<float> features3_2BnSavedVariance = Slice(_floats59, Features_3Channels);
+        global::System.Span<float> features3_2Explicit = Slice(_floats12, n * Features_3Elements);
+        global::System.Span<float> features3_2Output = Slice(_floats12, n * Features_3Elements);
+        global::System.Span<float> features3_2Solved = Slice(_floats13, n * Features_3Elements);
+        global::System.Span<float> features3_3Conv = Slice(_floats14, n * Features_3Elements);
+        global::System.Span<float> features3_3Bn = Slice(_floats15, n * Features_3Elements);
+        global::System.Span<float> features3_3BnSavedMean = Slice(_floats60, Features_3Channels);
+        global::System.Span<float> features3_3BnSavedInvStd = Slice(_floats61, Features_3Channels);
+        global::System.Span<float> features3_3BnSavedVariance = Slice(_floats62, Features_3Channels);
+        global::System.Span<float> features3_3Explicit = Slice(_floats16, n * Features_3Elements);
+        global::System.Span<float> features3_3Output = Slice(_floats16, n * Features_3Elements);
+        global::System.Span<float> features3_3Solved = Slice(_floats17, n * Features_3Elements);
+        global::System.Span<float> features3_4Conv = Slice(_floats18, n * Features_3Elements);
+        global::System.Span<float> features3_4Bn = Slice(_floats19, n * Features_3Elements);
+        global::System.Span<float> features3_4BnSavedMean = Slice(_floats63, Features_3Channels);
+        global::System.Span<float> features3_4BnSavedInvStd = Slice(_floats64, Features_3Channels);
+        global::System.Span<float> features3_4BnSavedVariance = Slice(_floats65, Features_3Channels);
+        global::System.Span<float> features3_4Explicit = Slice(_floats20, n * Features_3Elements);
+        global::System.Span<float> features3_4Output = Slice(_floats20, n * Features_3Elements);
+        global::System.Span<float> features3_4Solved = Slice(_floats21, n * Features_3Elements);
+        global::System.Span<float> features3_5Conv = Slice(_floats22, n * Features_3Elements);
+        global::System.Span<float> features3_5Bn = Slice(_floats23, n * Features_3Elements);
+        global::System.Span<float> features3_5BnSavedMean = Slice(_floats66, Features_3Channels);
+        global::System.Span<float> features3_5BnSavedInvStd = Slice(_floats67, Features_3Channels);
+        global::System.Span<float> features3_5BnSavedVariance = Slice(_floats68, Features_3Channels);
+        global::System.Span<float> features3_5Explicit = Slice(_floats24, n * Features_3Elements);
+        global::System.Span<float> features3_5Output = Slice(_floats24, n * Features_3Elements);
+        global::System.Span<float> features3_5Solved = Slice(_floats25, n * Features_3Elements);
+        global::System.Span<float> features3_6Conv = Slice(_floats26, n * Features_3Elements);
+        global::System.Span<float> features3_6Bn = Slice(_floats27, n * Features_3Elements);
+        global::System.Span<float> features3_6BnSavedMean = Slice(_floats69, Features_3Channels);
+        global::System.Span<float> features3_6BnSavedInvStd = Slice(_floats70, Features_3Channels);
+        global::System.Span<float> features3_6BnSavedVariance = Slice(_floats71, Features_3Channels);
+        global::System.Span<float> features3_6Explicit = Slice(_floats28, n * Features_3Elements);
+        global::System.Span<float> features3_6Output = Slice(_floats28, n * Features_3Elements);
+        global::System.Span<float> features3_6Solved = Slice(_floats29, n * Features_3Elements);
+        global::System.Span<float> features3_7Conv = Slice(_floats30, n * Features_3Elements);
+        global::System.Span<float> features3_7Bn = Slice(_floats31, n * Features_3Elements);
+        global::System.Span<float> features3_7BnSavedMean = Slice(_floats72, Features_3Channels);
+        global::System.Span<float> features3_7BnSavedInvStd = Slice(_floats73, Features_3Channels);
+        global::System.Span<float> features3_7BnSavedVariance = Slice(_floats74, Features_3Channels);
+        global::System.Span<float> features3_7Explicit = Slice(_floats32, n * Features_3Elements);
+        global::System.Span<float> features3_7Output = Slice(_floats32, n * Features_3Elements);
+        global::System.Span<float> features3_7Solved = Slice(_floats33, n * Features_3Elements);
+        global::System.Span<float> features4Output = Slice(_floats37, n * Features_4Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats38, n * Features_4Elements);
+        global::System.Span<float> features3_7OutputGrad = Slice(_floats34, n * Features_3Elements);
+        global::System.Span<float> features3_7SolvedGrad = Slice(_floats35, n * Features_3Elements);
+        global::System.Span<float> features3_7ExplicitGrad = Slice(_floats36, n * Features_3Elements);
+        global::System.Span<float> features3_7BnGrad = Slice(_floats33, n * Features_3Elements);
+        global::System.Span<float> features3_7ConvGrad = Slice(_floats31, n * Features_3Elements);
+        global::System.Span<float> features3_6OutputGrad = Slice(_floats28, n * Features_3Elements);
+        global::System.Span<float> features3_6SolvedGrad = Slice(_floats30, n * Features_3Elements);
+        global::System.Span<float> features3_6ExplicitGrad = Slice(_floats31, n * Features_3Elements);
+        global::System.Span<float> features3_6BnGrad = Slice(_floats29, n * Features_3Elements);
+        global::System.Span<float> features3_6ConvGrad = Slice(_floats27, n * Features_3Elements);
+        global::System.Span<float> features3_5OutputGrad = Slice(_floats24, n * Features_3Elements);
+        global::System.Span<float> features3_5SolvedGrad = Slice(_floats26, n * Features_3Elements);
+        global::System.Span<float> features3_5ExplicitGrad = Slice(_floats27, n * Features_3Elements);
+        global::System.Span<float> features3_5BnGrad = Slice(_floats25, n * Features_3Elements);
+        global::System.Span<float> features3_5ConvGrad = Slice(_floats23, n * Features_3Elements);
+        global::System.Span<float> features3_4OutputGrad = Slice(_floats20, n * Features_3Elements);
+        global::System.Span<float> features3_4SolvedGrad = Slice(_floats22, n * Features_3Elements);
+        global::System.Span<float> features3_4ExplicitGrad = Slice(_floats23, n * Features_3Elements);
+        global::System.Span<float> features3_4BnGrad = Slice(_floats21, n * Features_3Elements);
+        global::System.Span<float> features3_4ConvGrad = Slice(_floats19, n * Features_3Elements);
+        global::System.Span<float> features3_3OutputGrad = Slice(_floats16, n * Features_3Elements);
+        global::System.Span<float> features3_3SolvedGrad = Slice(_floats18, n * Features_3Elements);
+        global::System.Span<float> features3_3ExplicitGrad = Slice(_floats19, n * Features_3Elements);
+        global::System.Span<float> features3_3BnGrad = Slice(_floats17, n * Features_3Elements);
+        global::System.Span<float> features3_3ConvGrad = Slice(_floats15, n * Features_3Elements);
+        global::System.Span<float> features3_2OutputGrad = Slice(_floats12, n * Features_3Elements);
+        global::System.Span<float> features3_2SolvedGrad = Slice(_floats14, n * Features_3Elements);
+        global::System.Span<float> features3_2ExplicitGrad = Slice(_floats15, n * Features_3Elements);
+        global::System.Span<float> features3_2BnGrad = Slice(_floats13, n * Features_3Elements);
+        global::System.Span<float> features3_2ConvGrad = Slice(_floats11, n * Features_3Elements);
+        global::System.Span<float> features3_1OutputGrad = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<float> features3_1SolvedGrad = Slice(_floats10, n * Features_3Elements);
+        global::System.Span<float> features3_1ExplicitGrad = Slice(_floats11, n * Features_3Elements);
+        global::System.Span<float> features3_1BnGrad = Slice(_floats9, n * Features_3Elements);
+        global::System.Span<float> features3_1ConvGrad = Slice(_floats7, n * Features_3Elements);
+        global::System.Span<float> features3_0OutputGrad = Slice(_floats4, n * Features_3Elements);
+        global::System.Span<float> features3_0SolvedGrad = Slice(_floats6, n * Features_3Elements);
+        global::System.Span<float> features3_0ExplicitGrad = Slice(_floats7, n * Features_3Elements);
+        global::System.Span<float> features3_0BnGrad = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<float> features3_0ConvGrad = Slice(_floats3, n * Features_3Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats2, n * Features_0Elements);
+        global::System.Span<float> features3_7ConvWeightGradPart = Slice(_floats47, Features_3_7_convWeightElements);
+        global::System.Span<float> features3_6OutputGradPart_143 = Slice(_floats30, n * Features_3Elements);
+        global::System.Span<float> features3_6ConvWeightGradPart = Slice(_floats47, Features_3_6_convWeightElements);
+        global::System.Span<float> features3_5OutputGradPart_145 = Slice(_floats26, n * Features_3Elements);
+        global::System.Span<float> features3_5ConvWeightGradPart = Slice(_floats47, Features_3_5_convWeightElements);
+        global::System.Span<float> features3_4OutputGradPart_147 = Slice(_floats22, n * Features_3Elements);
+        global::System.Span<float> features3_4ConvWeightGradPart = Slice(_floats47, Features_3_4_convWeightElements);
+        global::System.Span<float> features3_3OutputGradPart_149 = Slice(_floats18, n * Features_3Elements);
+        global::System.Span<float> features3_3ConvWeightGradPart = Slice(_floats47, Features_3_3_convWeightElements);
+        global::System.Span<float> features3_2OutputGradPart_151 = Slice(_floats14, n * Features_3Elements);
+        global::System.Span<float> features3_2ConvWeightGradPart = Slice(_floats47, Features_3_2_convWeightElements);
+        global::System.Span<float> features3_1OutputGradPart_153 = Slice(_floats10, n * Features_3Elements);
+        global::System.Span<float> features3_1ConvWeightGradPart = Slice(_floats47, Features_3_1_convWeightElements);
+        global::System.Span<float> features3_0OutputGradPart_155 = Slice(_floats6, n * Features_3Elements);
+        global::System.Span<float> features3_0ConvWeightGradPart = Slice(_floats47, Features_3_0_convWeightElements);
+        global::System.Span<float> features2OutputGradPart_157 = Slice(_floats2, n * Features_2Elements);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
+            _features0Bias.Value, features0Output, n, relu: false);
+        // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features0Output, features2Output,
+            _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
+            features1SavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+        // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
+            _features3_0ConvWeight.Value, default, features3_0Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_0Conv, features3_0Bn,
+            _features3_0BnWeight.Value, _features3_0BnBias.Value, features3_0BnSavedMean, features3_0BnSavedInvStd,
+            features3_0BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_0Bn,
+            _features3_0ConvWeight.Value, default, features3_0Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_0Explicit,
+            _features3_0ImplicitWeight.Value, 1f, features3_0Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features2Output, 1f, features3_0Solved, features3_0Output);
+        // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_0Output,
+            _features3_1ConvWeight.Value, default, features3_1Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_1Conv, features3_1Bn,
+            _features3_1BnWeight.Value, _features3_1BnBias.Value, features3_1BnSavedMean, features3_1BnSavedInvStd,
+            features3_1BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_1Bn,
+            _features3_1ConvWeight.Value, default, features3_1Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_1Explicit,
+            _features3_1ImplicitWeight.Value, 1f, features3_1Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0Output, 1f, features3_1Solved, features3_1Output);
+        // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_1Output,
+            _features3_2ConvWeight.Value, default, features3_2Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_2Conv, features3_2Bn,
+            _features3_2BnWeight.Value, _features3_2BnBias.Value, features3_2BnSavedMean, features3_2BnSavedInvStd,
+            features3_2BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_2Bn,
+            _features3_2ConvWeight.Value, default, features3_2Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_2Explicit,
+            _features3_2ImplicitWeight.Value, 1f, features3_2Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1Output, 1f, features3_2Solved, features3_2Output);
+        // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_2Output,
+            _features3_3ConvWeight.Value, default, features3_3Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_3Conv, features3_3Bn,
+            _features3_3BnWeight.Value, _features3_3BnBias.Value, features3_3BnSavedMean, features3_3BnSavedInvStd,
+            features3_3BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_3Bn,
+            _features3_3ConvWeight.Value, default, features3_3Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_3Explicit,
+            _features3_3ImplicitWeight.Value, 1f, features3_3Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2Output, 1f, features3_3Solved, features3_3Output);
+        // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_3Output,
+            _features3_4ConvWeight.Value, default, features3_4Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_4Conv, features3_4Bn,
+            _features3_4BnWeight.Value, _features3_4BnBias.Value, features3_4BnSavedMean, features3_4BnSavedInvStd,
+            features3_4BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_4Bn,
+            _features3_4ConvWeight.Value, default, features3_4Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_4Explicit,
+            _features3_4ImplicitWeight.Value, 1f, features3_4Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_3Output, 1f, features3_4Solved, features3_4Output);
+        // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_4Output,
+            _features3_5ConvWeight.Value, default, features3_5Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_5Conv, features3_5Bn,
+            _features3_5BnWeight.Value, _features3_5BnBias.Value, features3_5BnSavedMean, features3_5BnSavedInvStd,
+            features3_5BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_5Bn,
+            _features3_5ConvWeight.Value, default, features3_5Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_5Explicit,
+            _features3_5ImplicitWeight.Value, 1f, features3_5Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_4Output, 1f, features3_5Solved, features3_5Output);
+        // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_5Output,
+            _features3_6ConvWeight.Value, default, features3_6Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_6Conv, features3_6Bn,
+            _features3_6BnWeight.Value, _features3_6BnBias.Value, features3_6BnSavedMean, features3_6BnSavedInvStd,
+            features3_6BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_6Bn,
+            _features3_6ConvWeight.Value, default, features3_6Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_6Explicit,
+            _features3_6ImplicitWeight.Value, 1f, features3_6Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_5Output, 1f, features3_6Solved, features3_6Output);
+        // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_6Output,
+            _features3_7ConvWeight.Value, default, features3_7Conv, n, relu: false);
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_7Conv, features3_7Bn,
+            _features3_7BnWeight.Value, _features3_7BnBias.Value, features3_7BnSavedMean, features3_7BnSavedInvStd,
+            features3_7BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+        global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_7Bn,
+            _features3_7ConvWeight.Value, default, features3_7Explicit, n, relu: false);
+        global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_7Explicit,
+            _features3_7ImplicitWeight.Value, 1f, features3_7Solved, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_6Output, 1f, features3_7Solved, features3_7Output);
+        // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
+        global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3_7Output, _features4Weight.Value,
+            _features4Bias.Value, features4Output, n, relu: false);
+        // loss
+        float loss = LossAndGradient(labels, n);
+        CheckLoss(loss); // throws before anything the network keeps has changed
+        // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features1RunningMean.Value,
+            _features1RunningVar.Value, features1SavedMean, features1SavedVariance, momentum: 0.1f);
+        // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features3_0BnRunningMean.Value,
+            _features3_0BnRunningVar.Value, features3_0BnSavedMean, features3_0BnSavedVariance, momentum: 0.1f);
+        // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features3_1BnRunningMean.Value,
+            _features3_1BnRunningVar.Value, features3_1BnSavedMean, features3_1BnSavedVariance, momentum: 0.1f);
+        // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features3_2BnRunningMean.Value,
+            _features3_2BnRunningVar.Value, features3_2BnSavedMean, features3_2BnSavedVariance, momentum: 0.1f);
+        // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features3_3BnRunningMean.Value,
+            _features3_3BnRunningVar.Value, features3_3BnSavedMean, features3_3BnSavedVariance, momentum: 0.1f);
+        // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features3_4BnRunningMean.Value,
+            _features3_4BnRunningVar.Value, features3_4BnSavedMean, features3_4BnSavedVariance, momentum: 0.1f);
+        // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features3_5BnRunningMean.Value,
+            _features3_5BnRunningVar.Value, features3_5BnSavedMean, features3_5BnSavedVariance, momentum: 0.1f);
+        // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features3_6BnRunningMean.Value,
+            _features3_6BnRunningVar.Value, features3_6BnSavedMean, features3_6BnSavedVariance, momentum: 0.1f);
+        // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.BatchNorm.UpdateRunningStatistics(_features3_7BnRunningMean.Value,
+            _features3_7BnRunningVar.Value, features3_7BnSavedMean, features3_7BnSavedVariance, momentum: 0.1f);
+        // loss
+        CommitStep();
+        // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, features3_7Output,
+            features4OutputGrad, _features4Weight.Gradient, _features4Bias.Gradient, n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, features4OutputGrad,
+            _features4Weight.Value, features3_7OutputGrad, n);
+        // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_7OutputGrad, 1f, features3_7SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_7SolvedGrad,
+            features3_7Solved, _features3_7ImplicitWeight.Value, 1f, features3_7ExplicitGrad,
+            _features3_7ImplicitWeight.Gradient, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, features3_7Bn,
+            features3_7ExplicitGrad, _features3_7ConvWeight.Gradient, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_7ExplicitGrad,
+            _features3_7ConvWeight.Value, features3_7BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_7Bn, features3_7BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_7BnGrad, features3_7Conv,
+            _features3_7BnWeight.Value, features3_7BnSavedMean, features3_7BnSavedInvStd, features3_7ConvGrad,
+            _features3_7BnWeight.Gradient, _features3_7BnBias.Gradient, n, 32, 4096);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_6Output,
+            features3_7ConvGrad, features3_7ConvWeightGradPart, default, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_7ConvWeight.Gradient, 1f,
+            features3_7ConvWeightGradPart, _features3_7ConvWeight.Gradient);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_7ConvGrad,
+            _features3_7ConvWeight.Value, features3_6OutputGradPart_143, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_7OutputGrad, 1f, features3_6OutputGradPart_143,
+            features3_6OutputGrad);
+        // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_6OutputGrad, 1f, features3_6SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_6SolvedGrad,
+            features3_6Solved, _features3_6ImplicitWeight.Value, 1f, features3_6ExplicitGrad,
+            _features3_6ImplicitWeight.Gradient, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, features3_6Bn,
+            features3_6ExplicitGrad, _features3_6ConvWeight.Gradient, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_6ExplicitGrad,
+            _features3_6ConvWeight.Value, features3_6BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_6Bn, features3_6BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_6BnGrad, features3_6Conv,
+            _features3_6BnWeight.Value, features3_6BnSavedMean, features3_6BnSavedInvStd, features3_6ConvGrad,
+            _features3_6BnWeight.Gradient, _features3_6BnBias.Gradient, n, 32, 4096);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_5Output,
+            features3_6ConvGrad, features3_6ConvWeightGradPart, default, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_6ConvWeight.Gradient, 1f,
+            features3_6ConvWeightGradPart, _features3_6ConvWeight.Gradient);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_6ConvGrad,
+            _features3_6ConvWeight.Value, features3_5OutputGradPart_145, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_6OutputGrad, 1f, features3_5OutputGradPart_145,
+            features3_5OutputGrad);
+        // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_5OutputGrad, 1f, features3_5SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_5SolvedGrad,
+            features3_5Solved, _features3_5ImplicitWeight.Value, 1f, features3_5ExplicitGrad,
+            _features3_5ImplicitWeight.Gradient, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, features3_5Bn,
+            features3_5ExplicitGrad, _features3_5ConvWeight.Gradient, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_5ExplicitGrad,
+            _features3_5ConvWeight.Value, features3_5BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_5Bn, features3_5BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_5BnGrad, features3_5Conv,
+            _features3_5BnWeight.Value, features3_5BnSavedMean, features3_5BnSavedInvStd, features3_5ConvGrad,
+            _features3_5BnWeight.Gradient, _features3_5BnBias.Gradient, n, 32, 4096);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_4Output,
+            features3_5ConvGrad, features3_5ConvWeightGradPart, default, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_5ConvWeight.Gradient, 1f,
+            features3_5ConvWeightGradPart, _features3_5ConvWeight.Gradient);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_5ConvGrad,
+            _features3_5ConvWeight.Value, features3_4OutputGradPart_147, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_5OutputGrad, 1f, features3_4OutputGradPart_147,
+            features3_4OutputGrad);
+        // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_4OutputGrad, 1f, features3_4SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_4SolvedGrad,
+            features3_4Solved, _features3_4ImplicitWeight.Value, 1f, features3_4ExplicitGrad,
+            _features3_4ImplicitWeight.Gradient, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, features3_4Bn,
+            features3_4ExplicitGrad, _features3_4ConvWeight.Gradient, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_4ExplicitGrad,
+            _features3_4ConvWeight.Value, features3_4BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_4Bn, features3_4BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_4BnGrad, features3_4Conv,
+            _features3_4BnWeight.Value, features3_4BnSavedMean, features3_4BnSavedInvStd, features3_4ConvGrad,
+            _features3_4BnWeight.Gradient, _features3_4BnBias.Gradient, n, 32, 4096);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_3Output,
+            features3_4ConvGrad, features3_4ConvWeightGradPart, default, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_4ConvWeight.Gradient, 1f,
+            features3_4ConvWeightGradPart, _features3_4ConvWeight.Gradient);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_4ConvGrad,
+            _features3_4ConvWeight.Value, features3_3OutputGradPart_149, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_4OutputGrad, 1f, features3_3OutputGradPart_149,
+            features3_3OutputGrad);
+        // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_3OutputGrad, 1f, features3_3SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_3SolvedGrad,
+            features3_3Solved, _features3_3ImplicitWeight.Value, 1f, features3_3ExplicitGrad,
+            _features3_3ImplicitWeight.Gradient, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, features3_3Bn,
+            features3_3ExplicitGrad, _features3_3ConvWeight.Gradient, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_3ExplicitGrad,
+            _features3_3ConvWeight.Value, features3_3BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_3Bn, features3_3BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_3BnGrad, features3_3Conv,
+            _features3_3BnWeight.Value, features3_3BnSavedMean, features3_3BnSavedInvStd, features3_3ConvGrad,
+            _features3_3BnWeight.Gradient, _features3_3BnBias.Gradient, n, 32, 4096);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_2Output,
+            features3_3ConvGrad, features3_3ConvWeightGradPart, default, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_3ConvWeight.Gradient, 1f,
+            features3_3ConvWeightGradPart, _features3_3ConvWeight.Gradient);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_3ConvGrad,
+            _features3_3ConvWeight.Value, features3_2OutputGradPart_151, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_3OutputGrad, 1f, features3_2OutputGradPart_151,
+            features3_2OutputGrad);
+        // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_2OutputGrad, 1f, features3_2SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_2SolvedGrad,
+            features3_2Solved, _features3_2ImplicitWeight.Value, 1f, features3_2ExplicitGrad,
+            _features3_2ImplicitWeight.Gradient, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, features3_2Bn,
+            features3_2ExplicitGrad, _features3_2ConvWeight.Gradient, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_2ExplicitGrad,
+            _features3_2ConvWeight.Value, features3_2BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_2Bn, features3_2BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_2BnGrad, features3_2Conv,
+            _features3_2BnWeight.Value, features3_2BnSavedMean, features3_2BnSavedInvStd, features3_2ConvGrad,
+            _features3_2BnWeight.Gradient, _features3_2BnBias.Gradient, n, 32, 4096);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_1Output,
+            features3_2ConvGrad, features3_2ConvWeightGradPart, default, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_2ConvWeight.Gradient, 1f,
+            features3_2ConvWeightGradPart, _features3_2ConvWeight.Gradient);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_2ConvGrad,
+            _features3_2ConvWeight.Value, features3_1OutputGradPart_153, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2OutputGrad, 1f, features3_1OutputGradPart_153,
+            features3_1OutputGrad);
+        // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_1OutputGrad, 1f, features3_1SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_1SolvedGrad,
+            features3_1Solved, _features3_1ImplicitWeight.Value, 1f, features3_1ExplicitGrad,
+            _features3_1ImplicitWeight.Gradient, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, features3_1Bn,
+            features3_1ExplicitGrad, _features3_1ConvWeight.Gradient, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_1ExplicitGrad,
+            _features3_1ConvWeight.Value, features3_1BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_1Bn, features3_1BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_1BnGrad, features3_1Conv,
+            _features3_1BnWeight.Value, features3_1BnSavedMean, features3_1BnSavedInvStd, features3_1ConvGrad,
+            _features3_1BnWeight.Gradient, _features3_1BnBias.Gradient, n, 32, 4096);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_0Output,
+            features3_1ConvGrad, features3_1ConvWeightGradPart, default, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_1ConvWeight.Gradient, 1f,
+            features3_1ConvWeightGradPart, _features3_1ConvWeight.Gradient);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_1ConvGrad,
+            _features3_1ConvWeight.Value, features3_0OutputGradPart_155, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1OutputGrad, 1f, features3_0OutputGradPart_155,
+            features3_0OutputGrad);
+        // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_0OutputGrad, 1f, features3_0SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_0SolvedGrad,
+            features3_0Solved, _features3_0ImplicitWeight.Value, 1f, features3_0ExplicitGrad,
+            _features3_0ImplicitWeight.Gradient, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, features3_0Bn,
+            features3_0ExplicitGrad, _features3_0ConvWeight.Gradient, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_0ExplicitGrad,
+            _features3_0ConvWeight.Value, features3_0BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_0Bn, features3_0BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_0BnGrad, features3_0Conv,
+            _features3_0BnWeight.Value, features3_0BnSavedMean, features3_0BnSavedInvStd, features3_0ConvGrad,
+            _features3_0BnWeight.Gradient, _features3_0BnBias.Gradient, n, 32, 4096);
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
+            features3_0ConvGrad, features3_0ConvWeightGradPart, default, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_0ConvWeight.Gradient, 1f,
+            features3_0ConvWeightGradPart, _features3_0ConvWeight.Gradient);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_0ConvGrad,
+            _features3_0ConvWeight.Value, features2OutputGradPart_157, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart_157,
+            features2OutputGrad);
+        // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
+            _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 4096);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
+            _features0Weight.Gradient, _features0Bias.Gradient, n);
+        // update
+        optimizer.Step(Parameters);
+        return loss;
+    }
+
+    /// <summary>From d(scores) to d(images) through the evaluation-mode layers; the weights and their gradients are untouched.</summary>
+    private void RunEvaluationBackward(global::System.ReadOnlySpan<float> images, int n)
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
+        global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
+        global::System.Span<float> features3_0Bn = Slice(_floats3, n * Features_3Elements);
+        global::System.Span<float> features3_0Solved = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<float> features3_1Bn = Slice(_floats7, n * Features_3Elements);
+        global::System.Span<float> features3_1Solved = Slice(_floats9, n * Features_3Elements);
+        global::System.Span<float> features3_2Bn = Slice(_floats11, n * Features_3Elements);
+        global::System.Span<float> features3_2Solved = Slice(_floats13, n * Features_3Elements);
+        global::System.Span<float> features3_3Bn = Slice(_floats15, n * Features_3Elements);
+        global::System.Span<float> features3_3Solved = Slice(_floats17, n * Features_3Elements);
+        global::System.Span<float> features3_4Bn = Slice(_floats19, n * Features_3Elements);
+        global::System.Span<float> features3_4Solved = Slice(_floats21, n * Features_3Elements);
+        global::System.Span<float> features3_5Bn = Slice(_floats23, n * Features_3Elements);
+        global::System.Span<float> features3_5Solved = Slice(_floats25, n * Features_3Elements);
+        global::System.Span<float> features3_6Bn = Slice(_floats27, n * Features_3Elements);
+        global::System.Span<float> features3_6Solved = Slice(_floats29, n * Features_3Elements);
+        global::System.Span<float> features3_7Bn = Slice(_floats31, n * Features_3Elements);
+        global::System.Span<float> features3_7Solved = Slice(_floats33, n * Features_3Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats38, n * Features_4Elements);
+        global::System.Span<float> imagesGrad = Slice(_floats4, n * InputLength);
+        global::System.Span<float> features3_7OutputGrad = Slice(_floats34, n * Features_3Elements);
+        global::System.Span<float> features3_7SolvedGrad = Slice(_floats35, n * Features_3Elements);
+        global::System.Span<float> features3_7ExplicitGrad = Slice(_floats36, n * Features_3Elements);
+        global::System.Span<float> features3_7BnGrad = Slice(_floats33, n * Features_3Elements);
+        global::System.Span<float> features3_7ConvGrad = Slice(_floats31, n * Features_3Elements);
+        global::System.Span<float> features3_6OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_6OutputGrad = Slice(_floats28, n * Features_3Elements);
+        global::System.Span<float> features3_6SolvedGrad = Slice(_floats30, n * Features_3Elements);
+        global::System.Span<float> features3_6ExplicitGrad = Slice(_floats31, n * Features_3Elements);
+        global::System.Span<float> features3_6BnGrad = Slice(_floats29, n * Features_3Elements);
+        global::System.Span<float> features3_6ConvGrad = Slice(_floats27, n * Features_3Elements);
+        global::System.Span<float> features3_5OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_5OutputGrad = Slice(_floats24, n * Features_3Elements);
+        global::System.Span<float> features3_5SolvedGrad = Slice(_floats26, n * Features_3Elements);
+        global::System.Span<float> features3_5ExplicitGrad = Slice(_floats27, n * Features_3Elements);
+        global::System.Span<float> features3_5BnGrad = Slice(_floats25, n * Features_3Elements);
+        global::System.Span<float> features3_5ConvGrad = Slice(_floats23, n * Features_3Elements);
+        global::System.Span<float> features3_4OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_4OutputGrad = Slice(_floats20, n * Features_3Elements);
+        global::System.Span<float> features3_4SolvedGrad = Slice(_floats22, n * Features_3Elements);
+        global::System.Span<float> features3_4ExplicitGrad = Slice(_floats23, n * Features_3Elements);
+        global::System.Span<float> features3_4BnGrad = Slice(_floats21, n * Features_3Elements);
+        global::System.Span<float> features3_4ConvGrad = Slice(_floats19, n * Features_3Elements);
+        global::System.Span<float> features3_3OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_3OutputGrad = Slice(_floats16, n * Features_3Elements);
+        global::System.Span<float> features3_3SolvedGrad = Slice(_floats18, n * Features_3Elements);
+        global::System.Span<float> features3_3ExplicitGrad = Slice(_floats19, n * Features_3Elements);
+        global::System.Span<float> features3_3BnGrad = Slice(_floats17, n * Features_3Elements);
+        global::System.Span<float> features3_3ConvGrad = Slice(_floats15, n * Features_3Elements);
+        global::System.Span<float> features3_2OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_2OutputGrad = Slice(_floats12, n * Features_3Elements);
+        global::System.Span<float> features3_2SolvedGrad = Slice(_floats14, n * Features_3Elements);
+        global::System.Span<float> features3_2ExplicitGrad = Slice(_floats15, n * Features_3Elements);
+        global::System.Span<float> features3_2BnGrad = Slice(_floats13, n * Features_3Elements);
+        global::System.Span<float> features3_2ConvGrad = Slice(_floats11, n * Features_3Elements);
+        global::System.Span<float> features3_1OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_1OutputGrad = Slice(_floats8, n * Features_3Elements);
+        global::System.Span<float> features3_1SolvedGrad = Slice(_floats10, n * Features_3Elements);
+        global::System.Span<float> features3_1ExplicitGrad = Slice(_floats11, n * Features_3Elements);
+        global::System.Span<float> features3_1BnGrad = Slice(_floats9, n * Features_3Elements);
+        global::System.Span<float> features3_1ConvGrad = Slice(_floats7, n * Features_3Elements);
+        global::System.Span<float> features3_0OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_0OutputGrad = Slice(_floats4, n * Features_3Elements);
+        global::System.Span<float> features3_0SolvedGrad = Slice(_floats6, n * Features_3Elements);
+        global::System.Span<float> features3_0ExplicitGrad = Slice(_floats7, n * Features_3Elements);
+        global::System.Span<float> features3_0BnGrad = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<float> features3_0ConvGrad = Slice(_floats3, n * Features_3Elements);
+        global::System.Span<float> features2OutputGradPart = Slice(_floats2, n * Features_2Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats2, n * Features_0Elements);
         // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, Slice(_Features_3_7_output, n * 131072), Slice(_Features_4_gradient, n * 16384), _Features_4_weight.Gradient, _Features_4_bias.Gradient, n);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, Slice(_Features_4_gradient, n * 16384), _Features_4_weight.Value, Slice(_Features_3_7_gradient, n * 131072), n);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, features4OutputGrad,
+            _features4Weight.Value, features3_7OutputGrad, n);
         // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_7_gradient, n * 131072), 1f, Slice(_Features_3_7_scratch, n * 131072));
-        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_7_scratch, n * 131072), Slice(_Features_3_7_solved, n * 131072), _Features_3_7_implicitWeight.Value, 1f, Slice(_Features_3_7_explicitGradient, n * 131072), training ? _Features_3_7_implicitWeight.Gradient : default, n);
-        if (training)
-        {
-            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_7_bn, n * 131072), Slice(_Features_3_7_explicitGradient, n * 131072), _Features_3_7_weightScratch, default, n);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_7_explicitGradient, n * 131072), _Features_3_7_convWeight.Value, Slice(_Features_3_7_bnGradient, n * 131072), n);
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_7_bn, n * 131072), Slice(_Features_3_7_bnGradient, n * 131072));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_7_bnGradient, n * 131072), Slice(_Features_3_7_conv, n * 131072), _Features_3_7_bnWeight.Value, _Features_3_7_bnMean, _Features_3_7_bnInvStd, Slice(_Features_3_7_convGradient, n * 131072), _Features_3_7_bnWeight.Gradient, _Features_3_7_bnBias.Gradient, n, 32, 4096);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_7_bnGradient, n * 131072), _Features_3_7_bnWeight.Value, _Features_3_7_bnRunningVar.Value, Slice(_Features_3_7_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
-        }
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_6_output, n * 131072), Slice(_Features_3_7_convGradient, n * 131072), _Features_3_7_convWeight.Gradient, default, n);
-            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_7_convWeight.Gradient, 1f, _Features_3_7_weightScratch, _Features_3_7_convWeight.Gradient);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_7_convGradient, n * 131072), _Features_3_7_convWeight.Value, Slice(_Features_3_7_scratch, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_7_gradient, n * 131072), 1f, Slice(_Features_3_7_scratch, n * 131072), Slice(_Features_3_6_gradient, n * 131072));
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_7OutputGrad, 1f, features3_7SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_7SolvedGrad,
+            features3_7Solved, _features3_7ImplicitWeight.Value, 1f, features3_7ExplicitGrad, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_7ExplicitGrad,
+            _features3_7ConvWeight.Value, features3_7BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_7Bn, features3_7BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_7BnGrad, _features3_7BnWeight.Value,
+            _features3_7BnRunningVar.Value, features3_7ConvGrad, n, 32, 4096, eps: 1E-05f);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_7ConvGrad,
+            _features3_7ConvWeight.Value, features3_6OutputGradPart, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_7OutputGrad, 1f, features3_6OutputGradPart,
+            features3_6OutputGrad);
         // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_6_gradient, n * 131072), 1f, Slice(_Features_3_6_scratch, n * 131072));
-        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_6_scratch, n * 131072), Slice(_Features_3_6_solved, n * 131072), _Features_3_6_implicitWeight.Value, 1f, Slice(_Features_3_6_explicitGradient, n * 131072), training ? _Features_3_6_implicitWeight.Gradient : default, n);
-        if (training)
-        {
-            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_6_bn, n * 131072), Slice(_Features_3_6_explicitGradient, n * 131072), _Features_3_6_weightScratch, default, n);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_6_explicitGradient, n * 131072), _Features_3_6_convWeight.Value, Slice(_Features_3_6_bnGradient, n * 131072), n);
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_6_bn, n * 131072), Slice(_Features_3_6_bnGradient, n * 131072));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_6_bnGradient, n * 131072), Slice(_Features_3_6_conv, n * 131072), _Features_3_6_bnWeight.Value, _Features_3_6_bnMean, _Features_3_6_bnInvStd, Slice(_Features_3_6_convGradient, n * 131072), _Features_3_6_bnWeight.Gradient, _Features_3_6_bnBias.Gradient, n, 32, 4096);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_6_bnGradient, n * 131072), _Features_3_6_bnWeight.Value, _Features_3_6_bnRunningVar.Value, Slice(_Features_3_6_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
-        }
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_5_output, n * 131072), Slice(_Features_3_6_convGradient, n * 131072), _Features_3_6_convWeight.Gradient, default, n);
-            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_6_convWeight.Gradient, 1f, _Features_3_6_weightScratch, _Features_3_6_convWeight.Gradient);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_6_convGradient, n * 131072), _Features_3_6_convWeight.Value, Slice(_Features_3_6_scratch, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_6_gradient, n * 131072), 1f, Slice(_Features_3_6_scratch, n * 131072), Slice(_Features_3_5_gradient, n * 131072));
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_6OutputGrad, 1f, features3_6SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_6SolvedGrad,
+            features3_6Solved, _features3_6ImplicitWeight.Value, 1f, features3_6ExplicitGrad, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_6ExplicitGrad,
+            _features3_6ConvWeight.Value, features3_6BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_6Bn, features3_6BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_6BnGrad, _features3_6BnWeight.Value,
+            _features3_6BnRunningVar.Value, features3_6ConvGrad, n, 32, 4096, eps: 1E-05f);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_6ConvGrad,
+            _features3_6ConvWeight.Value, features3_5OutputGradPart, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_6OutputGrad, 1f, features3_5OutputGradPart,
+            features3_5OutputGrad);
         // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_5_gradient, n * 131072), 1f, Slice(_Features_3_5_scratch, n * 131072));
-        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_5_scratch, n * 131072), Slice(_Features_3_5_solved, n * 131072), _Features_3_5_implicitWeight.Value, 1f, Slice(_Features_3_5_explicitGradient, n * 131072), training ? _Features_3_5_implicitWeight.Gradient : default, n);
-        if (training)
-        {
-            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_5_bn, n * 131072), Slice(_Features_3_5_explicitGradient, n * 131072), _Features_3_5_weightScratch, default, n);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_5_explicitGradient, n * 131072), _Features_3_5_convWeight.Value, Slice(_Features_3_5_bnGradient, n * 131072), n);
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_5_bn, n * 131072), Slice(_Features_3_5_bnGradient, n * 131072));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_5_bnGradient, n * 131072), Slice(_Features_3_5_conv, n * 131072), _Features_3_5_bnWeight.Value, _Features_3_5_bnMean, _Features_3_5_bnInvStd, Slice(_Features_3_5_convGradient, n * 131072), _Features_3_5_bnWeight.Gradient, _Features_3_5_bnBias.Gradient, n, 32, 4096);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_5_bnGradient, n * 131072), _Features_3_5_bnWeight.Value, _Features_3_5_bnRunningVar.Value, Slice(_Features_3_5_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
-        }
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_4_output, n * 131072), Slice(_Features_3_5_convGradient, n * 131072), _Features_3_5_convWeight.Gradient, default, n);
-            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_5_convWeight.Gradient, 1f, _Features_3_5_weightScratch, _Features_3_5_convWeight.Gradient);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_5_convGradient, n * 131072), _Features_3_5_convWeight.Value, Slice(_Features_3_5_scratch, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_5_gradient, n * 131072), 1f, Slice(_Features_3_5_scratch, n * 131072), Slice(_Features_3_4_gradient, n * 131072));
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_5OutputGrad, 1f, features3_5SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_5SolvedGrad,
+            features3_5Solved, _features3_5ImplicitWeight.Value, 1f, features3_5ExplicitGrad, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_5ExplicitGrad,
+            _features3_5ConvWeight.Value, features3_5BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_5Bn, features3_5BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_5BnGrad, _features3_5BnWeight.Value,
+            _features3_5BnRunningVar.Value, features3_5ConvGrad, n, 32, 4096, eps: 1E-05f);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_5ConvGrad,
+            _features3_5ConvWeight.Value, features3_4OutputGradPart, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_5OutputGrad, 1f, features3_4OutputGradPart,
+            features3_4OutputGrad);
         // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_4_gradient, n * 131072), 1f, Slice(_Features_3_4_scratch, n * 131072));
-        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_4_scratch, n * 131072), Slice(_Features_3_4_solved, n * 131072), _Features_3_4_implicitWeight.Value, 1f, Slice(_Features_3_4_explicitGradient, n * 131072), training ? _Features_3_4_implicitWeight.Gradient : default, n);
-        if (training)
-        {
-            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_4_bn, n * 131072), Slice(_Features_3_4_explicitGradient, n * 131072), _Features_3_4_weightScratch, default, n);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_4_explicitGradient, n * 131072), _Features_3_4_convWeight.Value, Slice(_Features_3_4_bnGradient, n * 131072), n);
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_4_bn, n * 131072), Slice(_Features_3_4_bnGradient, n * 131072));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_4_bnGradient, n * 131072), Slice(_Features_3_4_conv, n * 131072), _Features_3_4_bnWeight.Value, _Features_3_4_bnMean, _Features_3_4_bnInvStd, Slice(_Features_3_4_convGradient, n * 131072), _Features_3_4_bnWeight.Gradient, _Features_3_4_bnBias.Gradient, n, 32, 4096);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_4_bnGradient, n * 131072), _Features_3_4_bnWeight.Value, _Features_3_4_bnRunningVar.Value, Slice(_Features_3_4_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
-        }
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_3_output, n * 131072), Slice(_Features_3_4_convGradient, n * 131072), _Features_3_4_convWeight.Gradient, default, n);
-            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_4_convWeight.Gradient, 1f, _Features_3_4_weightScratch, _Features_3_4_convWeight.Gradient);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_4_convGradient, n * 131072), _Features_3_4_convWeight.Value, Slice(_Features_3_4_scratch, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_4_gradient, n * 131072), 1f, Slice(_Features_3_4_scratch, n * 131072), Slice(_Features_3_3_gradient, n * 131072));
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_4OutputGrad, 1f, features3_4SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_4SolvedGrad,
+            features3_4Solved, _features3_4ImplicitWeight.Value, 1f, features3_4ExplicitGrad, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_4ExplicitGrad,
+            _features3_4ConvWeight.Value, features3_4BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_4Bn, features3_4BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_4BnGrad, _features3_4BnWeight.Value,
+            _features3_4BnRunningVar.Value, features3_4ConvGrad, n, 32, 4096, eps: 1E-05f);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_4ConvGrad,
+            _features3_4ConvWeight.Value, features3_3OutputGradPart, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_4OutputGrad, 1f, features3_3OutputGradPart,
+            features3_3OutputGrad);
         // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_3_gradient, n * 131072), 1f, Slice(_Features_3_3_scratch, n * 131072));
-        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_3_scratch, n * 131072), Slice(_Features_3_3_solved, n * 131072), _Features_3_3_implicitWeight.Value, 1f, Slice(_Features_3_3_explicitGradient, n * 131072), training ? _Features_3_3_implicitWeight.Gradient : default, n);
-        if (training)
-        {
-            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_3_bn, n * 131072), Slice(_Features_3_3_explicitGradient, n * 131072), _Features_3_3_weightScratch, default, n);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_3_explicitGradient, n * 131072), _Features_3_3_convWeight.Value, Slice(_Features_3_3_bnGradient, n * 131072), n);
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_3_bn, n * 131072), Slice(_Features_3_3_bnGradient, n * 131072));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_3_bnGradient, n * 131072), Slice(_Features_3_3_conv, n * 131072), _Features_3_3_bnWeight.Value, _Features_3_3_bnMean, _Features_3_3_bnInvStd, Slice(_Features_3_3_convGradient, n * 131072), _Features_3_3_bnWeight.Gradient, _Features_3_3_bnBias.Gradient, n, 32, 4096);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_3_bnGradient, n * 131072), _Features_3_3_bnWeight.Value, _Features_3_3_bnRunningVar.Value, Slice(_Features_3_3_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
-        }
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_2_output, n * 131072), Slice(_Features_3_3_convGradient, n * 131072), _Features_3_3_convWeight.Gradient, default, n);
-            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_3_convWeight.Gradient, 1f, _Features_3_3_weightScratch, _Features_3_3_convWeight.Gradient);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_3_convGradient, n * 131072), _Features_3_3_convWeight.Value, Slice(_Features_3_3_scratch, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_3_gradient, n * 131072), 1f, Slice(_Features_3_3_scratch, n * 131072), Slice(_Features_3_2_gradient, n * 131072));
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_3OutputGrad, 1f, features3_3SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_3SolvedGrad,
+            features3_3Solved, _features3_3ImplicitWeight.Value, 1f, features3_3ExplicitGrad, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_3ExplicitGrad,
+            _features3_3ConvWeight.Value, features3_3BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_3Bn, features3_3BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_3BnGrad, _features3_3BnWeight.Value,
+            _features3_3BnRunningVar.Value, features3_3ConvGrad, n, 32, 4096, eps: 1E-05f);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_3ConvGrad,
+            _features3_3ConvWeight.Value, features3_2OutputGradPart, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_3OutputGrad, 1f, features3_2OutputGradPart,
+            features3_2OutputGrad);
         // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_2_gradient, n * 131072), 1f, Slice(_Features_3_2_scratch, n * 131072));
-        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_2_scratch, n * 131072), Slice(_Features_3_2_solved, n * 131072), _Features_3_2_implicitWeight.Value, 1f, Slice(_Features_3_2_explicitGradient, n * 131072), training ? _Features_3_2_implicitWeight.Gradient : default, n);
-        if (training)
-        {
-            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_2_bn, n * 131072), Slice(_Features_3_2_explicitGradient, n * 131072), _Features_3_2_weightScratch, default, n);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_2_explicitGradient, n * 131072), _Features_3_2_convWeight.Value, Slice(_Features_3_2_bnGradient, n * 131072), n);
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_2_bn, n * 131072), Slice(_Features_3_2_bnGradient, n * 131072));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_2_bnGradient, n * 131072), Slice(_Features_3_2_conv, n * 131072), _Features_3_2_bnWeight.Value, _Features_3_2_bnMean, _Features_3_2_bnInvStd, Slice(_Features_3_2_convGradient, n * 131072), _Features_3_2_bnWeight.Gradient, _Features_3_2_bnBias.Gradient, n, 32, 4096);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_2_bnGradient, n * 131072), _Features_3_2_bnWeight.Value, _Features_3_2_bnRunningVar.Value, Slice(_Features_3_2_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
-        }
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_1_output, n * 131072), Slice(_Features_3_2_convGradient, n * 131072), _Features_3_2_convWeight.Gradient, default, n);
-            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_2_convWeight.Gradient, 1f, _Features_3_2_weightScratch, _Features_3_2_convWeight.Gradient);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_2_convGradient, n * 131072), _Features_3_2_convWeight.Value, Slice(_Features_3_2_scratch, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_2_gradient, n * 131072), 1f, Slice(_Features_3_2_scratch, n * 131072), Slice(_Features_3_1_gradient, n * 131072));
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_2OutputGrad, 1f, features3_2SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_2SolvedGrad,
+            features3_2Solved, _features3_2ImplicitWeight.Value, 1f, features3_2ExplicitGrad, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_2ExplicitGrad,
+            _features3_2ConvWeight.Value, features3_2BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_2Bn, features3_2BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_2BnGrad, _features3_2BnWeight.Value,
+            _features3_2BnRunningVar.Value, features3_2ConvGrad, n, 32, 4096, eps: 1E-05f);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_2ConvGrad,
+            _features3_2ConvWeight.Value, features3_1OutputGradPart, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2OutputGrad, 1f, features3_1OutputGradPart,
+            features3_1OutputGrad);
         // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_1_gradient, n * 131072), 1f, Slice(_Features_3_1_scratch, n * 131072));
-        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_1_scratch, n * 131072), Slice(_Features_3_1_solved, n * 131072), _Features_3_1_implicitWeight.Value, 1f, Slice(_Features_3_1_explicitGradient, n * 131072), training ? _Features_3_1_implicitWeight.Gradient : default, n);
-        if (training)
-        {
-            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_1_bn, n * 131072), Slice(_Features_3_1_explicitGradient, n * 131072), _Features_3_1_weightScratch, default, n);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_1_explicitGradient, n * 131072), _Features_3_1_convWeight.Value, Slice(_Features_3_1_bnGradient, n * 131072), n);
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_1_bn, n * 131072), Slice(_Features_3_1_bnGradient, n * 131072));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_1_bnGradient, n * 131072), Slice(_Features_3_1_conv, n * 131072), _Features_3_1_bnWeight.Value, _Features_3_1_bnMean, _Features_3_1_bnInvStd, Slice(_Features_3_1_convGradient, n * 131072), _Features_3_1_bnWeight.Gradient, _Features_3_1_bnBias.Gradient, n, 32, 4096);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_1_bnGradient, n * 131072), _Features_3_1_bnWeight.Value, _Features_3_1_bnRunningVar.Value, Slice(_Features_3_1_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
-        }
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_0_output, n * 131072), Slice(_Features_3_1_convGradient, n * 131072), _Features_3_1_convWeight.Gradient, default, n);
-            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_1_convWeight.Gradient, 1f, _Features_3_1_weightScratch, _Features_3_1_convWeight.Gradient);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_1_convGradient, n * 131072), _Features_3_1_convWeight.Value, Slice(_Features_3_1_scratch, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_1_gradient, n * 131072), 1f, Slice(_Features_3_1_scratch, n * 131072), Slice(_Features_3_0_gradient, n * 131072));
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_1OutputGrad, 1f, features3_1SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_1SolvedGrad,
+            features3_1Solved, _features3_1ImplicitWeight.Value, 1f, features3_1ExplicitGrad, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_1ExplicitGrad,
+            _features3_1ConvWeight.Value, features3_1BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_1Bn, features3_1BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_1BnGrad, _features3_1BnWeight.Value,
+            _features3_1BnRunningVar.Value, features3_1ConvGrad, n, 32, 4096, eps: 1E-05f);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_1ConvGrad,
+            _features3_1ConvWeight.Value, features3_0OutputGradPart, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1OutputGrad, 1f, features3_0OutputGradPart,
+            features3_0OutputGrad);
         // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Elementwise.Scale(Slice(_Features_3_0_gradient, n * 131072), 1f, Slice(_Features_3_0_scratch, n * 131072));
-        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, Slice(_Features_3_0_scratch, n * 131072), Slice(_Features_3_0_solved, n * 131072), _Features_3_0_implicitWeight.Value, 1f, Slice(_Features_3_0_explicitGradient, n * 131072), training ? _Features_3_0_implicitWeight.Gradient : default, n);
-        if (training)
-        {
-            global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_3_0_bn, n * 131072), Slice(_Features_3_0_explicitGradient, n * 131072), _Features_3_0_weightScratch, default, n);
-        }
-        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_0_explicitGradient, n * 131072), _Features_3_0_convWeight.Value, Slice(_Features_3_0_bnGradient, n * 131072), n);
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_3_0_bn, n * 131072), Slice(_Features_3_0_bnGradient, n * 131072));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_3_0_bnGradient, n * 131072), Slice(_Features_3_0_conv, n * 131072), _Features_3_0_bnWeight.Value, _Features_3_0_bnMean, _Features_3_0_bnInvStd, Slice(_Features_3_0_convGradient, n * 131072), _Features_3_0_bnWeight.Gradient, _Features_3_0_bnBias.Gradient, n, 32, 4096);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_3_0_bnGradient, n * 131072), _Features_3_0_bnWeight.Value, _Features_3_0_bnRunningVar.Value, Slice(_Features_3_0_convGradient, n * 131072), n, 32, 4096, eps: 1E-05f);
-        }
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, Slice(_Features_1_output, n * 131072), Slice(_Features_3_0_convGradient, n * 131072), _Features_3_0_convWeight.Gradient, default, n);
-            global::NetCompiler.Kernels.Elementwise.AddScaled(_Features_3_0_convWeight.Gradient, 1f, _Features_3_0_weightScratch, _Features_3_0_convWeight.Gradient);
-        }
-        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, Slice(_Features_3_0_convGradient, n * 131072), _Features_3_0_convWeight.Value, Slice(_Features_3_0_scratch, n * 131072), n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(Slice(_Features_3_0_gradient, n * 131072), 1f, Slice(_Features_3_0_scratch, n * 131072), Slice(_Features_1_gradient, n * 131072));
-        // features.1: BatchNorm2d(32) + ReLU (features.2), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Relu.Backward(Slice(_Features_1_output, n * 131072), Slice(_Features_1_gradient, n * 131072));
-        if (training)
-        {
-            global::NetCompiler.Kernels.BatchNorm.Backward(context, Slice(_Features_1_gradient, n * 131072), Slice(_Features_0_output, n * 131072), _Features_1_weight.Value, _Features_1_savedMean, _Features_1_savedInvStd, Slice(_Features_0_gradient, n * 131072), _Features_1_weight.Gradient, _Features_1_bias.Gradient, n, 32, 4096);
-        }
-        else
-        {
-            global::NetCompiler.Kernels.BatchNorm.BackwardInference(Slice(_Features_1_gradient, n * 131072), _Features_1_weight.Value, _Features_1_runningVar.Value, Slice(_Features_0_gradient, n * 131072), n, 32, 4096, eps: 1E-05f);
-        }
-        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), features.1 folded in for inference, 3x64x64 -> 32x64x64
-        if (training)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, Slice(_Features_0_gradient, n * 131072), _Features_0_weight.Gradient, _Features_0_bias.Gradient, n);
-        }
-        if (inputGradient)
-        {
-            global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, Slice(_Features_0_gradient, n * 131072), _Features_0_weight.Value, Slice(_inputGradient, n * InputLength), n);
-        }
+        global::NetCompiler.Kernels.Elementwise.Scale(features3_0OutputGrad, 1f, features3_0SolvedGrad);
+        global::NetCompiler.Kernels.ImplicitSolve.Backward<Features_3Implicit>(context, features3_0SolvedGrad,
+            features3_0Solved, _features3_0ImplicitWeight.Value, 1f, features3_0ExplicitGrad, default, n);
+        global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_0ExplicitGrad,
+            _features3_0ConvWeight.Value, features3_0BnGrad, n);
+        global::NetCompiler.Kernels.Relu.Backward(features3_0Bn, features3_0BnGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_0BnGrad, _features3_0BnWeight.Value,
+            _features3_0BnRunningVar.Value, features3_0ConvGrad, n, 32, 4096, eps: 1E-05f);
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_0ConvGrad,
+            _features3_0ConvWeight.Value, features2OutputGradPart, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart,
+            features2OutputGrad);
+        // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
+            _features1RunningVar.Value, features0OutputGrad, n, 32, 4096, eps: 1E-05f);
+        // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
+        global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, features0OutputGrad,
+            _features0Weight.Value, imagesGrad, n);
     }
 }

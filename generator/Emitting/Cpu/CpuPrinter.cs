@@ -1,0 +1,542 @@
+using System.Collections.Generic;
+using System.Linq;
+using System.Text;
+using NetCompiler.Generator.Model;
+using NetCompiler.Generator.Program;
+
+namespace NetCompiler.Generator.Emitting.Cpu;
+
+/// <summary>
+/// Prints a kernel program as C# over the CPU kernels (kernels/): named sizes, shape structs, parameter and storage
+/// fields, the constructor, the public entry points and one method per routine, one statement per call
+/// (<see cref="Statement"/>: one case per call record).
+/// </summary>
+internal sealed class CpuPrinter
+{
+    private const string Kernels = "global::NetCompiler.Kernels.";
+    private const string Runtime = "global::NetCompiler.";
+    private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
+
+    private readonly KernelProgram _program;
+    private readonly SourceWriter _writer;
+    private readonly Dictionary<int, string> _locals = [];
+    private readonly Dictionary<TensorKey, string> _tensorFields = [];
+    private readonly bool _pixel;
+    private readonly bool _folds;
+    private readonly bool _foldedViews;
+    private readonly bool _dropout;
+
+    private CpuPrinter(KernelProgram program, SourceWriter writer)
+    {
+        _program = program;
+        _writer = writer;
+        _pixel = program.Network.Spec.Loss == LossKind.PixelCrossEntropy;
+        _folds = program.Routines.Fold.Count > 0;
+        _foldedViews = program.Layers.Any(v => v.FoldedInto is not null);
+        _dropout = program.Routines.Training.Any(c => c is DropoutForward);
+        var used = new HashSet<string>();
+        foreach (ProgramBuffer buffer in program.Buffers)
+        {
+            _locals[buffer.Id] = buffer.Role == BufferRole.Input ? "images" : Unique(used, LocalName(buffer.Name), buffer.Id);
+        }
+
+        foreach (ProgramTensor tensor in program.Tensors)
+        {
+            _tensorFields[tensor.Key] = "_" + Unique(used, LocalName(tensor.Key.ToString()), used.Count);
+        }
+    }
+
+    public static void Print(SourceWriter writer, KernelProgram program) => new CpuPrinter(program, writer).Print();
+
+    private void Print()
+    {
+        Shape output = _program.Network.Output;
+        _writer.Line("/// <summary>Labels per image: " + (_pixel ? "one per output pixel" : "one class") + ".</summary>")
+            .Line($"public const int LabelsPerImage = {(_pixel ? Format.Invariant(output.Height * output.Width) : "1")};")
+            .Line();
+        PrintProgramText();
+        PrintSizes();
+        PrintShapes();
+        PrintFields();
+        PrintConstructor();
+        PrintEntryPoints();
+        PrintLayerAccess();
+        PrintRoutines();
+    }
+
+    private void PrintProgramText()
+    {
+        _writer.Line("/// <summary>The kernel program this class runs, as text: buffers, tensors and each routine's calls.</summary>")
+            .Line("public static string Program { get; } =");
+        string[] lines = ProgramText.Print(_program).TrimEnd('\n').Split('\n');
+        for (int i = 0; i < lines.Length; i++)
+        {
+            string literal = "\"" + lines[i].Replace("\\", "\\\\").Replace("\"", "\\\"") + "\\n\"";
+            _writer.Line("    " + literal + (i + 1 < lines.Length ? " +" : ";"));
+        }
+
+        _writer.Line();
+    }
+
+    private void PrintSizes()
+    {
+        _writer.Line("/// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>")
+            .Line($"public const long InferenceBytesPerImage = {Format.Invariant(_program.InferenceBytesPerImage)};")
+            .Line($"public const long TrainingBytesPerImage = {Format.Invariant(_program.Memory.BytesPerImage)};")
+            .Line();
+        foreach (SizeConstant size in _program.Sizes.Where(s => s.Name != "InputLength"))
+        {
+            _writer.Line($"private const int {size.Name} = {Format.Invariant(size.Elements)}; // {size.Description}");
+        }
+
+        _writer.Line();
+    }
+
+    /// <summary>The compile-time shapes the kernel templates are instantiated with: one set per layer, shared by its time steps.</summary>
+    private void PrintShapes()
+    {
+        foreach (ShapeStruct shape in _program.Shapes)
+        {
+            _writer.Line($"/// <summary>{shape.Comment}</summary>")
+                .Open($"private readonly struct {shape.Name} : {Kernels}{shape.Interface}");
+            foreach (ShapeMember member in shape.Members)
+            {
+                _writer.Line($"public static int {member.Name} => {Format.Invariant(member.Value)};");
+            }
+
+            _writer.Close().Line();
+        }
+    }
+
+    private void PrintFields()
+    {
+        foreach (ProgramTensor tensor in _program.Tensors)
+        {
+            _writer.Line($"private readonly {Runtime}Parameter {_tensorFields[tensor.Key]};");
+        }
+
+        foreach (StorageSlot slot in _program.Memory.Slots)
+        {
+            _writer.Line($"// {Wrap(string.Join(", ", Members(slot).Select(b => b.Name)))}")
+                .Line($"private readonly {TypeName(slot.Type)}[] {SlotField(slot)};");
+        }
+
+        if (_dropout)
+        {
+            _writer.Line("private ulong _dropoutState;");
+        }
+
+        _writer.Line("private int _lastCount;");
+        if (_folds)
+        {
+            _writer.Line("private long _foldedVersion = -1;");
+        }
+
+        if (_foldedViews)
+        {
+            _writer.Line("private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm");
+        }
+
+        _writer.Line();
+    }
+
+    private void PrintConstructor()
+    {
+        Shape input = _program.Network.Input;
+        _writer.Line("/// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,")
+            .Line("/// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name=\"batchSize\"/> images.</summary>")
+            .Line("/// <param name=\"batchSize\">The most images one call takes.</param>")
+            .Line("/// <param name=\"seed\">Seeds initialisation and dropout: same seed and threads, same results.</param>")
+            .Line("/// <param name=\"threads\">Kernel worker threads; 0 means one per processor.</param>")
+            .Line($"public {_program.Network.Spec.Declaration.Name}(int batchSize, int seed = 0, int threads = 0)")
+            .Open($"    : base(batchSize, seed, threads, {Runtime}TensorShape.Image({Format.Invariant(input.Channels)}, {Format.Invariant(input.Height)}, {Format.Invariant(input.Width)}))");
+        foreach (ProgramTensor tensor in _program.Tensors)
+        {
+            _writer.Statement($"{_tensorFields[tensor.Key]} = {Registration(tensor)};");
+            if (tensor.Key.Role == TensorRole.RunningVar)
+            {
+                // state_dict order: a batch norm's num_batches_tracked follows its running variance.
+                _writer.Line($"AddBatchCounter(\"{tensor.Key.Module}.num_batches_tracked\");");
+            }
+        }
+
+        foreach (StorageSlot slot in _program.Memory.Slots)
+        {
+            ProgramBuffer largest = Members(slot).First();
+            string what = Members(slot).Count() == 1 ? largest.Name : $"{largest.Name} and the buffers sharing it";
+            _writer.Statement($"{SlotField(slot)} = AllocateStorage<{TypeName(slot.Type)}>(\"{what}\", {largest.Size.Name}, perImage: {Bool(slot.PerImage)});");
+        }
+
+        if (_dropout)
+        {
+            _writer.Line("_dropoutState = DropoutSeed;");
+        }
+
+        _writer.Close().Line();
+    }
+
+    private string Registration(ProgramTensor tensor)
+    {
+        string key = $"\"{tensor.Key}\"";
+        string dimensions = "[" + string.Join(", ", tensor.Dimensions.Select(d => Format.Invariant(d))) + "]";
+        Initialiser init = tensor.Init;
+        return init.Scheme switch
+        {
+            InitScheme.HeNormal => $"AddHeParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)})",
+            InitScheme.XavierUniform => $"AddXavierParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)}, fanOut: {Format.Invariant(init.FanOut)})",
+            _ when init.Fill != 0 => $"AddParameter({key}, {dimensions}, trainable: {Bool(tensor.Trainable)}, fill: {Format.FloatLiteral(init.Fill)})",
+            _ => $"AddParameter({key}, {dimensions}, trainable: {Bool(tensor.Trainable)})",
+        };
+    }
+
+    private void PrintEntryPoints()
+    {
+        string scores = Slice(_program.ScoresBuffer, "n");
+        string inputGradient = Slice(_program.InputGradientBuffer, "n");
+        _writer.Line("/// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running")
+            .Line("/// statistics and dropout is off. The span is valid until the next call on this network.</summary>")
+            .Open($"public override {ReadOnlySpan} Forward({ReadOnlySpan} images)")
+            .Line("int n = CheckImages(images, nameof(images));")
+            .Line("RunEvaluation(images, n);")
+            .Line($"return {scores};")
+            .Close().Line();
+
+        _writer.Line("/// <summary>One training step on up to BatchSize images: forward in training mode, " + (_pixel ? "per-pixel " : "") + "softmax cross-entropy,")
+            .Line("/// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>")
+            .Open($"public override float TrainStep({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels, {Runtime}Optimizer optimizer)")
+            .Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);")
+            .Line("int n = CheckImages(images, nameof(images));")
+            .Line("CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));")
+            .Line("return RunTraining(images, n, labels, optimizer);")
+            .Close().Line();
+
+        _writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>")
+            .Line($"public override {ReadOnlySpan} LastScores => {Slice(_program.ScoresBuffer, "_lastCount")};")
+            .Line();
+
+        _writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
+            .Line("/// and their gradients untouched. The span is valid until the next call on this network.</summary>")
+            .Open($"public override {ReadOnlySpan} InputGradient({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels)")
+            .Line("int n = CheckImages(images, nameof(images));")
+            .Line("CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));")
+            .Line("RunEvaluation(images, n);")
+            .Line("LossAndGradient(labels, n);")
+            .Line("RunEvaluationBackward(images, n);")
+            .Line($"return {inputGradient};")
+            .Close().Line();
+
+        _writer.Line("/// <summary>d(score of <paramref name=\"classIndex\"/>" + (_pixel ? ", summed over pixels" : "") + ")/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>")
+            .Open($"public override {ReadOnlySpan} ScoreGradient({ReadOnlySpan} images, int classIndex)")
+            .Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);")
+            .Line("global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);")
+            .Line("int n = CheckImages(images, nameof(images));")
+            .Line("RunEvaluation(images, n);")
+            .Line($"global::System.Span<float> seed = {Slice(_program.ScoresGradientBuffer, "n")};")
+            .Line("seed.Clear();")
+            .Line("const int plane = OutputLength / ClassCount;")
+            .Open("for (int image = 0; image < n; image++)")
+            .Line("seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);")
+            .Close()
+            .Line("RunEvaluationBackward(images, n);")
+            .Line($"return {inputGradient};")
+            .Close().Line();
+
+        if (_pixel)
+        {
+            _writer.Line("private float[]? _classWeights;")
+                .Line()
+                .Line("/// <summary>Per-class weights of the pixel loss, as PyTorch's CrossEntropyLoss(weight=): the loss is")
+                .Line("/// sum(w[label] * loss) / sum(w[label]). Null (the default) weighs every class 1. Setting copies the array.</summary>")
+                .Open("public float[]? ClassWeights")
+                .Line("get => (float[]?)_classWeights?.Clone();")
+                .Line("set => _classWeights = CheckClassWeights(value, ClassCount, nameof(ClassWeights));")
+                .Close().Line();
+        }
+
+        string dscores = Slice(_program.ScoresGradientBuffer, "n");
+        _writer.Line("/// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>")
+            .Open("private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)")
+            .Line(_pixel
+                ? $"return {Kernels}SoftmaxCrossEntropy.ForwardPixels({scores}, labels, _classWeights, {dscores}, n, ClassCount, OutputLength / ClassCount);"
+                : $"return {Kernels}SoftmaxCrossEntropy.Forward({scores}, labels, {dscores}, n, ClassCount);")
+            .Close().Line();
+
+        _writer.Line("/// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>")
+            .Open($"private void RunEvaluation({ReadOnlySpan} images, int n)");
+        _writer.Line(_folds ? "if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }" : "RunInference(images, n);")
+            .Close().Line();
+    }
+
+    /// <summary>
+    /// LayerOutput and LayerGradient: a layer's activations and their gradient by layer name, for Grad-CAM and feature
+    /// inspection. A fused kernel keeps one output (after its ReLU) and one gradient (before it, once the mask is
+    /// applied in place), so the layer and its ReLU each have only one of the two.
+    /// </summary>
+    private void PrintLayerAccess()
+    {
+        _writer.Line("/// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>")
+            .Open($"public override {ReadOnlySpan} LayerOutput(string layerName) => layerName switch");
+        foreach (LayerView view in _program.Layers)
+        {
+            if (view.Output is int output)
+            {
+                string span = Slice(output, "_lastCount");
+                _writer.Line(view.FoldedInto is { } norm
+                    ? $"\"{view.Layer}\" => _lastFolded ? throw NotKept(layerName, \"output\", \"{norm}\") : {span},"
+                    : $"\"{view.Layer}\" => {span},");
+            }
+            else
+            {
+                _writer.Line($"\"{view.Layer}\" => throw NotKept(layerName, \"output\", \"{view.OutputKeptBy}\"),");
+            }
+        }
+
+        _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();
+
+        _writer.Line("/// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>")
+            .Open($"public override {ReadOnlySpan} LayerGradient(string layerName) => layerName switch");
+        foreach (LayerView view in _program.Layers)
+        {
+            _writer.Line(view.Gradient is int gradient
+                ? $"\"{view.Layer}\" => {Slice(gradient, "_lastCount")},"
+                : $"\"{view.Layer}\" => throw NotKept(layerName, \"gradient\", \"{view.GradientKeptBy}\"),");
+        }
+
+        _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();
+    }
+
+    private void PrintRoutines()
+    {
+        string images = $"{ReadOnlySpan} images, int n";
+        if (_folds)
+        {
+            _writer.Line("/// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>")
+                .Open("private void FoldBatchNorms()");
+            PrintCalls(_program.Routines.Fold, "");
+            _writer.Line("_foldedVersion = ParameterVersion;").Close().Line();
+        }
+
+        _writer.Line("/// <summary>Evaluation-mode forward" + (_folds ? ", batch norm folded" : "") + ".</summary>")
+            .Open($"private void RunInference({images})");
+        if (_folds)
+        {
+            _writer.Open("if (_foldedVersion != ParameterVersion)").Line("FoldBatchNorms();").Close();
+        }
+
+        if (_foldedViews)
+        {
+            _writer.Line("_lastFolded = true;");
+        }
+
+        PrintCalls(_program.Routines.Inference, "_lastCount = n;");
+        _writer.Close().Line();
+
+        if (_folds)
+        {
+            _writer.Line("/// <summary>Evaluation-mode forward with every batch norm run.</summary>")
+                .Open($"private void RunInferenceUnfolded({images})");
+            if (_foldedViews)
+            {
+                _writer.Line("_lastFolded = false;");
+            }
+
+            PrintCalls(_program.Routines.InferenceUnfolded, "_lastCount = n;");
+            _writer.Close().Line();
+        }
+
+        _writer.Line("/// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>")
+            .Open($"private float RunTraining({images}, global::System.ReadOnlySpan<int> labels, {Runtime}Optimizer optimizer)");
+        if (_foldedViews)
+        {
+            _writer.Line("_lastFolded = false;");
+        }
+
+        if (_dropout)
+        {
+            _writer.Line("ulong dropoutState = _dropoutState; // kept only once the loss is known to be finite");
+        }
+
+        PrintCalls(_program.Routines.Training, "_lastCount = n;");
+        _writer.Line("return loss;").Close().Line();
+
+        _writer.Line("/// <summary>From d(scores) to d(images) through the evaluation-mode layers; the weights and their gradients are untouched.</summary>")
+            .Open($"private void RunEvaluationBackward({images})");
+        PrintCalls(_program.Routines.EvaluationBackward, "");
+        _writer.Close();
+    }
+
+    /// <summary>A routine's body: a span per buffer it touches, then its calls, a comment where the layer changes.</summary>
+    private void PrintCalls(EquatableArray<Call> calls, string first)
+    {
+        var touched = new SortedSet<int>(calls.SelectMany(c => c.Inputs.Concat(c.Outputs)).OfType<BufferOperand>().Select(b => b.Id));
+        if (calls.Any(c => c is LinearForward or LinearBackwardData or LinearBackwardWeight or BatchNormTraining or BatchNormInference
+            or BatchNormBackward or PoolForward or PoolBackward or GlobalAvgPoolForward or GlobalAvgPoolBackward or ImplicitSolve or ImplicitSolveBackward))
+        {
+            _writer.Line($"{Kernels}KernelContext context = Context;");
+        }
+
+        if (first.Length > 0)
+        {
+            _writer.Line(first);
+        }
+
+        foreach (int id in touched)
+        {
+            ProgramBuffer buffer = _program.Buffer(id);
+            if (buffer.Role != BufferRole.Input)
+            {
+                _writer.Statement($"global::System.Span<{TypeName(buffer.Type)}> {_locals[id]} = {Slice(id, "n")};");
+            }
+        }
+
+        string layer = "";
+        foreach (Call call in calls)
+        {
+            if (call.Layer != layer)
+            {
+                layer = call.Layer;
+                _writer.Line("// " + Describe(layer));
+            }
+
+            _writer.Statement(Statement(call));
+        }
+    }
+
+    /// <summary>The one statement each call record prints as.</summary>
+    private string Statement(Call call) => call switch
+    {
+        LinearForward c => $"{Kernels}{Kernel(c.Kind)}.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Weight)}, {O(c.Bias)}, {O(c.Y)}, n, relu: {Bool(c.Epilogue == Epilogue.Relu)});",
+        LinearBackwardData c => $"{Kernels}{Kernel(c.Kind)}.BackwardData<{c.Shape}>(context, {O(c.DY)}, {O(c.Weight)}, {O(c.DX)}, n);",
+        LinearBackwardWeight c => $"{Kernels}{Kernel(c.Kind)}.BackwardWeight<{c.Shape}>(context, {O(c.X)}, {O(c.DY)}, {O(c.DWeight)}, {O(c.DBias)}, n);",
+        BatchNormTraining c => $"{Kernels}BatchNorm.ForwardTraining(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, "
+            + $"{O(c.SavedVariance)}, {Dimensions(c.Norm)}, relu: {Bool(c.Epilogue == Epilogue.Relu)});",
+        BatchNormCommit c => $"{Kernels}BatchNorm.UpdateRunningStatistics({O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, {O(c.SavedMean)}, {O(c.SavedVariance)}, "
+            + $"momentum: {Format.FloatLiteral(c.Norm.Momentum)});",
+        BatchNormInference c => $"{Kernels}BatchNorm.ForwardInference(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, "
+            + $"{O(c.Norm.RunningVar)}, {Dimensions(c.Norm)}, relu: {Bool(c.Epilogue == Epilogue.Relu)});",
+        BatchNormBackward c => $"{Kernels}BatchNorm.Backward(context, {O(c.DY)}, {O(c.X)}, {O(c.Norm.Gamma)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, {O(c.DX)}, "
+            + $"{O(c.Norm.Gamma with { Gradient = true })}, {O(c.Norm.Beta with { Gradient = true })}, n, {Format.Invariant(c.Norm.Channels)}, {Format.Invariant(c.Norm.Plane)});",
+        BatchNormBackwardInference c => $"{Kernels}BatchNorm.BackwardInference({O(c.DY)}, {O(c.Norm.Gamma)}, {O(c.Norm.RunningVar)}, {O(c.DX)}, {Dimensions(c.Norm)});",
+        BatchNormFold c => $"{Kernels}BatchNorm.Fold({O(c.Weight)}, {O(c.Bias)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, "
+            + $"eps: {Format.FloatLiteral(c.Norm.Eps)}, {FieldOf(c.FoldedWeight)}, {FieldOf(c.FoldedBias)});",
+        ReluForward c => $"{Kernels}Relu.Forward({O(c.X)}, {O(c.Y)});",
+        ReluBackward c => $"{Kernels}Relu.Backward({O(c.Y)}, {O(c.DY)});",
+        PoolForward { Kind: PoolOp.Max } c => $"{Kernels}MaxPool2d.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, {O(c.Switches!)}, n);",
+        PoolForward c => $"{Kernels}AvgPool2d.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, n);",
+        PoolBackward { Kind: PoolOp.Max } c => $"{Kernels}MaxPool2d.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.Switches!)}, {O(c.DX)}, n);",
+        PoolBackward c => $"{Kernels}AvgPool2d.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.DX)}, n);",
+        GlobalAvgPoolForward c => $"{Kernels}GlobalAvgPool.Forward(context, {O(c.X)}, {O(c.Y)}, n, {Format.Invariant(c.Channels)}, {Format.Invariant(c.Plane)});",
+        GlobalAvgPoolBackward c => $"{Kernels}GlobalAvgPool.Backward(context, {O(c.DY)}, {O(c.DX)}, n, {Format.Invariant(c.Channels)}, {Format.Invariant(c.Plane)});",
+        DropoutForward c => $"{Kernels}Dropout.Forward({O(c.X)}, {O(c.Y)}, {O(c.Mask)}, {Format.FloatLiteral(c.P)}, ref dropoutState);",
+        DropoutBackward c => $"{Kernels}Dropout.Backward({O(c.DY)}, {O(c.Mask)}, {O(c.DX)});",
+        Copy c => $"{O(c.X)}.CopyTo({O(c.Y)});",
+        AddScaled c => $"{Kernels}Elementwise.AddScaled({O(c.A)}, {Format.FloatLiteral(c.Scale)}, {O(c.B)}, {O(c.Y)});",
+        Scale c => $"{Kernels}Elementwise.Scale({O(c.X)}, {Format.FloatLiteral(c.Factor)}, {O(c.Y)});",
+        ImplicitSolve c => $"{Kernels}ImplicitSolve.Forward<{c.Shape}>(context, {O(c.Rhs)}, {O(c.Weight)}, {Format.FloatLiteral(c.H)}, {O(c.Y)}, n);",
+        ImplicitSolveBackward c => $"{Kernels}ImplicitSolve.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.Y)}, {O(c.Weight)}, {Format.FloatLiteral(c.H)}, {O(c.DRhs)}, {O(c.DWeight)}, n);",
+        SoftmaxCrossEntropy => "float loss = LossAndGradient(labels, n);",
+        CheckLoss => "CheckLoss(loss); // throws before anything the network keeps has changed",
+        CommitStep => _dropout ? "_dropoutState = dropoutState; CommitStep();" : "CommitStep();",
+        OptimizerStep => "optimizer.Step(Parameters);",
+        _ => throw new System.InvalidOperationException("The CPU printer has no statement for " + call.Op),
+    };
+
+    /// <summary>An operand as C#: a buffer's span, a parameter's value or gradient, or default (no bias, no weight gradient).</summary>
+    private string O(Operand operand) => operand switch
+    {
+        BufferOperand buffer => _locals[buffer.Id],
+        TensorOperand tensor => _tensorFields[tensor.Key] + (tensor.Gradient ? ".Gradient" : ".Value"),
+        _ => "default",
+    };
+
+    private static string Dimensions(BatchNormParameters norm) =>
+        $"n, {Format.Invariant(norm.Channels)}, {Format.Invariant(norm.Plane)}, eps: {Format.FloatLiteral(norm.Eps)}";
+
+    private string Describe(string label)
+    {
+        string name = label.Split(' ')[0];
+        CheckedLayer? layer = _program.Network.Layers.FirstOrDefault(l => l.Name == name);
+        return layer is null ? label : $"{label}: {layer.Description}, {layer.Input} -> {layer.Output}";
+    }
+
+    /// <summary>The buffer's span for <paramref name="count"/> images (or all of it when not per image).</summary>
+    private string Slice(int id, string count)
+    {
+        ProgramBuffer buffer = _program.Buffer(id);
+        return $"Slice({FieldOf(id)}, {(buffer.PerImage ? count + " * " : "")}{buffer.Size.Name})";
+    }
+
+    private string FieldOf(BufferOperand buffer) => FieldOf(buffer.Id);
+
+    private string FieldOf(int id) => SlotField(_program.Memory.Slots[_program.Memory.SlotOf[id]]);
+
+    private IEnumerable<ProgramBuffer> Members(StorageSlot slot) =>
+        _program.Buffers.Where(b => b.Role != BufferRole.Input && _program.Memory.SlotOf[b.Id] == slot.Index).OrderByDescending(b => b.Elements).ThenBy(b => b.Id);
+
+    private static string SlotField(StorageSlot slot) => "_" + (slot.Type == ElementType.Float32 ? "floats" : "ints") + Format.Invariant(slot.Index);
+
+    private static string TypeName(ElementType type) => type == ElementType.Float32 ? "float" : "int";
+
+    private static string Kernel(LinearOp kind) => kind switch
+    {
+        LinearOp.Conv2d => "Conv2d",
+        LinearOp.ConvTranspose2d => "ConvTranspose2d",
+        _ => "Dense",
+    };
+
+    private static string Bool(bool value) => value ? "true" : "false";
+
+    /// <summary>Splits a long comment into lines of about 110 columns.</summary>
+    private static string Wrap(string text)
+    {
+        var lines = new StringBuilder();
+        int column = 0;
+        foreach (string word in text.Split(' '))
+        {
+            if (column > 0 && column + word.Length > 110)
+            {
+                lines.Append("\n// ");
+                column = 0;
+            }
+            else if (column > 0)
+            {
+                lines.Append(' ');
+            }
+
+            lines.Append(word);
+            column += word.Length + 1;
+        }
+
+        return lines.ToString();
+    }
+
+    /// <summary>A C# identifier from a dotted name: "features.3.0.bn.saved_mean" -> "features3_0BnSavedMean".</summary>
+    private static string LocalName(string name)
+    {
+        var text = new StringBuilder();
+        bool previousDigits = false;
+        foreach (string part in name.Split('.', '_'))
+        {
+            if (part.Length == 0)
+            {
+                continue;
+            }
+
+            bool digits = part.All(char.IsDigit);
+            string cleaned = new(part.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
+            text.Append(text.Length == 0 ? char.ToLowerInvariant(cleaned[0]) + cleaned.Substring(1)
+                : digits && previousDigits ? "_" + cleaned
+                : char.ToUpperInvariant(cleaned[0]) + cleaned.Substring(1));
+            previousDigits = digits;
+        }
+
+        return char.IsDigit(text[0]) ? "_" + text : text.ToString();
+    }
+
+    private static string Unique(HashSet<string> used, string name, int index)
+    {
+        string unique = used.Contains(name) ? name + "_" + Format.Invariant(index) : name;
+        used.Add(unique);
+        return unique;
+    }
+}
