@@ -104,6 +104,10 @@ internal static class DiagnosticDescriptors
         "NC0023", "Network too large",
         "The network expands to more than {0} layers");
 
+    public static readonly DiagnosticDescriptor UnknownKeptLayer = Error(
+        "NC0024", "Kept layer not in the network",
+        "Keep names '{0}', which is not a layer of {1}; the layer names are those of its Summary: {2}");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "NC9999", "NetCompiler generator failure",
         "The NetCompiler generator failed on '{0}': {1}. This is a bug in NetCompiler; please report it.");

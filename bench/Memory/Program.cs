@@ -19,7 +19,7 @@ static void Report(string name, int batch, Func<CompiledNetwork> create)
     Console.WriteLine($"{name,-12} {batch,5} {allocated / 1048576.0,13:F2}");
 }
 
-[Network("1x28x28")]
+[Network("1x28x28", Keep = "features.7")] // as samples/FashionMnist
 [Conv(32, 3, Pad = 1), BatchNorm, Relu, MaxPool(2)]
 [Conv(64, 3, Pad = 1), BatchNorm, Relu, MaxPool(2)]
 [Dense(128), Relu, Dropout(0.25f)]

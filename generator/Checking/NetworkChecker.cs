@@ -46,6 +46,7 @@ internal static class NetworkChecker
             b.Outcome.MultiplyAccumulates, b.Field)).ToList();
 
         CheckNames(layers, diagnostics);
+        CheckKept(spec, layers, diagnostics);
         if (complete && layers.Count > 0)
         {
             CheckLoss(spec, shape, diagnostics);
@@ -77,6 +78,15 @@ internal static class NetworkChecker
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateLayerName, span, layer.Name));
             }
+        }
+    }
+
+    private static void CheckKept(NetworkSpec spec, List<CheckedLayer> layers, List<DiagnosticInfo> diagnostics)
+    {
+        foreach (string name in spec.Keep.Where(name => !layers.Any(layer => layer.Name == name)))
+        {
+            string known = string.Join(", ", layers.Take(6).Select(layer => layer.Name)) + (layers.Count > 6 ? ", ..." : "");
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.UnknownKeptLayer, spec.KeepSpan, name, spec.Declaration.Name, known));
         }
     }
 

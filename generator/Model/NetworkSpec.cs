@@ -30,7 +30,14 @@ internal sealed record NetworkSpec(
     InputSpec Input,
     LossKind Loss,
     SourceSpan LossSpan,
-    EquatableArray<LayerSpec> Layers);
+    EquatableArray<LayerSpec> Layers)
+{
+    /// <summary>The layers named by Keep, whose output and gradient stay readable after a call.</summary>
+    public EquatableArray<string> Keep { get; init; } = EquatableArray<string>.Empty;
+
+    /// <summary>Where Keep was written.</summary>
+    public SourceSpan KeepSpan { get; init; } = AttributeSpan;
+}
 
 /// <summary>The input of one image, C x H x W.</summary>
 internal sealed record InputSpec(int Channels, int Height, int Width, SourceSpan Span);

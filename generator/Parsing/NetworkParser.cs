@@ -45,11 +45,16 @@ internal static class NetworkParser
         LossKind loss = LossKind.CrossEntropy;
         SourceSpan lossSpan = networkArguments.Span("Loss");
         string? blueprint = null;
+        string keep = "";
         foreach (KeyValuePair<string, TypedConstant> named in network.NamedArguments)
         {
             if (named.Key == "Blueprint")
             {
                 blueprint = named.Value.Value as string;
+            }
+            else if (named.Key == "Keep")
+            {
+                keep = named.Value.Value as string ?? "";
             }
             else if (named.Key == "Loss" && named.Value.Value is int lossValue)
             {
@@ -88,7 +93,11 @@ internal static class NetworkParser
 
         NetworkSpec? spec = typeDeclaration is null || input is null || layers is null
             ? null
-            : new NetworkSpec(typeDeclaration, attributeSpan, input, loss, lossSpan, layers.ToEquatableArray());
+            : new NetworkSpec(typeDeclaration, attributeSpan, input, loss, lossSpan, layers.ToEquatableArray())
+            {
+                Keep = keep.Split(',').Select(name => name.Trim()).Where(name => name.Length > 0).ToEquatableArray(),
+                KeepSpan = networkArguments.Span("Keep"),
+            };
         return Result(spec, diagnostics);
     }
 

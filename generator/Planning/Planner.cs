@@ -37,8 +37,17 @@ internal static class Planner
         EquatableArray<Call> training = Training(lowered, buffers, gradients, scoresGradient);
         var routines = new Routines(folds ? folded.Inference : evaluation, folds ? evaluation : EquatableArray<Call>.Empty, folded.Fold, training, evaluationBackward);
 
-        EquatableArray<LayerView> views = folded.Layers.Select(v => v with { Gradient = v.GradientOf is int of && gradients.TryGetValue(of, out int g) ? g : null }).ToEquatableArray();
-        var pinned = new HashSet<int>(views.SelectMany(v => new[] { v.Output, v.Gradient }).OfType<int>()) { scores, scoresGradient.Id, inputGradient.Id };
+        EquatableArray<LayerView> views = folded.Layers.Select(v => v with
+        {
+            Gradient = v.GradientOf is int of && gradients.TryGetValue(of, out int g) ? g : null,
+            Kept = network.Spec.Keep.Contains(v.Layer),
+        }).ToEquatableArray();
+
+        // What the caller reads after a call: the scores, d(scores), d(images) and the kept layers. The rest shares storage.
+        var pinned = new HashSet<int>(views.Where(v => v.Kept).SelectMany(v => new[] { v.Output, v.Gradient }).OfType<int>())
+        {
+            scores, scoresGradient.Id, inputGradient.Id,
+        };
         List<ProgramBuffer> live = DropDeadBuffers.Run(buffers.ToEquatableArray(), routines);
 
         var seeded = new HashSet<int> { scoresGradient.Id };

@@ -107,6 +107,9 @@ internal sealed record LayerView(string Layer, long OutputElements, int? Output,
 {
     /// <summary>The buffer of d(loss)/d(<see cref="GradientOf"/>), set once the backward is derived.</summary>
     public int? Gradient { get; init; }
+
+    /// <summary>Named by the network's Keep: its buffers are pinned, so they stay readable after a call.</summary>
+    public bool Kept { get; init; }
 }
 
 /// <summary>The routines of a network, each an ordered list of primitive calls.</summary>

@@ -31,4 +31,11 @@ public sealed class NetworkAttribute(string input) : Attribute
 
     /// <summary>The training loss; <see cref="Loss.CrossEntropy"/> unless set.</summary>
     public Loss Loss { get; set; } = Loss.CrossEntropy;
+
+    /// <summary>
+    /// The layers whose output and gradient stay readable after a call (LayerOutput, LayerGradient, Grad-CAM), as
+    /// comma-separated names from the Summary, e.g. "features.7". The memory planner reuses every other layer's storage
+    /// once the network is done with it, as PyTorch frees a tensor no hook holds.
+    /// </summary>
+    public string? Keep { get; set; }
 }

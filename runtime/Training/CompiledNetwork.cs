@@ -55,10 +55,10 @@ public abstract partial class CompiledNetwork : IDisposable
     /// <summary>d(score of <paramref name="classIndex"/>, summed over output pixels)/d(images) in evaluation mode.</summary>
     public abstract ReadOnlySpan<float> ScoreGradient(ReadOnlySpan<float> images, int classIndex);
 
-    /// <summary>The named layer's output in the last forward pass (n*C*H*W floats; shapes in the network's Summary).</summary>
+    /// <summary>The named layer's output in the last forward pass (n*C*H*W floats; shapes in the network's Summary), for the layers named by the network's Keep.</summary>
     public abstract ReadOnlySpan<float> LayerOutput(string layerName);
 
-    /// <summary>d(loss or score)/d(the named layer's output) from the last backward pass.</summary>
+    /// <summary>d(loss or score)/d(the named layer's output) from the last backward pass, for the layers named by the network's Keep.</summary>
     public abstract ReadOnlySpan<float> LayerGradient(string layerName);
 
     public int Seed { get; }
@@ -262,6 +262,11 @@ public abstract partial class CompiledNetwork : IDisposable
     /// <summary>The error for a layer name the network does not have.</summary>
     protected static ArgumentException UnknownLayer(string layerName) =>
         new($"This network has no layer named '{layerName}'; the names are those in its Summary.", nameof(layerName));
+
+    /// <summary>The error for a layer the network does not keep: its storage is reused within a call.</summary>
+    protected static InvalidOperationException NotRetained(string layerName, string what) =>
+        new($"The {what} of '{layerName}' is not kept: the memory planner reuses its storage once the network is done with it. "
+            + $"Add Keep = \"{layerName}\" to the network's [Network] attribute to read it after a call.");
 
     /// <summary>The error for a tensor a fused kernel does not keep, naming the layer that has it.</summary>
     protected static InvalidOperationException NotKept(string layerName, string what, string keptBy) =>

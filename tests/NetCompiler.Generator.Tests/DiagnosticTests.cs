@@ -289,6 +289,13 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public void NC0024_KeptLayerNotInTheNetwork() => Expect("NC0024", DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", Blueprint = "CONV 4 3x3 -> RELU -> FC 2", {|Keep = "features.1, features.7"|})]
+        public partial class Net;
+        """);
+
+    [Fact]
     public void EveryDescriptorHasATest()
     {
         var tested = typeof(DiagnosticTests).GetMethods()

@@ -3,7 +3,7 @@ using System.Linq;
 
 namespace NetCompiler.Tests;
 
-[Network("4x8x8")]
+[Network("4x8x8", Keep = "features.3, features.4")]
 [Conv(8, 3, Pad = 1), BatchNorm, Relu]
 [Conv(8, 3, Pad = 1, Bias = false), BatchNorm]
 [Conv(8, 3, Pad = 1, Groups = 2), BatchNorm, Relu]
@@ -72,6 +72,21 @@ public sealed class BatchNormFoldingTests
         net.FoldBatchNorm = false;
         net.Forward(image);
         Assert.Equal(8 * 8 * 8, net.LayerOutput("features.3").Length);
+    }
+
+    [Fact]
+    public void OnlyTheKeptLayersCanBeReadAfterACall()
+    {
+        // FoldingNet keeps features.3 and features.4; the others' storage is reused by the memory planner.
+        using var net = new FoldingNet(batchSize: 1, seed: 1);
+        float[] image = new float[FoldingNet.InputLength];
+        net.InputGradient(image, [0]);
+        InvalidOperationException notKept = Assert.Throws<InvalidOperationException>(() => net.LayerOutput("features.2"));
+        Assert.Contains("Keep = \"features.2\"", notKept.Message);
+        Assert.Contains("Keep = \"features.6\"", Assert.Throws<InvalidOperationException>(() => net.LayerGradient("features.6")).Message);
+        Assert.Equal(8 * 8 * 8, net.LayerGradient("features.4").Length);
+        Assert.True(FoldingNet.Summary.TrainingBytesPerImage < FoldingNet.Summary.ActivationBytes * 2,
+            "training storage below one output and one gradient per layer");
     }
 
     /// <summary>Non-trivial batch norms: random scales, shifts and running statistics, so folding has work to do.</summary>

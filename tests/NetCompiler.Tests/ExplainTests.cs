@@ -9,7 +9,7 @@ namespace NetCompiler.Tests;
 /// evidence has a known place. The classes are what, not where: Grad-CAM averages gradients over space, so it cannot
 /// explain a class defined by position (a quadrant task gave an all-zero map for nearly every image).
 /// </summary>
-[Network("1x12x12")]
+[Network("1x12x12", Keep = "features.2")]
 [Conv(8, 3, Pad = 1), Relu, MaxPool(2)]
 [Conv(16, 3, Pad = 1), Relu, MaxPool(2)]
 [Dense(4)]

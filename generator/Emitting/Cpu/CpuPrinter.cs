@@ -32,7 +32,7 @@ internal sealed class CpuPrinter
         _writer = writer;
         _pixel = program.Network.Spec.Loss == LossKind.PixelCrossEntropy;
         _folds = program.Routines.Fold.Count > 0;
-        _foldedViews = program.Layers.Any(v => v.FoldedInto is not null);
+        _foldedViews = program.Layers.Any(v => v.Kept && v.Output is not null && v.FoldedInto is not null);
         _dropout = program.Routines.Training.Any(c => c is DropoutForward);
         var used = new HashSet<string>();
         foreach (ProgramBuffer buffer in program.Buffers)
@@ -269,7 +269,7 @@ internal sealed class CpuPrinter
 
     /// <summary>
     /// LayerOutput and LayerGradient: a layer's activations and their gradient by layer name, for Grad-CAM and feature
-    /// inspection. A fused kernel keeps one output (after its ReLU) and one gradient (before it, once the mask is
+    /// inspection, for the layers the network keeps (the others' storage is reused). A fused kernel keeps one output (after its ReLU) and one gradient (before it, once the mask is
     /// applied in place), so the layer and its ReLU each have only one of the two.
     /// </summary>
     private void PrintLayerAccess()
@@ -278,7 +278,11 @@ internal sealed class CpuPrinter
             .Open($"public override {ReadOnlySpan} LayerOutput(string layerName) => layerName switch");
         foreach (LayerView view in _program.Layers)
         {
-            if (view.Output is int output)
+            if (view.Output is int && !view.Kept)
+            {
+                _writer.Line($"\"{view.Layer}\" => throw NotRetained(layerName, \"output\"),");
+            }
+            else if (view.Output is int output)
             {
                 string span = Slice(output, "_lastCount");
                 _writer.Line(view.FoldedInto is { } norm
@@ -297,9 +301,9 @@ internal sealed class CpuPrinter
             .Open($"public override {ReadOnlySpan} LayerGradient(string layerName) => layerName switch");
         foreach (LayerView view in _program.Layers)
         {
-            _writer.Line(view.Gradient is int gradient
-                ? $"\"{view.Layer}\" => {Slice(gradient, "_lastCount")},"
-                : $"\"{view.Layer}\" => throw NotKept(layerName, \"gradient\", \"{view.GradientKeptBy}\"),");
+            _writer.Line(view.Gradient is not int gradient ? $"\"{view.Layer}\" => throw NotKept(layerName, \"gradient\", \"{view.GradientKeptBy}\"),"
+                : view.Kept ? $"\"{view.Layer}\" => {Slice(gradient, "_lastCount")},"
+                : $"\"{view.Layer}\" => throw NotRetained(layerName, \"gradient\"),");
         }
 
         _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();

@@ -56,8 +56,8 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
             // classifier.3: Linear(4096, 1000), 4096 -> 1000
             new global::NetCompiler.LayerSummary("classifier.3", "Linear(4096, 1000)", global::NetCompiler.TensorShape.Flat(1000), 4097000, 4096000, 4000, null),
         },
-        inferenceBytesPerImage: 2242720,
-        trainingBytesPerImage: 5067584);
+        inferenceBytesPerImage: 1148672,
+        trainingBytesPerImage: 3171392);
 
     /// <summary>Labels per image: one class.</summary>
     public const int LabelsPerImage = 1;
@@ -80,33 +80,33 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         "  Classifier_3Elements = 1000  // 1000 per image\n" +
         "buffers\n" +
         "  %images: f32[n x InputLength] input\n" +
-        "  %features.1.output: f32[n x Features_1Elements] activation slot 0 pinned\n" +
-        "  %features.2.output: f32[n x Features_2Elements] activation slot 5 pinned\n" +
-        "  %features.2.switches: i32[n x Features_2Elements] saved slot 6\n" +
-        "  %features.4.output: f32[n x Features_4Elements] activation slot 3 pinned\n" +
-        "  %features.5.output: f32[n x Features_5Elements] activation slot 12 pinned\n" +
-        "  %features.5.switches: i32[n x Features_5Elements] saved slot 13\n" +
-        "  %features.7.output: f32[n x Features_7Elements] activation slot 8 pinned\n" +
-        "  %features.9.output: f32[n x Features_9Elements] activation slot 9 pinned\n" +
-        "  %features.10.output: f32[n x Features_10Elements] activation slot 15 pinned\n" +
-        "  %features.10.switches: i32[n x Features_10Elements] saved slot 16\n" +
-        "  %features.11.output: f32[n x Features_11Elements] activation slot 22 pinned\n" +
-        "  %classifier.0.output: f32[n x Classifier_0Elements] activation slot 23 pinned\n" +
-        "  %classifier.0.mask: f32[n x Classifier_0Elements] saved slot 1\n" +
-        "  %classifier.2.output: f32[n x Classifier_2Elements] activation slot 18 pinned\n" +
-        "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 20 pinned\n" +
-        "  %classifier.3.output.grad: f32[n x Classifier_3Elements] gradient slot 21 pinned\n" +
-        "  %images.grad: f32[n x InputLength] gradient slot 2 pinned\n" +
-        "  %classifier.2.output.grad: f32[n x Classifier_2Elements] gradient slot 19 pinned\n" +
-        "  %classifier.0.output.grad: f32[n x Classifier_0Elements] gradient slot 24 pinned\n" +
-        "  %features.11.output.grad: f32[n x Features_11Elements] gradient slot 25 pinned\n" +
-        "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 17 pinned\n" +
-        "  %features.9.output.grad: f32[n x Features_9Elements] gradient slot 10 pinned\n" +
-        "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 11 pinned\n" +
-        "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 14 pinned\n" +
-        "  %features.4.output.grad: f32[n x Features_4Elements] gradient slot 4 pinned\n" +
-        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 7 pinned\n" +
-        "  %features.1.output.grad: f32[n x Features_1Elements] gradient slot 1 pinned\n" +
+        "  %features.1.output: f32[n x Features_1Elements] activation slot 0\n" +
+        "  %features.2.output: f32[n x Features_2Elements] activation slot 3\n" +
+        "  %features.2.switches: i32[n x Features_2Elements] saved slot 4\n" +
+        "  %features.4.output: f32[n x Features_4Elements] activation slot 1\n" +
+        "  %features.5.output: f32[n x Features_5Elements] activation slot 7\n" +
+        "  %features.5.switches: i32[n x Features_5Elements] saved slot 8\n" +
+        "  %features.7.output: f32[n x Features_7Elements] activation slot 2\n" +
+        "  %features.9.output: f32[n x Features_9Elements] activation slot 5\n" +
+        "  %features.10.output: f32[n x Features_10Elements] activation slot 6\n" +
+        "  %features.10.switches: i32[n x Features_10Elements] saved slot 9\n" +
+        "  %features.11.output: f32[n x Features_11Elements] activation slot 10\n" +
+        "  %classifier.0.output: f32[n x Classifier_0Elements] activation slot 13\n" +
+        "  %classifier.0.mask: f32[n x Classifier_0Elements] saved slot 14\n" +
+        "  %classifier.2.output: f32[n x Classifier_2Elements] activation slot 6\n" +
+        "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 11 pinned\n" +
+        "  %classifier.3.output.grad: f32[n x Classifier_3Elements] gradient slot 12 pinned\n" +
+        "  %images.grad: f32[n x InputLength] gradient slot 0 pinned\n" +
+        "  %classifier.2.output.grad: f32[n x Classifier_2Elements] gradient slot 10\n" +
+        "  %classifier.0.output.grad: f32[n x Classifier_0Elements] gradient slot 6\n" +
+        "  %features.11.output.grad: f32[n x Features_11Elements] gradient slot 13\n" +
+        "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 10\n" +
+        "  %features.9.output.grad: f32[n x Features_9Elements] gradient slot 6\n" +
+        "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 5\n" +
+        "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 6\n" +
+        "  %features.4.output.grad: f32[n x Features_4Elements] gradient slot 2\n" +
+        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 3\n" +
+        "  %features.1.output.grad: f32[n x Features_1Elements] gradient slot 1\n" +
         "tensors\n" +
         "  @features.0.weight: [64, 3, 11, 11] trained he_normal(fan_in=363)\n" +
         "  @features.0.bias: [64] trained constant(0)\n" +
@@ -234,8 +234,8 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         "  conv2d.backward_data(%features.1.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
     /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
-    public const long InferenceBytesPerImage = 2242720;
-    public const long TrainingBytesPerImage = 5067584;
+    public const long InferenceBytesPerImage = 1148672;
+    public const long TrainingBytesPerImage = 3171392;
 
     private const int Features_1Elements = 193600; // 64x55x55 per image
     private const int Features_2Elements = 46656; // 64x27x27 per image
@@ -378,58 +378,37 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     private readonly global::NetCompiler.Parameter _classifier1Bias;
     private readonly global::NetCompiler.Parameter _classifier3Weight;
     private readonly global::NetCompiler.Parameter _classifier3Bias;
-    // features.1.output
+    // features.1.output, images.grad
     private readonly float[] _floats0;
-    // features.1.output.grad, classifier.0.mask
+    // features.1.output.grad, features.4.output
     private readonly float[] _floats1;
-    // images.grad
+    // features.4.output.grad, features.7.output
     private readonly float[] _floats2;
-    // features.4.output
+    // features.2.output, features.2.output.grad
     private readonly float[] _floats3;
-    // features.4.output.grad
-    private readonly float[] _floats4;
-    // features.2.output
-    private readonly float[] _floats5;
     // features.2.switches
-    private readonly int[] _ints6;
-    // features.2.output.grad
-    private readonly float[] _floats7;
-    // features.7.output
-    private readonly float[] _floats8;
-    // features.9.output
-    private readonly float[] _floats9;
-    // features.9.output.grad
-    private readonly float[] _floats10;
-    // features.7.output.grad
-    private readonly float[] _floats11;
+    private readonly int[] _ints4;
+    // features.9.output, features.7.output.grad
+    private readonly float[] _floats5;
+    // features.9.output.grad, features.5.output.grad, features.10.output, classifier.2.output,
+// classifier.0.output.grad
+    private readonly float[] _floats6;
     // features.5.output
-    private readonly float[] _floats12;
+    private readonly float[] _floats7;
     // features.5.switches
-    private readonly int[] _ints13;
-    // features.5.output.grad
-    private readonly float[] _floats14;
-    // features.10.output
-    private readonly float[] _floats15;
+    private readonly int[] _ints8;
     // features.10.switches
-    private readonly int[] _ints16;
-    // features.10.output.grad
-    private readonly float[] _floats17;
-    // classifier.2.output
-    private readonly float[] _floats18;
-    // classifier.2.output.grad
-    private readonly float[] _floats19;
+    private readonly int[] _ints9;
+    // features.10.output.grad, classifier.2.output.grad, features.11.output
+    private readonly float[] _floats10;
     // classifier.3.output
-    private readonly float[] _floats20;
+    private readonly float[] _floats11;
     // classifier.3.output.grad
-    private readonly float[] _floats21;
-    // features.11.output
-    private readonly float[] _floats22;
-    // classifier.0.output
-    private readonly float[] _floats23;
-    // classifier.0.output.grad
-    private readonly float[] _floats24;
-    // features.11.output.grad
-    private readonly float[] _floats25;
+    private readonly float[] _floats12;
+    // classifier.0.output, features.11.output.grad
+    private readonly float[] _floats13;
+    // classifier.0.mask
+    private readonly float[] _floats14;
     private ulong _dropoutState;
     private int _lastCount;
 
@@ -453,33 +432,29 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         _classifier1Bias = AddParameter("classifier.1.bias", [4096], trainable: true);
         _classifier3Weight = AddXavierParameter("classifier.3.weight", [1000, 4096], fanIn: 4096, fanOut: 1000);
         _classifier3Bias = AddParameter("classifier.3.bias", [1000], trainable: true);
-        _floats0 = AllocateStorage<float>("features.1.output", Features_1Elements, perImage: true);
+        _floats0 = AllocateStorage<float>("features.1.output and the buffers sharing it", Features_1Elements,
+            perImage: true);
         _floats1 = AllocateStorage<float>("features.1.output.grad and the buffers sharing it", Features_1Elements,
             perImage: true);
-        _floats2 = AllocateStorage<float>("images.grad", InputLength, perImage: true);
-        _floats3 = AllocateStorage<float>("features.4.output", Features_4Elements, perImage: true);
-        _floats4 = AllocateStorage<float>("features.4.output.grad", Features_4Elements, perImage: true);
-        _floats5 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
-        _ints6 = AllocateStorage<int>("features.2.switches", Features_2Elements, perImage: true);
-        _floats7 = AllocateStorage<float>("features.2.output.grad", Features_2Elements, perImage: true);
-        _floats8 = AllocateStorage<float>("features.7.output", Features_7Elements, perImage: true);
-        _floats9 = AllocateStorage<float>("features.9.output", Features_9Elements, perImage: true);
-        _floats10 = AllocateStorage<float>("features.9.output.grad", Features_9Elements, perImage: true);
-        _floats11 = AllocateStorage<float>("features.7.output.grad", Features_7Elements, perImage: true);
-        _floats12 = AllocateStorage<float>("features.5.output", Features_5Elements, perImage: true);
-        _ints13 = AllocateStorage<int>("features.5.switches", Features_5Elements, perImage: true);
-        _floats14 = AllocateStorage<float>("features.5.output.grad", Features_5Elements, perImage: true);
-        _floats15 = AllocateStorage<float>("features.10.output", Features_10Elements, perImage: true);
-        _ints16 = AllocateStorage<int>("features.10.switches", Features_10Elements, perImage: true);
-        _floats17 = AllocateStorage<float>("features.10.output.grad", Features_10Elements, perImage: true);
-        _floats18 = AllocateStorage<float>("classifier.2.output", Classifier_2Elements, perImage: true);
-        _floats19 = AllocateStorage<float>("classifier.2.output.grad", Classifier_2Elements, perImage: true);
-        _floats20 = AllocateStorage<float>("classifier.3.output", Classifier_3Elements, perImage: true);
-        _floats21 = AllocateStorage<float>("classifier.3.output.grad", Classifier_3Elements, perImage: true);
-        _floats22 = AllocateStorage<float>("features.11.output", Features_11Elements, perImage: true);
-        _floats23 = AllocateStorage<float>("classifier.0.output", Classifier_0Elements, perImage: true);
-        _floats24 = AllocateStorage<float>("classifier.0.output.grad", Classifier_0Elements, perImage: true);
-        _floats25 = AllocateStorage<float>("features.11.output.grad", Features_11Elements, perImage: true);
+        _floats2 = AllocateStorage<float>("features.4.output.grad and the buffers sharing it", Features_4Elements,
+            perImage: true);
+        _floats3 = AllocateStorage<float>("features.2.output and the buffers sharing it", Features_2Elements,
+            perImage: true);
+        _ints4 = AllocateStorage<int>("features.2.switches", Features_2Elements, perImage: true);
+        _floats5 = AllocateStorage<float>("features.9.output and the buffers sharing it", Features_9Elements,
+            perImage: true);
+        _floats6 = AllocateStorage<float>("features.9.output.grad and the buffers sharing it", Features_9Elements,
+            perImage: true);
+        _floats7 = AllocateStorage<float>("features.5.output", Features_5Elements, perImage: true);
+        _ints8 = AllocateStorage<int>("features.5.switches", Features_5Elements, perImage: true);
+        _ints9 = AllocateStorage<int>("features.10.switches", Features_10Elements, perImage: true);
+        _floats10 = AllocateStorage<float>("features.10.output.grad and the buffers sharing it", Features_10Elements,
+            perImage: true);
+        _floats11 = AllocateStorage<float>("classifier.3.output", Classifier_3Elements, perImage: true);
+        _floats12 = AllocateStorage<float>("classifier.3.output.grad", Classifier_3Elements, perImage: true);
+        _floats13 = AllocateStorage<float>("classifier.0.output and the buffers sharing it", Classifier_0Elements,
+            perImage: true);
+        _floats14 = AllocateStorage<float>("classifier.0.mask", Classifier_0Elements, perImage: true);
         _dropoutState = DropoutSeed;
     }
 
@@ -489,7 +464,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     {
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        return Slice(_floats20, n * Classifier_3Elements);
+        return Slice(_floats11, n * Classifier_3Elements);
     }
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
@@ -503,7 +478,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats20, _lastCount * Classifier_3Elements);
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats11, _lastCount * Classifier_3Elements);
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -514,7 +489,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         RunEvaluation(images, n);
         LossAndGradient(labels, n);
         RunEvaluationBackward(images, n);
-        return Slice(_floats2, n * InputLength);
+        return Slice(_floats0, n * InputLength);
     }
 
     /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -524,7 +499,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        global::System.Span<float> seed = Slice(_floats21, n * Classifier_3Elements);
+        global::System.Span<float> seed = Slice(_floats12, n * Classifier_3Elements);
         seed.Clear();
         const int plane = OutputLength / ClassCount;
         for (int image = 0; image < n; image++)
@@ -532,13 +507,13 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
             seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
         }
         RunEvaluationBackward(images, n);
-        return Slice(_floats2, n * InputLength);
+        return Slice(_floats0, n * InputLength);
     }
 
     /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats20, n * Classifier_3Elements), labels, Slice(_floats21, n * Classifier_3Elements), n, ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats11, n * Classifier_3Elements), labels, Slice(_floats12, n * Classifier_3Elements), n, ClassCount);
     }
 
     /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -551,43 +526,43 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
         "features.0" => throw NotKept(layerName, "output", "features.1"),
-        "features.1" => Slice(_floats0, _lastCount * Features_1Elements),
-        "features.2" => Slice(_floats5, _lastCount * Features_2Elements),
+        "features.1" => throw NotRetained(layerName, "output"),
+        "features.2" => throw NotRetained(layerName, "output"),
         "features.3" => throw NotKept(layerName, "output", "features.4"),
-        "features.4" => Slice(_floats3, _lastCount * Features_4Elements),
-        "features.5" => Slice(_floats12, _lastCount * Features_5Elements),
+        "features.4" => throw NotRetained(layerName, "output"),
+        "features.5" => throw NotRetained(layerName, "output"),
         "features.6" => throw NotKept(layerName, "output", "features.7"),
-        "features.7" => Slice(_floats8, _lastCount * Features_7Elements),
+        "features.7" => throw NotRetained(layerName, "output"),
         "features.8" => throw NotKept(layerName, "output", "features.9"),
-        "features.9" => Slice(_floats9, _lastCount * Features_9Elements),
-        "features.10" => Slice(_floats15, _lastCount * Features_10Elements),
-        "features.11" => Slice(_floats22, _lastCount * Features_11Elements),
-        "classifier.0" => Slice(_floats23, _lastCount * Classifier_0Elements),
+        "features.9" => throw NotRetained(layerName, "output"),
+        "features.10" => throw NotRetained(layerName, "output"),
+        "features.11" => throw NotRetained(layerName, "output"),
+        "classifier.0" => throw NotRetained(layerName, "output"),
         "classifier.1" => throw NotKept(layerName, "output", "classifier.2"),
-        "classifier.2" => Slice(_floats18, _lastCount * Classifier_2Elements),
-        "classifier.3" => Slice(_floats20, _lastCount * Classifier_3Elements),
+        "classifier.2" => throw NotRetained(layerName, "output"),
+        "classifier.3" => throw NotRetained(layerName, "output"),
         _ => throw UnknownLayer(layerName),
     };
 
     /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
     public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
     {
-        "features.0" => Slice(_floats1, _lastCount * Features_1Elements),
+        "features.0" => throw NotRetained(layerName, "gradient"),
         "features.1" => throw NotKept(layerName, "gradient", "features.0"),
-        "features.2" => Slice(_floats7, _lastCount * Features_2Elements),
-        "features.3" => Slice(_floats4, _lastCount * Features_4Elements),
+        "features.2" => throw NotRetained(layerName, "gradient"),
+        "features.3" => throw NotRetained(layerName, "gradient"),
         "features.4" => throw NotKept(layerName, "gradient", "features.3"),
-        "features.5" => Slice(_floats14, _lastCount * Features_5Elements),
-        "features.6" => Slice(_floats11, _lastCount * Features_7Elements),
+        "features.5" => throw NotRetained(layerName, "gradient"),
+        "features.6" => throw NotRetained(layerName, "gradient"),
         "features.7" => throw NotKept(layerName, "gradient", "features.6"),
-        "features.8" => Slice(_floats10, _lastCount * Features_9Elements),
+        "features.8" => throw NotRetained(layerName, "gradient"),
         "features.9" => throw NotKept(layerName, "gradient", "features.8"),
-        "features.10" => Slice(_floats17, _lastCount * Features_10Elements),
-        "features.11" => Slice(_floats25, _lastCount * Features_11Elements),
-        "classifier.0" => Slice(_floats24, _lastCount * Classifier_0Elements),
-        "classifier.1" => Slice(_floats19, _lastCount * Classifier_2Elements),
+        "features.10" => throw NotRetained(layerName, "gradient"),
+        "features.11" => throw NotRetained(layerName, "gradient"),
+        "classifier.0" => throw NotRetained(layerName, "gradient"),
+        "classifier.1" => throw NotRetained(layerName, "gradient"),
         "classifier.2" => throw NotKept(layerName, "gradient", "classifier.1"),
-        "classifier.3" => Slice(_floats21, _lastCount * Classifier_3Elements),
+        "classifier.3" => throw NotRetained(layerName, "gradient"),
         _ => throw UnknownLayer(layerName),
     };
 
@@ -597,19 +572,19 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features1Output = Slice(_floats0, n * Features_1Elements);
-        global::System.Span<float> features2Output = Slice(_floats5, n * Features_2Elements);
-        global::System.Span<int> features2Switches = Slice(_ints6, n * Features_2Elements);
-        global::System.Span<float> features4Output = Slice(_floats3, n * Features_4Elements);
-        global::System.Span<float> features5Output = Slice(_floats12, n * Features_5Elements);
-        global::System.Span<int> features5Switches = Slice(_ints13, n * Features_5Elements);
-        global::System.Span<float> features7Output = Slice(_floats8, n * Features_7Elements);
-        global::System.Span<float> features9Output = Slice(_floats9, n * Features_9Elements);
-        global::System.Span<float> features10Output = Slice(_floats15, n * Features_10Elements);
-        global::System.Span<int> features10Switches = Slice(_ints16, n * Features_10Elements);
-        global::System.Span<float> features11Output = Slice(_floats22, n * Features_11Elements);
-        global::System.Span<float> classifier0Output = Slice(_floats23, n * Classifier_0Elements);
-        global::System.Span<float> classifier2Output = Slice(_floats18, n * Classifier_2Elements);
-        global::System.Span<float> classifier3Output = Slice(_floats20, n * Classifier_3Elements);
+        global::System.Span<float> features2Output = Slice(_floats3, n * Features_2Elements);
+        global::System.Span<int> features2Switches = Slice(_ints4, n * Features_2Elements);
+        global::System.Span<float> features4Output = Slice(_floats1, n * Features_4Elements);
+        global::System.Span<float> features5Output = Slice(_floats7, n * Features_5Elements);
+        global::System.Span<int> features5Switches = Slice(_ints8, n * Features_5Elements);
+        global::System.Span<float> features7Output = Slice(_floats2, n * Features_7Elements);
+        global::System.Span<float> features9Output = Slice(_floats5, n * Features_9Elements);
+        global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
+        global::System.Span<int> features10Switches = Slice(_ints9, n * Features_10Elements);
+        global::System.Span<float> features11Output = Slice(_floats10, n * Features_11Elements);
+        global::System.Span<float> classifier0Output = Slice(_floats13, n * Classifier_0Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats6, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats11, n * Classifier_3Elements);
         // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
             _features0Bias.Value, features1Output, n, relu: true);
@@ -650,30 +625,30 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features1Output = Slice(_floats0, n * Features_1Elements);
-        global::System.Span<float> features2Output = Slice(_floats5, n * Features_2Elements);
-        global::System.Span<int> features2Switches = Slice(_ints6, n * Features_2Elements);
-        global::System.Span<float> features4Output = Slice(_floats3, n * Features_4Elements);
-        global::System.Span<float> features5Output = Slice(_floats12, n * Features_5Elements);
-        global::System.Span<int> features5Switches = Slice(_ints13, n * Features_5Elements);
-        global::System.Span<float> features7Output = Slice(_floats8, n * Features_7Elements);
-        global::System.Span<float> features9Output = Slice(_floats9, n * Features_9Elements);
-        global::System.Span<float> features10Output = Slice(_floats15, n * Features_10Elements);
-        global::System.Span<int> features10Switches = Slice(_ints16, n * Features_10Elements);
-        global::System.Span<float> features11Output = Slice(_floats22, n * Features_11Elements);
-        global::System.Span<float> classifier0Output = Slice(_floats23, n * Classifier_0Elements);
-        global::System.Span<float> classifier0Mask = Slice(_floats1, n * Classifier_0Elements);
-        global::System.Span<float> classifier2Output = Slice(_floats18, n * Classifier_2Elements);
-        global::System.Span<float> classifier3Output = Slice(_floats20, n * Classifier_3Elements);
-        global::System.Span<float> classifier3OutputGrad = Slice(_floats21, n * Classifier_3Elements);
-        global::System.Span<float> classifier2OutputGrad = Slice(_floats19, n * Classifier_2Elements);
-        global::System.Span<float> classifier0OutputGrad = Slice(_floats24, n * Classifier_0Elements);
-        global::System.Span<float> features11OutputGrad = Slice(_floats25, n * Features_11Elements);
-        global::System.Span<float> features10OutputGrad = Slice(_floats17, n * Features_10Elements);
-        global::System.Span<float> features9OutputGrad = Slice(_floats10, n * Features_9Elements);
-        global::System.Span<float> features7OutputGrad = Slice(_floats11, n * Features_7Elements);
-        global::System.Span<float> features5OutputGrad = Slice(_floats14, n * Features_5Elements);
-        global::System.Span<float> features4OutputGrad = Slice(_floats4, n * Features_4Elements);
-        global::System.Span<float> features2OutputGrad = Slice(_floats7, n * Features_2Elements);
+        global::System.Span<float> features2Output = Slice(_floats3, n * Features_2Elements);
+        global::System.Span<int> features2Switches = Slice(_ints4, n * Features_2Elements);
+        global::System.Span<float> features4Output = Slice(_floats1, n * Features_4Elements);
+        global::System.Span<float> features5Output = Slice(_floats7, n * Features_5Elements);
+        global::System.Span<int> features5Switches = Slice(_ints8, n * Features_5Elements);
+        global::System.Span<float> features7Output = Slice(_floats2, n * Features_7Elements);
+        global::System.Span<float> features9Output = Slice(_floats5, n * Features_9Elements);
+        global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
+        global::System.Span<int> features10Switches = Slice(_ints9, n * Features_10Elements);
+        global::System.Span<float> features11Output = Slice(_floats10, n * Features_11Elements);
+        global::System.Span<float> classifier0Output = Slice(_floats13, n * Classifier_0Elements);
+        global::System.Span<float> classifier0Mask = Slice(_floats14, n * Classifier_0Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats6, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats11, n * Classifier_3Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats12, n * Classifier_3Elements);
+        global::System.Span<float> classifier2OutputGrad = Slice(_floats10, n * Classifier_2Elements);
+        global::System.Span<float> classifier0OutputGrad = Slice(_floats6, n * Classifier_0Elements);
+        global::System.Span<float> features11OutputGrad = Slice(_floats13, n * Features_11Elements);
+        global::System.Span<float> features10OutputGrad = Slice(_floats10, n * Features_10Elements);
+        global::System.Span<float> features9OutputGrad = Slice(_floats6, n * Features_9Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats5, n * Features_7Elements);
+        global::System.Span<float> features5OutputGrad = Slice(_floats6, n * Features_5Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats2, n * Features_4Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
         global::System.Span<float> features1OutputGrad = Slice(_floats1, n * Features_1Elements);
         // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
@@ -768,24 +743,24 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
         global::System.Span<float> features1Output = Slice(_floats0, n * Features_1Elements);
-        global::System.Span<int> features2Switches = Slice(_ints6, n * Features_2Elements);
-        global::System.Span<float> features4Output = Slice(_floats3, n * Features_4Elements);
-        global::System.Span<int> features5Switches = Slice(_ints13, n * Features_5Elements);
-        global::System.Span<float> features7Output = Slice(_floats8, n * Features_7Elements);
-        global::System.Span<float> features9Output = Slice(_floats9, n * Features_9Elements);
-        global::System.Span<int> features10Switches = Slice(_ints16, n * Features_10Elements);
-        global::System.Span<float> classifier2Output = Slice(_floats18, n * Classifier_2Elements);
-        global::System.Span<float> classifier3OutputGrad = Slice(_floats21, n * Classifier_3Elements);
-        global::System.Span<float> imagesGrad = Slice(_floats2, n * InputLength);
-        global::System.Span<float> classifier2OutputGrad = Slice(_floats19, n * Classifier_2Elements);
-        global::System.Span<float> classifier0OutputGrad = Slice(_floats24, n * Classifier_0Elements);
-        global::System.Span<float> features11OutputGrad = Slice(_floats25, n * Features_11Elements);
-        global::System.Span<float> features10OutputGrad = Slice(_floats17, n * Features_10Elements);
-        global::System.Span<float> features9OutputGrad = Slice(_floats10, n * Features_9Elements);
-        global::System.Span<float> features7OutputGrad = Slice(_floats11, n * Features_7Elements);
-        global::System.Span<float> features5OutputGrad = Slice(_floats14, n * Features_5Elements);
-        global::System.Span<float> features4OutputGrad = Slice(_floats4, n * Features_4Elements);
-        global::System.Span<float> features2OutputGrad = Slice(_floats7, n * Features_2Elements);
+        global::System.Span<int> features2Switches = Slice(_ints4, n * Features_2Elements);
+        global::System.Span<float> features4Output = Slice(_floats1, n * Features_4Elements);
+        global::System.Span<int> features5Switches = Slice(_ints8, n * Features_5Elements);
+        global::System.Span<float> features7Output = Slice(_floats2, n * Features_7Elements);
+        global::System.Span<float> features9Output = Slice(_floats5, n * Features_9Elements);
+        global::System.Span<int> features10Switches = Slice(_ints9, n * Features_10Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats6, n * Classifier_2Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats12, n * Classifier_3Elements);
+        global::System.Span<float> imagesGrad = Slice(_floats0, n * InputLength);
+        global::System.Span<float> classifier2OutputGrad = Slice(_floats10, n * Classifier_2Elements);
+        global::System.Span<float> classifier0OutputGrad = Slice(_floats6, n * Classifier_0Elements);
+        global::System.Span<float> features11OutputGrad = Slice(_floats13, n * Features_11Elements);
+        global::System.Span<float> features10OutputGrad = Slice(_floats10, n * Features_10Elements);
+        global::System.Span<float> features9OutputGrad = Slice(_floats6, n * Features_9Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats5, n * Features_7Elements);
+        global::System.Span<float> features5OutputGrad = Slice(_floats6, n * Features_5Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats2, n * Features_4Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
         global::System.Span<float> features1OutputGrad = Slice(_floats1, n * Features_1Elements);
         // classifier.3: Linear(4096, 1000), 4096 -> 1000
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, classifier3OutputGrad,

@@ -76,8 +76,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
             // classifier.4: Linear(128, 10), 128 -> 10
             new global::NetCompiler.LayerSummary("classifier.4", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
         },
-        inferenceBytesPerImage: 420904,
-        trainingBytesPerImage: 1519696);
+        inferenceBytesPerImage: 294912,
+        trainingBytesPerImage: 906320);
 
     /// <summary>Labels per image: one class.</summary>
     public const int LabelsPerImage = 1;
@@ -125,76 +125,76 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  Features_17Channels = 32  // channels\n" +
         "buffers\n" +
         "  %images: f32[n x InputLength] input\n" +
-        "  %features.0.output: f32[n x Features_0Elements] activation slot 0 pinned\n" +
-        "  %features.1.saved_mean: f32[Features_1Channels] saved slot 46\n" +
-        "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 47\n" +
-        "  %features.1.saved_variance: f32[Features_1Channels] saved slot 48\n" +
-        "  %features.2.output: f32[n x Features_2Elements] activation slot 1 pinned\n" +
-        "  %features.3.output: f32[n x Features_3Elements] activation slot 2 pinned\n" +
-        "  %features.4.saved_mean: f32[Features_4Channels] saved slot 49\n" +
-        "  %features.4.saved_inv_std: f32[Features_4Channels] saved slot 50\n" +
-        "  %features.4.saved_variance: f32[Features_4Channels] saved slot 51\n" +
-        "  %features.5.output: f32[n x Features_5Elements] activation slot 3 pinned\n" +
-        "  %features.6.output: f32[n x Features_6Elements] activation slot 8 pinned\n" +
-        "  %features.6.switches: i32[n x Features_6Elements] saved slot 9\n" +
-        "  %features.7.output: f32[n x Features_7Elements] activation slot 10 pinned\n" +
-        "  %features.8.saved_mean: f32[Features_8Channels] saved slot 52\n" +
-        "  %features.8.saved_inv_std: f32[Features_8Channels] saved slot 53\n" +
-        "  %features.8.saved_variance: f32[Features_8Channels] saved slot 54\n" +
-        "  %features.9.output: f32[n x Features_9Elements] activation slot 11 pinned\n" +
-        "  %features.10.output: f32[n x Features_10Elements] activation slot 12 pinned\n" +
-        "  %features.11.saved_mean: f32[Features_11Channels] saved slot 55\n" +
-        "  %features.11.saved_inv_std: f32[Features_11Channels] saved slot 56\n" +
-        "  %features.11.saved_variance: f32[Features_11Channels] saved slot 57\n" +
-        "  %features.12.output: f32[n x Features_12Elements] activation slot 13 pinned\n" +
-        "  %features.13.output: f32[n x Features_13Elements] activation slot 20 pinned\n" +
-        "  %features.13.switches: i32[n x Features_13Elements] saved slot 21\n" +
-        "  %features.14.output: f32[n x Features_14Elements] activation slot 22 pinned\n" +
-        "  %features.15.saved_mean: f32[Features_15Channels] saved slot 58\n" +
-        "  %features.15.saved_inv_std: f32[Features_15Channels] saved slot 59\n" +
-        "  %features.15.saved_variance: f32[Features_15Channels] saved slot 60\n" +
-        "  %features.16.output: f32[n x Features_16Elements] activation slot 23 pinned\n" +
-        "  %features.17.output: f32[n x Features_17Elements] activation slot 24 pinned\n" +
-        "  %features.18.saved_mean: f32[Features_18Channels] saved slot 61\n" +
-        "  %features.18.saved_inv_std: f32[Features_18Channels] saved slot 62\n" +
-        "  %features.18.saved_variance: f32[Features_18Channels] saved slot 63\n" +
-        "  %features.19.output: f32[n x Features_19Elements] activation slot 25 pinned\n" +
-        "  %features.20.output: f32[n x Features_20Elements] activation slot 31 pinned\n" +
-        "  %features.20.switches: i32[n x Features_20Elements] saved slot 32\n" +
-        "  %classifier.1.output: f32[n x Classifier_1Elements] activation slot 34 pinned\n" +
-        "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 35 pinned\n" +
-        "  %classifier.4.output: f32[n x Classifier_4Elements] activation slot 38 pinned\n" +
-        "  %classifier.4.output.grad: f32[n x Classifier_4Elements] gradient slot 39 pinned\n" +
-        "  %images.grad: f32[n x InputLength] gradient slot 19 pinned\n" +
-        "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 45\n" +
-        "  %features.0.folded_bias: f32[Features_0Channels] derived slot 64\n" +
-        "  %features.3.folded_weight: f32[Features_3WeightElements] derived slot 40\n" +
-        "  %features.3.folded_bias: f32[Features_3Channels] derived slot 65\n" +
-        "  %features.7.folded_weight: f32[Features_7WeightElements] derived slot 41\n" +
-        "  %features.7.folded_bias: f32[Features_7Channels] derived slot 66\n" +
-        "  %features.10.folded_weight: f32[Features_10WeightElements] derived slot 42\n" +
-        "  %features.10.folded_bias: f32[Features_10Channels] derived slot 67\n" +
-        "  %features.14.folded_weight: f32[Features_14WeightElements] derived slot 43\n" +
-        "  %features.14.folded_bias: f32[Features_14Channels] derived slot 68\n" +
-        "  %features.17.folded_weight: f32[Features_17WeightElements] derived slot 44\n" +
-        "  %features.17.folded_bias: f32[Features_17Channels] derived slot 69\n" +
-        "  %classifier.3.output.grad: f32[n x Classifier_3Elements] gradient slot 36 pinned\n" +
-        "  %classifier.1.output.grad: f32[n x Classifier_1Elements] gradient slot 37 pinned\n" +
-        "  %features.20.output.grad: f32[n x Features_20Elements] gradient slot 33 pinned\n" +
-        "  %features.19.output.grad: f32[n x Features_19Elements] gradient slot 26 pinned\n" +
-        "  %features.17.output.grad: f32[n x Features_17Elements] gradient slot 27 pinned\n" +
-        "  %features.16.output.grad: f32[n x Features_16Elements] gradient slot 28 pinned\n" +
-        "  %features.14.output.grad: f32[n x Features_14Elements] gradient slot 29 pinned\n" +
-        "  %features.13.output.grad: f32[n x Features_13Elements] gradient slot 30 pinned\n" +
-        "  %features.12.output.grad: f32[n x Features_12Elements] gradient slot 14 pinned\n" +
-        "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 15 pinned\n" +
-        "  %features.9.output.grad: f32[n x Features_9Elements] gradient slot 16 pinned\n" +
-        "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 17 pinned\n" +
-        "  %features.6.output.grad: f32[n x Features_6Elements] gradient slot 18 pinned\n" +
-        "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 4 pinned\n" +
-        "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 5 pinned\n" +
-        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 6 pinned\n" +
-        "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 7 pinned\n" +
+        "  %features.0.output: f32[n x Features_0Elements] activation slot 0\n" +
+        "  %features.1.saved_mean: f32[Features_1Channels] saved slot 29\n" +
+        "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 30\n" +
+        "  %features.1.saved_variance: f32[Features_1Channels] saved slot 31\n" +
+        "  %features.2.output: f32[n x Features_2Elements] activation slot 1\n" +
+        "  %features.3.output: f32[n x Features_3Elements] activation slot 2\n" +
+        "  %features.4.saved_mean: f32[Features_4Channels] saved slot 32\n" +
+        "  %features.4.saved_inv_std: f32[Features_4Channels] saved slot 33\n" +
+        "  %features.4.saved_variance: f32[Features_4Channels] saved slot 34\n" +
+        "  %features.5.output: f32[n x Features_5Elements] activation slot 3\n" +
+        "  %features.6.output: f32[n x Features_6Elements] activation slot 4\n" +
+        "  %features.6.switches: i32[n x Features_6Elements] saved slot 5\n" +
+        "  %features.7.output: f32[n x Features_7Elements] activation slot 6\n" +
+        "  %features.8.saved_mean: f32[Features_8Channels] saved slot 35\n" +
+        "  %features.8.saved_inv_std: f32[Features_8Channels] saved slot 36\n" +
+        "  %features.8.saved_variance: f32[Features_8Channels] saved slot 37\n" +
+        "  %features.9.output: f32[n x Features_9Elements] activation slot 7\n" +
+        "  %features.10.output: f32[n x Features_10Elements] activation slot 8\n" +
+        "  %features.11.saved_mean: f32[Features_11Channels] saved slot 38\n" +
+        "  %features.11.saved_inv_std: f32[Features_11Channels] saved slot 39\n" +
+        "  %features.11.saved_variance: f32[Features_11Channels] saved slot 40\n" +
+        "  %features.12.output: f32[n x Features_12Elements] activation slot 9\n" +
+        "  %features.13.output: f32[n x Features_13Elements] activation slot 10\n" +
+        "  %features.13.switches: i32[n x Features_13Elements] saved slot 11\n" +
+        "  %features.14.output: f32[n x Features_14Elements] activation slot 12\n" +
+        "  %features.15.saved_mean: f32[Features_15Channels] saved slot 41\n" +
+        "  %features.15.saved_inv_std: f32[Features_15Channels] saved slot 42\n" +
+        "  %features.15.saved_variance: f32[Features_15Channels] saved slot 43\n" +
+        "  %features.16.output: f32[n x Features_16Elements] activation slot 13\n" +
+        "  %features.17.output: f32[n x Features_17Elements] activation slot 14\n" +
+        "  %features.18.saved_mean: f32[Features_18Channels] saved slot 44\n" +
+        "  %features.18.saved_inv_std: f32[Features_18Channels] saved slot 45\n" +
+        "  %features.18.saved_variance: f32[Features_18Channels] saved slot 46\n" +
+        "  %features.19.output: f32[n x Features_19Elements] activation slot 15\n" +
+        "  %features.20.output: f32[n x Features_20Elements] activation slot 16\n" +
+        "  %features.20.switches: i32[n x Features_20Elements] saved slot 17\n" +
+        "  %classifier.1.output: f32[n x Classifier_1Elements] activation slot 18\n" +
+        "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 19\n" +
+        "  %classifier.4.output: f32[n x Classifier_4Elements] activation slot 21 pinned\n" +
+        "  %classifier.4.output.grad: f32[n x Classifier_4Elements] gradient slot 22 pinned\n" +
+        "  %images.grad: f32[n x InputLength] gradient slot 0 pinned\n" +
+        "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 28\n" +
+        "  %features.0.folded_bias: f32[Features_0Channels] derived slot 47\n" +
+        "  %features.3.folded_weight: f32[Features_3WeightElements] derived slot 23\n" +
+        "  %features.3.folded_bias: f32[Features_3Channels] derived slot 48\n" +
+        "  %features.7.folded_weight: f32[Features_7WeightElements] derived slot 24\n" +
+        "  %features.7.folded_bias: f32[Features_7Channels] derived slot 49\n" +
+        "  %features.10.folded_weight: f32[Features_10WeightElements] derived slot 25\n" +
+        "  %features.10.folded_bias: f32[Features_10Channels] derived slot 50\n" +
+        "  %features.14.folded_weight: f32[Features_14WeightElements] derived slot 26\n" +
+        "  %features.14.folded_bias: f32[Features_14Channels] derived slot 51\n" +
+        "  %features.17.folded_weight: f32[Features_17WeightElements] derived slot 27\n" +
+        "  %features.17.folded_bias: f32[Features_17Channels] derived slot 52\n" +
+        "  %classifier.3.output.grad: f32[n x Classifier_3Elements] gradient slot 20\n" +
+        "  %classifier.1.output.grad: f32[n x Classifier_1Elements] gradient slot 19\n" +
+        "  %features.20.output.grad: f32[n x Features_20Elements] gradient slot 18\n" +
+        "  %features.19.output.grad: f32[n x Features_19Elements] gradient slot 16\n" +
+        "  %features.17.output.grad: f32[n x Features_17Elements] gradient slot 15\n" +
+        "  %features.16.output.grad: f32[n x Features_16Elements] gradient slot 14\n" +
+        "  %features.14.output.grad: f32[n x Features_14Elements] gradient slot 13\n" +
+        "  %features.13.output.grad: f32[n x Features_13Elements] gradient slot 12\n" +
+        "  %features.12.output.grad: f32[n x Features_12Elements] gradient slot 10\n" +
+        "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 9\n" +
+        "  %features.9.output.grad: f32[n x Features_9Elements] gradient slot 8\n" +
+        "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 7\n" +
+        "  %features.6.output.grad: f32[n x Features_6Elements] gradient slot 6\n" +
+        "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 4\n" +
+        "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 3\n" +
+        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 2\n" +
+        "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 1\n" +
         "tensors\n" +
         "  @features.0.weight: [32, 3, 3, 3] trained he_normal(fan_in=27)\n" +
         "  @features.0.bias: [32] trained constant(0)\n" +
@@ -468,8 +468,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
     /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
-    public const long InferenceBytesPerImage = 420904;
-    public const long TrainingBytesPerImage = 1519696;
+    public const long InferenceBytesPerImage = 294912;
+    public const long TrainingBytesPerImage = 906320;
 
     private const int Features_0Elements = 32768; // 32x32x32 per image
     private const int Features_1Channels = 32; // channels
@@ -706,149 +706,114 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     private readonly global::NetCompiler.Parameter _classifier2Bias;
     private readonly global::NetCompiler.Parameter _classifier4Weight;
     private readonly global::NetCompiler.Parameter _classifier4Bias;
-    // features.0.output
+    // features.0.output, images.grad
     private readonly float[] _floats0;
-    // features.2.output
+    // features.2.output, features.0.output.grad
     private readonly float[] _floats1;
-    // features.3.output
+    // features.3.output, features.2.output.grad
     private readonly float[] _floats2;
-    // features.5.output
+    // features.5.output, features.3.output.grad
     private readonly float[] _floats3;
-    // features.5.output.grad
+    // features.5.output.grad, features.6.output
     private readonly float[] _floats4;
-    // features.3.output.grad
-    private readonly float[] _floats5;
-    // features.2.output.grad
-    private readonly float[] _floats6;
-    // features.0.output.grad
-    private readonly float[] _floats7;
-    // features.6.output
-    private readonly float[] _floats8;
     // features.6.switches
-    private readonly int[] _ints9;
-    // features.7.output
+    private readonly int[] _ints5;
+    // features.7.output, features.6.output.grad
+    private readonly float[] _floats6;
+    // features.9.output, features.7.output.grad
+    private readonly float[] _floats7;
+    // features.10.output, features.9.output.grad
+    private readonly float[] _floats8;
+    // features.12.output, features.10.output.grad
+    private readonly float[] _floats9;
+    // features.12.output.grad, features.13.output
     private readonly float[] _floats10;
-    // features.9.output
-    private readonly float[] _floats11;
-    // features.10.output
-    private readonly float[] _floats12;
-    // features.12.output
-    private readonly float[] _floats13;
-    // features.12.output.grad
-    private readonly float[] _floats14;
-    // features.10.output.grad
-    private readonly float[] _floats15;
-    // features.9.output.grad
-    private readonly float[] _floats16;
-    // features.7.output.grad
-    private readonly float[] _floats17;
-    // features.6.output.grad
-    private readonly float[] _floats18;
-    // images.grad
-    private readonly float[] _floats19;
-    // features.13.output
-    private readonly float[] _floats20;
     // features.13.switches
-    private readonly int[] _ints21;
-    // features.14.output
-    private readonly float[] _floats22;
-    // features.16.output
-    private readonly float[] _floats23;
-    // features.17.output
-    private readonly float[] _floats24;
-    // features.19.output
-    private readonly float[] _floats25;
-    // features.19.output.grad
-    private readonly float[] _floats26;
-    // features.17.output.grad
-    private readonly float[] _floats27;
-    // features.16.output.grad
-    private readonly float[] _floats28;
-    // features.14.output.grad
-    private readonly float[] _floats29;
-    // features.13.output.grad
-    private readonly float[] _floats30;
-    // features.20.output
-    private readonly float[] _floats31;
+    private readonly int[] _ints11;
+    // features.14.output, features.13.output.grad
+    private readonly float[] _floats12;
+    // features.16.output, features.14.output.grad
+    private readonly float[] _floats13;
+    // features.17.output, features.16.output.grad
+    private readonly float[] _floats14;
+    // features.19.output, features.17.output.grad
+    private readonly float[] _floats15;
+    // features.19.output.grad, features.20.output
+    private readonly float[] _floats16;
     // features.20.switches
-    private readonly int[] _ints32;
-    // features.20.output.grad
-    private readonly float[] _floats33;
-    // classifier.1.output
-    private readonly float[] _floats34;
-    // classifier.3.output
-    private readonly float[] _floats35;
+    private readonly int[] _ints17;
+    // features.20.output.grad, classifier.1.output
+    private readonly float[] _floats18;
+    // classifier.3.output, classifier.1.output.grad
+    private readonly float[] _floats19;
     // classifier.3.output.grad
-    private readonly float[] _floats36;
-    // classifier.1.output.grad
-    private readonly float[] _floats37;
+    private readonly float[] _floats20;
     // classifier.4.output
-    private readonly float[] _floats38;
+    private readonly float[] _floats21;
     // classifier.4.output.grad
-    private readonly float[] _floats39;
+    private readonly float[] _floats22;
     // features.3.folded_weight
-    private readonly float[] _floats40;
+    private readonly float[] _floats23;
     // features.7.folded_weight
-    private readonly float[] _floats41;
+    private readonly float[] _floats24;
     // features.10.folded_weight
-    private readonly float[] _floats42;
+    private readonly float[] _floats25;
     // features.14.folded_weight
-    private readonly float[] _floats43;
+    private readonly float[] _floats26;
     // features.17.folded_weight
-    private readonly float[] _floats44;
+    private readonly float[] _floats27;
     // features.0.folded_weight
-    private readonly float[] _floats45;
+    private readonly float[] _floats28;
     // features.1.saved_mean
-    private readonly float[] _floats46;
+    private readonly float[] _floats29;
     // features.1.saved_inv_std
-    private readonly float[] _floats47;
+    private readonly float[] _floats30;
     // features.1.saved_variance
-    private readonly float[] _floats48;
+    private readonly float[] _floats31;
     // features.4.saved_mean
-    private readonly float[] _floats49;
+    private readonly float[] _floats32;
     // features.4.saved_inv_std
-    private readonly float[] _floats50;
+    private readonly float[] _floats33;
     // features.4.saved_variance
-    private readonly float[] _floats51;
+    private readonly float[] _floats34;
     // features.8.saved_mean
-    private readonly float[] _floats52;
+    private readonly float[] _floats35;
     // features.8.saved_inv_std
-    private readonly float[] _floats53;
+    private readonly float[] _floats36;
     // features.8.saved_variance
-    private readonly float[] _floats54;
+    private readonly float[] _floats37;
     // features.11.saved_mean
-    private readonly float[] _floats55;
+    private readonly float[] _floats38;
     // features.11.saved_inv_std
-    private readonly float[] _floats56;
+    private readonly float[] _floats39;
     // features.11.saved_variance
-    private readonly float[] _floats57;
+    private readonly float[] _floats40;
     // features.15.saved_mean
-    private readonly float[] _floats58;
+    private readonly float[] _floats41;
     // features.15.saved_inv_std
-    private readonly float[] _floats59;
+    private readonly float[] _floats42;
     // features.15.saved_variance
-    private readonly float[] _floats60;
+    private readonly float[] _floats43;
     // features.18.saved_mean
-    private readonly float[] _floats61;
+    private readonly float[] _floats44;
     // features.18.saved_inv_std
-    private readonly float[] _floats62;
+    private readonly float[] _floats45;
     // features.18.saved_variance
-    private readonly float[] _floats63;
+    private readonly float[] _floats46;
     // features.0.folded_bias
-    private readonly float[] _floats64;
+    private readonly float[] _floats47;
     // features.3.folded_bias
-    private readonly float[] _floats65;
+    private readonly float[] _floats48;
     // features.7.folded_bias
-    private readonly float[] _floats66;
+    private readonly float[] _floats49;
     // features.10.folded_bias
-    private readonly float[] _floats67;
+    private readonly float[] _floats50;
     // features.14.folded_bias
-    private readonly float[] _floats68;
+    private readonly float[] _floats51;
     // features.17.folded_bias
-    private readonly float[] _floats69;
+    private readonly float[] _floats52;
     private int _lastCount;
     private long _foldedVersion = -1;
-    private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
@@ -906,76 +871,76 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _classifier2Bias = AddParameter("classifier.2.bias", [128], trainable: true);
         _classifier4Weight = AddXavierParameter("classifier.4.weight", [10, 128], fanIn: 128, fanOut: 10);
         _classifier4Bias = AddParameter("classifier.4.bias", [10], trainable: true);
-        _floats0 = AllocateStorage<float>("features.0.output", Features_0Elements, perImage: true);
-        _floats1 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
-        _floats2 = AllocateStorage<float>("features.3.output", Features_3Elements, perImage: true);
-        _floats3 = AllocateStorage<float>("features.5.output", Features_5Elements, perImage: true);
-        _floats4 = AllocateStorage<float>("features.5.output.grad", Features_5Elements, perImage: true);
-        _floats5 = AllocateStorage<float>("features.3.output.grad", Features_3Elements, perImage: true);
-        _floats6 = AllocateStorage<float>("features.2.output.grad", Features_2Elements, perImage: true);
-        _floats7 = AllocateStorage<float>("features.0.output.grad", Features_0Elements, perImage: true);
-        _floats8 = AllocateStorage<float>("features.6.output", Features_6Elements, perImage: true);
-        _ints9 = AllocateStorage<int>("features.6.switches", Features_6Elements, perImage: true);
-        _floats10 = AllocateStorage<float>("features.7.output", Features_7Elements, perImage: true);
-        _floats11 = AllocateStorage<float>("features.9.output", Features_9Elements, perImage: true);
-        _floats12 = AllocateStorage<float>("features.10.output", Features_10Elements, perImage: true);
-        _floats13 = AllocateStorage<float>("features.12.output", Features_12Elements, perImage: true);
-        _floats14 = AllocateStorage<float>("features.12.output.grad", Features_12Elements, perImage: true);
-        _floats15 = AllocateStorage<float>("features.10.output.grad", Features_10Elements, perImage: true);
-        _floats16 = AllocateStorage<float>("features.9.output.grad", Features_9Elements, perImage: true);
-        _floats17 = AllocateStorage<float>("features.7.output.grad", Features_7Elements, perImage: true);
-        _floats18 = AllocateStorage<float>("features.6.output.grad", Features_6Elements, perImage: true);
-        _floats19 = AllocateStorage<float>("images.grad", InputLength, perImage: true);
-        _floats20 = AllocateStorage<float>("features.13.output", Features_13Elements, perImage: true);
-        _ints21 = AllocateStorage<int>("features.13.switches", Features_13Elements, perImage: true);
-        _floats22 = AllocateStorage<float>("features.14.output", Features_14Elements, perImage: true);
-        _floats23 = AllocateStorage<float>("features.16.output", Features_16Elements, perImage: true);
-        _floats24 = AllocateStorage<float>("features.17.output", Features_17Elements, perImage: true);
-        _floats25 = AllocateStorage<float>("features.19.output", Features_19Elements, perImage: true);
-        _floats26 = AllocateStorage<float>("features.19.output.grad", Features_19Elements, perImage: true);
-        _floats27 = AllocateStorage<float>("features.17.output.grad", Features_17Elements, perImage: true);
-        _floats28 = AllocateStorage<float>("features.16.output.grad", Features_16Elements, perImage: true);
-        _floats29 = AllocateStorage<float>("features.14.output.grad", Features_14Elements, perImage: true);
-        _floats30 = AllocateStorage<float>("features.13.output.grad", Features_13Elements, perImage: true);
-        _floats31 = AllocateStorage<float>("features.20.output", Features_20Elements, perImage: true);
-        _ints32 = AllocateStorage<int>("features.20.switches", Features_20Elements, perImage: true);
-        _floats33 = AllocateStorage<float>("features.20.output.grad", Features_20Elements, perImage: true);
-        _floats34 = AllocateStorage<float>("classifier.1.output", Classifier_1Elements, perImage: true);
-        _floats35 = AllocateStorage<float>("classifier.3.output", Classifier_3Elements, perImage: true);
-        _floats36 = AllocateStorage<float>("classifier.3.output.grad", Classifier_3Elements, perImage: true);
-        _floats37 = AllocateStorage<float>("classifier.1.output.grad", Classifier_1Elements, perImage: true);
-        _floats38 = AllocateStorage<float>("classifier.4.output", Classifier_4Elements, perImage: true);
-        _floats39 = AllocateStorage<float>("classifier.4.output.grad", Classifier_4Elements, perImage: true);
-        _floats40 = AllocateStorage<float>("features.3.folded_weight", Features_3WeightElements, perImage: false);
-        _floats41 = AllocateStorage<float>("features.7.folded_weight", Features_7WeightElements, perImage: false);
-        _floats42 = AllocateStorage<float>("features.10.folded_weight", Features_10WeightElements, perImage: false);
-        _floats43 = AllocateStorage<float>("features.14.folded_weight", Features_14WeightElements, perImage: false);
-        _floats44 = AllocateStorage<float>("features.17.folded_weight", Features_17WeightElements, perImage: false);
-        _floats45 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
-        _floats46 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
-        _floats47 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
-        _floats48 = AllocateStorage<float>("features.1.saved_variance", Features_1Channels, perImage: false);
-        _floats49 = AllocateStorage<float>("features.4.saved_mean", Features_4Channels, perImage: false);
-        _floats50 = AllocateStorage<float>("features.4.saved_inv_std", Features_4Channels, perImage: false);
-        _floats51 = AllocateStorage<float>("features.4.saved_variance", Features_4Channels, perImage: false);
-        _floats52 = AllocateStorage<float>("features.8.saved_mean", Features_8Channels, perImage: false);
-        _floats53 = AllocateStorage<float>("features.8.saved_inv_std", Features_8Channels, perImage: false);
-        _floats54 = AllocateStorage<float>("features.8.saved_variance", Features_8Channels, perImage: false);
-        _floats55 = AllocateStorage<float>("features.11.saved_mean", Features_11Channels, perImage: false);
-        _floats56 = AllocateStorage<float>("features.11.saved_inv_std", Features_11Channels, perImage: false);
-        _floats57 = AllocateStorage<float>("features.11.saved_variance", Features_11Channels, perImage: false);
-        _floats58 = AllocateStorage<float>("features.15.saved_mean", Features_15Channels, perImage: false);
-        _floats59 = AllocateStorage<float>("features.15.saved_inv_std", Features_15Channels, perImage: false);
-        _floats60 = AllocateStorage<float>("features.15.saved_variance", Features_15Channels, perImage: false);
-        _floats61 = AllocateStorage<float>("features.18.saved_mean", Features_18Channels, perImage: false);
-        _floats62 = AllocateStorage<float>("features.18.saved_inv_std", Features_18Channels, perImage: false);
-        _floats63 = AllocateStorage<float>("features.18.saved_variance", Features_18Channels, perImage: false);
-        _floats64 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
-        _floats65 = AllocateStorage<float>("features.3.folded_bias", Features_3Channels, perImage: false);
-        _floats66 = AllocateStorage<float>("features.7.folded_bias", Features_7Channels, perImage: false);
-        _floats67 = AllocateStorage<float>("features.10.folded_bias", Features_10Channels, perImage: false);
-        _floats68 = AllocateStorage<float>("features.14.folded_bias", Features_14Channels, perImage: false);
-        _floats69 = AllocateStorage<float>("features.17.folded_bias", Features_17Channels, perImage: false);
+        _floats0 = AllocateStorage<float>("features.0.output and the buffers sharing it", Features_0Elements,
+            perImage: true);
+        _floats1 = AllocateStorage<float>("features.2.output and the buffers sharing it", Features_2Elements,
+            perImage: true);
+        _floats2 = AllocateStorage<float>("features.3.output and the buffers sharing it", Features_3Elements,
+            perImage: true);
+        _floats3 = AllocateStorage<float>("features.5.output and the buffers sharing it", Features_5Elements,
+            perImage: true);
+        _floats4 = AllocateStorage<float>("features.5.output.grad and the buffers sharing it", Features_5Elements,
+            perImage: true);
+        _ints5 = AllocateStorage<int>("features.6.switches", Features_6Elements, perImage: true);
+        _floats6 = AllocateStorage<float>("features.7.output and the buffers sharing it", Features_7Elements,
+            perImage: true);
+        _floats7 = AllocateStorage<float>("features.9.output and the buffers sharing it", Features_9Elements,
+            perImage: true);
+        _floats8 = AllocateStorage<float>("features.10.output and the buffers sharing it", Features_10Elements,
+            perImage: true);
+        _floats9 = AllocateStorage<float>("features.12.output and the buffers sharing it", Features_12Elements,
+            perImage: true);
+        _floats10 = AllocateStorage<float>("features.12.output.grad and the buffers sharing it", Features_12Elements,
+            perImage: true);
+        _ints11 = AllocateStorage<int>("features.13.switches", Features_13Elements, perImage: true);
+        _floats12 = AllocateStorage<float>("features.14.output and the buffers sharing it", Features_14Elements,
+            perImage: true);
+        _floats13 = AllocateStorage<float>("features.16.output and the buffers sharing it", Features_16Elements,
+            perImage: true);
+        _floats14 = AllocateStorage<float>("features.17.output and the buffers sharing it", Features_17Elements,
+            perImage: true);
+        _floats15 = AllocateStorage<float>("features.19.output and the buffers sharing it", Features_19Elements,
+            perImage: true);
+        _floats16 = AllocateStorage<float>("features.19.output.grad and the buffers sharing it", Features_19Elements,
+            perImage: true);
+        _ints17 = AllocateStorage<int>("features.20.switches", Features_20Elements, perImage: true);
+        _floats18 = AllocateStorage<float>("features.20.output.grad and the buffers sharing it", Features_20Elements,
+            perImage: true);
+        _floats19 = AllocateStorage<float>("classifier.3.output and the buffers sharing it", Classifier_3Elements,
+            perImage: true);
+        _floats20 = AllocateStorage<float>("classifier.3.output.grad", Classifier_3Elements, perImage: true);
+        _floats21 = AllocateStorage<float>("classifier.4.output", Classifier_4Elements, perImage: true);
+        _floats22 = AllocateStorage<float>("classifier.4.output.grad", Classifier_4Elements, perImage: true);
+        _floats23 = AllocateStorage<float>("features.3.folded_weight", Features_3WeightElements, perImage: false);
+        _floats24 = AllocateStorage<float>("features.7.folded_weight", Features_7WeightElements, perImage: false);
+        _floats25 = AllocateStorage<float>("features.10.folded_weight", Features_10WeightElements, perImage: false);
+        _floats26 = AllocateStorage<float>("features.14.folded_weight", Features_14WeightElements, perImage: false);
+        _floats27 = AllocateStorage<float>("features.17.folded_weight", Features_17WeightElements, perImage: false);
+        _floats28 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
+        _floats29 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
+        _floats30 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
+        _floats31 = AllocateStorage<float>("features.1.saved_variance", Features_1Channels, perImage: false);
+        _floats32 = AllocateStorage<float>("features.4.saved_mean", Features_4Channels, perImage: false);
+        _floats33 = AllocateStorage<float>("features.4.saved_inv_std", Features_4Channels, perImage: false);
+        _floats34 = AllocateStorage<float>("features.4.saved_variance", Features_4Channels, perImage: false);
+        _floats35 = AllocateStorage<float>("features.8.saved_mean", Features_8Channels, perImage: false);
+        _floats36 = AllocateStorage<float>("features.8.saved_inv_std", Features_8Channels, perImage: false);
+        _floats37 = AllocateStorage<float>("features.8.saved_variance", Features_8Channels, perImage: false);
+        _floats38 = AllocateStorage<float>("features.11.saved_mean", Features_11Channels, perImage: false);
+        _floats39 = AllocateStorage<float>("features.11.saved_inv_std", Features_11Channels, perImage: false);
+        _floats40 = AllocateStorage<float>("features.11.saved_variance", Features_11Channels, perImage: false);
+        _floats41 = AllocateStorage<float>("features.15.saved_mean", Features_15Channels, perImage: false);
+        _floats42 = AllocateStorage<float>("features.15.saved_inv_std", Features_15Channels, perImage: false);
+        _floats43 = AllocateStorage<float>("features.15.saved_variance", Features_15Channels, perImage: false);
+        _floats44 = AllocateStorage<float>("features.18.saved_mean", Features_18Channels, perImage: false);
+        _floats45 = AllocateStorage<float>("features.18.saved_inv_std", Features_18Channels, perImage: false);
+        _floats46 = AllocateStorage<float>("features.18.saved_variance", Features_18Channels, perImage: false);
+        _floats47 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
+        _floats48 = AllocateStorage<float>("features.3.folded_bias", Features_3Channels, perImage: false);
+        _floats49 = AllocateStorage<float>("features.7.folded_bias", Features_7Channels, perImage: false);
+        _floats50 = AllocateStorage<float>("features.10.folded_bias", Features_10Channels, perImage: false);
+        _floats51 = AllocateStorage<float>("features.14.folded_bias", Features_14Channels, perImage: false);
+        _floats52 = AllocateStorage<float>("features.17.folded_bias", Features_17Channels, perImage: false);
     }
 
     /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
@@ -984,7 +949,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     {
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        return Slice(_floats38, n * Classifier_4Elements);
+        return Slice(_floats21, n * Classifier_4Elements);
     }
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
@@ -998,7 +963,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats38, _lastCount * Classifier_4Elements);
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats21, _lastCount * Classifier_4Elements);
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -1009,7 +974,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         RunEvaluation(images, n);
         LossAndGradient(labels, n);
         RunEvaluationBackward(images, n);
-        return Slice(_floats19, n * InputLength);
+        return Slice(_floats0, n * InputLength);
     }
 
     /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -1019,7 +984,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        global::System.Span<float> seed = Slice(_floats39, n * Classifier_4Elements);
+        global::System.Span<float> seed = Slice(_floats22, n * Classifier_4Elements);
         seed.Clear();
         const int plane = OutputLength / ClassCount;
         for (int image = 0; image < n; image++)
@@ -1027,13 +992,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
             seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
         }
         RunEvaluationBackward(images, n);
-        return Slice(_floats19, n * InputLength);
+        return Slice(_floats0, n * InputLength);
     }
 
     /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats38, n * Classifier_4Elements), labels, Slice(_floats39, n * Classifier_4Elements), n, ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats21, n * Classifier_4Elements), labels, Slice(_floats22, n * Classifier_4Elements), n, ClassCount);
     }
 
     /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -1045,106 +1010,106 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
-        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_floats0, _lastCount * Features_0Elements),
+        "features.0" => throw NotRetained(layerName, "output"),
         "features.1" => throw NotKept(layerName, "output", "features.2"),
-        "features.2" => Slice(_floats1, _lastCount * Features_2Elements),
-        "features.3" => _lastFolded ? throw NotKept(layerName, "output", "features.4") : Slice(_floats2, _lastCount * Features_3Elements),
+        "features.2" => throw NotRetained(layerName, "output"),
+        "features.3" => throw NotRetained(layerName, "output"),
         "features.4" => throw NotKept(layerName, "output", "features.5"),
-        "features.5" => Slice(_floats3, _lastCount * Features_5Elements),
-        "features.6" => Slice(_floats8, _lastCount * Features_6Elements),
-        "features.7" => _lastFolded ? throw NotKept(layerName, "output", "features.8") : Slice(_floats10, _lastCount * Features_7Elements),
+        "features.5" => throw NotRetained(layerName, "output"),
+        "features.6" => throw NotRetained(layerName, "output"),
+        "features.7" => throw NotRetained(layerName, "output"),
         "features.8" => throw NotKept(layerName, "output", "features.9"),
-        "features.9" => Slice(_floats11, _lastCount * Features_9Elements),
-        "features.10" => _lastFolded ? throw NotKept(layerName, "output", "features.11") : Slice(_floats12, _lastCount * Features_10Elements),
+        "features.9" => throw NotRetained(layerName, "output"),
+        "features.10" => throw NotRetained(layerName, "output"),
         "features.11" => throw NotKept(layerName, "output", "features.12"),
-        "features.12" => Slice(_floats13, _lastCount * Features_12Elements),
-        "features.13" => Slice(_floats20, _lastCount * Features_13Elements),
-        "features.14" => _lastFolded ? throw NotKept(layerName, "output", "features.15") : Slice(_floats22, _lastCount * Features_14Elements),
+        "features.12" => throw NotRetained(layerName, "output"),
+        "features.13" => throw NotRetained(layerName, "output"),
+        "features.14" => throw NotRetained(layerName, "output"),
         "features.15" => throw NotKept(layerName, "output", "features.16"),
-        "features.16" => Slice(_floats23, _lastCount * Features_16Elements),
-        "features.17" => _lastFolded ? throw NotKept(layerName, "output", "features.18") : Slice(_floats24, _lastCount * Features_17Elements),
+        "features.16" => throw NotRetained(layerName, "output"),
+        "features.17" => throw NotRetained(layerName, "output"),
         "features.18" => throw NotKept(layerName, "output", "features.19"),
-        "features.19" => Slice(_floats25, _lastCount * Features_19Elements),
-        "features.20" => Slice(_floats31, _lastCount * Features_20Elements),
+        "features.19" => throw NotRetained(layerName, "output"),
+        "features.20" => throw NotRetained(layerName, "output"),
         "classifier.0" => throw NotKept(layerName, "output", "classifier.1"),
-        "classifier.1" => Slice(_floats34, _lastCount * Classifier_1Elements),
+        "classifier.1" => throw NotRetained(layerName, "output"),
         "classifier.2" => throw NotKept(layerName, "output", "classifier.3"),
-        "classifier.3" => Slice(_floats35, _lastCount * Classifier_3Elements),
-        "classifier.4" => Slice(_floats38, _lastCount * Classifier_4Elements),
+        "classifier.3" => throw NotRetained(layerName, "output"),
+        "classifier.4" => throw NotRetained(layerName, "output"),
         _ => throw UnknownLayer(layerName),
     };
 
     /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
     public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
     {
-        "features.0" => Slice(_floats7, _lastCount * Features_0Elements),
-        "features.1" => Slice(_floats6, _lastCount * Features_2Elements),
+        "features.0" => throw NotRetained(layerName, "gradient"),
+        "features.1" => throw NotRetained(layerName, "gradient"),
         "features.2" => throw NotKept(layerName, "gradient", "features.1"),
-        "features.3" => Slice(_floats5, _lastCount * Features_3Elements),
-        "features.4" => Slice(_floats4, _lastCount * Features_5Elements),
+        "features.3" => throw NotRetained(layerName, "gradient"),
+        "features.4" => throw NotRetained(layerName, "gradient"),
         "features.5" => throw NotKept(layerName, "gradient", "features.4"),
-        "features.6" => Slice(_floats18, _lastCount * Features_6Elements),
-        "features.7" => Slice(_floats17, _lastCount * Features_7Elements),
-        "features.8" => Slice(_floats16, _lastCount * Features_9Elements),
+        "features.6" => throw NotRetained(layerName, "gradient"),
+        "features.7" => throw NotRetained(layerName, "gradient"),
+        "features.8" => throw NotRetained(layerName, "gradient"),
         "features.9" => throw NotKept(layerName, "gradient", "features.8"),
-        "features.10" => Slice(_floats15, _lastCount * Features_10Elements),
-        "features.11" => Slice(_floats14, _lastCount * Features_12Elements),
+        "features.10" => throw NotRetained(layerName, "gradient"),
+        "features.11" => throw NotRetained(layerName, "gradient"),
         "features.12" => throw NotKept(layerName, "gradient", "features.11"),
-        "features.13" => Slice(_floats30, _lastCount * Features_13Elements),
-        "features.14" => Slice(_floats29, _lastCount * Features_14Elements),
-        "features.15" => Slice(_floats28, _lastCount * Features_16Elements),
+        "features.13" => throw NotRetained(layerName, "gradient"),
+        "features.14" => throw NotRetained(layerName, "gradient"),
+        "features.15" => throw NotRetained(layerName, "gradient"),
         "features.16" => throw NotKept(layerName, "gradient", "features.15"),
-        "features.17" => Slice(_floats27, _lastCount * Features_17Elements),
-        "features.18" => Slice(_floats26, _lastCount * Features_19Elements),
+        "features.17" => throw NotRetained(layerName, "gradient"),
+        "features.18" => throw NotRetained(layerName, "gradient"),
         "features.19" => throw NotKept(layerName, "gradient", "features.18"),
-        "features.20" => Slice(_floats33, _lastCount * Features_20Elements),
-        "classifier.0" => Slice(_floats37, _lastCount * Classifier_1Elements),
+        "features.20" => throw NotRetained(layerName, "gradient"),
+        "classifier.0" => throw NotRetained(layerName, "gradient"),
         "classifier.1" => throw NotKept(layerName, "gradient", "classifier.0"),
-        "classifier.2" => Slice(_floats36, _lastCount * Classifier_3Elements),
+        "classifier.2" => throw NotRetained(layerName, "gradient"),
         "classifier.3" => throw NotKept(layerName, "gradient", "classifier.2"),
-        "classifier.4" => Slice(_floats39, _lastCount * Classifier_4Elements),
+        "classifier.4" => throw NotRetained(layerName, "gradient"),
         _ => throw UnknownLayer(layerName),
     };
 
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats45, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats64, Features_0Channels);
-        global::System.Span<float> features3FoldedWeight = Slice(_floats40, Features_3WeightElements);
-        global::System.Span<float> features3FoldedBias = Slice(_floats65, Features_3Channels);
-        global::System.Span<float> features7FoldedWeight = Slice(_floats41, Features_7WeightElements);
-        global::System.Span<float> features7FoldedBias = Slice(_floats66, Features_7Channels);
-        global::System.Span<float> features10FoldedWeight = Slice(_floats42, Features_10WeightElements);
-        global::System.Span<float> features10FoldedBias = Slice(_floats67, Features_10Channels);
-        global::System.Span<float> features14FoldedWeight = Slice(_floats43, Features_14WeightElements);
-        global::System.Span<float> features14FoldedBias = Slice(_floats68, Features_14Channels);
-        global::System.Span<float> features17FoldedWeight = Slice(_floats44, Features_17WeightElements);
-        global::System.Span<float> features17FoldedBias = Slice(_floats69, Features_17Channels);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats28, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats47, Features_0Channels);
+        global::System.Span<float> features3FoldedWeight = Slice(_floats23, Features_3WeightElements);
+        global::System.Span<float> features3FoldedBias = Slice(_floats48, Features_3Channels);
+        global::System.Span<float> features7FoldedWeight = Slice(_floats24, Features_7WeightElements);
+        global::System.Span<float> features7FoldedBias = Slice(_floats49, Features_7Channels);
+        global::System.Span<float> features10FoldedWeight = Slice(_floats25, Features_10WeightElements);
+        global::System.Span<float> features10FoldedBias = Slice(_floats50, Features_10Channels);
+        global::System.Span<float> features14FoldedWeight = Slice(_floats26, Features_14WeightElements);
+        global::System.Span<float> features14FoldedBias = Slice(_floats51, Features_14Channels);
+        global::System.Span<float> features17FoldedWeight = Slice(_floats27, Features_17WeightElements);
+        global::System.Span<float> features17FoldedBias = Slice(_floats52, Features_17Channels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
-            _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats45,
-            _floats64);
+            _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats28,
+            _floats47);
         // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.BatchNorm.Fold(_features3Weight.Value, _features3Bias.Value, _features4Weight.Value,
-            _features4Bias.Value, _features4RunningMean.Value, _features4RunningVar.Value, eps: 1E-05f, _floats40,
-            _floats65);
+            _features4Bias.Value, _features4RunningMean.Value, _features4RunningVar.Value, eps: 1E-05f, _floats23,
+            _floats48);
         // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.BatchNorm.Fold(_features7Weight.Value, _features7Bias.Value, _features8Weight.Value,
-            _features8Bias.Value, _features8RunningMean.Value, _features8RunningVar.Value, eps: 1E-05f, _floats41,
-            _floats66);
+            _features8Bias.Value, _features8RunningMean.Value, _features8RunningVar.Value, eps: 1E-05f, _floats24,
+            _floats49);
         // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.BatchNorm.Fold(_features10Weight.Value, _features10Bias.Value,
             _features11Weight.Value, _features11Bias.Value, _features11RunningMean.Value, _features11RunningVar.Value,
-            eps: 1E-05f, _floats42, _floats67);
+            eps: 1E-05f, _floats25, _floats50);
         // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.BatchNorm.Fold(_features14Weight.Value, _features14Bias.Value,
             _features15Weight.Value, _features15Bias.Value, _features15RunningMean.Value, _features15RunningVar.Value,
-            eps: 1E-05f, _floats43, _floats68);
+            eps: 1E-05f, _floats26, _floats51);
         // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.BatchNorm.Fold(_features17Weight.Value, _features17Bias.Value,
             _features18Weight.Value, _features18Bias.Value, _features18RunningMean.Value, _features18RunningVar.Value,
-            eps: 1E-05f, _floats44, _floats69);
+            eps: 1E-05f, _floats27, _floats52);
         _foldedVersion = ParameterVersion;
     }
 
@@ -1155,36 +1120,35 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         {
             FoldBatchNorms();
         }
-        _lastFolded = true;
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
-        global::System.Span<float> features6Output = Slice(_floats8, n * Features_6Elements);
-        global::System.Span<int> features6Switches = Slice(_ints9, n * Features_6Elements);
-        global::System.Span<float> features9Output = Slice(_floats11, n * Features_9Elements);
-        global::System.Span<float> features12Output = Slice(_floats13, n * Features_12Elements);
-        global::System.Span<float> features13Output = Slice(_floats20, n * Features_13Elements);
-        global::System.Span<int> features13Switches = Slice(_ints21, n * Features_13Elements);
-        global::System.Span<float> features16Output = Slice(_floats23, n * Features_16Elements);
-        global::System.Span<float> features19Output = Slice(_floats25, n * Features_19Elements);
-        global::System.Span<float> features20Output = Slice(_floats31, n * Features_20Elements);
-        global::System.Span<int> features20Switches = Slice(_ints32, n * Features_20Elements);
-        global::System.Span<float> classifier1Output = Slice(_floats34, n * Classifier_1Elements);
-        global::System.Span<float> classifier3Output = Slice(_floats35, n * Classifier_3Elements);
-        global::System.Span<float> classifier4Output = Slice(_floats38, n * Classifier_4Elements);
-        global::System.Span<float> features0FoldedWeight = Slice(_floats45, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats64, Features_0Channels);
-        global::System.Span<float> features3FoldedWeight = Slice(_floats40, Features_3WeightElements);
-        global::System.Span<float> features3FoldedBias = Slice(_floats65, Features_3Channels);
-        global::System.Span<float> features7FoldedWeight = Slice(_floats41, Features_7WeightElements);
-        global::System.Span<float> features7FoldedBias = Slice(_floats66, Features_7Channels);
-        global::System.Span<float> features10FoldedWeight = Slice(_floats42, Features_10WeightElements);
-        global::System.Span<float> features10FoldedBias = Slice(_floats67, Features_10Channels);
-        global::System.Span<float> features14FoldedWeight = Slice(_floats43, Features_14WeightElements);
-        global::System.Span<float> features14FoldedBias = Slice(_floats68, Features_14Channels);
-        global::System.Span<float> features17FoldedWeight = Slice(_floats44, Features_17WeightElements);
-        global::System.Span<float> features17FoldedBias = Slice(_floats69, Features_17Channels);
+        global::System.Span<float> features6Output = Slice(_floats4, n * Features_6Elements);
+        global::System.Span<int> features6Switches = Slice(_ints5, n * Features_6Elements);
+        global::System.Span<float> features9Output = Slice(_floats7, n * Features_9Elements);
+        global::System.Span<float> features12Output = Slice(_floats9, n * Features_12Elements);
+        global::System.Span<float> features13Output = Slice(_floats10, n * Features_13Elements);
+        global::System.Span<int> features13Switches = Slice(_ints11, n * Features_13Elements);
+        global::System.Span<float> features16Output = Slice(_floats13, n * Features_16Elements);
+        global::System.Span<float> features19Output = Slice(_floats15, n * Features_19Elements);
+        global::System.Span<float> features20Output = Slice(_floats16, n * Features_20Elements);
+        global::System.Span<int> features20Switches = Slice(_ints17, n * Features_20Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats18, n * Classifier_1Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
+        global::System.Span<float> classifier4Output = Slice(_floats21, n * Classifier_4Elements);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats28, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats47, Features_0Channels);
+        global::System.Span<float> features3FoldedWeight = Slice(_floats23, Features_3WeightElements);
+        global::System.Span<float> features3FoldedBias = Slice(_floats48, Features_3Channels);
+        global::System.Span<float> features7FoldedWeight = Slice(_floats24, Features_7WeightElements);
+        global::System.Span<float> features7FoldedBias = Slice(_floats49, Features_7Channels);
+        global::System.Span<float> features10FoldedWeight = Slice(_floats25, Features_10WeightElements);
+        global::System.Span<float> features10FoldedBias = Slice(_floats50, Features_10Channels);
+        global::System.Span<float> features14FoldedWeight = Slice(_floats26, Features_14WeightElements);
+        global::System.Span<float> features14FoldedBias = Slice(_floats51, Features_14Channels);
+        global::System.Span<float> features17FoldedWeight = Slice(_floats27, Features_17WeightElements);
+        global::System.Span<float> features17FoldedBias = Slice(_floats52, Features_17Channels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
             features0FoldedBias, features2Output, n, relu: true);
@@ -1226,30 +1190,29 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     /// <summary>Evaluation-mode forward with every batch norm run.</summary>
     private void RunInferenceUnfolded(global::System.ReadOnlySpan<float> images, int n)
     {
-        _lastFolded = false;
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features3Output = Slice(_floats2, n * Features_3Elements);
         global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
-        global::System.Span<float> features6Output = Slice(_floats8, n * Features_6Elements);
-        global::System.Span<int> features6Switches = Slice(_ints9, n * Features_6Elements);
-        global::System.Span<float> features7Output = Slice(_floats10, n * Features_7Elements);
-        global::System.Span<float> features9Output = Slice(_floats11, n * Features_9Elements);
-        global::System.Span<float> features10Output = Slice(_floats12, n * Features_10Elements);
-        global::System.Span<float> features12Output = Slice(_floats13, n * Features_12Elements);
-        global::System.Span<float> features13Output = Slice(_floats20, n * Features_13Elements);
-        global::System.Span<int> features13Switches = Slice(_ints21, n * Features_13Elements);
-        global::System.Span<float> features14Output = Slice(_floats22, n * Features_14Elements);
-        global::System.Span<float> features16Output = Slice(_floats23, n * Features_16Elements);
-        global::System.Span<float> features17Output = Slice(_floats24, n * Features_17Elements);
-        global::System.Span<float> features19Output = Slice(_floats25, n * Features_19Elements);
-        global::System.Span<float> features20Output = Slice(_floats31, n * Features_20Elements);
-        global::System.Span<int> features20Switches = Slice(_ints32, n * Features_20Elements);
-        global::System.Span<float> classifier1Output = Slice(_floats34, n * Classifier_1Elements);
-        global::System.Span<float> classifier3Output = Slice(_floats35, n * Classifier_3Elements);
-        global::System.Span<float> classifier4Output = Slice(_floats38, n * Classifier_4Elements);
+        global::System.Span<float> features6Output = Slice(_floats4, n * Features_6Elements);
+        global::System.Span<int> features6Switches = Slice(_ints5, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats6, n * Features_7Elements);
+        global::System.Span<float> features9Output = Slice(_floats7, n * Features_9Elements);
+        global::System.Span<float> features10Output = Slice(_floats8, n * Features_10Elements);
+        global::System.Span<float> features12Output = Slice(_floats9, n * Features_12Elements);
+        global::System.Span<float> features13Output = Slice(_floats10, n * Features_13Elements);
+        global::System.Span<int> features13Switches = Slice(_ints11, n * Features_13Elements);
+        global::System.Span<float> features14Output = Slice(_floats12, n * Features_14Elements);
+        global::System.Span<float> features16Output = Slice(_floats13, n * Features_16Elements);
+        global::System.Span<float> features17Output = Slice(_floats14, n * Features_17Elements);
+        global::System.Span<float> features19Output = Slice(_floats15, n * Features_19Elements);
+        global::System.Span<float> features20Output = Slice(_floats16, n * Features_20Elements);
+        global::System.Span<int> features20Switches = Slice(_ints17, n * Features_20Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats18, n * Classifier_1Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
+        global::System.Span<float> classifier4Output = Slice(_floats21, n * Classifier_4Elements);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
             _features0Bias.Value, features0Output, n, relu: false);
@@ -1315,66 +1278,65 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
     private float RunTraining(global::System.ReadOnlySpan<float> images, int n, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
-        _lastFolded = false;
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
-        global::System.Span<float> features1SavedMean = Slice(_floats46, Features_1Channels);
-        global::System.Span<float> features1SavedInvStd = Slice(_floats47, Features_1Channels);
-        global::System.Span<float> features1SavedVariance = Slice(_floats48, Features_1Channels);
+        global::System.Span<float> features1SavedMean = Slice(_floats29, Features_1Channels);
+        global::System.Span<float> features1SavedInvStd = Slice(_floats30, Features_1Channels);
+        global::System.Span<float> features1SavedVariance = Slice(_floats31, Features_1Channels);
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features3Output = Slice(_floats2, n * Features_3Elements);
-        global::System.Span<float> features4SavedMean = Slice(_floats49, Features_4Channels);
-        global::System.Span<float> features4SavedInvStd = Slice(_floats50, Features_4Channels);
-        global::System.Span<float> features4SavedVariance = Slice(_floats51, Features_4Channels);
+        global::System.Span<float> features4SavedMean = Slice(_floats32, Features_4Channels);
+        global::System.Span<float> features4SavedInvStd = Slice(_floats33, Features_4Channels);
+        global::System.Span<float> features4SavedVariance = Slice(_floats34, Features_4Channels);
         global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
-        global::System.Span<float> features6Output = Slice(_floats8, n * Features_6Elements);
-        global::System.Span<int> features6Switches = Slice(_ints9, n * Features_6Elements);
-        global::System.Span<float> features7Output = Slice(_floats10, n * Features_7Elements);
-        global::System.Span<float> features8SavedMean = Slice(_floats52, Features_8Channels);
-        global::System.Span<float> features8SavedInvStd = Slice(_floats53, Features_8Channels);
-        global::System.Span<float> features8SavedVariance = Slice(_floats54, Features_8Channels);
-        global::System.Span<float> features9Output = Slice(_floats11, n * Features_9Elements);
-        global::System.Span<float> features10Output = Slice(_floats12, n * Features_10Elements);
-        global::System.Span<float> features11SavedMean = Slice(_floats55, Features_11Channels);
-        global::System.Span<float> features11SavedInvStd = Slice(_floats56, Features_11Channels);
-        global::System.Span<float> features11SavedVariance = Slice(_floats57, Features_11Channels);
-        global::System.Span<float> features12Output = Slice(_floats13, n * Features_12Elements);
-        global::System.Span<float> features13Output = Slice(_floats20, n * Features_13Elements);
-        global::System.Span<int> features13Switches = Slice(_ints21, n * Features_13Elements);
-        global::System.Span<float> features14Output = Slice(_floats22, n * Features_14Elements);
-        global::System.Span<float> features15SavedMean = Slice(_floats58, Features_15Channels);
-        global::System.Span<float> features15SavedInvStd = Slice(_floats59, Features_15Channels);
-        global::System.Span<float> features15SavedVariance = Slice(_floats60, Features_15Channels);
-        global::System.Span<float> features16Output = Slice(_floats23, n * Features_16Elements);
-        global::System.Span<float> features17Output = Slice(_floats24, n * Features_17Elements);
-        global::System.Span<float> features18SavedMean = Slice(_floats61, Features_18Channels);
-        global::System.Span<float> features18SavedInvStd = Slice(_floats62, Features_18Channels);
-        global::System.Span<float> features18SavedVariance = Slice(_floats63, Features_18Channels);
-        global::System.Span<float> features19Output = Slice(_floats25, n * Features_19Elements);
-        global::System.Span<float> features20Output = Slice(_floats31, n * Features_20Elements);
-        global::System.Span<int> features20Switches = Slice(_ints32, n * Features_20Elements);
-        global::System.Span<float> classifier1Output = Slice(_floats34, n * Classifier_1Elements);
-        global::System.Span<float> classifier3Output = Slice(_floats35, n * Classifier_3Elements);
-        global::System.Span<float> classifier4Output = Slice(_floats38, n * Classifier_4Elements);
-        global::System.Span<float> classifier4OutputGrad = Slice(_floats39, n * Classifier_4Elements);
-        global::System.Span<float> classifier3OutputGrad = Slice(_floats36, n * Classifier_3Elements);
-        global::System.Span<float> classifier1OutputGrad = Slice(_floats37, n * Classifier_1Elements);
-        global::System.Span<float> features20OutputGrad = Slice(_floats33, n * Features_20Elements);
-        global::System.Span<float> features19OutputGrad = Slice(_floats26, n * Features_19Elements);
-        global::System.Span<float> features17OutputGrad = Slice(_floats27, n * Features_17Elements);
-        global::System.Span<float> features16OutputGrad = Slice(_floats28, n * Features_16Elements);
-        global::System.Span<float> features14OutputGrad = Slice(_floats29, n * Features_14Elements);
-        global::System.Span<float> features13OutputGrad = Slice(_floats30, n * Features_13Elements);
-        global::System.Span<float> features12OutputGrad = Slice(_floats14, n * Features_12Elements);
-        global::System.Span<float> features10OutputGrad = Slice(_floats15, n * Features_10Elements);
-        global::System.Span<float> features9OutputGrad = Slice(_floats16, n * Features_9Elements);
-        global::System.Span<float> features7OutputGrad = Slice(_floats17, n * Features_7Elements);
-        global::System.Span<float> features6OutputGrad = Slice(_floats18, n * Features_6Elements);
+        global::System.Span<float> features6Output = Slice(_floats4, n * Features_6Elements);
+        global::System.Span<int> features6Switches = Slice(_ints5, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats6, n * Features_7Elements);
+        global::System.Span<float> features8SavedMean = Slice(_floats35, Features_8Channels);
+        global::System.Span<float> features8SavedInvStd = Slice(_floats36, Features_8Channels);
+        global::System.Span<float> features8SavedVariance = Slice(_floats37, Features_8Channels);
+        global::System.Span<float> features9Output = Slice(_floats7, n * Features_9Elements);
+        global::System.Span<float> features10Output = Slice(_floats8, n * Features_10Elements);
+        global::System.Span<float> features11SavedMean = Slice(_floats38, Features_11Channels);
+        global::System.Span<float> features11SavedInvStd = Slice(_floats39, Features_11Channels);
+        global::System.Span<float> features11SavedVariance = Slice(_floats40, Features_11Channels);
+        global::System.Span<float> features12Output = Slice(_floats9, n * Features_12Elements);
+        global::System.Span<float> features13Output = Slice(_floats10, n * Features_13Elements);
+        global::System.Span<int> features13Switches = Slice(_ints11, n * Features_13Elements);
+        global::System.Span<float> features14Output = Slice(_floats12, n * Features_14Elements);
+        global::System.Span<float> features15SavedMean = Slice(_floats41, Features_15Channels);
+        global::System.Span<float> features15SavedInvStd = Slice(_floats42, Features_15Channels);
+        global::System.Span<float> features15SavedVariance = Slice(_floats43, Features_15Channels);
+        global::System.Span<float> features16Output = Slice(_floats13, n * Features_16Elements);
+        global::System.Span<float> features17Output = Slice(_floats14, n * Features_17Elements);
+        global::System.Span<float> features18SavedMean = Slice(_floats44, Features_18Channels);
+        global::System.Span<float> features18SavedInvStd = Slice(_floats45, Features_18Channels);
+        global::System.Span<float> features18SavedVariance = Slice(_floats46, Features_18Channels);
+        global::System.Span<float> features19Output = Slice(_floats15, n * Features_19Elements);
+        global::System.Span<float> features20Output = Slice(_floats16, n * Features_20Elements);
+        global::System.Span<int> features20Switches = Slice(_ints17, n * Features_20Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats18, n * Classifier_1Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
+        global::System.Span<float> classifier4Output = Slice(_floats21, n * Classifier_4Elements);
+        global::System.Span<float> classifier4OutputGrad = Slice(_floats22, n * Classifier_4Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats20, n * Classifier_3Elements);
+        global::System.Span<float> classifier1OutputGrad = Slice(_floats19, n * Classifier_1Elements);
+        global::System.Span<float> features20OutputGrad = Slice(_floats18, n * Features_20Elements);
+        global::System.Span<float> features19OutputGrad = Slice(_floats16, n * Features_19Elements);
+        global::System.Span<float> features17OutputGrad = Slice(_floats15, n * Features_17Elements);
+        global::System.Span<float> features16OutputGrad = Slice(_floats14, n * Features_16Elements);
+        global::System.Span<float> features14OutputGrad = Slice(_floats13, n * Features_14Elements);
+        global::System.Span<float> features13OutputGrad = Slice(_floats12, n * Features_13Elements);
+        global::System.Span<float> features12OutputGrad = Slice(_floats10, n * Features_12Elements);
+        global::System.Span<float> features10OutputGrad = Slice(_floats9, n * Features_10Elements);
+        global::System.Span<float> features9OutputGrad = Slice(_floats8, n * Features_9Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats7, n * Features_7Elements);
+        global::System.Span<float> features6OutputGrad = Slice(_floats6, n * Features_6Elements);
         global::System.Span<float> features5OutputGrad = Slice(_floats4, n * Features_5Elements);
-        global::System.Span<float> features3OutputGrad = Slice(_floats5, n * Features_3Elements);
-        global::System.Span<float> features2OutputGrad = Slice(_floats6, n * Features_2Elements);
-        global::System.Span<float> features0OutputGrad = Slice(_floats7, n * Features_0Elements);
+        global::System.Span<float> features3OutputGrad = Slice(_floats3, n * Features_3Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
             _features0Bias.Value, features0Output, n, relu: false);
@@ -1553,34 +1515,34 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.KernelContext context = Context;
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
-        global::System.Span<int> features6Switches = Slice(_ints9, n * Features_6Elements);
-        global::System.Span<float> features9Output = Slice(_floats11, n * Features_9Elements);
-        global::System.Span<float> features12Output = Slice(_floats13, n * Features_12Elements);
-        global::System.Span<int> features13Switches = Slice(_ints21, n * Features_13Elements);
-        global::System.Span<float> features16Output = Slice(_floats23, n * Features_16Elements);
-        global::System.Span<float> features19Output = Slice(_floats25, n * Features_19Elements);
-        global::System.Span<int> features20Switches = Slice(_ints32, n * Features_20Elements);
-        global::System.Span<float> classifier1Output = Slice(_floats34, n * Classifier_1Elements);
-        global::System.Span<float> classifier3Output = Slice(_floats35, n * Classifier_3Elements);
-        global::System.Span<float> classifier4OutputGrad = Slice(_floats39, n * Classifier_4Elements);
-        global::System.Span<float> imagesGrad = Slice(_floats19, n * InputLength);
-        global::System.Span<float> classifier3OutputGrad = Slice(_floats36, n * Classifier_3Elements);
-        global::System.Span<float> classifier1OutputGrad = Slice(_floats37, n * Classifier_1Elements);
-        global::System.Span<float> features20OutputGrad = Slice(_floats33, n * Features_20Elements);
-        global::System.Span<float> features19OutputGrad = Slice(_floats26, n * Features_19Elements);
-        global::System.Span<float> features17OutputGrad = Slice(_floats27, n * Features_17Elements);
-        global::System.Span<float> features16OutputGrad = Slice(_floats28, n * Features_16Elements);
-        global::System.Span<float> features14OutputGrad = Slice(_floats29, n * Features_14Elements);
-        global::System.Span<float> features13OutputGrad = Slice(_floats30, n * Features_13Elements);
-        global::System.Span<float> features12OutputGrad = Slice(_floats14, n * Features_12Elements);
-        global::System.Span<float> features10OutputGrad = Slice(_floats15, n * Features_10Elements);
-        global::System.Span<float> features9OutputGrad = Slice(_floats16, n * Features_9Elements);
-        global::System.Span<float> features7OutputGrad = Slice(_floats17, n * Features_7Elements);
-        global::System.Span<float> features6OutputGrad = Slice(_floats18, n * Features_6Elements);
+        global::System.Span<int> features6Switches = Slice(_ints5, n * Features_6Elements);
+        global::System.Span<float> features9Output = Slice(_floats7, n * Features_9Elements);
+        global::System.Span<float> features12Output = Slice(_floats9, n * Features_12Elements);
+        global::System.Span<int> features13Switches = Slice(_ints11, n * Features_13Elements);
+        global::System.Span<float> features16Output = Slice(_floats13, n * Features_16Elements);
+        global::System.Span<float> features19Output = Slice(_floats15, n * Features_19Elements);
+        global::System.Span<int> features20Switches = Slice(_ints17, n * Features_20Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats18, n * Classifier_1Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
+        global::System.Span<float> classifier4OutputGrad = Slice(_floats22, n * Classifier_4Elements);
+        global::System.Span<float> imagesGrad = Slice(_floats0, n * InputLength);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats20, n * Classifier_3Elements);
+        global::System.Span<float> classifier1OutputGrad = Slice(_floats19, n * Classifier_1Elements);
+        global::System.Span<float> features20OutputGrad = Slice(_floats18, n * Features_20Elements);
+        global::System.Span<float> features19OutputGrad = Slice(_floats16, n * Features_19Elements);
+        global::System.Span<float> features17OutputGrad = Slice(_floats15, n * Features_17Elements);
+        global::System.Span<float> features16OutputGrad = Slice(_floats14, n * Features_16Elements);
+        global::System.Span<float> features14OutputGrad = Slice(_floats13, n * Features_14Elements);
+        global::System.Span<float> features13OutputGrad = Slice(_floats12, n * Features_13Elements);
+        global::System.Span<float> features12OutputGrad = Slice(_floats10, n * Features_12Elements);
+        global::System.Span<float> features10OutputGrad = Slice(_floats9, n * Features_10Elements);
+        global::System.Span<float> features9OutputGrad = Slice(_floats8, n * Features_9Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats7, n * Features_7Elements);
+        global::System.Span<float> features6OutputGrad = Slice(_floats6, n * Features_6Elements);
         global::System.Span<float> features5OutputGrad = Slice(_floats4, n * Features_5Elements);
-        global::System.Span<float> features3OutputGrad = Slice(_floats5, n * Features_3Elements);
-        global::System.Span<float> features2OutputGrad = Slice(_floats6, n * Features_2Elements);
-        global::System.Span<float> features0OutputGrad = Slice(_floats7, n * Features_0Elements);
+        global::System.Span<float> features3OutputGrad = Slice(_floats3, n * Features_3Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
         // classifier.4: Linear(128, 10), 128 -> 10
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_4Shape>(context, classifier4OutputGrad,
             _classifier4Weight.Value, classifier3OutputGrad, n);

@@ -50,8 +50,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
             // classifier.3: Linear(128, 10), 128 -> 10
             new global::NetCompiler.LayerSummary("classifier.3", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
         },
-        inferenceBytesPerImage: 214312,
-        trainingBytesPerImage: 720272);
+        inferenceBytesPerImage: 150528,
+        trainingBytesPerImage: 478288);
 
     /// <summary>Labels per image: one class.</summary>
     public const int LabelsPerImage = 1;
@@ -78,38 +78,38 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  Features_4Channels = 64  // channels\n" +
         "buffers\n" +
         "  %images: f32[n x InputLength] input\n" +
-        "  %features.0.output: f32[n x Features_0Elements] activation slot 0 pinned\n" +
-        "  %features.1.saved_mean: f32[Features_1Channels] saved slot 27\n" +
-        "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 28\n" +
-        "  %features.1.saved_variance: f32[Features_1Channels] saved slot 29\n" +
-        "  %features.2.output: f32[n x Features_2Elements] activation slot 1 pinned\n" +
-        "  %features.3.output: f32[n x Features_3Elements] activation slot 8 pinned\n" +
-        "  %features.3.switches: i32[n x Features_3Elements] saved slot 9\n" +
-        "  %features.4.output: f32[n x Features_4Elements] activation slot 4 pinned\n" +
-        "  %features.5.saved_mean: f32[Features_5Channels] saved slot 23\n" +
-        "  %features.5.saved_inv_std: f32[Features_5Channels] saved slot 24\n" +
-        "  %features.5.saved_variance: f32[Features_5Channels] saved slot 25\n" +
-        "  %features.6.output: f32[n x Features_6Elements] activation slot 5 pinned\n" +
-        "  %features.7.output: f32[n x Features_7Elements] activation slot 11 pinned\n" +
-        "  %features.7.switches: i32[n x Features_7Elements] saved slot 12\n" +
-        "  %classifier.1.output: f32[n x Classifier_1Elements] activation slot 15 pinned\n" +
-        "  %classifier.2.output: f32[n x Classifier_2Elements] activation slot 16 pinned\n" +
-        "  %classifier.2.mask: f32[n x Classifier_2Elements] saved slot 2\n" +
-        "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 19 pinned\n" +
-        "  %classifier.3.output.grad: f32[n x Classifier_3Elements] gradient slot 20 pinned\n" +
-        "  %images.grad: f32[n x InputLength] gradient slot 14 pinned\n" +
-        "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 22\n" +
-        "  %features.0.folded_bias: f32[Features_0Channels] derived slot 30\n" +
-        "  %features.4.folded_weight: f32[Features_4WeightElements] derived slot 21\n" +
-        "  %features.4.folded_bias: f32[Features_4Channels] derived slot 26\n" +
-        "  %classifier.2.output.grad: f32[n x Classifier_2Elements] gradient slot 17 pinned\n" +
-        "  %classifier.1.output.grad: f32[n x Classifier_1Elements] gradient slot 18 pinned\n" +
-        "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 13 pinned\n" +
-        "  %features.6.output.grad: f32[n x Features_6Elements] gradient slot 6 pinned\n" +
-        "  %features.4.output.grad: f32[n x Features_4Elements] gradient slot 7 pinned\n" +
-        "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 10 pinned\n" +
-        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 2 pinned\n" +
-        "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 3 pinned\n" +
+        "  %features.0.output: f32[n x Features_0Elements] activation slot 0\n" +
+        "  %features.1.saved_mean: f32[Features_1Channels] saved slot 20\n" +
+        "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 21\n" +
+        "  %features.1.saved_variance: f32[Features_1Channels] saved slot 22\n" +
+        "  %features.2.output: f32[n x Features_2Elements] activation slot 1\n" +
+        "  %features.3.output: f32[n x Features_3Elements] activation slot 5\n" +
+        "  %features.3.switches: i32[n x Features_3Elements] saved slot 6\n" +
+        "  %features.4.output: f32[n x Features_4Elements] activation slot 2\n" +
+        "  %features.5.saved_mean: f32[Features_5Channels] saved slot 16\n" +
+        "  %features.5.saved_inv_std: f32[Features_5Channels] saved slot 17\n" +
+        "  %features.5.saved_variance: f32[Features_5Channels] saved slot 18\n" +
+        "  %features.6.output: f32[n x Features_6Elements] activation slot 3\n" +
+        "  %features.7.output: f32[n x Features_7Elements] activation slot 4\n" +
+        "  %features.7.switches: i32[n x Features_7Elements] saved slot 7\n" +
+        "  %classifier.1.output: f32[n x Classifier_1Elements] activation slot 8\n" +
+        "  %classifier.2.output: f32[n x Classifier_2Elements] activation slot 9\n" +
+        "  %classifier.2.mask: f32[n x Classifier_2Elements] saved slot 10\n" +
+        "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 12 pinned\n" +
+        "  %classifier.3.output.grad: f32[n x Classifier_3Elements] gradient slot 13 pinned\n" +
+        "  %images.grad: f32[n x InputLength] gradient slot 0 pinned\n" +
+        "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 15\n" +
+        "  %features.0.folded_bias: f32[Features_0Channels] derived slot 23\n" +
+        "  %features.4.folded_weight: f32[Features_4WeightElements] derived slot 14\n" +
+        "  %features.4.folded_bias: f32[Features_4Channels] derived slot 19\n" +
+        "  %classifier.2.output.grad: f32[n x Classifier_2Elements] gradient slot 9\n" +
+        "  %classifier.1.output.grad: f32[n x Classifier_1Elements] gradient slot 11\n" +
+        "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 8\n" +
+        "  %features.6.output.grad: f32[n x Features_6Elements] gradient slot 4\n" +
+        "  %features.4.output.grad: f32[n x Features_4Elements] gradient slot 3\n" +
+        "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 4\n" +
+        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 2\n" +
+        "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 1\n" +
         "tensors\n" +
         "  @features.0.weight: [32, 1, 3, 3] trained he_normal(fan_in=9)\n" +
         "  @features.0.bias: [32] trained constant(0)\n" +
@@ -244,8 +244,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
     /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
-    public const long InferenceBytesPerImage = 214312;
-    public const long TrainingBytesPerImage = 720272;
+    public const long InferenceBytesPerImage = 150528;
+    public const long TrainingBytesPerImage = 478288;
 
     private const int Features_0Elements = 25088; // 32x28x28 per image
     private const int Features_1Channels = 32; // channels
@@ -351,72 +351,57 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     private readonly global::NetCompiler.Parameter _classifier0Bias;
     private readonly global::NetCompiler.Parameter _classifier3Weight;
     private readonly global::NetCompiler.Parameter _classifier3Bias;
-    // features.0.output
+    // features.0.output, images.grad
     private readonly float[] _floats0;
-    // features.2.output
+    // features.2.output, features.0.output.grad
     private readonly float[] _floats1;
-    // features.2.output.grad, classifier.2.mask
+    // features.2.output.grad, features.4.output
     private readonly float[] _floats2;
-    // features.0.output.grad
+    // features.6.output, features.4.output.grad
     private readonly float[] _floats3;
-    // features.4.output
+    // features.6.output.grad, features.3.output.grad, features.7.output
     private readonly float[] _floats4;
-    // features.6.output
-    private readonly float[] _floats5;
-    // features.6.output.grad
-    private readonly float[] _floats6;
-    // features.4.output.grad
-    private readonly float[] _floats7;
     // features.3.output
-    private readonly float[] _floats8;
+    private readonly float[] _floats5;
     // features.3.switches
-    private readonly int[] _ints9;
-    // features.3.output.grad
-    private readonly float[] _floats10;
-    // features.7.output
-    private readonly float[] _floats11;
+    private readonly int[] _ints6;
     // features.7.switches
-    private readonly int[] _ints12;
-    // features.7.output.grad
-    private readonly float[] _floats13;
-    // images.grad
-    private readonly float[] _floats14;
-    // classifier.1.output
-    private readonly float[] _floats15;
-    // classifier.2.output
-    private readonly float[] _floats16;
-    // classifier.2.output.grad
-    private readonly float[] _floats17;
+    private readonly int[] _ints7;
+    // features.7.output.grad, classifier.1.output
+    private readonly float[] _floats8;
+    // classifier.2.output, classifier.2.output.grad
+    private readonly float[] _floats9;
+    // classifier.2.mask
+    private readonly float[] _floats10;
     // classifier.1.output.grad
-    private readonly float[] _floats18;
+    private readonly float[] _floats11;
     // classifier.3.output
-    private readonly float[] _floats19;
+    private readonly float[] _floats12;
     // classifier.3.output.grad
-    private readonly float[] _floats20;
+    private readonly float[] _floats13;
     // features.4.folded_weight
-    private readonly float[] _floats21;
+    private readonly float[] _floats14;
     // features.0.folded_weight
-    private readonly float[] _floats22;
+    private readonly float[] _floats15;
     // features.5.saved_mean
-    private readonly float[] _floats23;
+    private readonly float[] _floats16;
     // features.5.saved_inv_std
-    private readonly float[] _floats24;
+    private readonly float[] _floats17;
     // features.5.saved_variance
-    private readonly float[] _floats25;
+    private readonly float[] _floats18;
     // features.4.folded_bias
-    private readonly float[] _floats26;
+    private readonly float[] _floats19;
     // features.1.saved_mean
-    private readonly float[] _floats27;
+    private readonly float[] _floats20;
     // features.1.saved_inv_std
-    private readonly float[] _floats28;
+    private readonly float[] _floats21;
     // features.1.saved_variance
-    private readonly float[] _floats29;
+    private readonly float[] _floats22;
     // features.0.folded_bias
-    private readonly float[] _floats30;
+    private readonly float[] _floats23;
     private ulong _dropoutState;
     private int _lastCount;
     private long _foldedVersion = -1;
-    private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
@@ -444,38 +429,37 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         _classifier0Bias = AddParameter("classifier.0.bias", [128], trainable: true);
         _classifier3Weight = AddXavierParameter("classifier.3.weight", [10, 128], fanIn: 128, fanOut: 10);
         _classifier3Bias = AddParameter("classifier.3.bias", [10], trainable: true);
-        _floats0 = AllocateStorage<float>("features.0.output", Features_0Elements, perImage: true);
-        _floats1 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
+        _floats0 = AllocateStorage<float>("features.0.output and the buffers sharing it", Features_0Elements,
+            perImage: true);
+        _floats1 = AllocateStorage<float>("features.2.output and the buffers sharing it", Features_2Elements,
+            perImage: true);
         _floats2 = AllocateStorage<float>("features.2.output.grad and the buffers sharing it", Features_2Elements,
             perImage: true);
-        _floats3 = AllocateStorage<float>("features.0.output.grad", Features_0Elements, perImage: true);
-        _floats4 = AllocateStorage<float>("features.4.output", Features_4Elements, perImage: true);
-        _floats5 = AllocateStorage<float>("features.6.output", Features_6Elements, perImage: true);
-        _floats6 = AllocateStorage<float>("features.6.output.grad", Features_6Elements, perImage: true);
-        _floats7 = AllocateStorage<float>("features.4.output.grad", Features_4Elements, perImage: true);
-        _floats8 = AllocateStorage<float>("features.3.output", Features_3Elements, perImage: true);
-        _ints9 = AllocateStorage<int>("features.3.switches", Features_3Elements, perImage: true);
-        _floats10 = AllocateStorage<float>("features.3.output.grad", Features_3Elements, perImage: true);
-        _floats11 = AllocateStorage<float>("features.7.output", Features_7Elements, perImage: true);
-        _ints12 = AllocateStorage<int>("features.7.switches", Features_7Elements, perImage: true);
-        _floats13 = AllocateStorage<float>("features.7.output.grad", Features_7Elements, perImage: true);
-        _floats14 = AllocateStorage<float>("images.grad", InputLength, perImage: true);
-        _floats15 = AllocateStorage<float>("classifier.1.output", Classifier_1Elements, perImage: true);
-        _floats16 = AllocateStorage<float>("classifier.2.output", Classifier_2Elements, perImage: true);
-        _floats17 = AllocateStorage<float>("classifier.2.output.grad", Classifier_2Elements, perImage: true);
-        _floats18 = AllocateStorage<float>("classifier.1.output.grad", Classifier_1Elements, perImage: true);
-        _floats19 = AllocateStorage<float>("classifier.3.output", Classifier_3Elements, perImage: true);
-        _floats20 = AllocateStorage<float>("classifier.3.output.grad", Classifier_3Elements, perImage: true);
-        _floats21 = AllocateStorage<float>("features.4.folded_weight", Features_4WeightElements, perImage: false);
-        _floats22 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
-        _floats23 = AllocateStorage<float>("features.5.saved_mean", Features_5Channels, perImage: false);
-        _floats24 = AllocateStorage<float>("features.5.saved_inv_std", Features_5Channels, perImage: false);
-        _floats25 = AllocateStorage<float>("features.5.saved_variance", Features_5Channels, perImage: false);
-        _floats26 = AllocateStorage<float>("features.4.folded_bias", Features_4Channels, perImage: false);
-        _floats27 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
-        _floats28 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
-        _floats29 = AllocateStorage<float>("features.1.saved_variance", Features_1Channels, perImage: false);
-        _floats30 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
+        _floats3 = AllocateStorage<float>("features.6.output and the buffers sharing it", Features_6Elements,
+            perImage: true);
+        _floats4 = AllocateStorage<float>("features.6.output.grad and the buffers sharing it", Features_6Elements,
+            perImage: true);
+        _floats5 = AllocateStorage<float>("features.3.output", Features_3Elements, perImage: true);
+        _ints6 = AllocateStorage<int>("features.3.switches", Features_3Elements, perImage: true);
+        _ints7 = AllocateStorage<int>("features.7.switches", Features_7Elements, perImage: true);
+        _floats8 = AllocateStorage<float>("features.7.output.grad and the buffers sharing it", Features_7Elements,
+            perImage: true);
+        _floats9 = AllocateStorage<float>("classifier.2.output and the buffers sharing it", Classifier_2Elements,
+            perImage: true);
+        _floats10 = AllocateStorage<float>("classifier.2.mask", Classifier_2Elements, perImage: true);
+        _floats11 = AllocateStorage<float>("classifier.1.output.grad", Classifier_1Elements, perImage: true);
+        _floats12 = AllocateStorage<float>("classifier.3.output", Classifier_3Elements, perImage: true);
+        _floats13 = AllocateStorage<float>("classifier.3.output.grad", Classifier_3Elements, perImage: true);
+        _floats14 = AllocateStorage<float>("features.4.folded_weight", Features_4WeightElements, perImage: false);
+        _floats15 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
+        _floats16 = AllocateStorage<float>("features.5.saved_mean", Features_5Channels, perImage: false);
+        _floats17 = AllocateStorage<float>("features.5.saved_inv_std", Features_5Channels, perImage: false);
+        _floats18 = AllocateStorage<float>("features.5.saved_variance", Features_5Channels, perImage: false);
+        _floats19 = AllocateStorage<float>("features.4.folded_bias", Features_4Channels, perImage: false);
+        _floats20 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
+        _floats21 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
+        _floats22 = AllocateStorage<float>("features.1.saved_variance", Features_1Channels, perImage: false);
+        _floats23 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
         _dropoutState = DropoutSeed;
     }
 
@@ -485,7 +469,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     {
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        return Slice(_floats19, n * Classifier_3Elements);
+        return Slice(_floats12, n * Classifier_3Elements);
     }
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
@@ -499,7 +483,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats19, _lastCount * Classifier_3Elements);
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats12, _lastCount * Classifier_3Elements);
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -510,7 +494,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         RunEvaluation(images, n);
         LossAndGradient(labels, n);
         RunEvaluationBackward(images, n);
-        return Slice(_floats14, n * InputLength);
+        return Slice(_floats0, n * InputLength);
     }
 
     /// <summary>d(score of <paramref name="classIndex"/>)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -520,7 +504,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        global::System.Span<float> seed = Slice(_floats20, n * Classifier_3Elements);
+        global::System.Span<float> seed = Slice(_floats13, n * Classifier_3Elements);
         seed.Clear();
         const int plane = OutputLength / ClassCount;
         for (int image = 0; image < n; image++)
@@ -528,13 +512,13 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
             seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
         }
         RunEvaluationBackward(images, n);
-        return Slice(_floats14, n * InputLength);
+        return Slice(_floats0, n * InputLength);
     }
 
     /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats19, n * Classifier_3Elements), labels, Slice(_floats20, n * Classifier_3Elements), n, ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats12, n * Classifier_3Elements), labels, Slice(_floats13, n * Classifier_3Elements), n, ClassCount);
     }
 
     /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -546,54 +530,54 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
-        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_floats0, _lastCount * Features_0Elements),
+        "features.0" => throw NotRetained(layerName, "output"),
         "features.1" => throw NotKept(layerName, "output", "features.2"),
-        "features.2" => Slice(_floats1, _lastCount * Features_2Elements),
-        "features.3" => Slice(_floats8, _lastCount * Features_3Elements),
-        "features.4" => _lastFolded ? throw NotKept(layerName, "output", "features.5") : Slice(_floats4, _lastCount * Features_4Elements),
+        "features.2" => throw NotRetained(layerName, "output"),
+        "features.3" => throw NotRetained(layerName, "output"),
+        "features.4" => throw NotRetained(layerName, "output"),
         "features.5" => throw NotKept(layerName, "output", "features.6"),
-        "features.6" => Slice(_floats5, _lastCount * Features_6Elements),
-        "features.7" => Slice(_floats11, _lastCount * Features_7Elements),
+        "features.6" => throw NotRetained(layerName, "output"),
+        "features.7" => throw NotRetained(layerName, "output"),
         "classifier.0" => throw NotKept(layerName, "output", "classifier.1"),
-        "classifier.1" => Slice(_floats15, _lastCount * Classifier_1Elements),
-        "classifier.2" => Slice(_floats16, _lastCount * Classifier_2Elements),
-        "classifier.3" => Slice(_floats19, _lastCount * Classifier_3Elements),
+        "classifier.1" => throw NotRetained(layerName, "output"),
+        "classifier.2" => throw NotRetained(layerName, "output"),
+        "classifier.3" => throw NotRetained(layerName, "output"),
         _ => throw UnknownLayer(layerName),
     };
 
     /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
     public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
     {
-        "features.0" => Slice(_floats3, _lastCount * Features_0Elements),
-        "features.1" => Slice(_floats2, _lastCount * Features_2Elements),
+        "features.0" => throw NotRetained(layerName, "gradient"),
+        "features.1" => throw NotRetained(layerName, "gradient"),
         "features.2" => throw NotKept(layerName, "gradient", "features.1"),
-        "features.3" => Slice(_floats10, _lastCount * Features_3Elements),
-        "features.4" => Slice(_floats7, _lastCount * Features_4Elements),
-        "features.5" => Slice(_floats6, _lastCount * Features_6Elements),
+        "features.3" => throw NotRetained(layerName, "gradient"),
+        "features.4" => throw NotRetained(layerName, "gradient"),
+        "features.5" => throw NotRetained(layerName, "gradient"),
         "features.6" => throw NotKept(layerName, "gradient", "features.5"),
-        "features.7" => Slice(_floats13, _lastCount * Features_7Elements),
-        "classifier.0" => Slice(_floats18, _lastCount * Classifier_1Elements),
+        "features.7" => throw NotRetained(layerName, "gradient"),
+        "classifier.0" => throw NotRetained(layerName, "gradient"),
         "classifier.1" => throw NotKept(layerName, "gradient", "classifier.0"),
-        "classifier.2" => Slice(_floats17, _lastCount * Classifier_2Elements),
-        "classifier.3" => Slice(_floats20, _lastCount * Classifier_3Elements),
+        "classifier.2" => throw NotRetained(layerName, "gradient"),
+        "classifier.3" => throw NotRetained(layerName, "gradient"),
         _ => throw UnknownLayer(layerName),
     };
 
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats22, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats30, Features_0Channels);
-        global::System.Span<float> features4FoldedWeight = Slice(_floats21, Features_4WeightElements);
-        global::System.Span<float> features4FoldedBias = Slice(_floats26, Features_4Channels);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats15, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats23, Features_0Channels);
+        global::System.Span<float> features4FoldedWeight = Slice(_floats14, Features_4WeightElements);
+        global::System.Span<float> features4FoldedBias = Slice(_floats19, Features_4Channels);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
-            _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats22,
-            _floats30);
+            _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats15,
+            _floats23);
         // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
         global::NetCompiler.Kernels.BatchNorm.Fold(_features4Weight.Value, _features4Bias.Value, _features5Weight.Value,
-            _features5Bias.Value, _features5RunningMean.Value, _features5RunningVar.Value, eps: 1E-05f, _floats21,
-            _floats26);
+            _features5Bias.Value, _features5RunningMean.Value, _features5RunningVar.Value, eps: 1E-05f, _floats14,
+            _floats19);
         _foldedVersion = ParameterVersion;
     }
 
@@ -604,22 +588,21 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         {
             FoldBatchNorms();
         }
-        _lastFolded = true;
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
-        global::System.Span<float> features3Output = Slice(_floats8, n * Features_3Elements);
-        global::System.Span<int> features3Switches = Slice(_ints9, n * Features_3Elements);
-        global::System.Span<float> features6Output = Slice(_floats5, n * Features_6Elements);
-        global::System.Span<float> features7Output = Slice(_floats11, n * Features_7Elements);
-        global::System.Span<int> features7Switches = Slice(_ints12, n * Features_7Elements);
-        global::System.Span<float> classifier1Output = Slice(_floats15, n * Classifier_1Elements);
-        global::System.Span<float> classifier2Output = Slice(_floats16, n * Classifier_2Elements);
-        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
-        global::System.Span<float> features0FoldedWeight = Slice(_floats22, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats30, Features_0Channels);
-        global::System.Span<float> features4FoldedWeight = Slice(_floats21, Features_4WeightElements);
-        global::System.Span<float> features4FoldedBias = Slice(_floats26, Features_4Channels);
+        global::System.Span<float> features3Output = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<int> features3Switches = Slice(_ints6, n * Features_3Elements);
+        global::System.Span<float> features6Output = Slice(_floats3, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats4, n * Features_7Elements);
+        global::System.Span<int> features7Switches = Slice(_ints7, n * Features_7Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats8, n * Classifier_1Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats9, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats12, n * Classifier_3Elements);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats15, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats23, Features_0Channels);
+        global::System.Span<float> features4FoldedWeight = Slice(_floats14, Features_4WeightElements);
+        global::System.Span<float> features4FoldedBias = Slice(_floats19, Features_4Channels);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
             features0FoldedBias, features2Output, n, relu: true);
@@ -645,20 +628,19 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     /// <summary>Evaluation-mode forward with every batch norm run.</summary>
     private void RunInferenceUnfolded(global::System.ReadOnlySpan<float> images, int n)
     {
-        _lastFolded = false;
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
-        global::System.Span<float> features3Output = Slice(_floats8, n * Features_3Elements);
-        global::System.Span<int> features3Switches = Slice(_ints9, n * Features_3Elements);
-        global::System.Span<float> features4Output = Slice(_floats4, n * Features_4Elements);
-        global::System.Span<float> features6Output = Slice(_floats5, n * Features_6Elements);
-        global::System.Span<float> features7Output = Slice(_floats11, n * Features_7Elements);
-        global::System.Span<int> features7Switches = Slice(_ints12, n * Features_7Elements);
-        global::System.Span<float> classifier1Output = Slice(_floats15, n * Classifier_1Elements);
-        global::System.Span<float> classifier2Output = Slice(_floats16, n * Classifier_2Elements);
-        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
+        global::System.Span<float> features3Output = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<int> features3Switches = Slice(_ints6, n * Features_3Elements);
+        global::System.Span<float> features4Output = Slice(_floats2, n * Features_4Elements);
+        global::System.Span<float> features6Output = Slice(_floats3, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats4, n * Features_7Elements);
+        global::System.Span<int> features7Switches = Slice(_ints7, n * Features_7Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats8, n * Classifier_1Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats9, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats12, n * Classifier_3Elements);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
             _features0Bias.Value, features0Output, n, relu: false);
@@ -692,37 +674,36 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
     private float RunTraining(global::System.ReadOnlySpan<float> images, int n, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
-        _lastFolded = false;
         ulong dropoutState = _dropoutState; // kept only once the loss is known to be finite
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
-        global::System.Span<float> features1SavedMean = Slice(_floats27, Features_1Channels);
-        global::System.Span<float> features1SavedInvStd = Slice(_floats28, Features_1Channels);
-        global::System.Span<float> features1SavedVariance = Slice(_floats29, Features_1Channels);
+        global::System.Span<float> features1SavedMean = Slice(_floats20, Features_1Channels);
+        global::System.Span<float> features1SavedInvStd = Slice(_floats21, Features_1Channels);
+        global::System.Span<float> features1SavedVariance = Slice(_floats22, Features_1Channels);
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
-        global::System.Span<float> features3Output = Slice(_floats8, n * Features_3Elements);
-        global::System.Span<int> features3Switches = Slice(_ints9, n * Features_3Elements);
-        global::System.Span<float> features4Output = Slice(_floats4, n * Features_4Elements);
-        global::System.Span<float> features5SavedMean = Slice(_floats23, Features_5Channels);
-        global::System.Span<float> features5SavedInvStd = Slice(_floats24, Features_5Channels);
-        global::System.Span<float> features5SavedVariance = Slice(_floats25, Features_5Channels);
-        global::System.Span<float> features6Output = Slice(_floats5, n * Features_6Elements);
-        global::System.Span<float> features7Output = Slice(_floats11, n * Features_7Elements);
-        global::System.Span<int> features7Switches = Slice(_ints12, n * Features_7Elements);
-        global::System.Span<float> classifier1Output = Slice(_floats15, n * Classifier_1Elements);
-        global::System.Span<float> classifier2Output = Slice(_floats16, n * Classifier_2Elements);
-        global::System.Span<float> classifier2Mask = Slice(_floats2, n * Classifier_2Elements);
-        global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
-        global::System.Span<float> classifier3OutputGrad = Slice(_floats20, n * Classifier_3Elements);
-        global::System.Span<float> classifier2OutputGrad = Slice(_floats17, n * Classifier_2Elements);
-        global::System.Span<float> classifier1OutputGrad = Slice(_floats18, n * Classifier_1Elements);
-        global::System.Span<float> features7OutputGrad = Slice(_floats13, n * Features_7Elements);
-        global::System.Span<float> features6OutputGrad = Slice(_floats6, n * Features_6Elements);
-        global::System.Span<float> features4OutputGrad = Slice(_floats7, n * Features_4Elements);
-        global::System.Span<float> features3OutputGrad = Slice(_floats10, n * Features_3Elements);
+        global::System.Span<float> features3Output = Slice(_floats5, n * Features_3Elements);
+        global::System.Span<int> features3Switches = Slice(_ints6, n * Features_3Elements);
+        global::System.Span<float> features4Output = Slice(_floats2, n * Features_4Elements);
+        global::System.Span<float> features5SavedMean = Slice(_floats16, Features_5Channels);
+        global::System.Span<float> features5SavedInvStd = Slice(_floats17, Features_5Channels);
+        global::System.Span<float> features5SavedVariance = Slice(_floats18, Features_5Channels);
+        global::System.Span<float> features6Output = Slice(_floats3, n * Features_6Elements);
+        global::System.Span<float> features7Output = Slice(_floats4, n * Features_7Elements);
+        global::System.Span<int> features7Switches = Slice(_ints7, n * Features_7Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats8, n * Classifier_1Elements);
+        global::System.Span<float> classifier2Output = Slice(_floats9, n * Classifier_2Elements);
+        global::System.Span<float> classifier2Mask = Slice(_floats10, n * Classifier_2Elements);
+        global::System.Span<float> classifier3Output = Slice(_floats12, n * Classifier_3Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats13, n * Classifier_3Elements);
+        global::System.Span<float> classifier2OutputGrad = Slice(_floats9, n * Classifier_2Elements);
+        global::System.Span<float> classifier1OutputGrad = Slice(_floats11, n * Classifier_1Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats8, n * Features_7Elements);
+        global::System.Span<float> features6OutputGrad = Slice(_floats4, n * Features_6Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats3, n * Features_4Elements);
+        global::System.Span<float> features3OutputGrad = Slice(_floats4, n * Features_3Elements);
         global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
-        global::System.Span<float> features0OutputGrad = Slice(_floats3, n * Features_0Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
             _features0Bias.Value, features0Output, n, relu: false);
@@ -810,20 +791,20 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
-        global::System.Span<int> features3Switches = Slice(_ints9, n * Features_3Elements);
-        global::System.Span<float> features6Output = Slice(_floats5, n * Features_6Elements);
-        global::System.Span<int> features7Switches = Slice(_ints12, n * Features_7Elements);
-        global::System.Span<float> classifier1Output = Slice(_floats15, n * Classifier_1Elements);
-        global::System.Span<float> classifier3OutputGrad = Slice(_floats20, n * Classifier_3Elements);
-        global::System.Span<float> imagesGrad = Slice(_floats14, n * InputLength);
-        global::System.Span<float> classifier2OutputGrad = Slice(_floats17, n * Classifier_2Elements);
-        global::System.Span<float> classifier1OutputGrad = Slice(_floats18, n * Classifier_1Elements);
-        global::System.Span<float> features7OutputGrad = Slice(_floats13, n * Features_7Elements);
-        global::System.Span<float> features6OutputGrad = Slice(_floats6, n * Features_6Elements);
-        global::System.Span<float> features4OutputGrad = Slice(_floats7, n * Features_4Elements);
-        global::System.Span<float> features3OutputGrad = Slice(_floats10, n * Features_3Elements);
+        global::System.Span<int> features3Switches = Slice(_ints6, n * Features_3Elements);
+        global::System.Span<float> features6Output = Slice(_floats3, n * Features_6Elements);
+        global::System.Span<int> features7Switches = Slice(_ints7, n * Features_7Elements);
+        global::System.Span<float> classifier1Output = Slice(_floats8, n * Classifier_1Elements);
+        global::System.Span<float> classifier3OutputGrad = Slice(_floats13, n * Classifier_3Elements);
+        global::System.Span<float> imagesGrad = Slice(_floats0, n * InputLength);
+        global::System.Span<float> classifier2OutputGrad = Slice(_floats9, n * Classifier_2Elements);
+        global::System.Span<float> classifier1OutputGrad = Slice(_floats11, n * Classifier_1Elements);
+        global::System.Span<float> features7OutputGrad = Slice(_floats8, n * Features_7Elements);
+        global::System.Span<float> features6OutputGrad = Slice(_floats4, n * Features_6Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats3, n * Features_4Elements);
+        global::System.Span<float> features3OutputGrad = Slice(_floats4, n * Features_3Elements);
         global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
-        global::System.Span<float> features0OutputGrad = Slice(_floats3, n * Features_0Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
         // classifier.3: Linear(128, 10), 128 -> 10
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, classifier3OutputGrad,
             _classifier3Weight.Value, classifier2OutputGrad, n);

@@ -54,8 +54,8 @@ partial class Zoo
                     // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
                     new global::NetCompiler.LayerSummary("features.11", "Conv2d(8, 3, kernel_size=3, padding=2, dilation=2)", global::NetCompiler.TensorShape.Image(3, 32, 32), 219, 221184, 12288, null),
                 },
-                inferenceBytesPerImage: 180224,
-                trainingBytesPerImage: 507904);
+                inferenceBytesPerImage: 98304,
+                trainingBytesPerImage: 401408);
 
             /// <summary>Labels per image: one per output pixel.</summary>
             public const int LabelsPerImage = 1024;
@@ -87,64 +87,64 @@ partial class Zoo
                 "  Features_8_0_convChannels = 32  // channels\n" +
                 "buffers\n" +
                 "  %images: f32[n x InputLength] input\n" +
-                "  %stem.output: f32[n x StemElements] activation slot 12 pinned\n" +
-                "  %features.1.saved_mean: f32[Features_1Channels] saved slot 41\n" +
-                "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 42\n" +
-                "  %features.1.saved_variance: f32[Features_1Channels] saved slot 43\n" +
-                "  %features.2.output: f32[n x Features_2Elements] activation slot 13 pinned\n" +
-                "  %features.3.output: f32[n x Features_3Elements] activation slot 14 pinned\n" +
-                "  %features.5.output: f32[n x Features_5Elements] activation slot 0 pinned\n" +
+                "  %stem.output: f32[n x StemElements] activation slot 9\n" +
+                "  %features.1.saved_mean: f32[Features_1Channels] saved slot 37\n" +
+                "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 38\n" +
+                "  %features.1.saved_variance: f32[Features_1Channels] saved slot 39\n" +
+                "  %features.2.output: f32[n x Features_2Elements] activation slot 10\n" +
+                "  %features.3.output: f32[n x Features_3Elements] activation slot 11\n" +
+                "  %features.5.output: f32[n x Features_5Elements] activation slot 0\n" +
                 "  %features.6.0.conv: f32[n x Features_6Elements] activation slot 1\n" +
                 "  %features.6.0.bn: f32[n x Features_6Elements] activation slot 2\n" +
-                "  %features.6.0.bn.saved_mean: f32[Features_6Channels] saved slot 27\n" +
-                "  %features.6.0.bn.saved_inv_std: f32[Features_6Channels] saved slot 28\n" +
-                "  %features.6.0.bn.saved_variance: f32[Features_6Channels] saved slot 25\n" +
+                "  %features.6.0.bn.saved_mean: f32[Features_6Channels] saved slot 23\n" +
+                "  %features.6.0.bn.saved_inv_std: f32[Features_6Channels] saved slot 24\n" +
+                "  %features.6.0.bn.saved_variance: f32[Features_6Channels] saved slot 21\n" +
                 "  %features.6.0.branch: f32[n x Features_6Elements] activation slot 3\n" +
                 "  %features.6.0.output: f32[n x Features_6Elements] activation slot 4\n" +
                 "  %features.6.1.conv: f32[n x Features_6Elements] activation slot 3\n" +
                 "  %features.6.1.bn: f32[n x Features_6Elements] activation slot 5\n" +
-                "  %features.6.1.bn.saved_mean: f32[Features_6Channels] saved slot 29\n" +
-                "  %features.6.1.bn.saved_inv_std: f32[Features_6Channels] saved slot 30\n" +
-                "  %features.6.1.bn.saved_variance: f32[Features_6Channels] saved slot 31\n" +
+                "  %features.6.1.bn.saved_mean: f32[Features_6Channels] saved slot 25\n" +
+                "  %features.6.1.bn.saved_inv_std: f32[Features_6Channels] saved slot 26\n" +
+                "  %features.6.1.bn.saved_variance: f32[Features_6Channels] saved slot 27\n" +
                 "  %features.6.1.branch: f32[n x Features_6Elements] activation slot 6\n" +
-                "  %features.6.1.output: f32[n x Features_6Elements] activation slot 7 pinned\n" +
-                "  %features.7.output: f32[n x Features_7Elements] activation slot 17 pinned\n" +
-                "  %features.8.0.conv: f32[n x Features_8Elements] activation slot 9\n" +
-                "  %features.8.0.bn: f32[n x Features_8Elements] activation slot 10\n" +
-                "  %features.8.0.bn.saved_mean: f32[Features_8Channels] saved slot 32\n" +
-                "  %features.8.0.bn.saved_inv_std: f32[Features_8Channels] saved slot 33\n" +
-                "  %features.8.0.bn.saved_variance: f32[Features_8Channels] saved slot 34\n" +
+                "  %features.6.1.output: f32[n x Features_6Elements] activation slot 7\n" +
+                "  %features.7.output: f32[n x Features_7Elements] activation slot 8\n" +
+                "  %features.8.0.conv: f32[n x Features_8Elements] activation slot 14\n" +
+                "  %features.8.0.bn: f32[n x Features_8Elements] activation slot 15\n" +
+                "  %features.8.0.bn.saved_mean: f32[Features_8Channels] saved slot 28\n" +
+                "  %features.8.0.bn.saved_inv_std: f32[Features_8Channels] saved slot 29\n" +
+                "  %features.8.0.bn.saved_variance: f32[Features_8Channels] saved slot 30\n" +
                 "  %features.8.0.explicit: f32[n x Features_8Elements] activation slot 6\n" +
-                "  %features.8.0.output: f32[n x Features_8Elements] activation slot 18 pinned\n" +
-                "  %features.8.0.rhs: f32[n x Features_8Elements] activation slot 11\n" +
+                "  %features.8.0.output: f32[n x Features_8Elements] activation slot 16\n" +
+                "  %features.8.0.rhs: f32[n x Features_8Elements] activation slot 17\n" +
                 "  %features.8.0.normed: f32[n x Features_8Elements] activation slot 6\n" +
-                "  %features.8.0.norm.saved_mean: f32[Features_8Channels] saved slot 35\n" +
-                "  %features.8.0.norm.saved_inv_std: f32[Features_8Channels] saved slot 36\n" +
-                "  %features.8.0.norm.saved_variance: f32[Features_8Channels] saved slot 37\n" +
-                "  %features.10.output: f32[n x Features_10Elements] activation slot 6 pinned\n" +
-                "  %features.11.output: f32[n x Features_11Elements] activation slot 15 pinned\n" +
-                "  %features.11.output.grad: f32[n x Features_11Elements] gradient slot 16 pinned\n" +
-                "  %images.grad: f32[n x InputLength] gradient slot 5 pinned\n" +
-                "  %stem.folded_weight: f32[StemWeightElements] derived slot 26\n" +
-                "  %stem.folded_bias: f32[StemChannels] derived slot 44\n" +
-                "  %features.6.0.conv1.folded_weight: f32[Features_6_0_conv1WeightElements] derived slot 22\n" +
-                "  %features.6.0.conv1.folded_bias: f32[Features_6_0_conv1Channels] derived slot 38\n" +
-                "  %features.6.1.conv1.folded_weight: f32[Features_6_1_conv1WeightElements] derived slot 23\n" +
-                "  %features.6.1.conv1.folded_bias: f32[Features_6_1_conv1Channels] derived slot 39\n" +
-                "  %features.8.0.conv.folded_weight: f32[Features_8_0_convWeightElements] derived slot 24\n" +
-                "  %features.8.0.conv.folded_bias: f32[Features_8_0_convChannels] derived slot 40\n" +
-                "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 8 pinned\n" +
-                "  %features.8.0.output.grad: f32[n x Features_8Elements] gradient slot 19 pinned\n" +
-                "  %features.8.0.normed.grad: f32[n x Features_8Elements] gradient slot 20\n" +
-                "  %features.8.0.rhs.grad: f32[n x Features_8Elements] gradient slot 21\n" +
-                "  %features.8.0.explicit.grad: f32[n x Features_8Elements] gradient slot 11\n" +
-                "  %features.8.0.bn.grad: f32[n x Features_8Elements] gradient slot 20\n" +
-                "  %features.8.0.conv.grad: f32[n x Features_8Elements] gradient slot 10\n" +
+                "  %features.8.0.norm.saved_mean: f32[Features_8Channels] saved slot 31\n" +
+                "  %features.8.0.norm.saved_inv_std: f32[Features_8Channels] saved slot 32\n" +
+                "  %features.8.0.norm.saved_variance: f32[Features_8Channels] saved slot 33\n" +
+                "  %features.10.output: f32[n x Features_10Elements] activation slot 6\n" +
+                "  %features.11.output: f32[n x Features_11Elements] activation slot 12 pinned\n" +
+                "  %features.11.output.grad: f32[n x Features_11Elements] gradient slot 13 pinned\n" +
+                "  %images.grad: f32[n x InputLength] gradient slot 1 pinned\n" +
+                "  %stem.folded_weight: f32[StemWeightElements] derived slot 22\n" +
+                "  %stem.folded_bias: f32[StemChannels] derived slot 40\n" +
+                "  %features.6.0.conv1.folded_weight: f32[Features_6_0_conv1WeightElements] derived slot 18\n" +
+                "  %features.6.0.conv1.folded_bias: f32[Features_6_0_conv1Channels] derived slot 34\n" +
+                "  %features.6.1.conv1.folded_weight: f32[Features_6_1_conv1WeightElements] derived slot 19\n" +
+                "  %features.6.1.conv1.folded_bias: f32[Features_6_1_conv1Channels] derived slot 35\n" +
+                "  %features.8.0.conv.folded_weight: f32[Features_8_0_convWeightElements] derived slot 20\n" +
+                "  %features.8.0.conv.folded_bias: f32[Features_8_0_convChannels] derived slot 36\n" +
+                "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 7\n" +
+                "  %features.8.0.output.grad: f32[n x Features_8Elements] gradient slot 6\n" +
+                "  %features.8.0.normed.grad: f32[n x Features_8Elements] gradient slot 7\n" +
+                "  %features.8.0.rhs.grad: f32[n x Features_8Elements] gradient slot 6\n" +
+                "  %features.8.0.explicit.grad: f32[n x Features_8Elements] gradient slot 7\n" +
+                "  %features.8.0.bn.grad: f32[n x Features_8Elements] gradient slot 16\n" +
+                "  %features.8.0.conv.grad: f32[n x Features_8Elements] gradient slot 7\n" +
                 "  %features.7.output.grad_part: f32[n x Features_7Elements] scratch slot 1\n" +
-                "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 20 pinned\n" +
-                "  %features.6.1.output.grad: f32[n x Features_6Elements] gradient slot 9 pinned\n" +
-                "  %features.6.1.branch.grad: f32[n x Features_6Elements] gradient slot 10\n" +
-                "  %features.6.1.bn.grad: f32[n x Features_6Elements] gradient slot 11\n" +
+                "  %features.7.output.grad: f32[n x Features_7Elements] gradient slot 7\n" +
+                "  %features.6.1.output.grad: f32[n x Features_6Elements] gradient slot 6\n" +
+                "  %features.6.1.branch.grad: f32[n x Features_6Elements] gradient slot 7\n" +
+                "  %features.6.1.bn.grad: f32[n x Features_6Elements] gradient slot 8\n" +
                 "  %features.6.1.conv.grad: f32[n x Features_6Elements] gradient slot 5\n" +
                 "  %features.6.0.output.grad_part: f32[n x Features_6Elements] scratch slot 1\n" +
                 "  %features.6.0.output.grad: f32[n x Features_6Elements] gradient slot 3\n" +
@@ -152,12 +152,12 @@ partial class Zoo
                 "  %features.6.0.bn.grad: f32[n x Features_6Elements] gradient slot 5\n" +
                 "  %features.6.0.conv.grad: f32[n x Features_6Elements] gradient slot 2\n" +
                 "  %features.5.output.grad_part: f32[n x Features_5Elements] scratch slot 1\n" +
-                "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 2 pinned\n" +
-                "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 1 pinned\n" +
-                "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 3 pinned\n" +
-                "  %stem.output.grad: f32[n x StemElements] gradient slot 4 pinned\n" +
-                "  %features.8.0.conv.weight.grad_part: f32[Features_8_0_convWeightElements] scratch slot 25\n" +
-                "  %features.7.output.grad_part: f32[n x Features_7Elements] scratch slot 9\n" +
+                "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 2\n" +
+                "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 0\n" +
+                "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 1\n" +
+                "  %stem.output.grad: f32[n x StemElements] gradient slot 0\n" +
+                "  %features.8.0.conv.weight.grad_part: f32[Features_8_0_convWeightElements] scratch slot 21\n" +
+                "  %features.7.output.grad_part: f32[n x Features_7Elements] scratch slot 8\n" +
                 "  %features.6.0.output.grad_part: f32[n x Features_6Elements] scratch slot 4\n" +
                 "  %features.5.output.grad_part: f32[n x Features_5Elements] scratch slot 1\n" +
                 "tensors\n" +
@@ -406,8 +406,8 @@ partial class Zoo
                 "  conv2d.backward_data(%stem.output.grad, @stem.weight) -> %images.grad  StemShape\n";
 
             /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
-            public const long InferenceBytesPerImage = 180224;
-            public const long TrainingBytesPerImage = 507904;
+            public const long InferenceBytesPerImage = 98304;
+            public const long TrainingBytesPerImage = 401408;
 
             private const int StemElements = 4096; // 16x16x16 per image
             private const int Features_1Channels = 16; // channels
@@ -600,100 +600,93 @@ partial class Zoo
             private readonly global::NetCompiler.Parameter _features9Bias;
             private readonly global::NetCompiler.Parameter _features11Weight;
             private readonly global::NetCompiler.Parameter _features11Bias;
-            // features.5.output
+            // features.5.output, features.3.output.grad, stem.output.grad
             private readonly float[] _floats0;
             // features.6.0.conv, features.6.0.output.grad_part, features.5.output.grad_part, features.5.output.grad_part,
-// features.3.output.grad, features.7.output.grad_part
+// features.2.output.grad, images.grad, features.7.output.grad_part
             private readonly float[] _floats1;
             // features.6.0.bn, features.6.0.conv.grad, features.5.output.grad
             private readonly float[] _floats2;
-            // features.6.0.branch, features.6.1.conv, features.6.0.output.grad, features.2.output.grad
+            // features.6.0.branch, features.6.1.conv, features.6.0.output.grad
             private readonly float[] _floats3;
-            // features.6.0.output, features.6.0.branch.grad, features.6.0.output.grad_part, stem.output.grad
+            // features.6.0.output, features.6.0.branch.grad, features.6.0.output.grad_part
             private readonly float[] _floats4;
-            // features.6.1.bn, features.6.1.conv.grad, features.6.0.bn.grad, images.grad
+            // features.6.1.bn, features.6.1.conv.grad, features.6.0.bn.grad
             private readonly float[] _floats5;
-            // features.6.1.branch, features.10.output, features.8.0.explicit, features.8.0.normed
+            // features.6.1.branch, features.10.output, features.6.1.output.grad, features.8.0.explicit, features.8.0.normed,
+// features.8.0.output.grad, features.8.0.rhs.grad
             private readonly float[] _floats6;
-            // features.6.1.output
+            // features.6.1.output, features.10.output.grad, features.6.1.branch.grad, features.8.0.normed.grad,
+// features.8.0.explicit.grad, features.8.0.conv.grad, features.7.output.grad
             private readonly float[] _floats7;
-            // features.10.output.grad
+            // features.6.1.bn.grad, features.7.output, features.7.output.grad_part
             private readonly float[] _floats8;
-            // features.6.1.output.grad, features.8.0.conv, features.7.output.grad_part
-            private readonly float[] _floats9;
-            // features.6.1.branch.grad, features.8.0.bn, features.8.0.conv.grad
-            private readonly float[] _floats10;
-            // features.6.1.bn.grad, features.8.0.rhs, features.8.0.explicit.grad
-            private readonly float[] _floats11;
             // stem.output
-            private readonly float[] _floats12;
+            private readonly float[] _floats9;
             // features.2.output
-            private readonly float[] _floats13;
+            private readonly float[] _floats10;
             // features.3.output
-            private readonly float[] _floats14;
+            private readonly float[] _floats11;
             // features.11.output
-            private readonly float[] _floats15;
+            private readonly float[] _floats12;
             // features.11.output.grad
+            private readonly float[] _floats13;
+            // features.8.0.conv
+            private readonly float[] _floats14;
+            // features.8.0.bn
+            private readonly float[] _floats15;
+            // features.8.0.output, features.8.0.bn.grad
             private readonly float[] _floats16;
-            // features.7.output
+            // features.8.0.rhs
             private readonly float[] _floats17;
-            // features.8.0.output
-            private readonly float[] _floats18;
-            // features.8.0.output.grad
-            private readonly float[] _floats19;
-            // features.8.0.normed.grad, features.8.0.bn.grad, features.7.output.grad
-            private readonly float[] _floats20;
-            // features.8.0.rhs.grad
-            private readonly float[] _floats21;
             // features.6.0.conv1.folded_weight
-            private readonly float[] _floats22;
+            private readonly float[] _floats18;
             // features.6.1.conv1.folded_weight
-            private readonly float[] _floats23;
+            private readonly float[] _floats19;
             // features.8.0.conv.folded_weight
-            private readonly float[] _floats24;
+            private readonly float[] _floats20;
             // features.8.0.conv.weight.grad_part, features.6.0.bn.saved_variance
-            private readonly float[] _floats25;
+            private readonly float[] _floats21;
             // stem.folded_weight
-            private readonly float[] _floats26;
+            private readonly float[] _floats22;
             // features.6.0.bn.saved_mean
-            private readonly float[] _floats27;
+            private readonly float[] _floats23;
             // features.6.0.bn.saved_inv_std
-            private readonly float[] _floats28;
+            private readonly float[] _floats24;
             // features.6.1.bn.saved_mean
-            private readonly float[] _floats29;
+            private readonly float[] _floats25;
             // features.6.1.bn.saved_inv_std
-            private readonly float[] _floats30;
+            private readonly float[] _floats26;
             // features.6.1.bn.saved_variance
-            private readonly float[] _floats31;
+            private readonly float[] _floats27;
             // features.8.0.bn.saved_mean
-            private readonly float[] _floats32;
+            private readonly float[] _floats28;
             // features.8.0.bn.saved_inv_std
-            private readonly float[] _floats33;
+            private readonly float[] _floats29;
             // features.8.0.bn.saved_variance
-            private readonly float[] _floats34;
+            private readonly float[] _floats30;
             // features.8.0.norm.saved_mean
-            private readonly float[] _floats35;
+            private readonly float[] _floats31;
             // features.8.0.norm.saved_inv_std
-            private readonly float[] _floats36;
+            private readonly float[] _floats32;
             // features.8.0.norm.saved_variance
-            private readonly float[] _floats37;
+            private readonly float[] _floats33;
             // features.6.0.conv1.folded_bias
-            private readonly float[] _floats38;
+            private readonly float[] _floats34;
             // features.6.1.conv1.folded_bias
-            private readonly float[] _floats39;
+            private readonly float[] _floats35;
             // features.8.0.conv.folded_bias
-            private readonly float[] _floats40;
+            private readonly float[] _floats36;
             // features.1.saved_mean
-            private readonly float[] _floats41;
+            private readonly float[] _floats37;
             // features.1.saved_inv_std
-            private readonly float[] _floats42;
+            private readonly float[] _floats38;
             // features.1.saved_variance
-            private readonly float[] _floats43;
+            private readonly float[] _floats39;
             // stem.folded_bias
-            private readonly float[] _floats44;
+            private readonly float[] _floats40;
             private int _lastCount;
             private long _foldedVersion = -1;
-            private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm
 
             /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
             /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
@@ -750,7 +743,8 @@ partial class Zoo
                 _features9Bias = AddParameter("features.9.bias", [8], trainable: true);
                 _features11Weight = AddXavierParameter("features.11.weight", [3, 8, 3, 3], fanIn: 72, fanOut: 27);
                 _features11Bias = AddParameter("features.11.bias", [3], trainable: true);
-                _floats0 = AllocateStorage<float>("features.5.output", Features_5Elements, perImage: true);
+                _floats0 = AllocateStorage<float>("features.5.output and the buffers sharing it", Features_5Elements,
+                    perImage: true);
                 _floats1 = AllocateStorage<float>("features.6.0.conv and the buffers sharing it", Features_6Elements,
                     perImage: true);
                 _floats2 = AllocateStorage<float>("features.6.0.bn and the buffers sharing it", Features_6Elements,
@@ -763,62 +757,57 @@ partial class Zoo
                     perImage: true);
                 _floats6 = AllocateStorage<float>("features.6.1.branch and the buffers sharing it", Features_6Elements,
                     perImage: true);
-                _floats7 = AllocateStorage<float>("features.6.1.output", Features_6Elements, perImage: true);
-                _floats8 = AllocateStorage<float>("features.10.output.grad", Features_10Elements, perImage: true);
-                _floats9 = AllocateStorage<float>("features.6.1.output.grad and the buffers sharing it",
-                    Features_6Elements, perImage: true);
-                _floats10 = AllocateStorage<float>("features.6.1.branch.grad and the buffers sharing it",
-                    Features_6Elements, perImage: true);
-                _floats11 = AllocateStorage<float>("features.6.1.bn.grad and the buffers sharing it",
-                    Features_6Elements, perImage: true);
-                _floats12 = AllocateStorage<float>("stem.output", StemElements, perImage: true);
-                _floats13 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
-                _floats14 = AllocateStorage<float>("features.3.output", Features_3Elements, perImage: true);
-                _floats15 = AllocateStorage<float>("features.11.output", Features_11Elements, perImage: true);
-                _floats16 = AllocateStorage<float>("features.11.output.grad", Features_11Elements, perImage: true);
-                _floats17 = AllocateStorage<float>("features.7.output", Features_7Elements, perImage: true);
-                _floats18 = AllocateStorage<float>("features.8.0.output", Features_8Elements, perImage: true);
-                _floats19 = AllocateStorage<float>("features.8.0.output.grad", Features_8Elements, perImage: true);
-                _floats20 = AllocateStorage<float>("features.8.0.normed.grad and the buffers sharing it",
-                    Features_8Elements, perImage: true);
-                _floats21 = AllocateStorage<float>("features.8.0.rhs.grad", Features_8Elements, perImage: true);
-                _floats22 = AllocateStorage<float>("features.6.0.conv1.folded_weight", Features_6_0_conv1WeightElements,
+                _floats7 = AllocateStorage<float>("features.6.1.output and the buffers sharing it", Features_6Elements,
+                    perImage: true);
+                _floats8 = AllocateStorage<float>("features.6.1.bn.grad and the buffers sharing it", Features_6Elements,
+                    perImage: true);
+                _floats9 = AllocateStorage<float>("stem.output", StemElements, perImage: true);
+                _floats10 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
+                _floats11 = AllocateStorage<float>("features.3.output", Features_3Elements, perImage: true);
+                _floats12 = AllocateStorage<float>("features.11.output", Features_11Elements, perImage: true);
+                _floats13 = AllocateStorage<float>("features.11.output.grad", Features_11Elements, perImage: true);
+                _floats14 = AllocateStorage<float>("features.8.0.conv", Features_8Elements, perImage: true);
+                _floats15 = AllocateStorage<float>("features.8.0.bn", Features_8Elements, perImage: true);
+                _floats16 = AllocateStorage<float>("features.8.0.output and the buffers sharing it", Features_8Elements,
+                    perImage: true);
+                _floats17 = AllocateStorage<float>("features.8.0.rhs", Features_8Elements, perImage: true);
+                _floats18 = AllocateStorage<float>("features.6.0.conv1.folded_weight", Features_6_0_conv1WeightElements,
                     perImage: false);
-                _floats23 = AllocateStorage<float>("features.6.1.conv1.folded_weight", Features_6_1_conv1WeightElements,
+                _floats19 = AllocateStorage<float>("features.6.1.conv1.folded_weight", Features_6_1_conv1WeightElements,
                     perImage: false);
-                _floats24 = AllocateStorage<float>("features.8.0.conv.folded_weight", Features_8_0_convWeightElements,
+                _floats20 = AllocateStorage<float>("features.8.0.conv.folded_weight", Features_8_0_convWeightElements,
                     perImage: false);
-                _floats25 = AllocateStorage<float>("features.8.0.conv.weight.grad_part and the buffers sharing it",
+                _floats21 = AllocateStorage<float>("features.8.0.conv.weight.grad_part and the buffers sharing it",
                     Features_8_0_convWeightElements, perImage: false);
-                _floats26 = AllocateStorage<float>("stem.folded_weight", StemWeightElements, perImage: false);
-                _floats27 = AllocateStorage<float>("features.6.0.bn.saved_mean", Features_6Channels, perImage: false);
-                _floats28 = AllocateStorage<float>("features.6.0.bn.saved_inv_std", Features_6Channels,
+                _floats22 = AllocateStorage<float>("stem.folded_weight", StemWeightElements, perImage: false);
+                _floats23 = AllocateStorage<float>("features.6.0.bn.saved_mean", Features_6Channels, perImage: false);
+                _floats24 = AllocateStorage<float>("features.6.0.bn.saved_inv_std", Features_6Channels,
                     perImage: false);
-                _floats29 = AllocateStorage<float>("features.6.1.bn.saved_mean", Features_6Channels, perImage: false);
-                _floats30 = AllocateStorage<float>("features.6.1.bn.saved_inv_std", Features_6Channels,
+                _floats25 = AllocateStorage<float>("features.6.1.bn.saved_mean", Features_6Channels, perImage: false);
+                _floats26 = AllocateStorage<float>("features.6.1.bn.saved_inv_std", Features_6Channels,
                     perImage: false);
-                _floats31 = AllocateStorage<float>("features.6.1.bn.saved_variance", Features_6Channels,
+                _floats27 = AllocateStorage<float>("features.6.1.bn.saved_variance", Features_6Channels,
                     perImage: false);
-                _floats32 = AllocateStorage<float>("features.8.0.bn.saved_mean", Features_8Channels, perImage: false);
-                _floats33 = AllocateStorage<float>("features.8.0.bn.saved_inv_std", Features_8Channels,
+                _floats28 = AllocateStorage<float>("features.8.0.bn.saved_mean", Features_8Channels, perImage: false);
+                _floats29 = AllocateStorage<float>("features.8.0.bn.saved_inv_std", Features_8Channels,
                     perImage: false);
-                _floats34 = AllocateStorage<float>("features.8.0.bn.saved_variance", Features_8Channels,
+                _floats30 = AllocateStorage<float>("features.8.0.bn.saved_variance", Features_8Channels,
                     perImage: false);
-                _floats35 = AllocateStorage<float>("features.8.0.norm.saved_mean", Features_8Channels, perImage: false);
-                _floats36 = AllocateStorage<float>("features.8.0.norm.saved_inv_std", Features_8Channels,
+                _floats31 = AllocateStorage<float>("features.8.0.norm.saved_mean", Features_8Channels, perImage: false);
+                _floats32 = AllocateStorage<float>("features.8.0.norm.saved_inv_std", Features_8Channels,
                     perImage: false);
-                _floats37 = AllocateStorage<float>("features.8.0.norm.saved_variance", Features_8Channels,
+                _floats33 = AllocateStorage<float>("features.8.0.norm.saved_variance", Features_8Channels,
                     perImage: false);
-                _floats38 = AllocateStorage<float>("features.6.0.conv1.folded_bias", Features_6_0_conv1Channels,
+                _floats34 = AllocateStorage<float>("features.6.0.conv1.folded_bias", Features_6_0_conv1Channels,
                     perImage: false);
-                _floats39 = AllocateStorage<float>("features.6.1.conv1.folded_bias", Features_6_1_conv1Channels,
+                _floats35 = AllocateStorage<float>("features.6.1.conv1.folded_bias", Features_6_1_conv1Channels,
                     perImage: false);
-                _floats40 = AllocateStorage<float>("features.8.0.conv.folded_bias", Features_8_0_convChannels,
+                _floats36 = AllocateStorage<float>("features.8.0.conv.folded_bias", Features_8_0_convChannels,
                     perImage: false);
-                _floats41 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
-                _floats42 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
-                _floats43 = AllocateStorage<float>("features.1.saved_variance", Features_1Channels, perImage: false);
-                _floats44 = AllocateStorage<float>("stem.folded_bias", StemChannels, perImage: false);
+                _floats37 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
+                _floats38 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
+                _floats39 = AllocateStorage<float>("features.1.saved_variance", Features_1Channels, perImage: false);
+                _floats40 = AllocateStorage<float>("stem.folded_bias", StemChannels, perImage: false);
             }
 
             /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
@@ -827,7 +816,7 @@ partial class Zoo
             {
                 int n = CheckImages(images, nameof(images));
                 RunEvaluation(images, n);
-                return Slice(_floats15, n * Features_11Elements);
+                return Slice(_floats12, n * Features_11Elements);
             }
 
             /// <summary>One training step on up to BatchSize images: forward in training mode, per-pixel softmax cross-entropy,
@@ -841,7 +830,7 @@ partial class Zoo
             }
 
             /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-            public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats15, _lastCount * Features_11Elements);
+            public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats12, _lastCount * Features_11Elements);
 
             /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
             /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -852,7 +841,7 @@ partial class Zoo
                 RunEvaluation(images, n);
                 LossAndGradient(labels, n);
                 RunEvaluationBackward(images, n);
-                return Slice(_floats5, n * InputLength);
+                return Slice(_floats1, n * InputLength);
             }
 
             /// <summary>d(score of <paramref name="classIndex"/>, summed over pixels)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -862,7 +851,7 @@ partial class Zoo
                 global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
                 int n = CheckImages(images, nameof(images));
                 RunEvaluation(images, n);
-                global::System.Span<float> seed = Slice(_floats16, n * Features_11Elements);
+                global::System.Span<float> seed = Slice(_floats13, n * Features_11Elements);
                 seed.Clear();
                 const int plane = OutputLength / ClassCount;
                 for (int image = 0; image < n; image++)
@@ -870,7 +859,7 @@ partial class Zoo
                     seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
                 }
                 RunEvaluationBackward(images, n);
-                return Slice(_floats5, n * InputLength);
+                return Slice(_floats1, n * InputLength);
             }
 
             private float[]? _classWeights;
@@ -886,7 +875,7 @@ partial class Zoo
             /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
             private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
             {
-                return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats15, n * Features_11Elements), labels, _classWeights, Slice(_floats16, n * Features_11Elements), n, ClassCount, OutputLength / ClassCount);
+                return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats12, n * Features_11Elements), labels, _classWeights, Slice(_floats13, n * Features_11Elements), n, ClassCount, OutputLength / ClassCount);
             }
 
             /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -898,69 +887,69 @@ partial class Zoo
             /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
             public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
             {
-                "stem" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_floats12, _lastCount * StemElements),
+                "stem" => throw NotRetained(layerName, "output"),
                 "features.1" => throw NotKept(layerName, "output", "features.2"),
-                "features.2" => Slice(_floats13, _lastCount * Features_2Elements),
-                "features.3" => Slice(_floats14, _lastCount * Features_3Elements),
+                "features.2" => throw NotRetained(layerName, "output"),
+                "features.3" => throw NotRetained(layerName, "output"),
                 "features.4" => throw NotKept(layerName, "output", "features.5"),
-                "features.5" => Slice(_floats0, _lastCount * Features_5Elements),
-                "features.6" => Slice(_floats7, _lastCount * Features_6Elements),
-                "features.7" => Slice(_floats17, _lastCount * Features_7Elements),
-                "features.8" => Slice(_floats18, _lastCount * Features_8Elements),
+                "features.5" => throw NotRetained(layerName, "output"),
+                "features.6" => throw NotRetained(layerName, "output"),
+                "features.7" => throw NotRetained(layerName, "output"),
+                "features.8" => throw NotRetained(layerName, "output"),
                 "features.9" => throw NotKept(layerName, "output", "features.10"),
-                "features.10" => Slice(_floats6, _lastCount * Features_10Elements),
-                "features.11" => Slice(_floats15, _lastCount * Features_11Elements),
+                "features.10" => throw NotRetained(layerName, "output"),
+                "features.11" => throw NotRetained(layerName, "output"),
                 _ => throw UnknownLayer(layerName),
             };
 
             /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
             public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
             {
-                "stem" => Slice(_floats4, _lastCount * StemElements),
-                "features.1" => Slice(_floats3, _lastCount * Features_2Elements),
+                "stem" => throw NotRetained(layerName, "gradient"),
+                "features.1" => throw NotRetained(layerName, "gradient"),
                 "features.2" => throw NotKept(layerName, "gradient", "features.1"),
-                "features.3" => Slice(_floats1, _lastCount * Features_3Elements),
-                "features.4" => Slice(_floats2, _lastCount * Features_5Elements),
+                "features.3" => throw NotRetained(layerName, "gradient"),
+                "features.4" => throw NotRetained(layerName, "gradient"),
                 "features.5" => throw NotKept(layerName, "gradient", "features.4"),
-                "features.6" => Slice(_floats9, _lastCount * Features_6Elements),
-                "features.7" => Slice(_floats20, _lastCount * Features_7Elements),
-                "features.8" => Slice(_floats19, _lastCount * Features_8Elements),
-                "features.9" => Slice(_floats8, _lastCount * Features_10Elements),
+                "features.6" => throw NotRetained(layerName, "gradient"),
+                "features.7" => throw NotRetained(layerName, "gradient"),
+                "features.8" => throw NotRetained(layerName, "gradient"),
+                "features.9" => throw NotRetained(layerName, "gradient"),
                 "features.10" => throw NotKept(layerName, "gradient", "features.9"),
-                "features.11" => Slice(_floats16, _lastCount * Features_11Elements),
+                "features.11" => throw NotRetained(layerName, "gradient"),
                 _ => throw UnknownLayer(layerName),
             };
 
             /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
             private void FoldBatchNorms()
             {
-                global::System.Span<float> stemFoldedWeight = Slice(_floats26, StemWeightElements);
-                global::System.Span<float> stemFoldedBias = Slice(_floats44, StemChannels);
-                global::System.Span<float> features6_0Conv1FoldedWeight = Slice(_floats22,
+                global::System.Span<float> stemFoldedWeight = Slice(_floats22, StemWeightElements);
+                global::System.Span<float> stemFoldedBias = Slice(_floats40, StemChannels);
+                global::System.Span<float> features6_0Conv1FoldedWeight = Slice(_floats18,
                     Features_6_0_conv1WeightElements);
-                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats38, Features_6_0_conv1Channels);
-                global::System.Span<float> features6_1Conv1FoldedWeight = Slice(_floats23,
+                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats34, Features_6_0_conv1Channels);
+                global::System.Span<float> features6_1Conv1FoldedWeight = Slice(_floats19,
                     Features_6_1_conv1WeightElements);
-                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats39, Features_6_1_conv1Channels);
-                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats24,
+                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats35, Features_6_1_conv1Channels);
+                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats20,
                     Features_8_0_convWeightElements);
-                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats40, Features_8_0_convChannels);
+                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats36, Features_8_0_convChannels);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.BatchNorm.Fold(_stemWeight.Value, _stemBias.Value, _features1Weight.Value,
                     _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f,
-                    _floats26, _floats44);
+                    _floats22, _floats40);
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.BatchNorm.Fold(_features6_0Conv1Weight.Value, default,
                     _features6_0BnWeight.Value, _features6_0BnBias.Value, _features6_0BnRunningMean.Value,
-                    _features6_0BnRunningVar.Value, eps: 1E-05f, _floats22, _floats38);
+                    _features6_0BnRunningVar.Value, eps: 1E-05f, _floats18, _floats34);
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.BatchNorm.Fold(_features6_1Conv1Weight.Value, default,
                     _features6_1BnWeight.Value, _features6_1BnBias.Value, _features6_1BnRunningMean.Value,
-                    _features6_1BnRunningVar.Value, eps: 1E-05f, _floats23, _floats39);
+                    _features6_1BnRunningVar.Value, eps: 1E-05f, _floats19, _floats35);
                 // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
                 global::NetCompiler.Kernels.BatchNorm.Fold(_features8_0ConvWeight.Value, default,
                     _features8_0BnWeight.Value, _features8_0BnBias.Value, _features8_0BnRunningMean.Value,
-                    _features8_0BnRunningVar.Value, eps: 1E-05f, _floats24, _floats40);
+                    _features8_0BnRunningVar.Value, eps: 1E-05f, _floats20, _floats36);
                 _foldedVersion = ParameterVersion;
             }
 
@@ -971,11 +960,10 @@ partial class Zoo
                 {
                     FoldBatchNorms();
                 }
-                _lastFolded = true;
                 global::NetCompiler.Kernels.KernelContext context = Context;
                 _lastCount = n;
-                global::System.Span<float> features2Output = Slice(_floats13, n * Features_2Elements);
-                global::System.Span<float> features3Output = Slice(_floats14, n * Features_3Elements);
+                global::System.Span<float> features2Output = Slice(_floats10, n * Features_2Elements);
+                global::System.Span<float> features3Output = Slice(_floats11, n * Features_3Elements);
                 global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
                 global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
                 global::System.Span<float> features6_0Branch = Slice(_floats3, n * Features_6Elements);
@@ -983,25 +971,25 @@ partial class Zoo
                 global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_1Branch = Slice(_floats6, n * Features_6Elements);
                 global::System.Span<float> features6_1Output = Slice(_floats7, n * Features_6Elements);
-                global::System.Span<float> features7Output = Slice(_floats17, n * Features_7Elements);
-                global::System.Span<float> features8_0Bn = Slice(_floats10, n * Features_8Elements);
+                global::System.Span<float> features7Output = Slice(_floats8, n * Features_7Elements);
+                global::System.Span<float> features8_0Bn = Slice(_floats15, n * Features_8Elements);
                 global::System.Span<float> features8_0Explicit = Slice(_floats6, n * Features_8Elements);
-                global::System.Span<float> features8_0Output = Slice(_floats18, n * Features_8Elements);
-                global::System.Span<float> features8_0Rhs = Slice(_floats11, n * Features_8Elements);
+                global::System.Span<float> features8_0Output = Slice(_floats16, n * Features_8Elements);
+                global::System.Span<float> features8_0Rhs = Slice(_floats17, n * Features_8Elements);
                 global::System.Span<float> features8_0Normed = Slice(_floats6, n * Features_8Elements);
                 global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
-                global::System.Span<float> features11Output = Slice(_floats15, n * Features_11Elements);
-                global::System.Span<float> stemFoldedWeight = Slice(_floats26, StemWeightElements);
-                global::System.Span<float> stemFoldedBias = Slice(_floats44, StemChannels);
-                global::System.Span<float> features6_0Conv1FoldedWeight = Slice(_floats22,
+                global::System.Span<float> features11Output = Slice(_floats12, n * Features_11Elements);
+                global::System.Span<float> stemFoldedWeight = Slice(_floats22, StemWeightElements);
+                global::System.Span<float> stemFoldedBias = Slice(_floats40, StemChannels);
+                global::System.Span<float> features6_0Conv1FoldedWeight = Slice(_floats18,
                     Features_6_0_conv1WeightElements);
-                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats38, Features_6_0_conv1Channels);
-                global::System.Span<float> features6_1Conv1FoldedWeight = Slice(_floats23,
+                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats34, Features_6_0_conv1Channels);
+                global::System.Span<float> features6_1Conv1FoldedWeight = Slice(_floats19,
                     Features_6_1_conv1WeightElements);
-                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats39, Features_6_1_conv1Channels);
-                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats24,
+                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats35, Features_6_1_conv1Channels);
+                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats20,
                     Features_8_0_convWeightElements);
-                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats40, Features_8_0_convChannels);
+                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats36, Features_8_0_convChannels);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, stemFoldedWeight, stemFoldedBias,
                     features2Output, n, relu: true);
@@ -1051,12 +1039,11 @@ partial class Zoo
             /// <summary>Evaluation-mode forward with every batch norm run.</summary>
             private void RunInferenceUnfolded(global::System.ReadOnlySpan<float> images, int n)
             {
-                _lastFolded = false;
                 global::NetCompiler.Kernels.KernelContext context = Context;
                 _lastCount = n;
-                global::System.Span<float> stemOutput = Slice(_floats12, n * StemElements);
-                global::System.Span<float> features2Output = Slice(_floats13, n * Features_2Elements);
-                global::System.Span<float> features3Output = Slice(_floats14, n * Features_3Elements);
+                global::System.Span<float> stemOutput = Slice(_floats9, n * StemElements);
+                global::System.Span<float> features2Output = Slice(_floats10, n * Features_2Elements);
+                global::System.Span<float> features3Output = Slice(_floats11, n * Features_3Elements);
                 global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
                 global::System.Span<float> features6_0Conv = Slice(_floats1, n * Features_6Elements);
                 global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
@@ -1066,15 +1053,15 @@ partial class Zoo
                 global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_1Branch = Slice(_floats6, n * Features_6Elements);
                 global::System.Span<float> features6_1Output = Slice(_floats7, n * Features_6Elements);
-                global::System.Span<float> features7Output = Slice(_floats17, n * Features_7Elements);
-                global::System.Span<float> features8_0Conv = Slice(_floats9, n * Features_8Elements);
-                global::System.Span<float> features8_0Bn = Slice(_floats10, n * Features_8Elements);
+                global::System.Span<float> features7Output = Slice(_floats8, n * Features_7Elements);
+                global::System.Span<float> features8_0Conv = Slice(_floats14, n * Features_8Elements);
+                global::System.Span<float> features8_0Bn = Slice(_floats15, n * Features_8Elements);
                 global::System.Span<float> features8_0Explicit = Slice(_floats6, n * Features_8Elements);
-                global::System.Span<float> features8_0Output = Slice(_floats18, n * Features_8Elements);
-                global::System.Span<float> features8_0Rhs = Slice(_floats11, n * Features_8Elements);
+                global::System.Span<float> features8_0Output = Slice(_floats16, n * Features_8Elements);
+                global::System.Span<float> features8_0Rhs = Slice(_floats17, n * Features_8Elements);
                 global::System.Span<float> features8_0Normed = Slice(_floats6, n * Features_8Elements);
                 global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
-                global::System.Span<float> features11Output = Slice(_floats15, n * Features_11Elements);
+                global::System.Span<float> features11Output = Slice(_floats12, n * Features_11Elements);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _stemWeight.Value,
                     _stemBias.Value, stemOutput, n, relu: false);
@@ -1137,69 +1124,68 @@ partial class Zoo
             /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
             private float RunTraining(global::System.ReadOnlySpan<float> images, int n, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
             {
-                _lastFolded = false;
                 global::NetCompiler.Kernels.KernelContext context = Context;
                 _lastCount = n;
-                global::System.Span<float> stemOutput = Slice(_floats12, n * StemElements);
-                global::System.Span<float> features1SavedMean = Slice(_floats41, Features_1Channels);
-                global::System.Span<float> features1SavedInvStd = Slice(_floats42, Features_1Channels);
-                global::System.Span<float> features1SavedVariance = Slice(_floats43, Features_1Channels);
-                global::System.Span<float> features2Output = Slice(_floats13, n * Features_2Elements);
-                global::System.Span<float> features3Output = Slice(_floats14, n * Features_3Elements);
+                global::System.Span<float> stemOutput = Slice(_floats9, n * StemElements);
+                global::System.Span<float> features1SavedMean = Slice(_floats37, Features_1Channels);
+                global::System.Span<float> features1SavedInvStd = Slice(_floats38, Features_1Channels);
+                global::System.Span<float> features1SavedVariance = Slice(_floats39, Features_1Channels);
+                global::System.Span<float> features2Output = Slice(_floats10, n * Features_2Elements);
+                global::System.Span<float> features3Output = Slice(_floats11, n * Features_3Elements);
                 global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
                 global::System.Span<float> features6_0Conv = Slice(_floats1, n * Features_6Elements);
                 global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
-                global::System.Span<float> features6_0BnSavedMean = Slice(_floats27, Features_6Channels);
-                global::System.Span<float> features6_0BnSavedInvStd = Slice(_floats28, Features_6Channels);
-                global::System.Span<float> features6_0BnSavedVariance = Slice(_floats25, Features_6Channels);
+                global::System.Span<float> features6_0BnSavedMean = Slice(_floats23, Features_6Channels);
+                global::System.Span<float> features6_0BnSavedInvStd = Slice(_floats24, Features_6Channels);
+                global::System.Span<float> features6_0BnSavedVariance = Slice(_floats21, Features_6Channels);
                 global::System.Span<float> features6_0Branch = Slice(_floats3, n * Features_6Elements);
                 global::System.Span<float> features6_0Output = Slice(_floats4, n * Features_6Elements);
                 global::System.Span<float> features6_1Conv = Slice(_floats3, n * Features_6Elements);
                 global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
-                global::System.Span<float> features6_1BnSavedMean = Slice(_floats29, Features_6Channels);
-                global::System.Span<float> features6_1BnSavedInvStd = Slice(_floats30, Features_6Channels);
-                global::System.Span<float> features6_1BnSavedVariance = Slice(_floats31, Features_6Channels);
+                global::System.Span<float> features6_1BnSavedMean = Slice(_floats25, Features_6Channels);
+                global::System.Span<float> features6_1BnSavedInvStd = Slice(_floats26, Features_6Channels);
+                global::System.Span<float> features6_1BnSavedVariance = Slice(_floats27, Features_6Channels);
                 global::System.Span<float> features6_1Branch = Slice(_floats6, n * Features_6Elements);
                 global::System.Span<float> features6_1Output = Slice(_floats7, n * Features_6Elements);
-                global::System.Span<float> features7Output = Slice(_floats17, n * Features_7Elements);
-                global::System.Span<float> features8_0Conv = Slice(_floats9, n * Features_8Elements);
-                global::System.Span<float> features8_0Bn = Slice(_floats10, n * Features_8Elements);
-                global::System.Span<float> features8_0BnSavedMean = Slice(_floats32, Features_8Channels);
-                global::System.Span<float> features8_0BnSavedInvStd = Slice(_floats33, Features_8Channels);
-                global::System.Span<float> features8_0BnSavedVariance = Slice(_floats34, Features_8Channels);
+                global::System.Span<float> features7Output = Slice(_floats8, n * Features_7Elements);
+                global::System.Span<float> features8_0Conv = Slice(_floats14, n * Features_8Elements);
+                global::System.Span<float> features8_0Bn = Slice(_floats15, n * Features_8Elements);
+                global::System.Span<float> features8_0BnSavedMean = Slice(_floats28, Features_8Channels);
+                global::System.Span<float> features8_0BnSavedInvStd = Slice(_floats29, Features_8Channels);
+                global::System.Span<float> features8_0BnSavedVariance = Slice(_floats30, Features_8Channels);
                 global::System.Span<float> features8_0Explicit = Slice(_floats6, n * Features_8Elements);
-                global::System.Span<float> features8_0Output = Slice(_floats18, n * Features_8Elements);
-                global::System.Span<float> features8_0Rhs = Slice(_floats11, n * Features_8Elements);
+                global::System.Span<float> features8_0Output = Slice(_floats16, n * Features_8Elements);
+                global::System.Span<float> features8_0Rhs = Slice(_floats17, n * Features_8Elements);
                 global::System.Span<float> features8_0Normed = Slice(_floats6, n * Features_8Elements);
-                global::System.Span<float> features8_0NormSavedMean = Slice(_floats35, Features_8Channels);
-                global::System.Span<float> features8_0NormSavedInvStd = Slice(_floats36, Features_8Channels);
-                global::System.Span<float> features8_0NormSavedVariance = Slice(_floats37, Features_8Channels);
+                global::System.Span<float> features8_0NormSavedMean = Slice(_floats31, Features_8Channels);
+                global::System.Span<float> features8_0NormSavedInvStd = Slice(_floats32, Features_8Channels);
+                global::System.Span<float> features8_0NormSavedVariance = Slice(_floats33, Features_8Channels);
                 global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
-                global::System.Span<float> features11Output = Slice(_floats15, n * Features_11Elements);
-                global::System.Span<float> features11OutputGrad = Slice(_floats16, n * Features_11Elements);
-                global::System.Span<float> features10OutputGrad = Slice(_floats8, n * Features_10Elements);
-                global::System.Span<float> features8_0OutputGrad = Slice(_floats19, n * Features_8Elements);
-                global::System.Span<float> features8_0NormedGrad = Slice(_floats20, n * Features_8Elements);
-                global::System.Span<float> features8_0RhsGrad = Slice(_floats21, n * Features_8Elements);
-                global::System.Span<float> features8_0ExplicitGrad = Slice(_floats11, n * Features_8Elements);
-                global::System.Span<float> features8_0BnGrad = Slice(_floats20, n * Features_8Elements);
-                global::System.Span<float> features8_0ConvGrad = Slice(_floats10, n * Features_8Elements);
-                global::System.Span<float> features7OutputGrad = Slice(_floats20, n * Features_7Elements);
-                global::System.Span<float> features6_1OutputGrad = Slice(_floats9, n * Features_6Elements);
-                global::System.Span<float> features6_1BranchGrad = Slice(_floats10, n * Features_6Elements);
-                global::System.Span<float> features6_1BnGrad = Slice(_floats11, n * Features_6Elements);
+                global::System.Span<float> features11Output = Slice(_floats12, n * Features_11Elements);
+                global::System.Span<float> features11OutputGrad = Slice(_floats13, n * Features_11Elements);
+                global::System.Span<float> features10OutputGrad = Slice(_floats7, n * Features_10Elements);
+                global::System.Span<float> features8_0OutputGrad = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features8_0NormedGrad = Slice(_floats7, n * Features_8Elements);
+                global::System.Span<float> features8_0RhsGrad = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features8_0ExplicitGrad = Slice(_floats7, n * Features_8Elements);
+                global::System.Span<float> features8_0BnGrad = Slice(_floats16, n * Features_8Elements);
+                global::System.Span<float> features8_0ConvGrad = Slice(_floats7, n * Features_8Elements);
+                global::System.Span<float> features7OutputGrad = Slice(_floats7, n * Features_7Elements);
+                global::System.Span<float> features6_1OutputGrad = Slice(_floats6, n * Features_6Elements);
+                global::System.Span<float> features6_1BranchGrad = Slice(_floats7, n * Features_6Elements);
+                global::System.Span<float> features6_1BnGrad = Slice(_floats8, n * Features_6Elements);
                 global::System.Span<float> features6_1ConvGrad = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_0OutputGrad = Slice(_floats3, n * Features_6Elements);
                 global::System.Span<float> features6_0BranchGrad = Slice(_floats4, n * Features_6Elements);
                 global::System.Span<float> features6_0BnGrad = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_0ConvGrad = Slice(_floats2, n * Features_6Elements);
                 global::System.Span<float> features5OutputGrad = Slice(_floats2, n * Features_5Elements);
-                global::System.Span<float> features3OutputGrad = Slice(_floats1, n * Features_3Elements);
-                global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
-                global::System.Span<float> stemOutputGrad = Slice(_floats4, n * StemElements);
-                global::System.Span<float> features8_0ConvWeightGradPart = Slice(_floats25,
+                global::System.Span<float> features3OutputGrad = Slice(_floats0, n * Features_3Elements);
+                global::System.Span<float> features2OutputGrad = Slice(_floats1, n * Features_2Elements);
+                global::System.Span<float> stemOutputGrad = Slice(_floats0, n * StemElements);
+                global::System.Span<float> features8_0ConvWeightGradPart = Slice(_floats21,
                     Features_8_0_convWeightElements);
-                global::System.Span<float> features7OutputGradPart_74 = Slice(_floats9, n * Features_7Elements);
+                global::System.Span<float> features7OutputGradPart_74 = Slice(_floats8, n * Features_7Elements);
                 global::System.Span<float> features6_0OutputGradPart_75 = Slice(_floats4, n * Features_6Elements);
                 global::System.Span<float> features5OutputGradPart_76 = Slice(_floats1, n * Features_5Elements);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
@@ -1377,27 +1363,27 @@ partial class Zoo
             private void RunEvaluationBackward(global::System.ReadOnlySpan<float> images, int n)
             {
                 global::NetCompiler.Kernels.KernelContext context = Context;
-                global::System.Span<float> features2Output = Slice(_floats13, n * Features_2Elements);
+                global::System.Span<float> features2Output = Slice(_floats10, n * Features_2Elements);
                 global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
                 global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
                 global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
-                global::System.Span<float> features8_0Bn = Slice(_floats10, n * Features_8Elements);
-                global::System.Span<float> features8_0Output = Slice(_floats18, n * Features_8Elements);
+                global::System.Span<float> features8_0Bn = Slice(_floats15, n * Features_8Elements);
+                global::System.Span<float> features8_0Output = Slice(_floats16, n * Features_8Elements);
                 global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
-                global::System.Span<float> features11OutputGrad = Slice(_floats16, n * Features_11Elements);
-                global::System.Span<float> imagesGrad = Slice(_floats5, n * InputLength);
-                global::System.Span<float> features10OutputGrad = Slice(_floats8, n * Features_10Elements);
-                global::System.Span<float> features8_0OutputGrad = Slice(_floats19, n * Features_8Elements);
-                global::System.Span<float> features8_0NormedGrad = Slice(_floats20, n * Features_8Elements);
-                global::System.Span<float> features8_0RhsGrad = Slice(_floats21, n * Features_8Elements);
-                global::System.Span<float> features8_0ExplicitGrad = Slice(_floats11, n * Features_8Elements);
-                global::System.Span<float> features8_0BnGrad = Slice(_floats20, n * Features_8Elements);
-                global::System.Span<float> features8_0ConvGrad = Slice(_floats10, n * Features_8Elements);
+                global::System.Span<float> features11OutputGrad = Slice(_floats13, n * Features_11Elements);
+                global::System.Span<float> imagesGrad = Slice(_floats1, n * InputLength);
+                global::System.Span<float> features10OutputGrad = Slice(_floats7, n * Features_10Elements);
+                global::System.Span<float> features8_0OutputGrad = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features8_0NormedGrad = Slice(_floats7, n * Features_8Elements);
+                global::System.Span<float> features8_0RhsGrad = Slice(_floats6, n * Features_8Elements);
+                global::System.Span<float> features8_0ExplicitGrad = Slice(_floats7, n * Features_8Elements);
+                global::System.Span<float> features8_0BnGrad = Slice(_floats16, n * Features_8Elements);
+                global::System.Span<float> features8_0ConvGrad = Slice(_floats7, n * Features_8Elements);
                 global::System.Span<float> features7OutputGradPart = Slice(_floats1, n * Features_7Elements);
-                global::System.Span<float> features7OutputGrad = Slice(_floats20, n * Features_7Elements);
-                global::System.Span<float> features6_1OutputGrad = Slice(_floats9, n * Features_6Elements);
-                global::System.Span<float> features6_1BranchGrad = Slice(_floats10, n * Features_6Elements);
-                global::System.Span<float> features6_1BnGrad = Slice(_floats11, n * Features_6Elements);
+                global::System.Span<float> features7OutputGrad = Slice(_floats7, n * Features_7Elements);
+                global::System.Span<float> features6_1OutputGrad = Slice(_floats6, n * Features_6Elements);
+                global::System.Span<float> features6_1BranchGrad = Slice(_floats7, n * Features_6Elements);
+                global::System.Span<float> features6_1BnGrad = Slice(_floats8, n * Features_6Elements);
                 global::System.Span<float> features6_1ConvGrad = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_0OutputGradPart = Slice(_floats1, n * Features_6Elements);
                 global::System.Span<float> features6_0OutputGrad = Slice(_floats3, n * Features_6Elements);
@@ -1406,9 +1392,9 @@ partial class Zoo
                 global::System.Span<float> features6_0ConvGrad = Slice(_floats2, n * Features_6Elements);
                 global::System.Span<float> features5OutputGradPart = Slice(_floats1, n * Features_5Elements);
                 global::System.Span<float> features5OutputGrad = Slice(_floats2, n * Features_5Elements);
-                global::System.Span<float> features3OutputGrad = Slice(_floats1, n * Features_3Elements);
-                global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
-                global::System.Span<float> stemOutputGrad = Slice(_floats4, n * StemElements);
+                global::System.Span<float> features3OutputGrad = Slice(_floats0, n * Features_3Elements);
+                global::System.Span<float> features2OutputGrad = Slice(_floats1, n * Features_2Elements);
+                global::System.Span<float> stemOutputGrad = Slice(_floats0, n * StemElements);
                 // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_11Shape>(context, features11OutputGrad,
                     _features11Weight.Value, features10OutputGrad, n);

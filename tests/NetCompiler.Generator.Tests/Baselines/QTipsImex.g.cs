@@ -36,8 +36,8 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
             new global::NetCompiler.LayerSummary("features.4", "Conv2d(32, 4, kernel_size=1)", global::NetCompiler.TensorShape.Image(4, 64, 64), 132, 524288, 65536, null),
         },
-        inferenceBytesPerImage: 2621440,
-        trainingBytesPerImage: 19529728);
+        inferenceBytesPerImage: 2097152,
+        trainingBytesPerImage: 19005440);
 
     /// <summary>Labels per image: one per output pixel.</summary>
     public const int LabelsPerImage = 4096;
@@ -73,162 +73,162 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "  Features_3_7_convChannels = 32  // channels\n" +
         "buffers\n" +
         "  %images: f32[n x InputLength] input\n" +
-        "  %features.0.output: f32[n x Features_0Elements] activation slot 0 pinned\n" +
-        "  %features.1.saved_mean: f32[Features_1Channels] saved slot 49\n" +
-        "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 50\n" +
-        "  %features.1.saved_variance: f32[Features_1Channels] saved slot 47\n" +
-        "  %features.2.output: f32[n x Features_2Elements] activation slot 1 pinned\n" +
+        "  %features.0.output: f32[n x Features_0Elements] activation slot 0\n" +
+        "  %features.1.saved_mean: f32[Features_1Channels] saved slot 48\n" +
+        "  %features.1.saved_inv_std: f32[Features_1Channels] saved slot 49\n" +
+        "  %features.1.saved_variance: f32[Features_1Channels] saved slot 46\n" +
+        "  %features.2.output: f32[n x Features_2Elements] activation slot 1\n" +
         "  %features.3.0.conv: f32[n x Features_3Elements] activation slot 2\n" +
         "  %features.3.0.bn: f32[n x Features_3Elements] activation slot 3\n" +
-        "  %features.3.0.bn.saved_mean: f32[Features_3Channels] saved slot 51\n" +
-        "  %features.3.0.bn.saved_inv_std: f32[Features_3Channels] saved slot 52\n" +
-        "  %features.3.0.bn.saved_variance: f32[Features_3Channels] saved slot 53\n" +
+        "  %features.3.0.bn.saved_mean: f32[Features_3Channels] saved slot 50\n" +
+        "  %features.3.0.bn.saved_inv_std: f32[Features_3Channels] saved slot 51\n" +
+        "  %features.3.0.bn.saved_variance: f32[Features_3Channels] saved slot 52\n" +
         "  %features.3.0.explicit: f32[n x Features_3Elements] activation slot 4\n" +
         "  %features.3.0.output: f32[n x Features_3Elements] activation slot 4\n" +
         "  %features.3.0.solved: f32[n x Features_3Elements] activation slot 5\n" +
         "  %features.3.1.conv: f32[n x Features_3Elements] activation slot 6\n" +
         "  %features.3.1.bn: f32[n x Features_3Elements] activation slot 7\n" +
-        "  %features.3.1.bn.saved_mean: f32[Features_3Channels] saved slot 54\n" +
-        "  %features.3.1.bn.saved_inv_std: f32[Features_3Channels] saved slot 55\n" +
-        "  %features.3.1.bn.saved_variance: f32[Features_3Channels] saved slot 56\n" +
+        "  %features.3.1.bn.saved_mean: f32[Features_3Channels] saved slot 53\n" +
+        "  %features.3.1.bn.saved_inv_std: f32[Features_3Channels] saved slot 54\n" +
+        "  %features.3.1.bn.saved_variance: f32[Features_3Channels] saved slot 55\n" +
         "  %features.3.1.explicit: f32[n x Features_3Elements] activation slot 8\n" +
         "  %features.3.1.output: f32[n x Features_3Elements] activation slot 8\n" +
         "  %features.3.1.solved: f32[n x Features_3Elements] activation slot 9\n" +
         "  %features.3.2.conv: f32[n x Features_3Elements] activation slot 10\n" +
         "  %features.3.2.bn: f32[n x Features_3Elements] activation slot 11\n" +
-        "  %features.3.2.bn.saved_mean: f32[Features_3Channels] saved slot 57\n" +
-        "  %features.3.2.bn.saved_inv_std: f32[Features_3Channels] saved slot 58\n" +
-        "  %features.3.2.bn.saved_variance: f32[Features_3Channels] saved slot 59\n" +
+        "  %features.3.2.bn.saved_mean: f32[Features_3Channels] saved slot 56\n" +
+        "  %features.3.2.bn.saved_inv_std: f32[Features_3Channels] saved slot 57\n" +
+        "  %features.3.2.bn.saved_variance: f32[Features_3Channels] saved slot 58\n" +
         "  %features.3.2.explicit: f32[n x Features_3Elements] activation slot 12\n" +
         "  %features.3.2.output: f32[n x Features_3Elements] activation slot 12\n" +
         "  %features.3.2.solved: f32[n x Features_3Elements] activation slot 13\n" +
         "  %features.3.3.conv: f32[n x Features_3Elements] activation slot 14\n" +
         "  %features.3.3.bn: f32[n x Features_3Elements] activation slot 15\n" +
-        "  %features.3.3.bn.saved_mean: f32[Features_3Channels] saved slot 60\n" +
-        "  %features.3.3.bn.saved_inv_std: f32[Features_3Channels] saved slot 61\n" +
-        "  %features.3.3.bn.saved_variance: f32[Features_3Channels] saved slot 62\n" +
+        "  %features.3.3.bn.saved_mean: f32[Features_3Channels] saved slot 59\n" +
+        "  %features.3.3.bn.saved_inv_std: f32[Features_3Channels] saved slot 60\n" +
+        "  %features.3.3.bn.saved_variance: f32[Features_3Channels] saved slot 61\n" +
         "  %features.3.3.explicit: f32[n x Features_3Elements] activation slot 16\n" +
         "  %features.3.3.output: f32[n x Features_3Elements] activation slot 16\n" +
         "  %features.3.3.solved: f32[n x Features_3Elements] activation slot 17\n" +
         "  %features.3.4.conv: f32[n x Features_3Elements] activation slot 18\n" +
         "  %features.3.4.bn: f32[n x Features_3Elements] activation slot 19\n" +
-        "  %features.3.4.bn.saved_mean: f32[Features_3Channels] saved slot 63\n" +
-        "  %features.3.4.bn.saved_inv_std: f32[Features_3Channels] saved slot 64\n" +
-        "  %features.3.4.bn.saved_variance: f32[Features_3Channels] saved slot 65\n" +
+        "  %features.3.4.bn.saved_mean: f32[Features_3Channels] saved slot 62\n" +
+        "  %features.3.4.bn.saved_inv_std: f32[Features_3Channels] saved slot 63\n" +
+        "  %features.3.4.bn.saved_variance: f32[Features_3Channels] saved slot 64\n" +
         "  %features.3.4.explicit: f32[n x Features_3Elements] activation slot 20\n" +
         "  %features.3.4.output: f32[n x Features_3Elements] activation slot 20\n" +
         "  %features.3.4.solved: f32[n x Features_3Elements] activation slot 21\n" +
         "  %features.3.5.conv: f32[n x Features_3Elements] activation slot 22\n" +
         "  %features.3.5.bn: f32[n x Features_3Elements] activation slot 23\n" +
-        "  %features.3.5.bn.saved_mean: f32[Features_3Channels] saved slot 66\n" +
-        "  %features.3.5.bn.saved_inv_std: f32[Features_3Channels] saved slot 67\n" +
-        "  %features.3.5.bn.saved_variance: f32[Features_3Channels] saved slot 68\n" +
+        "  %features.3.5.bn.saved_mean: f32[Features_3Channels] saved slot 65\n" +
+        "  %features.3.5.bn.saved_inv_std: f32[Features_3Channels] saved slot 66\n" +
+        "  %features.3.5.bn.saved_variance: f32[Features_3Channels] saved slot 67\n" +
         "  %features.3.5.explicit: f32[n x Features_3Elements] activation slot 24\n" +
         "  %features.3.5.output: f32[n x Features_3Elements] activation slot 24\n" +
         "  %features.3.5.solved: f32[n x Features_3Elements] activation slot 25\n" +
         "  %features.3.6.conv: f32[n x Features_3Elements] activation slot 26\n" +
         "  %features.3.6.bn: f32[n x Features_3Elements] activation slot 27\n" +
-        "  %features.3.6.bn.saved_mean: f32[Features_3Channels] saved slot 69\n" +
-        "  %features.3.6.bn.saved_inv_std: f32[Features_3Channels] saved slot 70\n" +
-        "  %features.3.6.bn.saved_variance: f32[Features_3Channels] saved slot 71\n" +
+        "  %features.3.6.bn.saved_mean: f32[Features_3Channels] saved slot 68\n" +
+        "  %features.3.6.bn.saved_inv_std: f32[Features_3Channels] saved slot 69\n" +
+        "  %features.3.6.bn.saved_variance: f32[Features_3Channels] saved slot 70\n" +
         "  %features.3.6.explicit: f32[n x Features_3Elements] activation slot 28\n" +
         "  %features.3.6.output: f32[n x Features_3Elements] activation slot 28\n" +
         "  %features.3.6.solved: f32[n x Features_3Elements] activation slot 29\n" +
         "  %features.3.7.conv: f32[n x Features_3Elements] activation slot 30\n" +
         "  %features.3.7.bn: f32[n x Features_3Elements] activation slot 31\n" +
-        "  %features.3.7.bn.saved_mean: f32[Features_3Channels] saved slot 72\n" +
-        "  %features.3.7.bn.saved_inv_std: f32[Features_3Channels] saved slot 73\n" +
-        "  %features.3.7.bn.saved_variance: f32[Features_3Channels] saved slot 74\n" +
+        "  %features.3.7.bn.saved_mean: f32[Features_3Channels] saved slot 71\n" +
+        "  %features.3.7.bn.saved_inv_std: f32[Features_3Channels] saved slot 72\n" +
+        "  %features.3.7.bn.saved_variance: f32[Features_3Channels] saved slot 73\n" +
         "  %features.3.7.explicit: f32[n x Features_3Elements] activation slot 32\n" +
-        "  %features.3.7.output: f32[n x Features_3Elements] activation slot 32 pinned\n" +
+        "  %features.3.7.output: f32[n x Features_3Elements] activation slot 32\n" +
         "  %features.3.7.solved: f32[n x Features_3Elements] activation slot 33\n" +
-        "  %features.4.output: f32[n x Features_4Elements] activation slot 37 pinned\n" +
-        "  %features.4.output.grad: f32[n x Features_4Elements] gradient slot 38 pinned\n" +
-        "  %images.grad: f32[n x InputLength] gradient slot 4 pinned\n" +
-        "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 48\n" +
-        "  %features.0.folded_bias: f32[Features_0Channels] derived slot 75\n" +
-        "  %features.3.0.conv.folded_weight: f32[Features_3_0_convWeightElements] derived slot 39\n" +
-        "  %features.3.0.conv.folded_bias: f32[Features_3_0_convChannels] derived slot 76\n" +
-        "  %features.3.1.conv.folded_weight: f32[Features_3_1_convWeightElements] derived slot 40\n" +
-        "  %features.3.1.conv.folded_bias: f32[Features_3_1_convChannels] derived slot 77\n" +
-        "  %features.3.2.conv.folded_weight: f32[Features_3_2_convWeightElements] derived slot 41\n" +
-        "  %features.3.2.conv.folded_bias: f32[Features_3_2_convChannels] derived slot 78\n" +
-        "  %features.3.3.conv.folded_weight: f32[Features_3_3_convWeightElements] derived slot 42\n" +
-        "  %features.3.3.conv.folded_bias: f32[Features_3_3_convChannels] derived slot 79\n" +
-        "  %features.3.4.conv.folded_weight: f32[Features_3_4_convWeightElements] derived slot 43\n" +
-        "  %features.3.4.conv.folded_bias: f32[Features_3_4_convChannels] derived slot 80\n" +
-        "  %features.3.5.conv.folded_weight: f32[Features_3_5_convWeightElements] derived slot 44\n" +
-        "  %features.3.5.conv.folded_bias: f32[Features_3_5_convChannels] derived slot 81\n" +
-        "  %features.3.6.conv.folded_weight: f32[Features_3_6_convWeightElements] derived slot 45\n" +
-        "  %features.3.6.conv.folded_bias: f32[Features_3_6_convChannels] derived slot 82\n" +
-        "  %features.3.7.conv.folded_weight: f32[Features_3_7_convWeightElements] derived slot 46\n" +
-        "  %features.3.7.conv.folded_bias: f32[Features_3_7_convChannels] derived slot 83\n" +
-        "  %features.3.7.output.grad: f32[n x Features_3Elements] gradient slot 34 pinned\n" +
-        "  %features.3.7.solved.grad: f32[n x Features_3Elements] gradient slot 35\n" +
-        "  %features.3.7.explicit.grad: f32[n x Features_3Elements] gradient slot 36\n" +
+        "  %features.4.output: f32[n x Features_4Elements] activation slot 36 pinned\n" +
+        "  %features.4.output.grad: f32[n x Features_4Elements] gradient slot 37 pinned\n" +
+        "  %images.grad: f32[n x InputLength] gradient slot 0 pinned\n" +
+        "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 47\n" +
+        "  %features.0.folded_bias: f32[Features_0Channels] derived slot 74\n" +
+        "  %features.3.0.conv.folded_weight: f32[Features_3_0_convWeightElements] derived slot 38\n" +
+        "  %features.3.0.conv.folded_bias: f32[Features_3_0_convChannels] derived slot 75\n" +
+        "  %features.3.1.conv.folded_weight: f32[Features_3_1_convWeightElements] derived slot 39\n" +
+        "  %features.3.1.conv.folded_bias: f32[Features_3_1_convChannels] derived slot 76\n" +
+        "  %features.3.2.conv.folded_weight: f32[Features_3_2_convWeightElements] derived slot 40\n" +
+        "  %features.3.2.conv.folded_bias: f32[Features_3_2_convChannels] derived slot 77\n" +
+        "  %features.3.3.conv.folded_weight: f32[Features_3_3_convWeightElements] derived slot 41\n" +
+        "  %features.3.3.conv.folded_bias: f32[Features_3_3_convChannels] derived slot 78\n" +
+        "  %features.3.4.conv.folded_weight: f32[Features_3_4_convWeightElements] derived slot 42\n" +
+        "  %features.3.4.conv.folded_bias: f32[Features_3_4_convChannels] derived slot 79\n" +
+        "  %features.3.5.conv.folded_weight: f32[Features_3_5_convWeightElements] derived slot 43\n" +
+        "  %features.3.5.conv.folded_bias: f32[Features_3_5_convChannels] derived slot 80\n" +
+        "  %features.3.6.conv.folded_weight: f32[Features_3_6_convWeightElements] derived slot 44\n" +
+        "  %features.3.6.conv.folded_bias: f32[Features_3_6_convChannels] derived slot 81\n" +
+        "  %features.3.7.conv.folded_weight: f32[Features_3_7_convWeightElements] derived slot 45\n" +
+        "  %features.3.7.conv.folded_bias: f32[Features_3_7_convChannels] derived slot 82\n" +
+        "  %features.3.7.output.grad: f32[n x Features_3Elements] gradient slot 32\n" +
+        "  %features.3.7.solved.grad: f32[n x Features_3Elements] gradient slot 34\n" +
+        "  %features.3.7.explicit.grad: f32[n x Features_3Elements] gradient slot 35\n" +
         "  %features.3.7.bn.grad: f32[n x Features_3Elements] gradient slot 33\n" +
         "  %features.3.7.conv.grad: f32[n x Features_3Elements] gradient slot 31\n" +
-        "  %features.3.6.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.6.output.grad_part: f32[n x Features_3Elements] scratch slot 0\n" +
         "  %features.3.6.output.grad: f32[n x Features_3Elements] gradient slot 28\n" +
         "  %features.3.6.solved.grad: f32[n x Features_3Elements] gradient slot 30\n" +
         "  %features.3.6.explicit.grad: f32[n x Features_3Elements] gradient slot 31\n" +
         "  %features.3.6.bn.grad: f32[n x Features_3Elements] gradient slot 29\n" +
         "  %features.3.6.conv.grad: f32[n x Features_3Elements] gradient slot 27\n" +
-        "  %features.3.5.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.5.output.grad_part: f32[n x Features_3Elements] scratch slot 0\n" +
         "  %features.3.5.output.grad: f32[n x Features_3Elements] gradient slot 24\n" +
         "  %features.3.5.solved.grad: f32[n x Features_3Elements] gradient slot 26\n" +
         "  %features.3.5.explicit.grad: f32[n x Features_3Elements] gradient slot 27\n" +
         "  %features.3.5.bn.grad: f32[n x Features_3Elements] gradient slot 25\n" +
         "  %features.3.5.conv.grad: f32[n x Features_3Elements] gradient slot 23\n" +
-        "  %features.3.4.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.4.output.grad_part: f32[n x Features_3Elements] scratch slot 0\n" +
         "  %features.3.4.output.grad: f32[n x Features_3Elements] gradient slot 20\n" +
         "  %features.3.4.solved.grad: f32[n x Features_3Elements] gradient slot 22\n" +
         "  %features.3.4.explicit.grad: f32[n x Features_3Elements] gradient slot 23\n" +
         "  %features.3.4.bn.grad: f32[n x Features_3Elements] gradient slot 21\n" +
         "  %features.3.4.conv.grad: f32[n x Features_3Elements] gradient slot 19\n" +
-        "  %features.3.3.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.3.output.grad_part: f32[n x Features_3Elements] scratch slot 0\n" +
         "  %features.3.3.output.grad: f32[n x Features_3Elements] gradient slot 16\n" +
         "  %features.3.3.solved.grad: f32[n x Features_3Elements] gradient slot 18\n" +
         "  %features.3.3.explicit.grad: f32[n x Features_3Elements] gradient slot 19\n" +
         "  %features.3.3.bn.grad: f32[n x Features_3Elements] gradient slot 17\n" +
         "  %features.3.3.conv.grad: f32[n x Features_3Elements] gradient slot 15\n" +
-        "  %features.3.2.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.2.output.grad_part: f32[n x Features_3Elements] scratch slot 0\n" +
         "  %features.3.2.output.grad: f32[n x Features_3Elements] gradient slot 12\n" +
         "  %features.3.2.solved.grad: f32[n x Features_3Elements] gradient slot 14\n" +
         "  %features.3.2.explicit.grad: f32[n x Features_3Elements] gradient slot 15\n" +
         "  %features.3.2.bn.grad: f32[n x Features_3Elements] gradient slot 13\n" +
         "  %features.3.2.conv.grad: f32[n x Features_3Elements] gradient slot 11\n" +
-        "  %features.3.1.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.1.output.grad_part: f32[n x Features_3Elements] scratch slot 0\n" +
         "  %features.3.1.output.grad: f32[n x Features_3Elements] gradient slot 8\n" +
         "  %features.3.1.solved.grad: f32[n x Features_3Elements] gradient slot 10\n" +
         "  %features.3.1.explicit.grad: f32[n x Features_3Elements] gradient slot 11\n" +
         "  %features.3.1.bn.grad: f32[n x Features_3Elements] gradient slot 9\n" +
         "  %features.3.1.conv.grad: f32[n x Features_3Elements] gradient slot 7\n" +
-        "  %features.3.0.output.grad_part: f32[n x Features_3Elements] scratch slot 2\n" +
+        "  %features.3.0.output.grad_part: f32[n x Features_3Elements] scratch slot 0\n" +
         "  %features.3.0.output.grad: f32[n x Features_3Elements] gradient slot 4\n" +
         "  %features.3.0.solved.grad: f32[n x Features_3Elements] gradient slot 6\n" +
         "  %features.3.0.explicit.grad: f32[n x Features_3Elements] gradient slot 7\n" +
         "  %features.3.0.bn.grad: f32[n x Features_3Elements] gradient slot 5\n" +
         "  %features.3.0.conv.grad: f32[n x Features_3Elements] gradient slot 3\n" +
-        "  %features.2.output.grad_part: f32[n x Features_2Elements] scratch slot 2\n" +
-        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 3 pinned\n" +
-        "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 2 pinned\n" +
-        "  %features.3.7.conv.weight.grad_part: f32[Features_3_7_convWeightElements] scratch slot 47\n" +
+        "  %features.2.output.grad_part: f32[n x Features_2Elements] scratch slot 0\n" +
+        "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 2\n" +
+        "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 1\n" +
+        "  %features.3.7.conv.weight.grad_part: f32[Features_3_7_convWeightElements] scratch slot 46\n" +
         "  %features.3.6.output.grad_part: f32[n x Features_3Elements] scratch slot 30\n" +
-        "  %features.3.6.conv.weight.grad_part: f32[Features_3_6_convWeightElements] scratch slot 47\n" +
+        "  %features.3.6.conv.weight.grad_part: f32[Features_3_6_convWeightElements] scratch slot 46\n" +
         "  %features.3.5.output.grad_part: f32[n x Features_3Elements] scratch slot 26\n" +
-        "  %features.3.5.conv.weight.grad_part: f32[Features_3_5_convWeightElements] scratch slot 47\n" +
+        "  %features.3.5.conv.weight.grad_part: f32[Features_3_5_convWeightElements] scratch slot 46\n" +
         "  %features.3.4.output.grad_part: f32[n x Features_3Elements] scratch slot 22\n" +
-        "  %features.3.4.conv.weight.grad_part: f32[Features_3_4_convWeightElements] scratch slot 47\n" +
+        "  %features.3.4.conv.weight.grad_part: f32[Features_3_4_convWeightElements] scratch slot 46\n" +
         "  %features.3.3.output.grad_part: f32[n x Features_3Elements] scratch slot 18\n" +
-        "  %features.3.3.conv.weight.grad_part: f32[Features_3_3_convWeightElements] scratch slot 47\n" +
+        "  %features.3.3.conv.weight.grad_part: f32[Features_3_3_convWeightElements] scratch slot 46\n" +
         "  %features.3.2.output.grad_part: f32[n x Features_3Elements] scratch slot 14\n" +
-        "  %features.3.2.conv.weight.grad_part: f32[Features_3_2_convWeightElements] scratch slot 47\n" +
+        "  %features.3.2.conv.weight.grad_part: f32[Features_3_2_convWeightElements] scratch slot 46\n" +
         "  %features.3.1.output.grad_part: f32[n x Features_3Elements] scratch slot 10\n" +
-        "  %features.3.1.conv.weight.grad_part: f32[Features_3_1_convWeightElements] scratch slot 47\n" +
+        "  %features.3.1.conv.weight.grad_part: f32[Features_3_1_convWeightElements] scratch slot 46\n" +
         "  %features.3.0.output.grad_part: f32[n x Features_3Elements] scratch slot 6\n" +
-        "  %features.3.0.conv.weight.grad_part: f32[Features_3_0_convWeightElements] scratch slot 47\n" +
-        "  %features.2.output.grad_part: f32[n x Features_2Elements] scratch slot 2\n" +
+        "  %features.3.0.conv.weight.grad_part: f32[Features_3_0_convWeightElements] scratch slot 46\n" +
+        "  %features.2.output.grad_part: f32[n x Features_2Elements] scratch slot 5\n" +
         "tensors\n" +
         "  @features.0.weight: [32, 3, 3, 3] trained he_normal(fan_in=27)\n" +
         "  @features.0.bias: [32] trained constant(0)\n" +
@@ -655,8 +655,8 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
     /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
-    public const long InferenceBytesPerImage = 2621440;
-    public const long TrainingBytesPerImage = 19529728;
+    public const long InferenceBytesPerImage = 2097152;
+    public const long TrainingBytesPerImage = 19005440;
 
     private const int Features_0Elements = 131072; // 32x64x64 per image
     private const int Features_1Channels = 32; // channels
@@ -797,20 +797,19 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly global::NetCompiler.Parameter _features3_7ImplicitWeight;
     private readonly global::NetCompiler.Parameter _features4Weight;
     private readonly global::NetCompiler.Parameter _features4Bias;
-    // features.0.output
-    private readonly float[] _floats0;
-    // features.2.output
-    private readonly float[] _floats1;
-    // features.3.0.conv, features.3.6.output.grad_part, features.3.5.output.grad_part,
+    // features.0.output, features.3.6.output.grad_part, features.3.5.output.grad_part,
 // features.3.4.output.grad_part, features.3.3.output.grad_part, features.3.2.output.grad_part,
-// features.3.1.output.grad_part, features.3.0.output.grad_part, features.2.output.grad_part,
-// features.0.output.grad, features.2.output.grad_part
+// features.3.1.output.grad_part, features.3.0.output.grad_part, features.2.output.grad_part, images.grad
+    private readonly float[] _floats0;
+    // features.2.output, features.0.output.grad
+    private readonly float[] _floats1;
+    // features.3.0.conv, features.2.output.grad
     private readonly float[] _floats2;
-    // features.3.0.bn, features.3.0.conv.grad, features.2.output.grad
+    // features.3.0.bn, features.3.0.conv.grad
     private readonly float[] _floats3;
-    // features.3.0.explicit, features.3.0.output, features.3.0.output.grad, images.grad
+    // features.3.0.explicit, features.3.0.output, features.3.0.output.grad
     private readonly float[] _floats4;
-    // features.3.0.solved, features.3.0.bn.grad
+    // features.3.0.solved, features.3.0.bn.grad, features.2.output.grad_part
     private readonly float[] _floats5;
     // features.3.1.conv, features.3.0.solved.grad, features.3.0.output.grad_part
     private readonly float[] _floats6;
@@ -864,115 +863,112 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly float[] _floats30;
     // features.3.7.bn, features.3.7.conv.grad, features.3.6.explicit.grad
     private readonly float[] _floats31;
-    // features.3.7.explicit, features.3.7.output
+    // features.3.7.explicit, features.3.7.output, features.3.7.output.grad
     private readonly float[] _floats32;
     // features.3.7.solved, features.3.7.bn.grad
     private readonly float[] _floats33;
-    // features.3.7.output.grad
-    private readonly float[] _floats34;
     // features.3.7.solved.grad
-    private readonly float[] _floats35;
+    private readonly float[] _floats34;
     // features.3.7.explicit.grad
-    private readonly float[] _floats36;
+    private readonly float[] _floats35;
     // features.4.output
-    private readonly float[] _floats37;
+    private readonly float[] _floats36;
     // features.4.output.grad
-    private readonly float[] _floats38;
+    private readonly float[] _floats37;
     // features.3.0.conv.folded_weight
-    private readonly float[] _floats39;
+    private readonly float[] _floats38;
     // features.3.1.conv.folded_weight
-    private readonly float[] _floats40;
+    private readonly float[] _floats39;
     // features.3.2.conv.folded_weight
-    private readonly float[] _floats41;
+    private readonly float[] _floats40;
     // features.3.3.conv.folded_weight
-    private readonly float[] _floats42;
+    private readonly float[] _floats41;
     // features.3.4.conv.folded_weight
-    private readonly float[] _floats43;
+    private readonly float[] _floats42;
     // features.3.5.conv.folded_weight
-    private readonly float[] _floats44;
+    private readonly float[] _floats43;
     // features.3.6.conv.folded_weight
-    private readonly float[] _floats45;
+    private readonly float[] _floats44;
     // features.3.7.conv.folded_weight
-    private readonly float[] _floats46;
+    private readonly float[] _floats45;
     // features.3.7.conv.weight.grad_part, features.3.6.conv.weight.grad_part, features.3.5.conv.weight.grad_part,
 // features.3.4.conv.weight.grad_part, features.3.3.conv.weight.grad_part, features.3.2.conv.weight.grad_part,
 // features.3.1.conv.weight.grad_part, features.3.0.conv.weight.grad_part, features.1.saved_variance
-    private readonly float[] _floats47;
+    private readonly float[] _floats46;
     // features.0.folded_weight
-    private readonly float[] _floats48;
+    private readonly float[] _floats47;
     // features.1.saved_mean
-    private readonly float[] _floats49;
+    private readonly float[] _floats48;
     // features.1.saved_inv_std
-    private readonly float[] _floats50;
+    private readonly float[] _floats49;
     // features.3.0.bn.saved_mean
-    private readonly float[] _floats51;
+    private readonly float[] _floats50;
     // features.3.0.bn.saved_inv_std
-    private readonly float[] _floats52;
+    private readonly float[] _floats51;
     // features.3.0.bn.saved_variance
-    private readonly float[] _floats53;
+    private readonly float[] _floats52;
     // features.3.1.bn.saved_mean
-    private readonly float[] _floats54;
+    private readonly float[] _floats53;
     // features.3.1.bn.saved_inv_std
-    private readonly float[] _floats55;
+    private readonly float[] _floats54;
     // features.3.1.bn.saved_variance
-    private readonly float[] _floats56;
+    private readonly float[] _floats55;
     // features.3.2.bn.saved_mean
-    private readonly float[] _floats57;
+    private readonly float[] _floats56;
     // features.3.2.bn.saved_inv_std
-    private readonly float[] _floats58;
+    private readonly float[] _floats57;
     // features.3.2.bn.saved_variance
-    private readonly float[] _floats59;
+    private readonly float[] _floats58;
     // features.3.3.bn.saved_mean
-    private readonly float[] _floats60;
+    private readonly float[] _floats59;
     // features.3.3.bn.saved_inv_std
-    private readonly float[] _floats61;
+    private readonly float[] _floats60;
     // features.3.3.bn.saved_variance
-    private readonly float[] _floats62;
+    private readonly float[] _floats61;
     // features.3.4.bn.saved_mean
-    private readonly float[] _floats63;
+    private readonly float[] _floats62;
     // features.3.4.bn.saved_inv_std
-    private readonly float[] _floats64;
+    private readonly float[] _floats63;
     // features.3.4.bn.saved_variance
-    private readonly float[] _floats65;
+    private readonly float[] _floats64;
     // features.3.5.bn.saved_mean
-    private readonly float[] _floats66;
+    private readonly float[] _floats65;
     // features.3.5.bn.saved_inv_std
-    private readonly float[] _floats67;
+    private readonly float[] _floats66;
     // features.3.5.bn.saved_variance
-    private readonly float[] _floats68;
+    private readonly float[] _floats67;
     // features.3.6.bn.saved_mean
-    private readonly float[] _floats69;
+    private readonly float[] _floats68;
     // features.3.6.bn.saved_inv_std
-    private readonly float[] _floats70;
+    private readonly float[] _floats69;
     // features.3.6.bn.saved_variance
-    private readonly float[] _floats71;
+    private readonly float[] _floats70;
     // features.3.7.bn.saved_mean
-    private readonly float[] _floats72;
+    private readonly float[] _floats71;
     // features.3.7.bn.saved_inv_std
-    private readonly float[] _floats73;
+    private readonly float[] _floats72;
     // features.3.7.bn.saved_variance
-    private readonly float[] _floats74;
+    private readonly float[] _floats73;
     // features.0.folded_bias
-    private readonly float[] _floats75;
+    private readonly float[] _floats74;
     // features.3.0.conv.folded_bias
-    private readonly float[] _floats76;
+    private readonly float[] _floats75;
     // features.3.1.conv.folded_bias
-    private readonly float[] _floats77;
+    private readonly float[] _floats76;
     // features.3.2.conv.folded_bias
-    private readonly float[] _floats78;
+    private readonly float[] _floats77;
     // features.3.3.conv.folded_bias
-    private readonly float[] _floats79;
+    private readonly float[] _floats78;
     // features.3.4.conv.folded_bias
-    private readonly float[] _floats80;
+    private readonly float[] _floats79;
     // features.3.5.conv.folded_bias
-    private readonly float[] _floats81;
+    private readonly float[] _floats80;
     // features.3.6.conv.folded_bias
-    private readonly float[] _floats82;
+    private readonly float[] _floats81;
     // features.3.7.conv.folded_bias
-    private readonly float[] _floats83;
+    private readonly float[] _floats82;
     private int _lastCount;
     private long _foldedVersion = -1;
-    private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm
 
     /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
@@ -1055,8 +1051,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             fanOut: 288);
         _features4Weight = AddXavierParameter("features.4.weight", [4, 32, 1, 1], fanIn: 32, fanOut: 4);
         _features4Bias = AddParameter("features.4.bias", [4], trainable: true);
-        _floats0 = AllocateStorage<float>("features.0.output", Features_0Elements, perImage: true);
-        _floats1 = AllocateStorage<float>("features.2.output", Features_2Elements, perImage: true);
+        _floats0 = AllocateStorage<float>("features.0.output and the buffers sharing it", Features_0Elements,
+            perImage: true);
+        _floats1 = AllocateStorage<float>("features.2.output and the buffers sharing it", Features_2Elements,
+            perImage: true);
         _floats2 = AllocateStorage<float>("features.3.0.conv and the buffers sharing it", Features_3Elements,
             perImage: true);
         _floats3 = AllocateStorage<float>("features.3.0.bn and the buffers sharing it", Features_3Elements,
@@ -1121,65 +1119,64 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             perImage: true);
         _floats33 = AllocateStorage<float>("features.3.7.solved and the buffers sharing it", Features_3Elements,
             perImage: true);
-        _floats34 = AllocateStorage<float>("features.3.7.output.grad", Features_3Elements, perImage: true);
-        _floats35 = AllocateStorage<float>("features.3.7.solved.grad", Features_3Elements, perImage: true);
-        _floats36 = AllocateStorage<float>("features.3.7.explicit.grad", Features_3Elements, perImage: true);
-        _floats37 = AllocateStorage<float>("features.4.output", Features_4Elements, perImage: true);
-        _floats38 = AllocateStorage<float>("features.4.output.grad", Features_4Elements, perImage: true);
-        _floats39 = AllocateStorage<float>("features.3.0.conv.folded_weight", Features_3_0_convWeightElements,
+        _floats34 = AllocateStorage<float>("features.3.7.solved.grad", Features_3Elements, perImage: true);
+        _floats35 = AllocateStorage<float>("features.3.7.explicit.grad", Features_3Elements, perImage: true);
+        _floats36 = AllocateStorage<float>("features.4.output", Features_4Elements, perImage: true);
+        _floats37 = AllocateStorage<float>("features.4.output.grad", Features_4Elements, perImage: true);
+        _floats38 = AllocateStorage<float>("features.3.0.conv.folded_weight", Features_3_0_convWeightElements,
             perImage: false);
-        _floats40 = AllocateStorage<float>("features.3.1.conv.folded_weight", Features_3_1_convWeightElements,
+        _floats39 = AllocateStorage<float>("features.3.1.conv.folded_weight", Features_3_1_convWeightElements,
             perImage: false);
-        _floats41 = AllocateStorage<float>("features.3.2.conv.folded_weight", Features_3_2_convWeightElements,
+        _floats40 = AllocateStorage<float>("features.3.2.conv.folded_weight", Features_3_2_convWeightElements,
             perImage: false);
-        _floats42 = AllocateStorage<float>("features.3.3.conv.folded_weight", Features_3_3_convWeightElements,
+        _floats41 = AllocateStorage<float>("features.3.3.conv.folded_weight", Features_3_3_convWeightElements,
             perImage: false);
-        _floats43 = AllocateStorage<float>("features.3.4.conv.folded_weight", Features_3_4_convWeightElements,
+        _floats42 = AllocateStorage<float>("features.3.4.conv.folded_weight", Features_3_4_convWeightElements,
             perImage: false);
-        _floats44 = AllocateStorage<float>("features.3.5.conv.folded_weight", Features_3_5_convWeightElements,
+        _floats43 = AllocateStorage<float>("features.3.5.conv.folded_weight", Features_3_5_convWeightElements,
             perImage: false);
-        _floats45 = AllocateStorage<float>("features.3.6.conv.folded_weight", Features_3_6_convWeightElements,
+        _floats44 = AllocateStorage<float>("features.3.6.conv.folded_weight", Features_3_6_convWeightElements,
             perImage: false);
-        _floats46 = AllocateStorage<float>("features.3.7.conv.folded_weight", Features_3_7_convWeightElements,
+        _floats45 = AllocateStorage<float>("features.3.7.conv.folded_weight", Features_3_7_convWeightElements,
             perImage: false);
-        _floats47 = AllocateStorage<float>("features.3.7.conv.weight.grad_part and the buffers sharing it",
+        _floats46 = AllocateStorage<float>("features.3.7.conv.weight.grad_part and the buffers sharing it",
             Features_3_7_convWeightElements, perImage: false);
-        _floats48 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
-        _floats49 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
-        _floats50 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
-        _floats51 = AllocateStorage<float>("features.3.0.bn.saved_mean", Features_3Channels, perImage: false);
-        _floats52 = AllocateStorage<float>("features.3.0.bn.saved_inv_std", Features_3Channels, perImage: false);
-        _floats53 = AllocateStorage<float>("features.3.0.bn.saved_variance", Features_3Channels, perImage: false);
-        _floats54 = AllocateStorage<float>("features.3.1.bn.saved_mean", Features_3Channels, perImage: false);
-        _floats55 = AllocateStorage<float>("features.3.1.bn.saved_inv_std", Features_3Channels, perImage: false);
-        _floats56 = AllocateStorage<float>("features.3.1.bn.saved_variance", Features_3Channels, perImage: false);
-        _floats57 = AllocateStorage<float>("features.3.2.bn.saved_mean", Features_3Channels, perImage: false);
-        _floats58 = AllocateStorage<float>("features.3.2.bn.saved_inv_std", Features_3Channels, perImage: false);
-        _floats59 = AllocateStorage<float>("features.3.2.bn.saved_variance", Features_3Channels, perImage: false);
-        _floats60 = AllocateStorage<float>("features.3.3.bn.saved_mean", Features_3Channels, perImage: false);
-        _floats61 = AllocateStorage<float>("features.3.3.bn.saved_inv_std", Features_3Channels, perImage: false);
-        _floats62 = AllocateStorage<float>("features.3.3.bn.saved_variance", Features_3Channels, perImage: false);
-        _floats63 = AllocateStorage<float>("features.3.4.bn.saved_mean", Features_3Channels, perImage: false);
-        _floats64 = AllocateStorage<float>("features.3.4.bn.saved_inv_std", Features_3Channels, perImage: false);
-        _floats65 = AllocateStorage<float>("features.3.4.bn.saved_variance", Features_3Channels, perImage: false);
-        _floats66 = AllocateStorage<float>("features.3.5.bn.saved_mean", Features_3Channels, perImage: false);
-        _floats67 = AllocateStorage<float>("features.3.5.bn.saved_inv_std", Features_3Channels, perImage: false);
-        _floats68 = AllocateStorage<float>("features.3.5.bn.saved_variance", Features_3Channels, perImage: false);
-        _floats69 = AllocateStorage<float>("features.3.6.bn.saved_mean", Features_3Channels, perImage: false);
-        _floats70 = AllocateStorage<float>("features.3.6.bn.saved_inv_std", Features_3Channels, perImage: false);
-        _floats71 = AllocateStorage<float>("features.3.6.bn.saved_variance", Features_3Channels, perImage: false);
-        _floats72 = AllocateStorage<float>("features.3.7.bn.saved_mean", Features_3Channels, perImage: false);
-        _floats73 = AllocateStorage<float>("features.3.7.bn.saved_inv_std", Features_3Channels, perImage: false);
-        _floats74 = AllocateStorage<float>("features.3.7.bn.saved_variance", Features_3Channels, perImage: false);
-        _floats75 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
-        _floats76 = AllocateStorage<float>("features.3.0.conv.folded_bias", Features_3_0_convChannels, perImage: false);
-        _floats77 = AllocateStorage<float>("features.3.1.conv.folded_bias", Features_3_1_convChannels, perImage: false);
-        _floats78 = AllocateStorage<float>("features.3.2.conv.folded_bias", Features_3_2_convChannels, perImage: false);
-        _floats79 = AllocateStorage<float>("features.3.3.conv.folded_bias", Features_3_3_convChannels, perImage: false);
-        _floats80 = AllocateStorage<float>("features.3.4.conv.folded_bias", Features_3_4_convChannels, perImage: false);
-        _floats81 = AllocateStorage<float>("features.3.5.conv.folded_bias", Features_3_5_convChannels, perImage: false);
-        _floats82 = AllocateStorage<float>("features.3.6.conv.folded_bias", Features_3_6_convChannels, perImage: false);
-        _floats83 = AllocateStorage<float>("features.3.7.conv.folded_bias", Features_3_7_convChannels, perImage: false);
+        _floats47 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
+        _floats48 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
+        _floats49 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
+        _floats50 = AllocateStorage<float>("features.3.0.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats51 = AllocateStorage<float>("features.3.0.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats52 = AllocateStorage<float>("features.3.0.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats53 = AllocateStorage<float>("features.3.1.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats54 = AllocateStorage<float>("features.3.1.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats55 = AllocateStorage<float>("features.3.1.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats56 = AllocateStorage<float>("features.3.2.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats57 = AllocateStorage<float>("features.3.2.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats58 = AllocateStorage<float>("features.3.2.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats59 = AllocateStorage<float>("features.3.3.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats60 = AllocateStorage<float>("features.3.3.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats61 = AllocateStorage<float>("features.3.3.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats62 = AllocateStorage<float>("features.3.4.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats63 = AllocateStorage<float>("features.3.4.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats64 = AllocateStorage<float>("features.3.4.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats65 = AllocateStorage<float>("features.3.5.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats66 = AllocateStorage<float>("features.3.5.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats67 = AllocateStorage<float>("features.3.5.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats68 = AllocateStorage<float>("features.3.6.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats69 = AllocateStorage<float>("features.3.6.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats70 = AllocateStorage<float>("features.3.6.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats71 = AllocateStorage<float>("features.3.7.bn.saved_mean", Features_3Channels, perImage: false);
+        _floats72 = AllocateStorage<float>("features.3.7.bn.saved_inv_std", Features_3Channels, perImage: false);
+        _floats73 = AllocateStorage<float>("features.3.7.bn.saved_variance", Features_3Channels, perImage: false);
+        _floats74 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
+        _floats75 = AllocateStorage<float>("features.3.0.conv.folded_bias", Features_3_0_convChannels, perImage: false);
+        _floats76 = AllocateStorage<float>("features.3.1.conv.folded_bias", Features_3_1_convChannels, perImage: false);
+        _floats77 = AllocateStorage<float>("features.3.2.conv.folded_bias", Features_3_2_convChannels, perImage: false);
+        _floats78 = AllocateStorage<float>("features.3.3.conv.folded_bias", Features_3_3_convChannels, perImage: false);
+        _floats79 = AllocateStorage<float>("features.3.4.conv.folded_bias", Features_3_4_convChannels, perImage: false);
+        _floats80 = AllocateStorage<float>("features.3.5.conv.folded_bias", Features_3_5_convChannels, perImage: false);
+        _floats81 = AllocateStorage<float>("features.3.6.conv.folded_bias", Features_3_6_convChannels, perImage: false);
+        _floats82 = AllocateStorage<float>("features.3.7.conv.folded_bias", Features_3_7_convChannels, perImage: false);
     }
 
     /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
@@ -1188,7 +1185,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     {
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        return Slice(_floats37, n * Features_4Elements);
+        return Slice(_floats36, n * Features_4Elements);
     }
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, per-pixel softmax cross-entropy,
@@ -1202,7 +1199,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats37, _lastCount * Features_4Elements);
+    public override global::System.ReadOnlySpan<float> LastScores => Slice(_floats36, _lastCount * Features_4Elements);
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -1213,7 +1210,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         RunEvaluation(images, n);
         LossAndGradient(labels, n);
         RunEvaluationBackward(images, n);
-        return Slice(_floats4, n * InputLength);
+        return Slice(_floats0, n * InputLength);
     }
 
     /// <summary>d(score of <paramref name="classIndex"/>, summed over pixels)/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>
@@ -1223,7 +1220,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        global::System.Span<float> seed = Slice(_floats38, n * Features_4Elements);
+        global::System.Span<float> seed = Slice(_floats37, n * Features_4Elements);
         seed.Clear();
         const int plane = OutputLength / ClassCount;
         for (int image = 0; image < n; image++)
@@ -1231,7 +1228,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
         }
         RunEvaluationBackward(images, n);
-        return Slice(_floats4, n * InputLength);
+        return Slice(_floats0, n * InputLength);
     }
 
     private float[]? _classWeights;
@@ -1247,7 +1244,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats37, n * Features_4Elements), labels, _classWeights, Slice(_floats38, n * Features_4Elements), n, ClassCount, OutputLength / ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats36, n * Features_4Elements), labels, _classWeights, Slice(_floats37, n * Features_4Elements), n, ClassCount, OutputLength / ClassCount);
     }
 
     /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -1259,82 +1256,82 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
-        "features.0" => _lastFolded ? throw NotKept(layerName, "output", "features.1") : Slice(_floats0, _lastCount * Features_0Elements),
+        "features.0" => throw NotRetained(layerName, "output"),
         "features.1" => throw NotKept(layerName, "output", "features.2"),
-        "features.2" => Slice(_floats1, _lastCount * Features_2Elements),
-        "features.3" => Slice(_floats32, _lastCount * Features_3Elements),
-        "features.4" => Slice(_floats37, _lastCount * Features_4Elements),
+        "features.2" => throw NotRetained(layerName, "output"),
+        "features.3" => throw NotRetained(layerName, "output"),
+        "features.4" => throw NotRetained(layerName, "output"),
         _ => throw UnknownLayer(layerName),
     };
 
     /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
     public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
     {
-        "features.0" => Slice(_floats2, _lastCount * Features_0Elements),
-        "features.1" => Slice(_floats3, _lastCount * Features_2Elements),
+        "features.0" => throw NotRetained(layerName, "gradient"),
+        "features.1" => throw NotRetained(layerName, "gradient"),
         "features.2" => throw NotKept(layerName, "gradient", "features.1"),
-        "features.3" => Slice(_floats34, _lastCount * Features_3Elements),
-        "features.4" => Slice(_floats38, _lastCount * Features_4Elements),
+        "features.3" => throw NotRetained(layerName, "gradient"),
+        "features.4" => throw NotRetained(layerName, "gradient"),
         _ => throw UnknownLayer(layerName),
     };
 
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats48, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats75, Features_0Channels);
-        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats39, Features_3_0_convWeightElements);
-        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats76, Features_3_0_convChannels);
-        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats40, Features_3_1_convWeightElements);
-        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats77, Features_3_1_convChannels);
-        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats41, Features_3_2_convWeightElements);
-        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats78, Features_3_2_convChannels);
-        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats42, Features_3_3_convWeightElements);
-        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats79, Features_3_3_convChannels);
-        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats43, Features_3_4_convWeightElements);
-        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats80, Features_3_4_convChannels);
-        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats44, Features_3_5_convWeightElements);
-        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats81, Features_3_5_convChannels);
-        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats45, Features_3_6_convWeightElements);
-        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats82, Features_3_6_convChannels);
-        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats46, Features_3_7_convWeightElements);
-        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats83, Features_3_7_convChannels);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats47, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats74, Features_0Channels);
+        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats38, Features_3_0_convWeightElements);
+        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats75, Features_3_0_convChannels);
+        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats39, Features_3_1_convWeightElements);
+        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats76, Features_3_1_convChannels);
+        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats40, Features_3_2_convWeightElements);
+        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats77, Features_3_2_convChannels);
+        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats41, Features_3_3_convWeightElements);
+        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats78, Features_3_3_convChannels);
+        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats42, Features_3_4_convWeightElements);
+        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats79, Features_3_4_convChannels);
+        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats43, Features_3_5_convWeightElements);
+        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats80, Features_3_5_convChannels);
+        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats44, Features_3_6_convWeightElements);
+        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats81, Features_3_6_convChannels);
+        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats45, Features_3_7_convWeightElements);
+        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats82, Features_3_7_convChannels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
-            _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats48,
-            _floats75);
+            _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats47,
+            _floats74);
         // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features3_0ConvWeight.Value, default, _features3_0BnWeight.Value,
             _features3_0BnBias.Value, _features3_0BnRunningMean.Value, _features3_0BnRunningVar.Value, eps: 1E-05f,
-            _floats39, _floats76);
+            _floats38, _floats75);
         // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features3_1ConvWeight.Value, default, _features3_1BnWeight.Value,
             _features3_1BnBias.Value, _features3_1BnRunningMean.Value, _features3_1BnRunningVar.Value, eps: 1E-05f,
-            _floats40, _floats77);
+            _floats39, _floats76);
         // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features3_2ConvWeight.Value, default, _features3_2BnWeight.Value,
             _features3_2BnBias.Value, _features3_2BnRunningMean.Value, _features3_2BnRunningVar.Value, eps: 1E-05f,
-            _floats41, _floats78);
+            _floats40, _floats77);
         // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features3_3ConvWeight.Value, default, _features3_3BnWeight.Value,
             _features3_3BnBias.Value, _features3_3BnRunningMean.Value, _features3_3BnRunningVar.Value, eps: 1E-05f,
-            _floats42, _floats79);
+            _floats41, _floats78);
         // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features3_4ConvWeight.Value, default, _features3_4BnWeight.Value,
             _features3_4BnBias.Value, _features3_4BnRunningMean.Value, _features3_4BnRunningVar.Value, eps: 1E-05f,
-            _floats43, _floats80);
+            _floats42, _floats79);
         // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features3_5ConvWeight.Value, default, _features3_5BnWeight.Value,
             _features3_5BnBias.Value, _features3_5BnRunningMean.Value, _features3_5BnRunningVar.Value, eps: 1E-05f,
-            _floats44, _floats81);
+            _floats43, _floats80);
         // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features3_6ConvWeight.Value, default, _features3_6BnWeight.Value,
             _features3_6BnBias.Value, _features3_6BnRunningMean.Value, _features3_6BnRunningVar.Value, eps: 1E-05f,
-            _floats45, _floats82);
+            _floats44, _floats81);
         // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features3_7ConvWeight.Value, default, _features3_7BnWeight.Value,
             _features3_7BnBias.Value, _features3_7BnRunningMean.Value, _features3_7BnRunningVar.Value, eps: 1E-05f,
-            _floats46, _floats83);
+            _floats45, _floats82);
         _foldedVersion = ParameterVersion;
     }
 
@@ -1345,7 +1342,6 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         {
             FoldBatchNorms();
         }
-        _lastFolded = true;
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
@@ -1381,25 +1377,25 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features3_7Explicit = Slice(_floats32, n * Features_3Elements);
         global::System.Span<float> features3_7Output = Slice(_floats32, n * Features_3Elements);
         global::System.Span<float> features3_7Solved = Slice(_floats33, n * Features_3Elements);
-        global::System.Span<float> features4Output = Slice(_floats37, n * Features_4Elements);
-        global::System.Span<float> features0FoldedWeight = Slice(_floats48, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats75, Features_0Channels);
-        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats39, Features_3_0_convWeightElements);
-        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats76, Features_3_0_convChannels);
-        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats40, Features_3_1_convWeightElements);
-        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats77, Features_3_1_convChannels);
-        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats41, Features_3_2_convWeightElements);
-        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats78, Features_3_2_convChannels);
-        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats42, Features_3_3_convWeightElements);
-        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats79, Features_3_3_convChannels);
-        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats43, Features_3_4_convWeightElements);
-        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats80, Features_3_4_convChannels);
-        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats44, Features_3_5_convWeightElements);
-        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats81, Features_3_5_convChannels);
-        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats45, Features_3_6_convWeightElements);
-        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats82, Features_3_6_convChannels);
-        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats46, Features_3_7_convWeightElements);
-        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats83, Features_3_7_convChannels);
+        global::System.Span<float> features4Output = Slice(_floats36, n * Features_4Elements);
+        global::System.Span<float> features0FoldedWeight = Slice(_floats47, Features_0WeightElements);
+        global::System.Span<float> features0FoldedBias = Slice(_floats74, Features_0Channels);
+        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats38, Features_3_0_convWeightElements);
+        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats75, Features_3_0_convChannels);
+        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats39, Features_3_1_convWeightElements);
+        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats76, Features_3_1_convChannels);
+        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats40, Features_3_2_convWeightElements);
+        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats77, Features_3_2_convChannels);
+        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats41, Features_3_3_convWeightElements);
+        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats78, Features_3_3_convChannels);
+        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats42, Features_3_4_convWeightElements);
+        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats79, Features_3_4_convChannels);
+        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats43, Features_3_5_convWeightElements);
+        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats80, Features_3_5_convChannels);
+        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats44, Features_3_6_convWeightElements);
+        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats81, Features_3_6_convChannels);
+        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats45, Features_3_7_convWeightElements);
+        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats82, Features_3_7_convChannels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
             features0FoldedBias, features2Output, n, relu: true);
@@ -1475,7 +1471,6 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     /// <summary>Evaluation-mode forward with every batch norm run.</summary>
     private void RunInferenceUnfolded(global::System.ReadOnlySpan<float> images, int n)
     {
-        _lastFolded = false;
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
@@ -1520,7 +1515,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features3_7Explicit = Slice(_floats32, n * Features_3Elements);
         global::System.Span<float> features3_7Output = Slice(_floats32, n * Features_3Elements);
         global::System.Span<float> features3_7Solved = Slice(_floats33, n * Features_3Elements);
-        global::System.Span<float> features4Output = Slice(_floats37, n * Features_4Elements);
+        global::System.Span<float> features4Output = Slice(_floats36, n * Features_4Elements);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
             _features0Bias.Value, features0Output, n, relu: false);
@@ -1624,83 +1619,82 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
     private float RunTraining(global::System.ReadOnlySpan<float> images, int n, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
     {
-        _lastFolded = false;
         global::NetCompiler.Kernels.KernelContext context = Context;
         _lastCount = n;
         global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
-        global::System.Span<float> features1SavedMean = Slice(_floats49, Features_1Channels);
-        global::System.Span<float> features1SavedInvStd = Slice(_floats50, Features_1Channels);
-        global::System.Span<float> features1SavedVariance = Slice(_floats47, Features_1Channels);
+        global::System.Span<float> features1SavedMean = Slice(_floats48, Features_1Channels);
+        global::System.Span<float> features1SavedInvStd = Slice(_floats49, Features_1Channels);
+        global::System.Span<float> features1SavedVariance = Slice(_floats46, Features_1Channels);
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features3_0Conv = Slice(_floats2, n * Features_3Elements);
         global::System.Span<float> features3_0Bn = Slice(_floats3, n * Features_3Elements);
-        global::System.Span<float> features3_0BnSavedMean = Slice(_floats51, Features_3Channels);
-        global::System.Span<float> features3_0BnSavedInvStd = Slice(_floats52, Features_3Channels);
-        global::System.Span<float> features3_0BnSavedVariance = Slice(_floats53, Features_3Channels);
+        global::System.Span<float> features3_0BnSavedMean = Slice(_floats50, Features_3Channels);
+        global::System.Span<float> features3_0BnSavedInvStd = Slice(_floats51, Features_3Channels);
+        global::System.Span<float> features3_0BnSavedVariance = Slice(_floats52, Features_3Channels);
         global::System.Span<float> features3_0Explicit = Slice(_floats4, n * Features_3Elements);
         global::System.Span<float> features3_0Output = Slice(_floats4, n * Features_3Elements);
         global::System.Span<float> features3_0Solved = Slice(_floats5, n * Features_3Elements);
         global::System.Span<float> features3_1Conv = Slice(_floats6, n * Features_3Elements);
         global::System.Span<float> features3_1Bn = Slice(_floats7, n * Features_3Elements);
-        global::System.Span<float> features3_1BnSavedMean = Slice(_floats54, Features_3Channels);
-        global::System.Span<float> features3_1BnSavedInvStd = Slice(_floats55, Features_3Channels);
-        global::System.Span<float> features3_1BnSavedVariance = Slice(_floats56, Features_3Channels);
+        global::System.Span<float> features3_1BnSavedMean = Slice(_floats53, Features_3Channels);
+        global::System.Span<float> features3_1BnSavedInvStd = Slice(_floats54, Features_3Channels);
+        global::System.Span<float> features3_1BnSavedVariance = Slice(_floats55, Features_3Channels);
         global::System.Span<float> features3_1Explicit = Slice(_floats8, n * Features_3Elements);
         global::System.Span<float> features3_1Output = Slice(_floats8, n * Features_3Elements);
         global::System.Span<float> features3_1Solved = Slice(_floats9, n * Features_3Elements);
         global::System.Span<float> features3_2Conv = Slice(_floats10, n * Features_3Elements);
         global::System.Span<float> features3_2Bn = Slice(_floats11, n * Features_3Elements);
-        global::System.Span<float> features3_2BnSavedMean = Slice(_floats57, Features_3Channels);
-        global::System.Span<float> features3_2BnSavedInvStd = Slice(_floats58, Features_3Channels);
-        global::System.Span<float> features3_2BnSavedVariance = Slice(_floats59, Features_3Channels);
+        global::System.Span<float> features3_2BnSavedMean = Slice(_floats56, Features_3Channels);
+        global::System.Span<float> features3_2BnSavedInvStd = Slice(_floats57, Features_3Channels);
+        global::System.Span<float> features3_2BnSavedVariance = Slice(_floats58, Features_3Channels);
         global::System.Span<float> features3_2Explicit = Slice(_floats12, n * Features_3Elements);
         global::System.Span<float> features3_2Output = Slice(_floats12, n * Features_3Elements);
         global::System.Span<float> features3_2Solved = Slice(_floats13, n * Features_3Elements);
         global::System.Span<float> features3_3Conv = Slice(_floats14, n * Features_3Elements);
         global::System.Span<float> features3_3Bn = Slice(_floats15, n * Features_3Elements);
-        global::System.Span<float> features3_3BnSavedMean = Slice(_floats60, Features_3Channels);
-        global::System.Span<float> features3_3BnSavedInvStd = Slice(_floats61, Features_3Channels);
-        global::System.Span<float> features3_3BnSavedVariance = Slice(_floats62, Features_3Channels);
+        global::System.Span<float> features3_3BnSavedMean = Slice(_floats59, Features_3Channels);
+        global::System.Span<float> features3_3BnSavedInvStd = Slice(_floats60, Features_3Channels);
+        global::System.Span<float> features3_3BnSavedVariance = Slice(_floats61, Features_3Channels);
         global::System.Span<float> features3_3Explicit = Slice(_floats16, n * Features_3Elements);
         global::System.Span<float> features3_3Output = Slice(_floats16, n * Features_3Elements);
         global::System.Span<float> features3_3Solved = Slice(_floats17, n * Features_3Elements);
         global::System.Span<float> features3_4Conv = Slice(_floats18, n * Features_3Elements);
         global::System.Span<float> features3_4Bn = Slice(_floats19, n * Features_3Elements);
-        global::System.Span<float> features3_4BnSavedMean = Slice(_floats63, Features_3Channels);
-        global::System.Span<float> features3_4BnSavedInvStd = Slice(_floats64, Features_3Channels);
-        global::System.Span<float> features3_4BnSavedVariance = Slice(_floats65, Features_3Channels);
+        global::System.Span<float> features3_4BnSavedMean = Slice(_floats62, Features_3Channels);
+        global::System.Span<float> features3_4BnSavedInvStd = Slice(_floats63, Features_3Channels);
+        global::System.Span<float> features3_4BnSavedVariance = Slice(_floats64, Features_3Channels);
         global::System.Span<float> features3_4Explicit = Slice(_floats20, n * Features_3Elements);
         global::System.Span<float> features3_4Output = Slice(_floats20, n * Features_3Elements);
         global::System.Span<float> features3_4Solved = Slice(_floats21, n * Features_3Elements);
         global::System.Span<float> features3_5Conv = Slice(_floats22, n * Features_3Elements);
         global::System.Span<float> features3_5Bn = Slice(_floats23, n * Features_3Elements);
-        global::System.Span<float> features3_5BnSavedMean = Slice(_floats66, Features_3Channels);
-        global::System.Span<float> features3_5BnSavedInvStd = Slice(_floats67, Features_3Channels);
-        global::System.Span<float> features3_5BnSavedVariance = Slice(_floats68, Features_3Channels);
+        global::System.Span<float> features3_5BnSavedMean = Slice(_floats65, Features_3Channels);
+        global::System.Span<float> features3_5BnSavedInvStd = Slice(_floats66, Features_3Channels);
+        global::System.Span<float> features3_5BnSavedVariance = Slice(_floats67, Features_3Channels);
         global::System.Span<float> features3_5Explicit = Slice(_floats24, n * Features_3Elements);
         global::System.Span<float> features3_5Output = Slice(_floats24, n * Features_3Elements);
         global::System.Span<float> features3_5Solved = Slice(_floats25, n * Features_3Elements);
         global::System.Span<float> features3_6Conv = Slice(_floats26, n * Features_3Elements);
         global::System.Span<float> features3_6Bn = Slice(_floats27, n * Features_3Elements);
-        global::System.Span<float> features3_6BnSavedMean = Slice(_floats69, Features_3Channels);
-        global::System.Span<float> features3_6BnSavedInvStd = Slice(_floats70, Features_3Channels);
-        global::System.Span<float> features3_6BnSavedVariance = Slice(_floats71, Features_3Channels);
+        global::System.Span<float> features3_6BnSavedMean = Slice(_floats68, Features_3Channels);
+        global::System.Span<float> features3_6BnSavedInvStd = Slice(_floats69, Features_3Channels);
+        global::System.Span<float> features3_6BnSavedVariance = Slice(_floats70, Features_3Channels);
         global::System.Span<float> features3_6Explicit = Slice(_floats28, n * Features_3Elements);
         global::System.Span<float> features3_6Output = Slice(_floats28, n * Features_3Elements);
         global::System.Span<float> features3_6Solved = Slice(_floats29, n * Features_3Elements);
         global::System.Span<float> features3_7Conv = Slice(_floats30, n * Features_3Elements);
         global::System.Span<float> features3_7Bn = Slice(_floats31, n * Features_3Elements);
-        global::System.Span<float> features3_7BnSavedMean = Slice(_floats72, Features_3Channels);
-        global::System.Span<float> features3_7BnSavedInvStd = Slice(_floats73, Features_3Channels);
-        global::System.Span<float> features3_7BnSavedVariance = Slice(_floats74, Features_3Channels);
+        global::System.Span<float> features3_7BnSavedMean = Slice(_floats71, Features_3Channels);
+        global::System.Span<float> features3_7BnSavedInvStd = Slice(_floats72, Features_3Channels);
+        global::System.Span<float> features3_7BnSavedVariance = Slice(_floats73, Features_3Channels);
         global::System.Span<float> features3_7Explicit = Slice(_floats32, n * Features_3Elements);
         global::System.Span<float> features3_7Output = Slice(_floats32, n * Features_3Elements);
         global::System.Span<float> features3_7Solved = Slice(_floats33, n * Features_3Elements);
-        global::System.Span<float> features4Output = Slice(_floats37, n * Features_4Elements);
-        global::System.Span<float> features4OutputGrad = Slice(_floats38, n * Features_4Elements);
-        global::System.Span<float> features3_7OutputGrad = Slice(_floats34, n * Features_3Elements);
-        global::System.Span<float> features3_7SolvedGrad = Slice(_floats35, n * Features_3Elements);
-        global::System.Span<float> features3_7ExplicitGrad = Slice(_floats36, n * Features_3Elements);
+        global::System.Span<float> features4Output = Slice(_floats36, n * Features_4Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats37, n * Features_4Elements);
+        global::System.Span<float> features3_7OutputGrad = Slice(_floats32, n * Features_3Elements);
+        global::System.Span<float> features3_7SolvedGrad = Slice(_floats34, n * Features_3Elements);
+        global::System.Span<float> features3_7ExplicitGrad = Slice(_floats35, n * Features_3Elements);
         global::System.Span<float> features3_7BnGrad = Slice(_floats33, n * Features_3Elements);
         global::System.Span<float> features3_7ConvGrad = Slice(_floats31, n * Features_3Elements);
         global::System.Span<float> features3_6OutputGrad = Slice(_floats28, n * Features_3Elements);
@@ -1738,24 +1732,24 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features3_0ExplicitGrad = Slice(_floats7, n * Features_3Elements);
         global::System.Span<float> features3_0BnGrad = Slice(_floats5, n * Features_3Elements);
         global::System.Span<float> features3_0ConvGrad = Slice(_floats3, n * Features_3Elements);
-        global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
-        global::System.Span<float> features0OutputGrad = Slice(_floats2, n * Features_0Elements);
-        global::System.Span<float> features3_7ConvWeightGradPart = Slice(_floats47, Features_3_7_convWeightElements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
+        global::System.Span<float> features3_7ConvWeightGradPart = Slice(_floats46, Features_3_7_convWeightElements);
         global::System.Span<float> features3_6OutputGradPart_143 = Slice(_floats30, n * Features_3Elements);
-        global::System.Span<float> features3_6ConvWeightGradPart = Slice(_floats47, Features_3_6_convWeightElements);
+        global::System.Span<float> features3_6ConvWeightGradPart = Slice(_floats46, Features_3_6_convWeightElements);
         global::System.Span<float> features3_5OutputGradPart_145 = Slice(_floats26, n * Features_3Elements);
-        global::System.Span<float> features3_5ConvWeightGradPart = Slice(_floats47, Features_3_5_convWeightElements);
+        global::System.Span<float> features3_5ConvWeightGradPart = Slice(_floats46, Features_3_5_convWeightElements);
         global::System.Span<float> features3_4OutputGradPart_147 = Slice(_floats22, n * Features_3Elements);
-        global::System.Span<float> features3_4ConvWeightGradPart = Slice(_floats47, Features_3_4_convWeightElements);
+        global::System.Span<float> features3_4ConvWeightGradPart = Slice(_floats46, Features_3_4_convWeightElements);
         global::System.Span<float> features3_3OutputGradPart_149 = Slice(_floats18, n * Features_3Elements);
-        global::System.Span<float> features3_3ConvWeightGradPart = Slice(_floats47, Features_3_3_convWeightElements);
+        global::System.Span<float> features3_3ConvWeightGradPart = Slice(_floats46, Features_3_3_convWeightElements);
         global::System.Span<float> features3_2OutputGradPart_151 = Slice(_floats14, n * Features_3Elements);
-        global::System.Span<float> features3_2ConvWeightGradPart = Slice(_floats47, Features_3_2_convWeightElements);
+        global::System.Span<float> features3_2ConvWeightGradPart = Slice(_floats46, Features_3_2_convWeightElements);
         global::System.Span<float> features3_1OutputGradPart_153 = Slice(_floats10, n * Features_3Elements);
-        global::System.Span<float> features3_1ConvWeightGradPart = Slice(_floats47, Features_3_1_convWeightElements);
+        global::System.Span<float> features3_1ConvWeightGradPart = Slice(_floats46, Features_3_1_convWeightElements);
         global::System.Span<float> features3_0OutputGradPart_155 = Slice(_floats6, n * Features_3Elements);
-        global::System.Span<float> features3_0ConvWeightGradPart = Slice(_floats47, Features_3_0_convWeightElements);
-        global::System.Span<float> features2OutputGradPart_157 = Slice(_floats2, n * Features_2Elements);
+        global::System.Span<float> features3_0ConvWeightGradPart = Slice(_floats46, Features_3_0_convWeightElements);
+        global::System.Span<float> features2OutputGradPart_157 = Slice(_floats5, n * Features_2Elements);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
             _features0Bias.Value, features0Output, n, relu: false);
@@ -2093,58 +2087,58 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features3_6Solved = Slice(_floats29, n * Features_3Elements);
         global::System.Span<float> features3_7Bn = Slice(_floats31, n * Features_3Elements);
         global::System.Span<float> features3_7Solved = Slice(_floats33, n * Features_3Elements);
-        global::System.Span<float> features4OutputGrad = Slice(_floats38, n * Features_4Elements);
-        global::System.Span<float> imagesGrad = Slice(_floats4, n * InputLength);
-        global::System.Span<float> features3_7OutputGrad = Slice(_floats34, n * Features_3Elements);
-        global::System.Span<float> features3_7SolvedGrad = Slice(_floats35, n * Features_3Elements);
-        global::System.Span<float> features3_7ExplicitGrad = Slice(_floats36, n * Features_3Elements);
+        global::System.Span<float> features4OutputGrad = Slice(_floats37, n * Features_4Elements);
+        global::System.Span<float> imagesGrad = Slice(_floats0, n * InputLength);
+        global::System.Span<float> features3_7OutputGrad = Slice(_floats32, n * Features_3Elements);
+        global::System.Span<float> features3_7SolvedGrad = Slice(_floats34, n * Features_3Elements);
+        global::System.Span<float> features3_7ExplicitGrad = Slice(_floats35, n * Features_3Elements);
         global::System.Span<float> features3_7BnGrad = Slice(_floats33, n * Features_3Elements);
         global::System.Span<float> features3_7ConvGrad = Slice(_floats31, n * Features_3Elements);
-        global::System.Span<float> features3_6OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_6OutputGradPart = Slice(_floats0, n * Features_3Elements);
         global::System.Span<float> features3_6OutputGrad = Slice(_floats28, n * Features_3Elements);
         global::System.Span<float> features3_6SolvedGrad = Slice(_floats30, n * Features_3Elements);
         global::System.Span<float> features3_6ExplicitGrad = Slice(_floats31, n * Features_3Elements);
         global::System.Span<float> features3_6BnGrad = Slice(_floats29, n * Features_3Elements);
         global::System.Span<float> features3_6ConvGrad = Slice(_floats27, n * Features_3Elements);
-        global::System.Span<float> features3_5OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_5OutputGradPart = Slice(_floats0, n * Features_3Elements);
         global::System.Span<float> features3_5OutputGrad = Slice(_floats24, n * Features_3Elements);
         global::System.Span<float> features3_5SolvedGrad = Slice(_floats26, n * Features_3Elements);
         global::System.Span<float> features3_5ExplicitGrad = Slice(_floats27, n * Features_3Elements);
         global::System.Span<float> features3_5BnGrad = Slice(_floats25, n * Features_3Elements);
         global::System.Span<float> features3_5ConvGrad = Slice(_floats23, n * Features_3Elements);
-        global::System.Span<float> features3_4OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_4OutputGradPart = Slice(_floats0, n * Features_3Elements);
         global::System.Span<float> features3_4OutputGrad = Slice(_floats20, n * Features_3Elements);
         global::System.Span<float> features3_4SolvedGrad = Slice(_floats22, n * Features_3Elements);
         global::System.Span<float> features3_4ExplicitGrad = Slice(_floats23, n * Features_3Elements);
         global::System.Span<float> features3_4BnGrad = Slice(_floats21, n * Features_3Elements);
         global::System.Span<float> features3_4ConvGrad = Slice(_floats19, n * Features_3Elements);
-        global::System.Span<float> features3_3OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_3OutputGradPart = Slice(_floats0, n * Features_3Elements);
         global::System.Span<float> features3_3OutputGrad = Slice(_floats16, n * Features_3Elements);
         global::System.Span<float> features3_3SolvedGrad = Slice(_floats18, n * Features_3Elements);
         global::System.Span<float> features3_3ExplicitGrad = Slice(_floats19, n * Features_3Elements);
         global::System.Span<float> features3_3BnGrad = Slice(_floats17, n * Features_3Elements);
         global::System.Span<float> features3_3ConvGrad = Slice(_floats15, n * Features_3Elements);
-        global::System.Span<float> features3_2OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_2OutputGradPart = Slice(_floats0, n * Features_3Elements);
         global::System.Span<float> features3_2OutputGrad = Slice(_floats12, n * Features_3Elements);
         global::System.Span<float> features3_2SolvedGrad = Slice(_floats14, n * Features_3Elements);
         global::System.Span<float> features3_2ExplicitGrad = Slice(_floats15, n * Features_3Elements);
         global::System.Span<float> features3_2BnGrad = Slice(_floats13, n * Features_3Elements);
         global::System.Span<float> features3_2ConvGrad = Slice(_floats11, n * Features_3Elements);
-        global::System.Span<float> features3_1OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_1OutputGradPart = Slice(_floats0, n * Features_3Elements);
         global::System.Span<float> features3_1OutputGrad = Slice(_floats8, n * Features_3Elements);
         global::System.Span<float> features3_1SolvedGrad = Slice(_floats10, n * Features_3Elements);
         global::System.Span<float> features3_1ExplicitGrad = Slice(_floats11, n * Features_3Elements);
         global::System.Span<float> features3_1BnGrad = Slice(_floats9, n * Features_3Elements);
         global::System.Span<float> features3_1ConvGrad = Slice(_floats7, n * Features_3Elements);
-        global::System.Span<float> features3_0OutputGradPart = Slice(_floats2, n * Features_3Elements);
+        global::System.Span<float> features3_0OutputGradPart = Slice(_floats0, n * Features_3Elements);
         global::System.Span<float> features3_0OutputGrad = Slice(_floats4, n * Features_3Elements);
         global::System.Span<float> features3_0SolvedGrad = Slice(_floats6, n * Features_3Elements);
         global::System.Span<float> features3_0ExplicitGrad = Slice(_floats7, n * Features_3Elements);
         global::System.Span<float> features3_0BnGrad = Slice(_floats5, n * Features_3Elements);
         global::System.Span<float> features3_0ConvGrad = Slice(_floats3, n * Features_3Elements);
-        global::System.Span<float> features2OutputGradPart = Slice(_floats2, n * Features_2Elements);
-        global::System.Span<float> features2OutputGrad = Slice(_floats3, n * Features_2Elements);
-        global::System.Span<float> features0OutputGrad = Slice(_floats2, n * Features_0Elements);
+        global::System.Span<float> features2OutputGradPart = Slice(_floats0, n * Features_2Elements);
+        global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
+        global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
         // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, features4OutputGrad,
             _features4Weight.Value, features3_7OutputGrad, n);
