@@ -4,22 +4,30 @@ namespace NetCompiler.Kernels;
 
 /// <summary>
 /// Max pooling (PyTorch nn.MaxPool2d, floor mode): padding counts as -infinity, ties keep the first maximum and a
-/// NaN propagates. The forward pass saves, per output, the index of the chosen element within its input plane
-/// (the switch); the backward pass routes each gradient there, accumulating where windows overlap.
+/// NaN propagates. The forward pass saves, per output, where in its window the chosen element is (the switch, one byte
+/// as in oneDNN's workspace: windows up to 16 x 16); the backward pass routes each gradient there, accumulating where
+/// windows overlap.
 /// </summary>
 public static unsafe class MaxPool2d
 {
-    /// <summary>y = max over each window of x; <paramref name="switches"/> (same length as y) = argmax index within the input plane.</summary>
-    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, Span<float> y, Span<int> switches, int n)
+    /// <summary>The largest window whose positions fit a byte switch.</summary>
+    public const int MaxKernel = 16;
+
+    /// <summary>
+    /// y = max over each window of x; <paramref name="switches"/> (same length as y) = the argmax's place in its window,
+    /// (ih - h0) * Kernel + (iw - w0) for the window starting at (h0, w0) = (oh * Stride - Pad, ow * Stride - Pad).
+    /// </summary>
+    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, Span<float> y, Span<byte> switches, int n)
         where S : struct, IPoolShape
     {
         ArgumentNullException.ThrowIfNull(context);
+        CheckKernel<S>();
         Guard.Batch(n);
         Guard.Length(x.Length, (long)n * PoolGeometry<S>.InputSize, nameof(x));
         Guard.Length(y.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(y));
         Guard.Length(switches.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(switches));
         fixed (float* px = x, py = y)
-        fixed (int* ps = switches)
+        fixed (byte* ps = switches)
         {
             var job = new ForwardJob<S> { X = px, Y = py, Switches = ps };
             context.For(n * S.Channels, ref job);
@@ -27,19 +35,37 @@ public static unsafe class MaxPool2d
     }
 
     /// <summary>dx = dy routed through the switches (overwritten).</summary>
-    public static void Backward<S>(KernelContext context, ReadOnlySpan<float> dy, ReadOnlySpan<int> switches, Span<float> dx, int n)
+    public static void Backward<S>(KernelContext context, ReadOnlySpan<float> dy, ReadOnlySpan<byte> switches, Span<float> dx, int n)
         where S : struct, IPoolShape
     {
         ArgumentNullException.ThrowIfNull(context);
+        CheckKernel<S>();
         Guard.Batch(n);
         Guard.Length(dy.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(dy));
         Guard.Length(switches.Length, (long)n * PoolGeometry<S>.OutputSize, nameof(switches));
         Guard.Length(dx.Length, (long)n * PoolGeometry<S>.InputSize, nameof(dx));
         fixed (float* pdy = dy, pdx = dx)
-        fixed (int* ps = switches)
+        fixed (byte* ps = switches)
         {
             var job = new BackwardJob<S> { Dy = pdy, Switches = ps, Dx = pdx };
             context.For(n * S.Channels, ref job);
+        }
+    }
+
+    /// <summary>The index within its input plane of the element a switch of output <paramref name="output"/> (within its plane) names.</summary>
+    public static int InputIndex<S>(int output, byte @switch)
+        where S : struct, IPoolShape
+    {
+        int rowStart = ((output / S.OutWidth) * S.Stride) - S.Pad, columnStart = ((output % S.OutWidth) * S.Stride) - S.Pad;
+        return ((rowStart + (@switch / S.Kernel)) * S.InWidth) + columnStart + (@switch % S.Kernel);
+    }
+
+    private static void CheckKernel<S>()
+        where S : struct, IPoolShape
+    {
+        if (S.Kernel > MaxKernel)
+        {
+            throw new ArgumentException($"Max pooling keeps byte switches, for windows up to {MaxKernel} x {MaxKernel}; this one is {S.Kernel} x {S.Kernel}.");
         }
     }
 
@@ -48,7 +74,7 @@ public static unsafe class MaxPool2d
     {
         public float* X;
         public float* Y;
-        public int* Switches;
+        public byte* Switches;
 
         public readonly void Execute(int begin, int end, int thread)
         {
@@ -57,15 +83,17 @@ public static unsafe class MaxPool2d
             {
                 float* input = X + ((nint)plane * PoolGeometry<S>.InputPlane);
                 float* output = Y + ((nint)plane * outputPlane);
-                int* switches = Switches + ((nint)plane * outputPlane);
+                byte* switches = Switches + ((nint)plane * outputPlane);
                 for (int oh = 0; oh < S.OutHeight; oh++)
                 {
                     (int rowBegin, int rowEnd) = PoolGeometry<S>.Window(oh, S.InHeight);
+                    int rowStart = (oh * S.Stride) - S.Pad;
                     for (int ow = 0; ow < S.OutWidth; ow++)
                     {
                         (int columnBegin, int columnEnd) = PoolGeometry<S>.Window(ow, width);
+                        int columnStart = (ow * S.Stride) - S.Pad;
                         float best = float.NegativeInfinity;
-                        int index = (rowBegin * width) + columnBegin;
+                        int place = ((rowBegin - rowStart) * S.Kernel) + (columnBegin - columnStart);
                         for (int ih = rowBegin; ih < rowEnd; ih++)
                         {
                             for (int iw = columnBegin; iw < columnEnd; iw++)
@@ -74,13 +102,13 @@ public static unsafe class MaxPool2d
                                 if (value > best || float.IsNaN(value))
                                 {
                                     best = value;
-                                    index = (ih * width) + iw;
+                                    place = ((ih - rowStart) * S.Kernel) + (iw - columnStart);
                                 }
                             }
                         }
 
                         output[(oh * S.OutWidth) + ow] = best;
-                        switches[(oh * S.OutWidth) + ow] = index;
+                        switches[(oh * S.OutWidth) + ow] = (byte)place;
                     }
                 }
             }
@@ -91,7 +119,7 @@ public static unsafe class MaxPool2d
         where S : struct, IPoolShape
     {
         public float* Dy;
-        public int* Switches;
+        public byte* Switches;
         public float* Dx;
 
         public readonly void Execute(int begin, int end, int thread)
@@ -101,11 +129,11 @@ public static unsafe class MaxPool2d
             {
                 float* gradient = Dx + ((nint)plane * inputPlane);
                 float* outputGradient = Dy + ((nint)plane * outputPlane);
-                int* switches = Switches + ((nint)plane * outputPlane);
+                byte* switches = Switches + ((nint)plane * outputPlane);
                 new Span<float>(gradient, inputPlane).Clear();
                 for (int i = 0; i < outputPlane; i++)
                 {
-                    gradient[switches[i]] += outputGradient[i];
+                    gradient[InputIndex<S>(i, switches[i])] += outputGradient[i];
                 }
             }
         }

@@ -15,19 +15,7 @@ internal readonly record struct Shape(int Channels, int Height, int Width, bool 
 /// <summary>A stored tensor of a layer: its checkpoint key, its PyTorch shape, and whether the optimiser trains it.</summary>
 internal sealed record TensorSpec(TensorKey Key, EquatableArray<int> Dimensions, bool Trainable)
 {
-    public long Elements
-    {
-        get
-        {
-            long elements = 1;
-            foreach (int dimension in Dimensions)
-            {
-                elements *= dimension;
-            }
-
-            return elements;
-        }
-    }
+    public long Elements => Dimensions.Product();
 }
 
 /// <summary>

@@ -72,4 +72,16 @@ internal static class EquatableArray
 
     public static EquatableArray<T> Create<T>(params T[] items)
         where T : IEquatable<T> => new(ImmutableArray.Create(items));
+
+    /// <summary>The product of a tensor's dimensions: its element count.</summary>
+    public static long Product(this EquatableArray<int> dimensions)
+    {
+        long product = 1;
+        foreach (int dimension in dimensions)
+        {
+            product *= dimension;
+        }
+
+        return product;
+    }
 }

@@ -14,6 +14,9 @@ internal abstract class Pool(PoolKind kind, string name, string[] keywords) : Op
         ("stride", "Stride", ArgumentType.Int), ("pad", "Pad", ArgumentType.Int),
     ];
 
+    /// <summary>The kernels' limit (NetCompiler.Kernels.MaxPool2d.MaxKernel): a window position fits a byte.</summary>
+    private const int MaxKernel = 16;
+
     public override string Name => name;
 
     public override LayerKind Syntax { get; } = new(name + "Attribute", keywords, [("Kernel", ArgumentType.Int, false)], Options,
@@ -31,6 +34,12 @@ internal abstract class Pool(PoolKind kind, string name, string[] keywords) : Op
         string description = $"{name}2d(kernel_size={pool.Kernel}, stride={pool.Stride}" + ShapeRules.Option("padding", pool.Pad, 0) + ")";
         bool valid = rules.Spatial(pool, input)
             & rules.AtLeast(pool, "Kernel", pool.Kernel, 1) & rules.AtLeast(pool, "Stride", pool.Stride, 1) & rules.AtLeast(pool, "Pad", pool.Pad, 0);
+        if (valid && kind == PoolKind.Max && pool.Kernel > MaxKernel)
+        {
+            rules.OutOfRange(pool, "Kernel", pool.Kernel, $"max pooling windows go up to {MaxKernel} x {MaxKernel}: each output keeps its argmax's place as one byte");
+            valid = false;
+        }
+
         if (valid && pool.Pad > pool.Kernel / 2)
         {
             rules.Report(DiagnosticDescriptors.PoolPaddingTooLarge, pool.SpanOf("Pad"), ShapeRules.Label(pool), pool.Pad, pool.Kernel);
@@ -64,7 +73,7 @@ internal abstract class Pool(PoolKind kind, string name, string[] keywords) : Op
             ("Channels", input.Channels), ("InHeight", input.Height), ("InWidth", input.Width),
             ("OutHeight", output.Height), ("OutWidth", output.Width), ("Kernel", pool.Kernel), ("Stride", pool.Stride), ("Pad", pool.Pad));
         BufferOperand y = lowering.Activation("output");
-        BufferOperand? switches = kind == PoolKind.Max ? lowering.Saved("switches", ElementType.Int32, lowering.OutputSize, perImage: true) : null;
+        BufferOperand? switches = kind == PoolKind.Max ? lowering.Saved("switches", ElementType.UInt8, lowering.OutputSize, perImage: true) : null;
         lowering.Emit(new PoolForward(kind == PoolKind.Max ? PoolOp.Max : PoolOp.Average, shape, lowering.Input, y, switches));
         return y;
     }

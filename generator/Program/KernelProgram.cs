@@ -6,7 +6,9 @@ namespace NetCompiler.Generator.Program;
 internal enum ElementType
 {
     Float32,
-    Int32,
+
+    /// <summary>Max-pool switches: a window position, as oneDNN keeps them.</summary>
+    UInt8,
 }
 
 /// <summary>What a buffer holds; memory planning shares storage between buffers whose lifetimes do not overlap.</summary>
@@ -74,19 +76,7 @@ internal sealed record Initialiser(InitScheme Scheme, int FanIn, int FanOut, flo
 /// <summary>A stored tensor: its checkpoint key, PyTorch shape, whether the optimiser trains it, how it starts.</summary>
 internal sealed record ProgramTensor(TensorKey Key, EquatableArray<int> Dimensions, bool Trainable, Initialiser Init)
 {
-    public long Elements
-    {
-        get
-        {
-            long elements = 1;
-            foreach (int dimension in Dimensions)
-            {
-                elements *= dimension;
-            }
-
-            return elements;
-        }
-    }
+    public long Elements => Dimensions.Product();
 }
 
 /// <summary>
@@ -137,7 +127,7 @@ internal sealed record MemoryPlan(EquatableArray<int> SlotOf, EquatableArray<Sto
             long bytes = 0;
             foreach (StorageSlot slot in Slots)
             {
-                bytes += slot.PerImage ? slot.Elements * 4 : 0;
+                bytes += slot.PerImage ? slot.Elements * slot.Bytes : 0;
             }
 
             return bytes;
@@ -145,7 +135,10 @@ internal sealed record MemoryPlan(EquatableArray<int> SlotOf, EquatableArray<Sto
     }
 }
 
-internal sealed record StorageSlot(int Index, ElementType Type, long Elements, bool PerImage);
+internal sealed record StorageSlot(int Index, ElementType Type, long Elements, bool PerImage)
+{
+    public int Bytes => Type == ElementType.UInt8 ? 1 : 4;
+}
 
 /// <summary>
 /// The kernel program, Planning's output and the one thing every backend prints: typed buffers, tensors with

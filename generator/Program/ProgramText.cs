@@ -24,7 +24,7 @@ internal static class ProgramText
         foreach (ProgramBuffer buffer in program.Buffers)
         {
             int slot = program.Memory.SlotOf[buffer.Id];
-            string type = buffer.Type == ElementType.Float32 ? "f32" : "i32";
+            string type = buffer.Type == ElementType.Float32 ? "f32" : "u8";
             string shape = buffer.PerImage ? "n x " + buffer.Size.Name : buffer.Size.Name;
             text.Append($"  %{buffer.Name}: {type}[{shape}] {Role(buffer.Role)}{(slot < 0 ? "" : " slot " + Format.Invariant(slot))}{(program.Pinned.Contains(buffer.Id) ? " pinned" : "")}\n");
         }

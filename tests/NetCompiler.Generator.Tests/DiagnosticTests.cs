@@ -159,6 +159,14 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public void NC0013_MaxPoolWindowPastWhatAByteSwitchHolds() => Expect("NC0013", DiagnosticSeverity.Error,
+        """
+        [Network("4x32x32")]
+        [MaxPool({|17|}), Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
     public void NC0012_MessageNamesTheLayerKindAsItsAttribute()
     {
         GeneratorRun run = Expect("NC0012", DiagnosticSeverity.Error,

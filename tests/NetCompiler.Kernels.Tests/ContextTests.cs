@@ -41,7 +41,7 @@ public class ContextTests
         float[] tdx = new float[tx.Length], tdw = new float[tw.Length];
         float[] dx = TestData.Random(N * 70, 5), dw = TestData.Random(130 * 70, 6), db = new float[130], dy = new float[N * 130], ddx = new float[dx.Length], ddw = new float[dw.Length];
         float[] px = TestData.Random(N * p.InputSize, 7), py = new float[N * p.OutputSize], pdx = new float[px.Length];
-        int[] switches = new int[py.Length];
+        byte[] switches = new byte[py.Length];
         float[] gamma = TestData.Random(c.OutChannels, 8), beta = new float[c.OutChannels], stats1 = new float[c.OutChannels], stats2 = new float[c.OutChannels];
         float[] stats3 = new float[c.OutChannels], stats4 = new float[c.OutChannels], dgamma = new float[c.OutChannels], dbeta = new float[c.OutChannels];
         float[] mask = new float[cy.Length], gap = new float[N * c.OutChannels], logits = TestData.Random(N * 10, 9), dlogits = new float[logits.Length];

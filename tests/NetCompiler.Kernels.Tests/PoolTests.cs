@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace NetCompiler.Kernels.Tests;
 
@@ -34,9 +35,9 @@ public class PoolTests
         using var context = new KernelContext(1);
         float[] x = [1, 3, 3, 0, 3, 1, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0];
         var y = new float[4];
-        var switches = new int[4];
+        var switches = new byte[4];
         MaxPool2d.Forward<TiePool>(context, x, y, switches, 1);
-        Assert.Equal([1, 2, 8, 10], switches);
+        Assert.Equal([1, 2, 8, 10], switches.Select((s, output) => MaxPool2d.InputIndex<TiePool>(output, s)));
     }
 
     [Fact]
@@ -90,11 +91,12 @@ public class PoolTests
                 {
                     using var context = new KernelContext(threads);
                     var y = new float[n * d.OutputSize];
-                    var switches = new int[y.Length];
+                    var switches = new byte[y.Length];
                     var dx = new float[x.Length];
                     MaxPool2d.Forward<S>(context, x, y, switches, n);
                     Check.Close(expectedMax, y, Tolerance, "max");
-                    Assert.Equal(argmax, switches);
+                    // Each switch names its window's argmax: decoded, the reference's index within the input plane.
+                    Assert.Equal(argmax, switches.Select((s, i) => MaxPool2d.InputIndex<S>(i % (d.OutHeight * d.OutWidth), s)));
                     MaxPool2d.Backward<S>(context, r, switches, dx, n);
                     Check.Close(expectedMaxDx, dx, ConvCases.GradientTolerance, "max dx");
 

@@ -477,9 +477,9 @@ internal sealed class CpuPrinter
     private IEnumerable<ProgramBuffer> Members(StorageSlot slot) =>
         _program.Buffers.Where(b => b.Role != BufferRole.Input && _program.Memory.SlotOf[b.Id] == slot.Index).OrderByDescending(b => b.Elements).ThenBy(b => b.Id);
 
-    private static string SlotField(StorageSlot slot) => "_" + (slot.Type == ElementType.Float32 ? "floats" : "ints") + Format.Invariant(slot.Index);
+    private static string SlotField(StorageSlot slot) => "_" + (slot.Type == ElementType.Float32 ? "floats" : "bytes") + Format.Invariant(slot.Index);
 
-    private static string TypeName(ElementType type) => type == ElementType.Float32 ? "float" : "int";
+    private static string TypeName(ElementType type) => type == ElementType.Float32 ? "float" : "byte";
 
     private static string Kernel(LinearOp kind) => kind switch
     {

@@ -56,8 +56,8 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
             // classifier.3: Linear(4096, 1000), 4096 -> 1000
             new global::NetCompiler.LayerSummary("classifier.3", "Linear(4096, 1000)", global::NetCompiler.TensorShape.Flat(1000), 4097000, 4096000, 4000, null),
         },
-        inferenceBytesPerImage: 1148672,
-        trainingBytesPerImage: 3171392);
+        inferenceBytesPerImage: 1008704,
+        trainingBytesPerImage: 2906432);
 
     /// <summary>Labels per image: one class.</summary>
     public const int LabelsPerImage = 1;
@@ -82,14 +82,14 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         "  %images: f32[n x InputLength] input\n" +
         "  %features.1.output: f32[n x Features_1Elements] activation slot 0\n" +
         "  %features.2.output: f32[n x Features_2Elements] activation slot 3\n" +
-        "  %features.2.switches: i32[n x Features_2Elements] saved slot 4\n" +
+        "  %features.2.switches: u8[n x Features_2Elements] saved slot 4\n" +
         "  %features.4.output: f32[n x Features_4Elements] activation slot 1\n" +
         "  %features.5.output: f32[n x Features_5Elements] activation slot 7\n" +
-        "  %features.5.switches: i32[n x Features_5Elements] saved slot 8\n" +
+        "  %features.5.switches: u8[n x Features_5Elements] saved slot 8\n" +
         "  %features.7.output: f32[n x Features_7Elements] activation slot 2\n" +
         "  %features.9.output: f32[n x Features_9Elements] activation slot 5\n" +
         "  %features.10.output: f32[n x Features_10Elements] activation slot 6\n" +
-        "  %features.10.switches: i32[n x Features_10Elements] saved slot 9\n" +
+        "  %features.10.switches: u8[n x Features_10Elements] saved slot 9\n" +
         "  %features.11.output: f32[n x Features_11Elements] activation slot 10\n" +
         "  %classifier.0.output: f32[n x Classifier_0Elements] activation slot 13\n" +
         "  %classifier.0.mask: f32[n x Classifier_0Elements] saved slot 14\n" +
@@ -234,8 +234,8 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         "  conv2d.backward_data(%features.1.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
     /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
-    public const long InferenceBytesPerImage = 1148672;
-    public const long TrainingBytesPerImage = 3171392;
+    public const long InferenceBytesPerImage = 1008704;
+    public const long TrainingBytesPerImage = 2906432;
 
     private const int Features_1Elements = 193600; // 64x55x55 per image
     private const int Features_2Elements = 46656; // 64x27x27 per image
@@ -387,7 +387,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     // features.2.output, features.2.output.grad
     private readonly float[] _floats3;
     // features.2.switches
-    private readonly int[] _ints4;
+    private readonly byte[] _bytes4;
     // features.9.output, features.7.output.grad
     private readonly float[] _floats5;
     // features.9.output.grad, features.5.output.grad, features.10.output, classifier.2.output,
@@ -396,9 +396,9 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     // features.5.output
     private readonly float[] _floats7;
     // features.5.switches
-    private readonly int[] _ints8;
+    private readonly byte[] _bytes8;
     // features.10.switches
-    private readonly int[] _ints9;
+    private readonly byte[] _bytes9;
     // features.10.output.grad, classifier.2.output.grad, features.11.output
     private readonly float[] _floats10;
     // classifier.3.output
@@ -440,14 +440,14 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
             perImage: true);
         _floats3 = AllocateStorage<float>("features.2.output and the buffers sharing it", Features_2Elements,
             perImage: true);
-        _ints4 = AllocateStorage<int>("features.2.switches", Features_2Elements, perImage: true);
+        _bytes4 = AllocateStorage<byte>("features.2.switches", Features_2Elements, perImage: true);
         _floats5 = AllocateStorage<float>("features.9.output and the buffers sharing it", Features_9Elements,
             perImage: true);
         _floats6 = AllocateStorage<float>("features.9.output.grad and the buffers sharing it", Features_9Elements,
             perImage: true);
         _floats7 = AllocateStorage<float>("features.5.output", Features_5Elements, perImage: true);
-        _ints8 = AllocateStorage<int>("features.5.switches", Features_5Elements, perImage: true);
-        _ints9 = AllocateStorage<int>("features.10.switches", Features_10Elements, perImage: true);
+        _bytes8 = AllocateStorage<byte>("features.5.switches", Features_5Elements, perImage: true);
+        _bytes9 = AllocateStorage<byte>("features.10.switches", Features_10Elements, perImage: true);
         _floats10 = AllocateStorage<float>("features.10.output.grad and the buffers sharing it", Features_10Elements,
             perImage: true);
         _floats11 = AllocateStorage<float>("classifier.3.output", Classifier_3Elements, perImage: true);
@@ -573,14 +573,14 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         _lastCount = n;
         global::System.Span<float> features1Output = Slice(_floats0, n * Features_1Elements);
         global::System.Span<float> features2Output = Slice(_floats3, n * Features_2Elements);
-        global::System.Span<int> features2Switches = Slice(_ints4, n * Features_2Elements);
+        global::System.Span<byte> features2Switches = Slice(_bytes4, n * Features_2Elements);
         global::System.Span<float> features4Output = Slice(_floats1, n * Features_4Elements);
         global::System.Span<float> features5Output = Slice(_floats7, n * Features_5Elements);
-        global::System.Span<int> features5Switches = Slice(_ints8, n * Features_5Elements);
+        global::System.Span<byte> features5Switches = Slice(_bytes8, n * Features_5Elements);
         global::System.Span<float> features7Output = Slice(_floats2, n * Features_7Elements);
         global::System.Span<float> features9Output = Slice(_floats5, n * Features_9Elements);
         global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
-        global::System.Span<int> features10Switches = Slice(_ints9, n * Features_10Elements);
+        global::System.Span<byte> features10Switches = Slice(_bytes9, n * Features_10Elements);
         global::System.Span<float> features11Output = Slice(_floats10, n * Features_11Elements);
         global::System.Span<float> classifier0Output = Slice(_floats13, n * Classifier_0Elements);
         global::System.Span<float> classifier2Output = Slice(_floats6, n * Classifier_2Elements);
@@ -626,14 +626,14 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         _lastCount = n;
         global::System.Span<float> features1Output = Slice(_floats0, n * Features_1Elements);
         global::System.Span<float> features2Output = Slice(_floats3, n * Features_2Elements);
-        global::System.Span<int> features2Switches = Slice(_ints4, n * Features_2Elements);
+        global::System.Span<byte> features2Switches = Slice(_bytes4, n * Features_2Elements);
         global::System.Span<float> features4Output = Slice(_floats1, n * Features_4Elements);
         global::System.Span<float> features5Output = Slice(_floats7, n * Features_5Elements);
-        global::System.Span<int> features5Switches = Slice(_ints8, n * Features_5Elements);
+        global::System.Span<byte> features5Switches = Slice(_bytes8, n * Features_5Elements);
         global::System.Span<float> features7Output = Slice(_floats2, n * Features_7Elements);
         global::System.Span<float> features9Output = Slice(_floats5, n * Features_9Elements);
         global::System.Span<float> features10Output = Slice(_floats6, n * Features_10Elements);
-        global::System.Span<int> features10Switches = Slice(_ints9, n * Features_10Elements);
+        global::System.Span<byte> features10Switches = Slice(_bytes9, n * Features_10Elements);
         global::System.Span<float> features11Output = Slice(_floats10, n * Features_11Elements);
         global::System.Span<float> classifier0Output = Slice(_floats13, n * Classifier_0Elements);
         global::System.Span<float> classifier0Mask = Slice(_floats14, n * Classifier_0Elements);
@@ -743,12 +743,12 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
         global::System.Span<float> features1Output = Slice(_floats0, n * Features_1Elements);
-        global::System.Span<int> features2Switches = Slice(_ints4, n * Features_2Elements);
+        global::System.Span<byte> features2Switches = Slice(_bytes4, n * Features_2Elements);
         global::System.Span<float> features4Output = Slice(_floats1, n * Features_4Elements);
-        global::System.Span<int> features5Switches = Slice(_ints8, n * Features_5Elements);
+        global::System.Span<byte> features5Switches = Slice(_bytes8, n * Features_5Elements);
         global::System.Span<float> features7Output = Slice(_floats2, n * Features_7Elements);
         global::System.Span<float> features9Output = Slice(_floats5, n * Features_9Elements);
-        global::System.Span<int> features10Switches = Slice(_ints9, n * Features_10Elements);
+        global::System.Span<byte> features10Switches = Slice(_bytes9, n * Features_10Elements);
         global::System.Span<float> classifier2Output = Slice(_floats6, n * Classifier_2Elements);
         global::System.Span<float> classifier3OutputGrad = Slice(_floats12, n * Classifier_3Elements);
         global::System.Span<float> imagesGrad = Slice(_floats0, n * InputLength);

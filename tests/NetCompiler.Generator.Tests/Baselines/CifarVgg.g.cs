@@ -76,8 +76,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
             // classifier.4: Linear(128, 10), 128 -> 10
             new global::NetCompiler.LayerSummary("classifier.4", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
         },
-        inferenceBytesPerImage: 294912,
-        trainingBytesPerImage: 906320);
+        inferenceBytesPerImage: 270336,
+        trainingBytesPerImage: 874064);
 
     /// <summary>Labels per image: one class.</summary>
     public const int LabelsPerImage = 1;
@@ -136,7 +136,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  %features.4.saved_variance: f32[Features_4Channels] saved slot 34\n" +
         "  %features.5.output: f32[n x Features_5Elements] activation slot 3\n" +
         "  %features.6.output: f32[n x Features_6Elements] activation slot 4\n" +
-        "  %features.6.switches: i32[n x Features_6Elements] saved slot 5\n" +
+        "  %features.6.switches: u8[n x Features_6Elements] saved slot 5\n" +
         "  %features.7.output: f32[n x Features_7Elements] activation slot 6\n" +
         "  %features.8.saved_mean: f32[Features_8Channels] saved slot 35\n" +
         "  %features.8.saved_inv_std: f32[Features_8Channels] saved slot 36\n" +
@@ -148,7 +148,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  %features.11.saved_variance: f32[Features_11Channels] saved slot 40\n" +
         "  %features.12.output: f32[n x Features_12Elements] activation slot 9\n" +
         "  %features.13.output: f32[n x Features_13Elements] activation slot 10\n" +
-        "  %features.13.switches: i32[n x Features_13Elements] saved slot 11\n" +
+        "  %features.13.switches: u8[n x Features_13Elements] saved slot 11\n" +
         "  %features.14.output: f32[n x Features_14Elements] activation slot 12\n" +
         "  %features.15.saved_mean: f32[Features_15Channels] saved slot 41\n" +
         "  %features.15.saved_inv_std: f32[Features_15Channels] saved slot 42\n" +
@@ -160,7 +160,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  %features.18.saved_variance: f32[Features_18Channels] saved slot 46\n" +
         "  %features.19.output: f32[n x Features_19Elements] activation slot 15\n" +
         "  %features.20.output: f32[n x Features_20Elements] activation slot 16\n" +
-        "  %features.20.switches: i32[n x Features_20Elements] saved slot 17\n" +
+        "  %features.20.switches: u8[n x Features_20Elements] saved slot 17\n" +
         "  %classifier.1.output: f32[n x Classifier_1Elements] activation slot 18\n" +
         "  %classifier.3.output: f32[n x Classifier_3Elements] activation slot 19\n" +
         "  %classifier.4.output: f32[n x Classifier_4Elements] activation slot 21 pinned\n" +
@@ -468,8 +468,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
     /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
-    public const long InferenceBytesPerImage = 294912;
-    public const long TrainingBytesPerImage = 906320;
+    public const long InferenceBytesPerImage = 270336;
+    public const long TrainingBytesPerImage = 874064;
 
     private const int Features_0Elements = 32768; // 32x32x32 per image
     private const int Features_1Channels = 32; // channels
@@ -717,7 +717,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     // features.5.output.grad, features.6.output
     private readonly float[] _floats4;
     // features.6.switches
-    private readonly int[] _ints5;
+    private readonly byte[] _bytes5;
     // features.7.output, features.6.output.grad
     private readonly float[] _floats6;
     // features.9.output, features.7.output.grad
@@ -729,7 +729,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     // features.12.output.grad, features.13.output
     private readonly float[] _floats10;
     // features.13.switches
-    private readonly int[] _ints11;
+    private readonly byte[] _bytes11;
     // features.14.output, features.13.output.grad
     private readonly float[] _floats12;
     // features.16.output, features.14.output.grad
@@ -741,7 +741,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     // features.19.output.grad, features.20.output
     private readonly float[] _floats16;
     // features.20.switches
-    private readonly int[] _ints17;
+    private readonly byte[] _bytes17;
     // features.20.output.grad, classifier.1.output
     private readonly float[] _floats18;
     // classifier.3.output, classifier.1.output.grad
@@ -881,7 +881,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
             perImage: true);
         _floats4 = AllocateStorage<float>("features.5.output.grad and the buffers sharing it", Features_5Elements,
             perImage: true);
-        _ints5 = AllocateStorage<int>("features.6.switches", Features_6Elements, perImage: true);
+        _bytes5 = AllocateStorage<byte>("features.6.switches", Features_6Elements, perImage: true);
         _floats6 = AllocateStorage<float>("features.7.output and the buffers sharing it", Features_7Elements,
             perImage: true);
         _floats7 = AllocateStorage<float>("features.9.output and the buffers sharing it", Features_9Elements,
@@ -892,7 +892,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
             perImage: true);
         _floats10 = AllocateStorage<float>("features.12.output.grad and the buffers sharing it", Features_12Elements,
             perImage: true);
-        _ints11 = AllocateStorage<int>("features.13.switches", Features_13Elements, perImage: true);
+        _bytes11 = AllocateStorage<byte>("features.13.switches", Features_13Elements, perImage: true);
         _floats12 = AllocateStorage<float>("features.14.output and the buffers sharing it", Features_14Elements,
             perImage: true);
         _floats13 = AllocateStorage<float>("features.16.output and the buffers sharing it", Features_16Elements,
@@ -903,7 +903,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
             perImage: true);
         _floats16 = AllocateStorage<float>("features.19.output.grad and the buffers sharing it", Features_19Elements,
             perImage: true);
-        _ints17 = AllocateStorage<int>("features.20.switches", Features_20Elements, perImage: true);
+        _bytes17 = AllocateStorage<byte>("features.20.switches", Features_20Elements, perImage: true);
         _floats18 = AllocateStorage<float>("features.20.output.grad and the buffers sharing it", Features_20Elements,
             perImage: true);
         _floats19 = AllocateStorage<float>("classifier.3.output and the buffers sharing it", Classifier_3Elements,
@@ -1125,15 +1125,15 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
         global::System.Span<float> features6Output = Slice(_floats4, n * Features_6Elements);
-        global::System.Span<int> features6Switches = Slice(_ints5, n * Features_6Elements);
+        global::System.Span<byte> features6Switches = Slice(_bytes5, n * Features_6Elements);
         global::System.Span<float> features9Output = Slice(_floats7, n * Features_9Elements);
         global::System.Span<float> features12Output = Slice(_floats9, n * Features_12Elements);
         global::System.Span<float> features13Output = Slice(_floats10, n * Features_13Elements);
-        global::System.Span<int> features13Switches = Slice(_ints11, n * Features_13Elements);
+        global::System.Span<byte> features13Switches = Slice(_bytes11, n * Features_13Elements);
         global::System.Span<float> features16Output = Slice(_floats13, n * Features_16Elements);
         global::System.Span<float> features19Output = Slice(_floats15, n * Features_19Elements);
         global::System.Span<float> features20Output = Slice(_floats16, n * Features_20Elements);
-        global::System.Span<int> features20Switches = Slice(_ints17, n * Features_20Elements);
+        global::System.Span<byte> features20Switches = Slice(_bytes17, n * Features_20Elements);
         global::System.Span<float> classifier1Output = Slice(_floats18, n * Classifier_1Elements);
         global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
         global::System.Span<float> classifier4Output = Slice(_floats21, n * Classifier_4Elements);
@@ -1197,19 +1197,19 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features3Output = Slice(_floats2, n * Features_3Elements);
         global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
         global::System.Span<float> features6Output = Slice(_floats4, n * Features_6Elements);
-        global::System.Span<int> features6Switches = Slice(_ints5, n * Features_6Elements);
+        global::System.Span<byte> features6Switches = Slice(_bytes5, n * Features_6Elements);
         global::System.Span<float> features7Output = Slice(_floats6, n * Features_7Elements);
         global::System.Span<float> features9Output = Slice(_floats7, n * Features_9Elements);
         global::System.Span<float> features10Output = Slice(_floats8, n * Features_10Elements);
         global::System.Span<float> features12Output = Slice(_floats9, n * Features_12Elements);
         global::System.Span<float> features13Output = Slice(_floats10, n * Features_13Elements);
-        global::System.Span<int> features13Switches = Slice(_ints11, n * Features_13Elements);
+        global::System.Span<byte> features13Switches = Slice(_bytes11, n * Features_13Elements);
         global::System.Span<float> features14Output = Slice(_floats12, n * Features_14Elements);
         global::System.Span<float> features16Output = Slice(_floats13, n * Features_16Elements);
         global::System.Span<float> features17Output = Slice(_floats14, n * Features_17Elements);
         global::System.Span<float> features19Output = Slice(_floats15, n * Features_19Elements);
         global::System.Span<float> features20Output = Slice(_floats16, n * Features_20Elements);
-        global::System.Span<int> features20Switches = Slice(_ints17, n * Features_20Elements);
+        global::System.Span<byte> features20Switches = Slice(_bytes17, n * Features_20Elements);
         global::System.Span<float> classifier1Output = Slice(_floats18, n * Classifier_1Elements);
         global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
         global::System.Span<float> classifier4Output = Slice(_floats21, n * Classifier_4Elements);
@@ -1291,7 +1291,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features4SavedVariance = Slice(_floats34, Features_4Channels);
         global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
         global::System.Span<float> features6Output = Slice(_floats4, n * Features_6Elements);
-        global::System.Span<int> features6Switches = Slice(_ints5, n * Features_6Elements);
+        global::System.Span<byte> features6Switches = Slice(_bytes5, n * Features_6Elements);
         global::System.Span<float> features7Output = Slice(_floats6, n * Features_7Elements);
         global::System.Span<float> features8SavedMean = Slice(_floats35, Features_8Channels);
         global::System.Span<float> features8SavedInvStd = Slice(_floats36, Features_8Channels);
@@ -1303,7 +1303,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features11SavedVariance = Slice(_floats40, Features_11Channels);
         global::System.Span<float> features12Output = Slice(_floats9, n * Features_12Elements);
         global::System.Span<float> features13Output = Slice(_floats10, n * Features_13Elements);
-        global::System.Span<int> features13Switches = Slice(_ints11, n * Features_13Elements);
+        global::System.Span<byte> features13Switches = Slice(_bytes11, n * Features_13Elements);
         global::System.Span<float> features14Output = Slice(_floats12, n * Features_14Elements);
         global::System.Span<float> features15SavedMean = Slice(_floats41, Features_15Channels);
         global::System.Span<float> features15SavedInvStd = Slice(_floats42, Features_15Channels);
@@ -1315,7 +1315,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features18SavedVariance = Slice(_floats46, Features_18Channels);
         global::System.Span<float> features19Output = Slice(_floats15, n * Features_19Elements);
         global::System.Span<float> features20Output = Slice(_floats16, n * Features_20Elements);
-        global::System.Span<int> features20Switches = Slice(_ints17, n * Features_20Elements);
+        global::System.Span<byte> features20Switches = Slice(_bytes17, n * Features_20Elements);
         global::System.Span<float> classifier1Output = Slice(_floats18, n * Classifier_1Elements);
         global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
         global::System.Span<float> classifier4Output = Slice(_floats21, n * Classifier_4Elements);
@@ -1515,13 +1515,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.KernelContext context = Context;
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features5Output = Slice(_floats3, n * Features_5Elements);
-        global::System.Span<int> features6Switches = Slice(_ints5, n * Features_6Elements);
+        global::System.Span<byte> features6Switches = Slice(_bytes5, n * Features_6Elements);
         global::System.Span<float> features9Output = Slice(_floats7, n * Features_9Elements);
         global::System.Span<float> features12Output = Slice(_floats9, n * Features_12Elements);
-        global::System.Span<int> features13Switches = Slice(_ints11, n * Features_13Elements);
+        global::System.Span<byte> features13Switches = Slice(_bytes11, n * Features_13Elements);
         global::System.Span<float> features16Output = Slice(_floats13, n * Features_16Elements);
         global::System.Span<float> features19Output = Slice(_floats15, n * Features_19Elements);
-        global::System.Span<int> features20Switches = Slice(_ints17, n * Features_20Elements);
+        global::System.Span<byte> features20Switches = Slice(_bytes17, n * Features_20Elements);
         global::System.Span<float> classifier1Output = Slice(_floats18, n * Classifier_1Elements);
         global::System.Span<float> classifier3Output = Slice(_floats19, n * Classifier_3Elements);
         global::System.Span<float> classifier4OutputGrad = Slice(_floats22, n * Classifier_4Elements);

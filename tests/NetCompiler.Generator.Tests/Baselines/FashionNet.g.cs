@@ -50,8 +50,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
             // classifier.3: Linear(128, 10), 128 -> 10
             new global::NetCompiler.LayerSummary("classifier.3", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
         },
-        inferenceBytesPerImage: 150528,
-        trainingBytesPerImage: 478288);
+        inferenceBytesPerImage: 131712,
+        trainingBytesPerImage: 450064);
 
     /// <summary>Labels per image: one class.</summary>
     public const int LabelsPerImage = 1;
@@ -84,14 +84,14 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  %features.1.saved_variance: f32[Features_1Channels] saved slot 22\n" +
         "  %features.2.output: f32[n x Features_2Elements] activation slot 1\n" +
         "  %features.3.output: f32[n x Features_3Elements] activation slot 5\n" +
-        "  %features.3.switches: i32[n x Features_3Elements] saved slot 6\n" +
+        "  %features.3.switches: u8[n x Features_3Elements] saved slot 6\n" +
         "  %features.4.output: f32[n x Features_4Elements] activation slot 2\n" +
         "  %features.5.saved_mean: f32[Features_5Channels] saved slot 16\n" +
         "  %features.5.saved_inv_std: f32[Features_5Channels] saved slot 17\n" +
         "  %features.5.saved_variance: f32[Features_5Channels] saved slot 18\n" +
         "  %features.6.output: f32[n x Features_6Elements] activation slot 3\n" +
         "  %features.7.output: f32[n x Features_7Elements] activation slot 4\n" +
-        "  %features.7.switches: i32[n x Features_7Elements] saved slot 7\n" +
+        "  %features.7.switches: u8[n x Features_7Elements] saved slot 7\n" +
         "  %classifier.1.output: f32[n x Classifier_1Elements] activation slot 8\n" +
         "  %classifier.2.output: f32[n x Classifier_2Elements] activation slot 9\n" +
         "  %classifier.2.mask: f32[n x Classifier_2Elements] saved slot 10\n" +
@@ -244,8 +244,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
     /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
-    public const long InferenceBytesPerImage = 150528;
-    public const long TrainingBytesPerImage = 478288;
+    public const long InferenceBytesPerImage = 131712;
+    public const long TrainingBytesPerImage = 450064;
 
     private const int Features_0Elements = 25088; // 32x28x28 per image
     private const int Features_1Channels = 32; // channels
@@ -364,9 +364,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     // features.3.output
     private readonly float[] _floats5;
     // features.3.switches
-    private readonly int[] _ints6;
+    private readonly byte[] _bytes6;
     // features.7.switches
-    private readonly int[] _ints7;
+    private readonly byte[] _bytes7;
     // features.7.output.grad, classifier.1.output
     private readonly float[] _floats8;
     // classifier.2.output, classifier.2.output.grad
@@ -440,8 +440,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         _floats4 = AllocateStorage<float>("features.6.output.grad and the buffers sharing it", Features_6Elements,
             perImage: true);
         _floats5 = AllocateStorage<float>("features.3.output", Features_3Elements, perImage: true);
-        _ints6 = AllocateStorage<int>("features.3.switches", Features_3Elements, perImage: true);
-        _ints7 = AllocateStorage<int>("features.7.switches", Features_7Elements, perImage: true);
+        _bytes6 = AllocateStorage<byte>("features.3.switches", Features_3Elements, perImage: true);
+        _bytes7 = AllocateStorage<byte>("features.7.switches", Features_7Elements, perImage: true);
         _floats8 = AllocateStorage<float>("features.7.output.grad and the buffers sharing it", Features_7Elements,
             perImage: true);
         _floats9 = AllocateStorage<float>("classifier.2.output and the buffers sharing it", Classifier_2Elements,
@@ -592,10 +592,10 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         _lastCount = n;
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features3Output = Slice(_floats5, n * Features_3Elements);
-        global::System.Span<int> features3Switches = Slice(_ints6, n * Features_3Elements);
+        global::System.Span<byte> features3Switches = Slice(_bytes6, n * Features_3Elements);
         global::System.Span<float> features6Output = Slice(_floats3, n * Features_6Elements);
         global::System.Span<float> features7Output = Slice(_floats4, n * Features_7Elements);
-        global::System.Span<int> features7Switches = Slice(_ints7, n * Features_7Elements);
+        global::System.Span<byte> features7Switches = Slice(_bytes7, n * Features_7Elements);
         global::System.Span<float> classifier1Output = Slice(_floats8, n * Classifier_1Elements);
         global::System.Span<float> classifier2Output = Slice(_floats9, n * Classifier_2Elements);
         global::System.Span<float> classifier3Output = Slice(_floats12, n * Classifier_3Elements);
@@ -633,11 +633,11 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features0Output = Slice(_floats0, n * Features_0Elements);
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features3Output = Slice(_floats5, n * Features_3Elements);
-        global::System.Span<int> features3Switches = Slice(_ints6, n * Features_3Elements);
+        global::System.Span<byte> features3Switches = Slice(_bytes6, n * Features_3Elements);
         global::System.Span<float> features4Output = Slice(_floats2, n * Features_4Elements);
         global::System.Span<float> features6Output = Slice(_floats3, n * Features_6Elements);
         global::System.Span<float> features7Output = Slice(_floats4, n * Features_7Elements);
-        global::System.Span<int> features7Switches = Slice(_ints7, n * Features_7Elements);
+        global::System.Span<byte> features7Switches = Slice(_bytes7, n * Features_7Elements);
         global::System.Span<float> classifier1Output = Slice(_floats8, n * Classifier_1Elements);
         global::System.Span<float> classifier2Output = Slice(_floats9, n * Classifier_2Elements);
         global::System.Span<float> classifier3Output = Slice(_floats12, n * Classifier_3Elements);
@@ -683,14 +683,14 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features1SavedVariance = Slice(_floats22, Features_1Channels);
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
         global::System.Span<float> features3Output = Slice(_floats5, n * Features_3Elements);
-        global::System.Span<int> features3Switches = Slice(_ints6, n * Features_3Elements);
+        global::System.Span<byte> features3Switches = Slice(_bytes6, n * Features_3Elements);
         global::System.Span<float> features4Output = Slice(_floats2, n * Features_4Elements);
         global::System.Span<float> features5SavedMean = Slice(_floats16, Features_5Channels);
         global::System.Span<float> features5SavedInvStd = Slice(_floats17, Features_5Channels);
         global::System.Span<float> features5SavedVariance = Slice(_floats18, Features_5Channels);
         global::System.Span<float> features6Output = Slice(_floats3, n * Features_6Elements);
         global::System.Span<float> features7Output = Slice(_floats4, n * Features_7Elements);
-        global::System.Span<int> features7Switches = Slice(_ints7, n * Features_7Elements);
+        global::System.Span<byte> features7Switches = Slice(_bytes7, n * Features_7Elements);
         global::System.Span<float> classifier1Output = Slice(_floats8, n * Classifier_1Elements);
         global::System.Span<float> classifier2Output = Slice(_floats9, n * Classifier_2Elements);
         global::System.Span<float> classifier2Mask = Slice(_floats10, n * Classifier_2Elements);
@@ -791,9 +791,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     {
         global::NetCompiler.Kernels.KernelContext context = Context;
         global::System.Span<float> features2Output = Slice(_floats1, n * Features_2Elements);
-        global::System.Span<int> features3Switches = Slice(_ints6, n * Features_3Elements);
+        global::System.Span<byte> features3Switches = Slice(_bytes6, n * Features_3Elements);
         global::System.Span<float> features6Output = Slice(_floats3, n * Features_6Elements);
-        global::System.Span<int> features7Switches = Slice(_ints7, n * Features_7Elements);
+        global::System.Span<byte> features7Switches = Slice(_bytes7, n * Features_7Elements);
         global::System.Span<float> classifier1Output = Slice(_floats8, n * Classifier_1Elements);
         global::System.Span<float> classifier3OutputGrad = Slice(_floats13, n * Classifier_3Elements);
         global::System.Span<float> imagesGrad = Slice(_floats0, n * InputLength);
