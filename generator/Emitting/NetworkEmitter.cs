@@ -79,7 +79,7 @@ internal static class NetworkEmitter
         {
             string field = layer.ReceptiveField is long pixels ? Format.Invariant(pixels) : "null";
             writer.Line($"        // {layer.Name}: {layer.Description}, {layer.Input} -> {layer.Output}")
-                .Line($"        new {Runtime}LayerSummary(\"{layer.Name}\", \"{layer.Description}\", {ShapeLiteral(layer.Output)}, "
+                .Statement($"        new {Runtime}LayerSummary(\"{layer.Name}\", \"{layer.Description}\", {ShapeLiteral(layer.Output)}, "
                     + $"{Format.Invariant(layer.Parameters)}, {Format.Invariant(layer.MultiplyAccumulates)}, {Format.Invariant(layer.ActivationBytes)}, {field}),");
         }
 

@@ -67,7 +67,7 @@ internal sealed class SourceWriter
             if (!fresh && (_indent * 4) + line.Length + 1 + argument.Length > width)
             {
                 Line(line.ToString());
-                line.Clear().Append(' ', 4);
+                line.Clear().Append(' ', statement.Length - statement.TrimStart().Length + 4);
                 fresh = true;
             }
 

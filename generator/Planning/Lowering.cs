@@ -38,9 +38,30 @@ internal sealed class BufferTable(IEnumerable<ProgramBuffer> buffers, IEnumerabl
             size = new SizeConstant(name, elements, description);
             _sizes.Add(size);
         }
+        else if (size.Elements != elements)
+        {
+            throw new System.InvalidOperationException($"Size {name} is {size.Elements}, not {elements}.");
+        }
 
         return size;
     }
+
+    /// <summary>
+    /// The size of a tensor, named after its layer (shared by the layer's time steps) and its place in the layer:
+    /// "Features_0WeightElements", "Features_3ConvWeightElements".
+    /// </summary>
+    public SizeConstant TensorSize(TensorKey key, string layer, long elements)
+    {
+        string module = key.Module.Length > layer.Length ? key.Module.Substring(key.Module.LastIndexOf('.') + 1) : "";
+        string name = Lowering.Identifier(layer) + Pascal(module) + Pascal(key.RoleName) + "Elements";
+        return Size(name, elements, "elements of " + layer + (module.Length == 0 ? "" : "'s " + module) + " " + key.RoleName);
+    }
+
+    /// <summary>The per-channel size of a layer: "Features_3Channels".</summary>
+    public SizeConstant ChannelSize(string layer, int channels) => Size(Lowering.Identifier(layer) + "Channels", channels, "channels");
+
+    private static string Pascal(string name) =>
+        string.Concat(name.Split('_').Where(part => part.Length > 0).Select(part => char.ToUpperInvariant(part[0]) + part.Substring(1)));
 
     public ProgramBuffer this[int id] => _buffers[id];
 
@@ -159,7 +180,7 @@ internal sealed class LayerLowering(
     public BufferOperand Saved(string name, ElementType type, SizeConstant size, bool perImage) =>
         buffers.Add(_prefix + "." + name, type, size, perImage, BufferRole.SavedForBackward);
 
-    public SizeConstant Channels => buffers.Size(identifier + "Channels", Layer.Output.Channels, "channels");
+    public SizeConstant Channels => buffers.ChannelSize(Layer.Name, Layer.Output.Channels);
 
     public void Emit(Call call) => calls.Add(call with { Layer = _label });
 

@@ -49,6 +49,19 @@ public sealed class BaselineTests
             """
         },
         {
+            "QTipsResNet",
+            """
+            namespace Segmentation;
+
+            // samples/QTips: IMEXnet's forward Euler twin, symmetric residual steps.
+            [Network("1x64x64", Loss = Loss.PixelCrossEntropy, Keep = "features.3")]
+            [Conv(16, 3, Stride = 2, Pad = 1), BatchNorm, Relu]
+            [Residual(Steps = 4, H = 1f, Symmetric = true)]
+            [ConvTranspose(4, 2, Stride = 2)]
+            public partial class QTipsResNet;
+            """
+        },
+        {
             "NestedSegmenter",
             """
             namespace Models.Vision;

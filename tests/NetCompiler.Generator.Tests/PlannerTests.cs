@@ -144,6 +144,17 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public void ABufferNoRoutineTouchesIsDroppedAndEveryOtherGetsStorage()
+    {
+        LoweredNetwork fused = FuseEpilogues.Run(Lower("CONV 8 3x3 -> RELU -> GAP -> FC 2"));
+        Assert.Contains(fused.Buffers, b => b.Name == "features.0.output"); // the ReLU's input, before fusion
+
+        KernelProgram program = Plan("CONV 8 3x3 -> RELU -> GAP -> FC 2");
+        Assert.DoesNotContain(program.Buffers, b => b.Name == "features.0.output"); // the convolution writes the ReLU's output now
+        Assert.All(program.Buffers.Where(b => b.Role != BufferRole.Input), b => Assert.True(program.Memory.SlotOf[b.Id] >= 0, b.Name));
+    }
+
+    [Fact]
     public void TheBackendRefusesAnFftItCannotPlanOnTheImexLayer()
     {
         var diagnostics = new List<DiagnosticInfo>();

@@ -87,6 +87,18 @@ public sealed class StageTests
     }
 
     [Fact]
+    public void ImexCountsTheMultiplyAccumulatesThatRunInBothForms()
+    {
+        // 4x16x16, 2 steps. Per step: K and K^T, 2 * 4 * 4 * 9 * 256 = 73,728; the FFTs of 4 right-hand-side and
+        // 4 solution planes, 2 * 4 * 2 N log2 N with N = 256, = 32,768; the solve over H (W/2 + 1) = 144 frequencies:
+        // depthwise a real scale of each complex value, 2 * 4 * 144 = 1,152; groups of 2, 8 g^2 per group, 8 * 4 * 2 * 144 = 9,216.
+        long Macs(string imex) => NetworkChecker.Check(Network(4, 16, 16, ParseClean(imex + " -> GAP -> FC 2"))).Network!.Layers[0].MultiplyAccumulates;
+        Assert.Equal(2 * (73_728 + 32_768 + 1_152L), Macs("IMEX steps=2"));
+        Assert.Equal(Macs("IMEX steps=2"), Macs("IMEX steps=2 released=true"));
+        Assert.Equal(2 * (73_728 + 32_768 + 9_216L), Macs("IMEX steps=2 groups=2"));
+    }
+
+    [Fact]
     public void CheckerStopsAtTheFirstLayerThatCannotBeBuilt()
     {
         CheckResult result = NetworkChecker.Check(Network(1, 4, 4, ParseClean("CONV 2 5x5 pad=0 -> CONV 2 9x9 pad=0 -> FC 2")));

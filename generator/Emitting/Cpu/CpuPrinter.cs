@@ -71,8 +71,13 @@ internal sealed class CpuPrinter
         string[] lines = ProgramText.Print(_program).TrimEnd('\n').Split('\n');
         for (int i = 0; i < lines.Length; i++)
         {
-            string literal = "\"" + lines[i].Replace("\\", "\\\\").Replace("\"", "\\\"") + "\\n\"";
-            _writer.Line("    " + literal + (i + 1 < lines.Length ? " +" : ";"));
+            // A long call goes on several literals, broken after an operand, so the source stays about 120 columns wide.
+            List<string> pieces = Pieces(lines[i].Replace("\\", "\\\\").Replace("\"", "\\\""), 100);
+            for (int p = 0; p < pieces.Count; p++)
+            {
+                bool last = p + 1 == pieces.Count;
+                _writer.Line("    \"" + pieces[p] + (last ? "\\n\"" : "\"") + (last && i + 1 == lines.Length ? ";" : " +"));
+            }
         }
 
         _writer.Line();
@@ -256,7 +261,7 @@ internal sealed class CpuPrinter
         string dscores = Slice(_program.ScoresGradientBuffer, "n");
         _writer.Line("/// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>")
             .Open("private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)")
-            .Line(_pixel
+            .Statement(_pixel
                 ? $"return {Kernels}SoftmaxCrossEntropy.ForwardPixels({scores}, labels, _classWeights, {dscores}, n, ClassCount, OutputLength / ClassCount);"
                 : $"return {Kernels}SoftmaxCrossEntropy.Forward({scores}, labels, {dscores}, n, ClassCount);")
             .Close().Line();
@@ -274,7 +279,7 @@ internal sealed class CpuPrinter
     /// </summary>
     private void PrintLayerAccess()
     {
-        _writer.Line("/// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>")
+        _writer.Line("/// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>")
             .Open($"public override {ReadOnlySpan} LayerOutput(string layerName) => layerName switch");
         foreach (LayerView view in _program.Layers)
         {
@@ -297,7 +302,7 @@ internal sealed class CpuPrinter
 
         _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();
 
-        _writer.Line("/// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>")
+        _writer.Line("/// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>")
             .Open($"public override {ReadOnlySpan} LayerGradient(string layerName) => layerName switch");
         foreach (LayerView view in _program.Layers)
         {
@@ -489,6 +494,20 @@ internal sealed class CpuPrinter
     };
 
     private static string Bool(bool value) => value ? "true" : "false";
+
+    /// <summary>Cuts a line into pieces of about <paramref name="width"/> characters, each ending after a ", ".</summary>
+    private static List<string> Pieces(string line, int width)
+    {
+        var pieces = new List<string>();
+        while (line.Length > width && line.LastIndexOf(", ", width, System.StringComparison.Ordinal) is int cut and > 0)
+        {
+            pieces.Add(line.Substring(0, cut + 2));
+            line = line.Substring(cut + 2);
+        }
+
+        pieces.Add(line);
+        return pieces;
+    }
 
     /// <summary>Splits a long comment into lines of about 110 columns.</summary>
     private static string Wrap(string text)

@@ -213,7 +213,7 @@ internal sealed class DeriveBackward
 
         ProgramTensor tensor = _tensors.First(t => t.Key == key);
         BufferOperand part = _buffers.Add(key + ".grad_part", ElementType.Float32,
-            _buffers.Size(Lowering.Identifier(key.Module) + "WeightElements", tensor.Elements, "elements of " + key), perImage: false, BufferRole.Scratch);
+            _buffers.TensorSize(key, _label.Split(' ')[0], tensor.Elements), perImage: false, BufferRole.Scratch);
         accumulate = () => Emit(new AddScaled(gradient, 1f, part, gradient));
         return part;
     }

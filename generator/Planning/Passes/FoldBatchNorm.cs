@@ -30,11 +30,11 @@ internal static class FoldBatchNorm
 
             ProgramBuffer output = buffers[linear.Y.Id];
             long weightElements = tensors.First(t => t.Key == weight.Key).Elements;
-            string module = weight.Key.Module;
+            string module = weight.Key.Module, layer = linear.Layer.Split(' ')[0];
             BufferOperand foldedWeight = buffers.Add(module + ".folded_weight", ElementType.Float32,
-                buffers.Size(Lowering.Identifier(module) + "WeightElements", weightElements, "elements of " + module + ".weight"), perImage: false, BufferRole.Derived);
+                buffers.TensorSize(weight.Key, layer, weightElements), perImage: false, BufferRole.Derived);
             BufferOperand foldedBias = buffers.Add(module + ".folded_bias", ElementType.Float32,
-                buffers.Size(Lowering.Identifier(module) + "Channels", norm.Norm.Channels, "channels"), perImage: false, BufferRole.Derived);
+                buffers.ChannelSize(layer, norm.Norm.Channels), perImage: false, BufferRole.Derived);
             fold.Add(new BatchNormFold(norm.Norm, linear.Weight, linear.Bias, foldedWeight, foldedBias) { Layer = linear.Layer });
             calls[i] = linear with { Weight = foldedWeight, Bias = foldedBias, Y = norm.Y, Epilogue = norm.Epilogue };
             calls.RemoveAt(i + 1);

@@ -24,37 +24,53 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         new global::NetCompiler.LayerSummary[]
         {
             // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
-            new global::NetCompiler.LayerSummary("features.0", "Conv2d(3, 64, kernel_size=11, stride=4, padding=2)", global::NetCompiler.TensorShape.Image(64, 55, 55), 23296, 70276800, 774400, 11),
+            new global::NetCompiler.LayerSummary("features.0", "Conv2d(3, 64, kernel_size=11, stride=4, padding=2)",
+                global::NetCompiler.TensorShape.Image(64, 55, 55), 23296, 70276800, 774400, 11),
             // features.1: ReLU, 64x55x55 -> 64x55x55
-            new global::NetCompiler.LayerSummary("features.1", "ReLU", global::NetCompiler.TensorShape.Image(64, 55, 55), 0, 0, 774400, 11),
+            new global::NetCompiler.LayerSummary("features.1", "ReLU",
+                global::NetCompiler.TensorShape.Image(64, 55, 55), 0, 0, 774400, 11),
             // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
-            new global::NetCompiler.LayerSummary("features.2", "MaxPool2d(kernel_size=3, stride=2)", global::NetCompiler.TensorShape.Image(64, 27, 27), 0, 0, 186624, 19),
+            new global::NetCompiler.LayerSummary("features.2", "MaxPool2d(kernel_size=3, stride=2)",
+                global::NetCompiler.TensorShape.Image(64, 27, 27), 0, 0, 186624, 19),
             // features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27
-            new global::NetCompiler.LayerSummary("features.3", "Conv2d(64, 192, kernel_size=5, padding=2)", global::NetCompiler.TensorShape.Image(192, 27, 27), 307392, 223948800, 559872, 51),
+            new global::NetCompiler.LayerSummary("features.3", "Conv2d(64, 192, kernel_size=5, padding=2)",
+                global::NetCompiler.TensorShape.Image(192, 27, 27), 307392, 223948800, 559872, 51),
             // features.4: ReLU, 192x27x27 -> 192x27x27
-            new global::NetCompiler.LayerSummary("features.4", "ReLU", global::NetCompiler.TensorShape.Image(192, 27, 27), 0, 0, 559872, 51),
+            new global::NetCompiler.LayerSummary("features.4", "ReLU",
+                global::NetCompiler.TensorShape.Image(192, 27, 27), 0, 0, 559872, 51),
             // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
-            new global::NetCompiler.LayerSummary("features.5", "MaxPool2d(kernel_size=3, stride=2)", global::NetCompiler.TensorShape.Image(192, 13, 13), 0, 0, 129792, 67),
+            new global::NetCompiler.LayerSummary("features.5", "MaxPool2d(kernel_size=3, stride=2)",
+                global::NetCompiler.TensorShape.Image(192, 13, 13), 0, 0, 129792, 67),
             // features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13
-            new global::NetCompiler.LayerSummary("features.6", "Conv2d(192, 256, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(256, 13, 13), 442624, 74760192, 173056, 99),
+            new global::NetCompiler.LayerSummary("features.6", "Conv2d(192, 256, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(256, 13, 13), 442624, 74760192, 173056, 99),
             // features.7: ReLU, 256x13x13 -> 256x13x13
-            new global::NetCompiler.LayerSummary("features.7", "ReLU", global::NetCompiler.TensorShape.Image(256, 13, 13), 0, 0, 173056, 99),
+            new global::NetCompiler.LayerSummary("features.7", "ReLU",
+                global::NetCompiler.TensorShape.Image(256, 13, 13), 0, 0, 173056, 99),
             // features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13
-            new global::NetCompiler.LayerSummary("features.8", "Conv2d(256, 256, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(256, 13, 13), 590080, 99680256, 173056, 131),
+            new global::NetCompiler.LayerSummary("features.8", "Conv2d(256, 256, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(256, 13, 13), 590080, 99680256, 173056, 131),
             // features.9: ReLU, 256x13x13 -> 256x13x13
-            new global::NetCompiler.LayerSummary("features.9", "ReLU", global::NetCompiler.TensorShape.Image(256, 13, 13), 0, 0, 173056, 131),
+            new global::NetCompiler.LayerSummary("features.9", "ReLU",
+                global::NetCompiler.TensorShape.Image(256, 13, 13), 0, 0, 173056, 131),
             // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
-            new global::NetCompiler.LayerSummary("features.10", "MaxPool2d(kernel_size=3, stride=2)", global::NetCompiler.TensorShape.Image(256, 6, 6), 0, 0, 36864, 163),
+            new global::NetCompiler.LayerSummary("features.10", "MaxPool2d(kernel_size=3, stride=2)",
+                global::NetCompiler.TensorShape.Image(256, 6, 6), 0, 0, 36864, 163),
             // features.11: AdaptiveAvgPool2d(1), 256x6x6 -> 256x1x1
-            new global::NetCompiler.LayerSummary("features.11", "AdaptiveAvgPool2d(1)", global::NetCompiler.TensorShape.Image(256, 1, 1), 0, 0, 1024, null),
+            new global::NetCompiler.LayerSummary("features.11", "AdaptiveAvgPool2d(1)",
+                global::NetCompiler.TensorShape.Image(256, 1, 1), 0, 0, 1024, null),
             // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
-            new global::NetCompiler.LayerSummary("classifier.0", "Dropout(p=0.5)", global::NetCompiler.TensorShape.Image(256, 1, 1), 0, 0, 1024, null),
+            new global::NetCompiler.LayerSummary("classifier.0", "Dropout(p=0.5)",
+                global::NetCompiler.TensorShape.Image(256, 1, 1), 0, 0, 1024, null),
             // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
-            new global::NetCompiler.LayerSummary("classifier.1", "Linear(256, 4096)", global::NetCompiler.TensorShape.Flat(4096), 1052672, 1048576, 16384, null),
+            new global::NetCompiler.LayerSummary("classifier.1", "Linear(256, 4096)",
+                global::NetCompiler.TensorShape.Flat(4096), 1052672, 1048576, 16384, null),
             // classifier.2: ReLU, 4096 -> 4096
-            new global::NetCompiler.LayerSummary("classifier.2", "ReLU", global::NetCompiler.TensorShape.Flat(4096), 0, 0, 16384, null),
+            new global::NetCompiler.LayerSummary("classifier.2", "ReLU", global::NetCompiler.TensorShape.Flat(4096), 0,
+                0, 16384, null),
             // classifier.3: Linear(4096, 1000), 4096 -> 1000
-            new global::NetCompiler.LayerSummary("classifier.3", "Linear(4096, 1000)", global::NetCompiler.TensorShape.Flat(1000), 4097000, 4096000, 4000, null),
+            new global::NetCompiler.LayerSummary("classifier.3", "Linear(4096, 1000)",
+                global::NetCompiler.TensorShape.Flat(1000), 4097000, 4096000, 4000, null),
         },
         inferenceBytesPerImage: 1008704,
         trainingBytesPerImage: 2906432);
@@ -126,13 +142,16 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         "  // features.2\n" +
         "  max_pool2d(%features.1.output) -> %features.2.output, %features.2.switches  Features_2Shape\n" +
         "  // features.3\n" +
-        "  conv2d(%features.2.output, @features.3.weight, @features.3.bias) -> %features.4.output  Features_3Shape +relu\n" +
+        "  conv2d(%features.2.output, @features.3.weight, " +
+        "@features.3.bias) -> %features.4.output  Features_3Shape +relu\n" +
         "  // features.5\n" +
         "  max_pool2d(%features.4.output) -> %features.5.output, %features.5.switches  Features_5Shape\n" +
         "  // features.6\n" +
-        "  conv2d(%features.5.output, @features.6.weight, @features.6.bias) -> %features.7.output  Features_6Shape +relu\n" +
+        "  conv2d(%features.5.output, @features.6.weight, " +
+        "@features.6.bias) -> %features.7.output  Features_6Shape +relu\n" +
         "  // features.8\n" +
-        "  conv2d(%features.7.output, @features.8.weight, @features.8.bias) -> %features.9.output  Features_8Shape +relu\n" +
+        "  conv2d(%features.7.output, @features.8.weight, " +
+        "@features.8.bias) -> %features.9.output  Features_8Shape +relu\n" +
         "  // features.10\n" +
         "  max_pool2d(%features.9.output) -> %features.10.output, %features.10.switches  Features_10Shape\n" +
         "  // features.11\n" +
@@ -140,22 +159,27 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         "  // classifier.0\n" +
         "  copy(%features.11.output) -> %classifier.0.output\n" +
         "  // classifier.1\n" +
-        "  dense(%classifier.0.output, @classifier.1.weight, @classifier.1.bias) -> %classifier.2.output  Classifier_1Shape +relu\n" +
+        "  dense(%classifier.0.output, @classifier.1.weight, " +
+        "@classifier.1.bias) -> %classifier.2.output  Classifier_1Shape +relu\n" +
         "  // classifier.3\n" +
-        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, " +
+        "@classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
         "routine training\n" +
         "  // features.0\n" +
         "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.1.output  Features_0Shape +relu\n" +
         "  // features.2\n" +
         "  max_pool2d(%features.1.output) -> %features.2.output, %features.2.switches  Features_2Shape\n" +
         "  // features.3\n" +
-        "  conv2d(%features.2.output, @features.3.weight, @features.3.bias) -> %features.4.output  Features_3Shape +relu\n" +
+        "  conv2d(%features.2.output, @features.3.weight, " +
+        "@features.3.bias) -> %features.4.output  Features_3Shape +relu\n" +
         "  // features.5\n" +
         "  max_pool2d(%features.4.output) -> %features.5.output, %features.5.switches  Features_5Shape\n" +
         "  // features.6\n" +
-        "  conv2d(%features.5.output, @features.6.weight, @features.6.bias) -> %features.7.output  Features_6Shape +relu\n" +
+        "  conv2d(%features.5.output, @features.6.weight, " +
+        "@features.6.bias) -> %features.7.output  Features_6Shape +relu\n" +
         "  // features.8\n" +
-        "  conv2d(%features.7.output, @features.8.weight, @features.8.bias) -> %features.9.output  Features_8Shape +relu\n" +
+        "  conv2d(%features.7.output, @features.8.weight, " +
+        "@features.8.bias) -> %features.9.output  Features_8Shape +relu\n" +
         "  // features.10\n" +
         "  max_pool2d(%features.9.output) -> %features.10.output, %features.10.switches  Features_10Shape\n" +
         "  // features.11\n" +
@@ -163,72 +187,96 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         "  // classifier.0\n" +
         "  dropout(%features.11.output) -> %classifier.0.output, %classifier.0.mask  p=0.5\n" +
         "  // classifier.1\n" +
-        "  dense(%classifier.0.output, @classifier.1.weight, @classifier.1.bias) -> %classifier.2.output  Classifier_1Shape +relu\n" +
+        "  dense(%classifier.0.output, @classifier.1.weight, " +
+        "@classifier.1.bias) -> %classifier.2.output  Classifier_1Shape +relu\n" +
         "  // classifier.3\n" +
-        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, " +
+        "@classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
         "  // loss\n" +
         "  softmax_cross_entropy(%classifier.3.output) -> %classifier.3.output.grad\n" +
         "  check_loss()\n" +
         "  commit_step()\n" +
         "  // classifier.3\n" +
-        "  dense.backward_weight(%classifier.2.output, %classifier.3.output.grad) -> @classifier.3.weight.grad, @classifier.3.bias.grad  Classifier_3Shape\n" +
-        "  dense.backward_data(%classifier.3.output.grad, @classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
+        "  dense.backward_weight(%classifier.2.output, " +
+        "%classifier.3.output.grad) -> @classifier.3.weight.grad, @classifier.3.bias.grad  Classifier_3Shape\n" +
+        "  dense.backward_data(%classifier.3.output.grad, " +
+        "@classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
         "  // classifier.1\n" +
         "  relu.backward(%classifier.2.output, %classifier.2.output.grad) -> %classifier.2.output.grad\n" +
-        "  dense.backward_weight(%classifier.0.output, %classifier.2.output.grad) -> @classifier.1.weight.grad, @classifier.1.bias.grad  Classifier_1Shape\n" +
-        "  dense.backward_data(%classifier.2.output.grad, @classifier.1.weight) -> %classifier.0.output.grad  Classifier_1Shape\n" +
+        "  dense.backward_weight(%classifier.0.output, " +
+        "%classifier.2.output.grad) -> @classifier.1.weight.grad, @classifier.1.bias.grad  Classifier_1Shape\n" +
+        "  dense.backward_data(%classifier.2.output.grad, " +
+        "@classifier.1.weight) -> %classifier.0.output.grad  Classifier_1Shape\n" +
         "  // classifier.0\n" +
         "  dropout.backward(%classifier.0.output.grad, %classifier.0.mask) -> %features.11.output.grad\n" +
         "  // features.11\n" +
         "  global_avg_pool.backward(%features.11.output.grad) -> %features.10.output.grad\n" +
         "  // features.10\n" +
-        "  max_pool2d.backward(%features.10.output.grad, %features.10.switches) -> %features.9.output.grad  Features_10Shape\n" +
+        "  max_pool2d.backward(%features.10.output.grad, " +
+        "%features.10.switches) -> %features.9.output.grad  Features_10Shape\n" +
         "  // features.8\n" +
         "  relu.backward(%features.9.output, %features.9.output.grad) -> %features.9.output.grad\n" +
-        "  conv2d.backward_weight(%features.7.output, %features.9.output.grad) -> @features.8.weight.grad, @features.8.bias.grad  Features_8Shape\n" +
-        "  conv2d.backward_data(%features.9.output.grad, @features.8.weight) -> %features.7.output.grad  Features_8Shape\n" +
+        "  conv2d.backward_weight(%features.7.output, %features.9.output.grad) -> @features.8.weight.grad, " +
+        "@features.8.bias.grad  Features_8Shape\n" +
+        "  conv2d.backward_data(%features.9.output.grad, " +
+        "@features.8.weight) -> %features.7.output.grad  Features_8Shape\n" +
         "  // features.6\n" +
         "  relu.backward(%features.7.output, %features.7.output.grad) -> %features.7.output.grad\n" +
-        "  conv2d.backward_weight(%features.5.output, %features.7.output.grad) -> @features.6.weight.grad, @features.6.bias.grad  Features_6Shape\n" +
-        "  conv2d.backward_data(%features.7.output.grad, @features.6.weight) -> %features.5.output.grad  Features_6Shape\n" +
+        "  conv2d.backward_weight(%features.5.output, %features.7.output.grad) -> @features.6.weight.grad, " +
+        "@features.6.bias.grad  Features_6Shape\n" +
+        "  conv2d.backward_data(%features.7.output.grad, " +
+        "@features.6.weight) -> %features.5.output.grad  Features_6Shape\n" +
         "  // features.5\n" +
-        "  max_pool2d.backward(%features.5.output.grad, %features.5.switches) -> %features.4.output.grad  Features_5Shape\n" +
+        "  max_pool2d.backward(%features.5.output.grad, " +
+        "%features.5.switches) -> %features.4.output.grad  Features_5Shape\n" +
         "  // features.3\n" +
         "  relu.backward(%features.4.output, %features.4.output.grad) -> %features.4.output.grad\n" +
-        "  conv2d.backward_weight(%features.2.output, %features.4.output.grad) -> @features.3.weight.grad, @features.3.bias.grad  Features_3Shape\n" +
-        "  conv2d.backward_data(%features.4.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+        "  conv2d.backward_weight(%features.2.output, %features.4.output.grad) -> @features.3.weight.grad, " +
+        "@features.3.bias.grad  Features_3Shape\n" +
+        "  conv2d.backward_data(%features.4.output.grad, " +
+        "@features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.2\n" +
-        "  max_pool2d.backward(%features.2.output.grad, %features.2.switches) -> %features.1.output.grad  Features_2Shape\n" +
+        "  max_pool2d.backward(%features.2.output.grad, " +
+        "%features.2.switches) -> %features.1.output.grad  Features_2Shape\n" +
         "  // features.0\n" +
         "  relu.backward(%features.1.output, %features.1.output.grad) -> %features.1.output.grad\n" +
-        "  conv2d.backward_weight(%images, %features.1.output.grad) -> @features.0.weight.grad, @features.0.bias.grad  Features_0Shape\n" +
+        "  conv2d.backward_weight(%images, %features.1.output.grad) -> @features.0.weight.grad, " +
+        "@features.0.bias.grad  Features_0Shape\n" +
         "  // update\n" +
         "  optimizer_step()\n" +
         "routine evaluation_backward\n" +
         "  // classifier.3\n" +
-        "  dense.backward_data(%classifier.3.output.grad, @classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
+        "  dense.backward_data(%classifier.3.output.grad, " +
+        "@classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
         "  // classifier.1\n" +
         "  relu.backward(%classifier.2.output, %classifier.2.output.grad) -> %classifier.2.output.grad\n" +
-        "  dense.backward_data(%classifier.2.output.grad, @classifier.1.weight) -> %classifier.0.output.grad  Classifier_1Shape\n" +
+        "  dense.backward_data(%classifier.2.output.grad, " +
+        "@classifier.1.weight) -> %classifier.0.output.grad  Classifier_1Shape\n" +
         "  // classifier.0\n" +
         "  copy(%classifier.0.output.grad) -> %features.11.output.grad\n" +
         "  // features.11\n" +
         "  global_avg_pool.backward(%features.11.output.grad) -> %features.10.output.grad\n" +
         "  // features.10\n" +
-        "  max_pool2d.backward(%features.10.output.grad, %features.10.switches) -> %features.9.output.grad  Features_10Shape\n" +
+        "  max_pool2d.backward(%features.10.output.grad, " +
+        "%features.10.switches) -> %features.9.output.grad  Features_10Shape\n" +
         "  // features.8\n" +
         "  relu.backward(%features.9.output, %features.9.output.grad) -> %features.9.output.grad\n" +
-        "  conv2d.backward_data(%features.9.output.grad, @features.8.weight) -> %features.7.output.grad  Features_8Shape\n" +
+        "  conv2d.backward_data(%features.9.output.grad, " +
+        "@features.8.weight) -> %features.7.output.grad  Features_8Shape\n" +
         "  // features.6\n" +
         "  relu.backward(%features.7.output, %features.7.output.grad) -> %features.7.output.grad\n" +
-        "  conv2d.backward_data(%features.7.output.grad, @features.6.weight) -> %features.5.output.grad  Features_6Shape\n" +
+        "  conv2d.backward_data(%features.7.output.grad, " +
+        "@features.6.weight) -> %features.5.output.grad  Features_6Shape\n" +
         "  // features.5\n" +
-        "  max_pool2d.backward(%features.5.output.grad, %features.5.switches) -> %features.4.output.grad  Features_5Shape\n" +
+        "  max_pool2d.backward(%features.5.output.grad, " +
+        "%features.5.switches) -> %features.4.output.grad  Features_5Shape\n" +
         "  // features.3\n" +
         "  relu.backward(%features.4.output, %features.4.output.grad) -> %features.4.output.grad\n" +
-        "  conv2d.backward_data(%features.4.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+        "  conv2d.backward_data(%features.4.output.grad, " +
+        "@features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.2\n" +
-        "  max_pool2d.backward(%features.2.output.grad, %features.2.switches) -> %features.1.output.grad  Features_2Shape\n" +
+        "  max_pool2d.backward(%features.2.output.grad, " +
+        "%features.2.switches) -> %features.1.output.grad  Features_2Shape\n" +
         "  // features.0\n" +
         "  relu.backward(%features.1.output, %features.1.output.grad) -> %features.1.output.grad\n" +
         "  conv2d.backward_data(%features.1.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
@@ -513,7 +561,8 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats11, n * Classifier_3Elements), labels, Slice(_floats12, n * Classifier_3Elements), n, ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats11, n * Classifier_3Elements),
+            labels, Slice(_floats12, n * Classifier_3Elements), n, ClassCount);
     }
 
     /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -522,7 +571,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         RunInference(images, n);
     }
 
-    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    /// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
         "features.0" => throw NotKept(layerName, "output", "features.1"),
@@ -544,7 +593,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         _ => throw UnknownLayer(layerName),
     };
 
-    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    /// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
     public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
     {
         "features.0" => throw NotRetained(layerName, "gradient"),

@@ -24,57 +24,83 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         new global::NetCompiler.LayerSummary[]
         {
             // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
-            new global::NetCompiler.LayerSummary("features.0", "Conv2d(3, 32, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(32, 32, 32), 896, 884736, 131072, 3),
+            new global::NetCompiler.LayerSummary("features.0", "Conv2d(3, 32, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(32, 32, 32), 896, 884736, 131072, 3),
             // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
-            new global::NetCompiler.LayerSummary("features.1", "BatchNorm2d(32)", global::NetCompiler.TensorShape.Image(32, 32, 32), 64, 0, 131072, 3),
+            new global::NetCompiler.LayerSummary("features.1", "BatchNorm2d(32)",
+                global::NetCompiler.TensorShape.Image(32, 32, 32), 64, 0, 131072, 3),
             // features.2: ReLU, 32x32x32 -> 32x32x32
-            new global::NetCompiler.LayerSummary("features.2", "ReLU", global::NetCompiler.TensorShape.Image(32, 32, 32), 0, 0, 131072, 3),
+            new global::NetCompiler.LayerSummary("features.2", "ReLU",
+                global::NetCompiler.TensorShape.Image(32, 32, 32), 0, 0, 131072, 3),
             // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
-            new global::NetCompiler.LayerSummary("features.3", "Conv2d(32, 32, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(32, 32, 32), 9248, 9437184, 131072, 5),
+            new global::NetCompiler.LayerSummary("features.3", "Conv2d(32, 32, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(32, 32, 32), 9248, 9437184, 131072, 5),
             // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
-            new global::NetCompiler.LayerSummary("features.4", "BatchNorm2d(32)", global::NetCompiler.TensorShape.Image(32, 32, 32), 64, 0, 131072, 5),
+            new global::NetCompiler.LayerSummary("features.4", "BatchNorm2d(32)",
+                global::NetCompiler.TensorShape.Image(32, 32, 32), 64, 0, 131072, 5),
             // features.5: ReLU, 32x32x32 -> 32x32x32
-            new global::NetCompiler.LayerSummary("features.5", "ReLU", global::NetCompiler.TensorShape.Image(32, 32, 32), 0, 0, 131072, 5),
+            new global::NetCompiler.LayerSummary("features.5", "ReLU",
+                global::NetCompiler.TensorShape.Image(32, 32, 32), 0, 0, 131072, 5),
             // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
-            new global::NetCompiler.LayerSummary("features.6", "MaxPool2d(kernel_size=2, stride=2)", global::NetCompiler.TensorShape.Image(32, 16, 16), 0, 0, 32768, 6),
+            new global::NetCompiler.LayerSummary("features.6", "MaxPool2d(kernel_size=2, stride=2)",
+                global::NetCompiler.TensorShape.Image(32, 16, 16), 0, 0, 32768, 6),
             // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
-            new global::NetCompiler.LayerSummary("features.7", "Conv2d(32, 32, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(32, 16, 16), 9248, 2359296, 32768, 10),
+            new global::NetCompiler.LayerSummary("features.7", "Conv2d(32, 32, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(32, 16, 16), 9248, 2359296, 32768, 10),
             // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
-            new global::NetCompiler.LayerSummary("features.8", "BatchNorm2d(32)", global::NetCompiler.TensorShape.Image(32, 16, 16), 64, 0, 32768, 10),
+            new global::NetCompiler.LayerSummary("features.8", "BatchNorm2d(32)",
+                global::NetCompiler.TensorShape.Image(32, 16, 16), 64, 0, 32768, 10),
             // features.9: ReLU, 32x16x16 -> 32x16x16
-            new global::NetCompiler.LayerSummary("features.9", "ReLU", global::NetCompiler.TensorShape.Image(32, 16, 16), 0, 0, 32768, 10),
+            new global::NetCompiler.LayerSummary("features.9", "ReLU",
+                global::NetCompiler.TensorShape.Image(32, 16, 16), 0, 0, 32768, 10),
             // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
-            new global::NetCompiler.LayerSummary("features.10", "Conv2d(32, 32, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(32, 16, 16), 9248, 2359296, 32768, 14),
+            new global::NetCompiler.LayerSummary("features.10", "Conv2d(32, 32, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(32, 16, 16), 9248, 2359296, 32768, 14),
             // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
-            new global::NetCompiler.LayerSummary("features.11", "BatchNorm2d(32)", global::NetCompiler.TensorShape.Image(32, 16, 16), 64, 0, 32768, 14),
+            new global::NetCompiler.LayerSummary("features.11", "BatchNorm2d(32)",
+                global::NetCompiler.TensorShape.Image(32, 16, 16), 64, 0, 32768, 14),
             // features.12: ReLU, 32x16x16 -> 32x16x16
-            new global::NetCompiler.LayerSummary("features.12", "ReLU", global::NetCompiler.TensorShape.Image(32, 16, 16), 0, 0, 32768, 14),
+            new global::NetCompiler.LayerSummary("features.12", "ReLU",
+                global::NetCompiler.TensorShape.Image(32, 16, 16), 0, 0, 32768, 14),
             // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
-            new global::NetCompiler.LayerSummary("features.13", "MaxPool2d(kernel_size=2, stride=2)", global::NetCompiler.TensorShape.Image(32, 8, 8), 0, 0, 8192, 16),
+            new global::NetCompiler.LayerSummary("features.13", "MaxPool2d(kernel_size=2, stride=2)",
+                global::NetCompiler.TensorShape.Image(32, 8, 8), 0, 0, 8192, 16),
             // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
-            new global::NetCompiler.LayerSummary("features.14", "Conv2d(32, 32, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(32, 8, 8), 9248, 589824, 8192, 24),
+            new global::NetCompiler.LayerSummary("features.14", "Conv2d(32, 32, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(32, 8, 8), 9248, 589824, 8192, 24),
             // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
-            new global::NetCompiler.LayerSummary("features.15", "BatchNorm2d(32)", global::NetCompiler.TensorShape.Image(32, 8, 8), 64, 0, 8192, 24),
+            new global::NetCompiler.LayerSummary("features.15", "BatchNorm2d(32)",
+                global::NetCompiler.TensorShape.Image(32, 8, 8), 64, 0, 8192, 24),
             // features.16: ReLU, 32x8x8 -> 32x8x8
-            new global::NetCompiler.LayerSummary("features.16", "ReLU", global::NetCompiler.TensorShape.Image(32, 8, 8), 0, 0, 8192, 24),
+            new global::NetCompiler.LayerSummary("features.16", "ReLU", global::NetCompiler.TensorShape.Image(32, 8, 8),
+                0, 0, 8192, 24),
             // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
-            new global::NetCompiler.LayerSummary("features.17", "Conv2d(32, 32, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(32, 8, 8), 9248, 589824, 8192, 32),
+            new global::NetCompiler.LayerSummary("features.17", "Conv2d(32, 32, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(32, 8, 8), 9248, 589824, 8192, 32),
             // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
-            new global::NetCompiler.LayerSummary("features.18", "BatchNorm2d(32)", global::NetCompiler.TensorShape.Image(32, 8, 8), 64, 0, 8192, 32),
+            new global::NetCompiler.LayerSummary("features.18", "BatchNorm2d(32)",
+                global::NetCompiler.TensorShape.Image(32, 8, 8), 64, 0, 8192, 32),
             // features.19: ReLU, 32x8x8 -> 32x8x8
-            new global::NetCompiler.LayerSummary("features.19", "ReLU", global::NetCompiler.TensorShape.Image(32, 8, 8), 0, 0, 8192, 32),
+            new global::NetCompiler.LayerSummary("features.19", "ReLU", global::NetCompiler.TensorShape.Image(32, 8, 8),
+                0, 0, 8192, 32),
             // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
-            new global::NetCompiler.LayerSummary("features.20", "MaxPool2d(kernel_size=2, stride=2)", global::NetCompiler.TensorShape.Image(32, 4, 4), 0, 0, 2048, 36),
+            new global::NetCompiler.LayerSummary("features.20", "MaxPool2d(kernel_size=2, stride=2)",
+                global::NetCompiler.TensorShape.Image(32, 4, 4), 0, 0, 2048, 36),
             // classifier.0: Linear(512, 128), 32x4x4 -> 128
-            new global::NetCompiler.LayerSummary("classifier.0", "Linear(512, 128)", global::NetCompiler.TensorShape.Flat(128), 65664, 65536, 512, null),
+            new global::NetCompiler.LayerSummary("classifier.0", "Linear(512, 128)",
+                global::NetCompiler.TensorShape.Flat(128), 65664, 65536, 512, null),
             // classifier.1: ReLU, 128 -> 128
-            new global::NetCompiler.LayerSummary("classifier.1", "ReLU", global::NetCompiler.TensorShape.Flat(128), 0, 0, 512, null),
+            new global::NetCompiler.LayerSummary("classifier.1", "ReLU", global::NetCompiler.TensorShape.Flat(128), 0,
+                0, 512, null),
             // classifier.2: Linear(128, 128), 128 -> 128
-            new global::NetCompiler.LayerSummary("classifier.2", "Linear(128, 128)", global::NetCompiler.TensorShape.Flat(128), 16512, 16384, 512, null),
+            new global::NetCompiler.LayerSummary("classifier.2", "Linear(128, 128)",
+                global::NetCompiler.TensorShape.Flat(128), 16512, 16384, 512, null),
             // classifier.3: ReLU, 128 -> 128
-            new global::NetCompiler.LayerSummary("classifier.3", "ReLU", global::NetCompiler.TensorShape.Flat(128), 0, 0, 512, null),
+            new global::NetCompiler.LayerSummary("classifier.3", "ReLU", global::NetCompiler.TensorShape.Flat(128), 0,
+                0, 512, null),
             // classifier.4: Linear(128, 10), 128 -> 10
-            new global::NetCompiler.LayerSummary("classifier.4", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
+            new global::NetCompiler.LayerSummary("classifier.4", "Linear(128, 10)",
+                global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
         },
         inferenceBytesPerImage: 270336,
         trainingBytesPerImage: 874064);
@@ -111,17 +137,17 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  Classifier_1Elements = 128  // 128 per image\n" +
         "  Classifier_3Elements = 128  // 128 per image\n" +
         "  Classifier_4Elements = 10  // 10 per image\n" +
-        "  Features_0WeightElements = 864  // elements of features.0.weight\n" +
+        "  Features_0WeightElements = 864  // elements of features.0 weight\n" +
         "  Features_0Channels = 32  // channels\n" +
-        "  Features_3WeightElements = 9216  // elements of features.3.weight\n" +
+        "  Features_3WeightElements = 9216  // elements of features.3 weight\n" +
         "  Features_3Channels = 32  // channels\n" +
-        "  Features_7WeightElements = 9216  // elements of features.7.weight\n" +
+        "  Features_7WeightElements = 9216  // elements of features.7 weight\n" +
         "  Features_7Channels = 32  // channels\n" +
-        "  Features_10WeightElements = 9216  // elements of features.10.weight\n" +
+        "  Features_10WeightElements = 9216  // elements of features.10 weight\n" +
         "  Features_10Channels = 32  // channels\n" +
-        "  Features_14WeightElements = 9216  // elements of features.14.weight\n" +
+        "  Features_14WeightElements = 9216  // elements of features.14 weight\n" +
         "  Features_14Channels = 32  // channels\n" +
-        "  Features_17WeightElements = 9216  // elements of features.17.weight\n" +
+        "  Features_17WeightElements = 9216  // elements of features.17 weight\n" +
         "  Features_17Channels = 32  // channels\n" +
         "buffers\n" +
         "  %images: f32[n x InputLength] input\n" +
@@ -240,230 +266,346 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  @classifier.4.bias: [10] trained constant(0)\n" +
         "routine inference\n" +
         "  // features.0\n" +
-        "  conv2d(%images, %features.0.folded_weight, %features.0.folded_bias) -> %features.2.output  Features_0Shape +relu\n" +
+        "  conv2d(%images, %features.0.folded_weight, " +
+        "%features.0.folded_bias) -> %features.2.output  Features_0Shape +relu\n" +
         "  // features.3\n" +
-        "  conv2d(%features.2.output, %features.3.folded_weight, %features.3.folded_bias) -> %features.5.output  Features_3Shape +relu\n" +
+        "  conv2d(%features.2.output, %features.3.folded_weight, " +
+        "%features.3.folded_bias) -> %features.5.output  Features_3Shape +relu\n" +
         "  // features.6\n" +
         "  max_pool2d(%features.5.output) -> %features.6.output, %features.6.switches  Features_6Shape\n" +
         "  // features.7\n" +
-        "  conv2d(%features.6.output, %features.7.folded_weight, %features.7.folded_bias) -> %features.9.output  Features_7Shape +relu\n" +
+        "  conv2d(%features.6.output, %features.7.folded_weight, " +
+        "%features.7.folded_bias) -> %features.9.output  Features_7Shape +relu\n" +
         "  // features.10\n" +
-        "  conv2d(%features.9.output, %features.10.folded_weight, %features.10.folded_bias) -> %features.12.output  Features_10Shape +relu\n" +
+        "  conv2d(%features.9.output, %features.10.folded_weight, " +
+        "%features.10.folded_bias) -> %features.12.output  Features_10Shape +relu\n" +
         "  // features.13\n" +
         "  max_pool2d(%features.12.output) -> %features.13.output, %features.13.switches  Features_13Shape\n" +
         "  // features.14\n" +
-        "  conv2d(%features.13.output, %features.14.folded_weight, %features.14.folded_bias) -> %features.16.output  Features_14Shape +relu\n" +
+        "  conv2d(%features.13.output, %features.14.folded_weight, " +
+        "%features.14.folded_bias) -> %features.16.output  Features_14Shape +relu\n" +
         "  // features.17\n" +
-        "  conv2d(%features.16.output, %features.17.folded_weight, %features.17.folded_bias) -> %features.19.output  Features_17Shape +relu\n" +
+        "  conv2d(%features.16.output, %features.17.folded_weight, " +
+        "%features.17.folded_bias) -> %features.19.output  Features_17Shape +relu\n" +
         "  // features.20\n" +
         "  max_pool2d(%features.19.output) -> %features.20.output, %features.20.switches  Features_20Shape\n" +
         "  // classifier.0\n" +
-        "  dense(%features.20.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  dense(%features.20.output, @classifier.0.weight, " +
+        "@classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
         "  // classifier.2\n" +
-        "  dense(%classifier.1.output, @classifier.2.weight, @classifier.2.bias) -> %classifier.3.output  Classifier_2Shape +relu\n" +
+        "  dense(%classifier.1.output, @classifier.2.weight, " +
+        "@classifier.2.bias) -> %classifier.3.output  Classifier_2Shape +relu\n" +
         "  // classifier.4\n" +
-        "  dense(%classifier.3.output, @classifier.4.weight, @classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
+        "  dense(%classifier.3.output, @classifier.4.weight, " +
+        "@classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
         "routine inference_unfolded\n" +
         "  // features.0\n" +
         "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
         "  // features.1\n" +
-        "  batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
+        "  batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, " +
+        "@features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
         "  // features.3\n" +
-        "  conv2d(%features.2.output, @features.3.weight, @features.3.bias) -> %features.3.output  Features_3Shape\n" +
+        "  conv2d(%features.2.output, @features.3.weight, " +
+        "@features.3.bias) -> %features.3.output  Features_3Shape\n" +
         "  // features.4\n" +
-        "  batch_norm.inference(%features.3.output, @features.4.weight, @features.4.bias, @features.4.running_mean, @features.4.running_var) -> %features.5.output  eps=1E-05 +relu\n" +
+        "  batch_norm.inference(%features.3.output, @features.4.weight, @features.4.bias, " +
+        "@features.4.running_mean, @features.4.running_var) -> %features.5.output  eps=1E-05 +relu\n" +
         "  // features.6\n" +
         "  max_pool2d(%features.5.output) -> %features.6.output, %features.6.switches  Features_6Shape\n" +
         "  // features.7\n" +
-        "  conv2d(%features.6.output, @features.7.weight, @features.7.bias) -> %features.7.output  Features_7Shape\n" +
+        "  conv2d(%features.6.output, @features.7.weight, " +
+        "@features.7.bias) -> %features.7.output  Features_7Shape\n" +
         "  // features.8\n" +
-        "  batch_norm.inference(%features.7.output, @features.8.weight, @features.8.bias, @features.8.running_mean, @features.8.running_var) -> %features.9.output  eps=1E-05 +relu\n" +
+        "  batch_norm.inference(%features.7.output, @features.8.weight, @features.8.bias, " +
+        "@features.8.running_mean, @features.8.running_var) -> %features.9.output  eps=1E-05 +relu\n" +
         "  // features.10\n" +
-        "  conv2d(%features.9.output, @features.10.weight, @features.10.bias) -> %features.10.output  Features_10Shape\n" +
+        "  conv2d(%features.9.output, @features.10.weight, " +
+        "@features.10.bias) -> %features.10.output  Features_10Shape\n" +
         "  // features.11\n" +
-        "  batch_norm.inference(%features.10.output, @features.11.weight, @features.11.bias, @features.11.running_mean, @features.11.running_var) -> %features.12.output  eps=1E-05 +relu\n" +
+        "  batch_norm.inference(%features.10.output, @features.11.weight, @features.11.bias, " +
+        "@features.11.running_mean, @features.11.running_var) -> %features.12.output  eps=1E-05 +relu\n" +
         "  // features.13\n" +
         "  max_pool2d(%features.12.output) -> %features.13.output, %features.13.switches  Features_13Shape\n" +
         "  // features.14\n" +
-        "  conv2d(%features.13.output, @features.14.weight, @features.14.bias) -> %features.14.output  Features_14Shape\n" +
+        "  conv2d(%features.13.output, @features.14.weight, " +
+        "@features.14.bias) -> %features.14.output  Features_14Shape\n" +
         "  // features.15\n" +
-        "  batch_norm.inference(%features.14.output, @features.15.weight, @features.15.bias, @features.15.running_mean, @features.15.running_var) -> %features.16.output  eps=1E-05 +relu\n" +
+        "  batch_norm.inference(%features.14.output, @features.15.weight, @features.15.bias, " +
+        "@features.15.running_mean, @features.15.running_var) -> %features.16.output  eps=1E-05 +relu\n" +
         "  // features.17\n" +
-        "  conv2d(%features.16.output, @features.17.weight, @features.17.bias) -> %features.17.output  Features_17Shape\n" +
+        "  conv2d(%features.16.output, @features.17.weight, " +
+        "@features.17.bias) -> %features.17.output  Features_17Shape\n" +
         "  // features.18\n" +
-        "  batch_norm.inference(%features.17.output, @features.18.weight, @features.18.bias, @features.18.running_mean, @features.18.running_var) -> %features.19.output  eps=1E-05 +relu\n" +
+        "  batch_norm.inference(%features.17.output, @features.18.weight, @features.18.bias, " +
+        "@features.18.running_mean, @features.18.running_var) -> %features.19.output  eps=1E-05 +relu\n" +
         "  // features.20\n" +
         "  max_pool2d(%features.19.output) -> %features.20.output, %features.20.switches  Features_20Shape\n" +
         "  // classifier.0\n" +
-        "  dense(%features.20.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  dense(%features.20.output, @classifier.0.weight, " +
+        "@classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
         "  // classifier.2\n" +
-        "  dense(%classifier.1.output, @classifier.2.weight, @classifier.2.bias) -> %classifier.3.output  Classifier_2Shape +relu\n" +
+        "  dense(%classifier.1.output, @classifier.2.weight, " +
+        "@classifier.2.bias) -> %classifier.3.output  Classifier_2Shape +relu\n" +
         "  // classifier.4\n" +
-        "  dense(%classifier.3.output, @classifier.4.weight, @classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
+        "  dense(%classifier.3.output, @classifier.4.weight, " +
+        "@classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
         "routine fold\n" +
         "  // features.0\n" +
-        "  batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, %features.0.folded_bias\n" +
+        "  batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, " +
+        "@features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, " +
+        "%features.0.folded_bias\n" +
         "  // features.3\n" +
-        "  batch_norm.fold(@features.3.weight, @features.3.bias, @features.4.weight, @features.4.bias, @features.4.running_mean, @features.4.running_var) -> %features.3.folded_weight, %features.3.folded_bias\n" +
+        "  batch_norm.fold(@features.3.weight, @features.3.bias, @features.4.weight, @features.4.bias, " +
+        "@features.4.running_mean, @features.4.running_var) -> %features.3.folded_weight, " +
+        "%features.3.folded_bias\n" +
         "  // features.7\n" +
-        "  batch_norm.fold(@features.7.weight, @features.7.bias, @features.8.weight, @features.8.bias, @features.8.running_mean, @features.8.running_var) -> %features.7.folded_weight, %features.7.folded_bias\n" +
+        "  batch_norm.fold(@features.7.weight, @features.7.bias, @features.8.weight, @features.8.bias, " +
+        "@features.8.running_mean, @features.8.running_var) -> %features.7.folded_weight, " +
+        "%features.7.folded_bias\n" +
         "  // features.10\n" +
-        "  batch_norm.fold(@features.10.weight, @features.10.bias, @features.11.weight, @features.11.bias, @features.11.running_mean, @features.11.running_var) -> %features.10.folded_weight, %features.10.folded_bias\n" +
+        "  batch_norm.fold(@features.10.weight, @features.10.bias, @features.11.weight, @features.11.bias, " +
+        "@features.11.running_mean, @features.11.running_var) -> %features.10.folded_weight, " +
+        "%features.10.folded_bias\n" +
         "  // features.14\n" +
-        "  batch_norm.fold(@features.14.weight, @features.14.bias, @features.15.weight, @features.15.bias, @features.15.running_mean, @features.15.running_var) -> %features.14.folded_weight, %features.14.folded_bias\n" +
+        "  batch_norm.fold(@features.14.weight, @features.14.bias, @features.15.weight, @features.15.bias, " +
+        "@features.15.running_mean, @features.15.running_var) -> %features.14.folded_weight, " +
+        "%features.14.folded_bias\n" +
         "  // features.17\n" +
-        "  batch_norm.fold(@features.17.weight, @features.17.bias, @features.18.weight, @features.18.bias, @features.18.running_mean, @features.18.running_var) -> %features.17.folded_weight, %features.17.folded_bias\n" +
+        "  batch_norm.fold(@features.17.weight, @features.17.bias, @features.18.weight, @features.18.bias, " +
+        "@features.18.running_mean, @features.18.running_var) -> %features.17.folded_weight, " +
+        "%features.17.folded_bias\n" +
         "routine training\n" +
         "  // features.0\n" +
         "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
         "  // features.1\n" +
-        "  batch_norm.training(%features.0.output, @features.1.weight, @features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu\n" +
+        "  batch_norm.training(%features.0.output, @features.1.weight, " +
+        "@features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, " +
+        "%features.1.saved_variance  eps=1E-05 +relu\n" +
         "  // features.3\n" +
-        "  conv2d(%features.2.output, @features.3.weight, @features.3.bias) -> %features.3.output  Features_3Shape\n" +
+        "  conv2d(%features.2.output, @features.3.weight, " +
+        "@features.3.bias) -> %features.3.output  Features_3Shape\n" +
         "  // features.4\n" +
-        "  batch_norm.training(%features.3.output, @features.4.weight, @features.4.bias) -> %features.5.output, %features.4.saved_mean, %features.4.saved_inv_std, %features.4.saved_variance  eps=1E-05 +relu\n" +
+        "  batch_norm.training(%features.3.output, @features.4.weight, " +
+        "@features.4.bias) -> %features.5.output, %features.4.saved_mean, %features.4.saved_inv_std, " +
+        "%features.4.saved_variance  eps=1E-05 +relu\n" +
         "  // features.6\n" +
         "  max_pool2d(%features.5.output) -> %features.6.output, %features.6.switches  Features_6Shape\n" +
         "  // features.7\n" +
-        "  conv2d(%features.6.output, @features.7.weight, @features.7.bias) -> %features.7.output  Features_7Shape\n" +
+        "  conv2d(%features.6.output, @features.7.weight, " +
+        "@features.7.bias) -> %features.7.output  Features_7Shape\n" +
         "  // features.8\n" +
-        "  batch_norm.training(%features.7.output, @features.8.weight, @features.8.bias) -> %features.9.output, %features.8.saved_mean, %features.8.saved_inv_std, %features.8.saved_variance  eps=1E-05 +relu\n" +
+        "  batch_norm.training(%features.7.output, @features.8.weight, " +
+        "@features.8.bias) -> %features.9.output, %features.8.saved_mean, %features.8.saved_inv_std, " +
+        "%features.8.saved_variance  eps=1E-05 +relu\n" +
         "  // features.10\n" +
-        "  conv2d(%features.9.output, @features.10.weight, @features.10.bias) -> %features.10.output  Features_10Shape\n" +
+        "  conv2d(%features.9.output, @features.10.weight, " +
+        "@features.10.bias) -> %features.10.output  Features_10Shape\n" +
         "  // features.11\n" +
-        "  batch_norm.training(%features.10.output, @features.11.weight, @features.11.bias) -> %features.12.output, %features.11.saved_mean, %features.11.saved_inv_std, %features.11.saved_variance  eps=1E-05 +relu\n" +
+        "  batch_norm.training(%features.10.output, @features.11.weight, " +
+        "@features.11.bias) -> %features.12.output, %features.11.saved_mean, %features.11.saved_inv_std, " +
+        "%features.11.saved_variance  eps=1E-05 +relu\n" +
         "  // features.13\n" +
         "  max_pool2d(%features.12.output) -> %features.13.output, %features.13.switches  Features_13Shape\n" +
         "  // features.14\n" +
-        "  conv2d(%features.13.output, @features.14.weight, @features.14.bias) -> %features.14.output  Features_14Shape\n" +
+        "  conv2d(%features.13.output, @features.14.weight, " +
+        "@features.14.bias) -> %features.14.output  Features_14Shape\n" +
         "  // features.15\n" +
-        "  batch_norm.training(%features.14.output, @features.15.weight, @features.15.bias) -> %features.16.output, %features.15.saved_mean, %features.15.saved_inv_std, %features.15.saved_variance  eps=1E-05 +relu\n" +
+        "  batch_norm.training(%features.14.output, @features.15.weight, " +
+        "@features.15.bias) -> %features.16.output, %features.15.saved_mean, %features.15.saved_inv_std, " +
+        "%features.15.saved_variance  eps=1E-05 +relu\n" +
         "  // features.17\n" +
-        "  conv2d(%features.16.output, @features.17.weight, @features.17.bias) -> %features.17.output  Features_17Shape\n" +
+        "  conv2d(%features.16.output, @features.17.weight, " +
+        "@features.17.bias) -> %features.17.output  Features_17Shape\n" +
         "  // features.18\n" +
-        "  batch_norm.training(%features.17.output, @features.18.weight, @features.18.bias) -> %features.19.output, %features.18.saved_mean, %features.18.saved_inv_std, %features.18.saved_variance  eps=1E-05 +relu\n" +
+        "  batch_norm.training(%features.17.output, @features.18.weight, " +
+        "@features.18.bias) -> %features.19.output, %features.18.saved_mean, %features.18.saved_inv_std, " +
+        "%features.18.saved_variance  eps=1E-05 +relu\n" +
         "  // features.20\n" +
         "  max_pool2d(%features.19.output) -> %features.20.output, %features.20.switches  Features_20Shape\n" +
         "  // classifier.0\n" +
-        "  dense(%features.20.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  dense(%features.20.output, @classifier.0.weight, " +
+        "@classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
         "  // classifier.2\n" +
-        "  dense(%classifier.1.output, @classifier.2.weight, @classifier.2.bias) -> %classifier.3.output  Classifier_2Shape +relu\n" +
+        "  dense(%classifier.1.output, @classifier.2.weight, " +
+        "@classifier.2.bias) -> %classifier.3.output  Classifier_2Shape +relu\n" +
         "  // classifier.4\n" +
-        "  dense(%classifier.3.output, @classifier.4.weight, @classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
+        "  dense(%classifier.3.output, @classifier.4.weight, " +
+        "@classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
         "  // loss\n" +
         "  softmax_cross_entropy(%classifier.4.output) -> %classifier.4.output.grad\n" +
         "  check_loss()\n" +
         "  // features.1\n" +
-        "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, @features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, @features.1.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, " +
+        "@features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, " +
+        "@features.1.running_var  momentum=0.1\n" +
         "  // features.4\n" +
-        "  batch_norm.update_running(%features.4.saved_mean, %features.4.saved_variance, @features.4.running_mean, @features.4.running_var) -> @features.4.running_mean, @features.4.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.4.saved_mean, %features.4.saved_variance, " +
+        "@features.4.running_mean, @features.4.running_var) -> @features.4.running_mean, " +
+        "@features.4.running_var  momentum=0.1\n" +
         "  // features.8\n" +
-        "  batch_norm.update_running(%features.8.saved_mean, %features.8.saved_variance, @features.8.running_mean, @features.8.running_var) -> @features.8.running_mean, @features.8.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.8.saved_mean, %features.8.saved_variance, " +
+        "@features.8.running_mean, @features.8.running_var) -> @features.8.running_mean, " +
+        "@features.8.running_var  momentum=0.1\n" +
         "  // features.11\n" +
-        "  batch_norm.update_running(%features.11.saved_mean, %features.11.saved_variance, @features.11.running_mean, @features.11.running_var) -> @features.11.running_mean, @features.11.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.11.saved_mean, %features.11.saved_variance, " +
+        "@features.11.running_mean, @features.11.running_var) -> @features.11.running_mean, " +
+        "@features.11.running_var  momentum=0.1\n" +
         "  // features.15\n" +
-        "  batch_norm.update_running(%features.15.saved_mean, %features.15.saved_variance, @features.15.running_mean, @features.15.running_var) -> @features.15.running_mean, @features.15.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.15.saved_mean, %features.15.saved_variance, " +
+        "@features.15.running_mean, @features.15.running_var) -> @features.15.running_mean, " +
+        "@features.15.running_var  momentum=0.1\n" +
         "  // features.18\n" +
-        "  batch_norm.update_running(%features.18.saved_mean, %features.18.saved_variance, @features.18.running_mean, @features.18.running_var) -> @features.18.running_mean, @features.18.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.18.saved_mean, %features.18.saved_variance, " +
+        "@features.18.running_mean, @features.18.running_var) -> @features.18.running_mean, " +
+        "@features.18.running_var  momentum=0.1\n" +
         "  // loss\n" +
         "  commit_step()\n" +
         "  // classifier.4\n" +
-        "  dense.backward_weight(%classifier.3.output, %classifier.4.output.grad) -> @classifier.4.weight.grad, @classifier.4.bias.grad  Classifier_4Shape\n" +
-        "  dense.backward_data(%classifier.4.output.grad, @classifier.4.weight) -> %classifier.3.output.grad  Classifier_4Shape\n" +
+        "  dense.backward_weight(%classifier.3.output, " +
+        "%classifier.4.output.grad) -> @classifier.4.weight.grad, @classifier.4.bias.grad  Classifier_4Shape\n" +
+        "  dense.backward_data(%classifier.4.output.grad, " +
+        "@classifier.4.weight) -> %classifier.3.output.grad  Classifier_4Shape\n" +
         "  // classifier.2\n" +
         "  relu.backward(%classifier.3.output, %classifier.3.output.grad) -> %classifier.3.output.grad\n" +
-        "  dense.backward_weight(%classifier.1.output, %classifier.3.output.grad) -> @classifier.2.weight.grad, @classifier.2.bias.grad  Classifier_2Shape\n" +
-        "  dense.backward_data(%classifier.3.output.grad, @classifier.2.weight) -> %classifier.1.output.grad  Classifier_2Shape\n" +
+        "  dense.backward_weight(%classifier.1.output, " +
+        "%classifier.3.output.grad) -> @classifier.2.weight.grad, @classifier.2.bias.grad  Classifier_2Shape\n" +
+        "  dense.backward_data(%classifier.3.output.grad, " +
+        "@classifier.2.weight) -> %classifier.1.output.grad  Classifier_2Shape\n" +
         "  // classifier.0\n" +
         "  relu.backward(%classifier.1.output, %classifier.1.output.grad) -> %classifier.1.output.grad\n" +
-        "  dense.backward_weight(%features.20.output, %classifier.1.output.grad) -> @classifier.0.weight.grad, @classifier.0.bias.grad  Classifier_0Shape\n" +
-        "  dense.backward_data(%classifier.1.output.grad, @classifier.0.weight) -> %features.20.output.grad  Classifier_0Shape\n" +
+        "  dense.backward_weight(%features.20.output, " +
+        "%classifier.1.output.grad) -> @classifier.0.weight.grad, @classifier.0.bias.grad  Classifier_0Shape\n" +
+        "  dense.backward_data(%classifier.1.output.grad, " +
+        "@classifier.0.weight) -> %features.20.output.grad  Classifier_0Shape\n" +
         "  // features.20\n" +
-        "  max_pool2d.backward(%features.20.output.grad, %features.20.switches) -> %features.19.output.grad  Features_20Shape\n" +
+        "  max_pool2d.backward(%features.20.output.grad, " +
+        "%features.20.switches) -> %features.19.output.grad  Features_20Shape\n" +
         "  // features.18\n" +
         "  relu.backward(%features.19.output, %features.19.output.grad) -> %features.19.output.grad\n" +
-        "  batch_norm.backward(%features.19.output.grad, %features.17.output, @features.18.weight, %features.18.saved_mean, %features.18.saved_inv_std) -> %features.17.output.grad, @features.18.weight.grad, @features.18.bias.grad\n" +
+        "  batch_norm.backward(%features.19.output.grad, %features.17.output, @features.18.weight, " +
+        "%features.18.saved_mean, %features.18.saved_inv_std) -> %features.17.output.grad, " +
+        "@features.18.weight.grad, @features.18.bias.grad\n" +
         "  // features.17\n" +
-        "  conv2d.backward_weight(%features.16.output, %features.17.output.grad) -> @features.17.weight.grad, @features.17.bias.grad  Features_17Shape\n" +
-        "  conv2d.backward_data(%features.17.output.grad, @features.17.weight) -> %features.16.output.grad  Features_17Shape\n" +
+        "  conv2d.backward_weight(%features.16.output, %features.17.output.grad) -> @features.17.weight.grad, " +
+        "@features.17.bias.grad  Features_17Shape\n" +
+        "  conv2d.backward_data(%features.17.output.grad, " +
+        "@features.17.weight) -> %features.16.output.grad  Features_17Shape\n" +
         "  // features.15\n" +
         "  relu.backward(%features.16.output, %features.16.output.grad) -> %features.16.output.grad\n" +
-        "  batch_norm.backward(%features.16.output.grad, %features.14.output, @features.15.weight, %features.15.saved_mean, %features.15.saved_inv_std) -> %features.14.output.grad, @features.15.weight.grad, @features.15.bias.grad\n" +
+        "  batch_norm.backward(%features.16.output.grad, %features.14.output, @features.15.weight, " +
+        "%features.15.saved_mean, %features.15.saved_inv_std) -> %features.14.output.grad, " +
+        "@features.15.weight.grad, @features.15.bias.grad\n" +
         "  // features.14\n" +
-        "  conv2d.backward_weight(%features.13.output, %features.14.output.grad) -> @features.14.weight.grad, @features.14.bias.grad  Features_14Shape\n" +
-        "  conv2d.backward_data(%features.14.output.grad, @features.14.weight) -> %features.13.output.grad  Features_14Shape\n" +
+        "  conv2d.backward_weight(%features.13.output, %features.14.output.grad) -> @features.14.weight.grad, " +
+        "@features.14.bias.grad  Features_14Shape\n" +
+        "  conv2d.backward_data(%features.14.output.grad, " +
+        "@features.14.weight) -> %features.13.output.grad  Features_14Shape\n" +
         "  // features.13\n" +
-        "  max_pool2d.backward(%features.13.output.grad, %features.13.switches) -> %features.12.output.grad  Features_13Shape\n" +
+        "  max_pool2d.backward(%features.13.output.grad, " +
+        "%features.13.switches) -> %features.12.output.grad  Features_13Shape\n" +
         "  // features.11\n" +
         "  relu.backward(%features.12.output, %features.12.output.grad) -> %features.12.output.grad\n" +
-        "  batch_norm.backward(%features.12.output.grad, %features.10.output, @features.11.weight, %features.11.saved_mean, %features.11.saved_inv_std) -> %features.10.output.grad, @features.11.weight.grad, @features.11.bias.grad\n" +
+        "  batch_norm.backward(%features.12.output.grad, %features.10.output, @features.11.weight, " +
+        "%features.11.saved_mean, %features.11.saved_inv_std) -> %features.10.output.grad, " +
+        "@features.11.weight.grad, @features.11.bias.grad\n" +
         "  // features.10\n" +
-        "  conv2d.backward_weight(%features.9.output, %features.10.output.grad) -> @features.10.weight.grad, @features.10.bias.grad  Features_10Shape\n" +
-        "  conv2d.backward_data(%features.10.output.grad, @features.10.weight) -> %features.9.output.grad  Features_10Shape\n" +
+        "  conv2d.backward_weight(%features.9.output, %features.10.output.grad) -> @features.10.weight.grad, " +
+        "@features.10.bias.grad  Features_10Shape\n" +
+        "  conv2d.backward_data(%features.10.output.grad, " +
+        "@features.10.weight) -> %features.9.output.grad  Features_10Shape\n" +
         "  // features.8\n" +
         "  relu.backward(%features.9.output, %features.9.output.grad) -> %features.9.output.grad\n" +
-        "  batch_norm.backward(%features.9.output.grad, %features.7.output, @features.8.weight, %features.8.saved_mean, %features.8.saved_inv_std) -> %features.7.output.grad, @features.8.weight.grad, @features.8.bias.grad\n" +
+        "  batch_norm.backward(%features.9.output.grad, %features.7.output, @features.8.weight, " +
+        "%features.8.saved_mean, %features.8.saved_inv_std) -> %features.7.output.grad, " +
+        "@features.8.weight.grad, @features.8.bias.grad\n" +
         "  // features.7\n" +
-        "  conv2d.backward_weight(%features.6.output, %features.7.output.grad) -> @features.7.weight.grad, @features.7.bias.grad  Features_7Shape\n" +
-        "  conv2d.backward_data(%features.7.output.grad, @features.7.weight) -> %features.6.output.grad  Features_7Shape\n" +
+        "  conv2d.backward_weight(%features.6.output, %features.7.output.grad) -> @features.7.weight.grad, " +
+        "@features.7.bias.grad  Features_7Shape\n" +
+        "  conv2d.backward_data(%features.7.output.grad, " +
+        "@features.7.weight) -> %features.6.output.grad  Features_7Shape\n" +
         "  // features.6\n" +
-        "  max_pool2d.backward(%features.6.output.grad, %features.6.switches) -> %features.5.output.grad  Features_6Shape\n" +
+        "  max_pool2d.backward(%features.6.output.grad, " +
+        "%features.6.switches) -> %features.5.output.grad  Features_6Shape\n" +
         "  // features.4\n" +
         "  relu.backward(%features.5.output, %features.5.output.grad) -> %features.5.output.grad\n" +
-        "  batch_norm.backward(%features.5.output.grad, %features.3.output, @features.4.weight, %features.4.saved_mean, %features.4.saved_inv_std) -> %features.3.output.grad, @features.4.weight.grad, @features.4.bias.grad\n" +
+        "  batch_norm.backward(%features.5.output.grad, %features.3.output, @features.4.weight, " +
+        "%features.4.saved_mean, %features.4.saved_inv_std) -> %features.3.output.grad, " +
+        "@features.4.weight.grad, @features.4.bias.grad\n" +
         "  // features.3\n" +
-        "  conv2d.backward_weight(%features.2.output, %features.3.output.grad) -> @features.3.weight.grad, @features.3.bias.grad  Features_3Shape\n" +
-        "  conv2d.backward_data(%features.3.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+        "  conv2d.backward_weight(%features.2.output, %features.3.output.grad) -> @features.3.weight.grad, " +
+        "@features.3.bias.grad  Features_3Shape\n" +
+        "  conv2d.backward_data(%features.3.output.grad, " +
+        "@features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.1\n" +
         "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
-        "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, %features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, @features.1.weight.grad, @features.1.bias.grad\n" +
+        "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
+        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad\n" +
         "  // features.0\n" +
-        "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, @features.0.bias.grad  Features_0Shape\n" +
+        "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
+        "@features.0.bias.grad  Features_0Shape\n" +
         "  // update\n" +
         "  optimizer_step()\n" +
         "routine evaluation_backward\n" +
         "  // classifier.4\n" +
-        "  dense.backward_data(%classifier.4.output.grad, @classifier.4.weight) -> %classifier.3.output.grad  Classifier_4Shape\n" +
+        "  dense.backward_data(%classifier.4.output.grad, " +
+        "@classifier.4.weight) -> %classifier.3.output.grad  Classifier_4Shape\n" +
         "  // classifier.2\n" +
         "  relu.backward(%classifier.3.output, %classifier.3.output.grad) -> %classifier.3.output.grad\n" +
-        "  dense.backward_data(%classifier.3.output.grad, @classifier.2.weight) -> %classifier.1.output.grad  Classifier_2Shape\n" +
+        "  dense.backward_data(%classifier.3.output.grad, " +
+        "@classifier.2.weight) -> %classifier.1.output.grad  Classifier_2Shape\n" +
         "  // classifier.0\n" +
         "  relu.backward(%classifier.1.output, %classifier.1.output.grad) -> %classifier.1.output.grad\n" +
-        "  dense.backward_data(%classifier.1.output.grad, @classifier.0.weight) -> %features.20.output.grad  Classifier_0Shape\n" +
+        "  dense.backward_data(%classifier.1.output.grad, " +
+        "@classifier.0.weight) -> %features.20.output.grad  Classifier_0Shape\n" +
         "  // features.20\n" +
-        "  max_pool2d.backward(%features.20.output.grad, %features.20.switches) -> %features.19.output.grad  Features_20Shape\n" +
+        "  max_pool2d.backward(%features.20.output.grad, " +
+        "%features.20.switches) -> %features.19.output.grad  Features_20Shape\n" +
         "  // features.18\n" +
         "  relu.backward(%features.19.output, %features.19.output.grad) -> %features.19.output.grad\n" +
-        "  batch_norm.backward_inference(%features.19.output.grad, @features.18.weight, @features.18.running_var) -> %features.17.output.grad\n" +
+        "  batch_norm.backward_inference(%features.19.output.grad, @features.18.weight, " +
+        "@features.18.running_var) -> %features.17.output.grad\n" +
         "  // features.17\n" +
-        "  conv2d.backward_data(%features.17.output.grad, @features.17.weight) -> %features.16.output.grad  Features_17Shape\n" +
+        "  conv2d.backward_data(%features.17.output.grad, " +
+        "@features.17.weight) -> %features.16.output.grad  Features_17Shape\n" +
         "  // features.15\n" +
         "  relu.backward(%features.16.output, %features.16.output.grad) -> %features.16.output.grad\n" +
-        "  batch_norm.backward_inference(%features.16.output.grad, @features.15.weight, @features.15.running_var) -> %features.14.output.grad\n" +
+        "  batch_norm.backward_inference(%features.16.output.grad, @features.15.weight, " +
+        "@features.15.running_var) -> %features.14.output.grad\n" +
         "  // features.14\n" +
-        "  conv2d.backward_data(%features.14.output.grad, @features.14.weight) -> %features.13.output.grad  Features_14Shape\n" +
+        "  conv2d.backward_data(%features.14.output.grad, " +
+        "@features.14.weight) -> %features.13.output.grad  Features_14Shape\n" +
         "  // features.13\n" +
-        "  max_pool2d.backward(%features.13.output.grad, %features.13.switches) -> %features.12.output.grad  Features_13Shape\n" +
+        "  max_pool2d.backward(%features.13.output.grad, " +
+        "%features.13.switches) -> %features.12.output.grad  Features_13Shape\n" +
         "  // features.11\n" +
         "  relu.backward(%features.12.output, %features.12.output.grad) -> %features.12.output.grad\n" +
-        "  batch_norm.backward_inference(%features.12.output.grad, @features.11.weight, @features.11.running_var) -> %features.10.output.grad\n" +
+        "  batch_norm.backward_inference(%features.12.output.grad, @features.11.weight, " +
+        "@features.11.running_var) -> %features.10.output.grad\n" +
         "  // features.10\n" +
-        "  conv2d.backward_data(%features.10.output.grad, @features.10.weight) -> %features.9.output.grad  Features_10Shape\n" +
+        "  conv2d.backward_data(%features.10.output.grad, " +
+        "@features.10.weight) -> %features.9.output.grad  Features_10Shape\n" +
         "  // features.8\n" +
         "  relu.backward(%features.9.output, %features.9.output.grad) -> %features.9.output.grad\n" +
-        "  batch_norm.backward_inference(%features.9.output.grad, @features.8.weight, @features.8.running_var) -> %features.7.output.grad\n" +
+        "  batch_norm.backward_inference(%features.9.output.grad, @features.8.weight, " +
+        "@features.8.running_var) -> %features.7.output.grad\n" +
         "  // features.7\n" +
-        "  conv2d.backward_data(%features.7.output.grad, @features.7.weight) -> %features.6.output.grad  Features_7Shape\n" +
+        "  conv2d.backward_data(%features.7.output.grad, " +
+        "@features.7.weight) -> %features.6.output.grad  Features_7Shape\n" +
         "  // features.6\n" +
-        "  max_pool2d.backward(%features.6.output.grad, %features.6.switches) -> %features.5.output.grad  Features_6Shape\n" +
+        "  max_pool2d.backward(%features.6.output.grad, " +
+        "%features.6.switches) -> %features.5.output.grad  Features_6Shape\n" +
         "  // features.4\n" +
         "  relu.backward(%features.5.output, %features.5.output.grad) -> %features.5.output.grad\n" +
-        "  batch_norm.backward_inference(%features.5.output.grad, @features.4.weight, @features.4.running_var) -> %features.3.output.grad\n" +
+        "  batch_norm.backward_inference(%features.5.output.grad, @features.4.weight, " +
+        "@features.4.running_var) -> %features.3.output.grad\n" +
         "  // features.3\n" +
-        "  conv2d.backward_data(%features.3.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+        "  conv2d.backward_data(%features.3.output.grad, " +
+        "@features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.1\n" +
         "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
-        "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, @features.1.running_var) -> %features.0.output.grad\n" +
+        "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, " +
+        "@features.1.running_var) -> %features.0.output.grad\n" +
         "  // features.0\n" +
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
@@ -495,17 +637,17 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     private const int Classifier_1Elements = 128; // 128 per image
     private const int Classifier_3Elements = 128; // 128 per image
     private const int Classifier_4Elements = 10; // 10 per image
-    private const int Features_0WeightElements = 864; // elements of features.0.weight
+    private const int Features_0WeightElements = 864; // elements of features.0 weight
     private const int Features_0Channels = 32; // channels
-    private const int Features_3WeightElements = 9216; // elements of features.3.weight
+    private const int Features_3WeightElements = 9216; // elements of features.3 weight
     private const int Features_3Channels = 32; // channels
-    private const int Features_7WeightElements = 9216; // elements of features.7.weight
+    private const int Features_7WeightElements = 9216; // elements of features.7 weight
     private const int Features_7Channels = 32; // channels
-    private const int Features_10WeightElements = 9216; // elements of features.10.weight
+    private const int Features_10WeightElements = 9216; // elements of features.10 weight
     private const int Features_10Channels = 32; // channels
-    private const int Features_14WeightElements = 9216; // elements of features.14.weight
+    private const int Features_14WeightElements = 9216; // elements of features.14 weight
     private const int Features_14Channels = 32; // channels
-    private const int Features_17WeightElements = 9216; // elements of features.17.weight
+    private const int Features_17WeightElements = 9216; // elements of features.17 weight
     private const int Features_17Channels = 32; // channels
 
     /// <summary>features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32.</summary>
@@ -998,7 +1140,8 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats21, n * Classifier_4Elements), labels, Slice(_floats22, n * Classifier_4Elements), n, ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats21, n * Classifier_4Elements),
+            labels, Slice(_floats22, n * Classifier_4Elements), n, ClassCount);
     }
 
     /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -1007,7 +1150,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }
     }
 
-    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    /// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
         "features.0" => throw NotRetained(layerName, "output"),
@@ -1039,7 +1182,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         _ => throw UnknownLayer(layerName),
     };
 
-    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    /// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
     public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
     {
         "features.0" => throw NotRetained(layerName, "gradient"),

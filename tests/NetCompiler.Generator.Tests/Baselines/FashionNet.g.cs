@@ -26,29 +26,41 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         new global::NetCompiler.LayerSummary[]
         {
             // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
-            new global::NetCompiler.LayerSummary("features.0", "Conv2d(1, 32, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(32, 28, 28), 320, 225792, 100352, 3),
+            new global::NetCompiler.LayerSummary("features.0", "Conv2d(1, 32, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(32, 28, 28), 320, 225792, 100352, 3),
             // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
-            new global::NetCompiler.LayerSummary("features.1", "BatchNorm2d(32)", global::NetCompiler.TensorShape.Image(32, 28, 28), 64, 0, 100352, 3),
+            new global::NetCompiler.LayerSummary("features.1", "BatchNorm2d(32)",
+                global::NetCompiler.TensorShape.Image(32, 28, 28), 64, 0, 100352, 3),
             // features.2: ReLU, 32x28x28 -> 32x28x28
-            new global::NetCompiler.LayerSummary("features.2", "ReLU", global::NetCompiler.TensorShape.Image(32, 28, 28), 0, 0, 100352, 3),
+            new global::NetCompiler.LayerSummary("features.2", "ReLU",
+                global::NetCompiler.TensorShape.Image(32, 28, 28), 0, 0, 100352, 3),
             // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
-            new global::NetCompiler.LayerSummary("features.3", "MaxPool2d(kernel_size=2, stride=2)", global::NetCompiler.TensorShape.Image(32, 14, 14), 0, 0, 25088, 4),
+            new global::NetCompiler.LayerSummary("features.3", "MaxPool2d(kernel_size=2, stride=2)",
+                global::NetCompiler.TensorShape.Image(32, 14, 14), 0, 0, 25088, 4),
             // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
-            new global::NetCompiler.LayerSummary("features.4", "Conv2d(32, 64, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(64, 14, 14), 18496, 3612672, 50176, 8),
+            new global::NetCompiler.LayerSummary("features.4", "Conv2d(32, 64, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(64, 14, 14), 18496, 3612672, 50176, 8),
             // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
-            new global::NetCompiler.LayerSummary("features.5", "BatchNorm2d(64)", global::NetCompiler.TensorShape.Image(64, 14, 14), 128, 0, 50176, 8),
+            new global::NetCompiler.LayerSummary("features.5", "BatchNorm2d(64)",
+                global::NetCompiler.TensorShape.Image(64, 14, 14), 128, 0, 50176, 8),
             // features.6: ReLU, 64x14x14 -> 64x14x14
-            new global::NetCompiler.LayerSummary("features.6", "ReLU", global::NetCompiler.TensorShape.Image(64, 14, 14), 0, 0, 50176, 8),
+            new global::NetCompiler.LayerSummary("features.6", "ReLU",
+                global::NetCompiler.TensorShape.Image(64, 14, 14), 0, 0, 50176, 8),
             // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
-            new global::NetCompiler.LayerSummary("features.7", "MaxPool2d(kernel_size=2, stride=2)", global::NetCompiler.TensorShape.Image(64, 7, 7), 0, 0, 12544, 10),
+            new global::NetCompiler.LayerSummary("features.7", "MaxPool2d(kernel_size=2, stride=2)",
+                global::NetCompiler.TensorShape.Image(64, 7, 7), 0, 0, 12544, 10),
             // classifier.0: Linear(3136, 128), 64x7x7 -> 128
-            new global::NetCompiler.LayerSummary("classifier.0", "Linear(3136, 128)", global::NetCompiler.TensorShape.Flat(128), 401536, 401408, 512, null),
+            new global::NetCompiler.LayerSummary("classifier.0", "Linear(3136, 128)",
+                global::NetCompiler.TensorShape.Flat(128), 401536, 401408, 512, null),
             // classifier.1: ReLU, 128 -> 128
-            new global::NetCompiler.LayerSummary("classifier.1", "ReLU", global::NetCompiler.TensorShape.Flat(128), 0, 0, 512, null),
+            new global::NetCompiler.LayerSummary("classifier.1", "ReLU", global::NetCompiler.TensorShape.Flat(128), 0,
+                0, 512, null),
             // classifier.2: Dropout(p=0.25), 128 -> 128
-            new global::NetCompiler.LayerSummary("classifier.2", "Dropout(p=0.25)", global::NetCompiler.TensorShape.Flat(128), 0, 0, 512, null),
+            new global::NetCompiler.LayerSummary("classifier.2", "Dropout(p=0.25)",
+                global::NetCompiler.TensorShape.Flat(128), 0, 0, 512, null),
             // classifier.3: Linear(128, 10), 128 -> 10
-            new global::NetCompiler.LayerSummary("classifier.3", "Linear(128, 10)", global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
+            new global::NetCompiler.LayerSummary("classifier.3", "Linear(128, 10)",
+                global::NetCompiler.TensorShape.Flat(10), 1290, 1280, 40, null),
         },
         inferenceBytesPerImage: 131712,
         trainingBytesPerImage: 450064);
@@ -72,9 +84,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  Classifier_1Elements = 128  // 128 per image\n" +
         "  Classifier_2Elements = 128  // 128 per image\n" +
         "  Classifier_3Elements = 10  // 10 per image\n" +
-        "  Features_0WeightElements = 288  // elements of features.0.weight\n" +
+        "  Features_0WeightElements = 288  // elements of features.0 weight\n" +
         "  Features_0Channels = 32  // channels\n" +
-        "  Features_4WeightElements = 18432  // elements of features.4.weight\n" +
+        "  Features_4WeightElements = 18432  // elements of features.4 weight\n" +
         "  Features_4Channels = 64  // channels\n" +
         "buffers\n" +
         "  %images: f32[n x InputLength] input\n" +
@@ -129,117 +141,161 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  @classifier.3.bias: [10] trained constant(0)\n" +
         "routine inference\n" +
         "  // features.0\n" +
-        "  conv2d(%images, %features.0.folded_weight, %features.0.folded_bias) -> %features.2.output  Features_0Shape +relu\n" +
+        "  conv2d(%images, %features.0.folded_weight, " +
+        "%features.0.folded_bias) -> %features.2.output  Features_0Shape +relu\n" +
         "  // features.3\n" +
         "  max_pool2d(%features.2.output) -> %features.3.output, %features.3.switches  Features_3Shape\n" +
         "  // features.4\n" +
-        "  conv2d(%features.3.output, %features.4.folded_weight, %features.4.folded_bias) -> %features.6.output  Features_4Shape +relu\n" +
+        "  conv2d(%features.3.output, %features.4.folded_weight, " +
+        "%features.4.folded_bias) -> %features.6.output  Features_4Shape +relu\n" +
         "  // features.7\n" +
         "  max_pool2d(%features.6.output) -> %features.7.output, %features.7.switches  Features_7Shape\n" +
         "  // classifier.0\n" +
-        "  dense(%features.7.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  dense(%features.7.output, @classifier.0.weight, " +
+        "@classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
         "  // classifier.2\n" +
         "  copy(%classifier.1.output) -> %classifier.2.output\n" +
         "  // classifier.3\n" +
-        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, " +
+        "@classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
         "routine inference_unfolded\n" +
         "  // features.0\n" +
         "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
         "  // features.1\n" +
-        "  batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
+        "  batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, " +
+        "@features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
         "  // features.3\n" +
         "  max_pool2d(%features.2.output) -> %features.3.output, %features.3.switches  Features_3Shape\n" +
         "  // features.4\n" +
-        "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "  conv2d(%features.3.output, @features.4.weight, " +
+        "@features.4.bias) -> %features.4.output  Features_4Shape\n" +
         "  // features.5\n" +
-        "  batch_norm.inference(%features.4.output, @features.5.weight, @features.5.bias, @features.5.running_mean, @features.5.running_var) -> %features.6.output  eps=1E-05 +relu\n" +
+        "  batch_norm.inference(%features.4.output, @features.5.weight, @features.5.bias, " +
+        "@features.5.running_mean, @features.5.running_var) -> %features.6.output  eps=1E-05 +relu\n" +
         "  // features.7\n" +
         "  max_pool2d(%features.6.output) -> %features.7.output, %features.7.switches  Features_7Shape\n" +
         "  // classifier.0\n" +
-        "  dense(%features.7.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  dense(%features.7.output, @classifier.0.weight, " +
+        "@classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
         "  // classifier.2\n" +
         "  copy(%classifier.1.output) -> %classifier.2.output\n" +
         "  // classifier.3\n" +
-        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, " +
+        "@classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
         "routine fold\n" +
         "  // features.0\n" +
-        "  batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, %features.0.folded_bias\n" +
+        "  batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, " +
+        "@features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, " +
+        "%features.0.folded_bias\n" +
         "  // features.4\n" +
-        "  batch_norm.fold(@features.4.weight, @features.4.bias, @features.5.weight, @features.5.bias, @features.5.running_mean, @features.5.running_var) -> %features.4.folded_weight, %features.4.folded_bias\n" +
+        "  batch_norm.fold(@features.4.weight, @features.4.bias, @features.5.weight, @features.5.bias, " +
+        "@features.5.running_mean, @features.5.running_var) -> %features.4.folded_weight, " +
+        "%features.4.folded_bias\n" +
         "routine training\n" +
         "  // features.0\n" +
         "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
         "  // features.1\n" +
-        "  batch_norm.training(%features.0.output, @features.1.weight, @features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu\n" +
+        "  batch_norm.training(%features.0.output, @features.1.weight, " +
+        "@features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, " +
+        "%features.1.saved_variance  eps=1E-05 +relu\n" +
         "  // features.3\n" +
         "  max_pool2d(%features.2.output) -> %features.3.output, %features.3.switches  Features_3Shape\n" +
         "  // features.4\n" +
-        "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "  conv2d(%features.3.output, @features.4.weight, " +
+        "@features.4.bias) -> %features.4.output  Features_4Shape\n" +
         "  // features.5\n" +
-        "  batch_norm.training(%features.4.output, @features.5.weight, @features.5.bias) -> %features.6.output, %features.5.saved_mean, %features.5.saved_inv_std, %features.5.saved_variance  eps=1E-05 +relu\n" +
+        "  batch_norm.training(%features.4.output, @features.5.weight, " +
+        "@features.5.bias) -> %features.6.output, %features.5.saved_mean, %features.5.saved_inv_std, " +
+        "%features.5.saved_variance  eps=1E-05 +relu\n" +
         "  // features.7\n" +
         "  max_pool2d(%features.6.output) -> %features.7.output, %features.7.switches  Features_7Shape\n" +
         "  // classifier.0\n" +
-        "  dense(%features.7.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
+        "  dense(%features.7.output, @classifier.0.weight, " +
+        "@classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +relu\n" +
         "  // classifier.2\n" +
         "  dropout(%classifier.1.output) -> %classifier.2.output, %classifier.2.mask  p=0.25\n" +
         "  // classifier.3\n" +
-        "  dense(%classifier.2.output, @classifier.3.weight, @classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
+        "  dense(%classifier.2.output, @classifier.3.weight, " +
+        "@classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
         "  // loss\n" +
         "  softmax_cross_entropy(%classifier.3.output) -> %classifier.3.output.grad\n" +
         "  check_loss()\n" +
         "  // features.1\n" +
-        "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, @features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, @features.1.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, " +
+        "@features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, " +
+        "@features.1.running_var  momentum=0.1\n" +
         "  // features.5\n" +
-        "  batch_norm.update_running(%features.5.saved_mean, %features.5.saved_variance, @features.5.running_mean, @features.5.running_var) -> @features.5.running_mean, @features.5.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.5.saved_mean, %features.5.saved_variance, " +
+        "@features.5.running_mean, @features.5.running_var) -> @features.5.running_mean, " +
+        "@features.5.running_var  momentum=0.1\n" +
         "  // loss\n" +
         "  commit_step()\n" +
         "  // classifier.3\n" +
-        "  dense.backward_weight(%classifier.2.output, %classifier.3.output.grad) -> @classifier.3.weight.grad, @classifier.3.bias.grad  Classifier_3Shape\n" +
-        "  dense.backward_data(%classifier.3.output.grad, @classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
+        "  dense.backward_weight(%classifier.2.output, " +
+        "%classifier.3.output.grad) -> @classifier.3.weight.grad, @classifier.3.bias.grad  Classifier_3Shape\n" +
+        "  dense.backward_data(%classifier.3.output.grad, " +
+        "@classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
         "  // classifier.2\n" +
         "  dropout.backward(%classifier.2.output.grad, %classifier.2.mask) -> %classifier.1.output.grad\n" +
         "  // classifier.0\n" +
         "  relu.backward(%classifier.1.output, %classifier.1.output.grad) -> %classifier.1.output.grad\n" +
-        "  dense.backward_weight(%features.7.output, %classifier.1.output.grad) -> @classifier.0.weight.grad, @classifier.0.bias.grad  Classifier_0Shape\n" +
-        "  dense.backward_data(%classifier.1.output.grad, @classifier.0.weight) -> %features.7.output.grad  Classifier_0Shape\n" +
+        "  dense.backward_weight(%features.7.output, %classifier.1.output.grad) -> @classifier.0.weight.grad, " +
+        "@classifier.0.bias.grad  Classifier_0Shape\n" +
+        "  dense.backward_data(%classifier.1.output.grad, " +
+        "@classifier.0.weight) -> %features.7.output.grad  Classifier_0Shape\n" +
         "  // features.7\n" +
-        "  max_pool2d.backward(%features.7.output.grad, %features.7.switches) -> %features.6.output.grad  Features_7Shape\n" +
+        "  max_pool2d.backward(%features.7.output.grad, " +
+        "%features.7.switches) -> %features.6.output.grad  Features_7Shape\n" +
         "  // features.5\n" +
         "  relu.backward(%features.6.output, %features.6.output.grad) -> %features.6.output.grad\n" +
-        "  batch_norm.backward(%features.6.output.grad, %features.4.output, @features.5.weight, %features.5.saved_mean, %features.5.saved_inv_std) -> %features.4.output.grad, @features.5.weight.grad, @features.5.bias.grad\n" +
+        "  batch_norm.backward(%features.6.output.grad, %features.4.output, @features.5.weight, " +
+        "%features.5.saved_mean, %features.5.saved_inv_std) -> %features.4.output.grad, " +
+        "@features.5.weight.grad, @features.5.bias.grad\n" +
         "  // features.4\n" +
-        "  conv2d.backward_weight(%features.3.output, %features.4.output.grad) -> @features.4.weight.grad, @features.4.bias.grad  Features_4Shape\n" +
-        "  conv2d.backward_data(%features.4.output.grad, @features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
+        "  conv2d.backward_weight(%features.3.output, %features.4.output.grad) -> @features.4.weight.grad, " +
+        "@features.4.bias.grad  Features_4Shape\n" +
+        "  conv2d.backward_data(%features.4.output.grad, " +
+        "@features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
         "  // features.3\n" +
-        "  max_pool2d.backward(%features.3.output.grad, %features.3.switches) -> %features.2.output.grad  Features_3Shape\n" +
+        "  max_pool2d.backward(%features.3.output.grad, " +
+        "%features.3.switches) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.1\n" +
         "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
-        "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, %features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, @features.1.weight.grad, @features.1.bias.grad\n" +
+        "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
+        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad\n" +
         "  // features.0\n" +
-        "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, @features.0.bias.grad  Features_0Shape\n" +
+        "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
+        "@features.0.bias.grad  Features_0Shape\n" +
         "  // update\n" +
         "  optimizer_step()\n" +
         "routine evaluation_backward\n" +
         "  // classifier.3\n" +
-        "  dense.backward_data(%classifier.3.output.grad, @classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
+        "  dense.backward_data(%classifier.3.output.grad, " +
+        "@classifier.3.weight) -> %classifier.2.output.grad  Classifier_3Shape\n" +
         "  // classifier.2\n" +
         "  copy(%classifier.2.output.grad) -> %classifier.1.output.grad\n" +
         "  // classifier.0\n" +
         "  relu.backward(%classifier.1.output, %classifier.1.output.grad) -> %classifier.1.output.grad\n" +
-        "  dense.backward_data(%classifier.1.output.grad, @classifier.0.weight) -> %features.7.output.grad  Classifier_0Shape\n" +
+        "  dense.backward_data(%classifier.1.output.grad, " +
+        "@classifier.0.weight) -> %features.7.output.grad  Classifier_0Shape\n" +
         "  // features.7\n" +
-        "  max_pool2d.backward(%features.7.output.grad, %features.7.switches) -> %features.6.output.grad  Features_7Shape\n" +
+        "  max_pool2d.backward(%features.7.output.grad, " +
+        "%features.7.switches) -> %features.6.output.grad  Features_7Shape\n" +
         "  // features.5\n" +
         "  relu.backward(%features.6.output, %features.6.output.grad) -> %features.6.output.grad\n" +
-        "  batch_norm.backward_inference(%features.6.output.grad, @features.5.weight, @features.5.running_var) -> %features.4.output.grad\n" +
+        "  batch_norm.backward_inference(%features.6.output.grad, @features.5.weight, " +
+        "@features.5.running_var) -> %features.4.output.grad\n" +
         "  // features.4\n" +
-        "  conv2d.backward_data(%features.4.output.grad, @features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
+        "  conv2d.backward_data(%features.4.output.grad, " +
+        "@features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
         "  // features.3\n" +
-        "  max_pool2d.backward(%features.3.output.grad, %features.3.switches) -> %features.2.output.grad  Features_3Shape\n" +
+        "  max_pool2d.backward(%features.3.output.grad, " +
+        "%features.3.switches) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.1\n" +
         "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
-        "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, @features.1.running_var) -> %features.0.output.grad\n" +
+        "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, " +
+        "@features.1.running_var) -> %features.0.output.grad\n" +
         "  // features.0\n" +
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
@@ -258,9 +314,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     private const int Classifier_1Elements = 128; // 128 per image
     private const int Classifier_2Elements = 128; // 128 per image
     private const int Classifier_3Elements = 10; // 10 per image
-    private const int Features_0WeightElements = 288; // elements of features.0.weight
+    private const int Features_0WeightElements = 288; // elements of features.0 weight
     private const int Features_0Channels = 32; // channels
-    private const int Features_4WeightElements = 18432; // elements of features.4.weight
+    private const int Features_4WeightElements = 18432; // elements of features.4 weight
     private const int Features_4Channels = 64; // channels
 
     /// <summary>features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28.</summary>
@@ -518,7 +574,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats12, n * Classifier_3Elements), labels, Slice(_floats13, n * Classifier_3Elements), n, ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.Forward(Slice(_floats12, n * Classifier_3Elements),
+            labels, Slice(_floats13, n * Classifier_3Elements), n, ClassCount);
     }
 
     /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -527,7 +584,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }
     }
 
-    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    /// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
         "features.0" => throw NotRetained(layerName, "output"),
@@ -545,7 +602,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         _ => throw UnknownLayer(layerName),
     };
 
-    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    /// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
     public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
     {
         "features.0" => throw NotRetained(layerName, "gradient"),

@@ -30,29 +30,45 @@ partial class Zoo
                 new global::NetCompiler.LayerSummary[]
                 {
                     // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
-                    new global::NetCompiler.LayerSummary("stem", "Conv2d(3, 16, kernel_size=3, stride=2, padding=1)", global::NetCompiler.TensorShape.Image(16, 16, 16), 448, 110592, 16384, 3),
+                    new global::NetCompiler.LayerSummary("stem", "Conv2d(3, 16, kernel_size=3, stride=2, padding=1)",
+                        global::NetCompiler.TensorShape.Image(16, 16, 16), 448, 110592, 16384, 3),
                     // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
-                    new global::NetCompiler.LayerSummary("features.1", "BatchNorm2d(16)", global::NetCompiler.TensorShape.Image(16, 16, 16), 32, 0, 16384, 3),
+                    new global::NetCompiler.LayerSummary("features.1", "BatchNorm2d(16)",
+                        global::NetCompiler.TensorShape.Image(16, 16, 16), 32, 0, 16384, 3),
                     // features.2: ReLU, 16x16x16 -> 16x16x16
-                    new global::NetCompiler.LayerSummary("features.2", "ReLU", global::NetCompiler.TensorShape.Image(16, 16, 16), 0, 0, 16384, 3),
+                    new global::NetCompiler.LayerSummary("features.2", "ReLU",
+                        global::NetCompiler.TensorShape.Image(16, 16, 16), 0, 0, 16384, 3),
                     // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
-                    new global::NetCompiler.LayerSummary("features.3", "Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False)", global::NetCompiler.TensorShape.Image(16, 16, 16), 144, 36864, 16384, 7),
+                    new global::NetCompiler.LayerSummary("features.3",
+                        "Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False)",
+                        global::NetCompiler.TensorShape.Image(16, 16, 16), 144, 36864, 16384, 7),
                     // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
-                    new global::NetCompiler.LayerSummary("features.4", "Conv2d(16, 32, kernel_size=1)", global::NetCompiler.TensorShape.Image(32, 16, 16), 544, 131072, 32768, 7),
+                    new global::NetCompiler.LayerSummary("features.4", "Conv2d(16, 32, kernel_size=1)",
+                        global::NetCompiler.TensorShape.Image(32, 16, 16), 544, 131072, 32768, 7),
                     // features.5: ReLU, 32x16x16 -> 32x16x16
-                    new global::NetCompiler.LayerSummary("features.5", "ReLU", global::NetCompiler.TensorShape.Image(32, 16, 16), 0, 0, 32768, 7),
+                    new global::NetCompiler.LayerSummary("features.5", "ReLU",
+                        global::NetCompiler.TensorShape.Image(32, 16, 16), 0, 0, 32768, 7),
                     // features.6: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-                    new global::NetCompiler.LayerSummary("features.6", "Residual(32, steps=2, h=1, kernel_size=3)", global::NetCompiler.TensorShape.Image(32, 16, 16), 36992, 9437184, 32768, 23),
+                    new global::NetCompiler.LayerSummary("features.6", "Residual(32, steps=2, h=1, kernel_size=3)",
+                        global::NetCompiler.TensorShape.Image(32, 16, 16), 36992, 9437184, 32768, 23),
                     // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
-                    new global::NetCompiler.LayerSummary("features.7", "AvgPool2d(kernel_size=2, stride=2)", global::NetCompiler.TensorShape.Image(32, 8, 8), 0, 0, 8192, 25),
+                    new global::NetCompiler.LayerSummary("features.7", "AvgPool2d(kernel_size=2, stride=2)",
+                        global::NetCompiler.TensorShape.Image(32, 8, 8), 0, 0, 8192, 25),
                     // features.8: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
-                    new global::NetCompiler.LayerSummary("features.8", "Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released)", global::NetCompiler.TensorShape.Image(32, 8, 8), 10496, 1269760, 8192, null),
+                    new global::NetCompiler.LayerSummary("features.8",
+                        "Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released)",
+                        global::NetCompiler.TensorShape.Image(32, 8, 8), 10496, 1269760, 8192, null),
                     // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
-                    new global::NetCompiler.LayerSummary("features.9", "ConvTranspose2d(32, 8, kernel_size=4, stride=4)", global::NetCompiler.TensorShape.Image(8, 32, 32), 4104, 262144, 32768, null),
+                    new global::NetCompiler.LayerSummary("features.9",
+                        "ConvTranspose2d(32, 8, kernel_size=4, stride=4)",
+                        global::NetCompiler.TensorShape.Image(8, 32, 32), 4104, 262144, 32768, null),
                     // features.10: ReLU, 8x32x32 -> 8x32x32
-                    new global::NetCompiler.LayerSummary("features.10", "ReLU", global::NetCompiler.TensorShape.Image(8, 32, 32), 0, 0, 32768, null),
+                    new global::NetCompiler.LayerSummary("features.10", "ReLU",
+                        global::NetCompiler.TensorShape.Image(8, 32, 32), 0, 0, 32768, null),
                     // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
-                    new global::NetCompiler.LayerSummary("features.11", "Conv2d(8, 3, kernel_size=3, padding=2, dilation=2)", global::NetCompiler.TensorShape.Image(3, 32, 32), 219, 221184, 12288, null),
+                    new global::NetCompiler.LayerSummary("features.11",
+                        "Conv2d(8, 3, kernel_size=3, padding=2, dilation=2)",
+                        global::NetCompiler.TensorShape.Image(3, 32, 32), 219, 221184, 12288, null),
                 },
                 inferenceBytesPerImage: 98304,
                 trainingBytesPerImage: 401408);
@@ -77,14 +93,10 @@ partial class Zoo
                 "  Features_8Channels = 32  // channels\n" +
                 "  Features_10Elements = 8192  // 8x32x32 per image\n" +
                 "  Features_11Elements = 3072  // 3x32x32 per image\n" +
-                "  StemWeightElements = 432  // elements of stem.weight\n" +
+                "  StemWeightElements = 432  // elements of stem weight\n" +
                 "  StemChannels = 16  // channels\n" +
-                "  Features_6_0_conv1WeightElements = 9216  // elements of features.6.0.conv1.weight\n" +
-                "  Features_6_0_conv1Channels = 32  // channels\n" +
-                "  Features_6_1_conv1WeightElements = 9216  // elements of features.6.1.conv1.weight\n" +
-                "  Features_6_1_conv1Channels = 32  // channels\n" +
-                "  Features_8_0_convWeightElements = 9216  // elements of features.8.0.conv.weight\n" +
-                "  Features_8_0_convChannels = 32  // channels\n" +
+                "  Features_6Conv1WeightElements = 9216  // elements of features.6's conv1 weight\n" +
+                "  Features_8ConvWeightElements = 9216  // elements of features.8's conv weight\n" +
                 "buffers\n" +
                 "  %images: f32[n x InputLength] input\n" +
                 "  %stem.output: f32[n x StemElements] activation slot 9\n" +
@@ -127,12 +139,12 @@ partial class Zoo
                 "  %images.grad: f32[n x InputLength] gradient slot 1 pinned\n" +
                 "  %stem.folded_weight: f32[StemWeightElements] derived slot 22\n" +
                 "  %stem.folded_bias: f32[StemChannels] derived slot 40\n" +
-                "  %features.6.0.conv1.folded_weight: f32[Features_6_0_conv1WeightElements] derived slot 18\n" +
-                "  %features.6.0.conv1.folded_bias: f32[Features_6_0_conv1Channels] derived slot 34\n" +
-                "  %features.6.1.conv1.folded_weight: f32[Features_6_1_conv1WeightElements] derived slot 19\n" +
-                "  %features.6.1.conv1.folded_bias: f32[Features_6_1_conv1Channels] derived slot 35\n" +
-                "  %features.8.0.conv.folded_weight: f32[Features_8_0_convWeightElements] derived slot 20\n" +
-                "  %features.8.0.conv.folded_bias: f32[Features_8_0_convChannels] derived slot 36\n" +
+                "  %features.6.0.conv1.folded_weight: f32[Features_6Conv1WeightElements] derived slot 18\n" +
+                "  %features.6.0.conv1.folded_bias: f32[Features_6Channels] derived slot 34\n" +
+                "  %features.6.1.conv1.folded_weight: f32[Features_6Conv1WeightElements] derived slot 19\n" +
+                "  %features.6.1.conv1.folded_bias: f32[Features_6Channels] derived slot 35\n" +
+                "  %features.8.0.conv.folded_weight: f32[Features_8ConvWeightElements] derived slot 20\n" +
+                "  %features.8.0.conv.folded_bias: f32[Features_8Channels] derived slot 36\n" +
                 "  %features.10.output.grad: f32[n x Features_10Elements] gradient slot 7\n" +
                 "  %features.8.0.output.grad: f32[n x Features_8Elements] gradient slot 6\n" +
                 "  %features.8.0.normed.grad: f32[n x Features_8Elements] gradient slot 7\n" +
@@ -156,7 +168,7 @@ partial class Zoo
                 "  %features.3.output.grad: f32[n x Features_3Elements] gradient slot 0\n" +
                 "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 1\n" +
                 "  %stem.output.grad: f32[n x StemElements] gradient slot 0\n" +
-                "  %features.8.0.conv.weight.grad_part: f32[Features_8_0_convWeightElements] scratch slot 21\n" +
+                "  %features.8.0.conv.weight.grad_part: f32[Features_8ConvWeightElements] scratch slot 21\n" +
                 "  %features.7.output.grad_part: f32[n x Features_7Elements] scratch slot 8\n" +
                 "  %features.6.0.output.grad_part: f32[n x Features_6Elements] scratch slot 4\n" +
                 "  %features.5.output.grad_part: f32[n x Features_5Elements] scratch slot 1\n" +
@@ -202,206 +214,312 @@ partial class Zoo
                 "  // features.3\n" +
                 "  conv2d(%features.2.output, @features.3.weight, _) -> %features.3.output  Features_3Shape\n" +
                 "  // features.4\n" +
-                "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.5.output  Features_4Shape +relu\n" +
+                "  conv2d(%features.3.output, @features.4.weight, " +
+                "@features.4.bias) -> %features.5.output  Features_4Shape +relu\n" +
                 "  // features.6 step 0\n" +
-                "  conv2d(%features.5.output, %features.6.0.conv1.folded_weight, %features.6.0.conv1.folded_bias) -> %features.6.0.bn  Features_6Shape +relu\n" +
+                "  conv2d(%features.5.output, %features.6.0.conv1.folded_weight, " +
+                "%features.6.0.conv1.folded_bias) -> %features.6.0.bn  Features_6Shape +relu\n" +
                 "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _) -> %features.6.0.branch  Features_6Shape\n" +
                 "  add_scaled(%features.5.output, %features.6.0.branch) -> %features.6.0.output  scale=1\n" +
                 "  // features.6 step 1\n" +
-                "  conv2d(%features.6.0.output, %features.6.1.conv1.folded_weight, %features.6.1.conv1.folded_bias) -> %features.6.1.bn  Features_6Shape +relu\n" +
+                "  conv2d(%features.6.0.output, %features.6.1.conv1.folded_weight, " +
+                "%features.6.1.conv1.folded_bias) -> %features.6.1.bn  Features_6Shape +relu\n" +
                 "  conv2d(%features.6.1.bn, @features.6.1.conv2.weight, _) -> %features.6.1.branch  Features_6Shape\n" +
                 "  add_scaled(%features.6.0.output, %features.6.1.branch) -> %features.6.1.output  scale=1\n" +
                 "  // features.7\n" +
                 "  avg_pool2d(%features.6.1.output) -> %features.7.output  Features_7Shape\n" +
                 "  // features.8 step 0\n" +
-                "  conv2d(%features.7.output, %features.8.0.conv.folded_weight, %features.8.0.conv.folded_bias) -> %features.8.0.bn  Features_8Shape +relu\n" +
-                "  conv_transpose2d(%features.8.0.bn, @features.8.0.conv.weight, _) -> %features.8.0.explicit  Features_8Shape\n" +
+                "  conv2d(%features.7.output, %features.8.0.conv.folded_weight, " +
+                "%features.8.0.conv.folded_bias) -> %features.8.0.bn  Features_8Shape +relu\n" +
+                "  conv_transpose2d(%features.8.0.bn, @features.8.0.conv.weight, " +
+                "_) -> %features.8.0.explicit  Features_8Shape\n" +
                 "  add_scaled(%features.7.output, %features.8.0.explicit) -> %features.8.0.rhs  scale=1\n" +
-                "  batch_norm.inference(%features.8.0.rhs, @features.8.0.norm.weight, @features.8.0.norm.bias, @features.8.0.norm.running_mean, @features.8.0.norm.running_var) -> %features.8.0.normed  eps=1E-05\n" +
-                "  implicit_solve(%features.8.0.normed, @features.8.0.implicit.weight) -> %features.8.0.output  Features_8Implicit h=1\n" +
+                "  batch_norm.inference(%features.8.0.rhs, @features.8.0.norm.weight, @features.8.0.norm.bias, " +
+                "@features.8.0.norm.running_mean, @features.8.0.norm.running_var) -> %features.8.0.normed  eps=1E-05\n" +
+                "  implicit_solve(%features.8.0.normed, " +
+                "@features.8.0.implicit.weight) -> %features.8.0.output  Features_8Implicit h=1\n" +
                 "  // features.9\n" +
-                "  conv_transpose2d(%features.8.0.output, @features.9.weight, @features.9.bias) -> %features.10.output  Features_9Shape +relu\n" +
+                "  conv_transpose2d(%features.8.0.output, @features.9.weight, " +
+                "@features.9.bias) -> %features.10.output  Features_9Shape +relu\n" +
                 "  // features.11\n" +
-                "  conv2d(%features.10.output, @features.11.weight, @features.11.bias) -> %features.11.output  Features_11Shape\n" +
+                "  conv2d(%features.10.output, @features.11.weight, " +
+                "@features.11.bias) -> %features.11.output  Features_11Shape\n" +
                 "routine inference_unfolded\n" +
                 "  // stem\n" +
                 "  conv2d(%images, @stem.weight, @stem.bias) -> %stem.output  StemShape\n" +
                 "  // features.1\n" +
-                "  batch_norm.inference(%stem.output, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
+                "  batch_norm.inference(%stem.output, @features.1.weight, @features.1.bias, @features.1.running_mean, " +
+                "@features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
                 "  // features.3\n" +
                 "  conv2d(%features.2.output, @features.3.weight, _) -> %features.3.output  Features_3Shape\n" +
                 "  // features.4\n" +
-                "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.5.output  Features_4Shape +relu\n" +
+                "  conv2d(%features.3.output, @features.4.weight, " +
+                "@features.4.bias) -> %features.5.output  Features_4Shape +relu\n" +
                 "  // features.6 step 0\n" +
                 "  conv2d(%features.5.output, @features.6.0.conv1.weight, _) -> %features.6.0.conv  Features_6Shape\n" +
-                "  batch_norm.inference(%features.6.0.conv, @features.6.0.bn.weight, @features.6.0.bn.bias, @features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> %features.6.0.bn  eps=1E-05 +relu\n" +
+                "  batch_norm.inference(%features.6.0.conv, @features.6.0.bn.weight, @features.6.0.bn.bias, " +
+                "@features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> %features.6.0.bn  eps=1E-05 +relu\n" +
                 "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _) -> %features.6.0.branch  Features_6Shape\n" +
                 "  add_scaled(%features.5.output, %features.6.0.branch) -> %features.6.0.output  scale=1\n" +
                 "  // features.6 step 1\n" +
                 "  conv2d(%features.6.0.output, @features.6.1.conv1.weight, _) -> %features.6.1.conv  Features_6Shape\n" +
-                "  batch_norm.inference(%features.6.1.conv, @features.6.1.bn.weight, @features.6.1.bn.bias, @features.6.1.bn.running_mean, @features.6.1.bn.running_var) -> %features.6.1.bn  eps=1E-05 +relu\n" +
+                "  batch_norm.inference(%features.6.1.conv, @features.6.1.bn.weight, @features.6.1.bn.bias, " +
+                "@features.6.1.bn.running_mean, @features.6.1.bn.running_var) -> %features.6.1.bn  eps=1E-05 +relu\n" +
                 "  conv2d(%features.6.1.bn, @features.6.1.conv2.weight, _) -> %features.6.1.branch  Features_6Shape\n" +
                 "  add_scaled(%features.6.0.output, %features.6.1.branch) -> %features.6.1.output  scale=1\n" +
                 "  // features.7\n" +
                 "  avg_pool2d(%features.6.1.output) -> %features.7.output  Features_7Shape\n" +
                 "  // features.8 step 0\n" +
                 "  conv2d(%features.7.output, @features.8.0.conv.weight, _) -> %features.8.0.conv  Features_8Shape\n" +
-                "  batch_norm.inference(%features.8.0.conv, @features.8.0.bn.weight, @features.8.0.bn.bias, @features.8.0.bn.running_mean, @features.8.0.bn.running_var) -> %features.8.0.bn  eps=1E-05 +relu\n" +
-                "  conv_transpose2d(%features.8.0.bn, @features.8.0.conv.weight, _) -> %features.8.0.explicit  Features_8Shape\n" +
+                "  batch_norm.inference(%features.8.0.conv, @features.8.0.bn.weight, @features.8.0.bn.bias, " +
+                "@features.8.0.bn.running_mean, @features.8.0.bn.running_var) -> %features.8.0.bn  eps=1E-05 +relu\n" +
+                "  conv_transpose2d(%features.8.0.bn, @features.8.0.conv.weight, " +
+                "_) -> %features.8.0.explicit  Features_8Shape\n" +
                 "  add_scaled(%features.7.output, %features.8.0.explicit) -> %features.8.0.rhs  scale=1\n" +
-                "  batch_norm.inference(%features.8.0.rhs, @features.8.0.norm.weight, @features.8.0.norm.bias, @features.8.0.norm.running_mean, @features.8.0.norm.running_var) -> %features.8.0.normed  eps=1E-05\n" +
-                "  implicit_solve(%features.8.0.normed, @features.8.0.implicit.weight) -> %features.8.0.output  Features_8Implicit h=1\n" +
+                "  batch_norm.inference(%features.8.0.rhs, @features.8.0.norm.weight, @features.8.0.norm.bias, " +
+                "@features.8.0.norm.running_mean, @features.8.0.norm.running_var) -> %features.8.0.normed  eps=1E-05\n" +
+                "  implicit_solve(%features.8.0.normed, " +
+                "@features.8.0.implicit.weight) -> %features.8.0.output  Features_8Implicit h=1\n" +
                 "  // features.9\n" +
-                "  conv_transpose2d(%features.8.0.output, @features.9.weight, @features.9.bias) -> %features.10.output  Features_9Shape +relu\n" +
+                "  conv_transpose2d(%features.8.0.output, @features.9.weight, " +
+                "@features.9.bias) -> %features.10.output  Features_9Shape +relu\n" +
                 "  // features.11\n" +
-                "  conv2d(%features.10.output, @features.11.weight, @features.11.bias) -> %features.11.output  Features_11Shape\n" +
+                "  conv2d(%features.10.output, @features.11.weight, " +
+                "@features.11.bias) -> %features.11.output  Features_11Shape\n" +
                 "routine fold\n" +
                 "  // stem\n" +
-                "  batch_norm.fold(@stem.weight, @stem.bias, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %stem.folded_weight, %stem.folded_bias\n" +
+                "  batch_norm.fold(@stem.weight, @stem.bias, @features.1.weight, @features.1.bias, " +
+                "@features.1.running_mean, @features.1.running_var) -> %stem.folded_weight, %stem.folded_bias\n" +
                 "  // features.6 step 0\n" +
-                "  batch_norm.fold(@features.6.0.conv1.weight, _, @features.6.0.bn.weight, @features.6.0.bn.bias, @features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> %features.6.0.conv1.folded_weight, %features.6.0.conv1.folded_bias\n" +
+                "  batch_norm.fold(@features.6.0.conv1.weight, _, @features.6.0.bn.weight, @features.6.0.bn.bias, " +
+                "@features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> %features.6.0.conv1.folded_weight, " +
+                "%features.6.0.conv1.folded_bias\n" +
                 "  // features.6 step 1\n" +
-                "  batch_norm.fold(@features.6.1.conv1.weight, _, @features.6.1.bn.weight, @features.6.1.bn.bias, @features.6.1.bn.running_mean, @features.6.1.bn.running_var) -> %features.6.1.conv1.folded_weight, %features.6.1.conv1.folded_bias\n" +
+                "  batch_norm.fold(@features.6.1.conv1.weight, _, @features.6.1.bn.weight, @features.6.1.bn.bias, " +
+                "@features.6.1.bn.running_mean, @features.6.1.bn.running_var) -> %features.6.1.conv1.folded_weight, " +
+                "%features.6.1.conv1.folded_bias\n" +
                 "  // features.8 step 0\n" +
-                "  batch_norm.fold(@features.8.0.conv.weight, _, @features.8.0.bn.weight, @features.8.0.bn.bias, @features.8.0.bn.running_mean, @features.8.0.bn.running_var) -> %features.8.0.conv.folded_weight, %features.8.0.conv.folded_bias\n" +
+                "  batch_norm.fold(@features.8.0.conv.weight, _, @features.8.0.bn.weight, @features.8.0.bn.bias, " +
+                "@features.8.0.bn.running_mean, @features.8.0.bn.running_var) -> %features.8.0.conv.folded_weight, " +
+                "%features.8.0.conv.folded_bias\n" +
                 "routine training\n" +
                 "  // stem\n" +
                 "  conv2d(%images, @stem.weight, @stem.bias) -> %stem.output  StemShape\n" +
                 "  // features.1\n" +
-                "  batch_norm.training(%stem.output, @features.1.weight, @features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu\n" +
+                "  batch_norm.training(%stem.output, @features.1.weight, @features.1.bias) -> %features.2.output, " +
+                "%features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu\n" +
                 "  // features.3\n" +
                 "  conv2d(%features.2.output, @features.3.weight, _) -> %features.3.output  Features_3Shape\n" +
                 "  // features.4\n" +
-                "  conv2d(%features.3.output, @features.4.weight, @features.4.bias) -> %features.5.output  Features_4Shape +relu\n" +
+                "  conv2d(%features.3.output, @features.4.weight, " +
+                "@features.4.bias) -> %features.5.output  Features_4Shape +relu\n" +
                 "  // features.6 step 0\n" +
                 "  conv2d(%features.5.output, @features.6.0.conv1.weight, _) -> %features.6.0.conv  Features_6Shape\n" +
-                "  batch_norm.training(%features.6.0.conv, @features.6.0.bn.weight, @features.6.0.bn.bias) -> %features.6.0.bn, %features.6.0.bn.saved_mean, %features.6.0.bn.saved_inv_std, %features.6.0.bn.saved_variance  eps=1E-05 +relu\n" +
+                "  batch_norm.training(%features.6.0.conv, @features.6.0.bn.weight, " +
+                "@features.6.0.bn.bias) -> %features.6.0.bn, %features.6.0.bn.saved_mean, " +
+                "%features.6.0.bn.saved_inv_std, %features.6.0.bn.saved_variance  eps=1E-05 +relu\n" +
                 "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _) -> %features.6.0.branch  Features_6Shape\n" +
                 "  add_scaled(%features.5.output, %features.6.0.branch) -> %features.6.0.output  scale=1\n" +
                 "  // features.6 step 1\n" +
                 "  conv2d(%features.6.0.output, @features.6.1.conv1.weight, _) -> %features.6.1.conv  Features_6Shape\n" +
-                "  batch_norm.training(%features.6.1.conv, @features.6.1.bn.weight, @features.6.1.bn.bias) -> %features.6.1.bn, %features.6.1.bn.saved_mean, %features.6.1.bn.saved_inv_std, %features.6.1.bn.saved_variance  eps=1E-05 +relu\n" +
+                "  batch_norm.training(%features.6.1.conv, @features.6.1.bn.weight, " +
+                "@features.6.1.bn.bias) -> %features.6.1.bn, %features.6.1.bn.saved_mean, " +
+                "%features.6.1.bn.saved_inv_std, %features.6.1.bn.saved_variance  eps=1E-05 +relu\n" +
                 "  conv2d(%features.6.1.bn, @features.6.1.conv2.weight, _) -> %features.6.1.branch  Features_6Shape\n" +
                 "  add_scaled(%features.6.0.output, %features.6.1.branch) -> %features.6.1.output  scale=1\n" +
                 "  // features.7\n" +
                 "  avg_pool2d(%features.6.1.output) -> %features.7.output  Features_7Shape\n" +
                 "  // features.8 step 0\n" +
                 "  conv2d(%features.7.output, @features.8.0.conv.weight, _) -> %features.8.0.conv  Features_8Shape\n" +
-                "  batch_norm.training(%features.8.0.conv, @features.8.0.bn.weight, @features.8.0.bn.bias) -> %features.8.0.bn, %features.8.0.bn.saved_mean, %features.8.0.bn.saved_inv_std, %features.8.0.bn.saved_variance  eps=1E-05 +relu\n" +
-                "  conv_transpose2d(%features.8.0.bn, @features.8.0.conv.weight, _) -> %features.8.0.explicit  Features_8Shape\n" +
+                "  batch_norm.training(%features.8.0.conv, @features.8.0.bn.weight, " +
+                "@features.8.0.bn.bias) -> %features.8.0.bn, %features.8.0.bn.saved_mean, " +
+                "%features.8.0.bn.saved_inv_std, %features.8.0.bn.saved_variance  eps=1E-05 +relu\n" +
+                "  conv_transpose2d(%features.8.0.bn, @features.8.0.conv.weight, " +
+                "_) -> %features.8.0.explicit  Features_8Shape\n" +
                 "  add_scaled(%features.7.output, %features.8.0.explicit) -> %features.8.0.rhs  scale=1\n" +
-                "  batch_norm.training(%features.8.0.rhs, @features.8.0.norm.weight, @features.8.0.norm.bias) -> %features.8.0.normed, %features.8.0.norm.saved_mean, %features.8.0.norm.saved_inv_std, %features.8.0.norm.saved_variance  eps=1E-05\n" +
-                "  implicit_solve(%features.8.0.normed, @features.8.0.implicit.weight) -> %features.8.0.output  Features_8Implicit h=1\n" +
+                "  batch_norm.training(%features.8.0.rhs, @features.8.0.norm.weight, " +
+                "@features.8.0.norm.bias) -> %features.8.0.normed, %features.8.0.norm.saved_mean, " +
+                "%features.8.0.norm.saved_inv_std, %features.8.0.norm.saved_variance  eps=1E-05\n" +
+                "  implicit_solve(%features.8.0.normed, " +
+                "@features.8.0.implicit.weight) -> %features.8.0.output  Features_8Implicit h=1\n" +
                 "  // features.9\n" +
-                "  conv_transpose2d(%features.8.0.output, @features.9.weight, @features.9.bias) -> %features.10.output  Features_9Shape +relu\n" +
+                "  conv_transpose2d(%features.8.0.output, @features.9.weight, " +
+                "@features.9.bias) -> %features.10.output  Features_9Shape +relu\n" +
                 "  // features.11\n" +
-                "  conv2d(%features.10.output, @features.11.weight, @features.11.bias) -> %features.11.output  Features_11Shape\n" +
+                "  conv2d(%features.10.output, @features.11.weight, " +
+                "@features.11.bias) -> %features.11.output  Features_11Shape\n" +
                 "  // loss\n" +
                 "  softmax_cross_entropy.pixels(%features.11.output) -> %features.11.output.grad\n" +
                 "  check_loss()\n" +
                 "  // features.1\n" +
-                "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, @features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, @features.1.running_var  momentum=0.1\n" +
+                "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, " +
+                "@features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, " +
+                "@features.1.running_var  momentum=0.1\n" +
                 "  // features.6 step 0\n" +
-                "  batch_norm.update_running(%features.6.0.bn.saved_mean, %features.6.0.bn.saved_variance, @features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> @features.6.0.bn.running_mean, @features.6.0.bn.running_var  momentum=0.1\n" +
+                "  batch_norm.update_running(%features.6.0.bn.saved_mean, %features.6.0.bn.saved_variance, " +
+                "@features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> @features.6.0.bn.running_mean, " +
+                "@features.6.0.bn.running_var  momentum=0.1\n" +
                 "  // features.6 step 1\n" +
-                "  batch_norm.update_running(%features.6.1.bn.saved_mean, %features.6.1.bn.saved_variance, @features.6.1.bn.running_mean, @features.6.1.bn.running_var) -> @features.6.1.bn.running_mean, @features.6.1.bn.running_var  momentum=0.1\n" +
+                "  batch_norm.update_running(%features.6.1.bn.saved_mean, %features.6.1.bn.saved_variance, " +
+                "@features.6.1.bn.running_mean, @features.6.1.bn.running_var) -> @features.6.1.bn.running_mean, " +
+                "@features.6.1.bn.running_var  momentum=0.1\n" +
                 "  // features.8 step 0\n" +
-                "  batch_norm.update_running(%features.8.0.bn.saved_mean, %features.8.0.bn.saved_variance, @features.8.0.bn.running_mean, @features.8.0.bn.running_var) -> @features.8.0.bn.running_mean, @features.8.0.bn.running_var  momentum=0.1\n" +
-                "  batch_norm.update_running(%features.8.0.norm.saved_mean, %features.8.0.norm.saved_variance, @features.8.0.norm.running_mean, @features.8.0.norm.running_var) -> @features.8.0.norm.running_mean, @features.8.0.norm.running_var  momentum=0.1\n" +
+                "  batch_norm.update_running(%features.8.0.bn.saved_mean, %features.8.0.bn.saved_variance, " +
+                "@features.8.0.bn.running_mean, @features.8.0.bn.running_var) -> @features.8.0.bn.running_mean, " +
+                "@features.8.0.bn.running_var  momentum=0.1\n" +
+                "  batch_norm.update_running(%features.8.0.norm.saved_mean, %features.8.0.norm.saved_variance, " +
+                "@features.8.0.norm.running_mean, @features.8.0.norm.running_var) -> @features.8.0.norm.running_mean, " +
+                "@features.8.0.norm.running_var  momentum=0.1\n" +
                 "  // loss\n" +
                 "  commit_step()\n" +
                 "  // features.11\n" +
-                "  conv2d.backward_weight(%features.10.output, %features.11.output.grad) -> @features.11.weight.grad, @features.11.bias.grad  Features_11Shape\n" +
-                "  conv2d.backward_data(%features.11.output.grad, @features.11.weight) -> %features.10.output.grad  Features_11Shape\n" +
+                "  conv2d.backward_weight(%features.10.output, %features.11.output.grad) -> @features.11.weight.grad, " +
+                "@features.11.bias.grad  Features_11Shape\n" +
+                "  conv2d.backward_data(%features.11.output.grad, " +
+                "@features.11.weight) -> %features.10.output.grad  Features_11Shape\n" +
                 "  // features.9\n" +
                 "  relu.backward(%features.10.output, %features.10.output.grad) -> %features.10.output.grad\n" +
-                "  conv_transpose2d.backward_weight(%features.8.0.output, %features.10.output.grad) -> @features.9.weight.grad, @features.9.bias.grad  Features_9Shape\n" +
-                "  conv_transpose2d.backward_data(%features.10.output.grad, @features.9.weight) -> %features.8.0.output.grad  Features_9Shape\n" +
+                "  conv_transpose2d.backward_weight(%features.8.0.output, " +
+                "%features.10.output.grad) -> @features.9.weight.grad, @features.9.bias.grad  Features_9Shape\n" +
+                "  conv_transpose2d.backward_data(%features.10.output.grad, " +
+                "@features.9.weight) -> %features.8.0.output.grad  Features_9Shape\n" +
                 "  // features.8 step 0\n" +
-                "  implicit_solve.backward(%features.8.0.output.grad, %features.8.0.output, @features.8.0.implicit.weight) -> %features.8.0.normed.grad, @features.8.0.implicit.weight.grad  Features_8Implicit h=1\n" +
-                "  batch_norm.backward(%features.8.0.normed.grad, %features.8.0.rhs, @features.8.0.norm.weight, %features.8.0.norm.saved_mean, %features.8.0.norm.saved_inv_std) -> %features.8.0.rhs.grad, @features.8.0.norm.weight.grad, @features.8.0.norm.bias.grad\n" +
+                "  implicit_solve.backward(%features.8.0.output.grad, %features.8.0.output, " +
+                "@features.8.0.implicit.weight) -> %features.8.0.normed.grad, " +
+                "@features.8.0.implicit.weight.grad  Features_8Implicit h=1\n" +
+                "  batch_norm.backward(%features.8.0.normed.grad, %features.8.0.rhs, @features.8.0.norm.weight, " +
+                "%features.8.0.norm.saved_mean, %features.8.0.norm.saved_inv_std) -> %features.8.0.rhs.grad, " +
+                "@features.8.0.norm.weight.grad, @features.8.0.norm.bias.grad\n" +
                 "  scale(%features.8.0.rhs.grad) -> %features.8.0.explicit.grad  factor=1\n" +
-                "  conv_transpose2d.backward_weight(%features.8.0.bn, %features.8.0.explicit.grad) -> @features.8.0.conv.weight.grad, _  Features_8Shape\n" +
-                "  conv_transpose2d.backward_data(%features.8.0.explicit.grad, @features.8.0.conv.weight) -> %features.8.0.bn.grad  Features_8Shape\n" +
+                "  conv_transpose2d.backward_weight(%features.8.0.bn, " +
+                "%features.8.0.explicit.grad) -> @features.8.0.conv.weight.grad, _  Features_8Shape\n" +
+                "  conv_transpose2d.backward_data(%features.8.0.explicit.grad, " +
+                "@features.8.0.conv.weight) -> %features.8.0.bn.grad  Features_8Shape\n" +
                 "  relu.backward(%features.8.0.bn, %features.8.0.bn.grad) -> %features.8.0.bn.grad\n" +
-                "  batch_norm.backward(%features.8.0.bn.grad, %features.8.0.conv, @features.8.0.bn.weight, %features.8.0.bn.saved_mean, %features.8.0.bn.saved_inv_std) -> %features.8.0.conv.grad, @features.8.0.bn.weight.grad, @features.8.0.bn.bias.grad\n" +
-                "  conv2d.backward_weight(%features.7.output, %features.8.0.conv.grad) -> %features.8.0.conv.weight.grad_part, _  Features_8Shape\n" +
-                "  add_scaled(@features.8.0.conv.weight.grad, %features.8.0.conv.weight.grad_part) -> @features.8.0.conv.weight.grad  scale=1\n" +
-                "  conv2d.backward_data(%features.8.0.conv.grad, @features.8.0.conv.weight) -> %features.7.output.grad_part  Features_8Shape\n" +
-                "  add_scaled(%features.8.0.rhs.grad, %features.7.output.grad_part) -> %features.7.output.grad  scale=1\n" +
+                "  batch_norm.backward(%features.8.0.bn.grad, %features.8.0.conv, @features.8.0.bn.weight, " +
+                "%features.8.0.bn.saved_mean, %features.8.0.bn.saved_inv_std) -> %features.8.0.conv.grad, " +
+                "@features.8.0.bn.weight.grad, @features.8.0.bn.bias.grad\n" +
+                "  conv2d.backward_weight(%features.7.output, " +
+                "%features.8.0.conv.grad) -> %features.8.0.conv.weight.grad_part, _  Features_8Shape\n" +
+                "  add_scaled(@features.8.0.conv.weight.grad, " +
+                "%features.8.0.conv.weight.grad_part) -> @features.8.0.conv.weight.grad  scale=1\n" +
+                "  conv2d.backward_data(%features.8.0.conv.grad, " +
+                "@features.8.0.conv.weight) -> %features.7.output.grad_part  Features_8Shape\n" +
+                "  add_scaled(%features.8.0.rhs.grad, " +
+                "%features.7.output.grad_part) -> %features.7.output.grad  scale=1\n" +
                 "  // features.7\n" +
                 "  avg_pool2d.backward(%features.7.output.grad) -> %features.6.1.output.grad  Features_7Shape\n" +
                 "  // features.6 step 1\n" +
                 "  scale(%features.6.1.output.grad) -> %features.6.1.branch.grad  factor=1\n" +
-                "  conv2d.backward_weight(%features.6.1.bn, %features.6.1.branch.grad) -> @features.6.1.conv2.weight.grad, _  Features_6Shape\n" +
-                "  conv2d.backward_data(%features.6.1.branch.grad, @features.6.1.conv2.weight) -> %features.6.1.bn.grad  Features_6Shape\n" +
+                "  conv2d.backward_weight(%features.6.1.bn, " +
+                "%features.6.1.branch.grad) -> @features.6.1.conv2.weight.grad, _  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.1.branch.grad, " +
+                "@features.6.1.conv2.weight) -> %features.6.1.bn.grad  Features_6Shape\n" +
                 "  relu.backward(%features.6.1.bn, %features.6.1.bn.grad) -> %features.6.1.bn.grad\n" +
-                "  batch_norm.backward(%features.6.1.bn.grad, %features.6.1.conv, @features.6.1.bn.weight, %features.6.1.bn.saved_mean, %features.6.1.bn.saved_inv_std) -> %features.6.1.conv.grad, @features.6.1.bn.weight.grad, @features.6.1.bn.bias.grad\n" +
-                "  conv2d.backward_weight(%features.6.0.output, %features.6.1.conv.grad) -> @features.6.1.conv1.weight.grad, _  Features_6Shape\n" +
-                "  conv2d.backward_data(%features.6.1.conv.grad, @features.6.1.conv1.weight) -> %features.6.0.output.grad_part  Features_6Shape\n" +
-                "  add_scaled(%features.6.1.output.grad, %features.6.0.output.grad_part) -> %features.6.0.output.grad  scale=1\n" +
+                "  batch_norm.backward(%features.6.1.bn.grad, %features.6.1.conv, @features.6.1.bn.weight, " +
+                "%features.6.1.bn.saved_mean, %features.6.1.bn.saved_inv_std) -> %features.6.1.conv.grad, " +
+                "@features.6.1.bn.weight.grad, @features.6.1.bn.bias.grad\n" +
+                "  conv2d.backward_weight(%features.6.0.output, " +
+                "%features.6.1.conv.grad) -> @features.6.1.conv1.weight.grad, _  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.1.conv.grad, " +
+                "@features.6.1.conv1.weight) -> %features.6.0.output.grad_part  Features_6Shape\n" +
+                "  add_scaled(%features.6.1.output.grad, " +
+                "%features.6.0.output.grad_part) -> %features.6.0.output.grad  scale=1\n" +
                 "  // features.6 step 0\n" +
                 "  scale(%features.6.0.output.grad) -> %features.6.0.branch.grad  factor=1\n" +
-                "  conv2d.backward_weight(%features.6.0.bn, %features.6.0.branch.grad) -> @features.6.0.conv2.weight.grad, _  Features_6Shape\n" +
-                "  conv2d.backward_data(%features.6.0.branch.grad, @features.6.0.conv2.weight) -> %features.6.0.bn.grad  Features_6Shape\n" +
+                "  conv2d.backward_weight(%features.6.0.bn, " +
+                "%features.6.0.branch.grad) -> @features.6.0.conv2.weight.grad, _  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.0.branch.grad, " +
+                "@features.6.0.conv2.weight) -> %features.6.0.bn.grad  Features_6Shape\n" +
                 "  relu.backward(%features.6.0.bn, %features.6.0.bn.grad) -> %features.6.0.bn.grad\n" +
-                "  batch_norm.backward(%features.6.0.bn.grad, %features.6.0.conv, @features.6.0.bn.weight, %features.6.0.bn.saved_mean, %features.6.0.bn.saved_inv_std) -> %features.6.0.conv.grad, @features.6.0.bn.weight.grad, @features.6.0.bn.bias.grad\n" +
-                "  conv2d.backward_weight(%features.5.output, %features.6.0.conv.grad) -> @features.6.0.conv1.weight.grad, _  Features_6Shape\n" +
-                "  conv2d.backward_data(%features.6.0.conv.grad, @features.6.0.conv1.weight) -> %features.5.output.grad_part  Features_6Shape\n" +
-                "  add_scaled(%features.6.0.output.grad, %features.5.output.grad_part) -> %features.5.output.grad  scale=1\n" +
+                "  batch_norm.backward(%features.6.0.bn.grad, %features.6.0.conv, @features.6.0.bn.weight, " +
+                "%features.6.0.bn.saved_mean, %features.6.0.bn.saved_inv_std) -> %features.6.0.conv.grad, " +
+                "@features.6.0.bn.weight.grad, @features.6.0.bn.bias.grad\n" +
+                "  conv2d.backward_weight(%features.5.output, " +
+                "%features.6.0.conv.grad) -> @features.6.0.conv1.weight.grad, _  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.0.conv.grad, " +
+                "@features.6.0.conv1.weight) -> %features.5.output.grad_part  Features_6Shape\n" +
+                "  add_scaled(%features.6.0.output.grad, " +
+                "%features.5.output.grad_part) -> %features.5.output.grad  scale=1\n" +
                 "  // features.4\n" +
                 "  relu.backward(%features.5.output, %features.5.output.grad) -> %features.5.output.grad\n" +
-                "  conv2d.backward_weight(%features.3.output, %features.5.output.grad) -> @features.4.weight.grad, @features.4.bias.grad  Features_4Shape\n" +
-                "  conv2d.backward_data(%features.5.output.grad, @features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
+                "  conv2d.backward_weight(%features.3.output, %features.5.output.grad) -> @features.4.weight.grad, " +
+                "@features.4.bias.grad  Features_4Shape\n" +
+                "  conv2d.backward_data(%features.5.output.grad, " +
+                "@features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
                 "  // features.3\n" +
-                "  conv2d.backward_weight(%features.2.output, %features.3.output.grad) -> @features.3.weight.grad, _  Features_3Shape\n" +
-                "  conv2d.backward_data(%features.3.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+                "  conv2d.backward_weight(%features.2.output, %features.3.output.grad) -> @features.3.weight.grad, " +
+                "_  Features_3Shape\n" +
+                "  conv2d.backward_data(%features.3.output.grad, " +
+                "@features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
                 "  // features.1\n" +
                 "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
-                "  batch_norm.backward(%features.2.output.grad, %stem.output, @features.1.weight, %features.1.saved_mean, %features.1.saved_inv_std) -> %stem.output.grad, @features.1.weight.grad, @features.1.bias.grad\n" +
+                "  batch_norm.backward(%features.2.output.grad, %stem.output, @features.1.weight, " +
+                "%features.1.saved_mean, %features.1.saved_inv_std) -> %stem.output.grad, @features.1.weight.grad, " +
+                "@features.1.bias.grad\n" +
                 "  // stem\n" +
-                "  conv2d.backward_weight(%images, %stem.output.grad) -> @stem.weight.grad, @stem.bias.grad  StemShape\n" +
+                "  conv2d.backward_weight(%images, %stem.output.grad) -> @stem.weight.grad, " +
+                "@stem.bias.grad  StemShape\n" +
                 "  // update\n" +
                 "  optimizer_step()\n" +
                 "routine evaluation_backward\n" +
                 "  // features.11\n" +
-                "  conv2d.backward_data(%features.11.output.grad, @features.11.weight) -> %features.10.output.grad  Features_11Shape\n" +
+                "  conv2d.backward_data(%features.11.output.grad, " +
+                "@features.11.weight) -> %features.10.output.grad  Features_11Shape\n" +
                 "  // features.9\n" +
                 "  relu.backward(%features.10.output, %features.10.output.grad) -> %features.10.output.grad\n" +
-                "  conv_transpose2d.backward_data(%features.10.output.grad, @features.9.weight) -> %features.8.0.output.grad  Features_9Shape\n" +
+                "  conv_transpose2d.backward_data(%features.10.output.grad, " +
+                "@features.9.weight) -> %features.8.0.output.grad  Features_9Shape\n" +
                 "  // features.8 step 0\n" +
-                "  implicit_solve.backward(%features.8.0.output.grad, %features.8.0.output, @features.8.0.implicit.weight) -> %features.8.0.normed.grad, _  Features_8Implicit h=1\n" +
-                "  batch_norm.backward_inference(%features.8.0.normed.grad, @features.8.0.norm.weight, @features.8.0.norm.running_var) -> %features.8.0.rhs.grad\n" +
+                "  implicit_solve.backward(%features.8.0.output.grad, %features.8.0.output, " +
+                "@features.8.0.implicit.weight) -> %features.8.0.normed.grad, _  Features_8Implicit h=1\n" +
+                "  batch_norm.backward_inference(%features.8.0.normed.grad, @features.8.0.norm.weight, " +
+                "@features.8.0.norm.running_var) -> %features.8.0.rhs.grad\n" +
                 "  scale(%features.8.0.rhs.grad) -> %features.8.0.explicit.grad  factor=1\n" +
-                "  conv_transpose2d.backward_data(%features.8.0.explicit.grad, @features.8.0.conv.weight) -> %features.8.0.bn.grad  Features_8Shape\n" +
+                "  conv_transpose2d.backward_data(%features.8.0.explicit.grad, " +
+                "@features.8.0.conv.weight) -> %features.8.0.bn.grad  Features_8Shape\n" +
                 "  relu.backward(%features.8.0.bn, %features.8.0.bn.grad) -> %features.8.0.bn.grad\n" +
-                "  batch_norm.backward_inference(%features.8.0.bn.grad, @features.8.0.bn.weight, @features.8.0.bn.running_var) -> %features.8.0.conv.grad\n" +
-                "  conv2d.backward_data(%features.8.0.conv.grad, @features.8.0.conv.weight) -> %features.7.output.grad_part  Features_8Shape\n" +
-                "  add_scaled(%features.8.0.rhs.grad, %features.7.output.grad_part) -> %features.7.output.grad  scale=1\n" +
+                "  batch_norm.backward_inference(%features.8.0.bn.grad, @features.8.0.bn.weight, " +
+                "@features.8.0.bn.running_var) -> %features.8.0.conv.grad\n" +
+                "  conv2d.backward_data(%features.8.0.conv.grad, " +
+                "@features.8.0.conv.weight) -> %features.7.output.grad_part  Features_8Shape\n" +
+                "  add_scaled(%features.8.0.rhs.grad, " +
+                "%features.7.output.grad_part) -> %features.7.output.grad  scale=1\n" +
                 "  // features.7\n" +
                 "  avg_pool2d.backward(%features.7.output.grad) -> %features.6.1.output.grad  Features_7Shape\n" +
                 "  // features.6 step 1\n" +
                 "  scale(%features.6.1.output.grad) -> %features.6.1.branch.grad  factor=1\n" +
-                "  conv2d.backward_data(%features.6.1.branch.grad, @features.6.1.conv2.weight) -> %features.6.1.bn.grad  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.1.branch.grad, " +
+                "@features.6.1.conv2.weight) -> %features.6.1.bn.grad  Features_6Shape\n" +
                 "  relu.backward(%features.6.1.bn, %features.6.1.bn.grad) -> %features.6.1.bn.grad\n" +
-                "  batch_norm.backward_inference(%features.6.1.bn.grad, @features.6.1.bn.weight, @features.6.1.bn.running_var) -> %features.6.1.conv.grad\n" +
-                "  conv2d.backward_data(%features.6.1.conv.grad, @features.6.1.conv1.weight) -> %features.6.0.output.grad_part  Features_6Shape\n" +
-                "  add_scaled(%features.6.1.output.grad, %features.6.0.output.grad_part) -> %features.6.0.output.grad  scale=1\n" +
+                "  batch_norm.backward_inference(%features.6.1.bn.grad, @features.6.1.bn.weight, " +
+                "@features.6.1.bn.running_var) -> %features.6.1.conv.grad\n" +
+                "  conv2d.backward_data(%features.6.1.conv.grad, " +
+                "@features.6.1.conv1.weight) -> %features.6.0.output.grad_part  Features_6Shape\n" +
+                "  add_scaled(%features.6.1.output.grad, " +
+                "%features.6.0.output.grad_part) -> %features.6.0.output.grad  scale=1\n" +
                 "  // features.6 step 0\n" +
                 "  scale(%features.6.0.output.grad) -> %features.6.0.branch.grad  factor=1\n" +
-                "  conv2d.backward_data(%features.6.0.branch.grad, @features.6.0.conv2.weight) -> %features.6.0.bn.grad  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.0.branch.grad, " +
+                "@features.6.0.conv2.weight) -> %features.6.0.bn.grad  Features_6Shape\n" +
                 "  relu.backward(%features.6.0.bn, %features.6.0.bn.grad) -> %features.6.0.bn.grad\n" +
-                "  batch_norm.backward_inference(%features.6.0.bn.grad, @features.6.0.bn.weight, @features.6.0.bn.running_var) -> %features.6.0.conv.grad\n" +
-                "  conv2d.backward_data(%features.6.0.conv.grad, @features.6.0.conv1.weight) -> %features.5.output.grad_part  Features_6Shape\n" +
-                "  add_scaled(%features.6.0.output.grad, %features.5.output.grad_part) -> %features.5.output.grad  scale=1\n" +
+                "  batch_norm.backward_inference(%features.6.0.bn.grad, @features.6.0.bn.weight, " +
+                "@features.6.0.bn.running_var) -> %features.6.0.conv.grad\n" +
+                "  conv2d.backward_data(%features.6.0.conv.grad, " +
+                "@features.6.0.conv1.weight) -> %features.5.output.grad_part  Features_6Shape\n" +
+                "  add_scaled(%features.6.0.output.grad, " +
+                "%features.5.output.grad_part) -> %features.5.output.grad  scale=1\n" +
                 "  // features.4\n" +
                 "  relu.backward(%features.5.output, %features.5.output.grad) -> %features.5.output.grad\n" +
-                "  conv2d.backward_data(%features.5.output.grad, @features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
+                "  conv2d.backward_data(%features.5.output.grad, " +
+                "@features.4.weight) -> %features.3.output.grad  Features_4Shape\n" +
                 "  // features.3\n" +
-                "  conv2d.backward_data(%features.3.output.grad, @features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
+                "  conv2d.backward_data(%features.3.output.grad, " +
+                "@features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
                 "  // features.1\n" +
                 "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
-                "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, @features.1.running_var) -> %stem.output.grad\n" +
+                "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, " +
+                "@features.1.running_var) -> %stem.output.grad\n" +
                 "  // stem\n" +
                 "  conv2d.backward_data(%stem.output.grad, @stem.weight) -> %images.grad  StemShape\n";
 
@@ -421,14 +539,10 @@ partial class Zoo
             private const int Features_8Channels = 32; // channels
             private const int Features_10Elements = 8192; // 8x32x32 per image
             private const int Features_11Elements = 3072; // 3x32x32 per image
-            private const int StemWeightElements = 432; // elements of stem.weight
+            private const int StemWeightElements = 432; // elements of stem weight
             private const int StemChannels = 16; // channels
-            private const int Features_6_0_conv1WeightElements = 9216; // elements of features.6.0.conv1.weight
-            private const int Features_6_0_conv1Channels = 32; // channels
-            private const int Features_6_1_conv1WeightElements = 9216; // elements of features.6.1.conv1.weight
-            private const int Features_6_1_conv1Channels = 32; // channels
-            private const int Features_8_0_convWeightElements = 9216; // elements of features.8.0.conv.weight
-            private const int Features_8_0_convChannels = 32; // channels
+            private const int Features_6Conv1WeightElements = 9216; // elements of features.6's conv1 weight
+            private const int Features_8ConvWeightElements = 9216; // elements of features.8's conv weight
 
             /// <summary>stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16.</summary>
             private readonly struct StemShape : global::NetCompiler.Kernels.IConvShape
@@ -771,14 +885,14 @@ partial class Zoo
                 _floats16 = AllocateStorage<float>("features.8.0.output and the buffers sharing it", Features_8Elements,
                     perImage: true);
                 _floats17 = AllocateStorage<float>("features.8.0.rhs", Features_8Elements, perImage: true);
-                _floats18 = AllocateStorage<float>("features.6.0.conv1.folded_weight", Features_6_0_conv1WeightElements,
+                _floats18 = AllocateStorage<float>("features.6.0.conv1.folded_weight", Features_6Conv1WeightElements,
                     perImage: false);
-                _floats19 = AllocateStorage<float>("features.6.1.conv1.folded_weight", Features_6_1_conv1WeightElements,
+                _floats19 = AllocateStorage<float>("features.6.1.conv1.folded_weight", Features_6Conv1WeightElements,
                     perImage: false);
-                _floats20 = AllocateStorage<float>("features.8.0.conv.folded_weight", Features_8_0_convWeightElements,
+                _floats20 = AllocateStorage<float>("features.8.0.conv.folded_weight", Features_8ConvWeightElements,
                     perImage: false);
                 _floats21 = AllocateStorage<float>("features.8.0.conv.weight.grad_part and the buffers sharing it",
-                    Features_8_0_convWeightElements, perImage: false);
+                    Features_8ConvWeightElements, perImage: false);
                 _floats22 = AllocateStorage<float>("stem.folded_weight", StemWeightElements, perImage: false);
                 _floats23 = AllocateStorage<float>("features.6.0.bn.saved_mean", Features_6Channels, perImage: false);
                 _floats24 = AllocateStorage<float>("features.6.0.bn.saved_inv_std", Features_6Channels,
@@ -798,11 +912,11 @@ partial class Zoo
                     perImage: false);
                 _floats33 = AllocateStorage<float>("features.8.0.norm.saved_variance", Features_8Channels,
                     perImage: false);
-                _floats34 = AllocateStorage<float>("features.6.0.conv1.folded_bias", Features_6_0_conv1Channels,
+                _floats34 = AllocateStorage<float>("features.6.0.conv1.folded_bias", Features_6Channels,
                     perImage: false);
-                _floats35 = AllocateStorage<float>("features.6.1.conv1.folded_bias", Features_6_1_conv1Channels,
+                _floats35 = AllocateStorage<float>("features.6.1.conv1.folded_bias", Features_6Channels,
                     perImage: false);
-                _floats36 = AllocateStorage<float>("features.8.0.conv.folded_bias", Features_8_0_convChannels,
+                _floats36 = AllocateStorage<float>("features.8.0.conv.folded_bias", Features_8Channels,
                     perImage: false);
                 _floats37 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
                 _floats38 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
@@ -875,7 +989,9 @@ partial class Zoo
             /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
             private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
             {
-                return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats12, n * Features_11Elements), labels, _classWeights, Slice(_floats13, n * Features_11Elements), n, ClassCount, OutputLength / ClassCount);
+                return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats12, n * Features_11Elements),
+                    labels, _classWeights, Slice(_floats13, n * Features_11Elements), n, ClassCount,
+                    OutputLength / ClassCount);
             }
 
             /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -884,7 +1000,7 @@ partial class Zoo
                 if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }
             }
 
-            /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+            /// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>
             public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
             {
                 "stem" => throw NotRetained(layerName, "output"),
@@ -902,7 +1018,7 @@ partial class Zoo
                 _ => throw UnknownLayer(layerName),
             };
 
-            /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+            /// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
             public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
             {
                 "stem" => throw NotRetained(layerName, "gradient"),
@@ -926,14 +1042,13 @@ partial class Zoo
                 global::System.Span<float> stemFoldedWeight = Slice(_floats22, StemWeightElements);
                 global::System.Span<float> stemFoldedBias = Slice(_floats40, StemChannels);
                 global::System.Span<float> features6_0Conv1FoldedWeight = Slice(_floats18,
-                    Features_6_0_conv1WeightElements);
-                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats34, Features_6_0_conv1Channels);
+                    Features_6Conv1WeightElements);
+                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats34, Features_6Channels);
                 global::System.Span<float> features6_1Conv1FoldedWeight = Slice(_floats19,
-                    Features_6_1_conv1WeightElements);
-                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats35, Features_6_1_conv1Channels);
-                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats20,
-                    Features_8_0_convWeightElements);
-                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats36, Features_8_0_convChannels);
+                    Features_6Conv1WeightElements);
+                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats35, Features_6Channels);
+                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats20, Features_8ConvWeightElements);
+                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats36, Features_8Channels);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.BatchNorm.Fold(_stemWeight.Value, _stemBias.Value, _features1Weight.Value,
                     _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f,
@@ -982,14 +1097,13 @@ partial class Zoo
                 global::System.Span<float> stemFoldedWeight = Slice(_floats22, StemWeightElements);
                 global::System.Span<float> stemFoldedBias = Slice(_floats40, StemChannels);
                 global::System.Span<float> features6_0Conv1FoldedWeight = Slice(_floats18,
-                    Features_6_0_conv1WeightElements);
-                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats34, Features_6_0_conv1Channels);
+                    Features_6Conv1WeightElements);
+                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats34, Features_6Channels);
                 global::System.Span<float> features6_1Conv1FoldedWeight = Slice(_floats19,
-                    Features_6_1_conv1WeightElements);
-                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats35, Features_6_1_conv1Channels);
-                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats20,
-                    Features_8_0_convWeightElements);
-                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats36, Features_8_0_convChannels);
+                    Features_6Conv1WeightElements);
+                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats35, Features_6Channels);
+                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats20, Features_8ConvWeightElements);
+                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats36, Features_8Channels);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, stemFoldedWeight, stemFoldedBias,
                     features2Output, n, relu: true);
@@ -1184,7 +1298,7 @@ partial class Zoo
                 global::System.Span<float> features2OutputGrad = Slice(_floats1, n * Features_2Elements);
                 global::System.Span<float> stemOutputGrad = Slice(_floats0, n * StemElements);
                 global::System.Span<float> features8_0ConvWeightGradPart = Slice(_floats21,
-                    Features_8_0_convWeightElements);
+                    Features_8ConvWeightElements);
                 global::System.Span<float> features7OutputGradPart_74 = Slice(_floats8, n * Features_7Elements);
                 global::System.Span<float> features6_0OutputGradPart_75 = Slice(_floats4, n * Features_6Elements);
                 global::System.Span<float> features5OutputGradPart_76 = Slice(_floats1, n * Features_5Elements);

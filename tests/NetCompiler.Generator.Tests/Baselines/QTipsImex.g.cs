@@ -26,15 +26,21 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         new global::NetCompiler.LayerSummary[]
         {
             // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
-            new global::NetCompiler.LayerSummary("features.0", "Conv2d(3, 32, kernel_size=3, padding=1)", global::NetCompiler.TensorShape.Image(32, 64, 64), 896, 3538944, 524288, 3),
+            new global::NetCompiler.LayerSummary("features.0", "Conv2d(3, 32, kernel_size=3, padding=1)",
+                global::NetCompiler.TensorShape.Image(32, 64, 64), 896, 3538944, 524288, 3),
             // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
-            new global::NetCompiler.LayerSummary("features.1", "BatchNorm2d(32)", global::NetCompiler.TensorShape.Image(32, 64, 64), 64, 0, 524288, 3),
+            new global::NetCompiler.LayerSummary("features.1", "BatchNorm2d(32)",
+                global::NetCompiler.TensorShape.Image(32, 64, 64), 64, 0, 524288, 3),
             // features.2: ReLU, 32x64x64 -> 32x64x64
-            new global::NetCompiler.LayerSummary("features.2", "ReLU", global::NetCompiler.TensorShape.Image(32, 64, 64), 0, 0, 524288, 3),
+            new global::NetCompiler.LayerSummary("features.2", "ReLU",
+                global::NetCompiler.TensorShape.Image(32, 64, 64), 0, 0, 524288, 3),
             // features.3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
-            new global::NetCompiler.LayerSummary("features.3", "Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32)", global::NetCompiler.TensorShape.Image(32, 64, 64), 76544, 655392768, 524288, null),
+            new global::NetCompiler.LayerSummary("features.3",
+                "Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32)",
+                global::NetCompiler.TensorShape.Image(32, 64, 64), 76544, 655392768, 524288, null),
             // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
-            new global::NetCompiler.LayerSummary("features.4", "Conv2d(32, 4, kernel_size=1)", global::NetCompiler.TensorShape.Image(4, 64, 64), 132, 524288, 65536, null),
+            new global::NetCompiler.LayerSummary("features.4", "Conv2d(32, 4, kernel_size=1)",
+                global::NetCompiler.TensorShape.Image(4, 64, 64), 132, 524288, 65536, null),
         },
         inferenceBytesPerImage: 2097152,
         trainingBytesPerImage: 19005440);
@@ -53,24 +59,9 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "  Features_3Elements = 131072  // 32x64x64 per image\n" +
         "  Features_3Channels = 32  // channels\n" +
         "  Features_4Elements = 16384  // 4x64x64 per image\n" +
-        "  Features_0WeightElements = 864  // elements of features.0.weight\n" +
+        "  Features_0WeightElements = 864  // elements of features.0 weight\n" +
         "  Features_0Channels = 32  // channels\n" +
-        "  Features_3_0_convWeightElements = 9216  // elements of features.3.0.conv.weight\n" +
-        "  Features_3_0_convChannels = 32  // channels\n" +
-        "  Features_3_1_convWeightElements = 9216  // elements of features.3.1.conv.weight\n" +
-        "  Features_3_1_convChannels = 32  // channels\n" +
-        "  Features_3_2_convWeightElements = 9216  // elements of features.3.2.conv.weight\n" +
-        "  Features_3_2_convChannels = 32  // channels\n" +
-        "  Features_3_3_convWeightElements = 9216  // elements of features.3.3.conv.weight\n" +
-        "  Features_3_3_convChannels = 32  // channels\n" +
-        "  Features_3_4_convWeightElements = 9216  // elements of features.3.4.conv.weight\n" +
-        "  Features_3_4_convChannels = 32  // channels\n" +
-        "  Features_3_5_convWeightElements = 9216  // elements of features.3.5.conv.weight\n" +
-        "  Features_3_5_convChannels = 32  // channels\n" +
-        "  Features_3_6_convWeightElements = 9216  // elements of features.3.6.conv.weight\n" +
-        "  Features_3_6_convChannels = 32  // channels\n" +
-        "  Features_3_7_convWeightElements = 9216  // elements of features.3.7.conv.weight\n" +
-        "  Features_3_7_convChannels = 32  // channels\n" +
+        "  Features_3ConvWeightElements = 9216  // elements of features.3's conv weight\n" +
         "buffers\n" +
         "  %images: f32[n x InputLength] input\n" +
         "  %features.0.output: f32[n x Features_0Elements] activation slot 0\n" +
@@ -147,22 +138,22 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "  %images.grad: f32[n x InputLength] gradient slot 0 pinned\n" +
         "  %features.0.folded_weight: f32[Features_0WeightElements] derived slot 47\n" +
         "  %features.0.folded_bias: f32[Features_0Channels] derived slot 74\n" +
-        "  %features.3.0.conv.folded_weight: f32[Features_3_0_convWeightElements] derived slot 38\n" +
-        "  %features.3.0.conv.folded_bias: f32[Features_3_0_convChannels] derived slot 75\n" +
-        "  %features.3.1.conv.folded_weight: f32[Features_3_1_convWeightElements] derived slot 39\n" +
-        "  %features.3.1.conv.folded_bias: f32[Features_3_1_convChannels] derived slot 76\n" +
-        "  %features.3.2.conv.folded_weight: f32[Features_3_2_convWeightElements] derived slot 40\n" +
-        "  %features.3.2.conv.folded_bias: f32[Features_3_2_convChannels] derived slot 77\n" +
-        "  %features.3.3.conv.folded_weight: f32[Features_3_3_convWeightElements] derived slot 41\n" +
-        "  %features.3.3.conv.folded_bias: f32[Features_3_3_convChannels] derived slot 78\n" +
-        "  %features.3.4.conv.folded_weight: f32[Features_3_4_convWeightElements] derived slot 42\n" +
-        "  %features.3.4.conv.folded_bias: f32[Features_3_4_convChannels] derived slot 79\n" +
-        "  %features.3.5.conv.folded_weight: f32[Features_3_5_convWeightElements] derived slot 43\n" +
-        "  %features.3.5.conv.folded_bias: f32[Features_3_5_convChannels] derived slot 80\n" +
-        "  %features.3.6.conv.folded_weight: f32[Features_3_6_convWeightElements] derived slot 44\n" +
-        "  %features.3.6.conv.folded_bias: f32[Features_3_6_convChannels] derived slot 81\n" +
-        "  %features.3.7.conv.folded_weight: f32[Features_3_7_convWeightElements] derived slot 45\n" +
-        "  %features.3.7.conv.folded_bias: f32[Features_3_7_convChannels] derived slot 82\n" +
+        "  %features.3.0.conv.folded_weight: f32[Features_3ConvWeightElements] derived slot 38\n" +
+        "  %features.3.0.conv.folded_bias: f32[Features_3Channels] derived slot 75\n" +
+        "  %features.3.1.conv.folded_weight: f32[Features_3ConvWeightElements] derived slot 39\n" +
+        "  %features.3.1.conv.folded_bias: f32[Features_3Channels] derived slot 76\n" +
+        "  %features.3.2.conv.folded_weight: f32[Features_3ConvWeightElements] derived slot 40\n" +
+        "  %features.3.2.conv.folded_bias: f32[Features_3Channels] derived slot 77\n" +
+        "  %features.3.3.conv.folded_weight: f32[Features_3ConvWeightElements] derived slot 41\n" +
+        "  %features.3.3.conv.folded_bias: f32[Features_3Channels] derived slot 78\n" +
+        "  %features.3.4.conv.folded_weight: f32[Features_3ConvWeightElements] derived slot 42\n" +
+        "  %features.3.4.conv.folded_bias: f32[Features_3Channels] derived slot 79\n" +
+        "  %features.3.5.conv.folded_weight: f32[Features_3ConvWeightElements] derived slot 43\n" +
+        "  %features.3.5.conv.folded_bias: f32[Features_3Channels] derived slot 80\n" +
+        "  %features.3.6.conv.folded_weight: f32[Features_3ConvWeightElements] derived slot 44\n" +
+        "  %features.3.6.conv.folded_bias: f32[Features_3Channels] derived slot 81\n" +
+        "  %features.3.7.conv.folded_weight: f32[Features_3ConvWeightElements] derived slot 45\n" +
+        "  %features.3.7.conv.folded_bias: f32[Features_3Channels] derived slot 82\n" +
         "  %features.3.7.output.grad: f32[n x Features_3Elements] gradient slot 32\n" +
         "  %features.3.7.solved.grad: f32[n x Features_3Elements] gradient slot 34\n" +
         "  %features.3.7.explicit.grad: f32[n x Features_3Elements] gradient slot 35\n" +
@@ -213,21 +204,21 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "  %features.2.output.grad_part: f32[n x Features_2Elements] scratch slot 0\n" +
         "  %features.2.output.grad: f32[n x Features_2Elements] gradient slot 2\n" +
         "  %features.0.output.grad: f32[n x Features_0Elements] gradient slot 1\n" +
-        "  %features.3.7.conv.weight.grad_part: f32[Features_3_7_convWeightElements] scratch slot 46\n" +
+        "  %features.3.7.conv.weight.grad_part: f32[Features_3ConvWeightElements] scratch slot 46\n" +
         "  %features.3.6.output.grad_part: f32[n x Features_3Elements] scratch slot 30\n" +
-        "  %features.3.6.conv.weight.grad_part: f32[Features_3_6_convWeightElements] scratch slot 46\n" +
+        "  %features.3.6.conv.weight.grad_part: f32[Features_3ConvWeightElements] scratch slot 46\n" +
         "  %features.3.5.output.grad_part: f32[n x Features_3Elements] scratch slot 26\n" +
-        "  %features.3.5.conv.weight.grad_part: f32[Features_3_5_convWeightElements] scratch slot 46\n" +
+        "  %features.3.5.conv.weight.grad_part: f32[Features_3ConvWeightElements] scratch slot 46\n" +
         "  %features.3.4.output.grad_part: f32[n x Features_3Elements] scratch slot 22\n" +
-        "  %features.3.4.conv.weight.grad_part: f32[Features_3_4_convWeightElements] scratch slot 46\n" +
+        "  %features.3.4.conv.weight.grad_part: f32[Features_3ConvWeightElements] scratch slot 46\n" +
         "  %features.3.3.output.grad_part: f32[n x Features_3Elements] scratch slot 18\n" +
-        "  %features.3.3.conv.weight.grad_part: f32[Features_3_3_convWeightElements] scratch slot 46\n" +
+        "  %features.3.3.conv.weight.grad_part: f32[Features_3ConvWeightElements] scratch slot 46\n" +
         "  %features.3.2.output.grad_part: f32[n x Features_3Elements] scratch slot 14\n" +
-        "  %features.3.2.conv.weight.grad_part: f32[Features_3_2_convWeightElements] scratch slot 46\n" +
+        "  %features.3.2.conv.weight.grad_part: f32[Features_3ConvWeightElements] scratch slot 46\n" +
         "  %features.3.1.output.grad_part: f32[n x Features_3Elements] scratch slot 10\n" +
-        "  %features.3.1.conv.weight.grad_part: f32[Features_3_1_convWeightElements] scratch slot 46\n" +
+        "  %features.3.1.conv.weight.grad_part: f32[Features_3ConvWeightElements] scratch slot 46\n" +
         "  %features.3.0.output.grad_part: f32[n x Features_3Elements] scratch slot 6\n" +
-        "  %features.3.0.conv.weight.grad_part: f32[Features_3_0_convWeightElements] scratch slot 46\n" +
+        "  %features.3.0.conv.weight.grad_part: f32[Features_3ConvWeightElements] scratch slot 46\n" +
         "  %features.2.output.grad_part: f32[n x Features_2Elements] scratch slot 5\n" +
         "tensors\n" +
         "  @features.0.weight: [32, 3, 3, 3] trained he_normal(fan_in=27)\n" +
@@ -288,369 +279,619 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "  @features.4.bias: [4] trained constant(0)\n" +
         "routine inference\n" +
         "  // features.0\n" +
-        "  conv2d(%images, %features.0.folded_weight, %features.0.folded_bias) -> %features.2.output  Features_0Shape +relu\n" +
+        "  conv2d(%images, %features.0.folded_weight, " +
+        "%features.0.folded_bias) -> %features.2.output  Features_0Shape +relu\n" +
         "  // features.3 step 0\n" +
-        "  conv2d(%features.2.output, %features.3.0.conv.folded_weight, %features.3.0.conv.folded_bias) -> %features.3.0.bn  Features_3Shape +relu\n" +
-        "  conv_transpose2d(%features.3.0.bn, @features.3.0.conv.weight, _) -> %features.3.0.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.0.explicit, @features.3.0.implicit.weight) -> %features.3.0.solved  Features_3Implicit h=1\n" +
+        "  conv2d(%features.2.output, %features.3.0.conv.folded_weight, " +
+        "%features.3.0.conv.folded_bias) -> %features.3.0.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.0.bn, @features.3.0.conv.weight, " +
+        "_) -> %features.3.0.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.0.explicit, " +
+        "@features.3.0.implicit.weight) -> %features.3.0.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.2.output, %features.3.0.solved) -> %features.3.0.output  scale=1\n" +
         "  // features.3 step 1\n" +
-        "  conv2d(%features.3.0.output, %features.3.1.conv.folded_weight, %features.3.1.conv.folded_bias) -> %features.3.1.bn  Features_3Shape +relu\n" +
-        "  conv_transpose2d(%features.3.1.bn, @features.3.1.conv.weight, _) -> %features.3.1.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.1.explicit, @features.3.1.implicit.weight) -> %features.3.1.solved  Features_3Implicit h=1\n" +
+        "  conv2d(%features.3.0.output, %features.3.1.conv.folded_weight, " +
+        "%features.3.1.conv.folded_bias) -> %features.3.1.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.1.bn, @features.3.1.conv.weight, " +
+        "_) -> %features.3.1.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.1.explicit, " +
+        "@features.3.1.implicit.weight) -> %features.3.1.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.0.output, %features.3.1.solved) -> %features.3.1.output  scale=1\n" +
         "  // features.3 step 2\n" +
-        "  conv2d(%features.3.1.output, %features.3.2.conv.folded_weight, %features.3.2.conv.folded_bias) -> %features.3.2.bn  Features_3Shape +relu\n" +
-        "  conv_transpose2d(%features.3.2.bn, @features.3.2.conv.weight, _) -> %features.3.2.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.2.explicit, @features.3.2.implicit.weight) -> %features.3.2.solved  Features_3Implicit h=1\n" +
+        "  conv2d(%features.3.1.output, %features.3.2.conv.folded_weight, " +
+        "%features.3.2.conv.folded_bias) -> %features.3.2.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.2.bn, @features.3.2.conv.weight, " +
+        "_) -> %features.3.2.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.2.explicit, " +
+        "@features.3.2.implicit.weight) -> %features.3.2.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.1.output, %features.3.2.solved) -> %features.3.2.output  scale=1\n" +
         "  // features.3 step 3\n" +
-        "  conv2d(%features.3.2.output, %features.3.3.conv.folded_weight, %features.3.3.conv.folded_bias) -> %features.3.3.bn  Features_3Shape +relu\n" +
-        "  conv_transpose2d(%features.3.3.bn, @features.3.3.conv.weight, _) -> %features.3.3.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.3.explicit, @features.3.3.implicit.weight) -> %features.3.3.solved  Features_3Implicit h=1\n" +
+        "  conv2d(%features.3.2.output, %features.3.3.conv.folded_weight, " +
+        "%features.3.3.conv.folded_bias) -> %features.3.3.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.3.bn, @features.3.3.conv.weight, " +
+        "_) -> %features.3.3.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.3.explicit, " +
+        "@features.3.3.implicit.weight) -> %features.3.3.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.2.output, %features.3.3.solved) -> %features.3.3.output  scale=1\n" +
         "  // features.3 step 4\n" +
-        "  conv2d(%features.3.3.output, %features.3.4.conv.folded_weight, %features.3.4.conv.folded_bias) -> %features.3.4.bn  Features_3Shape +relu\n" +
-        "  conv_transpose2d(%features.3.4.bn, @features.3.4.conv.weight, _) -> %features.3.4.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.4.explicit, @features.3.4.implicit.weight) -> %features.3.4.solved  Features_3Implicit h=1\n" +
+        "  conv2d(%features.3.3.output, %features.3.4.conv.folded_weight, " +
+        "%features.3.4.conv.folded_bias) -> %features.3.4.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.4.bn, @features.3.4.conv.weight, " +
+        "_) -> %features.3.4.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.4.explicit, " +
+        "@features.3.4.implicit.weight) -> %features.3.4.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.3.output, %features.3.4.solved) -> %features.3.4.output  scale=1\n" +
         "  // features.3 step 5\n" +
-        "  conv2d(%features.3.4.output, %features.3.5.conv.folded_weight, %features.3.5.conv.folded_bias) -> %features.3.5.bn  Features_3Shape +relu\n" +
-        "  conv_transpose2d(%features.3.5.bn, @features.3.5.conv.weight, _) -> %features.3.5.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.5.explicit, @features.3.5.implicit.weight) -> %features.3.5.solved  Features_3Implicit h=1\n" +
+        "  conv2d(%features.3.4.output, %features.3.5.conv.folded_weight, " +
+        "%features.3.5.conv.folded_bias) -> %features.3.5.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.5.bn, @features.3.5.conv.weight, " +
+        "_) -> %features.3.5.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.5.explicit, " +
+        "@features.3.5.implicit.weight) -> %features.3.5.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.4.output, %features.3.5.solved) -> %features.3.5.output  scale=1\n" +
         "  // features.3 step 6\n" +
-        "  conv2d(%features.3.5.output, %features.3.6.conv.folded_weight, %features.3.6.conv.folded_bias) -> %features.3.6.bn  Features_3Shape +relu\n" +
-        "  conv_transpose2d(%features.3.6.bn, @features.3.6.conv.weight, _) -> %features.3.6.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.6.explicit, @features.3.6.implicit.weight) -> %features.3.6.solved  Features_3Implicit h=1\n" +
+        "  conv2d(%features.3.5.output, %features.3.6.conv.folded_weight, " +
+        "%features.3.6.conv.folded_bias) -> %features.3.6.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.6.bn, @features.3.6.conv.weight, " +
+        "_) -> %features.3.6.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.6.explicit, " +
+        "@features.3.6.implicit.weight) -> %features.3.6.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.5.output, %features.3.6.solved) -> %features.3.6.output  scale=1\n" +
         "  // features.3 step 7\n" +
-        "  conv2d(%features.3.6.output, %features.3.7.conv.folded_weight, %features.3.7.conv.folded_bias) -> %features.3.7.bn  Features_3Shape +relu\n" +
-        "  conv_transpose2d(%features.3.7.bn, @features.3.7.conv.weight, _) -> %features.3.7.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.7.explicit, @features.3.7.implicit.weight) -> %features.3.7.solved  Features_3Implicit h=1\n" +
+        "  conv2d(%features.3.6.output, %features.3.7.conv.folded_weight, " +
+        "%features.3.7.conv.folded_bias) -> %features.3.7.bn  Features_3Shape +relu\n" +
+        "  conv_transpose2d(%features.3.7.bn, @features.3.7.conv.weight, " +
+        "_) -> %features.3.7.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.7.explicit, " +
+        "@features.3.7.implicit.weight) -> %features.3.7.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.6.output, %features.3.7.solved) -> %features.3.7.output  scale=1\n" +
         "  // features.4\n" +
-        "  conv2d(%features.3.7.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "  conv2d(%features.3.7.output, @features.4.weight, " +
+        "@features.4.bias) -> %features.4.output  Features_4Shape\n" +
         "routine inference_unfolded\n" +
         "  // features.0\n" +
         "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
         "  // features.1\n" +
-        "  batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
+        "  batch_norm.inference(%features.0.output, @features.1.weight, @features.1.bias, " +
+        "@features.1.running_mean, @features.1.running_var) -> %features.2.output  eps=1E-05 +relu\n" +
         "  // features.3 step 0\n" +
         "  conv2d(%features.2.output, @features.3.0.conv.weight, _) -> %features.3.0.conv  Features_3Shape\n" +
-        "  batch_norm.inference(%features.3.0.conv, @features.3.0.bn.weight, @features.3.0.bn.bias, @features.3.0.bn.running_mean, @features.3.0.bn.running_var) -> %features.3.0.bn  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.0.bn, @features.3.0.conv.weight, _) -> %features.3.0.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.0.explicit, @features.3.0.implicit.weight) -> %features.3.0.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.inference(%features.3.0.conv, @features.3.0.bn.weight, @features.3.0.bn.bias, " +
+        "@features.3.0.bn.running_mean, @features.3.0.bn.running_var) -> %features.3.0.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.0.bn, @features.3.0.conv.weight, " +
+        "_) -> %features.3.0.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.0.explicit, " +
+        "@features.3.0.implicit.weight) -> %features.3.0.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.2.output, %features.3.0.solved) -> %features.3.0.output  scale=1\n" +
         "  // features.3 step 1\n" +
         "  conv2d(%features.3.0.output, @features.3.1.conv.weight, _) -> %features.3.1.conv  Features_3Shape\n" +
-        "  batch_norm.inference(%features.3.1.conv, @features.3.1.bn.weight, @features.3.1.bn.bias, @features.3.1.bn.running_mean, @features.3.1.bn.running_var) -> %features.3.1.bn  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.1.bn, @features.3.1.conv.weight, _) -> %features.3.1.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.1.explicit, @features.3.1.implicit.weight) -> %features.3.1.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.inference(%features.3.1.conv, @features.3.1.bn.weight, @features.3.1.bn.bias, " +
+        "@features.3.1.bn.running_mean, @features.3.1.bn.running_var) -> %features.3.1.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.1.bn, @features.3.1.conv.weight, " +
+        "_) -> %features.3.1.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.1.explicit, " +
+        "@features.3.1.implicit.weight) -> %features.3.1.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.0.output, %features.3.1.solved) -> %features.3.1.output  scale=1\n" +
         "  // features.3 step 2\n" +
         "  conv2d(%features.3.1.output, @features.3.2.conv.weight, _) -> %features.3.2.conv  Features_3Shape\n" +
-        "  batch_norm.inference(%features.3.2.conv, @features.3.2.bn.weight, @features.3.2.bn.bias, @features.3.2.bn.running_mean, @features.3.2.bn.running_var) -> %features.3.2.bn  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.2.bn, @features.3.2.conv.weight, _) -> %features.3.2.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.2.explicit, @features.3.2.implicit.weight) -> %features.3.2.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.inference(%features.3.2.conv, @features.3.2.bn.weight, @features.3.2.bn.bias, " +
+        "@features.3.2.bn.running_mean, @features.3.2.bn.running_var) -> %features.3.2.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.2.bn, @features.3.2.conv.weight, " +
+        "_) -> %features.3.2.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.2.explicit, " +
+        "@features.3.2.implicit.weight) -> %features.3.2.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.1.output, %features.3.2.solved) -> %features.3.2.output  scale=1\n" +
         "  // features.3 step 3\n" +
         "  conv2d(%features.3.2.output, @features.3.3.conv.weight, _) -> %features.3.3.conv  Features_3Shape\n" +
-        "  batch_norm.inference(%features.3.3.conv, @features.3.3.bn.weight, @features.3.3.bn.bias, @features.3.3.bn.running_mean, @features.3.3.bn.running_var) -> %features.3.3.bn  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.3.bn, @features.3.3.conv.weight, _) -> %features.3.3.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.3.explicit, @features.3.3.implicit.weight) -> %features.3.3.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.inference(%features.3.3.conv, @features.3.3.bn.weight, @features.3.3.bn.bias, " +
+        "@features.3.3.bn.running_mean, @features.3.3.bn.running_var) -> %features.3.3.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.3.bn, @features.3.3.conv.weight, " +
+        "_) -> %features.3.3.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.3.explicit, " +
+        "@features.3.3.implicit.weight) -> %features.3.3.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.2.output, %features.3.3.solved) -> %features.3.3.output  scale=1\n" +
         "  // features.3 step 4\n" +
         "  conv2d(%features.3.3.output, @features.3.4.conv.weight, _) -> %features.3.4.conv  Features_3Shape\n" +
-        "  batch_norm.inference(%features.3.4.conv, @features.3.4.bn.weight, @features.3.4.bn.bias, @features.3.4.bn.running_mean, @features.3.4.bn.running_var) -> %features.3.4.bn  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.4.bn, @features.3.4.conv.weight, _) -> %features.3.4.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.4.explicit, @features.3.4.implicit.weight) -> %features.3.4.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.inference(%features.3.4.conv, @features.3.4.bn.weight, @features.3.4.bn.bias, " +
+        "@features.3.4.bn.running_mean, @features.3.4.bn.running_var) -> %features.3.4.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.4.bn, @features.3.4.conv.weight, " +
+        "_) -> %features.3.4.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.4.explicit, " +
+        "@features.3.4.implicit.weight) -> %features.3.4.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.3.output, %features.3.4.solved) -> %features.3.4.output  scale=1\n" +
         "  // features.3 step 5\n" +
         "  conv2d(%features.3.4.output, @features.3.5.conv.weight, _) -> %features.3.5.conv  Features_3Shape\n" +
-        "  batch_norm.inference(%features.3.5.conv, @features.3.5.bn.weight, @features.3.5.bn.bias, @features.3.5.bn.running_mean, @features.3.5.bn.running_var) -> %features.3.5.bn  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.5.bn, @features.3.5.conv.weight, _) -> %features.3.5.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.5.explicit, @features.3.5.implicit.weight) -> %features.3.5.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.inference(%features.3.5.conv, @features.3.5.bn.weight, @features.3.5.bn.bias, " +
+        "@features.3.5.bn.running_mean, @features.3.5.bn.running_var) -> %features.3.5.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.5.bn, @features.3.5.conv.weight, " +
+        "_) -> %features.3.5.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.5.explicit, " +
+        "@features.3.5.implicit.weight) -> %features.3.5.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.4.output, %features.3.5.solved) -> %features.3.5.output  scale=1\n" +
         "  // features.3 step 6\n" +
         "  conv2d(%features.3.5.output, @features.3.6.conv.weight, _) -> %features.3.6.conv  Features_3Shape\n" +
-        "  batch_norm.inference(%features.3.6.conv, @features.3.6.bn.weight, @features.3.6.bn.bias, @features.3.6.bn.running_mean, @features.3.6.bn.running_var) -> %features.3.6.bn  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.6.bn, @features.3.6.conv.weight, _) -> %features.3.6.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.6.explicit, @features.3.6.implicit.weight) -> %features.3.6.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.inference(%features.3.6.conv, @features.3.6.bn.weight, @features.3.6.bn.bias, " +
+        "@features.3.6.bn.running_mean, @features.3.6.bn.running_var) -> %features.3.6.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.6.bn, @features.3.6.conv.weight, " +
+        "_) -> %features.3.6.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.6.explicit, " +
+        "@features.3.6.implicit.weight) -> %features.3.6.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.5.output, %features.3.6.solved) -> %features.3.6.output  scale=1\n" +
         "  // features.3 step 7\n" +
         "  conv2d(%features.3.6.output, @features.3.7.conv.weight, _) -> %features.3.7.conv  Features_3Shape\n" +
-        "  batch_norm.inference(%features.3.7.conv, @features.3.7.bn.weight, @features.3.7.bn.bias, @features.3.7.bn.running_mean, @features.3.7.bn.running_var) -> %features.3.7.bn  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.7.bn, @features.3.7.conv.weight, _) -> %features.3.7.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.7.explicit, @features.3.7.implicit.weight) -> %features.3.7.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.inference(%features.3.7.conv, @features.3.7.bn.weight, @features.3.7.bn.bias, " +
+        "@features.3.7.bn.running_mean, @features.3.7.bn.running_var) -> %features.3.7.bn  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.7.bn, @features.3.7.conv.weight, " +
+        "_) -> %features.3.7.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.7.explicit, " +
+        "@features.3.7.implicit.weight) -> %features.3.7.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.6.output, %features.3.7.solved) -> %features.3.7.output  scale=1\n" +
         "  // features.4\n" +
-        "  conv2d(%features.3.7.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "  conv2d(%features.3.7.output, @features.4.weight, " +
+        "@features.4.bias) -> %features.4.output  Features_4Shape\n" +
         "routine fold\n" +
         "  // features.0\n" +
-        "  batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, @features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, %features.0.folded_bias\n" +
+        "  batch_norm.fold(@features.0.weight, @features.0.bias, @features.1.weight, @features.1.bias, " +
+        "@features.1.running_mean, @features.1.running_var) -> %features.0.folded_weight, " +
+        "%features.0.folded_bias\n" +
         "  // features.3 step 0\n" +
-        "  batch_norm.fold(@features.3.0.conv.weight, _, @features.3.0.bn.weight, @features.3.0.bn.bias, @features.3.0.bn.running_mean, @features.3.0.bn.running_var) -> %features.3.0.conv.folded_weight, %features.3.0.conv.folded_bias\n" +
+        "  batch_norm.fold(@features.3.0.conv.weight, _, @features.3.0.bn.weight, @features.3.0.bn.bias, " +
+        "@features.3.0.bn.running_mean, @features.3.0.bn.running_var) -> %features.3.0.conv.folded_weight, " +
+        "%features.3.0.conv.folded_bias\n" +
         "  // features.3 step 1\n" +
-        "  batch_norm.fold(@features.3.1.conv.weight, _, @features.3.1.bn.weight, @features.3.1.bn.bias, @features.3.1.bn.running_mean, @features.3.1.bn.running_var) -> %features.3.1.conv.folded_weight, %features.3.1.conv.folded_bias\n" +
+        "  batch_norm.fold(@features.3.1.conv.weight, _, @features.3.1.bn.weight, @features.3.1.bn.bias, " +
+        "@features.3.1.bn.running_mean, @features.3.1.bn.running_var) -> %features.3.1.conv.folded_weight, " +
+        "%features.3.1.conv.folded_bias\n" +
         "  // features.3 step 2\n" +
-        "  batch_norm.fold(@features.3.2.conv.weight, _, @features.3.2.bn.weight, @features.3.2.bn.bias, @features.3.2.bn.running_mean, @features.3.2.bn.running_var) -> %features.3.2.conv.folded_weight, %features.3.2.conv.folded_bias\n" +
+        "  batch_norm.fold(@features.3.2.conv.weight, _, @features.3.2.bn.weight, @features.3.2.bn.bias, " +
+        "@features.3.2.bn.running_mean, @features.3.2.bn.running_var) -> %features.3.2.conv.folded_weight, " +
+        "%features.3.2.conv.folded_bias\n" +
         "  // features.3 step 3\n" +
-        "  batch_norm.fold(@features.3.3.conv.weight, _, @features.3.3.bn.weight, @features.3.3.bn.bias, @features.3.3.bn.running_mean, @features.3.3.bn.running_var) -> %features.3.3.conv.folded_weight, %features.3.3.conv.folded_bias\n" +
+        "  batch_norm.fold(@features.3.3.conv.weight, _, @features.3.3.bn.weight, @features.3.3.bn.bias, " +
+        "@features.3.3.bn.running_mean, @features.3.3.bn.running_var) -> %features.3.3.conv.folded_weight, " +
+        "%features.3.3.conv.folded_bias\n" +
         "  // features.3 step 4\n" +
-        "  batch_norm.fold(@features.3.4.conv.weight, _, @features.3.4.bn.weight, @features.3.4.bn.bias, @features.3.4.bn.running_mean, @features.3.4.bn.running_var) -> %features.3.4.conv.folded_weight, %features.3.4.conv.folded_bias\n" +
+        "  batch_norm.fold(@features.3.4.conv.weight, _, @features.3.4.bn.weight, @features.3.4.bn.bias, " +
+        "@features.3.4.bn.running_mean, @features.3.4.bn.running_var) -> %features.3.4.conv.folded_weight, " +
+        "%features.3.4.conv.folded_bias\n" +
         "  // features.3 step 5\n" +
-        "  batch_norm.fold(@features.3.5.conv.weight, _, @features.3.5.bn.weight, @features.3.5.bn.bias, @features.3.5.bn.running_mean, @features.3.5.bn.running_var) -> %features.3.5.conv.folded_weight, %features.3.5.conv.folded_bias\n" +
+        "  batch_norm.fold(@features.3.5.conv.weight, _, @features.3.5.bn.weight, @features.3.5.bn.bias, " +
+        "@features.3.5.bn.running_mean, @features.3.5.bn.running_var) -> %features.3.5.conv.folded_weight, " +
+        "%features.3.5.conv.folded_bias\n" +
         "  // features.3 step 6\n" +
-        "  batch_norm.fold(@features.3.6.conv.weight, _, @features.3.6.bn.weight, @features.3.6.bn.bias, @features.3.6.bn.running_mean, @features.3.6.bn.running_var) -> %features.3.6.conv.folded_weight, %features.3.6.conv.folded_bias\n" +
+        "  batch_norm.fold(@features.3.6.conv.weight, _, @features.3.6.bn.weight, @features.3.6.bn.bias, " +
+        "@features.3.6.bn.running_mean, @features.3.6.bn.running_var) -> %features.3.6.conv.folded_weight, " +
+        "%features.3.6.conv.folded_bias\n" +
         "  // features.3 step 7\n" +
-        "  batch_norm.fold(@features.3.7.conv.weight, _, @features.3.7.bn.weight, @features.3.7.bn.bias, @features.3.7.bn.running_mean, @features.3.7.bn.running_var) -> %features.3.7.conv.folded_weight, %features.3.7.conv.folded_bias\n" +
+        "  batch_norm.fold(@features.3.7.conv.weight, _, @features.3.7.bn.weight, @features.3.7.bn.bias, " +
+        "@features.3.7.bn.running_mean, @features.3.7.bn.running_var) -> %features.3.7.conv.folded_weight, " +
+        "%features.3.7.conv.folded_bias\n" +
         "routine training\n" +
         "  // features.0\n" +
         "  conv2d(%images, @features.0.weight, @features.0.bias) -> %features.0.output  Features_0Shape\n" +
         "  // features.1\n" +
-        "  batch_norm.training(%features.0.output, @features.1.weight, @features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, %features.1.saved_variance  eps=1E-05 +relu\n" +
+        "  batch_norm.training(%features.0.output, @features.1.weight, " +
+        "@features.1.bias) -> %features.2.output, %features.1.saved_mean, %features.1.saved_inv_std, " +
+        "%features.1.saved_variance  eps=1E-05 +relu\n" +
         "  // features.3 step 0\n" +
         "  conv2d(%features.2.output, @features.3.0.conv.weight, _) -> %features.3.0.conv  Features_3Shape\n" +
-        "  batch_norm.training(%features.3.0.conv, @features.3.0.bn.weight, @features.3.0.bn.bias) -> %features.3.0.bn, %features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std, %features.3.0.bn.saved_variance  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.0.bn, @features.3.0.conv.weight, _) -> %features.3.0.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.0.explicit, @features.3.0.implicit.weight) -> %features.3.0.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.training(%features.3.0.conv, @features.3.0.bn.weight, " +
+        "@features.3.0.bn.bias) -> %features.3.0.bn, %features.3.0.bn.saved_mean, " +
+        "%features.3.0.bn.saved_inv_std, %features.3.0.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.0.bn, @features.3.0.conv.weight, " +
+        "_) -> %features.3.0.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.0.explicit, " +
+        "@features.3.0.implicit.weight) -> %features.3.0.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.2.output, %features.3.0.solved) -> %features.3.0.output  scale=1\n" +
         "  // features.3 step 1\n" +
         "  conv2d(%features.3.0.output, @features.3.1.conv.weight, _) -> %features.3.1.conv  Features_3Shape\n" +
-        "  batch_norm.training(%features.3.1.conv, @features.3.1.bn.weight, @features.3.1.bn.bias) -> %features.3.1.bn, %features.3.1.bn.saved_mean, %features.3.1.bn.saved_inv_std, %features.3.1.bn.saved_variance  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.1.bn, @features.3.1.conv.weight, _) -> %features.3.1.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.1.explicit, @features.3.1.implicit.weight) -> %features.3.1.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.training(%features.3.1.conv, @features.3.1.bn.weight, " +
+        "@features.3.1.bn.bias) -> %features.3.1.bn, %features.3.1.bn.saved_mean, " +
+        "%features.3.1.bn.saved_inv_std, %features.3.1.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.1.bn, @features.3.1.conv.weight, " +
+        "_) -> %features.3.1.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.1.explicit, " +
+        "@features.3.1.implicit.weight) -> %features.3.1.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.0.output, %features.3.1.solved) -> %features.3.1.output  scale=1\n" +
         "  // features.3 step 2\n" +
         "  conv2d(%features.3.1.output, @features.3.2.conv.weight, _) -> %features.3.2.conv  Features_3Shape\n" +
-        "  batch_norm.training(%features.3.2.conv, @features.3.2.bn.weight, @features.3.2.bn.bias) -> %features.3.2.bn, %features.3.2.bn.saved_mean, %features.3.2.bn.saved_inv_std, %features.3.2.bn.saved_variance  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.2.bn, @features.3.2.conv.weight, _) -> %features.3.2.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.2.explicit, @features.3.2.implicit.weight) -> %features.3.2.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.training(%features.3.2.conv, @features.3.2.bn.weight, " +
+        "@features.3.2.bn.bias) -> %features.3.2.bn, %features.3.2.bn.saved_mean, " +
+        "%features.3.2.bn.saved_inv_std, %features.3.2.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.2.bn, @features.3.2.conv.weight, " +
+        "_) -> %features.3.2.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.2.explicit, " +
+        "@features.3.2.implicit.weight) -> %features.3.2.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.1.output, %features.3.2.solved) -> %features.3.2.output  scale=1\n" +
         "  // features.3 step 3\n" +
         "  conv2d(%features.3.2.output, @features.3.3.conv.weight, _) -> %features.3.3.conv  Features_3Shape\n" +
-        "  batch_norm.training(%features.3.3.conv, @features.3.3.bn.weight, @features.3.3.bn.bias) -> %features.3.3.bn, %features.3.3.bn.saved_mean, %features.3.3.bn.saved_inv_std, %features.3.3.bn.saved_variance  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.3.bn, @features.3.3.conv.weight, _) -> %features.3.3.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.3.explicit, @features.3.3.implicit.weight) -> %features.3.3.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.training(%features.3.3.conv, @features.3.3.bn.weight, " +
+        "@features.3.3.bn.bias) -> %features.3.3.bn, %features.3.3.bn.saved_mean, " +
+        "%features.3.3.bn.saved_inv_std, %features.3.3.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.3.bn, @features.3.3.conv.weight, " +
+        "_) -> %features.3.3.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.3.explicit, " +
+        "@features.3.3.implicit.weight) -> %features.3.3.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.2.output, %features.3.3.solved) -> %features.3.3.output  scale=1\n" +
         "  // features.3 step 4\n" +
         "  conv2d(%features.3.3.output, @features.3.4.conv.weight, _) -> %features.3.4.conv  Features_3Shape\n" +
-        "  batch_norm.training(%features.3.4.conv, @features.3.4.bn.weight, @features.3.4.bn.bias) -> %features.3.4.bn, %features.3.4.bn.saved_mean, %features.3.4.bn.saved_inv_std, %features.3.4.bn.saved_variance  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.4.bn, @features.3.4.conv.weight, _) -> %features.3.4.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.4.explicit, @features.3.4.implicit.weight) -> %features.3.4.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.training(%features.3.4.conv, @features.3.4.bn.weight, " +
+        "@features.3.4.bn.bias) -> %features.3.4.bn, %features.3.4.bn.saved_mean, " +
+        "%features.3.4.bn.saved_inv_std, %features.3.4.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.4.bn, @features.3.4.conv.weight, " +
+        "_) -> %features.3.4.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.4.explicit, " +
+        "@features.3.4.implicit.weight) -> %features.3.4.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.3.output, %features.3.4.solved) -> %features.3.4.output  scale=1\n" +
         "  // features.3 step 5\n" +
         "  conv2d(%features.3.4.output, @features.3.5.conv.weight, _) -> %features.3.5.conv  Features_3Shape\n" +
-        "  batch_norm.training(%features.3.5.conv, @features.3.5.bn.weight, @features.3.5.bn.bias) -> %features.3.5.bn, %features.3.5.bn.saved_mean, %features.3.5.bn.saved_inv_std, %features.3.5.bn.saved_variance  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.5.bn, @features.3.5.conv.weight, _) -> %features.3.5.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.5.explicit, @features.3.5.implicit.weight) -> %features.3.5.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.training(%features.3.5.conv, @features.3.5.bn.weight, " +
+        "@features.3.5.bn.bias) -> %features.3.5.bn, %features.3.5.bn.saved_mean, " +
+        "%features.3.5.bn.saved_inv_std, %features.3.5.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.5.bn, @features.3.5.conv.weight, " +
+        "_) -> %features.3.5.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.5.explicit, " +
+        "@features.3.5.implicit.weight) -> %features.3.5.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.4.output, %features.3.5.solved) -> %features.3.5.output  scale=1\n" +
         "  // features.3 step 6\n" +
         "  conv2d(%features.3.5.output, @features.3.6.conv.weight, _) -> %features.3.6.conv  Features_3Shape\n" +
-        "  batch_norm.training(%features.3.6.conv, @features.3.6.bn.weight, @features.3.6.bn.bias) -> %features.3.6.bn, %features.3.6.bn.saved_mean, %features.3.6.bn.saved_inv_std, %features.3.6.bn.saved_variance  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.6.bn, @features.3.6.conv.weight, _) -> %features.3.6.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.6.explicit, @features.3.6.implicit.weight) -> %features.3.6.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.training(%features.3.6.conv, @features.3.6.bn.weight, " +
+        "@features.3.6.bn.bias) -> %features.3.6.bn, %features.3.6.bn.saved_mean, " +
+        "%features.3.6.bn.saved_inv_std, %features.3.6.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.6.bn, @features.3.6.conv.weight, " +
+        "_) -> %features.3.6.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.6.explicit, " +
+        "@features.3.6.implicit.weight) -> %features.3.6.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.5.output, %features.3.6.solved) -> %features.3.6.output  scale=1\n" +
         "  // features.3 step 7\n" +
         "  conv2d(%features.3.6.output, @features.3.7.conv.weight, _) -> %features.3.7.conv  Features_3Shape\n" +
-        "  batch_norm.training(%features.3.7.conv, @features.3.7.bn.weight, @features.3.7.bn.bias) -> %features.3.7.bn, %features.3.7.bn.saved_mean, %features.3.7.bn.saved_inv_std, %features.3.7.bn.saved_variance  eps=1E-05 +relu\n" +
-        "  conv_transpose2d(%features.3.7.bn, @features.3.7.conv.weight, _) -> %features.3.7.explicit  Features_3Shape\n" +
-        "  implicit_solve(%features.3.7.explicit, @features.3.7.implicit.weight) -> %features.3.7.solved  Features_3Implicit h=1\n" +
+        "  batch_norm.training(%features.3.7.conv, @features.3.7.bn.weight, " +
+        "@features.3.7.bn.bias) -> %features.3.7.bn, %features.3.7.bn.saved_mean, " +
+        "%features.3.7.bn.saved_inv_std, %features.3.7.bn.saved_variance  eps=1E-05 +relu\n" +
+        "  conv_transpose2d(%features.3.7.bn, @features.3.7.conv.weight, " +
+        "_) -> %features.3.7.explicit  Features_3Shape\n" +
+        "  implicit_solve(%features.3.7.explicit, " +
+        "@features.3.7.implicit.weight) -> %features.3.7.solved  Features_3Implicit h=1\n" +
         "  add_scaled(%features.3.6.output, %features.3.7.solved) -> %features.3.7.output  scale=1\n" +
         "  // features.4\n" +
-        "  conv2d(%features.3.7.output, @features.4.weight, @features.4.bias) -> %features.4.output  Features_4Shape\n" +
+        "  conv2d(%features.3.7.output, @features.4.weight, " +
+        "@features.4.bias) -> %features.4.output  Features_4Shape\n" +
         "  // loss\n" +
         "  softmax_cross_entropy.pixels(%features.4.output) -> %features.4.output.grad\n" +
         "  check_loss()\n" +
         "  // features.1\n" +
-        "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, @features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, @features.1.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, " +
+        "@features.1.running_mean, @features.1.running_var) -> @features.1.running_mean, " +
+        "@features.1.running_var  momentum=0.1\n" +
         "  // features.3 step 0\n" +
-        "  batch_norm.update_running(%features.3.0.bn.saved_mean, %features.3.0.bn.saved_variance, @features.3.0.bn.running_mean, @features.3.0.bn.running_var) -> @features.3.0.bn.running_mean, @features.3.0.bn.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.3.0.bn.saved_mean, %features.3.0.bn.saved_variance, " +
+        "@features.3.0.bn.running_mean, @features.3.0.bn.running_var) -> @features.3.0.bn.running_mean, " +
+        "@features.3.0.bn.running_var  momentum=0.1\n" +
         "  // features.3 step 1\n" +
-        "  batch_norm.update_running(%features.3.1.bn.saved_mean, %features.3.1.bn.saved_variance, @features.3.1.bn.running_mean, @features.3.1.bn.running_var) -> @features.3.1.bn.running_mean, @features.3.1.bn.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.3.1.bn.saved_mean, %features.3.1.bn.saved_variance, " +
+        "@features.3.1.bn.running_mean, @features.3.1.bn.running_var) -> @features.3.1.bn.running_mean, " +
+        "@features.3.1.bn.running_var  momentum=0.1\n" +
         "  // features.3 step 2\n" +
-        "  batch_norm.update_running(%features.3.2.bn.saved_mean, %features.3.2.bn.saved_variance, @features.3.2.bn.running_mean, @features.3.2.bn.running_var) -> @features.3.2.bn.running_mean, @features.3.2.bn.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.3.2.bn.saved_mean, %features.3.2.bn.saved_variance, " +
+        "@features.3.2.bn.running_mean, @features.3.2.bn.running_var) -> @features.3.2.bn.running_mean, " +
+        "@features.3.2.bn.running_var  momentum=0.1\n" +
         "  // features.3 step 3\n" +
-        "  batch_norm.update_running(%features.3.3.bn.saved_mean, %features.3.3.bn.saved_variance, @features.3.3.bn.running_mean, @features.3.3.bn.running_var) -> @features.3.3.bn.running_mean, @features.3.3.bn.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.3.3.bn.saved_mean, %features.3.3.bn.saved_variance, " +
+        "@features.3.3.bn.running_mean, @features.3.3.bn.running_var) -> @features.3.3.bn.running_mean, " +
+        "@features.3.3.bn.running_var  momentum=0.1\n" +
         "  // features.3 step 4\n" +
-        "  batch_norm.update_running(%features.3.4.bn.saved_mean, %features.3.4.bn.saved_variance, @features.3.4.bn.running_mean, @features.3.4.bn.running_var) -> @features.3.4.bn.running_mean, @features.3.4.bn.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.3.4.bn.saved_mean, %features.3.4.bn.saved_variance, " +
+        "@features.3.4.bn.running_mean, @features.3.4.bn.running_var) -> @features.3.4.bn.running_mean, " +
+        "@features.3.4.bn.running_var  momentum=0.1\n" +
         "  // features.3 step 5\n" +
-        "  batch_norm.update_running(%features.3.5.bn.saved_mean, %features.3.5.bn.saved_variance, @features.3.5.bn.running_mean, @features.3.5.bn.running_var) -> @features.3.5.bn.running_mean, @features.3.5.bn.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.3.5.bn.saved_mean, %features.3.5.bn.saved_variance, " +
+        "@features.3.5.bn.running_mean, @features.3.5.bn.running_var) -> @features.3.5.bn.running_mean, " +
+        "@features.3.5.bn.running_var  momentum=0.1\n" +
         "  // features.3 step 6\n" +
-        "  batch_norm.update_running(%features.3.6.bn.saved_mean, %features.3.6.bn.saved_variance, @features.3.6.bn.running_mean, @features.3.6.bn.running_var) -> @features.3.6.bn.running_mean, @features.3.6.bn.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.3.6.bn.saved_mean, %features.3.6.bn.saved_variance, " +
+        "@features.3.6.bn.running_mean, @features.3.6.bn.running_var) -> @features.3.6.bn.running_mean, " +
+        "@features.3.6.bn.running_var  momentum=0.1\n" +
         "  // features.3 step 7\n" +
-        "  batch_norm.update_running(%features.3.7.bn.saved_mean, %features.3.7.bn.saved_variance, @features.3.7.bn.running_mean, @features.3.7.bn.running_var) -> @features.3.7.bn.running_mean, @features.3.7.bn.running_var  momentum=0.1\n" +
+        "  batch_norm.update_running(%features.3.7.bn.saved_mean, %features.3.7.bn.saved_variance, " +
+        "@features.3.7.bn.running_mean, @features.3.7.bn.running_var) -> @features.3.7.bn.running_mean, " +
+        "@features.3.7.bn.running_var  momentum=0.1\n" +
         "  // loss\n" +
         "  commit_step()\n" +
         "  // features.4\n" +
-        "  conv2d.backward_weight(%features.3.7.output, %features.4.output.grad) -> @features.4.weight.grad, @features.4.bias.grad  Features_4Shape\n" +
-        "  conv2d.backward_data(%features.4.output.grad, @features.4.weight) -> %features.3.7.output.grad  Features_4Shape\n" +
+        "  conv2d.backward_weight(%features.3.7.output, %features.4.output.grad) -> @features.4.weight.grad, " +
+        "@features.4.bias.grad  Features_4Shape\n" +
+        "  conv2d.backward_data(%features.4.output.grad, " +
+        "@features.4.weight) -> %features.3.7.output.grad  Features_4Shape\n" +
         "  // features.3 step 7\n" +
         "  scale(%features.3.7.output.grad) -> %features.3.7.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.7.solved.grad, %features.3.7.solved, @features.3.7.implicit.weight) -> %features.3.7.explicit.grad, @features.3.7.implicit.weight.grad  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_weight(%features.3.7.bn, %features.3.7.explicit.grad) -> @features.3.7.conv.weight.grad, _  Features_3Shape\n" +
-        "  conv_transpose2d.backward_data(%features.3.7.explicit.grad, @features.3.7.conv.weight) -> %features.3.7.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.7.solved.grad, %features.3.7.solved, " +
+        "@features.3.7.implicit.weight) -> %features.3.7.explicit.grad, " +
+        "@features.3.7.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.7.bn, " +
+        "%features.3.7.explicit.grad) -> @features.3.7.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.7.explicit.grad, " +
+        "@features.3.7.conv.weight) -> %features.3.7.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.7.bn, %features.3.7.bn.grad) -> %features.3.7.bn.grad\n" +
-        "  batch_norm.backward(%features.3.7.bn.grad, %features.3.7.conv, @features.3.7.bn.weight, %features.3.7.bn.saved_mean, %features.3.7.bn.saved_inv_std) -> %features.3.7.conv.grad, @features.3.7.bn.weight.grad, @features.3.7.bn.bias.grad\n" +
-        "  conv2d.backward_weight(%features.3.6.output, %features.3.7.conv.grad) -> %features.3.7.conv.weight.grad_part, _  Features_3Shape\n" +
-        "  add_scaled(@features.3.7.conv.weight.grad, %features.3.7.conv.weight.grad_part) -> @features.3.7.conv.weight.grad  scale=1\n" +
-        "  conv2d.backward_data(%features.3.7.conv.grad, @features.3.7.conv.weight) -> %features.3.6.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.7.output.grad, %features.3.6.output.grad_part) -> %features.3.6.output.grad  scale=1\n" +
+        "  batch_norm.backward(%features.3.7.bn.grad, %features.3.7.conv, @features.3.7.bn.weight, " +
+        "%features.3.7.bn.saved_mean, %features.3.7.bn.saved_inv_std) -> %features.3.7.conv.grad, " +
+        "@features.3.7.bn.weight.grad, @features.3.7.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.6.output, " +
+        "%features.3.7.conv.grad) -> %features.3.7.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.7.conv.weight.grad, " +
+        "%features.3.7.conv.weight.grad_part) -> @features.3.7.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.7.conv.grad, " +
+        "@features.3.7.conv.weight) -> %features.3.6.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.7.output.grad, " +
+        "%features.3.6.output.grad_part) -> %features.3.6.output.grad  scale=1\n" +
         "  // features.3 step 6\n" +
         "  scale(%features.3.6.output.grad) -> %features.3.6.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.6.solved.grad, %features.3.6.solved, @features.3.6.implicit.weight) -> %features.3.6.explicit.grad, @features.3.6.implicit.weight.grad  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_weight(%features.3.6.bn, %features.3.6.explicit.grad) -> @features.3.6.conv.weight.grad, _  Features_3Shape\n" +
-        "  conv_transpose2d.backward_data(%features.3.6.explicit.grad, @features.3.6.conv.weight) -> %features.3.6.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.6.solved.grad, %features.3.6.solved, " +
+        "@features.3.6.implicit.weight) -> %features.3.6.explicit.grad, " +
+        "@features.3.6.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.6.bn, " +
+        "%features.3.6.explicit.grad) -> @features.3.6.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.6.explicit.grad, " +
+        "@features.3.6.conv.weight) -> %features.3.6.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.6.bn, %features.3.6.bn.grad) -> %features.3.6.bn.grad\n" +
-        "  batch_norm.backward(%features.3.6.bn.grad, %features.3.6.conv, @features.3.6.bn.weight, %features.3.6.bn.saved_mean, %features.3.6.bn.saved_inv_std) -> %features.3.6.conv.grad, @features.3.6.bn.weight.grad, @features.3.6.bn.bias.grad\n" +
-        "  conv2d.backward_weight(%features.3.5.output, %features.3.6.conv.grad) -> %features.3.6.conv.weight.grad_part, _  Features_3Shape\n" +
-        "  add_scaled(@features.3.6.conv.weight.grad, %features.3.6.conv.weight.grad_part) -> @features.3.6.conv.weight.grad  scale=1\n" +
-        "  conv2d.backward_data(%features.3.6.conv.grad, @features.3.6.conv.weight) -> %features.3.5.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.6.output.grad, %features.3.5.output.grad_part) -> %features.3.5.output.grad  scale=1\n" +
+        "  batch_norm.backward(%features.3.6.bn.grad, %features.3.6.conv, @features.3.6.bn.weight, " +
+        "%features.3.6.bn.saved_mean, %features.3.6.bn.saved_inv_std) -> %features.3.6.conv.grad, " +
+        "@features.3.6.bn.weight.grad, @features.3.6.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.5.output, " +
+        "%features.3.6.conv.grad) -> %features.3.6.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.6.conv.weight.grad, " +
+        "%features.3.6.conv.weight.grad_part) -> @features.3.6.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.6.conv.grad, " +
+        "@features.3.6.conv.weight) -> %features.3.5.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.6.output.grad, " +
+        "%features.3.5.output.grad_part) -> %features.3.5.output.grad  scale=1\n" +
         "  // features.3 step 5\n" +
         "  scale(%features.3.5.output.grad) -> %features.3.5.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.5.solved.grad, %features.3.5.solved, @features.3.5.implicit.weight) -> %features.3.5.explicit.grad, @features.3.5.implicit.weight.grad  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_weight(%features.3.5.bn, %features.3.5.explicit.grad) -> @features.3.5.conv.weight.grad, _  Features_3Shape\n" +
-        "  conv_transpose2d.backward_data(%features.3.5.explicit.grad, @features.3.5.conv.weight) -> %features.3.5.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.5.solved.grad, %features.3.5.solved, " +
+        "@features.3.5.implicit.weight) -> %features.3.5.explicit.grad, " +
+        "@features.3.5.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.5.bn, " +
+        "%features.3.5.explicit.grad) -> @features.3.5.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.5.explicit.grad, " +
+        "@features.3.5.conv.weight) -> %features.3.5.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.5.bn, %features.3.5.bn.grad) -> %features.3.5.bn.grad\n" +
-        "  batch_norm.backward(%features.3.5.bn.grad, %features.3.5.conv, @features.3.5.bn.weight, %features.3.5.bn.saved_mean, %features.3.5.bn.saved_inv_std) -> %features.3.5.conv.grad, @features.3.5.bn.weight.grad, @features.3.5.bn.bias.grad\n" +
-        "  conv2d.backward_weight(%features.3.4.output, %features.3.5.conv.grad) -> %features.3.5.conv.weight.grad_part, _  Features_3Shape\n" +
-        "  add_scaled(@features.3.5.conv.weight.grad, %features.3.5.conv.weight.grad_part) -> @features.3.5.conv.weight.grad  scale=1\n" +
-        "  conv2d.backward_data(%features.3.5.conv.grad, @features.3.5.conv.weight) -> %features.3.4.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.5.output.grad, %features.3.4.output.grad_part) -> %features.3.4.output.grad  scale=1\n" +
+        "  batch_norm.backward(%features.3.5.bn.grad, %features.3.5.conv, @features.3.5.bn.weight, " +
+        "%features.3.5.bn.saved_mean, %features.3.5.bn.saved_inv_std) -> %features.3.5.conv.grad, " +
+        "@features.3.5.bn.weight.grad, @features.3.5.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.4.output, " +
+        "%features.3.5.conv.grad) -> %features.3.5.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.5.conv.weight.grad, " +
+        "%features.3.5.conv.weight.grad_part) -> @features.3.5.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.5.conv.grad, " +
+        "@features.3.5.conv.weight) -> %features.3.4.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.5.output.grad, " +
+        "%features.3.4.output.grad_part) -> %features.3.4.output.grad  scale=1\n" +
         "  // features.3 step 4\n" +
         "  scale(%features.3.4.output.grad) -> %features.3.4.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.4.solved.grad, %features.3.4.solved, @features.3.4.implicit.weight) -> %features.3.4.explicit.grad, @features.3.4.implicit.weight.grad  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_weight(%features.3.4.bn, %features.3.4.explicit.grad) -> @features.3.4.conv.weight.grad, _  Features_3Shape\n" +
-        "  conv_transpose2d.backward_data(%features.3.4.explicit.grad, @features.3.4.conv.weight) -> %features.3.4.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.4.solved.grad, %features.3.4.solved, " +
+        "@features.3.4.implicit.weight) -> %features.3.4.explicit.grad, " +
+        "@features.3.4.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.4.bn, " +
+        "%features.3.4.explicit.grad) -> @features.3.4.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.4.explicit.grad, " +
+        "@features.3.4.conv.weight) -> %features.3.4.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.4.bn, %features.3.4.bn.grad) -> %features.3.4.bn.grad\n" +
-        "  batch_norm.backward(%features.3.4.bn.grad, %features.3.4.conv, @features.3.4.bn.weight, %features.3.4.bn.saved_mean, %features.3.4.bn.saved_inv_std) -> %features.3.4.conv.grad, @features.3.4.bn.weight.grad, @features.3.4.bn.bias.grad\n" +
-        "  conv2d.backward_weight(%features.3.3.output, %features.3.4.conv.grad) -> %features.3.4.conv.weight.grad_part, _  Features_3Shape\n" +
-        "  add_scaled(@features.3.4.conv.weight.grad, %features.3.4.conv.weight.grad_part) -> @features.3.4.conv.weight.grad  scale=1\n" +
-        "  conv2d.backward_data(%features.3.4.conv.grad, @features.3.4.conv.weight) -> %features.3.3.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.4.output.grad, %features.3.3.output.grad_part) -> %features.3.3.output.grad  scale=1\n" +
+        "  batch_norm.backward(%features.3.4.bn.grad, %features.3.4.conv, @features.3.4.bn.weight, " +
+        "%features.3.4.bn.saved_mean, %features.3.4.bn.saved_inv_std) -> %features.3.4.conv.grad, " +
+        "@features.3.4.bn.weight.grad, @features.3.4.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.3.output, " +
+        "%features.3.4.conv.grad) -> %features.3.4.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.4.conv.weight.grad, " +
+        "%features.3.4.conv.weight.grad_part) -> @features.3.4.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.4.conv.grad, " +
+        "@features.3.4.conv.weight) -> %features.3.3.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.4.output.grad, " +
+        "%features.3.3.output.grad_part) -> %features.3.3.output.grad  scale=1\n" +
         "  // features.3 step 3\n" +
         "  scale(%features.3.3.output.grad) -> %features.3.3.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.3.solved.grad, %features.3.3.solved, @features.3.3.implicit.weight) -> %features.3.3.explicit.grad, @features.3.3.implicit.weight.grad  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_weight(%features.3.3.bn, %features.3.3.explicit.grad) -> @features.3.3.conv.weight.grad, _  Features_3Shape\n" +
-        "  conv_transpose2d.backward_data(%features.3.3.explicit.grad, @features.3.3.conv.weight) -> %features.3.3.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.3.solved.grad, %features.3.3.solved, " +
+        "@features.3.3.implicit.weight) -> %features.3.3.explicit.grad, " +
+        "@features.3.3.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.3.bn, " +
+        "%features.3.3.explicit.grad) -> @features.3.3.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.3.explicit.grad, " +
+        "@features.3.3.conv.weight) -> %features.3.3.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.3.bn, %features.3.3.bn.grad) -> %features.3.3.bn.grad\n" +
-        "  batch_norm.backward(%features.3.3.bn.grad, %features.3.3.conv, @features.3.3.bn.weight, %features.3.3.bn.saved_mean, %features.3.3.bn.saved_inv_std) -> %features.3.3.conv.grad, @features.3.3.bn.weight.grad, @features.3.3.bn.bias.grad\n" +
-        "  conv2d.backward_weight(%features.3.2.output, %features.3.3.conv.grad) -> %features.3.3.conv.weight.grad_part, _  Features_3Shape\n" +
-        "  add_scaled(@features.3.3.conv.weight.grad, %features.3.3.conv.weight.grad_part) -> @features.3.3.conv.weight.grad  scale=1\n" +
-        "  conv2d.backward_data(%features.3.3.conv.grad, @features.3.3.conv.weight) -> %features.3.2.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.3.output.grad, %features.3.2.output.grad_part) -> %features.3.2.output.grad  scale=1\n" +
+        "  batch_norm.backward(%features.3.3.bn.grad, %features.3.3.conv, @features.3.3.bn.weight, " +
+        "%features.3.3.bn.saved_mean, %features.3.3.bn.saved_inv_std) -> %features.3.3.conv.grad, " +
+        "@features.3.3.bn.weight.grad, @features.3.3.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.2.output, " +
+        "%features.3.3.conv.grad) -> %features.3.3.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.3.conv.weight.grad, " +
+        "%features.3.3.conv.weight.grad_part) -> @features.3.3.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.3.conv.grad, " +
+        "@features.3.3.conv.weight) -> %features.3.2.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.3.output.grad, " +
+        "%features.3.2.output.grad_part) -> %features.3.2.output.grad  scale=1\n" +
         "  // features.3 step 2\n" +
         "  scale(%features.3.2.output.grad) -> %features.3.2.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.2.solved.grad, %features.3.2.solved, @features.3.2.implicit.weight) -> %features.3.2.explicit.grad, @features.3.2.implicit.weight.grad  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_weight(%features.3.2.bn, %features.3.2.explicit.grad) -> @features.3.2.conv.weight.grad, _  Features_3Shape\n" +
-        "  conv_transpose2d.backward_data(%features.3.2.explicit.grad, @features.3.2.conv.weight) -> %features.3.2.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.2.solved.grad, %features.3.2.solved, " +
+        "@features.3.2.implicit.weight) -> %features.3.2.explicit.grad, " +
+        "@features.3.2.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.2.bn, " +
+        "%features.3.2.explicit.grad) -> @features.3.2.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.2.explicit.grad, " +
+        "@features.3.2.conv.weight) -> %features.3.2.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.2.bn, %features.3.2.bn.grad) -> %features.3.2.bn.grad\n" +
-        "  batch_norm.backward(%features.3.2.bn.grad, %features.3.2.conv, @features.3.2.bn.weight, %features.3.2.bn.saved_mean, %features.3.2.bn.saved_inv_std) -> %features.3.2.conv.grad, @features.3.2.bn.weight.grad, @features.3.2.bn.bias.grad\n" +
-        "  conv2d.backward_weight(%features.3.1.output, %features.3.2.conv.grad) -> %features.3.2.conv.weight.grad_part, _  Features_3Shape\n" +
-        "  add_scaled(@features.3.2.conv.weight.grad, %features.3.2.conv.weight.grad_part) -> @features.3.2.conv.weight.grad  scale=1\n" +
-        "  conv2d.backward_data(%features.3.2.conv.grad, @features.3.2.conv.weight) -> %features.3.1.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.2.output.grad, %features.3.1.output.grad_part) -> %features.3.1.output.grad  scale=1\n" +
+        "  batch_norm.backward(%features.3.2.bn.grad, %features.3.2.conv, @features.3.2.bn.weight, " +
+        "%features.3.2.bn.saved_mean, %features.3.2.bn.saved_inv_std) -> %features.3.2.conv.grad, " +
+        "@features.3.2.bn.weight.grad, @features.3.2.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.1.output, " +
+        "%features.3.2.conv.grad) -> %features.3.2.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.2.conv.weight.grad, " +
+        "%features.3.2.conv.weight.grad_part) -> @features.3.2.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.2.conv.grad, " +
+        "@features.3.2.conv.weight) -> %features.3.1.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.2.output.grad, " +
+        "%features.3.1.output.grad_part) -> %features.3.1.output.grad  scale=1\n" +
         "  // features.3 step 1\n" +
         "  scale(%features.3.1.output.grad) -> %features.3.1.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.1.solved.grad, %features.3.1.solved, @features.3.1.implicit.weight) -> %features.3.1.explicit.grad, @features.3.1.implicit.weight.grad  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_weight(%features.3.1.bn, %features.3.1.explicit.grad) -> @features.3.1.conv.weight.grad, _  Features_3Shape\n" +
-        "  conv_transpose2d.backward_data(%features.3.1.explicit.grad, @features.3.1.conv.weight) -> %features.3.1.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.1.solved.grad, %features.3.1.solved, " +
+        "@features.3.1.implicit.weight) -> %features.3.1.explicit.grad, " +
+        "@features.3.1.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.1.bn, " +
+        "%features.3.1.explicit.grad) -> @features.3.1.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.1.explicit.grad, " +
+        "@features.3.1.conv.weight) -> %features.3.1.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.1.bn, %features.3.1.bn.grad) -> %features.3.1.bn.grad\n" +
-        "  batch_norm.backward(%features.3.1.bn.grad, %features.3.1.conv, @features.3.1.bn.weight, %features.3.1.bn.saved_mean, %features.3.1.bn.saved_inv_std) -> %features.3.1.conv.grad, @features.3.1.bn.weight.grad, @features.3.1.bn.bias.grad\n" +
-        "  conv2d.backward_weight(%features.3.0.output, %features.3.1.conv.grad) -> %features.3.1.conv.weight.grad_part, _  Features_3Shape\n" +
-        "  add_scaled(@features.3.1.conv.weight.grad, %features.3.1.conv.weight.grad_part) -> @features.3.1.conv.weight.grad  scale=1\n" +
-        "  conv2d.backward_data(%features.3.1.conv.grad, @features.3.1.conv.weight) -> %features.3.0.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.1.output.grad, %features.3.0.output.grad_part) -> %features.3.0.output.grad  scale=1\n" +
+        "  batch_norm.backward(%features.3.1.bn.grad, %features.3.1.conv, @features.3.1.bn.weight, " +
+        "%features.3.1.bn.saved_mean, %features.3.1.bn.saved_inv_std) -> %features.3.1.conv.grad, " +
+        "@features.3.1.bn.weight.grad, @features.3.1.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.3.0.output, " +
+        "%features.3.1.conv.grad) -> %features.3.1.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.1.conv.weight.grad, " +
+        "%features.3.1.conv.weight.grad_part) -> @features.3.1.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.1.conv.grad, " +
+        "@features.3.1.conv.weight) -> %features.3.0.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.1.output.grad, " +
+        "%features.3.0.output.grad_part) -> %features.3.0.output.grad  scale=1\n" +
         "  // features.3 step 0\n" +
         "  scale(%features.3.0.output.grad) -> %features.3.0.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.0.solved.grad, %features.3.0.solved, @features.3.0.implicit.weight) -> %features.3.0.explicit.grad, @features.3.0.implicit.weight.grad  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_weight(%features.3.0.bn, %features.3.0.explicit.grad) -> @features.3.0.conv.weight.grad, _  Features_3Shape\n" +
-        "  conv_transpose2d.backward_data(%features.3.0.explicit.grad, @features.3.0.conv.weight) -> %features.3.0.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.0.solved.grad, %features.3.0.solved, " +
+        "@features.3.0.implicit.weight) -> %features.3.0.explicit.grad, " +
+        "@features.3.0.implicit.weight.grad  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_weight(%features.3.0.bn, " +
+        "%features.3.0.explicit.grad) -> @features.3.0.conv.weight.grad, _  Features_3Shape\n" +
+        "  conv_transpose2d.backward_data(%features.3.0.explicit.grad, " +
+        "@features.3.0.conv.weight) -> %features.3.0.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.0.bn, %features.3.0.bn.grad) -> %features.3.0.bn.grad\n" +
-        "  batch_norm.backward(%features.3.0.bn.grad, %features.3.0.conv, @features.3.0.bn.weight, %features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std) -> %features.3.0.conv.grad, @features.3.0.bn.weight.grad, @features.3.0.bn.bias.grad\n" +
-        "  conv2d.backward_weight(%features.2.output, %features.3.0.conv.grad) -> %features.3.0.conv.weight.grad_part, _  Features_3Shape\n" +
-        "  add_scaled(@features.3.0.conv.weight.grad, %features.3.0.conv.weight.grad_part) -> @features.3.0.conv.weight.grad  scale=1\n" +
-        "  conv2d.backward_data(%features.3.0.conv.grad, @features.3.0.conv.weight) -> %features.2.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.0.output.grad, %features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
+        "  batch_norm.backward(%features.3.0.bn.grad, %features.3.0.conv, @features.3.0.bn.weight, " +
+        "%features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std) -> %features.3.0.conv.grad, " +
+        "@features.3.0.bn.weight.grad, @features.3.0.bn.bias.grad\n" +
+        "  conv2d.backward_weight(%features.2.output, " +
+        "%features.3.0.conv.grad) -> %features.3.0.conv.weight.grad_part, _  Features_3Shape\n" +
+        "  add_scaled(@features.3.0.conv.weight.grad, " +
+        "%features.3.0.conv.weight.grad_part) -> @features.3.0.conv.weight.grad  scale=1\n" +
+        "  conv2d.backward_data(%features.3.0.conv.grad, " +
+        "@features.3.0.conv.weight) -> %features.2.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.0.output.grad, " +
+        "%features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
         "  // features.1\n" +
         "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
-        "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, %features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, @features.1.weight.grad, @features.1.bias.grad\n" +
+        "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
+        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad\n" +
         "  // features.0\n" +
-        "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, @features.0.bias.grad  Features_0Shape\n" +
+        "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
+        "@features.0.bias.grad  Features_0Shape\n" +
         "  // update\n" +
         "  optimizer_step()\n" +
         "routine evaluation_backward\n" +
         "  // features.4\n" +
-        "  conv2d.backward_data(%features.4.output.grad, @features.4.weight) -> %features.3.7.output.grad  Features_4Shape\n" +
+        "  conv2d.backward_data(%features.4.output.grad, " +
+        "@features.4.weight) -> %features.3.7.output.grad  Features_4Shape\n" +
         "  // features.3 step 7\n" +
         "  scale(%features.3.7.output.grad) -> %features.3.7.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.7.solved.grad, %features.3.7.solved, @features.3.7.implicit.weight) -> %features.3.7.explicit.grad, _  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_data(%features.3.7.explicit.grad, @features.3.7.conv.weight) -> %features.3.7.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.7.solved.grad, %features.3.7.solved, " +
+        "@features.3.7.implicit.weight) -> %features.3.7.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.7.explicit.grad, " +
+        "@features.3.7.conv.weight) -> %features.3.7.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.7.bn, %features.3.7.bn.grad) -> %features.3.7.bn.grad\n" +
-        "  batch_norm.backward_inference(%features.3.7.bn.grad, @features.3.7.bn.weight, @features.3.7.bn.running_var) -> %features.3.7.conv.grad\n" +
-        "  conv2d.backward_data(%features.3.7.conv.grad, @features.3.7.conv.weight) -> %features.3.6.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.7.output.grad, %features.3.6.output.grad_part) -> %features.3.6.output.grad  scale=1\n" +
+        "  batch_norm.backward_inference(%features.3.7.bn.grad, @features.3.7.bn.weight, " +
+        "@features.3.7.bn.running_var) -> %features.3.7.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.7.conv.grad, " +
+        "@features.3.7.conv.weight) -> %features.3.6.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.7.output.grad, " +
+        "%features.3.6.output.grad_part) -> %features.3.6.output.grad  scale=1\n" +
         "  // features.3 step 6\n" +
         "  scale(%features.3.6.output.grad) -> %features.3.6.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.6.solved.grad, %features.3.6.solved, @features.3.6.implicit.weight) -> %features.3.6.explicit.grad, _  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_data(%features.3.6.explicit.grad, @features.3.6.conv.weight) -> %features.3.6.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.6.solved.grad, %features.3.6.solved, " +
+        "@features.3.6.implicit.weight) -> %features.3.6.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.6.explicit.grad, " +
+        "@features.3.6.conv.weight) -> %features.3.6.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.6.bn, %features.3.6.bn.grad) -> %features.3.6.bn.grad\n" +
-        "  batch_norm.backward_inference(%features.3.6.bn.grad, @features.3.6.bn.weight, @features.3.6.bn.running_var) -> %features.3.6.conv.grad\n" +
-        "  conv2d.backward_data(%features.3.6.conv.grad, @features.3.6.conv.weight) -> %features.3.5.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.6.output.grad, %features.3.5.output.grad_part) -> %features.3.5.output.grad  scale=1\n" +
+        "  batch_norm.backward_inference(%features.3.6.bn.grad, @features.3.6.bn.weight, " +
+        "@features.3.6.bn.running_var) -> %features.3.6.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.6.conv.grad, " +
+        "@features.3.6.conv.weight) -> %features.3.5.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.6.output.grad, " +
+        "%features.3.5.output.grad_part) -> %features.3.5.output.grad  scale=1\n" +
         "  // features.3 step 5\n" +
         "  scale(%features.3.5.output.grad) -> %features.3.5.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.5.solved.grad, %features.3.5.solved, @features.3.5.implicit.weight) -> %features.3.5.explicit.grad, _  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_data(%features.3.5.explicit.grad, @features.3.5.conv.weight) -> %features.3.5.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.5.solved.grad, %features.3.5.solved, " +
+        "@features.3.5.implicit.weight) -> %features.3.5.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.5.explicit.grad, " +
+        "@features.3.5.conv.weight) -> %features.3.5.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.5.bn, %features.3.5.bn.grad) -> %features.3.5.bn.grad\n" +
-        "  batch_norm.backward_inference(%features.3.5.bn.grad, @features.3.5.bn.weight, @features.3.5.bn.running_var) -> %features.3.5.conv.grad\n" +
-        "  conv2d.backward_data(%features.3.5.conv.grad, @features.3.5.conv.weight) -> %features.3.4.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.5.output.grad, %features.3.4.output.grad_part) -> %features.3.4.output.grad  scale=1\n" +
+        "  batch_norm.backward_inference(%features.3.5.bn.grad, @features.3.5.bn.weight, " +
+        "@features.3.5.bn.running_var) -> %features.3.5.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.5.conv.grad, " +
+        "@features.3.5.conv.weight) -> %features.3.4.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.5.output.grad, " +
+        "%features.3.4.output.grad_part) -> %features.3.4.output.grad  scale=1\n" +
         "  // features.3 step 4\n" +
         "  scale(%features.3.4.output.grad) -> %features.3.4.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.4.solved.grad, %features.3.4.solved, @features.3.4.implicit.weight) -> %features.3.4.explicit.grad, _  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_data(%features.3.4.explicit.grad, @features.3.4.conv.weight) -> %features.3.4.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.4.solved.grad, %features.3.4.solved, " +
+        "@features.3.4.implicit.weight) -> %features.3.4.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.4.explicit.grad, " +
+        "@features.3.4.conv.weight) -> %features.3.4.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.4.bn, %features.3.4.bn.grad) -> %features.3.4.bn.grad\n" +
-        "  batch_norm.backward_inference(%features.3.4.bn.grad, @features.3.4.bn.weight, @features.3.4.bn.running_var) -> %features.3.4.conv.grad\n" +
-        "  conv2d.backward_data(%features.3.4.conv.grad, @features.3.4.conv.weight) -> %features.3.3.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.4.output.grad, %features.3.3.output.grad_part) -> %features.3.3.output.grad  scale=1\n" +
+        "  batch_norm.backward_inference(%features.3.4.bn.grad, @features.3.4.bn.weight, " +
+        "@features.3.4.bn.running_var) -> %features.3.4.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.4.conv.grad, " +
+        "@features.3.4.conv.weight) -> %features.3.3.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.4.output.grad, " +
+        "%features.3.3.output.grad_part) -> %features.3.3.output.grad  scale=1\n" +
         "  // features.3 step 3\n" +
         "  scale(%features.3.3.output.grad) -> %features.3.3.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.3.solved.grad, %features.3.3.solved, @features.3.3.implicit.weight) -> %features.3.3.explicit.grad, _  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_data(%features.3.3.explicit.grad, @features.3.3.conv.weight) -> %features.3.3.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.3.solved.grad, %features.3.3.solved, " +
+        "@features.3.3.implicit.weight) -> %features.3.3.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.3.explicit.grad, " +
+        "@features.3.3.conv.weight) -> %features.3.3.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.3.bn, %features.3.3.bn.grad) -> %features.3.3.bn.grad\n" +
-        "  batch_norm.backward_inference(%features.3.3.bn.grad, @features.3.3.bn.weight, @features.3.3.bn.running_var) -> %features.3.3.conv.grad\n" +
-        "  conv2d.backward_data(%features.3.3.conv.grad, @features.3.3.conv.weight) -> %features.3.2.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.3.output.grad, %features.3.2.output.grad_part) -> %features.3.2.output.grad  scale=1\n" +
+        "  batch_norm.backward_inference(%features.3.3.bn.grad, @features.3.3.bn.weight, " +
+        "@features.3.3.bn.running_var) -> %features.3.3.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.3.conv.grad, " +
+        "@features.3.3.conv.weight) -> %features.3.2.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.3.output.grad, " +
+        "%features.3.2.output.grad_part) -> %features.3.2.output.grad  scale=1\n" +
         "  // features.3 step 2\n" +
         "  scale(%features.3.2.output.grad) -> %features.3.2.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.2.solved.grad, %features.3.2.solved, @features.3.2.implicit.weight) -> %features.3.2.explicit.grad, _  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_data(%features.3.2.explicit.grad, @features.3.2.conv.weight) -> %features.3.2.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.2.solved.grad, %features.3.2.solved, " +
+        "@features.3.2.implicit.weight) -> %features.3.2.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.2.explicit.grad, " +
+        "@features.3.2.conv.weight) -> %features.3.2.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.2.bn, %features.3.2.bn.grad) -> %features.3.2.bn.grad\n" +
-        "  batch_norm.backward_inference(%features.3.2.bn.grad, @features.3.2.bn.weight, @features.3.2.bn.running_var) -> %features.3.2.conv.grad\n" +
-        "  conv2d.backward_data(%features.3.2.conv.grad, @features.3.2.conv.weight) -> %features.3.1.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.2.output.grad, %features.3.1.output.grad_part) -> %features.3.1.output.grad  scale=1\n" +
+        "  batch_norm.backward_inference(%features.3.2.bn.grad, @features.3.2.bn.weight, " +
+        "@features.3.2.bn.running_var) -> %features.3.2.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.2.conv.grad, " +
+        "@features.3.2.conv.weight) -> %features.3.1.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.2.output.grad, " +
+        "%features.3.1.output.grad_part) -> %features.3.1.output.grad  scale=1\n" +
         "  // features.3 step 1\n" +
         "  scale(%features.3.1.output.grad) -> %features.3.1.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.1.solved.grad, %features.3.1.solved, @features.3.1.implicit.weight) -> %features.3.1.explicit.grad, _  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_data(%features.3.1.explicit.grad, @features.3.1.conv.weight) -> %features.3.1.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.1.solved.grad, %features.3.1.solved, " +
+        "@features.3.1.implicit.weight) -> %features.3.1.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.1.explicit.grad, " +
+        "@features.3.1.conv.weight) -> %features.3.1.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.1.bn, %features.3.1.bn.grad) -> %features.3.1.bn.grad\n" +
-        "  batch_norm.backward_inference(%features.3.1.bn.grad, @features.3.1.bn.weight, @features.3.1.bn.running_var) -> %features.3.1.conv.grad\n" +
-        "  conv2d.backward_data(%features.3.1.conv.grad, @features.3.1.conv.weight) -> %features.3.0.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.1.output.grad, %features.3.0.output.grad_part) -> %features.3.0.output.grad  scale=1\n" +
+        "  batch_norm.backward_inference(%features.3.1.bn.grad, @features.3.1.bn.weight, " +
+        "@features.3.1.bn.running_var) -> %features.3.1.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.1.conv.grad, " +
+        "@features.3.1.conv.weight) -> %features.3.0.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.1.output.grad, " +
+        "%features.3.0.output.grad_part) -> %features.3.0.output.grad  scale=1\n" +
         "  // features.3 step 0\n" +
         "  scale(%features.3.0.output.grad) -> %features.3.0.solved.grad  factor=1\n" +
-        "  implicit_solve.backward(%features.3.0.solved.grad, %features.3.0.solved, @features.3.0.implicit.weight) -> %features.3.0.explicit.grad, _  Features_3Implicit h=1\n" +
-        "  conv_transpose2d.backward_data(%features.3.0.explicit.grad, @features.3.0.conv.weight) -> %features.3.0.bn.grad  Features_3Shape\n" +
+        "  implicit_solve.backward(%features.3.0.solved.grad, %features.3.0.solved, " +
+        "@features.3.0.implicit.weight) -> %features.3.0.explicit.grad, _  Features_3Implicit h=1\n" +
+        "  conv_transpose2d.backward_data(%features.3.0.explicit.grad, " +
+        "@features.3.0.conv.weight) -> %features.3.0.bn.grad  Features_3Shape\n" +
         "  relu.backward(%features.3.0.bn, %features.3.0.bn.grad) -> %features.3.0.bn.grad\n" +
-        "  batch_norm.backward_inference(%features.3.0.bn.grad, @features.3.0.bn.weight, @features.3.0.bn.running_var) -> %features.3.0.conv.grad\n" +
-        "  conv2d.backward_data(%features.3.0.conv.grad, @features.3.0.conv.weight) -> %features.2.output.grad_part  Features_3Shape\n" +
-        "  add_scaled(%features.3.0.output.grad, %features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
+        "  batch_norm.backward_inference(%features.3.0.bn.grad, @features.3.0.bn.weight, " +
+        "@features.3.0.bn.running_var) -> %features.3.0.conv.grad\n" +
+        "  conv2d.backward_data(%features.3.0.conv.grad, " +
+        "@features.3.0.conv.weight) -> %features.2.output.grad_part  Features_3Shape\n" +
+        "  add_scaled(%features.3.0.output.grad, " +
+        "%features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
         "  // features.1\n" +
         "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
-        "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, @features.1.running_var) -> %features.0.output.grad\n" +
+        "  batch_norm.backward_inference(%features.2.output.grad, @features.1.weight, " +
+        "@features.1.running_var) -> %features.0.output.grad\n" +
         "  // features.0\n" +
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
@@ -664,24 +905,9 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private const int Features_3Elements = 131072; // 32x64x64 per image
     private const int Features_3Channels = 32; // channels
     private const int Features_4Elements = 16384; // 4x64x64 per image
-    private const int Features_0WeightElements = 864; // elements of features.0.weight
+    private const int Features_0WeightElements = 864; // elements of features.0 weight
     private const int Features_0Channels = 32; // channels
-    private const int Features_3_0_convWeightElements = 9216; // elements of features.3.0.conv.weight
-    private const int Features_3_0_convChannels = 32; // channels
-    private const int Features_3_1_convWeightElements = 9216; // elements of features.3.1.conv.weight
-    private const int Features_3_1_convChannels = 32; // channels
-    private const int Features_3_2_convWeightElements = 9216; // elements of features.3.2.conv.weight
-    private const int Features_3_2_convChannels = 32; // channels
-    private const int Features_3_3_convWeightElements = 9216; // elements of features.3.3.conv.weight
-    private const int Features_3_3_convChannels = 32; // channels
-    private const int Features_3_4_convWeightElements = 9216; // elements of features.3.4.conv.weight
-    private const int Features_3_4_convChannels = 32; // channels
-    private const int Features_3_5_convWeightElements = 9216; // elements of features.3.5.conv.weight
-    private const int Features_3_5_convChannels = 32; // channels
-    private const int Features_3_6_convWeightElements = 9216; // elements of features.3.6.conv.weight
-    private const int Features_3_6_convChannels = 32; // channels
-    private const int Features_3_7_convWeightElements = 9216; // elements of features.3.7.conv.weight
-    private const int Features_3_7_convChannels = 32; // channels
+    private const int Features_3ConvWeightElements = 9216; // elements of features.3's conv weight
 
     /// <summary>features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64.</summary>
     private readonly struct Features_0Shape : global::NetCompiler.Kernels.IConvShape
@@ -1123,24 +1349,24 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _floats35 = AllocateStorage<float>("features.3.7.explicit.grad", Features_3Elements, perImage: true);
         _floats36 = AllocateStorage<float>("features.4.output", Features_4Elements, perImage: true);
         _floats37 = AllocateStorage<float>("features.4.output.grad", Features_4Elements, perImage: true);
-        _floats38 = AllocateStorage<float>("features.3.0.conv.folded_weight", Features_3_0_convWeightElements,
+        _floats38 = AllocateStorage<float>("features.3.0.conv.folded_weight", Features_3ConvWeightElements,
             perImage: false);
-        _floats39 = AllocateStorage<float>("features.3.1.conv.folded_weight", Features_3_1_convWeightElements,
+        _floats39 = AllocateStorage<float>("features.3.1.conv.folded_weight", Features_3ConvWeightElements,
             perImage: false);
-        _floats40 = AllocateStorage<float>("features.3.2.conv.folded_weight", Features_3_2_convWeightElements,
+        _floats40 = AllocateStorage<float>("features.3.2.conv.folded_weight", Features_3ConvWeightElements,
             perImage: false);
-        _floats41 = AllocateStorage<float>("features.3.3.conv.folded_weight", Features_3_3_convWeightElements,
+        _floats41 = AllocateStorage<float>("features.3.3.conv.folded_weight", Features_3ConvWeightElements,
             perImage: false);
-        _floats42 = AllocateStorage<float>("features.3.4.conv.folded_weight", Features_3_4_convWeightElements,
+        _floats42 = AllocateStorage<float>("features.3.4.conv.folded_weight", Features_3ConvWeightElements,
             perImage: false);
-        _floats43 = AllocateStorage<float>("features.3.5.conv.folded_weight", Features_3_5_convWeightElements,
+        _floats43 = AllocateStorage<float>("features.3.5.conv.folded_weight", Features_3ConvWeightElements,
             perImage: false);
-        _floats44 = AllocateStorage<float>("features.3.6.conv.folded_weight", Features_3_6_convWeightElements,
+        _floats44 = AllocateStorage<float>("features.3.6.conv.folded_weight", Features_3ConvWeightElements,
             perImage: false);
-        _floats45 = AllocateStorage<float>("features.3.7.conv.folded_weight", Features_3_7_convWeightElements,
+        _floats45 = AllocateStorage<float>("features.3.7.conv.folded_weight", Features_3ConvWeightElements,
             perImage: false);
         _floats46 = AllocateStorage<float>("features.3.7.conv.weight.grad_part and the buffers sharing it",
-            Features_3_7_convWeightElements, perImage: false);
+            Features_3ConvWeightElements, perImage: false);
         _floats47 = AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements, perImage: false);
         _floats48 = AllocateStorage<float>("features.1.saved_mean", Features_1Channels, perImage: false);
         _floats49 = AllocateStorage<float>("features.1.saved_inv_std", Features_1Channels, perImage: false);
@@ -1169,14 +1395,14 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _floats72 = AllocateStorage<float>("features.3.7.bn.saved_inv_std", Features_3Channels, perImage: false);
         _floats73 = AllocateStorage<float>("features.3.7.bn.saved_variance", Features_3Channels, perImage: false);
         _floats74 = AllocateStorage<float>("features.0.folded_bias", Features_0Channels, perImage: false);
-        _floats75 = AllocateStorage<float>("features.3.0.conv.folded_bias", Features_3_0_convChannels, perImage: false);
-        _floats76 = AllocateStorage<float>("features.3.1.conv.folded_bias", Features_3_1_convChannels, perImage: false);
-        _floats77 = AllocateStorage<float>("features.3.2.conv.folded_bias", Features_3_2_convChannels, perImage: false);
-        _floats78 = AllocateStorage<float>("features.3.3.conv.folded_bias", Features_3_3_convChannels, perImage: false);
-        _floats79 = AllocateStorage<float>("features.3.4.conv.folded_bias", Features_3_4_convChannels, perImage: false);
-        _floats80 = AllocateStorage<float>("features.3.5.conv.folded_bias", Features_3_5_convChannels, perImage: false);
-        _floats81 = AllocateStorage<float>("features.3.6.conv.folded_bias", Features_3_6_convChannels, perImage: false);
-        _floats82 = AllocateStorage<float>("features.3.7.conv.folded_bias", Features_3_7_convChannels, perImage: false);
+        _floats75 = AllocateStorage<float>("features.3.0.conv.folded_bias", Features_3Channels, perImage: false);
+        _floats76 = AllocateStorage<float>("features.3.1.conv.folded_bias", Features_3Channels, perImage: false);
+        _floats77 = AllocateStorage<float>("features.3.2.conv.folded_bias", Features_3Channels, perImage: false);
+        _floats78 = AllocateStorage<float>("features.3.3.conv.folded_bias", Features_3Channels, perImage: false);
+        _floats79 = AllocateStorage<float>("features.3.4.conv.folded_bias", Features_3Channels, perImage: false);
+        _floats80 = AllocateStorage<float>("features.3.5.conv.folded_bias", Features_3Channels, perImage: false);
+        _floats81 = AllocateStorage<float>("features.3.6.conv.folded_bias", Features_3Channels, perImage: false);
+        _floats82 = AllocateStorage<float>("features.3.7.conv.folded_bias", Features_3Channels, perImage: false);
     }
 
     /// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running
@@ -1244,7 +1470,8 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
-        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats36, n * Features_4Elements), labels, _classWeights, Slice(_floats37, n * Features_4Elements), n, ClassCount, OutputLength / ClassCount);
+        return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats36, n * Features_4Elements),
+            labels, _classWeights, Slice(_floats37, n * Features_4Elements), n, ClassCount, OutputLength / ClassCount);
     }
 
     /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>
@@ -1253,7 +1480,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }
     }
 
-    /// <summary>The named layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats, shapes in Summary).</summary>
+    /// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>
     public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
     {
         "features.0" => throw NotRetained(layerName, "output"),
@@ -1264,7 +1491,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         _ => throw UnknownLayer(layerName),
     };
 
-    /// <summary>d(loss or score)/d(the named layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
+    /// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
     public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => layerName switch
     {
         "features.0" => throw NotRetained(layerName, "gradient"),
@@ -1280,22 +1507,22 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     {
         global::System.Span<float> features0FoldedWeight = Slice(_floats47, Features_0WeightElements);
         global::System.Span<float> features0FoldedBias = Slice(_floats74, Features_0Channels);
-        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats38, Features_3_0_convWeightElements);
-        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats75, Features_3_0_convChannels);
-        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats39, Features_3_1_convWeightElements);
-        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats76, Features_3_1_convChannels);
-        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats40, Features_3_2_convWeightElements);
-        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats77, Features_3_2_convChannels);
-        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats41, Features_3_3_convWeightElements);
-        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats78, Features_3_3_convChannels);
-        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats42, Features_3_4_convWeightElements);
-        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats79, Features_3_4_convChannels);
-        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats43, Features_3_5_convWeightElements);
-        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats80, Features_3_5_convChannels);
-        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats44, Features_3_6_convWeightElements);
-        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats81, Features_3_6_convChannels);
-        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats45, Features_3_7_convWeightElements);
-        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats82, Features_3_7_convChannels);
+        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats38, Features_3ConvWeightElements);
+        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats75, Features_3Channels);
+        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats39, Features_3ConvWeightElements);
+        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats76, Features_3Channels);
+        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats40, Features_3ConvWeightElements);
+        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats77, Features_3Channels);
+        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats41, Features_3ConvWeightElements);
+        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats78, Features_3Channels);
+        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats42, Features_3ConvWeightElements);
+        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats79, Features_3Channels);
+        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats43, Features_3ConvWeightElements);
+        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats80, Features_3Channels);
+        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats44, Features_3ConvWeightElements);
+        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats81, Features_3Channels);
+        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats45, Features_3ConvWeightElements);
+        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats82, Features_3Channels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
             _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats47,
@@ -1380,22 +1607,22 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features4Output = Slice(_floats36, n * Features_4Elements);
         global::System.Span<float> features0FoldedWeight = Slice(_floats47, Features_0WeightElements);
         global::System.Span<float> features0FoldedBias = Slice(_floats74, Features_0Channels);
-        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats38, Features_3_0_convWeightElements);
-        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats75, Features_3_0_convChannels);
-        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats39, Features_3_1_convWeightElements);
-        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats76, Features_3_1_convChannels);
-        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats40, Features_3_2_convWeightElements);
-        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats77, Features_3_2_convChannels);
-        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats41, Features_3_3_convWeightElements);
-        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats78, Features_3_3_convChannels);
-        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats42, Features_3_4_convWeightElements);
-        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats79, Features_3_4_convChannels);
-        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats43, Features_3_5_convWeightElements);
-        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats80, Features_3_5_convChannels);
-        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats44, Features_3_6_convWeightElements);
-        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats81, Features_3_6_convChannels);
-        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats45, Features_3_7_convWeightElements);
-        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats82, Features_3_7_convChannels);
+        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats38, Features_3ConvWeightElements);
+        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats75, Features_3Channels);
+        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats39, Features_3ConvWeightElements);
+        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats76, Features_3Channels);
+        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats40, Features_3ConvWeightElements);
+        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats77, Features_3Channels);
+        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats41, Features_3ConvWeightElements);
+        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats78, Features_3Channels);
+        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats42, Features_3ConvWeightElements);
+        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats79, Features_3Channels);
+        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats43, Features_3ConvWeightElements);
+        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats80, Features_3Channels);
+        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats44, Features_3ConvWeightElements);
+        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats81, Features_3Channels);
+        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats45, Features_3ConvWeightElements);
+        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats82, Features_3Channels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
             features0FoldedBias, features2Output, n, relu: true);
@@ -1734,21 +1961,21 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features3_0ConvGrad = Slice(_floats3, n * Features_3Elements);
         global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
         global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
-        global::System.Span<float> features3_7ConvWeightGradPart = Slice(_floats46, Features_3_7_convWeightElements);
+        global::System.Span<float> features3_7ConvWeightGradPart = Slice(_floats46, Features_3ConvWeightElements);
         global::System.Span<float> features3_6OutputGradPart_143 = Slice(_floats30, n * Features_3Elements);
-        global::System.Span<float> features3_6ConvWeightGradPart = Slice(_floats46, Features_3_6_convWeightElements);
+        global::System.Span<float> features3_6ConvWeightGradPart = Slice(_floats46, Features_3ConvWeightElements);
         global::System.Span<float> features3_5OutputGradPart_145 = Slice(_floats26, n * Features_3Elements);
-        global::System.Span<float> features3_5ConvWeightGradPart = Slice(_floats46, Features_3_5_convWeightElements);
+        global::System.Span<float> features3_5ConvWeightGradPart = Slice(_floats46, Features_3ConvWeightElements);
         global::System.Span<float> features3_4OutputGradPart_147 = Slice(_floats22, n * Features_3Elements);
-        global::System.Span<float> features3_4ConvWeightGradPart = Slice(_floats46, Features_3_4_convWeightElements);
+        global::System.Span<float> features3_4ConvWeightGradPart = Slice(_floats46, Features_3ConvWeightElements);
         global::System.Span<float> features3_3OutputGradPart_149 = Slice(_floats18, n * Features_3Elements);
-        global::System.Span<float> features3_3ConvWeightGradPart = Slice(_floats46, Features_3_3_convWeightElements);
+        global::System.Span<float> features3_3ConvWeightGradPart = Slice(_floats46, Features_3ConvWeightElements);
         global::System.Span<float> features3_2OutputGradPart_151 = Slice(_floats14, n * Features_3Elements);
-        global::System.Span<float> features3_2ConvWeightGradPart = Slice(_floats46, Features_3_2_convWeightElements);
+        global::System.Span<float> features3_2ConvWeightGradPart = Slice(_floats46, Features_3ConvWeightElements);
         global::System.Span<float> features3_1OutputGradPart_153 = Slice(_floats10, n * Features_3Elements);
-        global::System.Span<float> features3_1ConvWeightGradPart = Slice(_floats46, Features_3_1_convWeightElements);
+        global::System.Span<float> features3_1ConvWeightGradPart = Slice(_floats46, Features_3ConvWeightElements);
         global::System.Span<float> features3_0OutputGradPart_155 = Slice(_floats6, n * Features_3Elements);
-        global::System.Span<float> features3_0ConvWeightGradPart = Slice(_floats46, Features_3_0_convWeightElements);
+        global::System.Span<float> features3_0ConvWeightGradPart = Slice(_floats46, Features_3ConvWeightElements);
         global::System.Span<float> features2OutputGradPart_157 = Slice(_floats5, n * Features_2Elements);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
