@@ -206,7 +206,8 @@ public abstract partial class CompiledNetwork : IDisposable
     /// <summary>
     /// Allocates a planned storage slot: <paramref name="elements"/> per image for <see cref="BatchSize"/> images when
     /// <paramref name="perImage"/>, else in all. A size past what an array holds, or past the memory there is, is an
-    /// exception naming the buffers and the size, not an overflow.
+    /// exception naming the buffers and the size, not an overflow. The constructor then fails, so the kernel threads are
+    /// released here.
     /// </summary>
     protected T[] AllocateStorage<T>(string buffers, long elements, bool perImage)
         where T : unmanaged
@@ -215,6 +216,7 @@ public abstract partial class CompiledNetwork : IDisposable
         long bytes = total * System.Runtime.CompilerServices.Unsafe.SizeOf<T>();
         if (total > Array.MaxLength)
         {
+            Context.Dispose();
             throw new InsufficientMemoryException(
                 $"The storage of {buffers} needs {total:N0} elements ({bytes:N0} bytes) for batch size {BatchSize}, more than one array holds ({Array.MaxLength:N0}); use a smaller batch size.");
         }
@@ -225,6 +227,7 @@ public abstract partial class CompiledNetwork : IDisposable
         }
         catch (OutOfMemoryException exception)
         {
+            Context.Dispose();
             throw new InsufficientMemoryException(
                 $"The storage of {buffers} needs {bytes:N0} bytes for batch size {BatchSize}, more memory than there is; use a smaller batch size.", exception);
         }

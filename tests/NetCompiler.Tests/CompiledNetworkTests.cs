@@ -21,10 +21,25 @@ public partial class SeparableNet;
 [Dense(3)]
 public partial class DivergingNet;
 
+// The case: 4096 channels of 64x64 are 16.8M floats an image, past what one array holds at a batch of 65,536.
+[Network("1x64x64", Loss = Loss.PixelCrossEntropy)]
+[Conv(4096, 3, Pad = 1), Conv(2, 1)]
+public partial class WideNet;
+
 /// <summary>A compiled network end to end: gradients, training, determinism, allocation, bad input.</summary>
 [Collection(Allocations.Alone)]
 public sealed class CompiledNetworkTests
 {
+    [Fact]
+    public void ABatchTooLargeToAllocateIsAnExceptionNamingTheStorage()
+    {
+        var error = Assert.Throws<InsufficientMemoryException>(() => new WideNet(batchSize: 65_536));
+        Assert.Contains("features.0", error.Message);
+        Assert.Contains("batch size 65536", error.Message);
+        Assert.Contains("bytes", error.Message);
+        Assert.DoesNotContain("overflow", error.Message, StringComparison.OrdinalIgnoreCase);
+    }
+
     [Fact]
     public void ParameterAndInputGradientsMatchFiniteDifferences()
     {

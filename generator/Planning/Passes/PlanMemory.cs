@@ -34,20 +34,25 @@ internal static class PlanMemory
             }
         }
 
+        // First fit, largest first: a slot takes a buffer that interferes with none of its members. Derived weights
+        // live across calls, so their slots take nothing else.
         int[] slotOf = Enumerable.Repeat(-1, count).ToArray();
         var slots = new List<StorageSlot>();
         var members = new List<List<int>>();
+        var shared = new List<bool>();
         IEnumerable<ProgramBuffer> largestFirst = buffers.Where(b => b.Role != BufferRole.Input)
             .OrderByDescending(b => b.PerImage).ThenByDescending(b => b.Elements).ThenBy(b => b.Id);
         foreach (ProgramBuffer buffer in largestFirst)
         {
-            int slot = buffer.Role == BufferRole.Derived ? -1 : slots.FindIndex(s => s.Type == buffer.Type && s.PerImage == buffer.PerImage
-                && !members[s.Index].Any(other => other == buffer.Id || interferes.Contains((Math.Min(other, buffer.Id), Math.Max(other, buffer.Id))) || buffers.First(b => b.Id == other).Role == BufferRole.Derived));
+            bool derived = buffer.Role == BufferRole.Derived;
+            int slot = derived ? -1 : slots.FindIndex(s => shared[s.Index] && s.Type == buffer.Type && s.PerImage == buffer.PerImage
+                && !members[s.Index].Any(other => interferes.Contains((Math.Min(other, buffer.Id), Math.Max(other, buffer.Id)))));
             if (slot < 0)
             {
                 slot = slots.Count;
                 slots.Add(new StorageSlot(slot, buffer.Type, buffer.Elements, buffer.PerImage));
                 members.Add([]);
+                shared.Add(!derived);
             }
 
             members[slot].Add(buffer.Id);
@@ -63,6 +68,7 @@ internal static class PlanMemory
         var start = new Dictionary<int, int>();
         var end = new Dictionary<int, int>();
         var kept = new HashSet<int>(buffers.Where(b => b.Role is BufferRole.Input or BufferRole.Derived).Select(b => b.Id));
+        Dictionary<int, string> names = buffers.ToDictionary(b => b.Id, b => b.Name);
         foreach (int id in seeded)
         {
             start[id] = end[id] = 0;
@@ -74,7 +80,7 @@ internal static class PlanMemory
             {
                 if (!kept.Contains(read.Id) && !start.ContainsKey(read.Id))
                 {
-                    throw new InvalidOperationException($"'{buffers.First(b => b.Id == read.Id).Name}' is read by {execution[index].Op} before any call writes it.");
+                    throw new InvalidOperationException($"'{names[read.Id]}' is read by {execution[index].Op} before any call writes it.");
                 }
 
                 end[read.Id] = index;
