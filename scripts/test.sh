@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the solution and runs every test project (generator, kernels, runtime and end to end),
+# Installs MPICH if missing, builds the solution and runs every test project (generator, kernels, runtime, end to end),
 # then prints the totals as one closing line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/install-mpich.sh   # the data-parallel tests run two ranks under mpiexec.mpich
 dotnet build NetCompiler.sln -c Release --nologo
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -92,5 +92,13 @@ public sealed class DataSet
     /// Mini-batches over this set, epoch after epoch; with <paramref name="shuffle"/>, each epoch visits the images in
     /// a fresh order drawn from a generator seeded with <paramref name="seed"/>, so runs repeat exactly.
     /// </summary>
-    public MiniBatches Batches(int batchSize, bool shuffle = true, int seed = 0) => new(this, batchSize, shuffle, seed);
+    /// <param name="rank">For data-parallel training: this process's rank, 0 to <paramref name="ranks"/> - 1.</param>
+    /// <param name="ranks">
+    /// The group's size. Every rank draws the same global order (same seed) and takes its own shard of each global
+    /// batch of <paramref name="ranks"/> x <paramref name="batchSize"/> images, so N ranks with batch b see what one
+    /// process with batch N*b sees. An epoch's last, smaller global batch is split into near-equal shards; one too small
+    /// to give every rank an image is left out, so every rank takes the same number of steps.
+    /// </param>
+    public MiniBatches Batches(int batchSize, bool shuffle = true, int seed = 0, int rank = 0, int ranks = 1) =>
+        new(this, batchSize, shuffle, seed, rank, ranks);
 }

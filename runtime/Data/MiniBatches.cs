@@ -26,13 +26,20 @@ public sealed class MiniBatches
     private readonly DataSet _data;
     private readonly int[] _order;
     private readonly Random? _random;
+    private readonly int _rank;
+    private readonly int _ranks;
     private int _position;
 
-    internal MiniBatches(DataSet data, int batchSize, bool shuffle, int seed)
+    internal MiniBatches(DataSet data, int batchSize, bool shuffle, int seed, int rank, int ranks)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(batchSize);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(ranks);
+        ArgumentOutOfRangeException.ThrowIfNegative(rank);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(rank, ranks);
         _data = data;
         BatchSize = batchSize;
+        _rank = rank;
+        _ranks = ranks;
         _order = new int[data.Count];
         for (int i = 0; i < _order.Length; i++)
         {
@@ -44,7 +51,16 @@ public sealed class MiniBatches
 
     public int BatchSize { get; }
 
-    public int BatchesPerEpoch => (_data.Count + BatchSize - 1) / BatchSize;
+    /// <summary>Steps per epoch, the same on every rank.</summary>
+    public int BatchesPerEpoch
+    {
+        get
+        {
+            long global = (long)BatchSize * _ranks;
+            long full = _data.Count / global;
+            return (int)(full + (_data.Count - (full * global) >= _ranks ? 1 : 0));
+        }
+    }
 
     /// <summary>
     /// Copies the next batch into <paramref name="images"/> (NCHW) and <paramref name="labels"/> (each image's
@@ -66,7 +82,9 @@ public sealed class MiniBatches
             throw new ArgumentException($"The buffer holds {labels.Length} labels; a batch needs {(long)BatchSize * labelsPerSample}.", nameof(labels));
         }
 
-        if (_position == _order.Length)
+        // The global batch at _position: ranks x BatchSize images, or what is left of the epoch.
+        int global = (int)Math.Min((long)BatchSize * _ranks, _order.Length - _position);
+        if (global < _ranks)
         {
             _position = 0;
             return 0;
@@ -77,15 +95,16 @@ public sealed class MiniBatches
             _random?.Shuffle(_order);
         }
 
-        int count = Math.Min(BatchSize, _order.Length - _position);
+        // This rank's shard: BatchSize images of a full global batch; of the last one, a near-equal share.
+        int start = (int)((long)global * _rank / _ranks), count = (int)((long)global * (_rank + 1) / _ranks) - start;
         for (int b = 0; b < count; b++)
         {
-            int index = _order[_position + b];
+            int index = _order[_position + start + b];
             _data.Image(index).CopyTo(images.Slice(b * imageSize, imageSize));
             _data.LabelsOf(index).CopyTo(labels.Slice(b * labelsPerSample, labelsPerSample));
         }
 
-        _position += count;
+        _position += global;
         return count;
     }
 }

@@ -185,9 +185,10 @@ public abstract partial class CompiledNetwork : IDisposable
     /// </summary>
     protected void CheckLoss(float loss)
     {
-        if (!float.IsFinite(loss))
+        float agreed = AgreeOnLoss(loss);
+        if (!float.IsFinite(agreed))
         {
-            throw new TrainingDivergedException(StepCount + 1, loss);
+            throw new TrainingDivergedException(StepCount + 1, float.IsFinite(loss) ? agreed : loss);
         }
     }
 

@@ -5,8 +5,11 @@ using System.IO;
 using NetCompiler;
 
 // Trains DESIGN.md's FashionNet on Debian's Fashion-MNIST and reports the test accuracy.
-// Options: --epochs N (default 15), --batch N (64), --lr X (0.001), --seed N (1), --threads N (all),
+// Options: --epochs N (default 15), --batch N (64, per rank), --lr X (0.001), --seed N (1), --threads N (all),
 // --save PATH (fashion.safetensors: the trained weights, which the Explain sample loads).
+// Data-parallel under MPI: `mpiexec.mpich -n 2 dotnet run -c Release --project samples/FashionMnist -- --threads 1`;
+// each rank trains on its shard of every global batch, the gradients are averaged, and rank 0 alone prints and saves.
+using ProcessGroup group = ProcessGroup.Mpi(ref args);
 int epochs = Option("--epochs", 15);
 int batchSize = Option("--batch", 64);
 float learningRate = Option("--lr", 1e-3f);
@@ -17,15 +20,20 @@ string savePath = Option("--save", "fashion.safetensors");
 (DataSet train, DataSet test) = FashionMnist.Load();
 CheckSplit("training", train, expectedCount: 60_000);
 CheckSplit("test", test, expectedCount: 10_000);
-Console.WriteLine($"Fashion-MNIST: {train.Count:N0} training and {test.Count:N0} test images of {train.ImageShape}, {train.ClassCount} balanced classes.");
-Console.WriteLine(FashionNet.Summary);
+Say($"Fashion-MNIST: {train.Count:N0} training and {test.Count:N0} test images of {train.ImageShape}, {train.ClassCount} balanced classes.");
+Say(FashionNet.Summary.ToString());
+if (group.Size > 1)
+{
+    Say($"data parallel: {group.Size} ranks, batch {batchSize} each ({batchSize * group.Size} in all)");
+}
 
 using var net = new FashionNet(batchSize, seed, threads);
+net.Distribute(group);
 var adam = new Adam(learningRate);
-MiniBatches batches = train.Batches(batchSize, shuffle: true, seed: seed);
+MiniBatches batches = train.Batches(batchSize, shuffle: true, seed: seed, rank: group.Rank, ranks: group.Size);
 var images = new float[batchSize * train.ImageSize];
 var labels = new int[batchSize];
-var flips = new Random(seed);
+var flips = new Random(seed + group.Rank);
 var clock = Stopwatch.StartNew();
 for (int epoch = 1; epoch <= epochs; epoch++)
 {
@@ -42,10 +50,16 @@ for (int epoch = 1; epoch <= epochs; epoch++)
         seen += n;
     }
 
+    // Loss and accuracy are rank 0's shard; images/s counts every rank's.
     double seconds = (clock.Elapsed - epochStart).TotalSeconds;
     TimeSpan left = TimeSpan.FromSeconds(seconds * (epochs - epoch));
-    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"epoch {epoch,2}/{epochs}  loss {lossSum / seen:F4}  train accuracy {(double)correct / seen:F4}  {seen / seconds,6:F0} images/s  time left {left:mm\\:ss}"));
+    Say(string.Create(CultureInfo.InvariantCulture,
+        $"epoch {epoch,2}/{epochs}  loss {lossSum / seen:F4}  train accuracy {(double)correct / seen:F4}  {seen * group.Size / seconds,6:F0} images/s  time left {left:mm\\:ss}"));
+}
+
+if (!group.IsRoot)
+{
+    return; // the ranks hold identical weights: rank 0 alone tests, saves and reports
 }
 
 int testCorrect = 0;
@@ -62,6 +76,14 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {(
 
 // Augmentation: a garment mirrored left to right is the same garment, so each image is mirrored with
 // probability 1/2 (torchvision's RandomHorizontalFlip).
+void Say(string line)
+{
+    if (group.IsRoot)
+    {
+        Console.WriteLine(line);
+    }
+}
+
 static void MirrorHalf(Span<float> images, Random random)
 {
     const int side = 28;

@@ -446,7 +446,7 @@ internal sealed class CpuPrinter
         SoftmaxCrossEntropy => "float loss = LossAndGradient(labels, n);",
         CheckLoss => "CheckLoss(loss); // throws before anything the network keeps has changed",
         CommitStep => _dropout ? "_dropoutState = dropoutState; CommitStep();" : "CommitStep();",
-        OptimizerStep => "optimizer.Step(Parameters);",
+        OptimizerStep => "StepOptimizer(optimizer); // gradients averaged over the ranks first when distributed",
         _ => throw new System.InvalidOperationException("The CPU printer has no statement for " + call.Op),
     };
 

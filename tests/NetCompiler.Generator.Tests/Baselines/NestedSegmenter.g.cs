@@ -1469,7 +1469,7 @@ partial class Zoo
                 global::NetCompiler.Kernels.Conv2d.BackwardWeight<StemShape>(context, images, stemOutputGrad,
                     _stemWeight.Gradient, _stemBias.Gradient, n);
                 // update
-                optimizer.Step(Parameters);
+                StepOptimizer(optimizer); // gradients averaged over the ranks first when distributed
                 return loss;
             }
 

@@ -2289,7 +2289,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
             _features0Weight.Gradient, _features0Bias.Gradient, n);
         // update
-        optimizer.Step(Parameters);
+        StepOptimizer(optimizer); // gradients averaged over the ranks first when distributed
         return loss;
     }
 
