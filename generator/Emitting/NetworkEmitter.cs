@@ -1,6 +1,7 @@
 using System.Linq;
 using NetCompiler.Generator.Model;
 using NetCompiler.Generator.Emitting.Cpu;
+using NetCompiler.Generator.Emitting.Onnx;
 using NetCompiler.Generator.Program;
 
 namespace NetCompiler.Generator.Emitting;
@@ -39,6 +40,8 @@ internal static class NetworkEmitter
         EmitSummary(writer, program);
         writer.Line();
         CpuPrinter.Print(writer, program);
+        writer.Line();
+        OnnxPrinter.Print(writer, program);
 
         writer.Close();
         foreach (ContainingType _ in type.ContainingTypes)

@@ -892,4 +892,51 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, features0OutputGrad,
             _features0Weight.Value, imagesGrad, n);
     }
+
+    /// <summary>The inference program as ONNX nodes, for ExportOnnx.</summary>
+    protected override global::NetCompiler.Onnx.OnnxGraph OnnxGraph => s_onnxGraph;
+
+    private static readonly global::NetCompiler.Onnx.OnnxGraph s_onnxGraph = new(
+        "images", [1, 28, 28], "scores", [10],
+        [
+            new("Conv", ["images", "features.0.weight", "features.0.bias"], ["features.0.output"],
+                global::NetCompiler.Onnx.OnnxAttribute.List("kernel_shape", 3, 3),
+                global::NetCompiler.Onnx.OnnxAttribute.List("strides", 1, 1),
+                global::NetCompiler.Onnx.OnnxAttribute.List("pads", 1, 1, 1, 1),
+                global::NetCompiler.Onnx.OnnxAttribute.List("dilations", 1, 1),
+                global::NetCompiler.Onnx.OnnxAttribute.Integer("group", 1)),
+            new("BatchNormalization",
+                ["features.0.output", "features.1.weight", "features.1.bias", "features.1.running_mean", "features.1.running_var"],
+                ["features.2.output.linear"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
+            new("Relu", ["features.2.output.linear"], ["features.2.output"]),
+            new("MaxPool", ["features.2.output"], ["features.3.output"],
+                global::NetCompiler.Onnx.OnnxAttribute.List("kernel_shape", 2, 2),
+                global::NetCompiler.Onnx.OnnxAttribute.List("strides", 2, 2),
+                global::NetCompiler.Onnx.OnnxAttribute.List("pads", 0, 0, 0, 0)),
+            new("Conv", ["features.3.output", "features.4.weight", "features.4.bias"], ["features.4.output"],
+                global::NetCompiler.Onnx.OnnxAttribute.List("kernel_shape", 3, 3),
+                global::NetCompiler.Onnx.OnnxAttribute.List("strides", 1, 1),
+                global::NetCompiler.Onnx.OnnxAttribute.List("pads", 1, 1, 1, 1),
+                global::NetCompiler.Onnx.OnnxAttribute.List("dilations", 1, 1),
+                global::NetCompiler.Onnx.OnnxAttribute.Integer("group", 1)),
+            new("BatchNormalization",
+                ["features.4.output", "features.5.weight", "features.5.bias", "features.5.running_mean", "features.5.running_var"],
+                ["features.6.output.linear"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
+            new("Relu", ["features.6.output.linear"], ["features.6.output"]),
+            new("MaxPool", ["features.6.output"], ["features.7.output"],
+                global::NetCompiler.Onnx.OnnxAttribute.List("kernel_shape", 2, 2),
+                global::NetCompiler.Onnx.OnnxAttribute.List("strides", 2, 2),
+                global::NetCompiler.Onnx.OnnxAttribute.List("pads", 0, 0, 0, 0)),
+            new("Flatten", ["features.7.output"], ["features.7.output.flat"],
+                global::NetCompiler.Onnx.OnnxAttribute.Integer("axis", 1)),
+            new("Gemm", ["features.7.output.flat", "classifier.0.weight", "classifier.0.bias"],
+                ["classifier.1.output.linear"], global::NetCompiler.Onnx.OnnxAttribute.Integer("transB", 1)),
+            new("Relu", ["classifier.1.output.linear"], ["classifier.1.output"]),
+            new("Identity", ["classifier.1.output"], ["classifier.2.output"]),
+            new("Gemm", ["classifier.2.output", "classifier.3.weight", "classifier.3.bias"], ["classifier.3.output"],
+                global::NetCompiler.Onnx.OnnxAttribute.Integer("transB", 1)),
+            new("Identity", ["classifier.3.output"], ["scores"]),
+        ],
+        []);
+
 }

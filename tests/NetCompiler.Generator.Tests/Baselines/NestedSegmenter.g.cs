@@ -1572,6 +1572,11 @@ partial class Zoo
                 global::NetCompiler.Kernels.Conv2d.BackwardData<StemShape>(context, stemOutputGrad, _stemWeight.Value,
                     imagesGrad, n);
             }
+
+            /// <summary>The inference program as ONNX nodes, for ExportOnnx.</summary>
+            protected override global::NetCompiler.Onnx.OnnxGraph OnnxGraph =>
+                throw new global::System.NotSupportedException("features.8: the IMEX implicit solve has no ONNX export yet (it would need ONNX's DFT operator and a per-frequency solve); export a network without Imex layers.");
+
         }
     }
 }

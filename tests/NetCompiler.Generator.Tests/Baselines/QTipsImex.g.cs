@@ -2481,4 +2481,9 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, features0OutputGrad,
             _features0Weight.Value, imagesGrad, n);
     }
+
+    /// <summary>The inference program as ONNX nodes, for ExportOnnx.</summary>
+    protected override global::NetCompiler.Onnx.OnnxGraph OnnxGraph =>
+        throw new global::System.NotSupportedException("features.3: the IMEX implicit solve has no ONNX export yet (it would need ONNX's DFT operator and a per-frequency solve); export a network without Imex layers.");
+
 }

@@ -9,6 +9,9 @@
                                                  state_dict after the step)
     /usr/bin/python3 make_fixtures.py verify DIR loads DIR/<name>.safetensors saved by NetCompiler into the module and
                                                  compares its output on DIR/<name>.io.safetensors's input with NetCompiler's
+    /usr/bin/python3 make_fixtures.py onnx DIR   runs onnx.checker (full check, shape inference included) on every
+                                                 DIR/*.onnx; OnnxExportTests leaves its exports there when run with
+                                                 NETCOMPILER_ONNX_DIR=DIR (Debian's python3-onnx)
 
 Regenerate: `apt-get install python3-torch`, then the first command (Debian's /usr/bin/python3 has torch). The residual
 and IMEX networks draw from a generator of their own, so the checkpoint fixtures' state_dicts and inputs come out byte
@@ -295,9 +298,22 @@ def verify(directory):
     return 1 if failed else 0
 
 
+def check_onnx(directory):
+    """onnx.checker on each exported model: a valid opset-17 graph whose shapes infer."""
+    import onnx
+
+    models = sorted(directory.glob("*.onnx"))
+    for path in models:
+        onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+        print(f"{path.name}: OK")
+    return 0 if models else 1
+
+
 if __name__ == "__main__":
     if len(sys.argv) == 3 and sys.argv[1] == "verify":
         sys.exit(verify(pathlib.Path(sys.argv[2])))
+    elif len(sys.argv) == 3 and sys.argv[1] == "onnx":
+        sys.exit(check_onnx(pathlib.Path(sys.argv[2])))
     elif len(sys.argv) == 1:
         make()
         make_training()

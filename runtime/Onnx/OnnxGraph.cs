@@ -1,0 +1,24 @@
+namespace NetCompiler.Onnx;
+
+/// <summary>
+/// A network's inference program as an ONNX graph, printed by the generator: the nodes in order, the scalar constants
+/// they use, the input and output with their per-image shapes (the batch dimension is dynamic). Initializers are the
+/// network's parameters, named by their checkpoint keys, with their values at export time.
+/// </summary>
+public sealed record OnnxGraph(string Input, long[] InputShape, string Output, long[] OutputShape, OnnxNode[] Nodes, OnnxConstant[] Constants);
+
+/// <summary>One ONNX node: its operator (opset 17), input and output value names, and attributes.</summary>
+public sealed record OnnxNode(string OpType, string[] Inputs, string[] Outputs, params OnnxAttribute[] Attributes);
+
+/// <summary>An attribute: an integer, a list of integers or a float.</summary>
+public sealed record OnnxAttribute(string Name, long[]? Ints = null, long? Int = null, float? Float = null)
+{
+    public static OnnxAttribute List(string name, params long[] values) => new(name, Ints: values);
+
+    public static OnnxAttribute Integer(string name, long value) => new(name, Int: value);
+
+    public static OnnxAttribute Real(string name, float value) => new(name, Float: value);
+}
+
+/// <summary>A scalar float initializer, such as a residual step's h.</summary>
+public sealed record OnnxConstant(string Name, float Value);
