@@ -22,7 +22,9 @@ internal sealed record GeneratorRun(
 
 /// <summary>
 /// Runs the generator the way the compiler does, through CSharpGeneratorDriver, over source that references
-/// the real NetCompiler runtime (the attributes and the summary types).
+/// the real NetCompiler runtime (the attributes and the summary types). For the tests that need the driver itself
+/// (tracked steps, a second run on an edited compilation, thousands of fuzzed runs); diagnostics and baselines go
+/// through the testing framework (<see cref="NetworkGeneratorTest"/>).
 /// </summary>
 internal static class GeneratorHarness
 {
@@ -41,13 +43,13 @@ internal static class GeneratorHarness
             .ToArray();
     });
 
-    public static CSharpCompilation Compile(params string[] sources) => CSharpCompilation.Create(
+    private static CSharpCompilation Compile(params string[] sources) => CSharpCompilation.Create(
         "UserAssembly",
         sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, ParseOptions, path: i == 0 ? FileName : $"Other{i}.cs")),
         References.Value,
         new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver CreateDriver() => CSharpGeneratorDriver.Create(
+    private static GeneratorDriver CreateDriver() => CSharpGeneratorDriver.Create(
         [new NetworkGenerator().AsSourceGenerator()],
         parseOptions: ParseOptions,
         driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
