@@ -85,8 +85,9 @@ internal sealed class CpuPrinter
 
     private void PrintSizes()
     {
-        _writer.Line("/// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>")
+        _writer.Line("/// <summary>Planned storage per image of an evaluation-mode forward pass alone.</summary>")
             .Line($"public const long InferenceBytesPerImage = {Format.Invariant(_program.InferenceBytesPerImage)};")
+            .Line("/// <summary>Planned storage per image of this network: forward, backward and their saved state.</summary>")
             .Line($"public const long TrainingBytesPerImage = {Format.Invariant(_program.Memory.BytesPerImage)};")
             .Line();
         foreach (SizeConstant size in _program.Sizes.Where(s => s.Name != "InputLength"))

@@ -281,8 +281,9 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         "  relu.backward(%features.1.output, %features.1.output.grad) -> %features.1.output.grad\n" +
         "  conv2d.backward_data(%features.1.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
-    /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
+    /// <summary>Planned storage per image of an evaluation-mode forward pass alone.</summary>
     public const long InferenceBytesPerImage = 1008704;
+    /// <summary>Planned storage per image of this network: forward, backward and their saved state.</summary>
     public const long TrainingBytesPerImage = 2906432;
 
     private const int Features_1Elements = 193600; // 64x55x55 per image

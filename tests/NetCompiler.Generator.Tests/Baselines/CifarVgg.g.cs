@@ -609,8 +609,9 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  // features.0\n" +
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
-    /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
+    /// <summary>Planned storage per image of an evaluation-mode forward pass alone.</summary>
     public const long InferenceBytesPerImage = 270336;
+    /// <summary>Planned storage per image of this network: forward, backward and their saved state.</summary>
     public const long TrainingBytesPerImage = 874064;
 
     private const int Features_0Elements = 32768; // 32x32x32 per image

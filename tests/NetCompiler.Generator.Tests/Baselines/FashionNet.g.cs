@@ -299,8 +299,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  // features.0\n" +
         "  conv2d.backward_data(%features.0.output.grad, @features.0.weight) -> %images.grad  Features_0Shape\n";
 
-    /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
+    /// <summary>Planned storage per image of an evaluation-mode forward pass alone.</summary>
     public const long InferenceBytesPerImage = 131712;
+    /// <summary>Planned storage per image of this network: forward, backward and their saved state.</summary>
     public const long TrainingBytesPerImage = 450064;
 
     private const int Features_0Elements = 25088; // 32x28x28 per image

@@ -523,8 +523,9 @@ partial class Zoo
                 "  // stem\n" +
                 "  conv2d.backward_data(%stem.output.grad, @stem.weight) -> %images.grad  StemShape\n";
 
-            /// <summary>Planned storage: bytes per image in inference alone and in a training instance.</summary>
+            /// <summary>Planned storage per image of an evaluation-mode forward pass alone.</summary>
             public const long InferenceBytesPerImage = 98304;
+            /// <summary>Planned storage per image of this network: forward, backward and their saved state.</summary>
             public const long TrainingBytesPerImage = 401408;
 
             private const int StemElements = 4096; // 16x16x16 per image
