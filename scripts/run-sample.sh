@@ -4,11 +4,7 @@
 # one kernel thread each unless --threads says otherwise; the other options go to the sample.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d /usr/share/datasets/fashion-mnist ]; then
-  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  $sudo_cmd apt-get install -y -qq dataset-fashion-mnist
-fi
+bash scripts/install-fashion-mnist.sh
 if [ "${1:-}" = "--ranks" ]; then
   ranks="$2"; shift 2
   bash scripts/install-mpich.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs MPICH if missing, builds the solution and runs every test project (generator, kernels, runtime, end to end),
-# then prints the totals as one closing line: "N passed, N failed".
+# then the NativeAOT check (scripts/aot-check.sh, counted as one test), and prints the totals as one closing line:
+# "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-mpich.sh   # the data-parallel tests run two ranks under mpiexec.mpich
@@ -9,4 +10,7 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 dotnet test NetCompiler.sln -c Release --no-build --nologo 2>&1 | tee "$log"
 total() { grep -oE "$1: +[0-9]+" "$log" | awk '{ sum += $2 } END { print sum + 0 }'; }
-echo "$(total Passed) passed, $(total Failed) failed"
+aot_failed=0
+bash scripts/aot-check.sh || aot_failed=1
+echo "$(( $(total Passed) + 1 - aot_failed )) passed, $(( $(total Failed) + aot_failed )) failed"
+exit "$aot_failed"

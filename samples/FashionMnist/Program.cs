@@ -6,7 +6,8 @@ using NetCompiler;
 
 // Trains DESIGN.md's FashionNet on Debian's Fashion-MNIST and reports the test accuracy.
 // Options: --epochs N (default 15), --batch N (64, per rank), --lr X (0.001), --seed N (1), --threads N (all),
-// --save PATH (fashion.safetensors: the trained weights, which the Explain sample loads).
+// --save PATH (fashion.safetensors: the trained weights, which the Explain sample loads),
+// --limit N (all: train on the first N training images only, for quick checks such as CI's; the test set stays whole).
 // Data-parallel under MPI: `mpiexec.mpich -n 2 dotnet run -c Release --project samples/FashionMnist -- --threads 1`;
 // each rank trains on its shard of every global batch, the gradients are averaged, and rank 0 alone prints and saves.
 using ProcessGroup group = ProcessGroup.Mpi(ref args);
@@ -16,11 +17,19 @@ float learningRate = Option("--lr", 1e-3f);
 int seed = Option("--seed", 1);
 int threads = Option("--threads", 0);
 string savePath = Option("--save", "fashion.safetensors");
+int limit = Option("--limit", int.MaxValue);
+ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
 
 (DataSet train, DataSet test) = FashionMnist.Load();
 CheckSplit("training", train, expectedCount: 60_000);
 CheckSplit("test", test, expectedCount: 10_000);
 Say($"Fashion-MNIST: {train.Count:N0} training and {test.Count:N0} test images of {train.ImageShape}, {train.ClassCount} balanced classes.");
+if (limit < train.Count)
+{
+    train = new DataSet(train.Images[..(limit * train.ImageSize)].ToArray(), train.Labels[..limit].ToArray(), train.ImageShape, train.ClassCount);
+    Say($"training on the first {train.Count:N0} images only (--limit)");
+}
+
 Say(FashionNet.Summary.ToString());
 if (group.Size > 1)
 {
