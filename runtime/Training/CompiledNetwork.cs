@@ -46,6 +46,18 @@ public abstract partial class CompiledNetwork : IDisposable
     /// </summary>
     public abstract float TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<int> labels, Optimizer optimizer);
 
+    /// <summary>
+    /// One training step of a network with a regression or multi-label loss (mean squared error, L1, smooth L1,
+    /// binary cross-entropy on logits): <paramref name="targets"/> holds one float per output element, n * OutputLength.
+    /// Returns the batch's mean loss. A network trained on class labels throws, naming its loss.
+    /// </summary>
+    public virtual float TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<float> targets, Optimizer optimizer) =>
+        throw new InvalidOperationException($"{GetType().Name} trains on class labels; call TrainStep(images, labels, optimizer) with one int per label.");
+
+    /// <summary>d(loss)/d(images) in evaluation mode for a network with float targets (one per output element).</summary>
+    public virtual ReadOnlySpan<float> InputGradient(ReadOnlySpan<float> images, ReadOnlySpan<float> targets) =>
+        throw new InvalidOperationException($"{GetType().Name} trains on class labels; call InputGradient(images, labels) with one int per label.");
+
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
     public abstract ReadOnlySpan<float> LastScores { get; }
 
