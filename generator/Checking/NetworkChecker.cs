@@ -104,11 +104,17 @@ internal static class NetworkChecker
         }
     }
 
+    /// <summary>
+    /// Warns of a last layer that distorts the scores. A softmax needs scores free to spread: an activation with a
+    /// bounded range (all but LeakyReLU with a positive slope) keeps them from it. Other losses may well want one (a
+    /// final Tanh for targets in [-1, 1]), so only the cross-entropies warn of it.
+    /// </summary>
     private static void CheckLastLayer(CheckedLayer last, LossKind loss, List<DiagnosticInfo> diagnostics)
     {
+        bool softmax = loss is LossKind.CrossEntropy or LossKind.PixelCrossEntropy;
         string? problem = last.Spec switch
         {
-            ReluSpec => "the scores cannot go negative, which cripples the softmax of " + loss + "; end in Dense or Conv",
+            ActivationSpec activation when softmax && Bounds(activation) is { } bounds => "the scores " + bounds + ", which cripples the softmax of " + loss + "; end in Dense or Conv",
             DropoutSpec => "the scores are randomly zeroed during training; put Dropout before the last Dense",
             _ => null,
         };
@@ -117,6 +123,19 @@ internal static class NetworkChecker
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ScoresClipped, last.Spec.Span, last.Description, problem));
         }
     }
+
+    /// <summary>How an activation bounds what it outputs, or null where it does not.</summary>
+    private static string? Bounds(ActivationSpec activation) => activation.Kind switch
+    {
+        ActivationKind.Relu => "cannot go negative",
+        ActivationKind.LeakyRelu when activation.Alpha == 0 => "cannot go negative",
+        ActivationKind.Relu6 => "are clipped to [0, 6]",
+        ActivationKind.Sigmoid => "are squashed into (0, 1)",
+        ActivationKind.Tanh => "are squashed into (-1, 1)",
+        ActivationKind.Elu => "cannot go below -" + Format.Invariant(activation.Alpha),
+        ActivationKind.Silu => "cannot go below -0.28",
+        _ => null,
+    };
 
     /// <summary>
     /// torchvision-style names, so checkpoints line up with torchvision's state_dict keys: the layers before the

@@ -37,7 +37,7 @@ internal static class ProgramText
             string start = init.Scheme switch
             {
                 InitScheme.Constant => "constant(" + Format.Invariant(init.Fill) + ")",
-                InitScheme.HeNormal => "he_normal(fan_in=" + Format.Invariant(init.FanIn) + ")",
+                InitScheme.HeNormal => "he_normal(fan_in=" + Format.Invariant(init.FanIn) + (init.NegativeSlope == 0 ? "" : ", a=" + Format.Invariant(init.NegativeSlope)) + ")",
                 _ => "xavier_uniform(fan_in=" + Format.Invariant(init.FanIn) + ", fan_out=" + Format.Invariant(init.FanOut) + ")",
             };
             text.Append($"  @{tensor.Key}: [{dimensions}] {(tensor.Trainable ? "trained" : "buffer")} {start}\n");
@@ -45,6 +45,7 @@ internal static class ProgramText
 
         Routine(text, program, "inference", program.Routines.Inference);
         Routine(text, program, "inference_unfolded", program.Routines.InferenceUnfolded);
+        Routine(text, program, "inference_for_gradients", program.Routines.InferenceForGradients);
         Routine(text, program, "fold", program.Routines.Fold);
         Routine(text, program, "training", program.Routines.Training);
         Routine(text, program, "evaluation_backward", program.Routines.EvaluationBackward);

@@ -193,6 +193,33 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task NC0013_NegativeLeakyReluSlope() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8")]
+        [Conv(2, 3), LeakyRelu({|NC0013:-0.1f|}), Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0013_NonFiniteLeakyReluSlope() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8")]
+        [Dense(4), LeakyRelu({|NC0013:float.NaN|}), Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public async Task NC0013_NonPositiveEluAlphaInABlueprint()
+    {
+        NetworkGeneratorTest run = await Expect(DiagnosticSeverity.Error,
+            """
+            [Network("1x8x8", Blueprint = "CONV 2 3x3 -> ELU {|NC0013:0|} -> FC 2")]
+            public partial class Net;
+            """);
+        Assert.Equal("Elu: Alpha = 0 is out of range: alpha must be a finite positive number", run.GeneratorDiagnostics.Single().GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public Task NC0013_NonPositiveImexStep() => Expect(DiagnosticSeverity.Error,
         """
         [Network("4x16x16", Loss = Loss.PixelCrossEntropy)]
@@ -269,6 +296,27 @@ public sealed class DiagnosticTests
         """
         [Network("1x8x8")]
         [Dense(10), {|NC0020:Relu|}]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public async Task NC0020_ClassifierEndsInSigmoid()
+    {
+        NetworkGeneratorTest run = await Expect(DiagnosticSeverity.Warning,
+            """
+            [Network("1x8x8")]
+            [Dense(10), {|NC0020:Sigmoid|}]
+            public partial class Net;
+            """);
+        Assert.Equal("The network ends in Sigmoid: the scores are squashed into (0, 1), which cripples the softmax of CrossEntropy; end in Dense or Conv",
+            run.GeneratorDiagnostics.Single().GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public Task NC0020_SegmenterEndsInTanh() => Expect(DiagnosticSeverity.Warning,
+        """
+        [Network("1x8x8", Loss = Loss.PixelCrossEntropy)]
+        [Conv(3, 1), {|NC0020:Tanh|}]
         public partial class Net;
         """);
 
