@@ -90,8 +90,14 @@ internal static class NetworkChecker
         }
     }
 
+    /// <summary>Cross-entropy needs class scores of the right kind; the float-target losses take any output, element by element.</summary>
     private static void CheckLoss(NetworkSpec spec, Shape output, List<DiagnosticInfo> diagnostics)
     {
+        if (spec.Loss.TakesFloatTargets())
+        {
+            return;
+        }
+
         bool pixel = spec.Loss == LossKind.PixelCrossEntropy;
         bool perImage = output.IsFlat || (output.Height == 1 && output.Width == 1);
         string? problem = pixel && output.IsFlat ? "a per-pixel loss needs a KxHxW score map, but the output is flat"
@@ -104,11 +110,18 @@ internal static class NetworkChecker
         }
     }
 
+    /// <summary>
+    /// A last layer that distorts what the loss reads. A ReLU is fine before a regression loss (depth is non-negative),
+    /// not before the logits of a softmax or of binary cross-entropy. The Sigmoid layer, once there is one, gets an arm
+    /// here for BinaryCrossEntropy: that loss applies the sigmoid itself, so a Sigmoid last would apply it twice.
+    /// </summary>
     private static void CheckLastLayer(CheckedLayer last, LossKind loss, List<DiagnosticInfo> diagnostics)
     {
         string? problem = last.Spec switch
         {
-            ReluSpec => "the scores cannot go negative, which cripples the softmax of " + loss + "; end in Dense or Conv",
+            ReluSpec when loss == LossKind.BinaryCrossEntropy =>
+                "the logits cannot go negative, so no probability of BinaryCrossEntropy falls below 0.5; end in Dense or Conv",
+            ReluSpec when !loss.TakesFloatTargets() => "the scores cannot go negative, which cripples the softmax of " + loss + "; end in Dense or Conv",
             DropoutSpec => "the scores are randomly zeroed during training; put Dropout before the last Dense",
             _ => null,
         };

@@ -5,6 +5,16 @@ internal enum LossKind
 {
     CrossEntropy = 0,
     PixelCrossEntropy = 1,
+    MeanSquaredError = 2,
+    L1 = 3,
+    SmoothL1 = 4,
+    BinaryCrossEntropy = 5,
+}
+
+internal static class LossKinds
+{
+    /// <summary>Whether the loss trains on one float target per output element rather than on class labels.</summary>
+    public static bool TakesFloatTargets(this LossKind loss) => loss >= LossKind.MeanSquaredError;
 }
 
 /// <summary>The C# declaration the generated part must match: namespace, containing types and the class itself.</summary>

@@ -10,6 +10,21 @@ public enum Loss
 
     /// <summary>Per-pixel softmax cross-entropy over a K x H x W score map (segmentation).</summary>
     PixelCrossEntropy = 1,
+
+    /// <summary>Mean squared error against one float target per output element (nn.MSELoss), e.g. per-pixel depth.</summary>
+    MeanSquaredError = 2,
+
+    /// <summary>Mean absolute error against one float target per output element (nn.L1Loss).</summary>
+    L1 = 3,
+
+    /// <summary>Huber loss with beta 1 (nn.SmoothL1Loss): squared below an error of 1, absolute above.</summary>
+    SmoothL1 = 4,
+
+    /// <summary>
+    /// Binary cross-entropy on logits (nn.BCEWithLogitsLoss), one independent label per output element with a target in
+    /// [0, 1]: multi-label classification. The network ends in logits, not a sigmoid.
+    /// </summary>
+    BinaryCrossEntropy = 5,
 }
 
 /// <summary>

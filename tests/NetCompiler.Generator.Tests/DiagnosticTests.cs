@@ -273,6 +273,38 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task NC0020_BinaryCrossEntropyOnRelu() => Expect(DiagnosticSeverity.Warning,
+        """
+        [Network("1x8x8", Loss = Loss.BinaryCrossEntropy)]
+        [Dense(5), {|NC0020:Relu|}]
+        public partial class Net;
+        """);
+
+    /// <summary>
+    /// The float-target losses take any output, one channel or more, flat or spatial, and a ReLU last is fine for the
+    /// regression losses (depth is non-negative): nothing is reported, where cross-entropy reports NC0015 or NC0020.
+    /// </summary>
+    [Theory]
+    [InlineData("MeanSquaredError", "[Conv(1, 3, Pad = 1), Relu]")]
+    [InlineData("L1", "[Conv(3, 3)]")]
+    [InlineData("SmoothL1", "[Dense(1), Relu]")]
+    [InlineData("BinaryCrossEntropy", "[Conv(1, 1)]")]
+    [InlineData("BinaryCrossEntropy", "[Dense(1)]")]
+    public async Task FloatTargetLossesFitAnyOutput(string loss, string layers)
+    {
+        var test = new NetworkGeneratorTest($$"""
+            [Network("2x8x8", Loss = Loss.{{loss}})]
+            {{layers}}
+            public partial class Net;
+            """)
+        {
+            TestBehaviors = TestBehaviors.SkipGeneratedSourcesCheck,
+        };
+        await test.RunAsync();
+        Assert.Empty(test.GeneratorDiagnostics);
+    }
+
+    [Fact]
     public async Task NC0021_OptionalPoolSkippedWhereTooSmall()
     {
         NetworkGeneratorTest run = await Expect(DiagnosticSeverity.Info,

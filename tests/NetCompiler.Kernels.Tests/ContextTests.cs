@@ -73,6 +73,13 @@ public class ContextTests
             ("Relu", () => { Relu.Forward(cy, cy); Relu.Backward(cy, mask); }),
             ("Dropout", () => { Dropout.Forward(cy, cy, mask, 0.5f, ref rng); Dropout.Backward(cy, mask, cy); }),
             ("SoftmaxCrossEntropy", () => SoftmaxCrossEntropy.Forward(logits, labels, dlogits, N, 10)),
+            ("ElementwiseLoss", () =>
+            {
+                ElementwiseLoss.MeanSquaredError(logits, dlogits, dlogits);
+                ElementwiseLoss.L1(logits, dlogits, dlogits);
+                ElementwiseLoss.SmoothL1(logits, dlogits, dlogits);
+                ElementwiseLoss.BinaryCrossEntropy(logits, dlogits, dlogits);
+            }),
         };
 
         foreach ((string name, Action call) in kernels)

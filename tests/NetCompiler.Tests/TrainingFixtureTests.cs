@@ -69,6 +69,15 @@ public sealed class TrainingFixtureTests
 
         float loss = net.TrainStep(torch["input"].ToFloat32Array(), labels, new Sgd(learningRate: 0.1f));
 
+        AssertStepMatches(net, torch, before, loss);
+    }
+
+    /// <summary>
+    /// The step NetCompiler took against PyTorch's: scores, loss, each gradient, each tensor after the update (measured
+    /// against how far the step moved it) and the batch counts; fails naming every tensor that is off.
+    /// </summary>
+    internal static void AssertStepMatches(CompiledNetwork net, Dictionary<string, SafeTensor> torch, Dictionary<string, float[]> before, float loss)
+    {
         var failures = new List<string>();
         Compare("scores", net.LastScores.ToArray(), torch["scores"].ToFloat32Array(), allowed: null, failures);
         Compare("loss", [loss], torch["loss"].ToFloat32Array(), allowed: null, failures);
@@ -108,7 +117,7 @@ public sealed class TrainingFixtureTests
         _ => throw new ArgumentException(name, nameof(name)),
     };
 
-    private static string Fixture(string file) => Path.Combine(AppContext.BaseDirectory, "Fixtures", file);
+    internal static string Fixture(string file) => Path.Combine(AppContext.BaseDirectory, "Fixtures", file);
 
     /// <summary>
     /// Adds a failure naming the worst element when max |actual - expected| exceeds <paramref name="allowed"/>, by
