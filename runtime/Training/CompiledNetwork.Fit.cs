@@ -23,7 +23,7 @@ public abstract partial class CompiledNetwork
     /// <paramref name="cancellationToken"/> was cancelled (rank 0's, when distributed). It is observed between steps only,
     /// so the network holds exactly the weights of its last complete step; the exception carries the history so far.
     /// </exception>
-    /// <exception cref="IOException">Saving the best checkpoint failed; the file keeps the previous best (saves are atomic).</exception>
+    /// <exception cref="IOException">Saving the best checkpoint failed (or <see cref="UnauthorizedAccessException"/>); the file keeps the previous best, as saves are atomic.</exception>
     public TrainingHistory Fit(DataSet training, int epochs, Optimizer optimizer, FitOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(training);
