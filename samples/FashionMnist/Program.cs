@@ -54,7 +54,7 @@ var options = new FitOptions
 {
     BatchSize = batchSize,
     Seed = seed,
-    Schedule = new StepDown(learningRate, epochs),
+    Schedule = new FinalDrop(learningRate, dropEpoch: (epochs * 2 / 3) + 1, factor: 4), // a quarter for the last third
     Augmentation = MirrorHalf,
     Validation = test,
 };
@@ -137,10 +137,4 @@ T Option<T>(string name, T fallback) where T : IParsable<T>
 {
     int at = Array.IndexOf(args, name);
     return at >= 0 && at + 1 < args.Length ? T.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
-}
-
-/// <summary>A quarter of the step size for the last third of training: the usual final gain of a step schedule.</summary>
-internal sealed class StepDown(float learningRate, int epochs) : LearningRateSchedule
-{
-    public override float LearningRate(int epoch, int batch, int batchesPerEpoch) => epoch + 1 > epochs * 2 / 3 ? learningRate / 4 : learningRate;
 }
