@@ -58,7 +58,7 @@ public abstract partial class CompiledNetwork : IDisposable
     /// Returns the batch's mean loss. A network trained on class labels throws, naming its loss.
     /// </summary>
     public virtual float TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<float> targets, Optimizer optimizer) =>
-        throw new InvalidOperationException($"{GetType().Name} trains with Loss.{Loss} on class labels; call TrainStep(images, labels, optimizer) with one int per label.");
+        throw new InvalidOperationException($"{GetType().Name} trains with Loss.{Loss} on class labels, not float targets: call TrainStep(images, labels, optimizer) with one int per label (Fit: a DataSet of labels).");
 
     /// <summary>d(loss)/d(images) in evaluation mode for a network with float targets (one per output element).</summary>
     public virtual ReadOnlySpan<float> InputGradient(ReadOnlySpan<float> images, ReadOnlySpan<float> targets) =>
