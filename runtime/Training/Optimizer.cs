@@ -164,11 +164,12 @@ public abstract class Optimizer
 
     private ParameterGroup? GroupOf(Parameter parameter)
     {
-        foreach (ParameterGroup group in Groups)
+        // An index loop: foreach over the IList would box an enumerator every step.
+        for (int i = 0; i < Groups.Count; i++)
         {
-            if (group.Selects(parameter))
+            if (Groups[i].Selects(parameter))
             {
-                return group;
+                return Groups[i];
             }
         }
 
