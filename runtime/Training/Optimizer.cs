@@ -47,9 +47,10 @@ public abstract class Optimizer
         get;
         set
         {
-            if (!(value > 0f && float.IsFinite(value)))
+            // Zero is allowed here (a schedule annealed to a minimum of 0), not at construction.
+            if (!(value >= 0f && float.IsFinite(value)))
             {
-                throw new ArgumentOutOfRangeException(nameof(value), value, "The learning rate must be finite and positive.");
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The learning rate must be finite and non-negative.");
             }
 
             field = value;
