@@ -17,6 +17,15 @@ internal static class LossKinds
     public static bool TakesFloatTargets(this LossKind loss) => loss >= LossKind.MeanSquaredError;
 }
 
+/// <summary>The initialisation named on the Network attribute; mirrors NetCompiler.Initialization.</summary>
+internal enum InitKind
+{
+    HeXavier = 0,
+    PyTorchDefault = 1,
+    SmallNormal = 2,
+    Orthogonal = 3,
+}
+
 /// <summary>The C# declaration the generated part must match: namespace, containing types and the class itself.</summary>
 internal sealed record TypeDeclaration(
     string? Namespace,
@@ -47,6 +56,9 @@ internal sealed record NetworkSpec(
 
     /// <summary>Where Keep was written.</summary>
     public SourceSpan KeepSpan { get; init; } = AttributeSpan;
+
+    /// <summary>How weights and biases start (batch norms start as the identity whatever it is).</summary>
+    public InitKind Init { get; init; } = InitKind.HeXavier;
 }
 
 /// <summary>The input of one image, C x H x W.</summary>

@@ -101,7 +101,7 @@ internal static class Lowering
             // He for weights a ReLU follows, directly (in the epilogue) or through a batch norm.
             bool activatedByRelu = (op.TakesReluEpilogue && Next(layers, i, 1) is ReluSpec)
                 || (Next(layers, i, 1) is BatchNormSpec && Next(layers, i, 2) is ReluSpec);
-            tensors.AddRange(layer.Tensors.Select(t => new ProgramTensor(t.Key, t.Dimensions, t.Trainable, op.Initialise(t, activatedByRelu))));
+            tensors.AddRange(Initialisation.Apply(network.Spec.Init, [.. layer.Tensors.Select(t => new ProgramTensor(t.Key, t.Dimensions, t.Trainable, op.Initialise(t, activatedByRelu)))]));
         }
 
         return new LoweredNetwork(network, buffers.Sizes, buffers.ToEquatableArray(), tensors.ToEquatableArray(),

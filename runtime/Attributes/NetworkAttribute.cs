@@ -27,6 +27,28 @@ public enum Loss
     BinaryCrossEntropy = 5,
 }
 
+/// <summary>How a network's weights and biases start; batch norm always starts as the identity (weight 1, bias 0).</summary>
+public enum Initialization
+{
+    /// <summary>He (Kaiming) normal for weights a ReLU follows, Xavier (Glorot) uniform for the others; biases 0.</summary>
+    HeXavier = 0,
+
+    /// <summary>
+    /// PyTorch's default for conv and linear layers: kaiming_uniform_ with a = sqrt(5), i.e. weights uniform within
+    /// 1/sqrt(fan_in), and biases uniform within the same bound.
+    /// </summary>
+    PyTorchDefault = 1,
+
+    /// <summary>Weights drawn from N(0, 0.01^2) and biases 0, as AlexNet (Krizhevsky et al. 2012; its biases of 1 aside).</summary>
+    SmallNormal = 2,
+
+    /// <summary>
+    /// torch.nn.init.orthogonal_ with gain 1: each weight flattened to out x (in * k * k) has orthonormal rows (or
+    /// columns, when it is taller than wide); biases 0.
+    /// </summary>
+    Orthogonal = 3,
+}
+
 /// <summary>
 /// Marks a partial class as a network for the NetCompiler generator. The layers follow either as layer
 /// attributes on the same class, in order, or as <see cref="Blueprint"/> text.
@@ -46,6 +68,9 @@ public sealed class NetworkAttribute(string input) : Attribute
 
     /// <summary>The training loss; <see cref="Loss.CrossEntropy"/> unless set.</summary>
     public Loss Loss { get; set; } = Loss.CrossEntropy;
+
+    /// <summary>How weights and biases start; <see cref="Initialization.HeXavier"/> unless set.</summary>
+    public Initialization Init { get; set; } = Initialization.HeXavier;
 
     /// <summary>
     /// The layers whose output and gradient stay readable after a call (LayerOutput, LayerGradient, Grad-CAM), as

@@ -193,6 +193,14 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task NC0013_InitializationNotAMember() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", {|NC0013:Init = (Initialization)9|})]
+        [Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
     public Task NC0013_NonPositiveImexStep() => Expect(DiagnosticSeverity.Error,
         """
         [Network("4x16x16", Loss = Loss.PixelCrossEntropy)]

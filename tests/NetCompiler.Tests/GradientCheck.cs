@@ -16,7 +16,7 @@ internal static class GradientCheck
     /// <summary>An optimiser that leaves the weights alone, so a training step only computes loss and gradients.</summary>
     public sealed class Frozen() : Optimizer(1f)
     {
-        protected override void Update(int index, Parameter parameter)
+        protected override void Update(int index, Parameter parameter, float learningRate, float weightDecay, long parameterStep)
         {
         }
     }

@@ -200,6 +200,9 @@ internal sealed class CpuPrinter
         {
             InitScheme.HeNormal => $"AddHeParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)})",
             InitScheme.XavierUniform => $"AddXavierParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)}, fanOut: {Format.Invariant(init.FanOut)})",
+            InitScheme.FanInUniform => $"AddFanInUniformParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)})",
+            InitScheme.SmallNormal => $"AddSmallNormalParameter({key}, {dimensions})",
+            InitScheme.Orthogonal => $"AddOrthogonalParameter({key}, {dimensions})",
             _ when init.Fill != 0 => $"AddParameter({key}, {dimensions}, trainable: {Bool(tensor.Trainable)}, fill: {Format.FloatLiteral(init.Fill)})",
             _ => $"AddParameter({key}, {dimensions}, trainable: {Bool(tensor.Trainable)})",
         };
