@@ -47,16 +47,30 @@ public static class SyntheticDepth
     private const int MaxBoxes = 3;
 
     /// <summary>
+    /// The training and validation sets: images with one depth target (metres) per pixel
+    /// (<see cref="DataSet.TargetsPerSample"/> = 4,096). The validation set comes from its own stream, so it does not
+    /// change with <paramref name="trainCount"/>.
+    /// </summary>
+    public static (DataSet Train, DataSet Validation) Create(int seed = 0, int trainCount = 1024, int validationCount = 128)
+    {
+        (float[] images, float[] depths) = Generate(seed, trainCount);
+        (float[] validationImages, float[] validationDepths) = Generate(seed, validationCount, validation: true);
+        return (new DataSet(images, depths, ImageShape, Size * Size), new DataSet(validationImages, validationDepths, ImageShape, Size * Size));
+    }
+
+    /// <summary>
     /// <paramref name="count"/> images and their depth maps (metres), image after image. The same seed gives the same
     /// scenes on every platform, and a smaller count a prefix of a larger one's.
     /// </summary>
-    public static (float[] Images, float[] Depths) Generate(int seed, int count)
+    /// <param name="validation">Draw from the seed's validation stream instead of its training stream.</param>
+    public static (float[] Images, float[] Depths) Generate(int seed, int count, bool validation = false)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(count);
         const int pixels = Size * Size;
         var images = new float[checked(count * pixels)];
         var depths = new float[images.Length];
-        var random = new SeededRandom((uint)seed | (0xDE97UL << 32)); // its own streams, apart from QTips' for the same seed
+        // The seed's 32 bits above a tag of this data set and the split: no split's stream is another's, nor QTips'.
+        var random = new SeededRandom((uint)seed | ((validation ? 0xDE97UL : 0xDE96UL) << 32));
         for (int i = 0; i < count; i++)
         {
             Render(Scene.Next(ref random), images.AsSpan(i * pixels, pixels), depths.AsSpan(i * pixels, pixels));

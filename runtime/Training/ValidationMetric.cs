@@ -82,6 +82,27 @@ public abstract class ValidationMetric
         }
     }
 
+    /// <summary>Root mean squared error over the elements whose target is above 0 (see <see cref="RegressionMetrics"/>).</summary>
+    public static ValidationMetric RootMeanSquaredError() => new RegressionMetric("RMSE", higherIsBetter: false, static m => m.RootMeanSquaredError);
+
+    /// <summary>Mean |prediction - target| / target over the elements whose target is above 0.</summary>
+    public static ValidationMetric AbsoluteRelativeError() => new RegressionMetric("AbsRel", higherIsBetter: false, static m => m.AbsoluteRelativeError);
+
+    /// <summary>The share of elements with max(prediction / target, target / prediction) below 1.25, as depth papers report it.</summary>
+    public static ValidationMetric Delta1() => new RegressionMetric("delta<1.25", higherIsBetter: true, static m => m.Delta1);
+
+    private sealed class RegressionMetric(string name, bool higherIsBetter, Func<RegressionMetrics, double> figure)
+        : ValidationMetric(name, higherIsBetter)
+    {
+        private readonly RegressionMetrics _metrics = new();
+
+        public override double Value => figure(_metrics);
+
+        public override void Reset() => _metrics.Reset();
+
+        public override void Add(ReadOnlySpan<float> outputs, ReadOnlySpan<float> targets, int count) => _metrics.Add(outputs, targets);
+    }
+
     private sealed class SegmentationMetric(string name, int classes, Func<SegmentationMetrics, double> figure)
         : ValidationMetric(name, higherIsBetter: true)
     {

@@ -54,7 +54,7 @@ var options = new FitOptions
 {
     BatchSize = batchSize,
     Seed = seed,
-    Schedule = new FinalDrop(learningRate, dropEpoch: (epochs * 2 / 3) + 1, factor: 4), // a quarter for the last third
+    Schedule = new MultiStepSchedule(learningRate, [Math.Max(1, epochs * 2 / 3)], gamma: 0.25f), // a quarter for the last third
     Augmentation = MirrorHalf,
     Validation = test,
 };

@@ -57,7 +57,7 @@ Result Train(string name, CompiledNetwork net, long parameters)
         var options = new FitOptions
         {
             Seed = seed,
-            Schedule = new FinalDrop(learningRate, dropEpoch: (epochs * 4 / 5) + 1, factor: 10), // a tenth for the last fifth
+            Schedule = new MultiStepSchedule(learningRate, [Math.Max(1, epochs * 4 / 5)], gamma: 0.1f), // a tenth for the last fifth
             Validation = validation,
         };
         TrainingHistory history = TrainingDisplay.Run(name, progress => net.Fit(train, epochs, new Adam(learningRate), options with { Progress = progress }));
