@@ -11,7 +11,7 @@ grep -qw avx512f /proc/cpuinfo || isa=(-p:IlcInstructionSet=x86-64-v3)
 dotnet publish samples/FashionMnist -c Release -r linux-x64 --nologo -v quiet "${isa[@]}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-samples/FashionMnist/bin/Release/net10.0/linux-x64/publish/FashionMnist --epochs 1 --limit 2000 --save "$work/fashion.safetensors" | tee "$work/log"
+samples/FashionMnist/bin/Release/net10.0/linux-x64/publish/FashionMnist --epochs 1 --limit 2000 --save "$work/fashion.safetensors" --curves "$work/fashion-curves.png" | tee "$work/log"
 last=$(tail -n 1 "$work/log")
 if ! grep -qE '^test accuracy 0\.[0-9]{4}$' <<<"$last" || ! awk '{ exit !($3 >= 0.6) }' <<<"$last"; then
   echo "aot-check: the NativeAOT sample's run did not end with a test accuracy of at least 0.6000 (chance is 0.1000)" >&2

@@ -90,8 +90,14 @@ internal static class NetworkChecker
         }
     }
 
+    /// <summary>Cross-entropy needs class scores of the right kind; the float-target losses take any output, element by element.</summary>
     private static void CheckLoss(NetworkSpec spec, Shape output, List<DiagnosticInfo> diagnostics)
     {
+        if (spec.Loss.TakesFloatTargets())
+        {
+            return;
+        }
+
         bool pixel = spec.Loss == LossKind.PixelCrossEntropy;
         bool perImage = output.IsFlat || (output.Height == 1 && output.Width == 1);
         string? problem = pixel && output.IsFlat ? "a per-pixel loss needs a KxHxW score map, but the output is flat"
@@ -105,16 +111,16 @@ internal static class NetworkChecker
     }
 
     /// <summary>
-    /// Warns of a last layer that distorts the scores. A softmax needs scores free to spread: an activation with a
-    /// bounded range (all but LeakyReLU with a positive slope) keeps them from it. Other losses may well want one (a
-    /// final Tanh for targets in [-1, 1]), so only the cross-entropies warn of it.
+    /// A last layer that distorts what the loss reads. An activation is fine before a regression loss (depth is
+    /// non-negative, a final Tanh suits targets in [-1, 1]); not before the scores of a softmax or the logits of binary
+    /// cross-entropy when it bounds them (all but LeakyReLU with a positive slope do). Binary cross-entropy applies the
+    /// sigmoid itself, so a Sigmoid last would apply it twice.
     /// </summary>
     private static void CheckLastLayer(CheckedLayer last, LossKind loss, List<DiagnosticInfo> diagnostics)
     {
-        bool softmax = loss is LossKind.CrossEntropy or LossKind.PixelCrossEntropy;
         string? problem = last.Spec switch
         {
-            ActivationSpec activation when softmax && Bounds(activation) is { } bounds => "the scores " + bounds + ", which cripples the softmax of " + loss + "; end in Dense or Conv",
+            ActivationSpec activation => ActivationProblem(activation, loss),
             DropoutSpec => "the scores are randomly zeroed during training; put Dropout before the last Dense",
             _ => null,
         };
@@ -124,18 +130,30 @@ internal static class NetworkChecker
         }
     }
 
-    /// <summary>How an activation bounds what it outputs, or null where it does not.</summary>
-    private static string? Bounds(ActivationSpec activation) => activation.Kind switch
+    private static string? ActivationProblem(ActivationSpec activation, LossKind loss)
     {
-        ActivationKind.Relu => "cannot go negative",
-        ActivationKind.LeakyRelu when activation.Alpha == 0 => "cannot go negative",
-        ActivationKind.Relu6 => "are clipped to [0, 6]",
-        ActivationKind.Sigmoid => "are squashed into (0, 1)",
-        ActivationKind.Tanh => "are squashed into (-1, 1)",
-        ActivationKind.Elu => "cannot go below -" + Format.Invariant(activation.Alpha),
-        ActivationKind.Silu => "cannot go below -0.28",
-        _ => null,
-    };
+        bool nonNegative = activation.Kind is ActivationKind.Relu or ActivationKind.Relu6 || activation is { Kind: ActivationKind.LeakyRelu, Alpha: 0 };
+        string? bounds = nonNegative && activation.Kind != ActivationKind.Relu6 ? "cannot go negative" : activation.Kind switch
+        {
+            ActivationKind.Relu6 => "are clipped to [0, 6]",
+            ActivationKind.Sigmoid => "are squashed into (0, 1)",
+            ActivationKind.Tanh => "are squashed into (-1, 1)",
+            ActivationKind.Elu => "cannot go below -" + Format.Invariant(activation.Alpha),
+            ActivationKind.Silu => "cannot go below -0.28",
+            _ => null,
+        };
+        return loss switch
+        {
+            _ when bounds is null => null,
+            LossKind.BinaryCrossEntropy when activation.Kind == ActivationKind.Sigmoid =>
+                "BinaryCrossEntropy applies the sigmoid itself, so it would be applied twice; end in Dense or Conv",
+            LossKind.BinaryCrossEntropy when nonNegative =>
+                "the logits cannot go negative, so no probability of BinaryCrossEntropy falls below 0.5; end in Dense or Conv",
+            LossKind.BinaryCrossEntropy => "the logits " + bounds + ", which keeps the probabilities of BinaryCrossEntropy from 0 and 1; end in Dense or Conv",
+            _ when loss.TakesFloatTargets() => null,
+            _ => "the scores " + bounds + ", which cripples the softmax of " + loss + "; end in Dense or Conv",
+        };
+    }
 
     /// <summary>
     /// torchvision-style names, so checkpoints line up with torchvision's state_dict keys: the layers before the

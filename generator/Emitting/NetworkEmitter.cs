@@ -65,7 +65,7 @@ internal static class NetworkEmitter
             .Line($"public const int InputLength = {Format.Invariant(input.Elements)};")
             .Line($"/// <summary>Floats per output: {(output.IsFlat ? "one score per class" : "the " + output + " score map")}.</summary>")
             .Line($"public const int OutputLength = {Format.Invariant(output.Elements)};")
-            .Line("/// <summary>Classes scored by the output.</summary>")
+            .Line(network.Spec.Loss.TakesFloatTargets() ? "/// <summary>Channels of the output.</summary>" : "/// <summary>Classes scored by the output.</summary>")
             .Line($"public const int ClassCount = {Format.Invariant(output.Channels)};");
     }
 

@@ -5,6 +5,25 @@ internal enum LossKind
 {
     CrossEntropy = 0,
     PixelCrossEntropy = 1,
+    MeanSquaredError = 2,
+    L1 = 3,
+    SmoothL1 = 4,
+    BinaryCrossEntropy = 5,
+}
+
+internal static class LossKinds
+{
+    /// <summary>Whether the loss trains on one float target per output element rather than on class labels.</summary>
+    public static bool TakesFloatTargets(this LossKind loss) => loss >= LossKind.MeanSquaredError;
+}
+
+/// <summary>The initialisation named on the Network attribute; mirrors NetCompiler.Initialization.</summary>
+internal enum InitKind
+{
+    HeXavier = 0,
+    PyTorchDefault = 1,
+    SmallNormal = 2,
+    Orthogonal = 3,
 }
 
 /// <summary>The C# declaration the generated part must match: namespace, containing types and the class itself.</summary>
@@ -37,6 +56,9 @@ internal sealed record NetworkSpec(
 
     /// <summary>Where Keep was written.</summary>
     public SourceSpan KeepSpan { get; init; } = AttributeSpan;
+
+    /// <summary>How weights and biases start (batch norms start as the identity whatever it is).</summary>
+    public InitKind Init { get; init; } = InitKind.HeXavier;
 }
 
 /// <summary>The input of one image, C x H x W.</summary>

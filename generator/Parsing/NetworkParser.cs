@@ -46,6 +46,7 @@ internal static class NetworkParser
         SourceSpan lossSpan = networkArguments.Span("Loss");
         string? blueprint = null;
         string keep = "";
+        InitKind init = InitKind.HeXavier;
         foreach (KeyValuePair<string, TypedConstant> named in network.NamedArguments)
         {
             if (named.Key == "Blueprint")
@@ -55,6 +56,18 @@ internal static class NetworkParser
             else if (named.Key == "Keep")
             {
                 keep = named.Value.Value as string ?? "";
+            }
+            else if (named.Key == "Init" && named.Value.Value is int initValue)
+            {
+                if (System.Enum.IsDefined(typeof(InitKind), initValue))
+                {
+                    init = (InitKind)initValue;
+                }
+                else
+                {
+                    diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ArgumentOutOfRange, networkArguments.Span("Init"), "Network", "Init", initValue,
+                        "use a member of NetCompiler.Initialization"));
+                }
             }
             else if (named.Key == "Loss" && named.Value.Value is int lossValue)
             {
@@ -97,6 +110,7 @@ internal static class NetworkParser
             {
                 Keep = keep.Split(',').Select(name => name.Trim()).Where(name => name.Length > 0).ToEquatableArray(),
                 KeepSpan = networkArguments.Span("Keep"),
+                Init = init,
             };
         return Result(spec, diagnostics);
     }

@@ -101,7 +101,7 @@ internal static class Lowering
             // The activation the weights feed, directly (in the epilogue) or through a batch norm, picks He or Xavier.
             LayerSpec? following = Next(layers, i, 1) is BatchNormSpec ? Next(layers, i, 2) : op.TakesActivationEpilogue ? Next(layers, i, 1) : null;
             Activation activation = following is ActivationSpec spec ? ActivationOp.Descriptor(spec) : Activation.None;
-            tensors.AddRange(layer.Tensors.Select(t => new ProgramTensor(t.Key, t.Dimensions, t.Trainable, op.Initialise(t, activation))));
+            tensors.AddRange(Initialisation.Apply(network.Spec.Init, [.. layer.Tensors.Select(t => new ProgramTensor(t.Key, t.Dimensions, t.Trainable, op.Initialise(t, activation)))]));
         }
 
         return new LoweredNetwork(network, buffers.Sizes, buffers.ToEquatableArray(), tensors.ToEquatableArray(),

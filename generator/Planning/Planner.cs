@@ -89,10 +89,9 @@ internal static class Planner
     /// </summary>
     private static EquatableArray<Call> Training(LoweredNetwork lowered, BufferTable buffers, Dictionary<int, int> gradients, BufferOperand scoresGradient)
     {
-        bool pixel = lowered.Network.Spec.Loss == LossKind.PixelCrossEntropy;
         var calls = new List<Call>(lowered.Forward)
         {
-            new SoftmaxCrossEntropy(new BufferOperand(lowered.Scores), scoresGradient, pixel) { Layer = "loss" },
+            new LossAndGradient(lowered.Network.Spec.Loss, new BufferOperand(lowered.Scores), scoresGradient) { Layer = "loss" },
             new CheckLoss { Layer = "loss" },
         };
         calls.AddRange(lowered.Forward.OfType<BatchNormTraining>().Select(norm => new BatchNormCommit(norm.Norm, norm.SavedMean, norm.SavedVariance) { Layer = norm.Layer }));

@@ -351,14 +351,27 @@ internal sealed record ImplicitSolveBackward(string Shape, Operand DY, BufferOpe
     public override string Attributes => Shape + " h=" + Format.Invariant(H);
 }
 
-/// <summary>Softmax cross-entropy (per pixel with class weights for segmentation): the loss and d(loss)/d(scores).</summary>
-internal sealed record SoftmaxCrossEntropy(BufferOperand Scores, BufferOperand DScores, bool PerPixel) : Call
+/// <summary>
+/// The training loss of the scores against the step's labels or float targets: the mean loss, and d(loss)/d(scores).
+/// Printed as "loss(...)" with the PyTorch function it matches ("mse_loss", "cross_entropy per_pixel" ...).
+/// </summary>
+internal sealed record LossAndGradient(LossKind Kind, BufferOperand Scores, BufferOperand DScores) : Call
 {
-    public override string Op => PerPixel ? "softmax_cross_entropy.pixels" : "softmax_cross_entropy";
+    public override string Op => "loss";
 
     public override IEnumerable<Operand> Inputs => [Scores];
 
     public override IEnumerable<Operand> Outputs => [DScores];
+
+    public override string Attributes => Kind switch
+    {
+        LossKind.CrossEntropy => "cross_entropy",
+        LossKind.PixelCrossEntropy => "cross_entropy per_pixel",
+        LossKind.MeanSquaredError => "mse_loss",
+        LossKind.L1 => "l1_loss",
+        LossKind.SmoothL1 => "smooth_l1_loss beta=1",
+        _ => "binary_cross_entropy_with_logits",
+    };
 }
 
 /// <summary>

@@ -69,6 +69,15 @@ internal enum InitScheme
 
     /// <summary>Xavier (Glorot) uniform, bound sqrt(6 / (fan_in + fan_out)): for the others (sigmoid, tanh, none).</summary>
     XavierUniform,
+
+    /// <summary>Uniform within 1/sqrt(fan_in), fan_in the layer weight's: PyTorch's default for weights and biases.</summary>
+    FanInUniform,
+
+    /// <summary>N(0, 0.01^2), AlexNet's weights.</summary>
+    SmallNormal,
+
+    /// <summary>torch.nn.init.orthogonal_ with gain 1 over the weight flattened to [dims[0], rest].</summary>
+    Orthogonal,
 }
 
 internal sealed record Initialiser(InitScheme Scheme, int FanIn, int FanOut, float Fill)

@@ -38,6 +38,9 @@ internal static class ProgramText
             {
                 InitScheme.Constant => "constant(" + Format.Invariant(init.Fill) + ")",
                 InitScheme.HeNormal => "he_normal(fan_in=" + Format.Invariant(init.FanIn) + (init.NegativeSlope == 0 ? "" : ", a=" + Format.Invariant(init.NegativeSlope)) + ")",
+                InitScheme.FanInUniform => "uniform(bound=1/sqrt(" + Format.Invariant(init.FanIn) + "))",
+                InitScheme.SmallNormal => "normal(std=0.01)",
+                InitScheme.Orthogonal => "orthogonal(gain=1)",
                 _ => "xavier_uniform(fan_in=" + Format.Invariant(init.FanIn) + ", fan_out=" + Format.Invariant(init.FanOut) + ")",
             };
             text.Append($"  @{tensor.Key}: [{dimensions}] {(tensor.Trainable ? "trained" : "buffer")} {start}\n");

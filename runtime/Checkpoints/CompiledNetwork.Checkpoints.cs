@@ -49,21 +49,39 @@ public abstract partial class CompiledNetwork
     /// </summary>
     /// <exception cref="CheckpointException">The file is not valid safetensors or does not fit this network; the message names the file and the tensor.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public void Load(string path)
-    {
-        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        Load(file, path);
-    }
+    public void Load(string path) => Load(path, strict: true);
 
     /// <summary>Loads a checkpoint (see <see cref="Load(string)"/>) from <paramref name="stream"/>'s position to its end.</summary>
     /// <exception cref="CheckpointException">The stream does not hold a valid checkpoint for this network.</exception>
-    public void Load(Stream stream)
+    public void Load(Stream stream) => Load(stream, strict: true);
+
+    /// <summary>
+    /// Loads a checkpoint for transfer learning, as PyTorch's load_state_dict(strict=...): each key in the file is first
+    /// passed through <paramref name="rename"/> (e.g. strip "module."; null drops the tensor), then matched to the
+    /// network's tensors by name. The result lists the network's tensors the file lacks (Missing: kept as they are), the
+    /// renamed keys the network lacks (Unexpected), and the tensors present in both with different shapes (Mismatched:
+    /// skipped, so a checkpoint of a 10-class network loads into a 5-class one with the same body, keeping its own head;
+    /// PyTorch throws on a shape mismatch even when not strict). With <paramref name="strict"/> any of the three is a
+    /// <see cref="CheckpointException"/> listing them. A corrupt file, a tensor of another dtype or two keys renamed to
+    /// one name also throw; whenever anything throws, the network is as it was.
+    /// </summary>
+    /// <exception cref="CheckpointException">The file is not valid safetensors, or (strict) does not fit this network exactly.</exception>
+    /// <exception cref="IOException">The file cannot be read.</exception>
+    public LoadResult Load(string path, bool strict, Func<string, string?>? rename = null)
     {
-        ArgumentNullException.ThrowIfNull(stream);
-        Load(stream, stream is FileStream file ? file.Name : StreamName);
+        using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        return Load(file, path, strict, rename);
     }
 
-    private void Load(Stream stream, string source)
+    /// <summary>Loads a checkpoint (see <see cref="Load(string, bool, Func{string, string?}?)"/>) from <paramref name="stream"/>'s position to its end.</summary>
+    /// <exception cref="CheckpointException">The stream does not hold a valid checkpoint, or (strict) not one for this network.</exception>
+    public LoadResult Load(Stream stream, bool strict, Func<string, string?>? rename = null)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        return Load(stream, stream is FileStream file ? file.Name : StreamName, strict, rename);
+    }
+
+    private LoadResult Load(Stream stream, string source, bool strict, Func<string, string?>? rename)
     {
         SafeTensorsHeader header = SafeTensors.ReadHeader(stream, source);
         var parameters = new Dictionary<string, Parameter>(_parameters.Count, StringComparer.Ordinal);
@@ -73,50 +91,95 @@ public abstract partial class CompiledNetwork
         }
 
         var counters = _batchCounters.ToDictionary(c => c.Name, StringComparer.Ordinal);
-        var found = new HashSet<string>(StringComparer.Ordinal);
+
+        // Each file tensor's name in the network, or null when it is not loaded (dropped, unexpected or mismatched).
+        string?[] targets = new string?[header.Tensors.Count];
+        var sources = new Dictionary<string, string>(StringComparer.Ordinal);
+        var unexpected = new List<string>();
+        var mismatched = new List<string>();
+        string? firstProblem = null, firstTensor = null;
+        void Problem(string tensor, string problem)
+        {
+            firstTensor ??= tensor;
+            firstProblem ??= problem;
+        }
 
         // Every size is checked against the network before anything is allocated, so a corrupt header cannot ask for
         // more memory than the network itself holds.
-        foreach (SafeTensorInfo tensor in header.Tensors)
+        for (int i = 0; i < header.Tensors.Count; i++)
         {
-            if (parameters.TryGetValue(tensor.Name, out Parameter? parameter))
+            SafeTensorInfo tensor = header.Tensors[i];
+            string? name = rename is null ? tensor.Name : rename(tensor.Name);
+            if (name is null)
             {
-                Expect(tensor, SafeTensorsDType.F32, [.. parameter.Shape.Select(d => (long)d)], source, "");
+                continue;
             }
-            else if (counters.ContainsKey(tensor.Name))
+
+            if (!sources.TryAdd(name, tensor.Name))
             {
-                Expect(tensor, SafeTensorsDType.I64, [], source, " (num_batches_tracked is an int64 scalar)");
+                throw new CheckpointException(source, tensor.Name, $"is renamed to '{name}', as is '{sources[name]}'; a tensor can be loaded from one key only.");
+            }
+
+            string renamed = name == tensor.Name ? "" : $" (renamed '{name}')";
+            if (parameters.TryGetValue(name, out Parameter? parameter))
+            {
+                string? mismatch = Mismatch(tensor, SafeTensorsDType.F32, [.. parameter.Shape.Select(d => (long)d)], source, "");
+                targets[i] = mismatch is null ? name : null;
+                if (mismatch is not null)
+                {
+                    mismatched.Add(name);
+                    Problem(tensor.Name, mismatch + renamed);
+                }
+            }
+            else if (counters.ContainsKey(name))
+            {
+                string? mismatch = Mismatch(tensor, SafeTensorsDType.I64, [], source, " (num_batches_tracked is an int64 scalar)");
+                targets[i] = mismatch is null ? name : null;
+                if (mismatch is not null)
+                {
+                    mismatched.Add(name);
+                    Problem(tensor.Name, mismatch + renamed);
+                }
             }
             else
             {
-                throw new CheckpointException(source, tensor.Name, "is in the file but not in this network; the network's tensors are listed in its Parameters and BatchCounters.");
+                unexpected.Add(name);
+                Problem(tensor.Name, $"is in the file{renamed} but not in this network; the network's tensors are listed in its Parameters and BatchCounters.");
             }
-
-            found.Add(tensor.Name);
         }
 
-        string[] missing = [.. parameters.Keys.Concat(counters.Keys).Where(name => !found.Contains(name))];
+        string[] missing = [.. parameters.Keys.Concat(counters.Keys).Where(name => !sources.ContainsKey(name))];
         if (missing.Length > 0)
         {
             string why = counters.ContainsKey(missing[0])
                 ? " PyTorch's batch norm saves num_batches_tracked with its running statistics; a checkpoint must carry it too."
                 : "";
-            string others = missing.Length == 1 ? "" : $" ({missing.Length - 1} more missing: {string.Join(", ", missing.Skip(1).Take(5))}{(missing.Length > 6 ? ", ..." : "")})";
-            throw new CheckpointException(source, missing[0], $"is missing from the file{others}.{why}");
+            Problem(missing[0], $"is missing from the file{(missing.Length == 1 ? "" : $" ({missing.Length - 1} more missing: {List(missing.Skip(1))})")}.{why}");
         }
 
-        byte[][] data = [.. header.Tensors.Select(t => new byte[t.ByteLength])];
+        var result = new LoadResult(missing, [.. unexpected], [.. mismatched]);
+        if (strict && firstProblem is not null)
+        {
+            throw new CheckpointException(source, firstTensor, firstProblem + (result.ProblemCount == 1 ? "" : $" In all: {result}."));
+        }
+
+        byte[]?[] data = [.. header.Tensors.Select((t, i) => targets[i] is null ? null : new byte[t.ByteLength])];
         SafeTensors.ReadData(stream, header, source, data);
 
         var values = new List<(Parameter Parameter, float[] Value)>(_parameters.Count);
         var counts = new List<(BatchCounter Counter, long Count)>(_batchCounters.Count);
         for (int i = 0; i < data.Length; i++)
         {
-            string name = header.Tensors[i].Name;
+            if (targets[i] is not string name)
+            {
+                continue;
+            }
+
+            string fileName = header.Tensors[i].Name;
             if (parameters.TryGetValue(name, out Parameter? parameter))
             {
                 float[] value = SafeTensors.FromLittleEndian<float>(data[i], parameter.Length);
-                CheckFinite(name, value, source);
+                CheckFinite(fileName, value, source);
                 values.Add((parameter, value));
             }
             else
@@ -124,7 +187,7 @@ public abstract partial class CompiledNetwork
                 long count = SafeTensors.FromLittleEndian<long>(data[i], 1)[0];
                 if (count < 0)
                 {
-                    throw new CheckpointException(source, name, $"is {count}; a count of batches cannot be negative.");
+                    throw new CheckpointException(source, fileName, $"is {count}; a count of batches cannot be negative.");
                 }
 
                 counts.Add((counters[name], count));
@@ -143,20 +206,30 @@ public abstract partial class CompiledNetwork
         }
 
         MarkParametersChanged();
+        return result;
     }
 
-    private static void Expect(SafeTensorInfo tensor, SafeTensorsDType dtype, long[] shape, string source, string why)
+    /// <summary>The first few names of a list, for a message.</summary>
+    internal static string List(IEnumerable<string> names)
+    {
+        string[] all = [.. names];
+        return string.Join(", ", all.Take(5)) + (all.Length > 5 ? $", ... ({all.Length} in all)" : "");
+    }
+
+    /// <summary>
+    /// Why a file tensor does not fit the network's: null when it fits, the problem when only its shape differs; another
+    /// dtype throws, as a load cannot convert it.
+    /// </summary>
+    private static string? Mismatch(SafeTensorInfo tensor, SafeTensorsDType dtype, long[] shape, string source, string why)
     {
         if (tensor.DType != dtype)
         {
             throw new CheckpointException(source, tensor.Name, $"{tensor.DType} not supported; expected {dtype}{why}.");
         }
 
-        if (!tensor.Shape.SequenceEqual(shape))
-        {
-            throw new CheckpointException(source, tensor.Name,
-                $"has shape {SafeTensors.FormatShape(tensor.Shape)} in the file, but the network's is {SafeTensors.FormatShape(shape)}{why}.");
-        }
+        return tensor.Shape.SequenceEqual(shape)
+            ? null
+            : $"has shape {SafeTensors.FormatShape(tensor.Shape)} in the file, but the network's is {SafeTensors.FormatShape(shape)}{why}.";
     }
 
     /// <summary>A NaN or infinite weight is a diverged or corrupt checkpoint: loading it would only give NaN scores later.</summary>

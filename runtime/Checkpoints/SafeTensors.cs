@@ -307,15 +307,33 @@ public static class SafeTensors
 
     /// <summary>
     /// Reads the data section that follows <paramref name="header"/> into one buffer per tensor, in the header's
-    /// (data) order; each buffer must be the tensor's byte length. The stream must end with the last tensor.
+    /// (data) order; each buffer must be the tensor's byte length, or null to skip the tensor's bytes. The stream must
+    /// end with the last tensor.
     /// </summary>
-    internal static void ReadData(Stream stream, SafeTensorsHeader header, string source, IReadOnlyList<byte[]> destinations)
+    internal static void ReadData(Stream stream, SafeTensorsHeader header, string source, IReadOnlyList<byte[]?> destinations)
     {
+        byte[]? scratch = null;
         for (int i = 0; i < header.Tensors.Count; i++)
         {
             SafeTensorInfo tensor = header.Tensors[i];
-            int got = stream.ReadAtLeast(destinations[i], destinations[i].Length, throwOnEndOfStream: false);
-            if (got < destinations[i].Length)
+            long got = 0;
+            if (destinations[i] is byte[] destination)
+            {
+                got = stream.ReadAtLeast(destination, destination.Length, throwOnEndOfStream: false);
+            }
+            else
+            {
+                scratch ??= new byte[1 << 16];
+                int read;
+                do
+                {
+                    read = stream.Read(scratch, 0, (int)Math.Min(scratch.Length, tensor.ByteLength - got));
+                    got += read;
+                }
+                while (read > 0 && got < tensor.ByteLength);
+            }
+
+            if (got < tensor.ByteLength)
             {
                 throw new CheckpointException(source, tensor.Name,
                     $"the file ends {got} bytes into this tensor's {tensor.ByteLength} bytes of data (truncated?).");

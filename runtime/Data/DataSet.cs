@@ -5,12 +5,14 @@ namespace NetCompiler;
 /// <summary>
 /// Labelled images held in memory: <see cref="Count"/> images of <see cref="ImageShape"/> stored flat in NCHW order,
 /// each with <see cref="LabelsPerSample"/> class labels in [0, <see cref="ClassCount"/>): one for classification,
-/// one per pixel (height * width, row-major) for segmentation.
+/// one per pixel (height * width, row-major) for segmentation. A set for a regression loss holds
+/// <see cref="TargetsPerSample"/> float targets per image instead (<see cref="HasFloatTargets"/>).
 /// </summary>
 public sealed class DataSet
 {
     private readonly float[] _images;
     private readonly int[] _labels;
+    private readonly float[] _targets = [];
 
     /// <summary>Wraps <paramref name="images"/> and <paramref name="labels"/> without copying them.</summary>
     /// <param name="labelsPerSample">Labels per image: 1 for classification, height * width for segmentation.</param>
@@ -52,6 +54,42 @@ public sealed class DataSet
         Count = count;
     }
 
+    /// <summary>Wraps <paramref name="images"/> and their float <paramref name="targets"/> (for regression losses) without copying them.</summary>
+    /// <param name="targetsPerSample">Targets per image: the network's output elements per image.</param>
+    /// <exception cref="ArgumentException">The arrays disagree on the image count, or a target is not finite.</exception>
+    public DataSet(float[] images, float[] targets, TensorShape imageShape, int targetsPerSample)
+    {
+        ArgumentNullException.ThrowIfNull(images);
+        ArgumentNullException.ThrowIfNull(targets);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(imageShape.Elements, nameof(imageShape));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(imageShape.Elements, Array.MaxLength, nameof(imageShape));
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(targetsPerSample);
+        if (targets.Length % targetsPerSample != 0)
+        {
+            throw new ArgumentException($"{targets.Length} targets are not a whole number of images with {targetsPerSample} targets each.", nameof(targets));
+        }
+
+        int count = targets.Length / targetsPerSample;
+        if (images.LongLength != (long)count * imageShape.Elements)
+        {
+            throw new ArgumentException(
+                $"{images.Length} floats are not {count} images of {imageShape} ({imageShape.Elements} floats each).", nameof(images));
+        }
+
+        int bad = Array.FindIndex(targets, t => !float.IsFinite(t));
+        if (bad >= 0)
+        {
+            throw new ArgumentException($"Target {bad % targetsPerSample} of image {bad / targetsPerSample} is {targets[bad]}; targets must be finite.", nameof(targets));
+        }
+
+        _images = images;
+        _labels = [];
+        _targets = targets;
+        ImageShape = imageShape;
+        TargetsPerSample = targetsPerSample;
+        Count = count;
+    }
+
     public int Count { get; }
 
     /// <summary>The shape of one image, e.g. 1x28x28.</summary>
@@ -60,10 +98,17 @@ public sealed class DataSet
     /// <summary>Floats per image: channels * height * width.</summary>
     public int ImageSize => (int)ImageShape.Elements;
 
+    /// <summary>The number of classes; 0 for a set with float targets.</summary>
     public int ClassCount { get; }
 
-    /// <summary>Labels per image: 1 for classification, height * width for segmentation.</summary>
+    /// <summary>Labels per image: 1 for classification, height * width for segmentation; 0 for a set with float targets.</summary>
     public int LabelsPerSample { get; }
+
+    /// <summary>Float targets per image for a regression set; 0 for a labelled one.</summary>
+    public int TargetsPerSample { get; }
+
+    /// <summary>Whether this set holds float targets (regression) rather than class labels.</summary>
+    public bool HasFloatTargets => TargetsPerSample > 0;
 
     /// <summary>Every image, one after another.</summary>
     public ReadOnlySpan<float> Images => _images;
@@ -71,10 +116,16 @@ public sealed class DataSet
     /// <summary>Every image's labels, one image's <see cref="LabelsPerSample"/> after another.</summary>
     public ReadOnlySpan<int> Labels => _labels;
 
+    /// <summary>Every image's float targets, one image's <see cref="TargetsPerSample"/> after another; empty for a labelled set.</summary>
+    public ReadOnlySpan<float> Targets => _targets;
+
     public ReadOnlySpan<float> Image(int index) => _images.AsSpan(checked(index * ImageSize), ImageSize);
 
     /// <summary>The <see cref="LabelsPerSample"/> labels of image <paramref name="index"/>.</summary>
     public ReadOnlySpan<int> LabelsOf(int index) => _labels.AsSpan(checked(index * LabelsPerSample), LabelsPerSample);
+
+    /// <summary>The <see cref="TargetsPerSample"/> float targets of image <paramref name="index"/>.</summary>
+    public ReadOnlySpan<float> TargetsOf(int index) => _targets.AsSpan(checked(index * TargetsPerSample), TargetsPerSample);
 
     /// <summary>How many labels each class has, indexed by label: images for classification, pixels for segmentation.</summary>
     public int[] CountPerClass()

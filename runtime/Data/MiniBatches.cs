@@ -68,18 +68,47 @@ public sealed class MiniBatches
     /// an epoch's last batch; 0 when the epoch is over, after which the next call starts a new epoch.
     /// </summary>
     /// <exception cref="ArgumentException">A buffer has no room for <see cref="BatchSize"/> images.</exception>
+    /// <exception cref="InvalidOperationException">The set holds float targets: call the overload that takes them.</exception>
     public int Next(Span<float> images, Span<int> labels)
     {
+        if (_data.HasFloatTargets)
+        {
+            throw new InvalidOperationException("This data set holds float targets, not class labels; call Next(images, targets) with a float buffer.");
+        }
+
+        return Next(images, labels, _data.LabelsPerSample, static (data, index) => data.LabelsOf(index));
+    }
+
+    /// <summary>
+    /// Copies the next batch of a set with float targets into <paramref name="images"/> and <paramref name="targets"/>
+    /// (each image's <see cref="DataSet.TargetsPerSample"/> targets in turn); returns its size as the labelled overload does.
+    /// </summary>
+    /// <exception cref="ArgumentException">A buffer has no room for <see cref="BatchSize"/> images.</exception>
+    /// <exception cref="InvalidOperationException">The set holds class labels: call the overload that takes them.</exception>
+    public int Next(Span<float> images, Span<float> targets)
+    {
+        if (!_data.HasFloatTargets)
+        {
+            throw new InvalidOperationException("This data set holds class labels, not float targets; call Next(images, labels) with an int buffer.");
+        }
+
+        return Next(images, targets, _data.TargetsPerSample, static (data, index) => data.TargetsOf(index));
+    }
+
+    private delegate ReadOnlySpan<T> SampleValues<T>(DataSet data, int index);
+
+    private int Next<T>(Span<float> images, Span<T> values, int valuesPerSample, SampleValues<T> valuesOf)
+    {
         int imageSize = _data.ImageSize;
-        int labelsPerSample = _data.LabelsPerSample;
         if (images.Length < (long)BatchSize * imageSize)
         {
             throw new ArgumentException($"The buffer holds {images.Length} floats; a batch of {BatchSize} images needs {(long)BatchSize * imageSize}.", nameof(images));
         }
 
-        if (labels.Length < (long)BatchSize * labelsPerSample)
+        if (values.Length < (long)BatchSize * valuesPerSample)
         {
-            throw new ArgumentException($"The buffer holds {labels.Length} labels; a batch needs {(long)BatchSize * labelsPerSample}.", nameof(labels));
+            string what = _data.HasFloatTargets ? "targets" : "labels";
+            throw new ArgumentException($"The buffer holds {values.Length} {what}; a batch needs {(long)BatchSize * valuesPerSample}.", what);
         }
 
         // The global batch at _position: ranks x BatchSize images, or what is left of the epoch.
@@ -101,7 +130,7 @@ public sealed class MiniBatches
         {
             int index = _order[_position + start + b];
             _data.Image(index).CopyTo(images.Slice(b * imageSize, imageSize));
-            _data.LabelsOf(index).CopyTo(labels.Slice(b * labelsPerSample, labelsPerSample));
+            valuesOf(_data, index).CopyTo(values.Slice(b * valuesPerSample, valuesPerSample));
         }
 
         _position += global;

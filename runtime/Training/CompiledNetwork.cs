@@ -37,6 +37,12 @@ public abstract partial class CompiledNetwork : IDisposable
     /// <summary>The shape of one input image.</summary>
     public TensorShape InputShape { get; }
 
+    /// <summary>
+    /// The loss the network trains with (its [Network] attribute's Loss). The cross-entropy losses train on class labels
+    /// (TrainStep with int labels); the others on one float target per output element (TrainStep with float targets).
+    /// </summary>
+    public abstract Loss Loss { get; }
+
     /// <summary>Scores for up to BatchSize images (n*C*H*W floats) in evaluation mode; valid until the next call.</summary>
     public abstract ReadOnlySpan<float> Forward(ReadOnlySpan<float> images);
 
@@ -52,11 +58,11 @@ public abstract partial class CompiledNetwork : IDisposable
     /// Returns the batch's mean loss. A network trained on class labels throws, naming its loss.
     /// </summary>
     public virtual float TrainStep(ReadOnlySpan<float> images, ReadOnlySpan<float> targets, Optimizer optimizer) =>
-        throw new InvalidOperationException($"{GetType().Name} trains on class labels; call TrainStep(images, labels, optimizer) with one int per label.");
+        throw new InvalidOperationException($"{GetType().Name} trains with Loss.{Loss} on class labels, not float targets: call TrainStep(images, labels, optimizer) with one int per label (Fit: a DataSet of labels).");
 
     /// <summary>d(loss)/d(images) in evaluation mode for a network with float targets (one per output element).</summary>
     public virtual ReadOnlySpan<float> InputGradient(ReadOnlySpan<float> images, ReadOnlySpan<float> targets) =>
-        throw new InvalidOperationException($"{GetType().Name} trains on class labels; call InputGradient(images, labels) with one int per label.");
+        throw new InvalidOperationException($"{GetType().Name} trains with Loss.{Loss} on class labels; call InputGradient(images, labels) with one int per label.");
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
     public abstract ReadOnlySpan<float> LastScores { get; }
@@ -193,6 +199,43 @@ public abstract partial class CompiledNetwork : IDisposable
             }
         }
     }
+
+    /// <summary>
+    /// Checks one float target per output element (<paramref name="perImage"/> for each of <paramref name="images"/>):
+    /// finite, and a probability in [0, 1] for <see cref="Loss.BinaryCrossEntropy"/>.
+    /// </summary>
+    protected void CheckTargets(ReadOnlySpan<float> targets, int images, int perImage, string argument)
+    {
+        long expected = (long)images * perImage;
+        if (targets.Length != expected)
+        {
+            throw new ArgumentException(
+                $"{argument} has {targets.Length} floats, but {images} images need {expected} ({perImage} per image, one per output element).", argument);
+        }
+
+        int bad = IndexOfNonFinite(targets);
+        if (bad >= 0)
+        {
+            throw new ArgumentException(
+                $"{argument}[{bad}] (image {bad / perImage}, element {bad % perImage}) is {targets[bad]}; targets must be finite.", argument);
+        }
+
+        if (Loss == Loss.BinaryCrossEntropy)
+        {
+            for (int i = 0; i < targets.Length; i++)
+            {
+                if (targets[i] is < 0f or > 1f)
+                {
+                    throw new ArgumentException(
+                        $"{argument}[{i}] (image {i / perImage}, element {i % perImage}) is {targets[i]}; binary cross-entropy targets are probabilities in [0, 1].", argument);
+                }
+            }
+        }
+    }
+
+    /// <summary>The error for a label overload called on a network whose loss takes float targets.</summary>
+    protected InvalidOperationException TrainsOnFloatTargets(string call, int perImage) =>
+        new($"{GetType().Name} trains with Loss.{Loss} on float targets, not class labels; call {call} with one float per output element ({perImage} per image).");
 
     /// <summary>
     /// Checks a training step's loss before anything the network keeps has changed: a non-finite loss stops training,

@@ -1,39 +1,253 @@
+using System;
 using System.Collections.Generic;
+using System.Numerics;
+using System.Runtime.InteropServices;
 
 namespace NetCompiler;
 
 /// <summary>
 /// Updates trainable parameters from their gradients once per training step. An optimiser keeps per-parameter
-/// state (momentum, moment estimates) allocated on its first step, so steady-state steps allocate nothing.
-/// One optimiser serves one network.
+/// state (momentum, moment estimates, step count) allocated on the parameter's first step, so steady-state steps
+/// allocate nothing. One optimiser serves one network.
 /// </summary>
+/// <remarks>
+/// A step updates every trainable parameter that is not <see cref="Parameter.Frozen"/>: first the gradients are
+/// clipped to <see cref="MaxGradientNorm"/> (when set), then each parameter is updated with the settings of the first
+/// of <see cref="Groups"/> that selects it, or the optimiser's own when none does.
+/// </remarks>
 public abstract class Optimizer
 {
-    protected Optimizer(float learningRate)
+    /// <summary>torch.nn.utils.clip_grad_norm_'s guard against a zero norm: the coefficient is max / (norm + 1e-6).</summary>
+    private const double ClipEpsilon = 1e-6;
+
+    private readonly ParameterStates _states;
+    private float? _maxGradientNorm;
+
+    /// <param name="learningRate">The step size, positive.</param>
+    /// <param name="weightDecay">The optimiser's weight decay, finite and non-negative (how it is applied is the subclass's).</param>
+    /// <param name="stateBuffers">Per-parameter buffers the subclass keeps, each as long as the parameter.</param>
+    protected Optimizer(float learningRate, float weightDecay = 0f, int stateBuffers = 0)
     {
-        System.ArgumentOutOfRangeException.ThrowIfNegativeOrZero(learningRate);
+        if (!(learningRate > 0f && float.IsFinite(learningRate)))
+        {
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be finite and positive.");
+        }
+
         LearningRate = learningRate;
+        WeightDecay = CheckWeightDecay(weightDecay, nameof(weightDecay));
+        _states = new ParameterStates(stateBuffers);
     }
 
-    /// <summary>The step size; may be changed between steps (learning-rate schedules).</summary>
-    public float LearningRate { get; set; }
-
-    /// <summary>Steps taken so far.</summary>
-    public long StepCount { get; private set; }
-
-    /// <summary>Applies one update to every trainable parameter in <paramref name="parameters"/>.</summary>
-    public void Step(IReadOnlyList<Parameter> parameters)
+    /// <summary>
+    /// The step size; may be changed between steps (learning-rate schedules). A parameter group's learning rate is
+    /// this times its <see cref="ParameterGroup.LearningRateScale"/>, so a schedule moves every group.
+    /// </summary>
+    public float LearningRate
     {
-        StepCount++;
-        for (int i = 0; i < parameters.Count; i++)
+        get;
+        set
         {
-            if (parameters[i].Trainable)
+            // Zero is allowed here (a schedule annealed to a minimum of 0), not at construction.
+            if (!(value >= 0f && float.IsFinite(value)))
             {
-                Update(i, parameters[i]);
+                throw new ArgumentOutOfRangeException(nameof(value), value, "The learning rate must be finite and non-negative.");
             }
+
+            field = value;
         }
     }
 
-    /// <summary>Updates one parameter; <paramref name="index"/> is its stable position, to key per-parameter state.</summary>
-    protected abstract void Update(int index, Parameter parameter);
+    /// <summary>The weight decay of parameters no group selects (or whose group leaves it unset).</summary>
+    public float WeightDecay { get; }
+
+    /// <summary>Steps taken so far. Each parameter also counts its own steps (it may have been frozen for some).</summary>
+    public long StepCount { get; private set; }
+
+    /// <summary>
+    /// Parameter groups, as PyTorch's param_groups: the first group whose selector accepts a parameter sets its learning
+    /// rate scale and weight decay; parameters no group selects use the optimiser's settings.
+    /// </summary>
+    public IList<ParameterGroup> Groups { get; } = new List<ParameterGroup>();
+
+    /// <summary>
+    /// When set, each step first scales the gradients it will apply so that their global 2-norm is at most this, as
+    /// torch.nn.utils.clip_grad_norm_ before optimizer.step(): coefficient max / (norm + 1e-6), applied when below 1.
+    /// In distributed training this comes after the gradients are averaged over the ranks. Null (the default) is off.
+    /// </summary>
+    public float? MaxGradientNorm
+    {
+        get => _maxGradientNorm;
+        set
+        {
+            if (value is float max && !(max > 0f && float.IsFinite(max)))
+            {
+                throw new ArgumentOutOfRangeException(nameof(value), max, "The maximum gradient norm must be finite and positive, or null for no clipping.");
+            }
+
+            _maxGradientNorm = value;
+        }
+    }
+
+    /// <summary>
+    /// The global 2-norm of the gradients of the last step, before clipping (what clip_grad_norm_ returns), for
+    /// logging; computed only while <see cref="MaxGradientNorm"/> is set, null otherwise.
+    /// </summary>
+    public double? LastGradientNorm { get; private set; }
+
+    /// <summary>Applies one update to every trainable, unfrozen parameter in <paramref name="parameters"/>.</summary>
+    /// <exception cref="InvalidOperationException">
+    /// The parameter list is not the one earlier steps saw (a parameter's length changed), or clipping found a
+    /// non-finite gradient norm; nothing was updated.
+    /// </exception>
+    public void Step(IReadOnlyList<Parameter> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (Applies(parameters[i]))
+            {
+                _states.Check(i, parameters[i]);
+            }
+        }
+
+        LastGradientNorm = null;
+        if (_maxGradientNorm is float maxNorm)
+        {
+            ClipGradients(parameters, maxNorm);
+        }
+
+        StepCount++;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            Parameter parameter = parameters[i];
+            if (!Applies(parameter))
+            {
+                continue;
+            }
+
+            ParameterGroup? group = GroupOf(parameter);
+            float learningRate = group is null ? LearningRate : LearningRate * group.LearningRateScale;
+            float weightDecay = group?.WeightDecay ?? WeightDecay;
+            long parameterStep = _states.Advance(i, parameter);
+            Update(i, parameter, learningRate, weightDecay, parameterStep);
+        }
+    }
+
+    /// <summary>
+    /// Updates one parameter; <paramref name="index"/> is its stable position, to key per-parameter state
+    /// (<see cref="State"/>). <paramref name="learningRate"/> and <paramref name="weightDecay"/> are its group's;
+    /// <paramref name="parameterStep"/> counts this parameter's steps, 1 on its first (PyTorch's state['step']).
+    /// </summary>
+    protected abstract void Update(int index, Parameter parameter, float learningRate, float weightDecay, long parameterStep);
+
+    /// <summary>Buffer <paramref name="which"/> of the parameter at <paramref name="index"/>: zeroed before its first step, then kept.</summary>
+    protected float[] State(int index, int which) => _states.Buffer(index, which);
+
+    /// <summary>The check every optimiser makes of a weight decay argument.</summary>
+    protected static float CheckWeightDecay(float weightDecay, string argument) =>
+        weightDecay >= 0f && float.IsFinite(weightDecay)
+            ? weightDecay
+            : throw new ArgumentOutOfRangeException(argument, weightDecay, "The weight decay must be finite and non-negative.");
+
+    /// <summary>The check every optimiser makes of a decay rate (momentum, beta, alpha): in [0, 1).</summary>
+    protected static float CheckDecayRate(float rate, string argument) =>
+        rate >= 0f && rate < 1f
+            ? rate
+            : throw new ArgumentOutOfRangeException(argument, rate, $"{argument} must be in [0, 1).");
+
+    /// <summary>The check every optimiser makes of an epsilon: finite and positive.</summary>
+    protected static float CheckEpsilon(float epsilon, string argument) =>
+        epsilon > 0f && float.IsFinite(epsilon)
+            ? epsilon
+            : throw new ArgumentOutOfRangeException(argument, epsilon, $"{argument} must be finite and positive.");
+
+    private static bool Applies(Parameter parameter) => parameter.Trainable && !parameter.Frozen;
+
+    private ParameterGroup? GroupOf(Parameter parameter)
+    {
+        // An index loop: foreach over the IList would box an enumerator every step.
+        for (int i = 0; i < Groups.Count; i++)
+        {
+            if (Groups[i].Selects(parameter))
+            {
+                return Groups[i];
+            }
+        }
+
+        return null;
+    }
+
+    private void ClipGradients(IReadOnlyList<Parameter> parameters, float maxNorm)
+    {
+        double sumOfSquares = 0;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (Applies(parameters[i]))
+            {
+                sumOfSquares += VectorMath.SumOfSquares(parameters[i].Gradient);
+            }
+        }
+
+        double norm = Math.Sqrt(sumOfSquares);
+        if (!double.IsFinite(norm))
+        {
+            throw new InvalidOperationException(
+                $"The gradients' global norm is {norm} at optimiser step {StepCount + 1}; clipping cannot rescue a non-finite gradient, so nothing was updated.");
+        }
+
+        LastGradientNorm = norm;
+        double coefficient = maxNorm / (norm + ClipEpsilon);
+        if (coefficient >= 1)
+        {
+            return;
+        }
+
+        float scale = (float)coefficient;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (Applies(parameters[i]))
+            {
+                VectorMath.Scale(parameters[i].Gradient, scale);
+            }
+        }
+    }
+}
+
+/// <summary>The vector loops the optimisers share.</summary>
+internal static class VectorMath
+{
+    /// <summary>The sum of squares of <paramref name="values"/>, accumulated in double (a norm over millions of floats).</summary>
+    public static double SumOfSquares(ReadOnlySpan<float> values)
+    {
+        ReadOnlySpan<Vector<float>> vectors = MemoryMarshal.Cast<float, Vector<float>>(values);
+        Vector<double> sum = Vector<double>.Zero;
+        foreach (Vector<float> vector in vectors)
+        {
+            Vector.Widen(vector, out Vector<double> low, out Vector<double> high);
+            sum += (low * low) + (high * high);
+        }
+
+        double total = Vector.Sum(sum);
+        for (int i = vectors.Length * Vector<float>.Count; i < values.Length; i++)
+        {
+            total += (double)values[i] * values[i];
+        }
+
+        return total;
+    }
+
+    /// <summary>values *= factor.</summary>
+    public static void Scale(Span<float> values, float factor)
+    {
+        Span<Vector<float>> vectors = MemoryMarshal.Cast<float, Vector<float>>(values);
+        for (int v = 0; v < vectors.Length; v++)
+        {
+            vectors[v] *= factor;
+        }
+
+        for (int i = vectors.Length * Vector<float>.Count; i < values.Length; i++)
+        {
+            values[i] *= factor;
+        }
+    }
 }

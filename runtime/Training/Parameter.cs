@@ -35,6 +35,19 @@ public sealed class Parameter
     /// <summary>Whether the optimiser updates it (false for running statistics).</summary>
     public bool Trainable { get; }
 
+    /// <summary>
+    /// Whether optimisers skip it (transfer learning; see <see cref="CompiledNetwork.Freeze"/>). Its gradient is still
+    /// computed by the backward pass, as the layers before it need the gradient through it.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Set on a tensor that is not trainable.</exception>
+    public bool Frozen
+    {
+        get;
+        set => field = !value || Trainable
+            ? value
+            : throw new InvalidOperationException($"'{Name}' is not trainable (a running statistic), so there is nothing to freeze.");
+    }
+
     public float[] Value { get; }
 
     /// <summary>d(loss)/d(value) of the last training step; empty for buffers.</summary>

@@ -13,8 +13,6 @@ public sealed class Sgd : Optimizer
 {
     private const int MomentumBuffer = 0;
 
-    private readonly ParameterStates _states;
-
     /// <param name="learningRate">The step size, positive.</param>
     /// <param name="momentum">
     /// The momentum factor in [0, 1); 0 turns momentum off. (PyTorch also takes 1 or more, which never forgets a
@@ -23,47 +21,33 @@ public sealed class Sgd : Optimizer
     /// <param name="weightDecay">The L2 penalty factor, non-negative, added to the gradient as weightDecay * w.</param>
     /// <param name="nesterov">Whether to use Nesterov momentum; needs a positive <paramref name="momentum"/>.</param>
     public Sgd(float learningRate, float momentum = 0f, float weightDecay = 0f, bool nesterov = false)
-        : base(learningRate)
+        : base(learningRate, weightDecay, stateBuffers: momentum == 0f ? 0 : 1)
     {
-        if (!(momentum >= 0f && momentum < 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "The momentum must be in [0, 1).");
-        }
-
-        if (!(weightDecay >= 0f && float.IsFinite(weightDecay)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(weightDecay), weightDecay, "The weight decay must be finite and non-negative.");
-        }
-
+        CheckDecayRate(momentum, nameof(momentum));
         if (nesterov && momentum == 0f)
         {
             throw new ArgumentOutOfRangeException(nameof(momentum), momentum, "Nesterov momentum needs a positive momentum.");
         }
 
         Momentum = momentum;
-        WeightDecay = weightDecay;
         Nesterov = nesterov;
-        _states = new ParameterStates(buffersPerParameter: momentum == 0f ? 0 : 1);
     }
 
     public float Momentum { get; }
 
-    public float WeightDecay { get; }
-
     public bool Nesterov { get; }
 
-    protected override void Update(int index, Parameter parameter)
+    protected override void Update(int index, Parameter parameter, float learningRate, float weightDecay, long parameterStep)
     {
-        bool firstStep = _states.Bind(index, parameter, StepCount);
         if (Momentum == 0f)
         {
-            Descend(parameter.Value, parameter.Gradient, LearningRate, WeightDecay);
+            Descend(parameter.Value, parameter.Gradient, learningRate, weightDecay);
         }
         else
         {
             // A zeroed buffer with a zero factor makes the first step's b = g, as PyTorch initialises it.
-            float bufferDecay = firstStep ? 0f : Momentum;
-            DescendWithMomentum(parameter.Value, parameter.Gradient, _states.Buffer(index, MomentumBuffer), LearningRate, WeightDecay, bufferDecay, Momentum, Nesterov);
+            float bufferDecay = parameterStep == 1 ? 0f : Momentum;
+            DescendWithMomentum(parameter.Value, parameter.Gradient, State(index, MomentumBuffer), learningRate, weightDecay, bufferDecay, Momentum, Nesterov);
         }
     }
 

@@ -5,6 +5,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using NetCompiler;
+using NetCompiler.Samples;
 using static System.FormattableString;
 
 // Explains the trained Fashion-MNIST network's decisions on one test image per class and writes the pictures as
@@ -136,25 +137,8 @@ static RasterImage FilterFigure(Parameter weights)
 }
 
 // Adam at 1e-3 on shuffled mini-batches of 64, as the FashionMnist sample trains (without its augmentation: a short run).
-static void Train(FashionNet net, DataSet train, int epochs, int seed)
-{
-    var adam = new Adam(1e-3f);
-    MiniBatches batches = train.Batches(net.BatchSize, shuffle: true, seed: seed);
-    var images = new float[net.BatchSize * train.ImageSize];
-    var labels = new int[net.BatchSize];
-    for (int epoch = 1; epoch <= epochs; epoch++)
-    {
-        double lossSum = 0;
-        int seen = 0;
-        for (int n; (n = batches.Next(images, labels)) > 0;)
-        {
-            lossSum += net.TrainStep(images.AsSpan(0, n * train.ImageSize), labels.AsSpan(0, n), adam) * n;
-            seen += n;
-        }
-
-        Console.WriteLine(Invariant($"epoch {epoch}/{epochs}  loss {lossSum / seen:F4}"));
-    }
-}
+static void Train(FashionNet net, DataSet train, int epochs, int seed) =>
+    TrainingDisplay.Run("FashionNet", progress => net.Fit(train, epochs, new Adam(1e-3f), new FitOptions { Seed = seed, Progress = progress }));
 
 static double Accuracy(FashionNet net, DataSet data, int count)
 {

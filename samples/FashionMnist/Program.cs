@@ -1,12 +1,15 @@
 using System;
-using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Linq;
+using System.Threading;
 using NetCompiler;
+using NetCompiler.Samples;
 
 // Trains DESIGN.md's FashionNet on Debian's Fashion-MNIST and reports the test accuracy.
 // Options: --epochs N (default 15), --batch N (64, per rank), --lr X (0.001), --seed N (1), --threads N (all),
-// --save PATH (fashion.safetensors: the trained weights, which the Explain sample loads),
+// --save PATH (fashion.safetensors: the trained weights, which the Explain sample loads), --curves PATH
+// (fashion-curves.png: loss and test accuracy per epoch),
 // --limit N (all: train on the first N training images only, for quick checks such as CI's; the test set stays whole).
 // Data-parallel under MPI: `mpiexec.mpich -n 2 dotnet run -c Release --project samples/FashionMnist -- --threads 1`;
 // each rank trains on its shard of every global batch, the gradients are averaged, and rank 0 alone prints and saves.
@@ -17,6 +20,7 @@ float learningRate = Option("--lr", 1e-3f);
 int seed = Option("--seed", 1);
 int threads = Option("--threads", 0);
 string savePath = Option("--save", "fashion.safetensors");
+string curvesPath = Option("--curves", "fashion-curves.png");
 int limit = Option("--limit", int.MaxValue);
 ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
 
@@ -38,32 +42,31 @@ if (group.Size > 1)
 
 using var net = new FashionNet(batchSize, seed, threads);
 net.Distribute(group);
-var adam = new Adam(learningRate);
-MiniBatches batches = train.Batches(batchSize, shuffle: true, seed: seed, rank: group.Rank, ranks: group.Size);
-var images = new float[batchSize * train.ImageSize];
-var labels = new int[batchSize];
-var flips = new Random(seed + group.Rank);
-var clock = Stopwatch.StartNew();
-for (int epoch = 1; epoch <= epochs; epoch++)
+using var stop = new CancellationTokenSource();
+Console.CancelKeyPress += (_, press) =>
 {
-    // A quarter of the step size for the last third of training: the usual final gain of a step schedule.
-    adam.LearningRate = epoch > epochs * 2 / 3 ? learningRate / 4 : learningRate;
-    double lossSum = 0;
-    int seen = 0, correct = 0;
-    TimeSpan epochStart = clock.Elapsed;
-    for (int n; (n = batches.Next(images, labels)) > 0;)
-    {
-        MirrorHalf(images.AsSpan(0, n * train.ImageSize), flips);
-        lossSum += net.TrainStep(images.AsSpan(0, n * train.ImageSize), labels.AsSpan(0, n), adam) * n;
-        correct += CountCorrect(net.LastScores, labels.AsSpan(0, n));
-        seen += n;
-    }
+    press.Cancel = true; // Ctrl+C ends training after the current step, so the weights are whole and still saved
+    stop.Cancel();
+};
 
-    // Loss and accuracy are rank 0's shard; images/s counts every rank's.
-    double seconds = (clock.Elapsed - epochStart).TotalSeconds;
-    TimeSpan left = TimeSpan.FromSeconds(seconds * (epochs - epoch));
-    Say(string.Create(CultureInfo.InvariantCulture,
-        $"epoch {epoch,2}/{epochs}  loss {lossSum / seen:F4}  train accuracy {(double)correct / seen:F4}  {seen * group.Size / seconds,6:F0} images/s  time left {left:mm\\:ss}"));
+// The test set doubles as the per-epoch validation set for the curves; nothing is selected on it (no early stopping).
+var options = new FitOptions
+{
+    BatchSize = batchSize,
+    Seed = seed,
+    Schedule = new MultiStepSchedule(learningRate, [Math.Max(1, epochs * 2 / 3)], gamma: 0.25f), // a quarter for the last third
+    Augmentation = MirrorHalf,
+    Validation = test,
+};
+TrainingHistory history;
+try
+{
+    history = TrainingDisplay.Run("FashionNet", progress => net.Fit(train, epochs, new Adam(learningRate), options with { Progress = progress }, stop.Token));
+}
+catch (FitCanceledException cancelled)
+{
+    history = cancelled.History;
+    Say($"stopped by Ctrl+C after {cancelled.Steps} steps");
 }
 
 if (!group.IsRoot)
@@ -71,17 +74,20 @@ if (!group.IsRoot)
     return; // the ranks hold identical weights: rank 0 alone tests, saves and reports
 }
 
-int testCorrect = 0;
-MiniBatches testBatches = test.Batches(batchSize, shuffle: false);
-for (int n; (n = testBatches.Next(images, labels)) > 0;)
-{
-    testCorrect += CountCorrect(net.Forward(images.AsSpan(0, n * test.ImageSize)), labels.AsSpan(0, n));
-}
-
 net.Save(savePath);
 Console.WriteLine($"saved the weights to {savePath}");
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {epochs} epochs in {clock.Elapsed:mm\\:ss}"));
-Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {(double)testCorrect / test.Count:F4}"));
+if (history.Epochs.Count > 0)
+{
+    TrainingCurves.Write(history, curvesPath, "FashionNet on Fashion-MNIST");
+    Console.WriteLine($"wrote the training curves to {curvesPath}");
+}
+
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"trained {history.Epochs.Count} epochs in {history.Epochs.Aggregate(TimeSpan.Zero, (sum, e) => sum + e.Time):mm\\:ss}"));
+if (history.StopReason == StopReason.Completed)
+{
+    // The last validation pass ran on the whole test set with the final weights: it is the test accuracy.
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"test accuracy {history.Epochs[^1].Validation("accuracy"):F4}"));
+}
 
 // Augmentation: a garment mirrored left to right is the same garment, so each image is mirrored with
 // probability 1/2 (torchvision's RandomHorizontalFlip).
@@ -93,37 +99,19 @@ void Say(string line)
     }
 }
 
-static void MirrorHalf(Span<float> images, Random random)
+static void MirrorHalf(TrainingBatch batch, Random random)
 {
     const int side = 28;
-    for (int offset = 0; offset < images.Length; offset += side * side)
+    for (int offset = 0; offset < batch.Images.Length; offset += side * side)
     {
         if (random.Next(2) == 0)
         {
             for (int row = offset; row < offset + (side * side); row += side)
             {
-                images.Slice(row, side).Reverse();
+                batch.Images.Slice(row, side).Reverse();
             }
         }
     }
-}
-
-static int CountCorrect(ReadOnlySpan<float> scores, ReadOnlySpan<int> labels)
-{
-    int correct = 0, classes = scores.Length / labels.Length;
-    for (int i = 0; i < labels.Length; i++)
-    {
-        ReadOnlySpan<float> row = scores.Slice(i * classes, classes);
-        int best = 0;
-        for (int c = 1; c < classes; c++)
-        {
-            best = row[c] > row[best] ? c : best;
-        }
-
-        correct += best == labels[i] ? 1 : 0;
-    }
-
-    return correct;
 }
 
 // Fashion-MNIST is balanced: other counts mean the installed files are not the data set these results assume.

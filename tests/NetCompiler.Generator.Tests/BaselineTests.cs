@@ -90,6 +90,19 @@ public sealed class BaselineTests
             """
         },
         {
+            "DepthNet",
+            "Depth.DepthNet",
+            """
+            namespace Depth;
+
+            // Per-pixel regression: a non-negative depth map, trained on float targets.
+            [Network("1x12x12", Loss = Loss.MeanSquaredError)]
+            [Conv(4, 3, Pad = 1), BatchNorm, Relu]
+            [Conv(1, 3, Pad = 1), Relu]
+            public partial class DepthNet;
+            """
+        },
+        {
             "Activations",
             "Activations",
             """

@@ -201,6 +201,14 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task NC0013_InitializationNotAMember() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", {|NC0013:Init = (Initialization)9|})]
+        [Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
     public Task NC0013_NonFiniteLeakyReluSlope() => Expect(DiagnosticSeverity.Error,
         """
         [Network("1x8x8")]
@@ -319,6 +327,54 @@ public sealed class DiagnosticTests
         [Conv(3, 1), {|NC0020:Tanh|}]
         public partial class Net;
         """);
+
+    [Fact]
+    public async Task NC0020_BinaryCrossEntropyOnSigmoid()
+    {
+        NetworkGeneratorTest run = await Expect(DiagnosticSeverity.Warning,
+            """
+            [Network("1x8x8", Loss = Loss.BinaryCrossEntropy)]
+            [Dense(5), {|NC0020:Sigmoid|}]
+            public partial class Net;
+            """);
+        Assert.Equal("The network ends in Sigmoid: BinaryCrossEntropy applies the sigmoid itself, so it would be applied twice; end in Dense or Conv",
+            run.GeneratorDiagnostics.Single().GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public Task NC0020_BinaryCrossEntropyOnRelu() => Expect(DiagnosticSeverity.Warning,
+        """
+        [Network("1x8x8", Loss = Loss.BinaryCrossEntropy)]
+        [Dense(5), {|NC0020:Relu|}]
+        public partial class Net;
+        """);
+
+    /// <summary>
+    /// The float-target losses take any output, one channel or more, flat or spatial, and a ReLU, Tanh or Sigmoid last is
+    /// fine for the regression losses (depth is non-negative, targets may lie in a range): nothing is reported, where
+    /// cross-entropy reports NC0015 or NC0020.
+    /// </summary>
+    [Theory]
+    [InlineData("MeanSquaredError", "[Conv(1, 3, Pad = 1), Relu]")]
+    [InlineData("L1", "[Conv(3, 3)]")]
+    [InlineData("SmoothL1", "[Dense(1), Relu]")]
+    [InlineData("MeanSquaredError", "[Dense(2), Tanh]")]
+    [InlineData("L1", "[Conv(1, 3, Pad = 1), Sigmoid]")]
+    [InlineData("BinaryCrossEntropy", "[Conv(1, 1)]")]
+    [InlineData("BinaryCrossEntropy", "[Dense(1)]")]
+    public async Task FloatTargetLossesFitAnyOutput(string loss, string layers)
+    {
+        var test = new NetworkGeneratorTest($$"""
+            [Network("2x8x8", Loss = Loss.{{loss}})]
+            {{layers}}
+            public partial class Net;
+            """)
+        {
+            TestBehaviors = TestBehaviors.SkipGeneratedSourcesCheck,
+        };
+        await test.RunAsync();
+        Assert.Empty(test.GeneratorDiagnostics);
+    }
 
     [Fact]
     public async Task NC0021_OptionalPoolSkippedWhereTooSmall()

@@ -178,7 +178,7 @@ public sealed class PlannerTests
         KernelProgram program = Plan("CONV 4 3x3 -> BN -> RELU -> DROPOUT 0.5 -> GAP -> FC 2");
         string[] ops = program.Routines.Training.Select(c => c.Op).ToArray();
         int check = System.Array.IndexOf(ops, "check_loss");
-        Assert.Equal(check - 1, System.Array.IndexOf(ops, "softmax_cross_entropy"));
+        Assert.Equal(check - 1, System.Array.IndexOf(ops, "loss"));
         Assert.Equal(["batch_norm.update_running", "commit_step"], ops.Skip(check + 1).Take(2));
         Assert.All(ops.Take(check), op => Assert.DoesNotContain("update", op));
     }
@@ -232,6 +232,24 @@ public sealed class PlannerTests
         Assert.Equal(network.Layers[1].Spec.Span, diagnostic.Span);
     }
 
+    [Theory]
+    [InlineData((int)InitKind.HeXavier, "he_normal(fan_in=9)", "constant(0)", "xavier_uniform(fan_in=4, fan_out=2)", "constant(0)")]
+    [InlineData((int)InitKind.PyTorchDefault, "uniform(bound=1/sqrt(9))", "uniform(bound=1/sqrt(9))", "uniform(bound=1/sqrt(4))", "uniform(bound=1/sqrt(4))")]
+    [InlineData((int)InitKind.SmallNormal, "normal(std=0.01)", "constant(0)", "normal(std=0.01)", "constant(0)")]
+    [InlineData((int)InitKind.Orthogonal, "orthogonal(gain=1)", "constant(0)", "orthogonal(gain=1)", "constant(0)")]
+    public void TheNetworksInitialisationIsPrintedPerTensorAndLeavesBatchNormTheIdentity(int init, string convWeight, string convBias, string denseWeight, string denseBias)
+    {
+        string text = ProgramText.Print(Planner.Plan(Check("CONV 4 3x3 -> BN -> RELU -> GAP -> FC 2", 16, (InitKind)init), Backend.Cpu).Program!);
+
+        Assert.Contains($"@features.0.weight: [4, 1, 3, 3] trained {convWeight}\n", text);
+        Assert.Contains($"@features.0.bias: [4] trained {convBias}\n", text);
+        Assert.Contains("@features.1.weight: [4] trained constant(1)\n", text);
+        Assert.Contains("@features.1.bias: [4] trained constant(0)\n", text);
+        Assert.Contains("@features.1.running_var: [4] buffer constant(1)\n", text);
+        Assert.Contains($"@classifier.0.weight: [2, 4] trained {denseWeight}\n", text);
+        Assert.Contains($"@classifier.0.bias: [2] trained {denseBias}\n", text);
+    }
+
     private static bool WrittenBefore(EquatableArray<Call> execution, int id, int index) =>
         execution.Take(index + 1).Any(c => c.Outputs.OfType<BufferOperand>().Any(b => b.Id == id));
 
@@ -256,13 +274,14 @@ public sealed class PlannerTests
 
     private static KernelProgram Plan(string blueprint) => Planner.Plan(Check(blueprint, 16), Backend.Cpu).Program!;
 
-    private static CheckedNetwork Check(string blueprint, int size, string? keep = null)
+    private static CheckedNetwork Check(string blueprint, int size, InitKind init = InitKind.HeXavier, string? keep = null)
     {
         var diagnostics = new List<DiagnosticInfo>();
         List<LayerSpec> layers = BlueprintParser.Parse(new BlueprintText(blueprint, Nowhere, EquatableArray<SourcePoint>.Empty), diagnostics);
         var spec = new NetworkSpec(new TypeDeclaration(null, EquatableArray<ContainingType>.Empty, "Net"), Nowhere,
             new InputSpec(1, size, size, Nowhere), LossKind.CrossEntropy, Nowhere, layers.ToEquatableArray())
         {
+            Init = init,
             Keep = keep is null ? EquatableArray<string>.Empty : new[] { keep }.ToEquatableArray(),
         };
         CheckResult checkedResult = NetworkChecker.Check(spec);

@@ -75,6 +75,13 @@ public class ContextTests
             ("BatchNorm.ForwardTraining (tanh)", () => BatchNorm.ForwardTraining(context, cy, cy, gamma, beta, stats1, stats2, stats3, N, c.OutChannels, c.OutHeight * c.OutWidth, 1e-5f, Activation.Tanh)),
             ("Dropout", () => { Dropout.Forward(cy, cy, mask, 0.5f, ref rng); Dropout.Backward(cy, mask, cy); }),
             ("SoftmaxCrossEntropy", () => SoftmaxCrossEntropy.Forward(logits, labels, dlogits, N, 10)),
+            ("ElementwiseLoss", () =>
+            {
+                ElementwiseLoss.MeanSquaredError(logits, dlogits, dlogits);
+                ElementwiseLoss.L1(logits, dlogits, dlogits);
+                ElementwiseLoss.SmoothL1(logits, dlogits, dlogits);
+                ElementwiseLoss.BinaryCrossEntropy(logits, dlogits, dlogits);
+            }),
         };
 
         foreach ((string name, Action call) in kernels)

@@ -16,7 +16,7 @@ internal static class GradientCheck
     /// <summary>An optimiser that leaves the weights alone, so a training step only computes loss and gradients.</summary>
     public sealed class Frozen() : Optimizer(1f)
     {
-        protected override void Update(int index, Parameter parameter)
+        protected override void Update(int index, Parameter parameter, float learningRate, float weightDecay, long parameterStep)
         {
         }
     }
@@ -34,10 +34,17 @@ internal static class GradientCheck
     /// Compares sampled parameter gradients of a training step with central differences of its loss, each tensor's
     /// samples as a vector of their own; fails naming every tensor that is off.
     /// </summary>
-    public static void Parameters(CompiledNetwork net, float[] images, int[] labels, Random random, double tolerance, int samplesPerTensor = 6)
+    public static void Parameters(CompiledNetwork net, float[] images, int[] labels, Random random, double tolerance, int samplesPerTensor = 6) =>
+        Parameters(net, optimizer => net.TrainStep(images, labels, optimizer), random, tolerance, samplesPerTensor);
+
+    /// <summary>The same for a network trained on float targets (one per output element).</summary>
+    public static void Parameters(CompiledNetwork net, float[] images, float[] targets, Random random, double tolerance, int samplesPerTensor = 6) =>
+        Parameters(net, optimizer => net.TrainStep(images, targets, optimizer), random, tolerance, samplesPerTensor);
+
+    private static void Parameters(CompiledNetwork net, Func<Optimizer, float> trainStep, Random random, double tolerance, int samplesPerTensor)
     {
         var frozen = new Frozen();
-        net.TrainStep(images, labels, frozen);
+        trainStep(frozen);
         var failures = new List<string>();
         double pooled = 0;
         foreach (Parameter parameter in net.Parameters.Where(p => p.Trainable))
@@ -49,7 +56,7 @@ internal static class GradientCheck
             {
                 int i = random.Next(parameter.Length);
                 analytic.Add(gradient[i]);
-                numeric.Add(Central(parameter.Value, i, () => net.TrainStep(images, labels, frozen)));
+                numeric.Add(Central(parameter.Value, i, () => trainStep(frozen)));
             }
 
             (double difference, double scale) = Distance(analytic, numeric);
@@ -78,6 +85,39 @@ internal static class GradientCheck
         }
 
         AssertClose(analytic, numeric, tolerance, "input gradients");
+    }
+
+    /// <summary>
+    /// Compares sampled entries of InputGradient with central differences of the evaluation-mode loss, for a network
+    /// trained on float targets; the loss is recomputed in double from Forward's scores by <see cref="FloatTargetLoss"/>.
+    /// </summary>
+    public static void Input(CompiledNetwork net, float[] images, float[] targets, Random random, double tolerance, int samples = 30)
+    {
+        float[] inputGradient = net.InputGradient(images, targets).ToArray();
+        var analytic = new List<double>();
+        var numeric = new List<double>();
+        for (int sample = 0; sample < samples; sample++)
+        {
+            int i = random.Next(images.Length);
+            analytic.Add(inputGradient[i]);
+            numeric.Add(Central(images, i, () => (float)FloatTargetLoss(net.Loss, net.Forward(images).ToArray(), targets)));
+        }
+
+        AssertClose(analytic, numeric, tolerance, "input gradients");
+    }
+
+    /// <summary>The mean over every element of PyTorch's MSELoss, L1Loss, SmoothL1Loss (beta 1) or BCEWithLogitsLoss, in double.</summary>
+    public static double FloatTargetLoss(Loss loss, float[] scores, float[] targets)
+    {
+        Func<double, double, double> term = loss switch
+        {
+            Loss.MeanSquaredError => (s, t) => (s - t) * (s - t),
+            Loss.L1 => (s, t) => Math.Abs(s - t),
+            Loss.SmoothL1 => (s, t) => Math.Abs(s - t) < 1 ? 0.5 * (s - t) * (s - t) : Math.Abs(s - t) - 0.5,
+            Loss.BinaryCrossEntropy => (x, t) => -((t * Math.Log(1 / (1 + Math.Exp(-x)))) + ((1 - t) * Math.Log(1 / (1 + Math.Exp(x))))),
+            _ => throw new ArgumentException($"{loss} trains on class labels.", nameof(loss)),
+        };
+        return scores.Zip(targets, (s, t) => term(s, t)).Average();
     }
 
     /// <summary>

@@ -80,14 +80,25 @@ public sealed class TrainingFixtureTests
         Dictionary<string, SafeTensor> torch = SafeTensors.Read(Fixture(name + ".step.safetensors")).Tensors.ToDictionary(t => t.Name);
         Dictionary<string, float[]> before = net.Parameters.ToDictionary(p => p.Name, p => (float[])p.Value.Clone());
         int[] labels = Array.ConvertAll(torch["labels"].ToInt64Array(), label => (int)label);
-        var failures = new List<string>();
         if (torch.TryGetValue("eval_scores", out SafeTensor? evaluation))
         {
-            Compare("evaluation scores", net.Forward(torch["input"].ToFloat32Array()).ToArray(), evaluation.ToFloat32Array(), allowed: null, failures);
+            var evaluationFailures = new List<string>();
+            Compare("evaluation scores", net.Forward(torch["input"].ToFloat32Array()).ToArray(), evaluation.ToFloat32Array(), allowed: null, evaluationFailures);
+            Assert.True(evaluationFailures.Count == 0, string.Join("\n", evaluationFailures));
         }
 
         float loss = net.TrainStep(torch["input"].ToFloat32Array(), labels, new Sgd(learningRate: 0.1f));
 
+        AssertStepMatches(net, torch, before, loss);
+    }
+
+    /// <summary>
+    /// The step NetCompiler took against PyTorch's: scores, loss, each gradient, each tensor after the update (measured
+    /// against how far the step moved it) and the batch counts; fails naming every tensor that is off.
+    /// </summary>
+    internal static void AssertStepMatches(CompiledNetwork net, Dictionary<string, SafeTensor> torch, Dictionary<string, float[]> before, float loss)
+    {
+        var failures = new List<string>();
         Compare("scores", net.LastScores.ToArray(), torch["scores"].ToFloat32Array(), allowed: null, failures);
         Compare("loss", [loss], torch["loss"].ToFloat32Array(), allowed: null, failures);
         foreach (Parameter parameter in net.Parameters)
@@ -127,7 +138,7 @@ public sealed class TrainingFixtureTests
         _ => throw new ArgumentException(name, nameof(name)),
     };
 
-    private static string Fixture(string file) => Path.Combine(AppContext.BaseDirectory, "Fixtures", file);
+    internal static string Fixture(string file) => Path.Combine(AppContext.BaseDirectory, "Fixtures", file);
 
     /// <summary>
     /// Adds a failure naming the worst element when max |actual - expected| exceeds <paramref name="allowed"/>, by

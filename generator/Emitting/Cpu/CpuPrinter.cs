@@ -22,6 +22,9 @@ internal sealed class CpuPrinter
     private readonly Dictionary<int, string> _locals = [];
     private readonly Dictionary<TensorKey, string> _tensorFields = [];
     private readonly bool _pixel;
+    private readonly bool _floatTargets;
+    private readonly string _targets; // the parameter the loss reads: labels or targets
+    private readonly string _targetType;
     private readonly bool _folds;
     private readonly bool _foldedViews;
     private readonly bool _dropout;
@@ -32,6 +35,9 @@ internal sealed class CpuPrinter
         _program = program;
         _writer = writer;
         _pixel = program.Network.Spec.Loss == LossKind.PixelCrossEntropy;
+        _floatTargets = program.Network.Spec.Loss.TakesFloatTargets();
+        _targets = _floatTargets ? "targets" : "labels";
+        _targetType = _floatTargets ? ReadOnlySpan : "global::System.ReadOnlySpan<int>";
         _folds = program.Routines.Fold.Count > 0;
         _foldedViews = program.Layers.Any(v => v.Kept && v.Output is not null && v.FoldedInto is not null);
         _dropout = program.Routines.Training.Any(c => c is DropoutForward);
@@ -53,9 +59,13 @@ internal sealed class CpuPrinter
     private void Print()
     {
         Shape output = _program.Network.Output;
-        _writer.Line("/// <summary>Labels per image: " + (_pixel ? "one per output pixel" : "one class") + ".</summary>")
-            .Line($"public const int LabelsPerImage = {(_pixel ? Format.Invariant(output.Height * output.Width) : "1")};")
-            .Line();
+        if (!_floatTargets)
+        {
+            _writer.Line("/// <summary>Labels per image: " + (_pixel ? "one per output pixel" : "one class") + ".</summary>")
+                .Line($"public const int LabelsPerImage = {(_pixel ? Format.Invariant(output.Height * output.Width) : "1")};")
+                .Line();
+        }
+
         PrintProgramText();
         PrintSizes();
         PrintShapes();
@@ -193,6 +203,9 @@ internal sealed class CpuPrinter
             InitScheme.HeNormal => $"AddHeParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)}"
                 + (init.NegativeSlope == 0 ? ")" : $", negativeSlope: {Format.FloatLiteral(init.NegativeSlope)})"),
             InitScheme.XavierUniform => $"AddXavierParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)}, fanOut: {Format.Invariant(init.FanOut)})",
+            InitScheme.FanInUniform => $"AddFanInUniformParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)})",
+            InitScheme.SmallNormal => $"AddSmallNormalParameter({key}, {dimensions})",
+            InitScheme.Orthogonal => $"AddOrthogonalParameter({key}, {dimensions})",
             _ when init.Fill != 0 => $"AddParameter({key}, {dimensions}, trainable: {Bool(tensor.Trainable)}, fill: {Format.FloatLiteral(init.Fill)})",
             _ => $"AddParameter({key}, {dimensions}, trainable: {Bool(tensor.Trainable)})",
         };
@@ -213,31 +226,8 @@ internal sealed class CpuPrinter
             .Line($"return {scores};")
             .Close().Line();
 
-        _writer.Line("/// <summary>One training step on up to BatchSize images: forward in training mode, " + (_pixel ? "per-pixel " : "") + "softmax cross-entropy,")
-            .Line("/// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>")
-            .Open($"public override float TrainStep({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels, {Runtime}Optimizer optimizer)")
-            .Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);")
-            .Line("int n = CheckImages(images, nameof(images));")
-            .Line("CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));")
-            .Line("return RunTraining(images, n, labels, optimizer);")
-            .Close().Line();
-
-        _writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>")
-            .Line($"public override {ReadOnlySpan} LastScores => {Slice(_program.ScoresBuffer, "_lastCount")};")
-            .Line();
-
-        _writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
-            .Line("/// and their gradients untouched. The span is valid until the next call on this network.</summary>")
-            .Open($"public override {ReadOnlySpan} InputGradient({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels)")
-            .Line("int n = CheckImages(images, nameof(images));")
-            .Line("CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));")
-            .Line(GradientEvaluation)
-            .Line("LossAndGradient(labels, n);")
-            .Line("RunEvaluationBackward(images, n);")
-            .Line($"return {inputGradient};")
-            .Close().Line();
-
-        _writer.Line("/// <summary>d(score of <paramref name=\"classIndex\"/>" + (_pixel ? ", summed over pixels" : "") + ")/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>")
+        PrintLossEntryPoints(inputGradient);
+        _writer.Line("/// <summary>d(score of <paramref name=\"classIndex\"/>" + (_program.Network.Output.Height * _program.Network.Output.Width > 1 ? ", summed over pixels" : "") + ")/d(images) in evaluation mode (Simonyan et al.'s saliency).</summary>")
             .Open($"public override {ReadOnlySpan} ScoreGradient({ReadOnlySpan} images, int classIndex)")
             .Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);")
             .Line("global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);")
@@ -265,13 +255,7 @@ internal sealed class CpuPrinter
                 .Close().Line();
         }
 
-        string dscores = Slice(_program.ScoresGradientBuffer, "n");
-        _writer.Line("/// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>")
-            .Open("private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)")
-            .Statement(_pixel
-                ? $"return {Kernels}SoftmaxCrossEntropy.ForwardPixels({scores}, labels, _classWeights, {dscores}, n, ClassCount, OutputLength / ClassCount);"
-                : $"return {Kernels}SoftmaxCrossEntropy.Forward({scores}, labels, {dscores}, n, ClassCount);")
-            .Close().Line();
+        PrintLossAndGradient(scores);
 
         _writer.Line("/// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>")
             .Open($"private void RunEvaluation({ReadOnlySpan} images, int n)");
@@ -285,6 +269,83 @@ internal sealed class CpuPrinter
                 .Close().Line();
         }
     }
+
+    /// <summary>
+    /// TrainStep and InputGradient on the kind of target the loss takes (one int per label, or one float per output
+    /// element); the other overloads throw, naming the loss and the overload to call.
+    /// </summary>
+    private void PrintLossEntryPoints(string inputGradient)
+    {
+        string check = _floatTargets
+            ? "CheckTargets(targets, n, OutputLength, nameof(targets));"
+            : "CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));";
+        _writer.Line("/// <summary>The loss this network trains with; " + (_floatTargets ? "TrainStep takes one float target per output element." : "TrainStep takes class labels.") + "</summary>")
+            .Line($"public override {Runtime}Loss Loss => {Runtime}Loss.{_program.Network.Spec.Loss};")
+            .Line();
+
+        _writer.Line($"/// <summary>One training step on up to BatchSize images: forward in training mode, {LossDescription(_program.Network.Spec.Loss)},")
+            .Line("/// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>")
+            .Open($"public override float TrainStep({ReadOnlySpan} images, {_targetType} {_targets}, {Runtime}Optimizer optimizer)")
+            .Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);")
+            .Line("int n = CheckImages(images, nameof(images));")
+            .Line(check)
+            .Line($"return RunTraining(images, n, {_targets}, optimizer);")
+            .Close().Line();
+
+        _writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>")
+            .Line($"public override {ReadOnlySpan} LastScores => {Slice(_program.ScoresBuffer, "_lastCount")};")
+            .Line();
+
+        _writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
+            .Line("/// and their gradients untouched. The span is valid until the next call on this network.</summary>")
+            .Open($"public override {ReadOnlySpan} InputGradient({ReadOnlySpan} images, {_targetType} {_targets})")
+            .Line("int n = CheckImages(images, nameof(images));")
+            .Line(check)
+            .Line(GradientEvaluation)
+            .Line($"LossAndGradient({_targets}, n);")
+            .Line("RunEvaluationBackward(images, n);")
+            .Line($"return {inputGradient};")
+            .Close().Line();
+
+        if (_floatTargets)
+        {
+            _writer.Line("/// <summary>Not for this network: its loss takes float targets, one per output element.</summary>")
+                .Line($"public override float TrainStep({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels, {Runtime}Optimizer optimizer) =>")
+                .Line("    throw TrainsOnFloatTargets(\"TrainStep(images, targets, optimizer)\", OutputLength);")
+                .Line()
+                .Line("/// <summary>Not for this network: its loss takes float targets, one per output element.</summary>")
+                .Line($"public override {ReadOnlySpan} InputGradient({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels) =>")
+                .Line("    throw TrainsOnFloatTargets(\"InputGradient(images, targets)\", OutputLength);")
+                .Line();
+        }
+    }
+
+    /// <summary>The loss of the last scores against the labels or targets: the mean loss, and d(loss)/d(scores).</summary>
+    private void PrintLossAndGradient(string scores)
+    {
+        string dscores = Slice(_program.ScoresGradientBuffer, "n");
+        string call = _program.Network.Spec.Loss switch
+        {
+            LossKind.CrossEntropy => $"SoftmaxCrossEntropy.Forward({scores}, labels, {dscores}, n, ClassCount)",
+            LossKind.PixelCrossEntropy => $"SoftmaxCrossEntropy.ForwardPixels({scores}, labels, _classWeights, {dscores}, n, ClassCount, OutputLength / ClassCount)",
+            LossKind kind => $"ElementwiseLoss.{kind}({scores}, targets, {dscores})",
+        };
+        string description = LossDescription(_program.Network.Spec.Loss);
+        _writer.Line($"/// <summary>{char.ToUpperInvariant(description[0])}{description.Substring(1)} of the last scores: the mean loss, and d(loss)/d(scores).</summary>")
+            .Open($"private float LossAndGradient({_targetType} {_targets}, int n)")
+            .Statement($"return {Kernels}{call};")
+            .Close().Line();
+    }
+
+    private static string LossDescription(LossKind loss) => loss switch
+    {
+        LossKind.CrossEntropy => "softmax cross-entropy",
+        LossKind.PixelCrossEntropy => "per-pixel softmax cross-entropy",
+        LossKind.MeanSquaredError => "mean squared error",
+        LossKind.L1 => "mean absolute error (L1)",
+        LossKind.SmoothL1 => "smooth L1 (Huber, beta 1)",
+        _ => "binary cross-entropy on logits",
+    };
 
     /// <summary>
     /// LayerOutput and LayerGradient: a layer's activations and their gradient by layer name, for Grad-CAM and feature
@@ -352,7 +413,7 @@ internal sealed class CpuPrinter
         }
 
         _writer.Line("/// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>")
-            .Open($"private float RunTraining({images}, global::System.ReadOnlySpan<int> labels, {Runtime}Optimizer optimizer)");
+            .Open($"private float RunTraining({images}, {_targetType} {_targets}, {Runtime}Optimizer optimizer)");
         if (_foldedViews)
         {
             _writer.Line("_lastFolded = false;");
@@ -460,7 +521,7 @@ internal sealed class CpuPrinter
         Scale c => $"{Kernels}Elementwise.Scale({O(c.X)}, {Format.FloatLiteral(c.Factor)}, {O(c.Y)});",
         ImplicitSolve c => $"{Kernels}ImplicitSolve.Forward<{c.Shape}>(context, {O(c.Rhs)}, {O(c.Weight)}, {Format.FloatLiteral(c.H)}, {O(c.Y)}, n);",
         ImplicitSolveBackward c => $"{Kernels}ImplicitSolve.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.Y)}, {O(c.Weight)}, {Format.FloatLiteral(c.H)}, {O(c.DRhs)}, {O(c.DWeight)}, n);",
-        SoftmaxCrossEntropy => "float loss = LossAndGradient(labels, n);",
+        LossAndGradient => $"float loss = LossAndGradient({_targets}, n);",
         CheckLoss => "CheckLoss(loss); // throws before anything the network keeps has changed",
         CommitStep => _dropout ? "_dropoutState = dropoutState; CommitStep();" : "CommitStep();",
         OptimizerStep => "StepOptimizer(optimizer); // gradients averaged over the ranks first when distributed",

@@ -276,7 +276,7 @@ partial class Activations : global::NetCompiler.CompiledNetwork
         "  dense(%classifier.4.output, @classifier.5.weight, " +
         "@classifier.5.bias) -> %classifier.5.output  Classifier_5Shape\n" +
         "  // loss\n" +
-        "  softmax_cross_entropy(%classifier.5.output) -> %classifier.5.output.grad\n" +
+        "  loss(%classifier.5.output) -> %classifier.5.output.grad  cross_entropy\n" +
         "  check_loss()\n" +
         "  // features.3\n" +
         "  batch_norm.update_running(%features.3.saved_mean, %features.3.saved_variance, " +
@@ -621,6 +621,9 @@ partial class Activations : global::NetCompiler.CompiledNetwork
         RunEvaluation(images, n);
         return Slice(_floats10, n * Classifier_5Elements);
     }
+
+    /// <summary>The loss this network trains with; TrainStep takes class labels.</summary>
+    public override global::NetCompiler.Loss Loss => global::NetCompiler.Loss.CrossEntropy;
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
     /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>

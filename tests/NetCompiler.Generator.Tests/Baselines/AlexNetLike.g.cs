@@ -193,7 +193,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         "  dense(%classifier.2.output, @classifier.3.weight, " +
         "@classifier.3.bias) -> %classifier.3.output  Classifier_3Shape\n" +
         "  // loss\n" +
-        "  softmax_cross_entropy(%classifier.3.output) -> %classifier.3.output.grad\n" +
+        "  loss(%classifier.3.output) -> %classifier.3.output.grad  cross_entropy\n" +
         "  check_loss()\n" +
         "  commit_step()\n" +
         "  // classifier.3\n" +
@@ -515,6 +515,9 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         RunEvaluation(images, n);
         return Slice(_floats11, n * Classifier_3Elements);
     }
+
+    /// <summary>The loss this network trains with; TrainStep takes class labels.</summary>
+    public override global::NetCompiler.Loss Loss => global::NetCompiler.Loss.CrossEntropy;
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
     /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>

@@ -432,7 +432,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  dense(%classifier.3.output, @classifier.4.weight, " +
         "@classifier.4.bias) -> %classifier.4.output  Classifier_4Shape\n" +
         "  // loss\n" +
-        "  softmax_cross_entropy(%classifier.4.output) -> %classifier.4.output.grad\n" +
+        "  loss(%classifier.4.output) -> %classifier.4.output.grad  cross_entropy\n" +
         "  check_loss()\n" +
         "  // features.1\n" +
         "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, " +
@@ -1094,6 +1094,9 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         RunEvaluation(images, n);
         return Slice(_floats21, n * Classifier_4Elements);
     }
+
+    /// <summary>The loss this network trains with; TrainStep takes class labels.</summary>
+    public override global::NetCompiler.Loss Loss => global::NetCompiler.Loss.CrossEntropy;
 
     /// <summary>One training step on up to BatchSize images: forward in training mode, softmax cross-entropy,
     /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>

@@ -349,7 +349,7 @@ partial class Zoo
                 "  conv2d(%features.10.output, @features.11.weight, " +
                 "@features.11.bias) -> %features.11.output  Features_11Shape\n" +
                 "  // loss\n" +
-                "  softmax_cross_entropy.pixels(%features.11.output) -> %features.11.output.grad\n" +
+                "  loss(%features.11.output) -> %features.11.output.grad  cross_entropy per_pixel\n" +
                 "  check_loss()\n" +
                 "  // features.1\n" +
                 "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, " +
@@ -934,6 +934,9 @@ partial class Zoo
                 return Slice(_floats12, n * Features_11Elements);
             }
 
+            /// <summary>The loss this network trains with; TrainStep takes class labels.</summary>
+            public override global::NetCompiler.Loss Loss => global::NetCompiler.Loss.PixelCrossEntropy;
+
             /// <summary>One training step on up to BatchSize images: forward in training mode, per-pixel softmax cross-entropy,
             /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>
             public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
@@ -987,7 +990,7 @@ partial class Zoo
                 set => _classWeights = CheckClassWeights(value, ClassCount, nameof(ClassWeights));
             }
 
-            /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
+            /// <summary>Per-pixel softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
             private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
             {
                 return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats12, n * Features_11Elements),

@@ -557,7 +557,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "  conv2d(%features.3.7.output, @features.4.weight, " +
         "@features.4.bias) -> %features.4.output  Features_4Shape\n" +
         "  // loss\n" +
-        "  softmax_cross_entropy.pixels(%features.4.output) -> %features.4.output.grad\n" +
+        "  loss(%features.4.output) -> %features.4.output.grad  cross_entropy per_pixel\n" +
         "  check_loss()\n" +
         "  // features.1\n" +
         "  batch_norm.update_running(%features.1.saved_mean, %features.1.saved_variance, " +
@@ -1415,6 +1415,9 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         return Slice(_floats36, n * Features_4Elements);
     }
 
+    /// <summary>The loss this network trains with; TrainStep takes class labels.</summary>
+    public override global::NetCompiler.Loss Loss => global::NetCompiler.Loss.PixelCrossEntropy;
+
     /// <summary>One training step on up to BatchSize images: forward in training mode, per-pixel softmax cross-entropy,
     /// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>
     public override float TrainStep(global::System.ReadOnlySpan<float> images, global::System.ReadOnlySpan<int> labels, global::NetCompiler.Optimizer optimizer)
@@ -1468,7 +1471,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         set => _classWeights = CheckClassWeights(value, ClassCount, nameof(ClassWeights));
     }
 
-    /// <summary>Softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
+    /// <summary>Per-pixel softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
     private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
     {
         return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats36, n * Features_4Elements),
