@@ -11,7 +11,7 @@ namespace NetCompiler.Kernels;
 public static unsafe class BatchNorm
 {
     /// <summary>
-    /// y = gamma * (x - mean) / sqrt(var + eps) + beta with batch statistics (then ReLU when <paramref name="relu"/>);
+    /// y = activation(gamma * (x - mean) / sqrt(var + eps) + beta) with batch statistics;
     /// saves mean and 1 / sqrt(var + eps) for <see cref="Backward"/> and the unbiased variance for
     /// <see cref="UpdateRunningStatistics"/>. The running statistics are left alone, so a step whose loss turns out
     /// non-finite can be refused with the network unchanged.
@@ -29,7 +29,7 @@ public static unsafe class BatchNorm
         int channels,
         int planeSize,
         float eps,
-        bool relu)
+        Activation activation)
     {
         ArgumentNullException.ThrowIfNull(context);
         CheckShape(x.Length, y.Length, gamma.Length, beta.Length, n, channels, planeSize);
@@ -45,7 +45,7 @@ public static unsafe class BatchNorm
         {
             var job = new TrainingJob
             {
-                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, N = n, Channels = channels, PlaneSize = planeSize, Relu = relu },
+                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, N = n, Channels = channels, PlaneSize = planeSize, Activation = activation },
                 SavedMean = psm,
                 SavedInvStd = psi,
                 SavedVariance = psv,
@@ -72,7 +72,7 @@ public static unsafe class BatchNorm
         }
     }
 
-    /// <summary>y = gamma * (x - runningMean) / sqrt(runningVar + eps) + beta (then ReLU when <paramref name="relu"/>).</summary>
+    /// <summary>y = activation(gamma * (x - runningMean) / sqrt(runningVar + eps) + beta).</summary>
     public static void ForwardInference(
         KernelContext context,
         ReadOnlySpan<float> x,
@@ -85,7 +85,7 @@ public static unsafe class BatchNorm
         int channels,
         int planeSize,
         float eps,
-        bool relu)
+        Activation activation)
     {
         ArgumentNullException.ThrowIfNull(context);
         CheckShape(x.Length, y.Length, gamma.Length, beta.Length, n, channels, planeSize);
@@ -95,7 +95,7 @@ public static unsafe class BatchNorm
         {
             var job = new InferenceJob
             {
-                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, N = n, Channels = channels, PlaneSize = planeSize, Relu = relu },
+                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, N = n, Channels = channels, PlaneSize = planeSize, Activation = activation },
                 RunningMean = prm,
                 RunningVar = prv,
                 Eps = eps,
@@ -107,7 +107,7 @@ public static unsafe class BatchNorm
     /// <summary>
     /// Training-mode gradients (overwritten): dbeta = sum dy, dgamma = sum dy * xhat,
     /// dx = gamma * invStd / m * (m * dy - dbeta - xhat * dgamma) with m = n * planeSize.
-    /// When the forward pass fused ReLU, mask dy first with <see cref="Relu.Backward"/>.
+    /// When the forward pass fused an activation, apply its backward to dy first (<see cref="Activation.Backward"/>).
     /// </summary>
     public static void Backward(
         KernelContext context,
@@ -228,7 +228,7 @@ public static unsafe class BatchNorm
             {
                 float scale = gamma[channel] / MathF.Sqrt(runningVar[channel] + eps);
                 int offset = ((image * channels) + channel) * planeSize;
-                VectorMath.Normalize(dy.Slice(offset, planeSize), center: 0f, scale, shift: 0f, relu: false, dx.Slice(offset, planeSize));
+                VectorMath.Normalize(dy.Slice(offset, planeSize), center: 0f, scale, shift: 0f, Activation.None, dx.Slice(offset, planeSize));
             }
         }
     }
@@ -255,7 +255,7 @@ public static unsafe class BatchNorm
         public int N;
         public int Channels;
         public int PlaneSize;
-        public bool Relu;
+        public Activation Activation;
 
         public readonly Span<float> Plane(float* tensor, int image, int channel) =>
             new(tensor + ((((nint)image * Channels) + channel) * PlaneSize), PlaneSize);
@@ -266,7 +266,7 @@ public static unsafe class BatchNorm
             var scale = (float)(Gamma[channel] * invStd);
             for (int image = 0; image < N; image++)
             {
-                VectorMath.Normalize(Plane(X, image, channel), (float)mean, scale, Beta[channel], Relu, Plane(Y, image, channel));
+                VectorMath.Normalize(Plane(X, image, channel), (float)mean, scale, Beta[channel], Activation, Plane(Y, image, channel));
             }
         }
     }

@@ -13,8 +13,8 @@ public static unsafe class Conv2d
     // the columns stay in L2 while the GEMM streams them.
     private const int ColumnBudget = 1 << 18;
 
-    /// <summary>y = conv(x, w) + bias, then ReLU when <paramref name="relu"/>. <paramref name="bias"/> may be empty.</summary>
-    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, bool relu)
+    /// <summary>y = activation(conv(x, w) + bias). <paramref name="bias"/> may be empty.</summary>
+    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, Activation activation)
         where S : struct, IConvShape
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -25,7 +25,7 @@ public static unsafe class Conv2d
         Guard.Length(y.Length, (long)n * Geometry<S>.OutputSize, nameof(y));
         fixed (float* px = x, pw = w, pb = bias, py = y)
         {
-            ForwardCore<S>(context, px, pw, bias.IsEmpty ? null : pb, py, n, relu);
+            ForwardCore<S>(context, px, pw, bias.IsEmpty ? null : pb, py, n, activation);
         }
     }
 
@@ -40,7 +40,7 @@ public static unsafe class Conv2d
         Guard.Length(dx.Length, (long)n * Geometry<S>.InputSize, nameof(dx));
         fixed (float* pdy = dy, pw = w, pdx = dx)
         {
-            BackwardDataCore<S>(context, pdy, pw, null, pdx, n, relu: false);
+            BackwardDataCore<S>(context, pdy, pw, null, pdx, n, Activation.None);
         }
     }
 
@@ -68,7 +68,7 @@ public static unsafe class Conv2d
         }
     }
 
-    internal static void ForwardCore<S>(KernelContext context, float* x, float* w, float* bias, float* y, int n, bool relu)
+    internal static void ForwardCore<S>(KernelContext context, float* x, float* w, float* bias, float* y, int n, Activation activation)
         where S : struct, IConvShape
     {
         int items = n * S.Groups;
@@ -90,7 +90,7 @@ public static unsafe class Conv2d
             W = w,
             Bias = bias,
             Y = y,
-            Relu = relu,
+            Activation = activation,
             Chunks = chunks,
             ChunkPixels = chunkPixels,
             Scratch = context.Scratch,
@@ -98,8 +98,8 @@ public static unsafe class Conv2d
         context.For(items * chunks, ref job);
     }
 
-    /// <summary>Data gradient, optionally followed by a per-input-channel bias and ReLU (the conv-transpose forward).</summary>
-    internal static void BackwardDataCore<S>(KernelContext context, float* dy, float* w, float* bias, float* dx, int n, bool relu)
+    /// <summary>Data gradient, optionally followed by a per-input-channel bias and an activation (the conv-transpose forward).</summary>
+    internal static void BackwardDataCore<S>(KernelContext context, float* dy, float* w, float* bias, float* dx, int n, Activation activation)
         where S : struct, IConvShape
     {
         int items = n * S.Groups;
@@ -120,7 +120,7 @@ public static unsafe class Conv2d
             W = w,
             Bias = bias,
             Dx = dx,
-            Relu = relu,
+            Activation = activation,
             Chunks = chunks,
             ChunkChannels = chunkChannels,
             Scratch = context.Scratch,
@@ -161,7 +161,7 @@ public static unsafe class Conv2d
         public float* W;
         public float* Bias;
         public float* Y;
-        public bool Relu;
+        public Activation Activation;
         public int Chunks;
         public int ChunkPixels;
         public ScratchSpace Scratch;
@@ -188,7 +188,7 @@ public static unsafe class Conv2d
                     K = rows,
                     Bias = Bias == null ? null : Bias + (group * groupOut),
                     BiasMode = Bias == null ? BiasMode.None : BiasMode.PerRow,
-                    Relu = Relu,
+                    Activation = Activation,
                 };
                 if (Geometry<S>.IsPointwise)
                 {
@@ -214,7 +214,7 @@ public static unsafe class Conv2d
         public float* W;
         public float* Bias;
         public float* Dx;
-        public bool Relu;
+        public Activation Activation;
         public int Chunks;
         public int ChunkChannels;
         public ScratchSpace Scratch;
@@ -253,7 +253,7 @@ public static unsafe class Conv2d
                     problem.Ldc = inputPlane;
                     problem.Bias = bias;
                     problem.BiasMode = bias == null ? BiasMode.None : BiasMode.PerRow;
-                    problem.Relu = Relu;
+                    problem.Activation = Activation;
                     Gemm.Compute(problem, 0, problem.M, 0, problem.N, workspace);
                     continue;
                 }
@@ -263,11 +263,11 @@ public static unsafe class Conv2d
                 Gemm.Compute(problem, 0, problem.M, 0, problem.N, workspace);
                 new Span<float>(gradient, channels * inputPlane).Clear();
                 Im2Col.ScatterAdd<S>(column, channels, 0, outputPlane, gradient);
-                if (bias != null || Relu)
+                if (bias != null || Activation.Kind != ActivationKind.None)
                 {
                     for (int c = 0; c < channels; c++)
                     {
-                        VectorMath.AddBias(new Span<float>(gradient + ((nint)c * inputPlane), inputPlane), bias == null ? 0f : bias[c], Relu);
+                        VectorMath.AddBias(new Span<float>(gradient + ((nint)c * inputPlane), inputPlane), bias == null ? 0f : bias[c], Activation);
                     }
                 }
             }

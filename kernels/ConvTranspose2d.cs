@@ -11,8 +11,8 @@ namespace NetCompiler.Kernels;
 /// </summary>
 public static unsafe class ConvTranspose2d
 {
-    /// <summary>y = conv_transpose(x, w) + bias, then ReLU when <paramref name="relu"/>. <paramref name="bias"/> may be empty.</summary>
-    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, bool relu)
+    /// <summary>y = activation(conv_transpose(x, w) + bias). <paramref name="bias"/> may be empty.</summary>
+    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, Activation activation)
         where S : struct, IConvShape
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -23,7 +23,7 @@ public static unsafe class ConvTranspose2d
         Guard.Length(y.Length, (long)n * OutputSize<S>(), nameof(y));
         fixed (float* px = x, pw = w, pb = bias, py = y)
         {
-            Conv2d.BackwardDataCore<TransposedShape<S>>(context, px, pw, bias.IsEmpty ? null : pb, py, n, relu);
+            Conv2d.BackwardDataCore<TransposedShape<S>>(context, px, pw, bias.IsEmpty ? null : pb, py, n, activation);
         }
     }
 
@@ -38,7 +38,7 @@ public static unsafe class ConvTranspose2d
         Guard.Length(dx.Length, (long)n * InputSize<S>(), nameof(dx));
         fixed (float* pdy = dy, pw = w, pdx = dx)
         {
-            Conv2d.ForwardCore<TransposedShape<S>>(context, pdy, pw, null, pdx, n, relu: false);
+            Conv2d.ForwardCore<TransposedShape<S>>(context, pdy, pw, null, pdx, n, Activation.None);
         }
     }
 

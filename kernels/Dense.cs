@@ -5,8 +5,8 @@ namespace NetCompiler.Kernels;
 /// <summary>Fully connected layer (PyTorch nn.Linear): x [n, In], w [Out, In], bias [Out], y [n, Out].</summary>
 public static unsafe class Dense
 {
-    /// <summary>y = x w^T + bias, then ReLU when <paramref name="relu"/>. <paramref name="bias"/> may be empty.</summary>
-    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, bool relu)
+    /// <summary>y = activation(x w^T + bias). <paramref name="bias"/> may be empty.</summary>
+    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, Activation activation)
         where S : struct, IDenseShape
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -31,7 +31,7 @@ public static unsafe class Dense
                 K = S.InFeatures,
                 Bias = bias.IsEmpty ? null : pb,
                 BiasMode = bias.IsEmpty ? BiasMode.None : BiasMode.PerColumn,
-                Relu = relu,
+                Activation = activation,
             };
             Gemm.Multiply(context, problem);
         }

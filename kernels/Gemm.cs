@@ -13,7 +13,7 @@ internal enum BiasMode
 }
 
 /// <summary>
-/// C (M x N, row stride Ldc) = op(A) op(B) [+ C] [+ bias], then optionally ReLU. op(A) is M x K: A is stored
+/// C (M x N, row stride Ldc) = op(A) op(B) [+ C] [+ bias], then the activation. op(A) is M x K: A is stored
 /// row-major as M x K, or as K x M when <see cref="TransposeA"/>; likewise op(B) is K x N, stored K x N or N x K.
 /// </summary>
 internal unsafe struct GemmProblem
@@ -32,13 +32,15 @@ internal unsafe struct GemmProblem
     public bool Accumulate;
     public float* Bias;
     public BiasMode BiasMode;
-    public bool Relu;
+    public Activation Activation;
 }
 
 /// <summary>
 /// Single-precision matrix multiply in the BLIS style: op(B) is packed in KC x NC blocks (kept in L2/L3),
 /// op(A) in MC x KC blocks, both as micro-panels the register-blocked FMA micro-kernel streams through.
-/// Bias and ReLU are applied while the tile is still in registers. One GEMM serves conv, conv-transpose and dense.
+/// Bias and the activation are applied while the tile is still in registers (the exp-based activations right after
+/// the tile is stored, while it is in L1), by code specialised to the activation: one dispatch on its kind per call.
+/// One GEMM serves conv, conv-transpose and dense.
 /// </summary>
 public static unsafe class Gemm
 {
@@ -144,9 +146,27 @@ public static unsafe class Gemm
         }
     }
 
+    /// <summary>Computes a block of C at one width, dispatching once on the activation to a body specialised to it.</summary>
     internal static void Compute<TSimd, TVector>(in GemmProblem problem, int rowBegin, int rowEnd, int columnBegin, int columnEnd, float* workspace)
         where TSimd : unmanaged, ISimd<TVector>
         where TVector : unmanaged
+    {
+        var block = new Block<TSimd, TVector>
+        {
+            Problem = problem,
+            RowBegin = rowBegin,
+            RowEnd = rowEnd,
+            ColumnBegin = columnBegin,
+            ColumnEnd = columnEnd,
+            Workspace = workspace,
+        };
+        problem.Activation.Accept(ref block);
+    }
+
+    private static void Compute<TSimd, TVector, TFunction>(in GemmProblem problem, int rowBegin, int rowEnd, int columnBegin, int columnEnd, float* workspace)
+        where TSimd : unmanaged, ISimd<TVector>
+        where TVector : unmanaged
+        where TFunction : struct, IActivationFunction
     {
         int nr = 2 * TSimd.Count;
         int k = problem.K;
@@ -169,7 +189,8 @@ public static unsafe class Gemm
                     Accumulate = pc > 0 || problem.Accumulate,
                     RowBias = lastSlice && problem.BiasMode == BiasMode.PerRow ? problem.Bias : null,
                     ColumnBias = lastSlice && problem.BiasMode == BiasMode.PerColumn ? problem.Bias : null,
-                    Relu = lastSlice && problem.Relu,
+                    Activate = lastSlice,
+                    Alpha = problem.Activation.Alpha,
                 };
                 PackB(problem, pc, kc, jc, nc, nr, packedB);
 
@@ -191,12 +212,12 @@ public static unsafe class Gemm
                             float* c = problem.C + ((nint)row * problem.Ldc) + column;
                             if (rows == MR && columns == nr)
                             {
-                                MicroKernel<TSimd, TVector>(kc, panelA, panelB, c, problem.Ldc, epilogue.At(row, column));
+                                MicroKernel<TSimd, TVector, TFunction>(kc, panelA, panelB, c, problem.Ldc, epilogue.At(row, column));
                             }
                             else
                             {
-                                MicroKernel<TSimd, TVector>(kc, panelA, panelB, tile, nr, default);
-                                epilogue.At(row, column).Apply(tile, nr, c, problem.Ldc, rows, columns);
+                                MicroKernel<TSimd, TVector, Identity>(kc, panelA, panelB, tile, nr, default);
+                                epilogue.At(row, column).Apply<TFunction>(tile, nr, c, problem.Ldc, rows, columns);
                             }
                         }
                     }
@@ -210,9 +231,10 @@ public static unsafe class Gemm
 
     /// <summary>MR x NR tile: accumulates kc rank-1 updates in registers, then applies the epilogue and stores.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void MicroKernel<TSimd, TVector>(int kc, float* a, float* b, float* c, int ldc, Epilogue epilogue)
+    private static void MicroKernel<TSimd, TVector, TFunction>(int kc, float* a, float* b, float* c, int ldc, Epilogue epilogue)
         where TSimd : unmanaged, ISimd<TVector>
         where TVector : unmanaged
+        where TFunction : struct, IActivationFunction
     {
         int width = TSimd.Count;
         TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero;
@@ -243,18 +265,40 @@ public static unsafe class Gemm
             b += 2 * width;
         }
 
-        StoreRow<TSimd, TVector>(c, c00, c01, 0, epilogue);
-        StoreRow<TSimd, TVector>(c + ldc, c10, c11, 1, epilogue);
-        StoreRow<TSimd, TVector>(c + (2 * ldc), c20, c21, 2, epilogue);
-        StoreRow<TSimd, TVector>(c + (3 * ldc), c30, c31, 3, epilogue);
-        StoreRow<TSimd, TVector>(c + (4 * ldc), c40, c41, 4, epilogue);
-        StoreRow<TSimd, TVector>(c + (5 * ldc), c50, c51, 5, epilogue);
+        StoreRow<TSimd, TVector, TFunction>(c, c00, c01, 0, epilogue);
+        StoreRow<TSimd, TVector, TFunction>(c + ldc, c10, c11, 1, epilogue);
+        StoreRow<TSimd, TVector, TFunction>(c + (2 * ldc), c20, c21, 2, epilogue);
+        StoreRow<TSimd, TVector, TFunction>(c + (3 * ldc), c30, c31, 3, epilogue);
+        StoreRow<TSimd, TVector, TFunction>(c + (4 * ldc), c40, c41, 4, epilogue);
+        StoreRow<TSimd, TVector, TFunction>(c + (5 * ldc), c50, c51, 5, epilogue);
+
+        // An exp-based activation runs on the stored tile while it is in L1, once no accumulator is live.
+        if (!TFunction.InRegisters && epilogue.Activate)
+        {
+            ActivateTile<TSimd, TVector, TFunction>(c, ldc, epilogue.Alpha);
+        }
+    }
+
+    /// <summary>The activation over a stored MR x NR tile, out of line so the micro-kernel makes no call with its accumulators live.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ActivateTile<TSimd, TVector, TFunction>(float* c, int ldc, float alpha)
+        where TSimd : unmanaged, ISimd<TVector>
+        where TVector : unmanaged
+        where TFunction : struct, IActivationFunction
+    {
+        int width = TSimd.Count;
+        for (int r = 0; r < MR; r++, c += ldc)
+        {
+            TSimd.Store(c, TFunction.Forward<TSimd, TVector>(TSimd.Load(c), alpha));
+            TSimd.Store(c + width, TFunction.Forward<TSimd, TVector>(TSimd.Load(c + width), alpha));
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void StoreRow<TSimd, TVector>(float* c, TVector left, TVector right, int row, in Epilogue epilogue)
+    private static void StoreRow<TSimd, TVector, TFunction>(float* c, TVector left, TVector right, int row, in Epilogue epilogue)
         where TSimd : unmanaged, ISimd<TVector>
         where TVector : unmanaged
+        where TFunction : struct, IActivationFunction
     {
         int width = TSimd.Count;
         if (epilogue.Accumulate)
@@ -276,10 +320,11 @@ public static unsafe class Gemm
             right = TSimd.Add(right, TSimd.Load(epilogue.ColumnBias + width));
         }
 
-        if (epilogue.Relu)
+        // Folds away for the identity (a tile without an activation pays nothing for it) and the exp-based activations.
+        if (typeof(TFunction) != typeof(Identity) && TFunction.InRegisters && epilogue.Activate)
         {
-            left = TSimd.Max(left, TSimd.Zero);
-            right = TSimd.Max(right, TSimd.Zero);
+            left = TFunction.Forward<TSimd, TVector>(left, epilogue.Alpha);
+            right = TFunction.Forward<TSimd, TVector>(right, epilogue.Alpha);
         }
 
         TSimd.Store(c, left);
@@ -394,7 +439,10 @@ public static unsafe class Gemm
         public bool Accumulate;
         public float* RowBias;
         public float* ColumnBias;
-        public bool Relu;
+
+        /// <summary>Whether to apply the activation: on the last depth slice only, once the sum is complete.</summary>
+        public bool Activate;
+        public float Alpha;
 
         public readonly Epilogue At(int row, int column) => this with
         {
@@ -402,8 +450,12 @@ public static unsafe class Gemm
             ColumnBias = ColumnBias == null ? null : ColumnBias + column,
         };
 
-        /// <summary>Scalar epilogue for partial edge tiles computed into a scratch tile.</summary>
-        public readonly void Apply(float* tile, int tileStride, float* c, int ldc, int rows, int columns)
+        /// <summary>
+        /// Scalar epilogue for partial edge tiles computed into a scratch tile: the same additions and activation as
+        /// <see cref="StoreRow{TSimd, TVector, TFunction}"/>, one lane at a time, so an edge tile rounds exactly as a full one.
+        /// </summary>
+        public readonly void Apply<TFunction>(float* tile, int tileStride, float* c, int ldc, int rows, int columns)
+            where TFunction : struct, IActivationFunction
         {
             for (int r = 0; r < rows; r++)
             {
@@ -427,10 +479,27 @@ public static unsafe class Gemm
                         value += ColumnBias[j];
                     }
 
-                    cRow[j] = Relu ? MathF.Max(value, 0f) : value;
+                    cRow[j] = typeof(TFunction) != typeof(Identity) && Activate ? TFunction.Forward<SimdScalar, float>(value, Alpha) : value;
                 }
             }
         }
+    }
+
+    /// <summary>A block of C to compute at one width, waiting for its activation's function.</summary>
+    private struct Block<TSimd, TVector> : IActivationVisitor
+        where TSimd : unmanaged, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        public GemmProblem Problem;
+        public int RowBegin;
+        public int RowEnd;
+        public int ColumnBegin;
+        public int ColumnEnd;
+        public float* Workspace;
+
+        public readonly void Visit<TFunction>()
+            where TFunction : struct, IActivationFunction =>
+            Compute<TSimd, TVector, TFunction>(Problem, RowBegin, RowEnd, ColumnBegin, ColumnEnd, Workspace);
     }
 
     /// <summary>One block of C per thread: columns cut at NR boundaries, or rows at MR boundaries when C is narrow.</summary>

@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics.X86;
 namespace NetCompiler.Kernels;
 
 /// <summary>
-/// The vector operations the GEMM micro-kernel, the FFT and the per-frequency implicit solves need, one implementation
+/// The vector operations the GEMM micro-kernel, the activations, the FFT and the per-frequency implicit solves need, one implementation
 /// per width (<see cref="Simd512"/>, <see cref="Simd256"/>, <see cref="Simd128"/>, <see cref="SimdScalar"/>), so one
 /// kernel body serves every instruction set: RyuJIT specialises it per implementing struct and the calls inline to
 /// single instructions. MultiplySubtract, NegatedMultiplyAdd and Transpose use the width's own instructions (AVX-512F,
@@ -25,6 +25,13 @@ internal unsafe interface ISimd<TVector> where TVector : unmanaged
     static abstract TVector Divide(TVector left, TVector right);
     static abstract TVector Sqrt(TVector value);
     static abstract TVector Max(TVector left, TVector right);
+    static abstract TVector Min(TVector left, TVector right);
+
+    /// <summary>e^value per lane: .NET's vector exp (a few ulp), which every width computes alike, lane for lane.</summary>
+    static abstract TVector Exp(TVector value);
+
+    /// <summary>Per lane, <paramref name="whenLess"/> where left &lt; right, else <paramref name="otherwise"/>.</summary>
+    static abstract TVector LessThanSelect(TVector left, TVector right, TVector whenLess, TVector otherwise);
 
     /// <summary>left * right + addend (fused, except in <see cref="SimdScalar"/>).</summary>
     static abstract TVector MultiplyAdd(TVector left, TVector right, TVector addend);
@@ -61,6 +68,13 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     public static Vector512<float> Sqrt(Vector512<float> value) => Vector512.Sqrt(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Max(Vector512<float> left, Vector512<float> right) => Vector512.Max(left, right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Min(Vector512<float> left, Vector512<float> right) => Vector512.Min(left, right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> Exp(Vector512<float> value) => Vector512.Exp(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LessThanSelect(Vector512<float> left, Vector512<float> right, Vector512<float> whenLess, Vector512<float> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.LessThan(left, right), whenLess, otherwise);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> MultiplyAdd(Vector512<float> left, Vector512<float> right, Vector512<float> addend) =>
         Vector512.FusedMultiplyAdd(left, right, addend);
@@ -134,6 +148,13 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Max(Vector256<float> left, Vector256<float> right) => Vector256.Max(left, right);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Min(Vector256<float> left, Vector256<float> right) => Vector256.Min(left, right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> Exp(Vector256<float> value) => Vector256.Exp(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LessThanSelect(Vector256<float> left, Vector256<float> right, Vector256<float> whenLess, Vector256<float> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.LessThan(left, right), whenLess, otherwise);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> MultiplyAdd(Vector256<float> left, Vector256<float> right, Vector256<float> addend) =>
         Vector256.FusedMultiplyAdd(left, right, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -194,6 +215,13 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Max(Vector128<float> left, Vector128<float> right) => Vector128.Max(left, right);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Min(Vector128<float> left, Vector128<float> right) => Vector128.Min(left, right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> Exp(Vector128<float> value) => Vector128.Exp(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> LessThanSelect(Vector128<float> left, Vector128<float> right, Vector128<float> whenLess, Vector128<float> otherwise) =>
+        Vector128.ConditionalSelect(Vector128.LessThan(left, right), whenLess, otherwise);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> MultiplyAdd(Vector128<float> left, Vector128<float> right, Vector128<float> addend) =>
         Vector128.FusedMultiplyAdd(left, right, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -239,6 +267,14 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     public static float Sqrt(float value) => MathF.Sqrt(value);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Max(float left, float right) => left > right ? left : right;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Min(float left, float right) => left < right ? left : right;
+
+    /// <summary>The vector exp on one lane, so a scalar tail rounds exactly as the vector body before it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float Exp(float value) => Vector128.Exp(Vector128.CreateScalar(value)).ToScalar();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LessThanSelect(float left, float right, float whenLess, float otherwise) => left < right ? whenLess : otherwise;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float MultiplyAdd(float left, float right, float addend) => (left * right) + addend;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 
 namespace NetCompiler.Kernels;
 
-/// <summary>Memory-bound element-wise helpers; Vector&lt;float&gt; width is plenty for them.</summary>
+/// <summary>Memory-bound element-wise helpers; Vector&lt;float&gt; width is plenty for the sums, the affine map runs at the GEMM's widths.</summary>
 internal static class VectorMath
 {
     /// <summary>destination += source.</summary>
@@ -29,33 +29,41 @@ internal static class VectorMath
         }
     }
 
-    /// <summary>values = values + shift, then max(., 0) when <paramref name="relu"/>.</summary>
-    public static void AddBias(Span<float> values, float shift, bool relu) => Normalize(values, 0f, 1f, shift, relu, values);
+    /// <summary>values = activation(values + shift).</summary>
+    public static void AddBias(Span<float> values, float shift, Activation activation) => Normalize(values, 0f, 1f, shift, activation, values);
 
-    /// <summary>destination = (source - center) * scale + shift, then max(., 0) when <paramref name="relu"/>.</summary>
-    public static void Normalize(ReadOnlySpan<float> source, float center, float scale, float shift, bool relu, Span<float> destination)
+    /// <summary>
+    /// destination = activation((source - center) * scale + shift), the activation applied in registers by a loop
+    /// specialised to it (one dispatch on its kind per call).
+    /// </summary>
+    public static void Normalize(ReadOnlySpan<float> source, float center, float scale, float shift, Activation activation, Span<float> destination)
     {
-        int i = 0;
-        if (Vector.IsHardwareAccelerated)
+        activation.Run(new NormalizeLoop(source, center, scale, shift, activation.Alpha, destination[..source.Length]));
+    }
+
+    /// <summary>
+    /// The affine map as it always ran: fused in whole vectors, unfused in the tail; the activation's tail lanes use
+    /// the vector code one lane at a time, so they round as the body does.
+    /// </summary>
+    internal static unsafe void Normalize<TSimd, TVector, TFunction>(ReadOnlySpan<float> source, float center, float scale, float shift, float alpha, Span<float> destination)
+        where TSimd : unmanaged, ISimd<TVector>
+        where TVector : unmanaged
+        where TFunction : struct, IActivationFunction
+    {
+        int length = source.Length, width = TSimd.Count, i = 0;
+        fixed (float* input = source, output = destination)
         {
-            ReadOnlySpan<Vector<float>> input = MemoryMarshal.Cast<float, Vector<float>>(source);
-            Span<Vector<float>> output = MemoryMarshal.Cast<float, Vector<float>>(destination[..source.Length]);
-            var centerVector = new Vector<float>(center);
-            var scaleVector = new Vector<float>(scale);
-            var shiftVector = new Vector<float>(shift);
-            for (int v = 0; v < input.Length; v++)
+            TVector centerVector = TSimd.Broadcast(center), scaleVector = TSimd.Broadcast(scale), shiftVector = TSimd.Broadcast(shift);
+            for (; i + width <= length; i += width)
             {
-                Vector<float> value = Vector.FusedMultiplyAdd(input[v] - centerVector, scaleVector, shiftVector);
-                output[v] = relu ? Vector.Max(value, Vector<float>.Zero) : value;
+                TVector value = TSimd.MultiplyAdd(TSimd.Subtract(TSimd.Load(input + i), centerVector), scaleVector, shiftVector);
+                TSimd.Store(output + i, TFunction.Forward<TSimd, TVector>(value, alpha));
             }
 
-            i = input.Length * Vector<float>.Count;
-        }
-
-        for (; i < source.Length; i++)
-        {
-            float value = ((source[i] - center) * scale) + shift;
-            destination[i] = relu ? MathF.Max(value, 0f) : value;
+            for (; i < length; i++)
+            {
+                output[i] = TFunction.Forward<SimdScalar, float>(((input[i] - center) * scale) + shift, alpha);
+            }
         }
     }
 
@@ -172,5 +180,17 @@ internal static class VectorMath
         }
 
         return sum;
+    }
+
+    private readonly ref struct NormalizeLoop(ReadOnlySpan<float> source, float center, float scale, float shift, float alpha, Span<float> destination)
+        : IActivationLoop
+    {
+        private readonly ReadOnlySpan<float> _source = source;
+        private readonly Span<float> _destination = destination;
+
+        public void Run<TSimd, TVector, TFunction>()
+            where TSimd : unmanaged, ISimd<TVector>
+            where TVector : unmanaged
+            where TFunction : struct, IActivationFunction => Normalize<TSimd, TVector, TFunction>(_source, center, scale, shift, alpha, _destination);
     }
 }

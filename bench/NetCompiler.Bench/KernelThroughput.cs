@@ -34,7 +34,7 @@ internal static class KernelThroughput
         float[] x = Random(n * inputSize, 1), w = Random(S.OutChannels * S.InChannels / S.Groups * S.Kernel * S.Kernel, 2);
         float[] bias = new float[S.OutChannels], y = new float[n * outputSize], dx = new float[x.Length], dw = new float[w.Length];
         double flops = 2.0 * n * outputSize * (S.InChannels / S.Groups) * S.Kernel * S.Kernel;
-        double forward = flops / Time(() => Conv2d.Forward<S>(context, x, w, bias, y, n, relu: true)) / 1e9;
+        double forward = flops / Time(() => Conv2d.Forward<S>(context, x, w, bias, y, n, Activation.Relu)) / 1e9;
         double data = flops / Time(() => Conv2d.BackwardData<S>(context, y, w, dx, n)) / 1e9;
         double weight = flops / Time(() => Conv2d.BackwardWeight<S>(context, x, y, dw, bias, n)) / 1e9;
         string name = $"{S.InChannels}->{S.OutChannels} {S.InHeight}x{S.InWidth} 3x3";

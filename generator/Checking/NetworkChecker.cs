@@ -111,17 +111,16 @@ internal static class NetworkChecker
     }
 
     /// <summary>
-    /// A last layer that distorts what the loss reads. A ReLU is fine before a regression loss (depth is non-negative),
-    /// not before the logits of a softmax or of binary cross-entropy. The Sigmoid layer, once there is one, gets an arm
-    /// here for BinaryCrossEntropy: that loss applies the sigmoid itself, so a Sigmoid last would apply it twice.
+    /// A last layer that distorts what the loss reads. An activation is fine before a regression loss (depth is
+    /// non-negative, a final Tanh suits targets in [-1, 1]); not before the scores of a softmax or the logits of binary
+    /// cross-entropy when it bounds them (all but LeakyReLU with a positive slope do). Binary cross-entropy applies the
+    /// sigmoid itself, so a Sigmoid last would apply it twice.
     /// </summary>
     private static void CheckLastLayer(CheckedLayer last, LossKind loss, List<DiagnosticInfo> diagnostics)
     {
         string? problem = last.Spec switch
         {
-            ReluSpec when loss == LossKind.BinaryCrossEntropy =>
-                "the logits cannot go negative, so no probability of BinaryCrossEntropy falls below 0.5; end in Dense or Conv",
-            ReluSpec when !loss.TakesFloatTargets() => "the scores cannot go negative, which cripples the softmax of " + loss + "; end in Dense or Conv",
+            ActivationSpec activation => ActivationProblem(activation, loss),
             DropoutSpec => "the scores are randomly zeroed during training; put Dropout before the last Dense",
             _ => null,
         };
@@ -129,6 +128,31 @@ internal static class NetworkChecker
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ScoresClipped, last.Spec.Span, last.Description, problem));
         }
+    }
+
+    private static string? ActivationProblem(ActivationSpec activation, LossKind loss)
+    {
+        bool nonNegative = activation.Kind is ActivationKind.Relu or ActivationKind.Relu6 || activation is { Kind: ActivationKind.LeakyRelu, Alpha: 0 };
+        string? bounds = nonNegative && activation.Kind != ActivationKind.Relu6 ? "cannot go negative" : activation.Kind switch
+        {
+            ActivationKind.Relu6 => "are clipped to [0, 6]",
+            ActivationKind.Sigmoid => "are squashed into (0, 1)",
+            ActivationKind.Tanh => "are squashed into (-1, 1)",
+            ActivationKind.Elu => "cannot go below -" + Format.Invariant(activation.Alpha),
+            ActivationKind.Silu => "cannot go below -0.28",
+            _ => null,
+        };
+        return loss switch
+        {
+            _ when bounds is null => null,
+            LossKind.BinaryCrossEntropy when activation.Kind == ActivationKind.Sigmoid =>
+                "BinaryCrossEntropy applies the sigmoid itself, so it would be applied twice; end in Dense or Conv",
+            LossKind.BinaryCrossEntropy when nonNegative =>
+                "the logits cannot go negative, so no probability of BinaryCrossEntropy falls below 0.5; end in Dense or Conv",
+            LossKind.BinaryCrossEntropy => "the logits " + bounds + ", which keeps the probabilities of BinaryCrossEntropy from 0 and 1; end in Dense or Conv",
+            _ when loss.TakesFloatTargets() => null,
+            _ => "the scores " + bounds + ", which cripples the softmax of " + loss + "; end in Dense or Conv",
+        };
     }
 
     /// <summary>

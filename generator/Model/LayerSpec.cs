@@ -45,7 +45,24 @@ internal sealed record BatchNormSpec(
     public const float DefaultMomentum = 0.1f;
 }
 
-internal sealed record ReluSpec(string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments)
+/// <summary>The element-wise activations, nn.ReLU ... nn.SiLU; a kernel program carries them as its calls' activations.</summary>
+internal enum ActivationKind
+{
+    None,
+    Relu,
+    LeakyRelu,
+    Sigmoid,
+    Tanh,
+    Elu,
+    Relu6,
+    Silu,
+}
+
+/// <summary>
+/// An activation layer; <see cref="Alpha"/> is LeakyReLU's negative slope or ELU's alpha, 0 for the kinds without a
+/// parameter.
+/// </summary>
+internal sealed record ActivationSpec(string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments, ActivationKind Kind, float Alpha)
     : LayerSpec(Name, Span, Arguments);
 
 internal enum PoolKind

@@ -13,7 +13,7 @@ internal sealed class BatchNorm : Op<BatchNormSpec>
 
     public override string Name => "BatchNorm";
 
-    public override bool TakesReluEpilogue => true;
+    public override bool TakesActivationEpilogue => true;
 
     public override LayerKind Syntax { get; } = new("BatchNormAttribute", ["BN", "BATCHNORM"], [],
         [("eps", "Eps", ArgumentType.Float), ("momentum", "Momentum", ArgumentType.Float)],
@@ -40,7 +40,7 @@ internal sealed class BatchNorm : Op<BatchNormSpec>
         return valid ? new LayerOutcome(input, description, [.. OpCatalog.NormTensors("", input.Channels)], 0) : LayerOutcome.Failed(description);
     }
 
-    public override Initialiser Initialise(TensorSpec tensor, bool activatedByRelu) => OpCatalog.NormInitialiser(tensor);
+    public override Initialiser Initialise(TensorSpec tensor, Activation activation) => OpCatalog.NormInitialiser(tensor);
 
     protected override BufferOperand Lower(BatchNormSpec bn, LayerLowering lowering) =>
         lowering.BatchNorm(lowering.Norm("", bn.Eps, bn.Momentum), lowering.Input, "output");

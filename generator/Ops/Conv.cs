@@ -21,7 +21,7 @@ internal sealed class Conv : Op<ConvSpec>
 
     public override string Name => "Conv";
 
-    public override bool TakesReluEpilogue => true;
+    public override bool TakesActivationEpilogue => true;
 
     public override LayerKind Syntax { get; } = new("ConvAttribute", ["CONV"],
         [("OutChannels", ArgumentType.Int, true), ("Kernel", ArgumentType.Int, true)], Options,
@@ -67,11 +67,11 @@ internal sealed class Conv : Op<ConvSpec>
         return LowerLinear(lowering, LinearOp.Conv2d, shape);
     }
 
-    /// <summary>The forward of a layer of the form y = W x + b: one call, the ReLU after it fused in later.</summary>
+    /// <summary>The forward of a layer of the form y = W x + b: one call, the activation after it fused in later.</summary>
     public static BufferOperand LowerLinear(LayerLowering lowering, LinearOp kind, string shape)
     {
         BufferOperand output = lowering.Activation("output");
-        lowering.Emit(new LinearForward(kind, shape, lowering.Input, lowering.Value("", TensorRole.Weight), lowering.Value("", TensorRole.Bias), output, Epilogue.None));
+        lowering.Emit(new LinearForward(kind, shape, lowering.Input, lowering.Value("", TensorRole.Weight), lowering.Value("", TensorRole.Bias), output, Activation.None));
         return output;
     }
 

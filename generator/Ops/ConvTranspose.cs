@@ -14,7 +14,7 @@ internal sealed class ConvTranspose : Op<ConvTransposeSpec>
 
     public override string Name => "ConvTranspose";
 
-    public override bool TakesReluEpilogue => true;
+    public override bool TakesActivationEpilogue => true;
 
     public override LayerKind Syntax { get; } = new("ConvTransposeAttribute", ["CONVT", "DECONV", "UPCONV"],
         [("OutChannels", ArgumentType.Int, true), ("Kernel", ArgumentType.Int, true)],

@@ -13,7 +13,7 @@ internal sealed class Dense : Op<DenseSpec>
 
     public override string Name => "Dense";
 
-    public override bool TakesReluEpilogue => true;
+    public override bool TakesActivationEpilogue => true;
 
     public override LayerKind Syntax { get; } = new("DenseAttribute", ["FC", "DENSE"], [("OutFeatures", ArgumentType.Int, true)],
         [("in", "InFeatures", ArgumentType.Int), ("bias", "Bias", ArgumentType.Bool)],

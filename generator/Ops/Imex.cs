@@ -105,7 +105,7 @@ internal sealed class Imex : Op<ImexSpec>
             {
                 BufferOperand rhs = lowering.Activation("rhs");
                 lowering.Emit(new AddScaled(y, imex.H, explicitBranch, rhs));
-                BufferOperand normed = lowering.BatchNorm(lowering.Norm(lowering.StepModule("norm"), BatchNormSpec.DefaultEps, BatchNormSpec.DefaultMomentum), rhs, "normed", Epilogue.None);
+                BufferOperand normed = lowering.BatchNorm(lowering.Norm(lowering.StepModule("norm"), BatchNormSpec.DefaultEps, BatchNormSpec.DefaultMomentum), rhs, "normed", Activation.None);
                 lowering.Emit(new ImplicitSolve(solveShape, normed, c, imex.H, output));
             }
             else
@@ -122,8 +122,8 @@ internal sealed class Imex : Op<ImexSpec>
     }
 
     /// <summary>Batch norms start as the identity; K (followed by BN and ReLU) is He-initialised, C Xavier.</summary>
-    public override Initialiser Initialise(TensorSpec tensor, bool activatedByRelu) =>
+    public override Initialiser Initialise(TensorSpec tensor, Activation activation) =>
         tensor.Key.Module.EndsWith(".bn", StringComparison.Ordinal) || tensor.Key.Module.EndsWith(".norm", StringComparison.Ordinal)
             ? OpCatalog.NormInitialiser(tensor)
-            : base.Initialise(tensor, activatedByRelu || tensor.Key.Module.EndsWith(".conv", StringComparison.Ordinal));
+            : base.Initialise(tensor, tensor.Key.Module.EndsWith(".conv", StringComparison.Ordinal) ? Activation.Relu : activation);
 }

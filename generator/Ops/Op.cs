@@ -20,16 +20,17 @@ internal abstract class Op
     /// <summary>The op as messages name it: its attribute's name ("Conv", "MaxPool").</summary>
     public abstract string Name { get; }
 
-    /// <summary>Whether a ReLU right after it can run in its epilogue.</summary>
-    public virtual bool TakesReluEpilogue => false;
+    /// <summary>Whether an activation right after it can run in its epilogue.</summary>
+    public virtual bool TakesActivationEpilogue => false;
 
     public abstract LayerOutcome Check(LayerSpec spec, Shape input, ShapeRules rules, ref ReceptiveField field);
 
     /// <summary>
-    /// How a tensor of the layer starts: biases 0; weights He-initialised when a ReLU follows (directly or through a
-    /// batch norm), Xavier otherwise.
+    /// How a tensor of the layer starts: biases 0; weights by the activation that follows, directly or through a batch
+    /// norm, as PyTorch's calculate_gain suggests: He (gain sqrt 2) for ReLU, ReLU6, ELU and SiLU, He with gain
+    /// sqrt(2 / (1 + slope^2)) for LeakyReLU (kaiming_normal_'s a), Xavier for sigmoid, tanh and no activation.
     /// </summary>
-    public virtual Initialiser Initialise(TensorSpec tensor, bool activatedByRelu)
+    public virtual Initialiser Initialise(TensorSpec tensor, Activation activation)
     {
         if (tensor.Key.Role != TensorRole.Weight)
         {
@@ -39,7 +40,12 @@ internal abstract class Op
         // PyTorch's fans: weight [a, b, k, k] has fan_in b*k*k and fan_out a*k*k (so for a transposed convolution,
         // whose weight is [in, out/groups, k, k], they swap roles exactly as in PyTorch).
         int fanIn = Fan(tensor.Dimensions, 1), fanOut = Fan(tensor.Dimensions, 0);
-        return new Initialiser(activatedByRelu ? InitScheme.HeNormal : InitScheme.XavierUniform, fanIn, fanOut, 0f);
+        return activation.Kind switch
+        {
+            ActivationKind.Relu or ActivationKind.Relu6 or ActivationKind.Elu or ActivationKind.Silu => new Initialiser(InitScheme.HeNormal, fanIn, fanOut, 0f),
+            ActivationKind.LeakyRelu => new Initialiser(InitScheme.HeNormal, fanIn, fanOut, 0f) { NegativeSlope = activation.Alpha },
+            _ => new Initialiser(InitScheme.XavierUniform, fanIn, fanOut, 0f),
+        };
     }
 
     private static int Fan(EquatableArray<int> dimensions, int axis)
@@ -76,7 +82,7 @@ internal static class OpCatalog
 {
     public static readonly Op[] All =
     [
-        Conv.Instance, ConvTranspose.Instance, BatchNorm.Instance, Relu.Instance, MaxPool.Instance, AvgPool.Instance,
+        Conv.Instance, ConvTranspose.Instance, BatchNorm.Instance, .. ActivationOp.Family, MaxPool.Instance, AvgPool.Instance,
         GlobalAvgPool.Instance, Dense.Instance, Dropout.Instance, Residual.Instance, Imex.Instance,
     ];
 
@@ -85,7 +91,7 @@ internal static class OpCatalog
         ConvSpec => Conv.Instance,
         ConvTransposeSpec => ConvTranspose.Instance,
         BatchNormSpec => BatchNorm.Instance,
-        ReluSpec => Relu.Instance,
+        ActivationSpec activation => ActivationOp.Of(activation.Kind),
         PoolSpec { Kind: PoolKind.Max } => MaxPool.Instance,
         PoolSpec => AvgPool.Instance,
         GlobalAvgPoolSpec => GlobalAvgPool.Instance,

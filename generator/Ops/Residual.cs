@@ -81,17 +81,17 @@ internal sealed class Residual : Op<ResidualSpec>
     {
         Operand k1 = lowering.Value(lowering.StepModule(first), TensorRole.Weight);
         BufferOperand conv = lowering.Activation("conv");
-        lowering.Emit(new LinearForward(LinearOp.Conv2d, shape, y, k1, NoOperand.Instance, conv, Epilogue.None));
-        BufferOperand normed = lowering.BatchNorm(lowering.Norm(lowering.StepModule("bn"), BatchNormSpec.DefaultEps, BatchNormSpec.DefaultMomentum), conv, "bn", Epilogue.Relu);
+        lowering.Emit(new LinearForward(LinearOp.Conv2d, shape, y, k1, NoOperand.Instance, conv, Activation.None));
+        BufferOperand normed = lowering.BatchNorm(lowering.Norm(lowering.StepModule("bn"), BatchNormSpec.DefaultEps, BatchNormSpec.DefaultMomentum), conv, "bn", Activation.Relu);
         BufferOperand branch = lowering.Activation(outputName == "output" ? "branch" : outputName);
         lowering.Emit(second is null
-            ? new LinearForward(LinearOp.ConvTranspose2d, shape, normed, k1, NoOperand.Instance, branch, Epilogue.None)
-            : new LinearForward(LinearOp.Conv2d, shape, normed, lowering.Value(lowering.StepModule(second), TensorRole.Weight), NoOperand.Instance, branch, Epilogue.None));
+            ? new LinearForward(LinearOp.ConvTranspose2d, shape, normed, k1, NoOperand.Instance, branch, Activation.None)
+            : new LinearForward(LinearOp.Conv2d, shape, normed, lowering.Value(lowering.StepModule(second), TensorRole.Weight), NoOperand.Instance, branch, Activation.None));
         return branch;
     }
 
     /// <summary>Batch norms start as the identity; K1 (followed by BN and ReLU) is He-initialised, the rest Xavier.</summary>
-    public override Initialiser Initialise(TensorSpec tensor, bool activatedByRelu) => tensor.Key.Module.EndsWith(".bn", System.StringComparison.Ordinal)
+    public override Initialiser Initialise(TensorSpec tensor, Activation activation) => tensor.Key.Module.EndsWith(".bn", System.StringComparison.Ordinal)
         ? OpCatalog.NormInitialiser(tensor)
-        : base.Initialise(tensor, activatedByRelu || tensor.Key.Module.EndsWith(".conv1", System.StringComparison.Ordinal));
+        : base.Initialise(tensor, tensor.Key.Module.EndsWith(".conv1", System.StringComparison.Ordinal) ? Activation.Relu : activation);
 }

@@ -98,10 +98,10 @@ internal static class Lowering
             current = op.Lower(lowering);
             views.Add(new LayerView(layer.Name, layer.Output.Elements, current.Id, null, null, current.Id, null));
 
-            // He for weights a ReLU follows, directly (in the epilogue) or through a batch norm.
-            bool activatedByRelu = (op.TakesReluEpilogue && Next(layers, i, 1) is ReluSpec)
-                || (Next(layers, i, 1) is BatchNormSpec && Next(layers, i, 2) is ReluSpec);
-            tensors.AddRange(Initialisation.Apply(network.Spec.Init, [.. layer.Tensors.Select(t => new ProgramTensor(t.Key, t.Dimensions, t.Trainable, op.Initialise(t, activatedByRelu)))]));
+            // The activation the weights feed, directly (in the epilogue) or through a batch norm, picks He or Xavier.
+            LayerSpec? following = Next(layers, i, 1) is BatchNormSpec ? Next(layers, i, 2) : op.TakesActivationEpilogue ? Next(layers, i, 1) : null;
+            Activation activation = following is ActivationSpec spec ? ActivationOp.Descriptor(spec) : Activation.None;
+            tensors.AddRange(Initialisation.Apply(network.Spec.Init, [.. layer.Tensors.Select(t => new ProgramTensor(t.Key, t.Dimensions, t.Trainable, op.Initialise(t, activation)))]));
         }
 
         return new LoweredNetwork(network, buffers.Sizes, buffers.ToEquatableArray(), tensors.ToEquatableArray(),
@@ -215,14 +215,14 @@ internal sealed class LayerLowering(
     }
 
     /// <summary>A batch norm in training form into a buffer named <paramref name="outputName"/>, with the statistics it saves.</summary>
-    public BufferOperand BatchNorm(BatchNormParameters norm, Operand x, string outputName, Epilogue epilogue = Epilogue.None)
+    public BufferOperand BatchNorm(BatchNormParameters norm, Operand x, string outputName, Activation activation = default)
     {
         string module = norm.Weight.Module == Layer.Name ? "" : norm.Weight.Module.Substring(_prefix.Length + 1) + ".";
         BufferOperand y = Activation(outputName);
         Emit(new BatchNormTraining(norm, x, y,
             Saved(module + "saved_mean", ElementType.Float32, Channels, perImage: false),
             Saved(module + "saved_inv_std", ElementType.Float32, Channels, perImage: false),
-            Saved(module + "saved_variance", ElementType.Float32, Channels, perImage: false), epilogue));
+            Saved(module + "saved_variance", ElementType.Float32, Channels, perImage: false), activation));
         return y;
     }
 }

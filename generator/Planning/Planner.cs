@@ -35,7 +35,16 @@ internal static class Planner
         bool folds = folded.Fold.Count > 0;
         EquatableArray<Call> evaluationBackward = DeriveBackward.Run(evaluation, scores, buffers, gradients, lowered.Tensors, parameterGradients: false, inputGradient: true);
         EquatableArray<Call> training = Training(lowered, buffers, gradients, scoresGradient);
-        var routines = new Routines(folds ? folded.Inference : evaluation, folds ? evaluation : EquatableArray<Call>.Empty, folded.Fold, training, evaluationBackward);
+
+        // Forward fuses what training could not (SiLU); the gradient entry points keep the unfused routine, whose
+        // buffers the evaluation backward reads (InferenceUnfolded stays unfused, serving both).
+        EquatableArray<Call> inference = folds ? folded.Inference : evaluation;
+        var keptOutputs = new HashSet<int>(folded.Layers.Where(v => network.Spec.Keep.Contains(v.Layer)).Select(v => v.Output).OfType<int>());
+        EquatableArray<Call> fused = FuseEpilogues.Inference(inference, keptOutputs);
+        var routines = new Routines(fused, folds ? evaluation : EquatableArray<Call>.Empty, folded.Fold, training, evaluationBackward)
+        {
+            InferenceForGradients = fused.Count < inference.Count ? inference : EquatableArray<Call>.Empty,
+        };
 
         EquatableArray<LayerView> views = folded.Layers.Select(v => v with
         {
@@ -52,7 +61,7 @@ internal static class Planner
 
         var seeded = new HashSet<int> { scoresGradient.Id };
         // What each public call runs: Forward, TrainStep, and InputGradient or ScoreGradient (forward, seed, backward).
-        var executions = new List<IReadOnlyList<Call>> { routines.Inference, routines.Training, routines.Inference.Concat(routines.EvaluationBackward).ToList() };
+        var executions = new List<IReadOnlyList<Call>> { routines.Inference, routines.Training, routines.GradientForward.Concat(routines.EvaluationBackward).ToList() };
         if (folds)
         {
             executions.Add(routines.InferenceUnfolded);

@@ -15,11 +15,45 @@ internal sealed record NoOperand : Operand
     public static readonly NoOperand Instance = new();
 }
 
-/// <summary>The activation a kernel applies in its epilogue, while the tile is still in registers.</summary>
-internal enum Epilogue
+/// <summary>
+/// The activation a call applies: in a kernel's epilogue, while the tile is still in registers, or as a call of its own
+/// (<see cref="ActivationForward"/>). <see cref="Alpha"/> is LeakyReLU's negative slope or ELU's alpha, 0 otherwise.
+/// </summary>
+internal readonly record struct Activation(ActivationKind Kind, float Alpha)
 {
-    None,
-    Relu,
+    public static Activation None => default;
+
+    public static Activation Relu => new(ActivationKind.Relu, 0f);
+
+    public bool IsNone => Kind == ActivationKind.None;
+
+    /// <summary>
+    /// Whether the backward needs the forward's input: SiLU is not monotonic, so its output does not determine its
+    /// derivative. Every other kind's derivative is a function of its output (with LeakyReLU's slope at least 0 and
+    /// ELU's alpha above 0, as checking ensures), so those fuse into the kernel before them in training.
+    /// </summary>
+    public bool BackwardReadsInput => Kind == ActivationKind.Silu;
+
+    /// <summary>The activation in the printed program: relu, leaky_relu, sigmoid, tanh, elu, relu6, silu.</summary>
+    public string Name => Kind switch
+    {
+        ActivationKind.Relu => "relu",
+        ActivationKind.LeakyRelu => "leaky_relu",
+        ActivationKind.Sigmoid => "sigmoid",
+        ActivationKind.Tanh => "tanh",
+        ActivationKind.Elu => "elu",
+        ActivationKind.Relu6 => "relu6",
+        ActivationKind.Silu => "silu",
+        _ => "identity",
+    };
+
+    private bool HasParameter => Kind is ActivationKind.LeakyRelu or ActivationKind.Elu;
+
+    /// <summary>The parameter of a standalone call: "negative_slope=0.1", "alpha=1", or nothing.</summary>
+    public string Parameter => !HasParameter ? "" : (Kind == ActivationKind.LeakyRelu ? "negative_slope=" : "alpha=") + Format.Invariant(Alpha);
+
+    /// <summary>The activation as a kernel's epilogue in the printed program: " +relu", " +leaky_relu(0.1)", nothing for none.</summary>
+    public string Flag => IsNone ? "" : " +" + Name + (HasParameter ? "(" + Format.Invariant(Alpha) + ")" : "");
 }
 
 /// <summary>The kernels that share the linear-layer form y = W x (+ b): convolution, transposed convolution, dense.</summary>
@@ -43,16 +77,14 @@ internal abstract record Call
 
     public abstract IEnumerable<Operand> Outputs { get; }
 
-    /// <summary>Constants of the call in the printed program ("shape=Features_0Shape relu").</summary>
+    /// <summary>Constants of the call in the printed program ("Features_0Shape +relu").</summary>
     public virtual string Attributes => "";
 
     /// <summary>The layer (or time step) the call belongs to, for comments and the printed program.</summary>
     public string Layer { get; init; } = "";
-
-    protected static string Flag(Epilogue epilogue) => epilogue == Epilogue.Relu ? " +relu" : "";
 }
 
-internal sealed record LinearForward(LinearOp Kind, string Shape, Operand X, Operand Weight, Operand Bias, BufferOperand Y, Epilogue Epilogue) : Call
+internal sealed record LinearForward(LinearOp Kind, string Shape, Operand X, Operand Weight, Operand Bias, BufferOperand Y, Activation Activation) : Call
 {
     public override string Op => Name(Kind);
 
@@ -60,7 +92,7 @@ internal sealed record LinearForward(LinearOp Kind, string Shape, Operand X, Ope
 
     public override IEnumerable<Operand> Outputs => [Y];
 
-    public override string Attributes => Shape + Flag(Epilogue);
+    public override string Attributes => Shape + Activation.Flag;
 
     public static string Name(LinearOp kind) => kind switch { LinearOp.Conv2d => "conv2d", LinearOp.ConvTranspose2d => "conv_transpose2d", _ => "dense" };
 }
@@ -105,7 +137,7 @@ internal sealed record BatchNormParameters(TensorKey Weight, int Channels, int P
 /// Batch norm on batch statistics; saves the mean, 1/sqrt(var + eps) and the unbiased variance. It leaves the running
 /// statistics alone: <see cref="BatchNormCommit"/> moves them once the step's loss is known to be finite.
 /// </summary>
-internal sealed record BatchNormTraining(BatchNormParameters Norm, Operand X, BufferOperand Y, BufferOperand SavedMean, BufferOperand SavedInvStd, BufferOperand SavedVariance, Epilogue Epilogue) : Call
+internal sealed record BatchNormTraining(BatchNormParameters Norm, Operand X, BufferOperand Y, BufferOperand SavedMean, BufferOperand SavedInvStd, BufferOperand SavedVariance, Activation Activation) : Call
 {
     public override string Op => "batch_norm.training";
 
@@ -113,7 +145,7 @@ internal sealed record BatchNormTraining(BatchNormParameters Norm, Operand X, Bu
 
     public override IEnumerable<Operand> Outputs => [Y, SavedMean, SavedInvStd, SavedVariance];
 
-    public override string Attributes => "eps=" + Format.Invariant(Norm.Eps) + Flag(Epilogue);
+    public override string Attributes => "eps=" + Format.Invariant(Norm.Eps) + Activation.Flag;
 }
 
 /// <summary>Moves the running statistics towards the batch's: running = (1 - momentum) running + momentum batch.</summary>
@@ -128,7 +160,7 @@ internal sealed record BatchNormCommit(BatchNormParameters Norm, BufferOperand S
     public override string Attributes => "momentum=" + Format.Invariant(Norm.Momentum);
 }
 
-internal sealed record BatchNormInference(BatchNormParameters Norm, Operand X, BufferOperand Y, Epilogue Epilogue) : Call
+internal sealed record BatchNormInference(BatchNormParameters Norm, Operand X, BufferOperand Y, Activation Activation) : Call
 {
     public override string Op => "batch_norm.inference";
 
@@ -136,7 +168,7 @@ internal sealed record BatchNormInference(BatchNormParameters Norm, Operand X, B
 
     public override IEnumerable<Operand> Outputs => [Y];
 
-    public override string Attributes => "eps=" + Format.Invariant(Norm.Eps) + Flag(Epilogue);
+    public override string Attributes => "eps=" + Format.Invariant(Norm.Eps) + Activation.Flag;
 }
 
 internal sealed record BatchNormBackward(BatchNormParameters Norm, Operand DY, Operand X, BufferOperand SavedMean, BufferOperand SavedInvStd, Operand DX) : Call
@@ -167,23 +199,31 @@ internal sealed record BatchNormFold(BatchNormParameters Norm, Operand Weight, O
     public override IEnumerable<Operand> Outputs => [FoldedWeight, FoldedBias];
 }
 
-internal sealed record ReluForward(Operand X, BufferOperand Y) : Call
+/// <summary>y = f(x), an activation not fused into the kernel before it.</summary>
+internal sealed record ActivationForward(Activation Activation, Operand X, BufferOperand Y) : Call
 {
-    public override string Op => "relu";
+    public override string Op => Activation.Name;
 
     public override IEnumerable<Operand> Inputs => [X];
 
     public override IEnumerable<Operand> Outputs => [Y];
+
+    public override string Attributes => Activation.Parameter;
 }
 
-/// <summary>dy *= (y > 0), in place: the mask of a ReLU is its output's sign.</summary>
-internal sealed record ReluBackward(BufferOperand Y, BufferOperand DY) : Call
+/// <summary>
+/// dy *= f'(.), in place, from <see cref="Saved"/>: the forward's output, from which every derivative but SiLU's follows
+/// (a ReLU's mask is its output's sign), or its input for SiLU (<see cref="Activation.BackwardReadsInput"/>).
+/// </summary>
+internal sealed record ActivationBackward(Activation Activation, BufferOperand Saved, BufferOperand DY) : Call
 {
-    public override string Op => "relu.backward";
+    public override string Op => Activation.Name + ".backward";
 
-    public override IEnumerable<Operand> Inputs => [Y, DY];
+    public override IEnumerable<Operand> Inputs => [Saved, DY];
 
     public override IEnumerable<Operand> Outputs => [DY];
+
+    public override string Attributes => Activation.Parameter;
 }
 
 internal enum PoolOp

@@ -64,10 +64,10 @@ internal enum InitScheme
     /// <summary>A constant (batch norm weight and running variance 1, biases and running means 0).</summary>
     Constant,
 
-    /// <summary>He (Kaiming) normal, std sqrt(2 / fan_in): for weights followed by a ReLU.</summary>
+    /// <summary>He (Kaiming) normal, std sqrt(2 / fan_in): for weights followed by ReLU, ReLU6, ELU or SiLU (LeakyReLU: see NegativeSlope).</summary>
     HeNormal,
 
-    /// <summary>Xavier (Glorot) uniform, bound sqrt(6 / (fan_in + fan_out)): for the others.</summary>
+    /// <summary>Xavier (Glorot) uniform, bound sqrt(6 / (fan_in + fan_out)): for the others (sigmoid, tanh, none).</summary>
     XavierUniform,
 
     /// <summary>Uniform within 1/sqrt(fan_in), fan_in the layer weight's: PyTorch's default for weights and biases.</summary>
@@ -80,7 +80,11 @@ internal enum InitScheme
     Orthogonal,
 }
 
-internal sealed record Initialiser(InitScheme Scheme, int FanIn, int FanOut, float Fill);
+internal sealed record Initialiser(InitScheme Scheme, int FanIn, int FanOut, float Fill)
+{
+    /// <summary>He for a LeakyReLU's weights: its negative slope a, so the std is sqrt(2 / ((1 + a^2) fan_in)).</summary>
+    public float NegativeSlope { get; init; }
+}
 
 /// <summary>A stored tensor: its checkpoint key, PyTorch shape, whether the optimiser trains it, how it starts.</summary>
 internal sealed record ProgramTensor(TensorKey Key, EquatableArray<int> Dimensions, bool Trainable, Initialiser Init)
@@ -98,10 +102,10 @@ internal sealed record ShapeMember(string Name, int Value);
 
 /// <summary>What one layer of the network exposes to LayerOutput and LayerGradient after a call.</summary>
 /// <param name="Output">The buffer holding the layer's output, or null where a fused kernel keeps only another's.</param>
-/// <param name="OutputKeptBy">The layer whose output is kept instead (a ReLU fused into this layer).</param>
+/// <param name="OutputKeptBy">The layer whose output is kept instead (an activation fused into this layer).</param>
 /// <param name="FoldedInto">In folded inference the layer's output is not computed: the batch norm it feeds absorbs it.</param>
-/// <param name="GradientOf">The buffer whose gradient is the layer's output gradient (after a fused ReLU's mask is applied).</param>
-/// <param name="GradientKeptBy">The layer whose gradient is kept instead (this ReLU's mask is applied in the other's).</param>
+/// <param name="GradientOf">The buffer whose gradient is the layer's output gradient (after a fused activation's backward is applied).</param>
+/// <param name="GradientKeptBy">The layer whose gradient is kept instead (this activation's backward is applied in the other's).</param>
 internal sealed record LayerView(string Layer, long OutputElements, int? Output, string? OutputKeptBy, string? FoldedInto, int? GradientOf, string? GradientKeptBy)
 {
     /// <summary>The buffer of d(loss)/d(<see cref="GradientOf"/>), set once the backward is derived.</summary>
@@ -112,7 +116,8 @@ internal sealed record LayerView(string Layer, long OutputElements, int? Output,
 }
 
 /// <summary>The routines of a network, each an ordered list of primitive calls.</summary>
-/// <param name="Inference">Evaluation-mode forward with batch norm folded into the layer before (where there is one).</param>
+/// <param name="Inference">Evaluation-mode forward with batch norm folded into the layer before (where there is one), and
+/// every activation in the epilogue of the kernel before it (SiLU included: nothing is kept for a backward).</param>
 /// <param name="InferenceUnfolded">Evaluation-mode forward with every batch norm run; empty when nothing folds.</param>
 /// <param name="Fold">Rebuilds the folded weights from the parameters.</param>
 /// <param name="Training">Forward in training mode, loss, its check, the state commit, backward and the update.</param>
@@ -122,7 +127,18 @@ internal sealed record Routines(
     EquatableArray<Call> InferenceUnfolded,
     EquatableArray<Call> Fold,
     EquatableArray<Call> Training,
-    EquatableArray<Call> EvaluationBackward);
+    EquatableArray<Call> EvaluationBackward)
+{
+    /// <summary>
+    /// Where <see cref="Inference"/> fuses an activation whose backward reads its input (SiLU), the same routine without
+    /// those fusions: what InputGradient and ScoreGradient run before <see cref="EvaluationBackward"/>. Empty otherwise,
+    /// when Inference serves them. (<see cref="InferenceUnfolded"/> never fuses them, so it serves them unfolded.)
+    /// </summary>
+    public EquatableArray<Call> InferenceForGradients { get; init; } = EquatableArray<Call>.Empty;
+
+    /// <summary>The evaluation-mode forward the gradient entry points run when batch norm is folded.</summary>
+    public EquatableArray<Call> GradientForward => InferenceForGradients.Count > 0 ? InferenceForGradients : Inference;
+}
 
 /// <summary>Where each buffer lives: storage slots shared by buffers whose lifetimes never overlap.</summary>
 /// <param name="SlotOf">The slot of buffer i (-1 for the input, which is the caller's).</param>

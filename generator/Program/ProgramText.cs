@@ -37,7 +37,7 @@ internal static class ProgramText
             string start = init.Scheme switch
             {
                 InitScheme.Constant => "constant(" + Format.Invariant(init.Fill) + ")",
-                InitScheme.HeNormal => "he_normal(fan_in=" + Format.Invariant(init.FanIn) + ")",
+                InitScheme.HeNormal => "he_normal(fan_in=" + Format.Invariant(init.FanIn) + (init.NegativeSlope == 0 ? "" : ", a=" + Format.Invariant(init.NegativeSlope)) + ")",
                 InitScheme.FanInUniform => "uniform(bound=1/sqrt(" + Format.Invariant(init.FanIn) + "))",
                 InitScheme.SmallNormal => "normal(std=0.01)",
                 InitScheme.Orthogonal => "orthogonal(gain=1)",
@@ -48,6 +48,7 @@ internal static class ProgramText
 
         Routine(text, program, "inference", program.Routines.Inference);
         Routine(text, program, "inference_unfolded", program.Routines.InferenceUnfolded);
+        Routine(text, program, "inference_for_gradients", program.Routines.InferenceForGradients);
         Routine(text, program, "fold", program.Routines.Fold);
         Routine(text, program, "training", program.Routines.Training);
         Routine(text, program, "evaluation_backward", program.Routines.EvaluationBackward);

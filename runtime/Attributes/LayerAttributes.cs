@@ -51,8 +51,36 @@ public sealed class BatchNormAttribute : LayerAttribute
     public float Momentum { get; set; } = 0.1f;
 }
 
-/// <summary>Rectified linear unit.</summary>
+/// <summary>
+/// Rectified linear unit (nn.ReLU). After a Conv, ConvTranspose, Dense or BatchNorm it runs in that kernel's epilogue,
+/// as do the other activations but SiLU, which fuses in inference only (its backward needs its input).
+/// </summary>
 public sealed class ReluAttribute : LayerAttribute;
+
+/// <summary>Leaky ReLU (nn.LeakyReLU): x for x &gt; 0, <see cref="Slope"/> x otherwise; the slope is finite and at least 0.</summary>
+public sealed class LeakyReluAttribute(float slope = 0.01f) : LayerAttribute
+{
+    /// <summary>PyTorch's negative_slope.</summary>
+    public float Slope { get; } = slope;
+}
+
+/// <summary>The logistic sigmoid 1 / (1 + e^-x) (nn.Sigmoid).</summary>
+public sealed class SigmoidAttribute : LayerAttribute;
+
+/// <summary>The hyperbolic tangent (nn.Tanh).</summary>
+public sealed class TanhAttribute : LayerAttribute;
+
+/// <summary>Exponential linear unit (nn.ELU): x for x &gt; 0, <see cref="Alpha"/> (e^x - 1) otherwise; alpha is positive.</summary>
+public sealed class EluAttribute(float alpha = 1f) : LayerAttribute
+{
+    public float Alpha { get; } = alpha;
+}
+
+/// <summary>min(max(x, 0), 6) (nn.ReLU6).</summary>
+public sealed class Relu6Attribute : LayerAttribute;
+
+/// <summary>Sigmoid linear unit x / (1 + e^-x), also called swish (nn.SiLU).</summary>
+public sealed class SiluAttribute : LayerAttribute;
 
 /// <summary>Max pooling (nn.MaxPool2d); the stride defaults to the kernel.</summary>
 public sealed class MaxPoolAttribute(int kernel) : LayerAttribute

@@ -123,11 +123,14 @@ public abstract partial class CompiledNetwork : IDisposable
     /// <summary>Registers a batch norm's num_batches_tracked, e.g. "features.1.num_batches_tracked".</summary>
     protected void AddBatchCounter(string name) => _batchCounters.Add(new BatchCounter(name));
 
-    /// <summary>He (Kaiming) normal initialisation, std = sqrt(2 / fanIn): for layers followed by ReLU.</summary>
-    protected Parameter AddHeParameter(string name, int[] shape, int fanIn)
+    /// <summary>
+    /// He (Kaiming) normal initialisation, std = sqrt(2 / ((1 + a^2) fanIn)) with a the negative slope (0 but for
+    /// LeakyReLU): for layers followed by ReLU, ReLU6, ELU, SiLU or LeakyReLU.
+    /// </summary>
+    protected Parameter AddHeParameter(string name, int[] shape, int fanIn, float negativeSlope = 0f)
     {
         Parameter parameter = AddParameter(name, shape, trainable: true);
-        double std = Math.Sqrt(2.0 / fanIn);
+        double std = Math.Sqrt(2.0 / ((1 + ((double)negativeSlope * negativeSlope)) * fanIn));
         foreach (ref float value in parameter.Value.AsSpan())
         {
             value = (float)(_initRandom.NextGaussian() * std);

@@ -103,6 +103,15 @@ public sealed class BaselineTests
             """
         },
         {
+            "Activations",
+            "Activations",
+            """
+            // Every activation: fused in training where its output gives its derivative, SiLU in inference only.
+            [Network("3x16x16", Blueprint = "CONV 8 3x3 -> LEAKYRELU 0.1 -> CONV 8 3x3 -> BN -> SILU -> POOL 2 -> ELU -> CONV 8 3x3 -> RELU6 -> FC 16 -> SIGMOID -> FC 16 -> BN -> TANH -> FC 4")]
+            public partial class Activations;
+            """
+        },
+        {
             "AlexNetLike",
             "AlexNetLike",
             """

@@ -193,12 +193,39 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task NC0013_NegativeLeakyReluSlope() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8")]
+        [Conv(2, 3), LeakyRelu({|NC0013:-0.1f|}), Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
     public Task NC0013_InitializationNotAMember() => Expect(DiagnosticSeverity.Error,
         """
         [Network("1x8x8", {|NC0013:Init = (Initialization)9|})]
         [Dense(2)]
         public partial class Net;
         """);
+
+    [Fact]
+    public Task NC0013_NonFiniteLeakyReluSlope() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8")]
+        [Dense(4), LeakyRelu({|NC0013:float.NaN|}), Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public async Task NC0013_NonPositiveEluAlphaInABlueprint()
+    {
+        NetworkGeneratorTest run = await Expect(DiagnosticSeverity.Error,
+            """
+            [Network("1x8x8", Blueprint = "CONV 2 3x3 -> ELU {|NC0013:0|} -> FC 2")]
+            public partial class Net;
+            """);
+        Assert.Equal("Elu: Alpha = 0 is out of range: alpha must be a finite positive number", run.GeneratorDiagnostics.Single().GetMessage(CultureInfo.InvariantCulture));
+    }
 
     [Fact]
     public Task NC0013_NonPositiveImexStep() => Expect(DiagnosticSeverity.Error,
@@ -281,6 +308,40 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public async Task NC0020_ClassifierEndsInSigmoid()
+    {
+        NetworkGeneratorTest run = await Expect(DiagnosticSeverity.Warning,
+            """
+            [Network("1x8x8")]
+            [Dense(10), {|NC0020:Sigmoid|}]
+            public partial class Net;
+            """);
+        Assert.Equal("The network ends in Sigmoid: the scores are squashed into (0, 1), which cripples the softmax of CrossEntropy; end in Dense or Conv",
+            run.GeneratorDiagnostics.Single().GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public Task NC0020_SegmenterEndsInTanh() => Expect(DiagnosticSeverity.Warning,
+        """
+        [Network("1x8x8", Loss = Loss.PixelCrossEntropy)]
+        [Conv(3, 1), {|NC0020:Tanh|}]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public async Task NC0020_BinaryCrossEntropyOnSigmoid()
+    {
+        NetworkGeneratorTest run = await Expect(DiagnosticSeverity.Warning,
+            """
+            [Network("1x8x8", Loss = Loss.BinaryCrossEntropy)]
+            [Dense(5), {|NC0020:Sigmoid|}]
+            public partial class Net;
+            """);
+        Assert.Equal("The network ends in Sigmoid: BinaryCrossEntropy applies the sigmoid itself, so it would be applied twice; end in Dense or Conv",
+            run.GeneratorDiagnostics.Single().GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
     public Task NC0020_BinaryCrossEntropyOnRelu() => Expect(DiagnosticSeverity.Warning,
         """
         [Network("1x8x8", Loss = Loss.BinaryCrossEntropy)]
@@ -289,13 +350,16 @@ public sealed class DiagnosticTests
         """);
 
     /// <summary>
-    /// The float-target losses take any output, one channel or more, flat or spatial, and a ReLU last is fine for the
-    /// regression losses (depth is non-negative): nothing is reported, where cross-entropy reports NC0015 or NC0020.
+    /// The float-target losses take any output, one channel or more, flat or spatial, and a ReLU, Tanh or Sigmoid last is
+    /// fine for the regression losses (depth is non-negative, targets may lie in a range): nothing is reported, where
+    /// cross-entropy reports NC0015 or NC0020.
     /// </summary>
     [Theory]
     [InlineData("MeanSquaredError", "[Conv(1, 3, Pad = 1), Relu]")]
     [InlineData("L1", "[Conv(3, 3)]")]
     [InlineData("SmoothL1", "[Dense(1), Relu]")]
+    [InlineData("MeanSquaredError", "[Dense(2), Tanh]")]
+    [InlineData("L1", "[Conv(1, 3, Pad = 1), Sigmoid]")]
     [InlineData("BinaryCrossEntropy", "[Conv(1, 1)]")]
     [InlineData("BinaryCrossEntropy", "[Dense(1)]")]
     public async Task FloatTargetLossesFitAnyOutput(string loss, string layers)

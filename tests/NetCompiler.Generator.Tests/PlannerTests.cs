@@ -43,6 +43,72 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public void EveryActivationWhoseDerivativeFollowsFromItsOutputFusesInTrainingButSilu()
+    {
+        LoweredNetwork fused = FuseEpilogues.Run(Lower("CONV 4 3x3 -> LEAKYRELU 0.1 -> CONV 4 3x3 -> BN -> ELU 0.5 -> SIGMOID -> CONV 4 3x3 -> SILU -> "
+            + "CONVT 4 3x3 -> RELU6 -> FC 8 -> TANH -> FC 2"));
+        Assert.Equal(
+            ["conv2d(%images, @features.0.weight, @features.0.bias) -> %features.1.output  Features_0Shape +leaky_relu(0.1)",
+             "conv2d(%features.1.output, @features.2.weight, @features.2.bias) -> %features.2.output  Features_2Shape",
+             "batch_norm.training(%features.2.output, @features.3.weight, @features.3.bias) -> %features.4.output, %features.3.saved_mean, "
+             + "%features.3.saved_inv_std, %features.3.saved_variance  eps=1E-05 +elu(0.5)",
+             // After another activation, an activation is a call of its own; SiLU is one wherever it stands.
+             "sigmoid(%features.4.output) -> %features.5.output",
+             "conv2d(%features.5.output, @features.6.weight, @features.6.bias) -> %features.6.output  Features_6Shape",
+             "silu(%features.6.output) -> %features.7.output",
+             "conv_transpose2d(%features.7.output, @features.8.weight, @features.8.bias) -> %features.9.output  Features_8Shape +relu6",
+             "dense(%features.9.output, @classifier.0.weight, @classifier.0.bias) -> %classifier.1.output  Classifier_0Shape +tanh",
+             "dense(%classifier.1.output, @classifier.2.weight, @classifier.2.bias) -> %classifier.2.output  Classifier_2Shape"],
+            Print(fused, fused.Forward));
+    }
+
+    [Fact]
+    public void ActivationBackwardsReadTheOutputButSilusReadsItsInput()
+    {
+        KernelProgram program = Plan("CONV 4 3x3 -> ELU -> SIGMOID -> CONV 4 3x3 -> SILU -> GAP -> FC 2");
+        string[] backward = Print(program, program.Routines.Training.SkipWhile(c => c is not CommitStep).Skip(1));
+        // SiLU's from the convolution's output, its input; the sigmoid's from its own output.
+        Assert.Contains("copy(%features.4.output.grad) -> %features.3.output.grad", backward);
+        Assert.Contains("silu.backward(%features.3.output, %features.3.output.grad) -> %features.3.output.grad", backward);
+        Assert.Contains("copy(%features.2.output.grad) -> %features.1.output.grad", backward);
+        Assert.Contains("sigmoid.backward(%features.2.output, %features.1.output.grad) -> %features.1.output.grad", backward);
+        // The ELU fused into the first convolution, applied in place to the gradient of the output it wrote.
+        Assert.Contains("elu.backward(%features.1.output, %features.1.output.grad) -> %features.1.output.grad  alpha=1", backward);
+    }
+
+    [Fact]
+    public void InferenceFusesSiluWhileTheGradientEntryPointsKeepItsInput()
+    {
+        KernelProgram program = Plan("CONV 4 3x3 -> BN -> SILU -> CONV 4 3x3 -> SILU -> GAP -> FC 2");
+        // The batch norm folds into the first convolution, which then takes the SiLU too; so does the second.
+        Assert.Equal(
+            ["conv2d(%images, %features.0.folded_weight, %features.0.folded_bias) -> %features.2.output  Features_0Shape +silu",
+             "conv2d(%features.2.output, @features.3.weight, @features.3.bias) -> %features.4.output  Features_3Shape +silu"],
+            Print(program, program.Routines.Inference.Where(c => c is LinearForward { Kind: LinearOp.Conv2d })));
+        Assert.DoesNotContain(program.Routines.Inference, c => c is ActivationForward);
+        Assert.Equal(2, program.Routines.InferenceForGradients.Count(c => c is ActivationForward { Activation.Kind: ActivationKind.Silu }));
+        Assert.Equal(2, program.Routines.EvaluationBackward.Count(c => c is ActivationBackward { Activation.Kind: ActivationKind.Silu }));
+        Assert.DoesNotContain(program.Routines.InferenceUnfolded, c => c.Attributes.Contains("+silu"));
+
+        // A kept layer's output stays computed, so the SiLU after it stays a call of its own.
+        CheckedNetwork kept = Check("CONV 4 3x3 -> SILU -> GAP -> FC 2", 16, keep: "features.0");
+        KernelProgram keeping = Planner.Plan(kept, Backend.Cpu).Program!;
+        Assert.Contains(keeping.Routines.Inference, c => c is ActivationForward);
+        Assert.Empty(keeping.Routines.InferenceForGradients);
+    }
+
+    [Fact]
+    public void WeightsStartAsTheActivationTheyFeedSuggests()
+    {
+        LoweredNetwork lowered = Lower("CONV 2 3x3 -> RELU -> CONV 2 3x3 -> LEAKYRELU 0.2 -> CONV 2 3x3 -> BN -> ELU -> CONV 2 3x3 -> RELU6 -> "
+            + "CONV 2 3x3 -> SILU -> CONV 2 3x3 -> BN -> TANH -> FC 4 -> SIGMOID -> FC 2");
+        Assert.Equal(
+            [(InitScheme.HeNormal, 0f), (InitScheme.HeNormal, 0.2f), (InitScheme.HeNormal, 0f), (InitScheme.HeNormal, 0f), (InitScheme.HeNormal, 0f),
+             (InitScheme.XavierUniform, 0f), (InitScheme.XavierUniform, 0f), (InitScheme.XavierUniform, 0f)],
+            lowered.Tensors.Where(t => t.Key.Role == TensorRole.Weight && t.Dimensions.Count > 1).Select(t => (t.Init.Scheme, t.Init.NegativeSlope)));
+    }
+
+    [Fact]
     public void SimplifyInferenceRunsBatchNormOnRunningStatisticsAndDropoutAsTheIdentity()
     {
         LoweredNetwork fused = FuseEpilogues.Run(Lower("CONV 8 3x3 -> BN -> RELU -> GAP -> DROPOUT 0.5 -> FC 10"));
@@ -208,12 +274,16 @@ public sealed class PlannerTests
 
     private static KernelProgram Plan(string blueprint) => Planner.Plan(Check(blueprint, 16), Backend.Cpu).Program!;
 
-    private static CheckedNetwork Check(string blueprint, int size, InitKind init = InitKind.HeXavier)
+    private static CheckedNetwork Check(string blueprint, int size, InitKind init = InitKind.HeXavier, string? keep = null)
     {
         var diagnostics = new List<DiagnosticInfo>();
         List<LayerSpec> layers = BlueprintParser.Parse(new BlueprintText(blueprint, Nowhere, EquatableArray<SourcePoint>.Empty), diagnostics);
         var spec = new NetworkSpec(new TypeDeclaration(null, EquatableArray<ContainingType>.Empty, "Net"), Nowhere,
-            new InputSpec(1, size, size, Nowhere), LossKind.CrossEntropy, Nowhere, layers.ToEquatableArray()) { Init = init };
+            new InputSpec(1, size, size, Nowhere), LossKind.CrossEntropy, Nowhere, layers.ToEquatableArray())
+        {
+            Init = init,
+            Keep = keep is null ? EquatableArray<string>.Empty : new[] { keep }.ToEquatableArray(),
+        };
         CheckResult checkedResult = NetworkChecker.Check(spec);
         Assert.Empty(diagnostics.Concat(checkedResult.Diagnostics));
         return checkedResult.Network!;

@@ -17,7 +17,7 @@ public sealed class StageTests
         List<LayerSpec> layers = ParseClean("[[CONV 32 3x3 -> BN -> RELU]*2 -> POOL 2]*3 -> [FC 128 -> RELU]*2 -> FC 10");
         Assert.Equal(3 * 7 + 4 + 1, layers.Count);
         Assert.Equal(
-            ["ConvSpec", "BatchNormSpec", "ReluSpec", "ConvSpec", "BatchNormSpec", "ReluSpec", "PoolSpec"],
+            ["ConvSpec", "BatchNormSpec", "ActivationSpec", "ConvSpec", "BatchNormSpec", "ActivationSpec", "PoolSpec"],
             layers.Take(7).Select(l => l.GetType().Name));
         Assert.Equal(10, Assert.IsType<DenseSpec>(layers[^1]).OutFeatures);
     }
@@ -41,6 +41,60 @@ public sealed class StageTests
         var average = Assert.IsType<PoolSpec>(layers[1]);
         Assert.Equal((PoolKind.Average, 3, 2, 1, true), (average.Kind, average.Kernel, average.Stride, average.Pad, average.Optional));
         Assert.IsType<GlobalAvgPoolSpec>(layers[2]);
+    }
+
+    [Fact]
+    public void BlueprintActivationsTakeTheirParameterOrPyTorchsDefault()
+    {
+        List<LayerSpec> layers = ParseClean("RELU -> LEAKYRELU -> leakyrelu 0.2 -> SIGMOID -> TANH -> ELU -> ELU 0.5 -> RELU6 -> SILU");
+        Assert.Equal(
+            [(ActivationKind.Relu, 0f), (ActivationKind.LeakyRelu, 0.01f), (ActivationKind.LeakyRelu, 0.2f), (ActivationKind.Sigmoid, 0f), (ActivationKind.Tanh, 0f),
+             (ActivationKind.Elu, 1f), (ActivationKind.Elu, 0.5f), (ActivationKind.Relu6, 0f), (ActivationKind.Silu, 0f)],
+            layers.Cast<ActivationSpec>().Select(a => (a.Kind, a.Alpha)));
+
+        // The summary describes them as PyTorch prints its modules.
+        CheckResult result = NetworkChecker.Check(Network(1, 4, 4, [.. layers, .. ParseClean("FC 2")]));
+        Assert.Empty(result.Diagnostics);
+        Assert.Equal(
+            ["ReLU", "LeakyReLU(negative_slope=0.01)", "LeakyReLU(negative_slope=0.2)", "Sigmoid", "Tanh", "ELU(alpha=1.0)", "ELU(alpha=0.5)", "ReLU6", "SiLU", "Linear(16, 2)"],
+            result.Network!.Layers.Select(l => l.Description));
+    }
+
+    [Theory]
+    [InlineData("LEAKYRELU -0.1", "LeakyRelu", "Slope", "-0.1", "the negative slope must be a finite number of at least 0")]
+    [InlineData("ELU 0", "Elu", "Alpha", "0", "alpha must be a finite positive number")]
+    [InlineData("ELU -2", "Elu", "Alpha", "-2", "alpha must be a finite positive number")]
+    public void ActivationParametersOutOfRangeAreErrors(string activation, string layer, string argument, string value, string rule)
+    {
+        CheckResult result = NetworkChecker.Check(Network(1, 4, 4, ParseClean("CONV 2 3x3 -> " + activation + " -> FC 2")));
+        Assert.Null(result.Network);
+        DiagnosticInfo diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("NC0013", diagnostic.Id);
+        Assert.Equal([layer, argument, value, rule], diagnostic.MessageArguments);
+    }
+
+    [Theory]
+    [InlineData("RELU", "the scores cannot go negative")]
+    [InlineData("LEAKYRELU 0", "the scores cannot go negative")]
+    [InlineData("RELU6", "the scores are clipped to [0, 6]")]
+    [InlineData("SIGMOID", "the scores are squashed into (0, 1)")]
+    [InlineData("TANH", "the scores are squashed into (-1, 1)")]
+    [InlineData("ELU 2", "the scores cannot go below -2")]
+    [InlineData("SILU", "the scores cannot go below -0.28")]
+    [InlineData("LEAKYRELU 0.1", null)]
+    public void AClassifierEndingInABoundedActivationIsWarnedOf(string activation, string? problem)
+    {
+        CheckResult result = NetworkChecker.Check(Network(1, 4, 4, ParseClean("FC 4 -> " + activation)));
+        Assert.NotNull(result.Network);
+        if (problem is null)
+        {
+            Assert.Empty(result.Diagnostics);
+            return;
+        }
+
+        DiagnosticInfo diagnostic = Assert.Single(result.Diagnostics);
+        Assert.Equal("NC0020", diagnostic.Id);
+        Assert.StartsWith(problem + ", which cripples the softmax of CrossEntropy", diagnostic.MessageArguments[1]);
     }
 
     [Theory]

@@ -15,7 +15,7 @@ public class ContextTests
         {
             using var context = new KernelContext(2);
             float[] y = new float[r.Length], dx = new float[x.Length], dw = new float[w.Length], db = new float[d.OutChannels];
-            Conv2d.Forward<ConvLarge>(context, x, w, db, y, N, relu: true);
+            Conv2d.Forward<ConvLarge>(context, x, w, db, y, N, Activation.Relu);
             Conv2d.BackwardData<ConvLarge>(context, r, w, dx, N);
             Conv2d.BackwardWeight<ConvLarge>(context, x, r, dw, db, N);
             return [y, dx, dw, db];
@@ -52,13 +52,13 @@ public class ContextTests
         var kernels = new List<(string Name, Action Call)>
         {
             ("Gemm", () => Gemm.Multiply(context, a, false, b, true, m, 64, 80, 96)),
-            ("Conv2d.Forward", () => Conv2d.Forward<ConvStride2>(context, cx, cw, cb, cy, N, relu: true)),
+            ("Conv2d.Forward", () => Conv2d.Forward<ConvStride2>(context, cx, cw, cb, cy, N, Activation.Relu)),
             ("Conv2d.BackwardData", () => Conv2d.BackwardData<ConvStride2>(context, cy, cw, cdx, N)),
             ("Conv2d.BackwardWeight", () => Conv2d.BackwardWeight<ConvStride2>(context, cx, cy, cdw, cb, N)),
-            ("ConvTranspose2d.Forward", () => ConvTranspose2d.Forward<ConvTStride2>(context, tx, tw, tb, ty, N, relu: true)),
+            ("ConvTranspose2d.Forward", () => ConvTranspose2d.Forward<ConvTStride2>(context, tx, tw, tb, ty, N, Activation.Relu)),
             ("ConvTranspose2d.BackwardData", () => ConvTranspose2d.BackwardData<ConvTStride2>(context, ty, tw, tdx, N)),
             ("ConvTranspose2d.BackwardWeight", () => ConvTranspose2d.BackwardWeight<ConvTStride2>(context, tx, ty, tdw, tb, N)),
-            ("Dense.Forward", () => Dense.Forward<Dense70x130>(context, dx, dw, db, dy, N, relu: true)),
+            ("Dense.Forward", () => Dense.Forward<Dense70x130>(context, dx, dw, db, dy, N, Activation.Relu)),
             ("Dense.BackwardData", () => Dense.BackwardData<Dense70x130>(context, dy, dw, ddx, N)),
             ("Dense.BackwardWeight", () => Dense.BackwardWeight<Dense70x130>(context, dx, dy, ddw, db, N)),
             ("MaxPool2d.Forward", () => MaxPool2d.Forward<Pool3Stride2>(context, px, py, switches, N)),
@@ -67,10 +67,12 @@ public class ContextTests
             ("AvgPool2d.Backward", () => AvgPool2d.Backward<Pool3Stride2>(context, py, pdx, N)),
             ("GlobalAvgPool.Forward", () => GlobalAvgPool.Forward(context, cy, gap, N, c.OutChannels, c.OutHeight * c.OutWidth)),
             ("GlobalAvgPool.Backward", () => GlobalAvgPool.Backward(context, gap, cy, N, c.OutChannels, c.OutHeight * c.OutWidth)),
-            ("BatchNorm.ForwardTraining", () => BatchNorm.ForwardTraining(context, cy, cy, gamma, beta, stats1, stats2, stats3, N, c.OutChannels, c.OutHeight * c.OutWidth, 1e-5f, relu: true)),
-            ("BatchNorm.ForwardInference", () => BatchNorm.ForwardInference(context, cy, cy, gamma, beta, stats1, stats2, N, c.OutChannels, c.OutHeight * c.OutWidth, 1e-5f, relu: false)),
+            ("BatchNorm.ForwardTraining", () => BatchNorm.ForwardTraining(context, cy, cy, gamma, beta, stats1, stats2, stats3, N, c.OutChannels, c.OutHeight * c.OutWidth, 1e-5f, Activation.Relu)),
+            ("BatchNorm.ForwardInference", () => BatchNorm.ForwardInference(context, cy, cy, gamma, beta, stats1, stats2, N, c.OutChannels, c.OutHeight * c.OutWidth, 1e-5f, Activation.None)),
             ("BatchNorm.Backward", () => BatchNorm.Backward(context, cy, cy, gamma, stats3, stats4, mask, dgamma, dbeta, N, c.OutChannels, c.OutHeight * c.OutWidth)),
-            ("Relu", () => { Relu.Forward(cy, cy); Relu.Backward(cy, mask); }),
+            ("Activation", () => { Activation.Relu.Forward(cy, cy); Activation.Relu.Backward(cy, mask); Activation.Silu.Forward(cy, cy); Activation.Silu.Backward(cy, mask); }),
+            ("Dense.Forward (ELU)", () => Dense.Forward<Dense70x130>(context, dx, dw, db, dy, N, Activation.Elu(0.5f))),
+            ("BatchNorm.ForwardTraining (tanh)", () => BatchNorm.ForwardTraining(context, cy, cy, gamma, beta, stats1, stats2, stats3, N, c.OutChannels, c.OutHeight * c.OutWidth, 1e-5f, Activation.Tanh)),
             ("Dropout", () => { Dropout.Forward(cy, cy, mask, 0.5f, ref rng); Dropout.Backward(cy, mask, cy); }),
             ("SoftmaxCrossEntropy", () => SoftmaxCrossEntropy.Forward(logits, labels, dlogits, N, 10)),
             ("ElementwiseLoss", () =>

@@ -76,10 +76,10 @@ public class ConvTests
         using var context = new KernelContext(1);
         ConvDims d = ConvDims.Of<ConvBasic>();
         float[] w = new float[d.OutChannels * d.InChannels * 9], y = new float[2 * d.OutputSize];
-        var exception = Assert.Throws<ArgumentException>(() => Conv2d.Forward<ConvBasic>(context, new float[(2 * d.InputSize) - 1], w, [], y, 2, false));
+        var exception = Assert.Throws<ArgumentException>(() => Conv2d.Forward<ConvBasic>(context, new float[(2 * d.InputSize) - 1], w, [], y, 2, Activation.None));
         Assert.Equal("x", exception.ParamName);
         Assert.Contains($"{2 * d.InputSize}", exception.Message);
-        exception = Assert.Throws<ArgumentException>(() => Conv2d.Forward<ConvBasic>(context, new float[2 * d.InputSize], w, new float[3], y, 2, false));
+        exception = Assert.Throws<ArgumentException>(() => Conv2d.Forward<ConvBasic>(context, new float[2 * d.InputSize], w, new float[3], y, 2, Activation.None));
         Assert.Equal("bias", exception.ParamName);
         exception = Assert.Throws<ArgumentException>(() => Conv2d.BackwardWeight<ConvBasic>(context, new float[2 * d.InputSize], y, new float[5], [], 2));
         Assert.Equal("dw", exception.ParamName);
@@ -100,9 +100,9 @@ public class ConvTests
                 {
                     using var context = new KernelContext(threads);
                     var y = new float[n * d.OutputSize];
-                    Conv2d.Forward<S>(context, x, w, [], y, n, relu: false);
+                    Conv2d.Forward<S>(context, x, w, [], y, n, Activation.None);
                     Check.Close(plain, y, ConvCases.ForwardTolerance, $"n {n} threads {threads}");
-                    Conv2d.Forward<S>(context, x, w, bias, y, n, relu: true);
+                    Conv2d.Forward<S>(context, x, w, bias, y, n, Activation.Relu);
                     Check.Close(ConvCases.Relu(biased), y, ConvCases.ForwardTolerance, $"bias+relu n {n} threads {threads}");
                 }
             }

@@ -31,9 +31,9 @@ public class ConvTransposeTests
                 {
                     using var context = new KernelContext(threads);
                     var y = new float[n * d.OutputSize];
-                    ConvTranspose2d.Forward<S>(context, x, w, [], y, n, relu: false);
+                    ConvTranspose2d.Forward<S>(context, x, w, [], y, n, Activation.None);
                     Check.Close(plain, y, ConvCases.ForwardTolerance, $"n {n} threads {threads}");
-                    ConvTranspose2d.Forward<S>(context, x, w, bias, y, n, relu: true);
+                    ConvTranspose2d.Forward<S>(context, x, w, bias, y, n, Activation.Relu);
                     Check.Close(ConvCases.Relu(biased), y, ConvCases.ForwardTolerance, $"bias+relu n {n} threads {threads}");
                 }
             }

@@ -23,7 +23,7 @@ public class DenseTests
     public void RejectsWrongLengths()
     {
         using var context = new KernelContext(1);
-        var exception = Assert.Throws<ArgumentException>(() => Dense.Forward<Dense17x33>(context, new float[34], new float[17 * 33], [], new float[65], 2, false));
+        var exception = Assert.Throws<ArgumentException>(() => Dense.Forward<Dense17x33>(context, new float[34], new float[17 * 33], [], new float[65], 2, Activation.None));
         Assert.Equal("y", exception.ParamName);
         Assert.Contains("66", exception.Message);
     }
@@ -54,9 +54,9 @@ public class DenseTests
                 {
                     using var context = new KernelContext(threads);
                     var y = new float[n * outFeatures];
-                    Dense.Forward<S>(context, x, w, [], y, n, relu: false);
+                    Dense.Forward<S>(context, x, w, [], y, n, Activation.None);
                     Check.Close(plain, y, ConvCases.ForwardTolerance, $"n {n} threads {threads}");
-                    Dense.Forward<S>(context, x, w, bias, y, n, relu: true);
+                    Dense.Forward<S>(context, x, w, bias, y, n, Activation.Relu);
                     Check.Close(ConvCases.Relu(biased), y, ConvCases.ForwardTolerance, $"bias+relu n {n} threads {threads}");
                 }
             }

@@ -32,9 +32,9 @@ public class ElementwiseTests
     {
         float[] x = TestData.Random(37, 1);
         var y = new float[x.Length];
-        Relu.Forward(x, y);
+        Activation.Relu.Forward(x, y);
         float[] dy = TestData.Random(x.Length, 2), expected = (float[])dy.Clone();
-        Relu.Backward(y, dy);
+        Activation.Relu.Backward(y, dy);
         for (int i = 0; i < x.Length; i++)
         {
             Assert.Equal(Math.Max(x[i], 0f), y[i]);

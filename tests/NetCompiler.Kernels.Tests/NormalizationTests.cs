@@ -33,7 +33,7 @@ public class NormalizationTests
         using var context = new KernelContext(2);
         var y = new float[x.Length];
         float[] savedMean = new float[channels], savedInvStd = new float[channels], savedVariance = new float[channels];
-        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, savedVariance, n, channels, plane, Eps, relu: true);
+        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, savedVariance, n, channels, plane, Eps, Activation.Relu);
         BatchNorm.UpdateRunningStatistics(runningMean, runningVar, savedMean, savedVariance, Momentum);
         Check.Close(ConvCases.Relu(expected), y, ForwardTolerance, "y");
         Check.Close(mean, savedMean, ForwardTolerance, "saved mean");
@@ -42,7 +42,7 @@ public class NormalizationTests
         Check.Close(expectedRunningVar, runningVar, ForwardTolerance, "running var");
 
         // Inference with the running statistics: normalising by them must reproduce their definition.
-        BatchNorm.ForwardInference(context, x, y, gamma, beta, runningMean, runningVar, n, channels, plane, Eps, relu: false);
+        BatchNorm.ForwardInference(context, x, y, gamma, beta, runningMean, runningVar, n, channels, plane, Eps, Activation.None);
         var expectedInference = new double[x.Length];
         for (int i = 0; i < x.Length; i++)
         {
@@ -69,7 +69,7 @@ public class NormalizationTests
         using var context = new KernelContext(2);
         var y = new float[x.Length];
         float[] savedMean = new float[channels], savedInvStd = new float[channels];
-        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, new float[channels], n, channels, plane, Eps, relu: false);
+        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, new float[channels], n, channels, plane, Eps, Activation.None);
         var dx = new float[x.Length];
         float[] dgamma = new float[channels], dbeta = new float[channels];
         BatchNorm.Backward(context, r, x, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, n, channels, plane);

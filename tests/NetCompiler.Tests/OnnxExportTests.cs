@@ -14,6 +14,20 @@ namespace NetCompiler.Tests;
 [GlobalAvgPool, Dense(5, Bias = false)]
 public partial class OnnxOpsNet;
 
+// Every activation as ONNX writes it, after each kernel that fuses one and as a node of its own. Without a batch norm to
+// fold, the export is the fused inference routine, so SiLU comes as a convolution's epilogue too.
+[Network("2x8x8")]
+[Conv(4, 3, Pad = 1), LeakyRelu(0.1f), Sigmoid, Conv(4, 3, Pad = 1), Silu, Tanh]
+[ConvTranspose(4, 3, Pad = 1), Relu6, Elu(0.5f), Conv(4, 3, Pad = 1), Elu, Relu6]
+[Dense(10), Tanh, Dense(8), Silu, Dense(6), Relu6, Dense(3)]
+public partial class OnnxActivationsNet;
+
+// With batch norms (exported unfolded, the activations then after BatchNormalization nodes).
+[Network("2x8x8")]
+[Conv(4, 3, Pad = 1), BatchNorm, Silu, Conv(4, 3, Pad = 1), BatchNorm, Relu6]
+[Dense(8), BatchNorm, LeakyRelu(0.2f), Dense(6), BatchNorm, Sigmoid, Dense(3)]
+public partial class OnnxNormActivationsNet;
+
 /// <summary>
 /// ExportOnnx checked by ONNX Runtime: after some training (so batch norm's running statistics and every weight are
 /// off their initial values), the exported model scores a batch as Forward does. Tolerance 1e-4 of the largest score:
@@ -36,6 +50,12 @@ public sealed class OnnxExportTests
 
     [Fact]
     public void EveryOpExportsAndOnnxRuntimeReproducesTheScores() => ExportAndCompare(new OnnxOpsNet(8, seed: 2, threads: 2), OnnxOpsNet.ClassCount, OnnxOpsNet.LabelsPerImage);
+
+    [Fact]
+    public void EveryActivationExportsAndOnnxRuntimeReproducesTheScores() => ExportAndCompare(new OnnxActivationsNet(8, seed: 2, threads: 2), OnnxActivationsNet.ClassCount, OnnxActivationsNet.LabelsPerImage);
+
+    [Fact]
+    public void ActivationsAfterBatchNormsExportAndOnnxRuntimeReproducesTheScores() => ExportAndCompare(new OnnxNormActivationsNet(8, seed: 2, threads: 2), OnnxNormActivationsNet.ClassCount, OnnxNormActivationsNet.LabelsPerImage);
 
     [Fact]
     public void AnImexNetworkIsRefusedNamingTheLayerAndWritesNothing()

@@ -31,9 +31,22 @@ public partial class FixtureImexNet;
 [Dense(3)]
 public partial class FixtureReleasedImexNet;
 
+// Fixtures/make_activation_fixtures.py: every activation past ReLU, fused in training (LeakyReLU after a convolution,
+// ELU after a batch norm, tanh, sigmoid after a dense layer, ReLU6 after a BatchNorm1d) or not (SiLU, fused in inference).
+[Network("2x8x8")]
+[Conv(4, 3, Pad = 1), LeakyRelu(0.1f)]
+[Conv(4, 3, Pad = 1, Bias = false), BatchNorm, Elu(0.5f)]
+[Conv(6, 3, Stride = 2, Pad = 1), Silu]
+[Conv(6, 3, Pad = 1), Tanh]
+[Dense(10), Sigmoid]
+[Dense(8, Bias = false), BatchNorm, Relu6]
+[Dense(3)]
+public partial class FixtureActivationNet;
+
 /// <summary>
-/// Residual and IMEX networks against independent PyTorch twins: from a PyTorch state_dict, one SGD step in training
-/// mode gives PyTorch's scores, loss, gradients, weights, running statistics and batch counts.
+/// Residual, IMEX and activation networks against independent PyTorch twins: from a PyTorch state_dict, one SGD step in training
+/// mode gives PyTorch's scores, loss, gradients, weights, running statistics and batch counts (and, where the fixture
+/// has them, Forward gives its evaluation-mode scores first).
 /// </summary>
 public sealed class TrainingFixtureTests
 {
@@ -59,6 +72,7 @@ public sealed class TrainingFixtureTests
     [InlineData("symmetric")]
     [InlineData("imex")]
     [InlineData("released")]
+    [InlineData("activations")]
     public void OneSgdStepFromAPyTorchStateGivesPyTorchsStep(string name)
     {
         using CompiledNetwork net = Create(name);
@@ -66,6 +80,12 @@ public sealed class TrainingFixtureTests
         Dictionary<string, SafeTensor> torch = SafeTensors.Read(Fixture(name + ".step.safetensors")).Tensors.ToDictionary(t => t.Name);
         Dictionary<string, float[]> before = net.Parameters.ToDictionary(p => p.Name, p => (float[])p.Value.Clone());
         int[] labels = Array.ConvertAll(torch["labels"].ToInt64Array(), label => (int)label);
+        if (torch.TryGetValue("eval_scores", out SafeTensor? evaluation))
+        {
+            var evaluationFailures = new List<string>();
+            Compare("evaluation scores", net.Forward(torch["input"].ToFloat32Array()).ToArray(), evaluation.ToFloat32Array(), allowed: null, evaluationFailures);
+            Assert.True(evaluationFailures.Count == 0, string.Join("\n", evaluationFailures));
+        }
 
         float loss = net.TrainStep(torch["input"].ToFloat32Array(), labels, new Sgd(learningRate: 0.1f));
 
@@ -114,6 +134,7 @@ public sealed class TrainingFixtureTests
         "symmetric" => new FixtureSymmetricNet(BatchSize, seed: 1, threads: 2),
         "imex" => new FixtureImexNet(BatchSize, seed: 1, threads: 2),
         "released" => new FixtureReleasedImexNet(BatchSize, seed: 1, threads: 2),
+        "activations" => new FixtureActivationNet(BatchSize, seed: 1, threads: 2),
         _ => throw new ArgumentException(name, nameof(name)),
     };
 

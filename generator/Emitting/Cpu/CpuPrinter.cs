@@ -28,6 +28,7 @@ internal sealed class CpuPrinter
     private readonly bool _folds;
     private readonly bool _foldedViews;
     private readonly bool _dropout;
+    private readonly bool _gradientInference;
 
     private CpuPrinter(KernelProgram program, SourceWriter writer)
     {
@@ -40,6 +41,7 @@ internal sealed class CpuPrinter
         _folds = program.Routines.Fold.Count > 0;
         _foldedViews = program.Layers.Any(v => v.Kept && v.Output is not null && v.FoldedInto is not null);
         _dropout = program.Routines.Training.Any(c => c is DropoutForward);
+        _gradientInference = program.Routines.InferenceForGradients.Count > 0;
         var used = new HashSet<string>();
         foreach (ProgramBuffer buffer in program.Buffers)
         {
@@ -159,7 +161,7 @@ internal sealed class CpuPrinter
     private void PrintConstructor()
     {
         Shape input = _program.Network.Input;
-        _writer.Line("/// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,")
+        _writer.Line("/// <summary>Creates the network with its parameters initialised (He for layers followed by the ReLU family, Xavier otherwise,")
             .Line("/// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name=\"batchSize\"/> images.</summary>")
             .Line("/// <param name=\"batchSize\">The most images one call takes.</param>")
             .Line("/// <param name=\"seed\">Seeds initialisation and dropout: same seed and threads, same results.</param>")
@@ -198,7 +200,8 @@ internal sealed class CpuPrinter
         Initialiser init = tensor.Init;
         return init.Scheme switch
         {
-            InitScheme.HeNormal => $"AddHeParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)})",
+            InitScheme.HeNormal => $"AddHeParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)}"
+                + (init.NegativeSlope == 0 ? ")" : $", negativeSlope: {Format.FloatLiteral(init.NegativeSlope)})"),
             InitScheme.XavierUniform => $"AddXavierParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)}, fanOut: {Format.Invariant(init.FanOut)})",
             InitScheme.FanInUniform => $"AddFanInUniformParameter({key}, {dimensions}, fanIn: {Format.Invariant(init.FanIn)})",
             InitScheme.SmallNormal => $"AddSmallNormalParameter({key}, {dimensions})",
@@ -207,6 +210,9 @@ internal sealed class CpuPrinter
             _ => $"AddParameter({key}, {dimensions}, trainable: {Bool(tensor.Trainable)})",
         };
     }
+
+    /// <summary>The forward InputGradient and ScoreGradient run: Forward's, unless it fused what the backward reads.</summary>
+    private string GradientEvaluation => _gradientInference ? "RunEvaluationForGradients(images, n);" : "RunEvaluation(images, n);";
 
     private void PrintEntryPoints()
     {
@@ -226,7 +232,7 @@ internal sealed class CpuPrinter
             .Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);")
             .Line("global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);")
             .Line("int n = CheckImages(images, nameof(images));")
-            .Line("RunEvaluation(images, n);")
+            .Line(GradientEvaluation)
             .Line($"global::System.Span<float> seed = {Slice(_program.ScoresGradientBuffer, "n")};")
             .Line("seed.Clear();")
             .Line("const int plane = OutputLength / ClassCount;")
@@ -255,6 +261,13 @@ internal sealed class CpuPrinter
             .Open($"private void RunEvaluation({ReadOnlySpan} images, int n)");
         _writer.Line(_folds ? "if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }" : "RunInference(images, n);")
             .Close().Line();
+        if (_gradientInference)
+        {
+            _writer.Line("/// <summary>The evaluation-mode forward of the gradient entry points: SiLU unfused, as the backward reads its input.</summary>")
+                .Open($"private void RunEvaluationForGradients({ReadOnlySpan} images, int n)")
+                .Line(_folds ? "if (FoldBatchNorm) { RunInferenceForGradients(images, n); } else { RunInferenceUnfolded(images, n); }" : "RunInferenceForGradients(images, n);")
+                .Close().Line();
+        }
     }
 
     /// <summary>
@@ -288,7 +301,7 @@ internal sealed class CpuPrinter
             .Open($"public override {ReadOnlySpan} InputGradient({ReadOnlySpan} images, {_targetType} {_targets})")
             .Line("int n = CheckImages(images, nameof(images));")
             .Line(check)
-            .Line("RunEvaluation(images, n);")
+            .Line(GradientEvaluation)
             .Line($"LossAndGradient({_targets}, n);")
             .Line("RunEvaluationBackward(images, n);")
             .Line($"return {inputGradient};")
@@ -387,32 +400,16 @@ internal sealed class CpuPrinter
             _writer.Line("_foldedVersion = ParameterVersion;").Close().Line();
         }
 
-        _writer.Line("/// <summary>Evaluation-mode forward" + (_folds ? ", batch norm folded" : "") + ".</summary>")
-            .Open($"private void RunInference({images})");
-        if (_folds)
+        PrintInference("RunInference", "Evaluation-mode forward" + (_folds ? ", batch norm folded" : "") + ".", _program.Routines.Inference, folded: true);
+        if (_gradientInference)
         {
-            _writer.Open("if (_foldedVersion != ParameterVersion)").Line("FoldBatchNorms();").Close();
+            PrintInference("RunInferenceForGradients", "Evaluation-mode forward" + (_folds ? ", batch norm folded" : "") + ", SiLU unfused: what the evaluation backward reads.",
+                _program.Routines.InferenceForGradients, folded: true);
         }
-
-        if (_foldedViews)
-        {
-            _writer.Line("_lastFolded = true;");
-        }
-
-        PrintCalls(_program.Routines.Inference, "_lastCount = n;");
-        _writer.Close().Line();
 
         if (_folds)
         {
-            _writer.Line("/// <summary>Evaluation-mode forward with every batch norm run.</summary>")
-                .Open($"private void RunInferenceUnfolded({images})");
-            if (_foldedViews)
-            {
-                _writer.Line("_lastFolded = false;");
-            }
-
-            PrintCalls(_program.Routines.InferenceUnfolded, "_lastCount = n;");
-            _writer.Close().Line();
+            PrintInference("RunInferenceUnfolded", "Evaluation-mode forward with every batch norm run.", _program.Routines.InferenceUnfolded, folded: false);
         }
 
         _writer.Line("/// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>")
@@ -434,6 +431,25 @@ internal sealed class CpuPrinter
             .Open($"private void RunEvaluationBackward({images})");
         PrintCalls(_program.Routines.EvaluationBackward, "");
         _writer.Close();
+    }
+
+    /// <summary>An evaluation-mode forward routine; a <paramref name="folded"/> one first rebuilds stale folded weights.</summary>
+    private void PrintInference(string name, string summary, EquatableArray<Call> calls, bool folded)
+    {
+        _writer.Line("/// <summary>" + summary + "</summary>")
+            .Open($"private void {name}({ReadOnlySpan} images, int n)");
+        if (folded && _folds)
+        {
+            _writer.Open("if (_foldedVersion != ParameterVersion)").Line("FoldBatchNorms();").Close();
+        }
+
+        if (_foldedViews)
+        {
+            _writer.Line($"_lastFolded = {Bool(folded)};");
+        }
+
+        PrintCalls(calls, "_lastCount = n;");
+        _writer.Close().Line();
     }
 
     /// <summary>A routine's body: a span per buffer it touches, then its calls, a comment where the layer changes.</summary>
@@ -476,22 +492,22 @@ internal sealed class CpuPrinter
     /// <summary>The one statement each call record prints as.</summary>
     private string Statement(Call call) => call switch
     {
-        LinearForward c => $"{Kernels}{Kernel(c.Kind)}.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Weight)}, {O(c.Bias)}, {O(c.Y)}, n, relu: {Bool(c.Epilogue == Epilogue.Relu)});",
+        LinearForward c => $"{Kernels}{Kernel(c.Kind)}.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Weight)}, {O(c.Bias)}, {O(c.Y)}, n, {Activation(c.Activation)});",
         LinearBackwardData c => $"{Kernels}{Kernel(c.Kind)}.BackwardData<{c.Shape}>(context, {O(c.DY)}, {O(c.Weight)}, {O(c.DX)}, n);",
         LinearBackwardWeight c => $"{Kernels}{Kernel(c.Kind)}.BackwardWeight<{c.Shape}>(context, {O(c.X)}, {O(c.DY)}, {O(c.DWeight)}, {O(c.DBias)}, n);",
         BatchNormTraining c => $"{Kernels}BatchNorm.ForwardTraining(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, "
-            + $"{O(c.SavedVariance)}, {Dimensions(c.Norm)}, relu: {Bool(c.Epilogue == Epilogue.Relu)});",
+            + $"{O(c.SavedVariance)}, {Dimensions(c.Norm)}, {Activation(c.Activation)});",
         BatchNormCommit c => $"{Kernels}BatchNorm.UpdateRunningStatistics({O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, {O(c.SavedMean)}, {O(c.SavedVariance)}, "
             + $"momentum: {Format.FloatLiteral(c.Norm.Momentum)});",
         BatchNormInference c => $"{Kernels}BatchNorm.ForwardInference(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, "
-            + $"{O(c.Norm.RunningVar)}, {Dimensions(c.Norm)}, relu: {Bool(c.Epilogue == Epilogue.Relu)});",
+            + $"{O(c.Norm.RunningVar)}, {Dimensions(c.Norm)}, {Activation(c.Activation)});",
         BatchNormBackward c => $"{Kernels}BatchNorm.Backward(context, {O(c.DY)}, {O(c.X)}, {O(c.Norm.Gamma)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, {O(c.DX)}, "
             + $"{O(c.Norm.Gamma with { Gradient = true })}, {O(c.Norm.Beta with { Gradient = true })}, n, {Format.Invariant(c.Norm.Channels)}, {Format.Invariant(c.Norm.Plane)});",
         BatchNormBackwardInference c => $"{Kernels}BatchNorm.BackwardInference({O(c.DY)}, {O(c.Norm.Gamma)}, {O(c.Norm.RunningVar)}, {O(c.DX)}, {Dimensions(c.Norm)});",
         BatchNormFold c => $"{Kernels}BatchNorm.Fold({O(c.Weight)}, {O(c.Bias)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, "
             + $"eps: {Format.FloatLiteral(c.Norm.Eps)}, {FieldOf(c.FoldedWeight)}, {FieldOf(c.FoldedBias)});",
-        ReluForward c => $"{Kernels}Relu.Forward({O(c.X)}, {O(c.Y)});",
-        ReluBackward c => $"{Kernels}Relu.Backward({O(c.Y)}, {O(c.DY)});",
+        ActivationForward c => $"{Activation(c.Activation)}.Forward({O(c.X)}, {O(c.Y)});",
+        ActivationBackward c => $"{Activation(c.Activation)}.Backward({O(c.Saved)}, {O(c.DY)});",
         PoolForward { Kind: PoolOp.Max } c => $"{Kernels}MaxPool2d.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, {O(c.Switches!)}, n);",
         PoolForward c => $"{Kernels}AvgPool2d.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, n);",
         PoolBackward { Kind: PoolOp.Max } c => $"{Kernels}MaxPool2d.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.Switches!)}, {O(c.DX)}, n);",
@@ -518,6 +534,13 @@ internal sealed class CpuPrinter
         BufferOperand buffer => _locals[buffer.Id],
         TensorOperand tensor => _tensorFields[tensor.Key] + (tensor.Gradient ? ".Gradient" : ".Value"),
         _ => "default",
+    };
+
+    /// <summary>The kernels' descriptor of an activation: Activation.Relu, Activation.LeakyRelu(0.1f), Activation.None ...</summary>
+    private static string Activation(Activation activation) => Kernels + "Activation." + activation.Kind switch
+    {
+        ActivationKind.LeakyRelu or ActivationKind.Elu => $"{activation.Kind}({Format.FloatLiteral(activation.Alpha)})",
+        _ => activation.Kind.ToString(),
     };
 
     private static string Dimensions(BatchNormParameters norm) =>

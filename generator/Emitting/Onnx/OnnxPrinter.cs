@@ -74,7 +74,7 @@ internal sealed class OnnxPrinter
                     features += ".flat";
                 }
 
-                Activate(dense.Epilogue, dense.Y, y => _nodes.Add(Node("Gemm", Operands(features, dense.Weight, dense.Bias), [y], Int("transB", 1))));
+                Activate(dense.Activation, dense.Y, y => _nodes.Add(Node("Gemm", Operands(features, dense.Weight, dense.Bias), [y], Int("transB", 1))));
                 break;
             case LinearForward linear:
                 Dictionary<string, int> shape = Members(linear.Shape);
@@ -88,15 +88,15 @@ internal sealed class OnnxPrinter
                 }
 
                 string op = linear.Kind == LinearOp.Conv2d ? "Conv" : "ConvTranspose";
-                Activate(linear.Epilogue, linear.Y, y => _nodes.Add(Node(op, Operands(Value(linear.X), linear.Weight, linear.Bias), [y], [.. attributes])));
+                Activate(linear.Activation, linear.Y, y => _nodes.Add(Node(op, Operands(Value(linear.X), linear.Weight, linear.Bias), [y], [.. attributes])));
                 break;
             case BatchNormInference norm:
-                Activate(norm.Epilogue, norm.Y, y => _nodes.Add(Node("BatchNormalization",
+                Activate(norm.Activation, norm.Y, y => _nodes.Add(Node("BatchNormalization",
                     [Value(norm.X), Key(norm.Norm.Gamma), Key(norm.Norm.Beta), Key(norm.Norm.RunningMean), Key(norm.Norm.RunningVar)], [y],
                     Real("epsilon", norm.Norm.Eps))));
                 break;
-            case ReluForward relu:
-                _nodes.Add(Node("Relu", [Value(relu.X)], [Value(relu.Y)]));
+            case ActivationForward activation:
+                ActivationNodes(activation.Activation, Value(activation.X), Value(activation.Y));
                 break;
             case PoolForward pool:
                 Dictionary<string, int> window = Members(pool.Shape);
@@ -129,17 +129,53 @@ internal sealed class OnnxPrinter
         }
     }
 
-    /// <summary>A node writing <paramref name="y"/>, followed by a Relu when the kernel fused one in its epilogue.</summary>
-    private void Activate(Epilogue epilogue, BufferOperand y, System.Action<string> node)
+    /// <summary>A node writing <paramref name="y"/>, followed by the activation the kernel fused in its epilogue.</summary>
+    private void Activate(Activation activation, BufferOperand y, System.Action<string> node)
     {
-        if (epilogue == Epilogue.Relu)
-        {
-            node(Value(y) + ".linear");
-            _nodes.Add(Node("Relu", [Value(y) + ".linear"], [Value(y)]));
-        }
-        else
+        if (activation.IsNone)
         {
             node(Value(y));
+            return;
+        }
+
+        node(Value(y) + ".linear");
+        ActivationNodes(activation, Value(y) + ".linear", Value(y));
+    }
+
+    /// <summary>
+    /// An activation as ONNX operators: Relu, LeakyRelu and Elu (alpha), Sigmoid, Tanh, Clip to [0, 6] for ReLU6 (its
+    /// bounds are inputs since opset 11, scalar initializers here) and x * Sigmoid(x) for SiLU (opset 17 has no SiLU).
+    /// </summary>
+    private void ActivationNodes(Activation activation, string x, string y)
+    {
+        switch (activation.Kind)
+        {
+            case ActivationKind.Relu:
+                _nodes.Add(Node("Relu", [x], [y]));
+                break;
+            case ActivationKind.LeakyRelu:
+                _nodes.Add(Node("LeakyRelu", [x], [y], Real("alpha", activation.Alpha)));
+                break;
+            case ActivationKind.Sigmoid:
+                _nodes.Add(Node("Sigmoid", [x], [y]));
+                break;
+            case ActivationKind.Tanh:
+                _nodes.Add(Node("Tanh", [x], [y]));
+                break;
+            case ActivationKind.Elu:
+                _nodes.Add(Node("Elu", [x], [y], Real("alpha", activation.Alpha)));
+                break;
+            case ActivationKind.Relu6:
+                _constants.Add($"new(\"{y}.min\", 0f)");
+                _constants.Add($"new(\"{y}.max\", 6f)");
+                _nodes.Add(Node("Clip", [x, y + ".min", y + ".max"], [y]));
+                break;
+            case ActivationKind.Silu:
+                _nodes.Add(Node("Sigmoid", [x], [y + ".sigmoid"]));
+                _nodes.Add(Node("Mul", [x, y + ".sigmoid"], [y]));
+                break;
+            default:
+                throw new System.InvalidOperationException("No ONNX form for " + activation.Name);
         }
     }
 

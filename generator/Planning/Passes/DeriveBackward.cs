@@ -71,7 +71,7 @@ internal sealed class DeriveBackward
         switch (call)
         {
             case LinearForward linear when Final(linear.Y) is { } dy:
-                Mask(linear.Epilogue, linear.Y, dy);
+                Mask(linear.Activation, linear.Y, dy);
                 if (_parameterGradients && linear.Weight is TensorOperand weight)
                 {
                     Operand dWeight = TensorDestination(weight.Key, out Action? accumulate);
@@ -83,17 +83,18 @@ internal sealed class DeriveBackward
                 Contribute(linear.X, dx => [new LinearBackwardData(linear.Kind, linear.Shape, dy, linear.Weight, dx)]);
                 break;
             case BatchNormTraining norm when Final(norm.Y) is { } dy:
-                Mask(norm.Epilogue, norm.Y, dy);
+                Mask(norm.Activation, norm.Y, dy);
                 _tensorsWritten.Add(norm.Norm.Gamma.Key);
                 _tensorsWritten.Add(norm.Norm.Beta.Key);
                 Contribute(norm.X, dx => [new BatchNormBackward(norm.Norm, dy, norm.X, norm.SavedMean, norm.SavedInvStd, dx)], required: true);
                 break;
             case BatchNormInference norm when Final(norm.Y) is { } dy:
-                Mask(norm.Epilogue, norm.Y, dy);
+                Mask(norm.Activation, norm.Y, dy);
                 Contribute(norm.X, dx => [new BatchNormBackwardInference(norm.Norm, dy, dx)]);
                 break;
-            case ReluForward relu when Final(relu.Y) is { } dy:
-                Contribute(relu.X, dx => [new Copy(dy, dx), new ReluBackward(relu.Y, dx)]);
+            case ActivationForward activation when Final(activation.Y) is { } dy:
+                BufferOperand saved = activation.Activation.BackwardReadsInput ? (BufferOperand)activation.X : activation.Y;
+                Contribute(activation.X, dx => [new Copy(dy, dx), new ActivationBackward(activation.Activation, saved, dx)]);
                 break;
             case PoolForward pool when Final(pool.Y) is { } dy:
                 Contribute(pool.X, dx => [new PoolBackward(pool.Kind, pool.Shape, dy, pool.Switches, dx)]);
@@ -115,7 +116,7 @@ internal sealed class DeriveBackward
                 Operand dC = _parameterGradients && solve.Weight is TensorOperand c ? TensorDestination(c.Key, out _) : NoOperand.Instance;
                 Contribute(solve.Rhs, drhs => [new ImplicitSolveBackward(solve.Shape, dy, solve.Y, solve.Weight, solve.H, drhs, dC)], required: true);
                 break;
-            case LinearForward or BatchNormTraining or BatchNormInference or ReluForward or PoolForward or GlobalAvgPoolForward
+            case LinearForward or BatchNormTraining or BatchNormInference or ActivationForward or PoolForward or GlobalAvgPoolForward
                 or DropoutForward or Copy or AddScaled or ImplicitSolve:
                 break; // no gradient reaches its output
             default:
@@ -125,12 +126,18 @@ internal sealed class DeriveBackward
 
     private void Emit(Call call) => _calls.Add(call with { Layer = _label });
 
-    /// <summary>A fused ReLU's mask, applied in place to the output gradient first.</summary>
-    private void Mask(Epilogue epilogue, BufferOperand y, BufferOperand dy)
+    /// <summary>A fused activation's backward, applied in place to the output gradient first, from the output y.</summary>
+    private void Mask(Activation activation, BufferOperand y, BufferOperand dy)
     {
-        if (epilogue == Epilogue.Relu)
+        if (activation.BackwardReadsInput)
         {
-            Emit(new ReluBackward(y, dy));
+            // FuseEpilogues leaves SiLU unfused where a backward is derived: its input is gone once fused.
+            throw new InvalidOperationException($"The fused {activation.Name} of {_label} has no backward: it needs its input.");
+        }
+
+        if (!activation.IsNone)
+        {
+            Emit(new ActivationBackward(activation, y, dy));
         }
     }
 

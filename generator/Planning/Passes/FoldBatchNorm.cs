@@ -22,7 +22,7 @@ internal static class FoldBatchNorm
         var views = layers.ToList();
         for (int i = 0; i + 1 < calls.Count; i++)
         {
-            if (calls[i] is not LinearForward { Kind: LinearOp.Conv2d or LinearOp.Dense, Epilogue: Epilogue.None, Weight: TensorOperand weight } linear
+            if (calls[i] is not LinearForward { Kind: LinearOp.Conv2d or LinearOp.Dense, Activation.IsNone: true, Weight: TensorOperand weight } linear
                 || calls[i + 1] is not BatchNormInference norm || norm.X != linear.Y || calls.Count(c => c.Inputs.Contains(linear.Y)) != 1)
             {
                 continue;
@@ -36,7 +36,7 @@ internal static class FoldBatchNorm
             BufferOperand foldedBias = buffers.Add(module + ".folded_bias", ElementType.Float32,
                 buffers.ChannelSize(layer, norm.Norm.Channels), perImage: false, BufferRole.Derived);
             fold.Add(new BatchNormFold(norm.Norm, linear.Weight, linear.Bias, foldedWeight, foldedBias) { Layer = linear.Layer });
-            calls[i] = linear with { Weight = foldedWeight, Bias = foldedBias, Y = norm.Y, Epilogue = norm.Epilogue };
+            calls[i] = linear with { Weight = foldedWeight, Bias = foldedBias, Y = norm.Y, Activation = norm.Activation };
             calls.RemoveAt(i + 1);
             int producer = views.FindIndex(v => v.Output == output.Id);
             if (producer >= 0)

@@ -461,7 +461,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     private ulong _dropoutState;
     private int _lastCount;
 
-    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by the ReLU family, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
@@ -640,22 +640,22 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::System.Span<float> classifier3Output = Slice(_floats11, n * Classifier_3Elements);
         // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features1Output, n, relu: true);
+            _features0Bias.Value, features1Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_2Shape>(context, features1Output, features2Output,
             features2Switches, n);
         // features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
-            _features3Bias.Value, features4Output, n, relu: true);
+            _features3Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_5Shape>(context, features4Output, features5Output,
             features5Switches, n);
         // features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13
         global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output, _features6Weight.Value,
-            _features6Bias.Value, features7Output, n, relu: true);
+            _features6Bias.Value, features7Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13
         global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output, _features8Weight.Value,
-            _features8Bias.Value, features9Output, n, relu: true);
+            _features8Bias.Value, features9Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_10Shape>(context, features9Output, features10Output,
             features10Switches, n);
@@ -665,10 +665,12 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         features11Output.CopyTo(classifier0Output);
         // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
         global::NetCompiler.Kernels.Dense.Forward<Classifier_1Shape>(context, classifier0Output,
-            _classifier1Weight.Value, _classifier1Bias.Value, classifier2Output, n, relu: true);
+            _classifier1Weight.Value, _classifier1Bias.Value, classifier2Output, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         // classifier.3: Linear(4096, 1000), 4096 -> 1000
         global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
-            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n,
+            global::NetCompiler.Kernels.Activation.None);
     }
 
     /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
@@ -705,22 +707,22 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features1OutputGrad = Slice(_floats1, n * Features_1Elements);
         // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features1Output, n, relu: true);
+            _features0Bias.Value, features1Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_2Shape>(context, features1Output, features2Output,
             features2Switches, n);
         // features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
-            _features3Bias.Value, features4Output, n, relu: true);
+            _features3Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_5Shape>(context, features4Output, features5Output,
             features5Switches, n);
         // features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13
         global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output, _features6Weight.Value,
-            _features6Bias.Value, features7Output, n, relu: true);
+            _features6Bias.Value, features7Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13
         global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output, _features8Weight.Value,
-            _features8Bias.Value, features9Output, n, relu: true);
+            _features8Bias.Value, features9Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.10: MaxPool2d(kernel_size=3, stride=2), 256x13x13 -> 256x6x6
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_10Shape>(context, features9Output, features10Output,
             features10Switches, n);
@@ -731,10 +733,12 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
             ref dropoutState);
         // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
         global::NetCompiler.Kernels.Dense.Forward<Classifier_1Shape>(context, classifier0Output,
-            _classifier1Weight.Value, _classifier1Bias.Value, classifier2Output, n, relu: true);
+            _classifier1Weight.Value, _classifier1Bias.Value, classifier2Output, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         // classifier.3: Linear(4096, 1000), 4096 -> 1000
         global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
-            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n,
+            global::NetCompiler.Kernels.Activation.None);
         // loss
         float loss = LossAndGradient(labels, n);
         CheckLoss(loss); // throws before anything the network keeps has changed
@@ -745,7 +749,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, classifier3OutputGrad,
             _classifier3Weight.Value, classifier2OutputGrad, n);
         // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
-        global::NetCompiler.Kernels.Relu.Backward(classifier2Output, classifier2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(classifier2Output, classifier2OutputGrad);
         global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_1Shape>(context, classifier0Output,
             classifier2OutputGrad, _classifier1Weight.Gradient, _classifier1Bias.Gradient, n);
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_1Shape>(context, classifier2OutputGrad,
@@ -759,13 +763,13 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_10Shape>(context, features10OutputGrad,
             features10Switches, features9OutputGrad, n);
         // features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13
-        global::NetCompiler.Kernels.Relu.Backward(features9Output, features9OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features9Output, features9OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_8Shape>(context, features7Output,
             features9OutputGrad, _features8Weight.Gradient, _features8Bias.Gradient, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, features9OutputGrad,
             _features8Weight.Value, features7OutputGrad, n);
         // features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13
-        global::NetCompiler.Kernels.Relu.Backward(features7Output, features7OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features7Output, features7OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features5Output,
             features7OutputGrad, _features6Weight.Gradient, _features6Bias.Gradient, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features7OutputGrad,
@@ -774,7 +778,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_5Shape>(context, features5OutputGrad, features5Switches,
             features4OutputGrad, n);
         // features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27
-        global::NetCompiler.Kernels.Relu.Backward(features4Output, features4OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features4Output, features4OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
             features4OutputGrad, _features3Weight.Gradient, _features3Bias.Gradient, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features4OutputGrad,
@@ -783,7 +787,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_2Shape>(context, features2OutputGrad, features2Switches,
             features1OutputGrad, n);
         // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
-        global::NetCompiler.Kernels.Relu.Backward(features1Output, features1OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features1Output, features1OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features1OutputGrad,
             _features0Weight.Gradient, _features0Bias.Gradient, n);
         // update
@@ -819,7 +823,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_3Shape>(context, classifier3OutputGrad,
             _classifier3Weight.Value, classifier2OutputGrad, n);
         // classifier.1: Linear(256, 4096), 256x1x1 -> 4096
-        global::NetCompiler.Kernels.Relu.Backward(classifier2Output, classifier2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(classifier2Output, classifier2OutputGrad);
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_1Shape>(context, classifier2OutputGrad,
             _classifier1Weight.Value, classifier0OutputGrad, n);
         // classifier.0: Dropout(p=0.5), 256x1x1 -> 256x1x1
@@ -831,25 +835,25 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_10Shape>(context, features10OutputGrad,
             features10Switches, features9OutputGrad, n);
         // features.8: Conv2d(256, 256, kernel_size=3, padding=1), 256x13x13 -> 256x13x13
-        global::NetCompiler.Kernels.Relu.Backward(features9Output, features9OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features9Output, features9OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, features9OutputGrad,
             _features8Weight.Value, features7OutputGrad, n);
         // features.6: Conv2d(192, 256, kernel_size=3, padding=1), 192x13x13 -> 256x13x13
-        global::NetCompiler.Kernels.Relu.Backward(features7Output, features7OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features7Output, features7OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features7OutputGrad,
             _features6Weight.Value, features5OutputGrad, n);
         // features.5: MaxPool2d(kernel_size=3, stride=2), 192x27x27 -> 192x13x13
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_5Shape>(context, features5OutputGrad, features5Switches,
             features4OutputGrad, n);
         // features.3: Conv2d(64, 192, kernel_size=5, padding=2), 64x27x27 -> 192x27x27
-        global::NetCompiler.Kernels.Relu.Backward(features4Output, features4OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features4Output, features4OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features4OutputGrad,
             _features3Weight.Value, features2OutputGrad, n);
         // features.2: MaxPool2d(kernel_size=3, stride=2), 64x55x55 -> 64x27x27
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_2Shape>(context, features2OutputGrad, features2Switches,
             features1OutputGrad, n);
         // features.0: Conv2d(3, 64, kernel_size=11, stride=4, padding=2), 3x224x224 -> 64x55x55
-        global::NetCompiler.Kernels.Relu.Backward(features1Output, features1OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features1Output, features1OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_0Shape>(context, features1OutputGrad,
             _features0Weight.Value, imagesGrad, n);
     }

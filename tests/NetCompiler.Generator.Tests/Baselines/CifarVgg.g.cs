@@ -958,7 +958,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     private int _lastCount;
     private long _foldedVersion = -1;
 
-    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by the ReLU family, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
@@ -1298,40 +1298,43 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features17FoldedBias = Slice(_floats52, Features_17Channels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
-            features0FoldedBias, features2Output, n, relu: true);
+            features0FoldedBias, features2Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, features3FoldedWeight,
-            features3FoldedBias, features5Output, n, relu: true);
+            features3FoldedBias, features5Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_6Shape>(context, features5Output, features6Output,
             features6Switches, n);
         // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, features6Output, features7FoldedWeight,
-            features7FoldedBias, features9Output, n, relu: true);
+            features7FoldedBias, features9Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, features9Output, features10FoldedWeight,
-            features10FoldedBias, features12Output, n, relu: true);
+            features10FoldedBias, features12Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_13Shape>(context, features12Output, features13Output,
             features13Switches, n);
         // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, features13Output, features14FoldedWeight,
-            features14FoldedBias, features16Output, n, relu: true);
+            features14FoldedBias, features16Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, features16Output, features17FoldedWeight,
-            features17FoldedBias, features19Output, n, relu: true);
+            features17FoldedBias, features19Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_20Shape>(context, features19Output, features20Output,
             features20Switches, n);
         // classifier.0: Linear(512, 128), 32x4x4 -> 128
         global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features20Output,
-            _classifier0Weight.Value, _classifier0Bias.Value, classifier1Output, n, relu: true);
+            _classifier0Weight.Value, _classifier0Bias.Value, classifier1Output, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         // classifier.2: Linear(128, 128), 128 -> 128
         global::NetCompiler.Kernels.Dense.Forward<Classifier_2Shape>(context, classifier1Output,
-            _classifier2Weight.Value, _classifier2Bias.Value, classifier3Output, n, relu: true);
+            _classifier2Weight.Value, _classifier2Bias.Value, classifier3Output, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         // classifier.4: Linear(128, 10), 128 -> 10
         global::NetCompiler.Kernels.Dense.Forward<Classifier_4Shape>(context, classifier3Output,
-            _classifier4Weight.Value, _classifier4Bias.Value, classifier4Output, n, relu: false);
+            _classifier4Weight.Value, _classifier4Bias.Value, classifier4Output, n,
+            global::NetCompiler.Kernels.Activation.None);
     }
 
     /// <summary>Evaluation-mode forward with every batch norm run.</summary>
@@ -1362,64 +1365,67 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.Span<float> classifier4Output = Slice(_floats21, n * Classifier_4Elements);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, n,
-            32, 1024, eps: 1E-05f, relu: true);
+            32, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
-            _features3Bias.Value, features3Output, n, relu: false);
+            _features3Bias.Value, features3Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3Output, features5Output,
             _features4Weight.Value, _features4Bias.Value, _features4RunningMean.Value, _features4RunningVar.Value, n,
-            32, 1024, eps: 1E-05f, relu: true);
+            32, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_6Shape>(context, features5Output, features6Output,
             features6Switches, n);
         // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, features6Output, _features7Weight.Value,
-            _features7Bias.Value, features7Output, n, relu: false);
+            _features7Bias.Value, features7Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features7Output, features9Output,
             _features8Weight.Value, _features8Bias.Value, _features8RunningMean.Value, _features8RunningVar.Value, n,
-            32, 256, eps: 1E-05f, relu: true);
+            32, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, features9Output, _features10Weight.Value,
-            _features10Bias.Value, features10Output, n, relu: false);
+            _features10Bias.Value, features10Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features10Output, features12Output,
             _features11Weight.Value, _features11Bias.Value, _features11RunningMean.Value, _features11RunningVar.Value,
-            n, 32, 256, eps: 1E-05f, relu: true);
+            n, 32, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_13Shape>(context, features12Output, features13Output,
             features13Switches, n);
         // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, features13Output, _features14Weight.Value,
-            _features14Bias.Value, features14Output, n, relu: false);
+            _features14Bias.Value, features14Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features14Output, features16Output,
             _features15Weight.Value, _features15Bias.Value, _features15RunningMean.Value, _features15RunningVar.Value,
-            n, 32, 64, eps: 1E-05f, relu: true);
+            n, 32, 64, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, features16Output, _features17Weight.Value,
-            _features17Bias.Value, features17Output, n, relu: false);
+            _features17Bias.Value, features17Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features17Output, features19Output,
             _features18Weight.Value, _features18Bias.Value, _features18RunningMean.Value, _features18RunningVar.Value,
-            n, 32, 64, eps: 1E-05f, relu: true);
+            n, 32, 64, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_20Shape>(context, features19Output, features20Output,
             features20Switches, n);
         // classifier.0: Linear(512, 128), 32x4x4 -> 128
         global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features20Output,
-            _classifier0Weight.Value, _classifier0Bias.Value, classifier1Output, n, relu: true);
+            _classifier0Weight.Value, _classifier0Bias.Value, classifier1Output, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         // classifier.2: Linear(128, 128), 128 -> 128
         global::NetCompiler.Kernels.Dense.Forward<Classifier_2Shape>(context, classifier1Output,
-            _classifier2Weight.Value, _classifier2Bias.Value, classifier3Output, n, relu: true);
+            _classifier2Weight.Value, _classifier2Bias.Value, classifier3Output, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         // classifier.4: Linear(128, 10), 128 -> 10
         global::NetCompiler.Kernels.Dense.Forward<Classifier_4Shape>(context, classifier3Output,
-            _classifier4Weight.Value, _classifier4Bias.Value, classifier4Output, n, relu: false);
+            _classifier4Weight.Value, _classifier4Bias.Value, classifier4Output, n,
+            global::NetCompiler.Kernels.Activation.None);
     }
 
     /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
@@ -1486,64 +1492,67 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
-            features1SavedVariance, n, 32, 1024, eps: 1E-05f, relu: true);
+            features1SavedVariance, n, 32, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
-            _features3Bias.Value, features3Output, n, relu: false);
+            _features3Bias.Value, features3Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3Output, features5Output,
             _features4Weight.Value, _features4Bias.Value, features4SavedMean, features4SavedInvStd,
-            features4SavedVariance, n, 32, 1024, eps: 1E-05f, relu: true);
+            features4SavedVariance, n, 32, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.6: MaxPool2d(kernel_size=2, stride=2), 32x32x32 -> 32x16x16
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_6Shape>(context, features5Output, features6Output,
             features6Switches, n);
         // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Features_7Shape>(context, features6Output, _features7Weight.Value,
-            _features7Bias.Value, features7Output, n, relu: false);
+            _features7Bias.Value, features7Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features7Output, features9Output,
             _features8Weight.Value, _features8Bias.Value, features8SavedMean, features8SavedInvStd,
-            features8SavedVariance, n, 32, 256, eps: 1E-05f, relu: true);
+            features8SavedVariance, n, 32, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Features_10Shape>(context, features9Output, _features10Weight.Value,
-            _features10Bias.Value, features10Output, n, relu: false);
+            _features10Bias.Value, features10Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features10Output, features12Output,
             _features11Weight.Value, _features11Bias.Value, features11SavedMean, features11SavedInvStd,
-            features11SavedVariance, n, 32, 256, eps: 1E-05f, relu: true);
+            features11SavedVariance, n, 32, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.13: MaxPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_13Shape>(context, features12Output, features13Output,
             features13Switches, n);
         // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.Conv2d.Forward<Features_14Shape>(context, features13Output, _features14Weight.Value,
-            _features14Bias.Value, features14Output, n, relu: false);
+            _features14Bias.Value, features14Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features14Output, features16Output,
             _features15Weight.Value, _features15Bias.Value, features15SavedMean, features15SavedInvStd,
-            features15SavedVariance, n, 32, 64, eps: 1E-05f, relu: true);
+            features15SavedVariance, n, 32, 64, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.Conv2d.Forward<Features_17Shape>(context, features16Output, _features17Weight.Value,
-            _features17Bias.Value, features17Output, n, relu: false);
+            _features17Bias.Value, features17Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features17Output, features19Output,
             _features18Weight.Value, _features18Bias.Value, features18SavedMean, features18SavedInvStd,
-            features18SavedVariance, n, 32, 64, eps: 1E-05f, relu: true);
+            features18SavedVariance, n, 32, 64, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_20Shape>(context, features19Output, features20Output,
             features20Switches, n);
         // classifier.0: Linear(512, 128), 32x4x4 -> 128
         global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features20Output,
-            _classifier0Weight.Value, _classifier0Bias.Value, classifier1Output, n, relu: true);
+            _classifier0Weight.Value, _classifier0Bias.Value, classifier1Output, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         // classifier.2: Linear(128, 128), 128 -> 128
         global::NetCompiler.Kernels.Dense.Forward<Classifier_2Shape>(context, classifier1Output,
-            _classifier2Weight.Value, _classifier2Bias.Value, classifier3Output, n, relu: true);
+            _classifier2Weight.Value, _classifier2Bias.Value, classifier3Output, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         // classifier.4: Linear(128, 10), 128 -> 10
         global::NetCompiler.Kernels.Dense.Forward<Classifier_4Shape>(context, classifier3Output,
-            _classifier4Weight.Value, _classifier4Bias.Value, classifier4Output, n, relu: false);
+            _classifier4Weight.Value, _classifier4Bias.Value, classifier4Output, n,
+            global::NetCompiler.Kernels.Activation.None);
         // loss
         float loss = LossAndGradient(labels, n);
         CheckLoss(loss); // throws before anything the network keeps has changed
@@ -1573,13 +1582,13 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_4Shape>(context, classifier4OutputGrad,
             _classifier4Weight.Value, classifier3OutputGrad, n);
         // classifier.2: Linear(128, 128), 128 -> 128
-        global::NetCompiler.Kernels.Relu.Backward(classifier3Output, classifier3OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(classifier3Output, classifier3OutputGrad);
         global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_2Shape>(context, classifier1Output,
             classifier3OutputGrad, _classifier2Weight.Gradient, _classifier2Bias.Gradient, n);
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_2Shape>(context, classifier3OutputGrad,
             _classifier2Weight.Value, classifier1OutputGrad, n);
         // classifier.0: Linear(512, 128), 32x4x4 -> 128
-        global::NetCompiler.Kernels.Relu.Backward(classifier1Output, classifier1OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(classifier1Output, classifier1OutputGrad);
         global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_0Shape>(context, features20Output,
             classifier1OutputGrad, _classifier0Weight.Gradient, _classifier0Bias.Gradient, n);
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, classifier1OutputGrad,
@@ -1588,7 +1597,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_20Shape>(context, features20OutputGrad,
             features20Switches, features19OutputGrad, n);
         // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Relu.Backward(features19Output, features19OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features19Output, features19OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features19OutputGrad, features17Output,
             _features18Weight.Value, features18SavedMean, features18SavedInvStd, features17OutputGrad,
             _features18Weight.Gradient, _features18Bias.Gradient, n, 32, 64);
@@ -1598,7 +1607,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_17Shape>(context, features17OutputGrad,
             _features17Weight.Value, features16OutputGrad, n);
         // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Relu.Backward(features16Output, features16OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features16Output, features16OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features16OutputGrad, features14Output,
             _features15Weight.Value, features15SavedMean, features15SavedInvStd, features14OutputGrad,
             _features15Weight.Gradient, _features15Bias.Gradient, n, 32, 64);
@@ -1611,7 +1620,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_13Shape>(context, features13OutputGrad,
             features13Switches, features12OutputGrad, n);
         // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Relu.Backward(features12Output, features12OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features12Output, features12OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features12OutputGrad, features10Output,
             _features11Weight.Value, features11SavedMean, features11SavedInvStd, features10OutputGrad,
             _features11Weight.Gradient, _features11Bias.Gradient, n, 32, 256);
@@ -1621,7 +1630,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_10Shape>(context, features10OutputGrad,
             _features10Weight.Value, features9OutputGrad, n);
         // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Relu.Backward(features9Output, features9OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features9Output, features9OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features9OutputGrad, features7Output,
             _features8Weight.Value, features8SavedMean, features8SavedInvStd, features7OutputGrad,
             _features8Weight.Gradient, _features8Bias.Gradient, n, 32, 256);
@@ -1634,7 +1643,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_6Shape>(context, features6OutputGrad, features6Switches,
             features5OutputGrad, n);
         // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Relu.Backward(features5Output, features5OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features5Output, features5OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features5OutputGrad, features3Output,
             _features4Weight.Value, features4SavedMean, features4SavedInvStd, features3OutputGrad,
             _features4Weight.Gradient, _features4Bias.Gradient, n, 32, 1024);
@@ -1644,7 +1653,7 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
             _features3Weight.Value, features2OutputGrad, n);
         // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
             _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 1024);
@@ -1694,25 +1703,25 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_4Shape>(context, classifier4OutputGrad,
             _classifier4Weight.Value, classifier3OutputGrad, n);
         // classifier.2: Linear(128, 128), 128 -> 128
-        global::NetCompiler.Kernels.Relu.Backward(classifier3Output, classifier3OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(classifier3Output, classifier3OutputGrad);
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_2Shape>(context, classifier3OutputGrad,
             _classifier2Weight.Value, classifier1OutputGrad, n);
         // classifier.0: Linear(512, 128), 32x4x4 -> 128
-        global::NetCompiler.Kernels.Relu.Backward(classifier1Output, classifier1OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(classifier1Output, classifier1OutputGrad);
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, classifier1OutputGrad,
             _classifier0Weight.Value, features20OutputGrad, n);
         // features.20: MaxPool2d(kernel_size=2, stride=2), 32x8x8 -> 32x4x4
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_20Shape>(context, features20OutputGrad,
             features20Switches, features19OutputGrad, n);
         // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Relu.Backward(features19Output, features19OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features19Output, features19OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features19OutputGrad, _features18Weight.Value,
             _features18RunningVar.Value, features17OutputGrad, n, 32, 64, eps: 1E-05f);
         // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_17Shape>(context, features17OutputGrad,
             _features17Weight.Value, features16OutputGrad, n);
         // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Relu.Backward(features16Output, features16OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features16Output, features16OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features16OutputGrad, _features15Weight.Value,
             _features15RunningVar.Value, features14OutputGrad, n, 32, 64, eps: 1E-05f);
         // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
@@ -1722,14 +1731,14 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_13Shape>(context, features13OutputGrad,
             features13Switches, features12OutputGrad, n);
         // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Relu.Backward(features12Output, features12OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features12Output, features12OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features12OutputGrad, _features11Weight.Value,
             _features11RunningVar.Value, features10OutputGrad, n, 32, 256, eps: 1E-05f);
         // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_10Shape>(context, features10OutputGrad,
             _features10Weight.Value, features9OutputGrad, n);
         // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Relu.Backward(features9Output, features9OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features9Output, features9OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features9OutputGrad, _features8Weight.Value,
             _features8RunningVar.Value, features7OutputGrad, n, 32, 256, eps: 1E-05f);
         // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
@@ -1739,14 +1748,14 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_6Shape>(context, features6OutputGrad, features6Switches,
             features5OutputGrad, n);
         // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Relu.Backward(features5Output, features5OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features5Output, features5OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features5OutputGrad, _features4Weight.Value,
             _features4RunningVar.Value, features3OutputGrad, n, 32, 1024, eps: 1E-05f);
         // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
             _features3Weight.Value, features2OutputGrad, n);
         // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
             _features1RunningVar.Value, features0OutputGrad, n, 32, 1024, eps: 1E-05f);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32

@@ -221,7 +221,7 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
     private int _lastCount;
     private long _foldedVersion = -1;
 
-    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by the ReLU family, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
@@ -377,10 +377,10 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features0FoldedBias = Slice(_floats9, Features_0Channels);
         // features.0: Conv2d(1, 4, kernel_size=3, padding=1), 1x12x12 -> 4x12x12
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
-            features0FoldedBias, features2Output, n, relu: true);
+            features0FoldedBias, features2Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.3: Conv2d(4, 1, kernel_size=3, padding=1), 4x12x12 -> 1x12x12
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
-            _features3Bias.Value, features4Output, n, relu: true);
+            _features3Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.Relu);
     }
 
     /// <summary>Evaluation-mode forward with every batch norm run.</summary>
@@ -393,14 +393,14 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features4Output = Slice(_floats3, n * Features_4Elements);
         // features.0: Conv2d(1, 4, kernel_size=3, padding=1), 1x12x12 -> 4x12x12
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(4), 4x12x12 -> 4x12x12
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, n, 4,
-            144, eps: 1E-05f, relu: true);
+            144, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3: Conv2d(4, 1, kernel_size=3, padding=1), 4x12x12 -> 1x12x12
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
-            _features3Bias.Value, features4Output, n, relu: true);
+            _features3Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.Relu);
     }
 
     /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
@@ -419,14 +419,14 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
         // features.0: Conv2d(1, 4, kernel_size=3, padding=1), 1x12x12 -> 4x12x12
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(4), 4x12x12 -> 4x12x12
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
-            features1SavedVariance, n, 4, 144, eps: 1E-05f, relu: true);
+            features1SavedVariance, n, 4, 144, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3: Conv2d(4, 1, kernel_size=3, padding=1), 4x12x12 -> 1x12x12
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output, _features3Weight.Value,
-            _features3Bias.Value, features4Output, n, relu: true);
+            _features3Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // loss
         float loss = LossAndGradient(targets, n);
         CheckLoss(loss); // throws before anything the network keeps has changed
@@ -436,13 +436,13 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
         // loss
         CommitStep();
         // features.3: Conv2d(4, 1, kernel_size=3, padding=1), 4x12x12 -> 1x12x12
-        global::NetCompiler.Kernels.Relu.Backward(features4Output, features4OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features4Output, features4OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
             features4OutputGrad, _features3Weight.Gradient, _features3Bias.Gradient, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features4OutputGrad,
             _features3Weight.Value, features2OutputGrad, n);
         // features.1: BatchNorm2d(4), 4x12x12 -> 4x12x12
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
             _features1Weight.Gradient, _features1Bias.Gradient, n, 4, 144);
@@ -465,11 +465,11 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features2OutputGrad = Slice(_floats2, n * Features_2Elements);
         global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
         // features.3: Conv2d(4, 1, kernel_size=3, padding=1), 4x12x12 -> 1x12x12
-        global::NetCompiler.Kernels.Relu.Backward(features4Output, features4OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features4Output, features4OutputGrad);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features4OutputGrad,
             _features3Weight.Value, features2OutputGrad, n);
         // features.1: BatchNorm2d(4), 4x12x12 -> 4x12x12
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
             _features1RunningVar.Value, features0OutputGrad, n, 4, 144, eps: 1E-05f);
         // features.0: Conv2d(1, 4, kernel_size=3, padding=1), 1x12x12 -> 4x12x12

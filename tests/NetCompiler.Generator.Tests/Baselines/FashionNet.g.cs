@@ -460,7 +460,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     private int _lastCount;
     private long _foldedVersion = -1;
 
-    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by the ReLU family, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
@@ -666,24 +666,25 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features4FoldedBias = Slice(_floats19, Features_4Channels);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
-            features0FoldedBias, features2Output, n, relu: true);
+            features0FoldedBias, features2Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_3Shape>(context, features2Output, features3Output,
             features3Switches, n);
         // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
         global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output, features4FoldedWeight,
-            features4FoldedBias, features6Output, n, relu: true);
+            features4FoldedBias, features6Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_7Shape>(context, features6Output, features7Output,
             features7Switches, n);
         // classifier.0: Linear(3136, 128), 64x7x7 -> 128
         global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features7Output, _classifier0Weight.Value,
-            _classifier0Bias.Value, classifier1Output, n, relu: true);
+            _classifier0Bias.Value, classifier1Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // classifier.2: Dropout(p=0.25), 128 -> 128
         classifier1Output.CopyTo(classifier2Output);
         // classifier.3: Linear(128, 10), 128 -> 10
         global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
-            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n,
+            global::NetCompiler.Kernels.Activation.None);
     }
 
     /// <summary>Evaluation-mode forward with every batch norm run.</summary>
@@ -704,32 +705,33 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> classifier3Output = Slice(_floats12, n * Classifier_3Elements);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, n,
-            32, 784, eps: 1E-05f, relu: true);
+            32, 784, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_3Shape>(context, features2Output, features3Output,
             features3Switches, n);
         // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
         global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output, _features4Weight.Value,
-            _features4Bias.Value, features4Output, n, relu: false);
+            _features4Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features4Output, features6Output,
             _features5Weight.Value, _features5Bias.Value, _features5RunningMean.Value, _features5RunningVar.Value, n,
-            64, 196, eps: 1E-05f, relu: true);
+            64, 196, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_7Shape>(context, features6Output, features7Output,
             features7Switches, n);
         // classifier.0: Linear(3136, 128), 64x7x7 -> 128
         global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features7Output, _classifier0Weight.Value,
-            _classifier0Bias.Value, classifier1Output, n, relu: true);
+            _classifier0Bias.Value, classifier1Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // classifier.2: Dropout(p=0.25), 128 -> 128
         classifier1Output.CopyTo(classifier2Output);
         // classifier.3: Linear(128, 10), 128 -> 10
         global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
-            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n,
+            global::NetCompiler.Kernels.Activation.None);
     }
 
     /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
@@ -767,33 +769,34 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features0OutputGrad = Slice(_floats1, n * Features_0Elements);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
-            features1SavedVariance, n, 32, 784, eps: 1E-05f, relu: true);
+            features1SavedVariance, n, 32, 784, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_3Shape>(context, features2Output, features3Output,
             features3Switches, n);
         // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
         global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output, _features4Weight.Value,
-            _features4Bias.Value, features4Output, n, relu: false);
+            _features4Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features4Output, features6Output,
             _features5Weight.Value, _features5Bias.Value, features5SavedMean, features5SavedInvStd,
-            features5SavedVariance, n, 64, 196, eps: 1E-05f, relu: true);
+            features5SavedVariance, n, 64, 196, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
         global::NetCompiler.Kernels.MaxPool2d.Forward<Features_7Shape>(context, features6Output, features7Output,
             features7Switches, n);
         // classifier.0: Linear(3136, 128), 64x7x7 -> 128
         global::NetCompiler.Kernels.Dense.Forward<Classifier_0Shape>(context, features7Output, _classifier0Weight.Value,
-            _classifier0Bias.Value, classifier1Output, n, relu: true);
+            _classifier0Bias.Value, classifier1Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // classifier.2: Dropout(p=0.25), 128 -> 128
         global::NetCompiler.Kernels.Dropout.Forward(classifier1Output, classifier2Output, classifier2Mask, 0.25f,
             ref dropoutState);
         // classifier.3: Linear(128, 10), 128 -> 10
         global::NetCompiler.Kernels.Dense.Forward<Classifier_3Shape>(context, classifier2Output,
-            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n, relu: false);
+            _classifier3Weight.Value, _classifier3Bias.Value, classifier3Output, n,
+            global::NetCompiler.Kernels.Activation.None);
         // loss
         float loss = LossAndGradient(labels, n);
         CheckLoss(loss); // throws before anything the network keeps has changed
@@ -813,7 +816,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         // classifier.2: Dropout(p=0.25), 128 -> 128
         global::NetCompiler.Kernels.Dropout.Backward(classifier2OutputGrad, classifier2Mask, classifier1OutputGrad);
         // classifier.0: Linear(3136, 128), 64x7x7 -> 128
-        global::NetCompiler.Kernels.Relu.Backward(classifier1Output, classifier1OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(classifier1Output, classifier1OutputGrad);
         global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_0Shape>(context, features7Output,
             classifier1OutputGrad, _classifier0Weight.Gradient, _classifier0Bias.Gradient, n);
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, classifier1OutputGrad,
@@ -822,7 +825,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_7Shape>(context, features7OutputGrad, features7Switches,
             features6OutputGrad, n);
         // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
-        global::NetCompiler.Kernels.Relu.Backward(features6Output, features6OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features6Output, features6OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features6OutputGrad, features4Output,
             _features5Weight.Value, features5SavedMean, features5SavedInvStd, features4OutputGrad,
             _features5Weight.Gradient, _features5Bias.Gradient, n, 64, 196);
@@ -835,7 +838,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_3Shape>(context, features3OutputGrad, features3Switches,
             features2OutputGrad, n);
         // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
             _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 784);
@@ -872,14 +875,14 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         // classifier.2: Dropout(p=0.25), 128 -> 128
         classifier2OutputGrad.CopyTo(classifier1OutputGrad);
         // classifier.0: Linear(3136, 128), 64x7x7 -> 128
-        global::NetCompiler.Kernels.Relu.Backward(classifier1Output, classifier1OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(classifier1Output, classifier1OutputGrad);
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_0Shape>(context, classifier1OutputGrad,
             _classifier0Weight.Value, features7OutputGrad, n);
         // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_7Shape>(context, features7OutputGrad, features7Switches,
             features6OutputGrad, n);
         // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
-        global::NetCompiler.Kernels.Relu.Backward(features6Output, features6OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features6Output, features6OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features6OutputGrad, _features5Weight.Value,
             _features5RunningVar.Value, features4OutputGrad, n, 64, 196, eps: 1E-05f);
         // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
@@ -889,7 +892,7 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_3Shape>(context, features3OutputGrad, features3Switches,
             features2OutputGrad, n);
         // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
             _features1RunningVar.Value, features0OutputGrad, n, 32, 784, eps: 1E-05f);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28

@@ -803,7 +803,7 @@ partial class Zoo
             private int _lastCount;
             private long _foldedVersion = -1;
 
-            /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+            /// <summary>Creates the network with its parameters initialised (He for layers followed by the ReLU family, Xavier otherwise,
             /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
             /// <param name="batchSize">The most images one call takes.</param>
             /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
@@ -1110,25 +1110,30 @@ partial class Zoo
                 global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats36, Features_8Channels);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, stemFoldedWeight, stemFoldedBias,
-                    features2Output, n, relu: true);
+                    features2Output, n, global::NetCompiler.Kernels.Activation.Relu);
                 // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
-                    _features3Weight.Value, default, features3Output, n, relu: false);
+                    _features3Weight.Value, default, features3Output, n, global::NetCompiler.Kernels.Activation.None);
                 // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output,
-                    _features4Weight.Value, _features4Bias.Value, features5Output, n, relu: true);
+                    _features4Weight.Value, _features4Bias.Value, features5Output, n,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output,
-                    features6_0Conv1FoldedWeight, features6_0Conv1FoldedBias, features6_0Bn, n, relu: true);
+                    features6_0Conv1FoldedWeight, features6_0Conv1FoldedBias, features6_0Bn, n,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Bn,
-                    _features6_0Conv2Weight.Value, default, features6_0Branch, n, relu: false);
+                    _features6_0Conv2Weight.Value, default, features6_0Branch, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features5Output, 1f, features6_0Branch,
                     features6_0Output);
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Output,
-                    features6_1Conv1FoldedWeight, features6_1Conv1FoldedBias, features6_1Bn, n, relu: true);
+                    features6_1Conv1FoldedWeight, features6_1Conv1FoldedBias, features6_1Bn, n,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_1Bn,
-                    _features6_1Conv2Weight.Value, default, features6_1Branch, n, relu: false);
+                    _features6_1Conv2Weight.Value, default, features6_1Branch, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0Output, 1f, features6_1Branch,
                     features6_1Output);
                 // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
@@ -1136,22 +1141,27 @@ partial class Zoo
                     features7Output, n);
                 // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output,
-                    features8_0ConvFoldedWeight, features8_0ConvFoldedBias, features8_0Bn, n, relu: true);
+                    features8_0ConvFoldedWeight, features8_0ConvFoldedBias, features8_0Bn, n,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, features8_0Bn,
-                    _features8_0ConvWeight.Value, default, features8_0Explicit, n, relu: false);
+                    _features8_0ConvWeight.Value, default, features8_0Explicit, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features7Output, 1f, features8_0Explicit,
                     features8_0Rhs);
                 global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features8_0Rhs, features8_0Normed,
                     _features8_0NormWeight.Value, _features8_0NormBias.Value, _features8_0NormRunningMean.Value,
-                    _features8_0NormRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: false);
+                    _features8_0NormRunningVar.Value, n, 32, 64, eps: 1E-05f,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_8Implicit>(context, features8_0Normed,
                     _features8_0ImplicitWeight.Value, 1f, features8_0Output, n);
                 // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
                 global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_9Shape>(context, features8_0Output,
-                    _features9Weight.Value, _features9Bias.Value, features10Output, n, relu: true);
+                    _features9Weight.Value, _features9Bias.Value, features10Output, n,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_11Shape>(context, features10Output,
-                    _features11Weight.Value, _features11Bias.Value, features11Output, n, relu: false);
+                    _features11Weight.Value, _features11Bias.Value, features11Output, n,
+                    global::NetCompiler.Kernels.Activation.None);
             }
 
             /// <summary>Evaluation-mode forward with every batch norm run.</summary>
@@ -1182,35 +1192,42 @@ partial class Zoo
                 global::System.Span<float> features11Output = Slice(_floats12, n * Features_11Elements);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _stemWeight.Value,
-                    _stemBias.Value, stemOutput, n, relu: false);
+                    _stemBias.Value, stemOutput, n, global::NetCompiler.Kernels.Activation.None);
                 // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
                 global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, stemOutput, features2Output,
                     _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value,
-                    _features1RunningVar.Value, n, 16, 256, eps: 1E-05f, relu: true);
+                    _features1RunningVar.Value, n, 16, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
                 // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
-                    _features3Weight.Value, default, features3Output, n, relu: false);
+                    _features3Weight.Value, default, features3Output, n, global::NetCompiler.Kernels.Activation.None);
                 // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output,
-                    _features4Weight.Value, _features4Bias.Value, features5Output, n, relu: true);
+                    _features4Weight.Value, _features4Bias.Value, features5Output, n,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output,
-                    _features6_0Conv1Weight.Value, default, features6_0Conv, n, relu: false);
+                    _features6_0Conv1Weight.Value, default, features6_0Conv, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features6_0Conv, features6_0Bn,
                     _features6_0BnWeight.Value, _features6_0BnBias.Value, _features6_0BnRunningMean.Value,
-                    _features6_0BnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+                    _features6_0BnRunningVar.Value, n, 32, 256, eps: 1E-05f,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Bn,
-                    _features6_0Conv2Weight.Value, default, features6_0Branch, n, relu: false);
+                    _features6_0Conv2Weight.Value, default, features6_0Branch, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features5Output, 1f, features6_0Branch,
                     features6_0Output);
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Output,
-                    _features6_1Conv1Weight.Value, default, features6_1Conv, n, relu: false);
+                    _features6_1Conv1Weight.Value, default, features6_1Conv, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features6_1Conv, features6_1Bn,
                     _features6_1BnWeight.Value, _features6_1BnBias.Value, _features6_1BnRunningMean.Value,
-                    _features6_1BnRunningVar.Value, n, 32, 256, eps: 1E-05f, relu: true);
+                    _features6_1BnRunningVar.Value, n, 32, 256, eps: 1E-05f,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_1Bn,
-                    _features6_1Conv2Weight.Value, default, features6_1Branch, n, relu: false);
+                    _features6_1Conv2Weight.Value, default, features6_1Branch, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0Output, 1f, features6_1Branch,
                     features6_1Output);
                 // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
@@ -1218,25 +1235,31 @@ partial class Zoo
                     features7Output, n);
                 // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output,
-                    _features8_0ConvWeight.Value, default, features8_0Conv, n, relu: false);
+                    _features8_0ConvWeight.Value, default, features8_0Conv, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features8_0Conv, features8_0Bn,
                     _features8_0BnWeight.Value, _features8_0BnBias.Value, _features8_0BnRunningMean.Value,
-                    _features8_0BnRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: true);
+                    _features8_0BnRunningVar.Value, n, 32, 64, eps: 1E-05f,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, features8_0Bn,
-                    _features8_0ConvWeight.Value, default, features8_0Explicit, n, relu: false);
+                    _features8_0ConvWeight.Value, default, features8_0Explicit, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features7Output, 1f, features8_0Explicit,
                     features8_0Rhs);
                 global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features8_0Rhs, features8_0Normed,
                     _features8_0NormWeight.Value, _features8_0NormBias.Value, _features8_0NormRunningMean.Value,
-                    _features8_0NormRunningVar.Value, n, 32, 64, eps: 1E-05f, relu: false);
+                    _features8_0NormRunningVar.Value, n, 32, 64, eps: 1E-05f,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_8Implicit>(context, features8_0Normed,
                     _features8_0ImplicitWeight.Value, 1f, features8_0Output, n);
                 // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
                 global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_9Shape>(context, features8_0Output,
-                    _features9Weight.Value, _features9Bias.Value, features10Output, n, relu: true);
+                    _features9Weight.Value, _features9Bias.Value, features10Output, n,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_11Shape>(context, features10Output,
-                    _features11Weight.Value, _features11Bias.Value, features11Output, n, relu: false);
+                    _features11Weight.Value, _features11Bias.Value, features11Output, n,
+                    global::NetCompiler.Kernels.Activation.None);
             }
 
             /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
@@ -1308,35 +1331,42 @@ partial class Zoo
                 global::System.Span<float> features5OutputGradPart_76 = Slice(_floats1, n * Features_5Elements);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _stemWeight.Value,
-                    _stemBias.Value, stemOutput, n, relu: false);
+                    _stemBias.Value, stemOutput, n, global::NetCompiler.Kernels.Activation.None);
                 // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
                 global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, stemOutput, features2Output,
                     _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
-                    features1SavedVariance, n, 16, 256, eps: 1E-05f, relu: true);
+                    features1SavedVariance, n, 16, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
                 // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
-                    _features3Weight.Value, default, features3Output, n, relu: false);
+                    _features3Weight.Value, default, features3Output, n, global::NetCompiler.Kernels.Activation.None);
                 // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3Output,
-                    _features4Weight.Value, _features4Bias.Value, features5Output, n, relu: true);
+                    _features4Weight.Value, _features4Bias.Value, features5Output, n,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features5Output,
-                    _features6_0Conv1Weight.Value, default, features6_0Conv, n, relu: false);
+                    _features6_0Conv1Weight.Value, default, features6_0Conv, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features6_0Conv, features6_0Bn,
                     _features6_0BnWeight.Value, _features6_0BnBias.Value, features6_0BnSavedMean,
-                    features6_0BnSavedInvStd, features6_0BnSavedVariance, n, 32, 256, eps: 1E-05f, relu: true);
+                    features6_0BnSavedInvStd, features6_0BnSavedVariance, n, 32, 256, eps: 1E-05f,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Bn,
-                    _features6_0Conv2Weight.Value, default, features6_0Branch, n, relu: false);
+                    _features6_0Conv2Weight.Value, default, features6_0Branch, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features5Output, 1f, features6_0Branch,
                     features6_0Output);
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Output,
-                    _features6_1Conv1Weight.Value, default, features6_1Conv, n, relu: false);
+                    _features6_1Conv1Weight.Value, default, features6_1Conv, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features6_1Conv, features6_1Bn,
                     _features6_1BnWeight.Value, _features6_1BnBias.Value, features6_1BnSavedMean,
-                    features6_1BnSavedInvStd, features6_1BnSavedVariance, n, 32, 256, eps: 1E-05f, relu: true);
+                    features6_1BnSavedInvStd, features6_1BnSavedVariance, n, 32, 256, eps: 1E-05f,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_1Bn,
-                    _features6_1Conv2Weight.Value, default, features6_1Branch, n, relu: false);
+                    _features6_1Conv2Weight.Value, default, features6_1Branch, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0Output, 1f, features6_1Branch,
                     features6_1Output);
                 // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
@@ -1344,25 +1374,31 @@ partial class Zoo
                     features7Output, n);
                 // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_8Shape>(context, features7Output,
-                    _features8_0ConvWeight.Value, default, features8_0Conv, n, relu: false);
+                    _features8_0ConvWeight.Value, default, features8_0Conv, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features8_0Conv, features8_0Bn,
                     _features8_0BnWeight.Value, _features8_0BnBias.Value, features8_0BnSavedMean,
-                    features8_0BnSavedInvStd, features8_0BnSavedVariance, n, 32, 64, eps: 1E-05f, relu: true);
+                    features8_0BnSavedInvStd, features8_0BnSavedVariance, n, 32, 64, eps: 1E-05f,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_8Shape>(context, features8_0Bn,
-                    _features8_0ConvWeight.Value, default, features8_0Explicit, n, relu: false);
+                    _features8_0ConvWeight.Value, default, features8_0Explicit, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features7Output, 1f, features8_0Explicit,
                     features8_0Rhs);
                 global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features8_0Rhs, features8_0Normed,
                     _features8_0NormWeight.Value, _features8_0NormBias.Value, features8_0NormSavedMean,
-                    features8_0NormSavedInvStd, features8_0NormSavedVariance, n, 32, 64, eps: 1E-05f, relu: false);
+                    features8_0NormSavedInvStd, features8_0NormSavedVariance, n, 32, 64, eps: 1E-05f,
+                    global::NetCompiler.Kernels.Activation.None);
                 global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_8Implicit>(context, features8_0Normed,
                     _features8_0ImplicitWeight.Value, 1f, features8_0Output, n);
                 // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
                 global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_9Shape>(context, features8_0Output,
-                    _features9Weight.Value, _features9Bias.Value, features10Output, n, relu: true);
+                    _features9Weight.Value, _features9Bias.Value, features10Output, n,
+                    global::NetCompiler.Kernels.Activation.Relu);
                 // features.11: Conv2d(8, 3, kernel_size=3, padding=2, dilation=2), 8x32x32 -> 3x32x32
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_11Shape>(context, features10Output,
-                    _features11Weight.Value, _features11Bias.Value, features11Output, n, relu: false);
+                    _features11Weight.Value, _features11Bias.Value, features11Output, n,
+                    global::NetCompiler.Kernels.Activation.None);
                 // loss
                 float loss = LossAndGradient(labels, n);
                 CheckLoss(loss); // throws before anything the network keeps has changed
@@ -1389,7 +1425,7 @@ partial class Zoo
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_11Shape>(context, features11OutputGrad,
                     _features11Weight.Value, features10OutputGrad, n);
                 // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
-                global::NetCompiler.Kernels.Relu.Backward(features10Output, features10OutputGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features10Output, features10OutputGrad);
                 global::NetCompiler.Kernels.ConvTranspose2d.BackwardWeight<Features_9Shape>(context, features8_0Output,
                     features10OutputGrad, _features9Weight.Gradient, _features9Bias.Gradient, n);
                 global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_9Shape>(context, features10OutputGrad,
@@ -1406,7 +1442,7 @@ partial class Zoo
                     features8_0ExplicitGrad, _features8_0ConvWeight.Gradient, default, n);
                 global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_8Shape>(context,
                     features8_0ExplicitGrad, _features8_0ConvWeight.Value, features8_0BnGrad, n);
-                global::NetCompiler.Kernels.Relu.Backward(features8_0Bn, features8_0BnGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features8_0Bn, features8_0BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.Backward(context, features8_0BnGrad, features8_0Conv,
                     _features8_0BnWeight.Value, features8_0BnSavedMean, features8_0BnSavedInvStd, features8_0ConvGrad,
                     _features8_0BnWeight.Gradient, _features8_0BnBias.Gradient, n, 32, 64);
@@ -1427,7 +1463,7 @@ partial class Zoo
                     features6_1BranchGrad, _features6_1Conv2Weight.Gradient, default, n);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1BranchGrad,
                     _features6_1Conv2Weight.Value, features6_1BnGrad, n);
-                global::NetCompiler.Kernels.Relu.Backward(features6_1Bn, features6_1BnGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features6_1Bn, features6_1BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.Backward(context, features6_1BnGrad, features6_1Conv,
                     _features6_1BnWeight.Value, features6_1BnSavedMean, features6_1BnSavedInvStd, features6_1ConvGrad,
                     _features6_1BnWeight.Gradient, _features6_1BnBias.Gradient, n, 32, 256);
@@ -1443,7 +1479,7 @@ partial class Zoo
                     features6_0BranchGrad, _features6_0Conv2Weight.Gradient, default, n);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0BranchGrad,
                     _features6_0Conv2Weight.Value, features6_0BnGrad, n);
-                global::NetCompiler.Kernels.Relu.Backward(features6_0Bn, features6_0BnGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features6_0Bn, features6_0BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.Backward(context, features6_0BnGrad, features6_0Conv,
                     _features6_0BnWeight.Value, features6_0BnSavedMean, features6_0BnSavedInvStd, features6_0ConvGrad,
                     _features6_0BnWeight.Gradient, _features6_0BnBias.Gradient, n, 32, 256);
@@ -1454,7 +1490,7 @@ partial class Zoo
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0OutputGrad, 1f, features5OutputGradPart_76,
                     features5OutputGrad);
                 // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Relu.Backward(features5Output, features5OutputGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features5Output, features5OutputGrad);
                 global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, features3Output,
                     features5OutputGrad, _features4Weight.Gradient, _features4Bias.Gradient, n);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, features5OutputGrad,
@@ -1465,7 +1501,7 @@ partial class Zoo
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
                     _features3Weight.Value, features2OutputGrad, n);
                 // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
-                global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
                 global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, stemOutput,
                     _features1Weight.Value, features1SavedMean, features1SavedInvStd, stemOutputGrad,
                     _features1Weight.Gradient, _features1Bias.Gradient, n, 16, 256);
@@ -1517,7 +1553,7 @@ partial class Zoo
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_11Shape>(context, features11OutputGrad,
                     _features11Weight.Value, features10OutputGrad, n);
                 // features.9: ConvTranspose2d(32, 8, kernel_size=4, stride=4), 32x8x8 -> 8x32x32
-                global::NetCompiler.Kernels.Relu.Backward(features10Output, features10OutputGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features10Output, features10OutputGrad);
                 global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_9Shape>(context, features10OutputGrad,
                     _features9Weight.Value, features8_0OutputGrad, n);
                 // features.8 step 0: Imex(32, steps=1, h=1, kernel_size=3, implicit_kernel_size=3, groups=8, released), 32x8x8 -> 32x8x8
@@ -1529,7 +1565,7 @@ partial class Zoo
                 global::NetCompiler.Kernels.Elementwise.Scale(features8_0RhsGrad, 1f, features8_0ExplicitGrad);
                 global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_8Shape>(context,
                     features8_0ExplicitGrad, _features8_0ConvWeight.Value, features8_0BnGrad, n);
-                global::NetCompiler.Kernels.Relu.Backward(features8_0Bn, features8_0BnGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features8_0Bn, features8_0BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.BackwardInference(features8_0BnGrad, _features8_0BnWeight.Value,
                     _features8_0BnRunningVar.Value, features8_0ConvGrad, n, 32, 64, eps: 1E-05f);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, features8_0ConvGrad,
@@ -1543,7 +1579,7 @@ partial class Zoo
                 global::NetCompiler.Kernels.Elementwise.Scale(features6_1OutputGrad, 1f, features6_1BranchGrad);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1BranchGrad,
                     _features6_1Conv2Weight.Value, features6_1BnGrad, n);
-                global::NetCompiler.Kernels.Relu.Backward(features6_1Bn, features6_1BnGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features6_1Bn, features6_1BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.BackwardInference(features6_1BnGrad, _features6_1BnWeight.Value,
                     _features6_1BnRunningVar.Value, features6_1ConvGrad, n, 32, 256, eps: 1E-05f);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1ConvGrad,
@@ -1554,7 +1590,7 @@ partial class Zoo
                 global::NetCompiler.Kernels.Elementwise.Scale(features6_0OutputGrad, 1f, features6_0BranchGrad);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0BranchGrad,
                     _features6_0Conv2Weight.Value, features6_0BnGrad, n);
-                global::NetCompiler.Kernels.Relu.Backward(features6_0Bn, features6_0BnGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features6_0Bn, features6_0BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.BackwardInference(features6_0BnGrad, _features6_0BnWeight.Value,
                     _features6_0BnRunningVar.Value, features6_0ConvGrad, n, 32, 256, eps: 1E-05f);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0ConvGrad,
@@ -1562,14 +1598,14 @@ partial class Zoo
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0OutputGrad, 1f, features5OutputGradPart,
                     features5OutputGrad);
                 // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Relu.Backward(features5Output, features5OutputGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features5Output, features5OutputGrad);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_4Shape>(context, features5OutputGrad,
                     _features4Weight.Value, features3OutputGrad, n);
                 // features.3: Conv2d(16, 16, kernel_size=3, padding=1, groups=16, bias=False), 16x16x16 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
                     _features3Weight.Value, features2OutputGrad, n);
                 // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
-                global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+                global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
                 global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
                     _features1RunningVar.Value, stemOutputGrad, n, 16, 256, eps: 1E-05f);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16

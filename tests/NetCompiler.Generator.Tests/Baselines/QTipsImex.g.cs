@@ -1197,7 +1197,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private int _lastCount;
     private long _foldedVersion = -1;
 
-    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by the ReLU family, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
@@ -1629,74 +1629,82 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats82, Features_3Channels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
-            features0FoldedBias, features2Output, n, relu: true);
+            features0FoldedBias, features2Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
-            features3_0ConvFoldedWeight, features3_0ConvFoldedBias, features3_0Bn, n, relu: true);
+            features3_0ConvFoldedWeight, features3_0ConvFoldedBias, features3_0Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_0Bn,
-            _features3_0ConvWeight.Value, default, features3_0Explicit, n, relu: false);
+            _features3_0ConvWeight.Value, default, features3_0Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_0Explicit,
             _features3_0ImplicitWeight.Value, 1f, features3_0Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features2Output, 1f, features3_0Solved, features3_0Output);
         // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_0Output,
-            features3_1ConvFoldedWeight, features3_1ConvFoldedBias, features3_1Bn, n, relu: true);
+            features3_1ConvFoldedWeight, features3_1ConvFoldedBias, features3_1Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_1Bn,
-            _features3_1ConvWeight.Value, default, features3_1Explicit, n, relu: false);
+            _features3_1ConvWeight.Value, default, features3_1Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_1Explicit,
             _features3_1ImplicitWeight.Value, 1f, features3_1Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0Output, 1f, features3_1Solved, features3_1Output);
         // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_1Output,
-            features3_2ConvFoldedWeight, features3_2ConvFoldedBias, features3_2Bn, n, relu: true);
+            features3_2ConvFoldedWeight, features3_2ConvFoldedBias, features3_2Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_2Bn,
-            _features3_2ConvWeight.Value, default, features3_2Explicit, n, relu: false);
+            _features3_2ConvWeight.Value, default, features3_2Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_2Explicit,
             _features3_2ImplicitWeight.Value, 1f, features3_2Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1Output, 1f, features3_2Solved, features3_2Output);
         // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_2Output,
-            features3_3ConvFoldedWeight, features3_3ConvFoldedBias, features3_3Bn, n, relu: true);
+            features3_3ConvFoldedWeight, features3_3ConvFoldedBias, features3_3Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_3Bn,
-            _features3_3ConvWeight.Value, default, features3_3Explicit, n, relu: false);
+            _features3_3ConvWeight.Value, default, features3_3Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_3Explicit,
             _features3_3ImplicitWeight.Value, 1f, features3_3Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2Output, 1f, features3_3Solved, features3_3Output);
         // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_3Output,
-            features3_4ConvFoldedWeight, features3_4ConvFoldedBias, features3_4Bn, n, relu: true);
+            features3_4ConvFoldedWeight, features3_4ConvFoldedBias, features3_4Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_4Bn,
-            _features3_4ConvWeight.Value, default, features3_4Explicit, n, relu: false);
+            _features3_4ConvWeight.Value, default, features3_4Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_4Explicit,
             _features3_4ImplicitWeight.Value, 1f, features3_4Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_3Output, 1f, features3_4Solved, features3_4Output);
         // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_4Output,
-            features3_5ConvFoldedWeight, features3_5ConvFoldedBias, features3_5Bn, n, relu: true);
+            features3_5ConvFoldedWeight, features3_5ConvFoldedBias, features3_5Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_5Bn,
-            _features3_5ConvWeight.Value, default, features3_5Explicit, n, relu: false);
+            _features3_5ConvWeight.Value, default, features3_5Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_5Explicit,
             _features3_5ImplicitWeight.Value, 1f, features3_5Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_4Output, 1f, features3_5Solved, features3_5Output);
         // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_5Output,
-            features3_6ConvFoldedWeight, features3_6ConvFoldedBias, features3_6Bn, n, relu: true);
+            features3_6ConvFoldedWeight, features3_6ConvFoldedBias, features3_6Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_6Bn,
-            _features3_6ConvWeight.Value, default, features3_6Explicit, n, relu: false);
+            _features3_6ConvWeight.Value, default, features3_6Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_6Explicit,
             _features3_6ImplicitWeight.Value, 1f, features3_6Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_5Output, 1f, features3_6Solved, features3_6Output);
         // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_6Output,
-            features3_7ConvFoldedWeight, features3_7ConvFoldedBias, features3_7Bn, n, relu: true);
+            features3_7ConvFoldedWeight, features3_7ConvFoldedBias, features3_7Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_7Bn,
-            _features3_7ConvWeight.Value, default, features3_7Explicit, n, relu: false);
+            _features3_7ConvWeight.Value, default, features3_7Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_7Explicit,
             _features3_7ImplicitWeight.Value, 1f, features3_7Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_6Output, 1f, features3_7Solved, features3_7Output);
         // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3_7Output, _features4Weight.Value,
-            _features4Bias.Value, features4Output, n, relu: false);
+            _features4Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.None);
     }
 
     /// <summary>Evaluation-mode forward with every batch norm run.</summary>
@@ -1749,102 +1757,102 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features4Output = Slice(_floats36, n * Features_4Elements);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, n,
-            32, 4096, eps: 1E-05f, relu: true);
+            32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
-            _features3_0ConvWeight.Value, default, features3_0Conv, n, relu: false);
+            _features3_0ConvWeight.Value, default, features3_0Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_0Conv, features3_0Bn,
             _features3_0BnWeight.Value, _features3_0BnBias.Value, _features3_0BnRunningMean.Value,
-            _features3_0BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+            _features3_0BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_0Bn,
-            _features3_0ConvWeight.Value, default, features3_0Explicit, n, relu: false);
+            _features3_0ConvWeight.Value, default, features3_0Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_0Explicit,
             _features3_0ImplicitWeight.Value, 1f, features3_0Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features2Output, 1f, features3_0Solved, features3_0Output);
         // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_0Output,
-            _features3_1ConvWeight.Value, default, features3_1Conv, n, relu: false);
+            _features3_1ConvWeight.Value, default, features3_1Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_1Conv, features3_1Bn,
             _features3_1BnWeight.Value, _features3_1BnBias.Value, _features3_1BnRunningMean.Value,
-            _features3_1BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+            _features3_1BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_1Bn,
-            _features3_1ConvWeight.Value, default, features3_1Explicit, n, relu: false);
+            _features3_1ConvWeight.Value, default, features3_1Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_1Explicit,
             _features3_1ImplicitWeight.Value, 1f, features3_1Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0Output, 1f, features3_1Solved, features3_1Output);
         // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_1Output,
-            _features3_2ConvWeight.Value, default, features3_2Conv, n, relu: false);
+            _features3_2ConvWeight.Value, default, features3_2Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_2Conv, features3_2Bn,
             _features3_2BnWeight.Value, _features3_2BnBias.Value, _features3_2BnRunningMean.Value,
-            _features3_2BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+            _features3_2BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_2Bn,
-            _features3_2ConvWeight.Value, default, features3_2Explicit, n, relu: false);
+            _features3_2ConvWeight.Value, default, features3_2Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_2Explicit,
             _features3_2ImplicitWeight.Value, 1f, features3_2Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1Output, 1f, features3_2Solved, features3_2Output);
         // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_2Output,
-            _features3_3ConvWeight.Value, default, features3_3Conv, n, relu: false);
+            _features3_3ConvWeight.Value, default, features3_3Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_3Conv, features3_3Bn,
             _features3_3BnWeight.Value, _features3_3BnBias.Value, _features3_3BnRunningMean.Value,
-            _features3_3BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+            _features3_3BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_3Bn,
-            _features3_3ConvWeight.Value, default, features3_3Explicit, n, relu: false);
+            _features3_3ConvWeight.Value, default, features3_3Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_3Explicit,
             _features3_3ImplicitWeight.Value, 1f, features3_3Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2Output, 1f, features3_3Solved, features3_3Output);
         // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_3Output,
-            _features3_4ConvWeight.Value, default, features3_4Conv, n, relu: false);
+            _features3_4ConvWeight.Value, default, features3_4Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_4Conv, features3_4Bn,
             _features3_4BnWeight.Value, _features3_4BnBias.Value, _features3_4BnRunningMean.Value,
-            _features3_4BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+            _features3_4BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_4Bn,
-            _features3_4ConvWeight.Value, default, features3_4Explicit, n, relu: false);
+            _features3_4ConvWeight.Value, default, features3_4Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_4Explicit,
             _features3_4ImplicitWeight.Value, 1f, features3_4Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_3Output, 1f, features3_4Solved, features3_4Output);
         // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_4Output,
-            _features3_5ConvWeight.Value, default, features3_5Conv, n, relu: false);
+            _features3_5ConvWeight.Value, default, features3_5Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_5Conv, features3_5Bn,
             _features3_5BnWeight.Value, _features3_5BnBias.Value, _features3_5BnRunningMean.Value,
-            _features3_5BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+            _features3_5BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_5Bn,
-            _features3_5ConvWeight.Value, default, features3_5Explicit, n, relu: false);
+            _features3_5ConvWeight.Value, default, features3_5Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_5Explicit,
             _features3_5ImplicitWeight.Value, 1f, features3_5Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_4Output, 1f, features3_5Solved, features3_5Output);
         // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_5Output,
-            _features3_6ConvWeight.Value, default, features3_6Conv, n, relu: false);
+            _features3_6ConvWeight.Value, default, features3_6Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_6Conv, features3_6Bn,
             _features3_6BnWeight.Value, _features3_6BnBias.Value, _features3_6BnRunningMean.Value,
-            _features3_6BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+            _features3_6BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_6Bn,
-            _features3_6ConvWeight.Value, default, features3_6Explicit, n, relu: false);
+            _features3_6ConvWeight.Value, default, features3_6Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_6Explicit,
             _features3_6ImplicitWeight.Value, 1f, features3_6Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_5Output, 1f, features3_6Solved, features3_6Output);
         // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_6Output,
-            _features3_7ConvWeight.Value, default, features3_7Conv, n, relu: false);
+            _features3_7ConvWeight.Value, default, features3_7Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_7Conv, features3_7Bn,
             _features3_7BnWeight.Value, _features3_7BnBias.Value, _features3_7BnRunningMean.Value,
-            _features3_7BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, relu: true);
+            _features3_7BnRunningVar.Value, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_7Bn,
-            _features3_7ConvWeight.Value, default, features3_7Explicit, n, relu: false);
+            _features3_7ConvWeight.Value, default, features3_7Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_7Explicit,
             _features3_7ImplicitWeight.Value, 1f, features3_7Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_6Output, 1f, features3_7Solved, features3_7Output);
         // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3_7Output, _features4Weight.Value,
-            _features4Bias.Value, features4Output, n, relu: false);
+            _features4Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.None);
     }
 
     /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
@@ -1983,102 +1991,102 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features2OutputGradPart_157 = Slice(_floats5, n * Features_2Elements);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
-            features1SavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+            features1SavedVariance, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3 step 0: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
-            _features3_0ConvWeight.Value, default, features3_0Conv, n, relu: false);
+            _features3_0ConvWeight.Value, default, features3_0Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_0Conv, features3_0Bn,
             _features3_0BnWeight.Value, _features3_0BnBias.Value, features3_0BnSavedMean, features3_0BnSavedInvStd,
-            features3_0BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+            features3_0BnSavedVariance, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_0Bn,
-            _features3_0ConvWeight.Value, default, features3_0Explicit, n, relu: false);
+            _features3_0ConvWeight.Value, default, features3_0Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_0Explicit,
             _features3_0ImplicitWeight.Value, 1f, features3_0Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features2Output, 1f, features3_0Solved, features3_0Output);
         // features.3 step 1: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_0Output,
-            _features3_1ConvWeight.Value, default, features3_1Conv, n, relu: false);
+            _features3_1ConvWeight.Value, default, features3_1Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_1Conv, features3_1Bn,
             _features3_1BnWeight.Value, _features3_1BnBias.Value, features3_1BnSavedMean, features3_1BnSavedInvStd,
-            features3_1BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+            features3_1BnSavedVariance, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_1Bn,
-            _features3_1ConvWeight.Value, default, features3_1Explicit, n, relu: false);
+            _features3_1ConvWeight.Value, default, features3_1Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_1Explicit,
             _features3_1ImplicitWeight.Value, 1f, features3_1Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0Output, 1f, features3_1Solved, features3_1Output);
         // features.3 step 2: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_1Output,
-            _features3_2ConvWeight.Value, default, features3_2Conv, n, relu: false);
+            _features3_2ConvWeight.Value, default, features3_2Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_2Conv, features3_2Bn,
             _features3_2BnWeight.Value, _features3_2BnBias.Value, features3_2BnSavedMean, features3_2BnSavedInvStd,
-            features3_2BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+            features3_2BnSavedVariance, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_2Bn,
-            _features3_2ConvWeight.Value, default, features3_2Explicit, n, relu: false);
+            _features3_2ConvWeight.Value, default, features3_2Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_2Explicit,
             _features3_2ImplicitWeight.Value, 1f, features3_2Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1Output, 1f, features3_2Solved, features3_2Output);
         // features.3 step 3: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_2Output,
-            _features3_3ConvWeight.Value, default, features3_3Conv, n, relu: false);
+            _features3_3ConvWeight.Value, default, features3_3Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_3Conv, features3_3Bn,
             _features3_3BnWeight.Value, _features3_3BnBias.Value, features3_3BnSavedMean, features3_3BnSavedInvStd,
-            features3_3BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+            features3_3BnSavedVariance, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_3Bn,
-            _features3_3ConvWeight.Value, default, features3_3Explicit, n, relu: false);
+            _features3_3ConvWeight.Value, default, features3_3Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_3Explicit,
             _features3_3ImplicitWeight.Value, 1f, features3_3Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2Output, 1f, features3_3Solved, features3_3Output);
         // features.3 step 4: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_3Output,
-            _features3_4ConvWeight.Value, default, features3_4Conv, n, relu: false);
+            _features3_4ConvWeight.Value, default, features3_4Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_4Conv, features3_4Bn,
             _features3_4BnWeight.Value, _features3_4BnBias.Value, features3_4BnSavedMean, features3_4BnSavedInvStd,
-            features3_4BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+            features3_4BnSavedVariance, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_4Bn,
-            _features3_4ConvWeight.Value, default, features3_4Explicit, n, relu: false);
+            _features3_4ConvWeight.Value, default, features3_4Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_4Explicit,
             _features3_4ImplicitWeight.Value, 1f, features3_4Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_3Output, 1f, features3_4Solved, features3_4Output);
         // features.3 step 5: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_4Output,
-            _features3_5ConvWeight.Value, default, features3_5Conv, n, relu: false);
+            _features3_5ConvWeight.Value, default, features3_5Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_5Conv, features3_5Bn,
             _features3_5BnWeight.Value, _features3_5BnBias.Value, features3_5BnSavedMean, features3_5BnSavedInvStd,
-            features3_5BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+            features3_5BnSavedVariance, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_5Bn,
-            _features3_5ConvWeight.Value, default, features3_5Explicit, n, relu: false);
+            _features3_5ConvWeight.Value, default, features3_5Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_5Explicit,
             _features3_5ImplicitWeight.Value, 1f, features3_5Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_4Output, 1f, features3_5Solved, features3_5Output);
         // features.3 step 6: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_5Output,
-            _features3_6ConvWeight.Value, default, features3_6Conv, n, relu: false);
+            _features3_6ConvWeight.Value, default, features3_6Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_6Conv, features3_6Bn,
             _features3_6BnWeight.Value, _features3_6BnBias.Value, features3_6BnSavedMean, features3_6BnSavedInvStd,
-            features3_6BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+            features3_6BnSavedVariance, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_6Bn,
-            _features3_6ConvWeight.Value, default, features3_6Explicit, n, relu: false);
+            _features3_6ConvWeight.Value, default, features3_6Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_6Explicit,
             _features3_6ImplicitWeight.Value, 1f, features3_6Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_5Output, 1f, features3_6Solved, features3_6Output);
         // features.3 step 7: Imex(32, steps=8, h=1, kernel_size=3, implicit_kernel_size=3, groups=32), 32x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_6Output,
-            _features3_7ConvWeight.Value, default, features3_7Conv, n, relu: false);
+            _features3_7ConvWeight.Value, default, features3_7Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_7Conv, features3_7Bn,
             _features3_7BnWeight.Value, _features3_7BnBias.Value, features3_7BnSavedMean, features3_7BnSavedInvStd,
-            features3_7BnSavedVariance, n, 32, 4096, eps: 1E-05f, relu: true);
+            features3_7BnSavedVariance, n, 32, 4096, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_7Bn,
-            _features3_7ConvWeight.Value, default, features3_7Explicit, n, relu: false);
+            _features3_7ConvWeight.Value, default, features3_7Explicit, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.ImplicitSolve.Forward<Features_3Implicit>(context, features3_7Explicit,
             _features3_7ImplicitWeight.Value, 1f, features3_7Solved, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_6Output, 1f, features3_7Solved, features3_7Output);
         // features.4: Conv2d(32, 4, kernel_size=1), 32x64x64 -> 4x64x64
         global::NetCompiler.Kernels.Conv2d.Forward<Features_4Shape>(context, features3_7Output, _features4Weight.Value,
-            _features4Bias.Value, features4Output, n, relu: false);
+            _features4Bias.Value, features4Output, n, global::NetCompiler.Kernels.Activation.None);
         // loss
         float loss = LossAndGradient(labels, n);
         CheckLoss(loss); // throws before anything the network keeps has changed
@@ -2125,7 +2133,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_7ExplicitGrad, _features3_7ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_7ExplicitGrad,
             _features3_7ConvWeight.Value, features3_7BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_7Bn, features3_7BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_7Bn, features3_7BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_7BnGrad, features3_7Conv,
             _features3_7BnWeight.Value, features3_7BnSavedMean, features3_7BnSavedInvStd, features3_7ConvGrad,
             _features3_7BnWeight.Gradient, _features3_7BnBias.Gradient, n, 32, 4096);
@@ -2146,7 +2154,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_6ExplicitGrad, _features3_6ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_6ExplicitGrad,
             _features3_6ConvWeight.Value, features3_6BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_6Bn, features3_6BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_6Bn, features3_6BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_6BnGrad, features3_6Conv,
             _features3_6BnWeight.Value, features3_6BnSavedMean, features3_6BnSavedInvStd, features3_6ConvGrad,
             _features3_6BnWeight.Gradient, _features3_6BnBias.Gradient, n, 32, 4096);
@@ -2167,7 +2175,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_5ExplicitGrad, _features3_5ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_5ExplicitGrad,
             _features3_5ConvWeight.Value, features3_5BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_5Bn, features3_5BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_5Bn, features3_5BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_5BnGrad, features3_5Conv,
             _features3_5BnWeight.Value, features3_5BnSavedMean, features3_5BnSavedInvStd, features3_5ConvGrad,
             _features3_5BnWeight.Gradient, _features3_5BnBias.Gradient, n, 32, 4096);
@@ -2188,7 +2196,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_4ExplicitGrad, _features3_4ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_4ExplicitGrad,
             _features3_4ConvWeight.Value, features3_4BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_4Bn, features3_4BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_4Bn, features3_4BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_4BnGrad, features3_4Conv,
             _features3_4BnWeight.Value, features3_4BnSavedMean, features3_4BnSavedInvStd, features3_4ConvGrad,
             _features3_4BnWeight.Gradient, _features3_4BnBias.Gradient, n, 32, 4096);
@@ -2209,7 +2217,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_3ExplicitGrad, _features3_3ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_3ExplicitGrad,
             _features3_3ConvWeight.Value, features3_3BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_3Bn, features3_3BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_3Bn, features3_3BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_3BnGrad, features3_3Conv,
             _features3_3BnWeight.Value, features3_3BnSavedMean, features3_3BnSavedInvStd, features3_3ConvGrad,
             _features3_3BnWeight.Gradient, _features3_3BnBias.Gradient, n, 32, 4096);
@@ -2230,7 +2238,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_2ExplicitGrad, _features3_2ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_2ExplicitGrad,
             _features3_2ConvWeight.Value, features3_2BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_2Bn, features3_2BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_2Bn, features3_2BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_2BnGrad, features3_2Conv,
             _features3_2BnWeight.Value, features3_2BnSavedMean, features3_2BnSavedInvStd, features3_2ConvGrad,
             _features3_2BnWeight.Gradient, _features3_2BnBias.Gradient, n, 32, 4096);
@@ -2251,7 +2259,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_1ExplicitGrad, _features3_1ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_1ExplicitGrad,
             _features3_1ConvWeight.Value, features3_1BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_1Bn, features3_1BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_1Bn, features3_1BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_1BnGrad, features3_1Conv,
             _features3_1BnWeight.Value, features3_1BnSavedMean, features3_1BnSavedInvStd, features3_1ConvGrad,
             _features3_1BnWeight.Gradient, _features3_1BnBias.Gradient, n, 32, 4096);
@@ -2272,7 +2280,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_0ExplicitGrad, _features3_0ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_0ExplicitGrad,
             _features3_0ConvWeight.Value, features3_0BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_0Bn, features3_0BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_0Bn, features3_0BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_0BnGrad, features3_0Conv,
             _features3_0BnWeight.Value, features3_0BnSavedMean, features3_0BnSavedInvStd, features3_0ConvGrad,
             _features3_0BnWeight.Gradient, _features3_0BnBias.Gradient, n, 32, 4096);
@@ -2285,7 +2293,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart_157,
             features2OutputGrad);
         // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
             _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 4096);
@@ -2379,7 +2387,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_7Solved, _features3_7ImplicitWeight.Value, 1f, features3_7ExplicitGrad, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_7ExplicitGrad,
             _features3_7ConvWeight.Value, features3_7BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_7Bn, features3_7BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_7Bn, features3_7BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_7BnGrad, _features3_7BnWeight.Value,
             _features3_7BnRunningVar.Value, features3_7ConvGrad, n, 32, 4096, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_7ConvGrad,
@@ -2392,7 +2400,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_6Solved, _features3_6ImplicitWeight.Value, 1f, features3_6ExplicitGrad, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_6ExplicitGrad,
             _features3_6ConvWeight.Value, features3_6BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_6Bn, features3_6BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_6Bn, features3_6BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_6BnGrad, _features3_6BnWeight.Value,
             _features3_6BnRunningVar.Value, features3_6ConvGrad, n, 32, 4096, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_6ConvGrad,
@@ -2405,7 +2413,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_5Solved, _features3_5ImplicitWeight.Value, 1f, features3_5ExplicitGrad, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_5ExplicitGrad,
             _features3_5ConvWeight.Value, features3_5BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_5Bn, features3_5BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_5Bn, features3_5BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_5BnGrad, _features3_5BnWeight.Value,
             _features3_5BnRunningVar.Value, features3_5ConvGrad, n, 32, 4096, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_5ConvGrad,
@@ -2418,7 +2426,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_4Solved, _features3_4ImplicitWeight.Value, 1f, features3_4ExplicitGrad, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_4ExplicitGrad,
             _features3_4ConvWeight.Value, features3_4BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_4Bn, features3_4BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_4Bn, features3_4BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_4BnGrad, _features3_4BnWeight.Value,
             _features3_4BnRunningVar.Value, features3_4ConvGrad, n, 32, 4096, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_4ConvGrad,
@@ -2431,7 +2439,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_3Solved, _features3_3ImplicitWeight.Value, 1f, features3_3ExplicitGrad, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_3ExplicitGrad,
             _features3_3ConvWeight.Value, features3_3BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_3Bn, features3_3BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_3Bn, features3_3BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_3BnGrad, _features3_3BnWeight.Value,
             _features3_3BnRunningVar.Value, features3_3ConvGrad, n, 32, 4096, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_3ConvGrad,
@@ -2444,7 +2452,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_2Solved, _features3_2ImplicitWeight.Value, 1f, features3_2ExplicitGrad, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_2ExplicitGrad,
             _features3_2ConvWeight.Value, features3_2BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_2Bn, features3_2BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_2Bn, features3_2BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_2BnGrad, _features3_2BnWeight.Value,
             _features3_2BnRunningVar.Value, features3_2ConvGrad, n, 32, 4096, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_2ConvGrad,
@@ -2457,7 +2465,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_1Solved, _features3_1ImplicitWeight.Value, 1f, features3_1ExplicitGrad, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_1ExplicitGrad,
             _features3_1ConvWeight.Value, features3_1BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_1Bn, features3_1BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_1Bn, features3_1BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_1BnGrad, _features3_1BnWeight.Value,
             _features3_1BnRunningVar.Value, features3_1ConvGrad, n, 32, 4096, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_1ConvGrad,
@@ -2470,7 +2478,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_0Solved, _features3_0ImplicitWeight.Value, 1f, features3_0ExplicitGrad, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_0ExplicitGrad,
             _features3_0ConvWeight.Value, features3_0BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_0Bn, features3_0BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_0Bn, features3_0BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_0BnGrad, _features3_0BnWeight.Value,
             _features3_0BnRunningVar.Value, features3_0ConvGrad, n, 32, 4096, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_0ConvGrad,
@@ -2478,7 +2486,7 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart,
             features2OutputGrad);
         // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
             _features1RunningVar.Value, features0OutputGrad, n, 32, 4096, eps: 1E-05f);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64

@@ -650,7 +650,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
     private int _lastCount;
     private long _foldedVersion = -1;
 
-    /// <summary>Creates the network with its parameters initialised (He for layers followed by ReLU, Xavier otherwise,
+    /// <summary>Creates the network with its parameters initialised (He for layers followed by the ReLU family, Xavier otherwise,
     /// biases 0, batch norm 1 and 0) and its planned storage allocated for <paramref name="batchSize"/> images.</summary>
     /// <param name="batchSize">The most images one call takes.</param>
     /// <param name="seed">Seeds initialisation and dropout: same seed and threads, same results.</param>
@@ -927,34 +927,39 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features3_3Conv1FoldedBias = Slice(_floats43, Features_3Channels);
         // features.0: Conv2d(1, 16, kernel_size=3, stride=2, padding=1), 1x64x64 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, features0FoldedWeight,
-            features0FoldedBias, features2Output, n, relu: true);
+            features0FoldedBias, features2Output, n, global::NetCompiler.Kernels.Activation.Relu);
         // features.3 step 0: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
-            features3_0Conv1FoldedWeight, features3_0Conv1FoldedBias, features3_0Bn, n, relu: true);
+            features3_0Conv1FoldedWeight, features3_0Conv1FoldedBias, features3_0Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_0Bn,
-            _features3_0Conv1Weight.Value, default, features3_0Branch, n, relu: false);
+            _features3_0Conv1Weight.Value, default, features3_0Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features2Output, 1f, features3_0Branch, features3_0Output);
         // features.3 step 1: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_0Output,
-            features3_1Conv1FoldedWeight, features3_1Conv1FoldedBias, features3_1Bn, n, relu: true);
+            features3_1Conv1FoldedWeight, features3_1Conv1FoldedBias, features3_1Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_1Bn,
-            _features3_1Conv1Weight.Value, default, features3_1Branch, n, relu: false);
+            _features3_1Conv1Weight.Value, default, features3_1Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0Output, 1f, features3_1Branch, features3_1Output);
         // features.3 step 2: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_1Output,
-            features3_2Conv1FoldedWeight, features3_2Conv1FoldedBias, features3_2Bn, n, relu: true);
+            features3_2Conv1FoldedWeight, features3_2Conv1FoldedBias, features3_2Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_2Bn,
-            _features3_2Conv1Weight.Value, default, features3_2Branch, n, relu: false);
+            _features3_2Conv1Weight.Value, default, features3_2Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1Output, 1f, features3_2Branch, features3_2Output);
         // features.3 step 3: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_2Output,
-            features3_3Conv1FoldedWeight, features3_3Conv1FoldedBias, features3_3Bn, n, relu: true);
+            features3_3Conv1FoldedWeight, features3_3Conv1FoldedBias, features3_3Bn, n,
+            global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_3Bn,
-            _features3_3Conv1Weight.Value, default, features3_3Branch, n, relu: false);
+            _features3_3Conv1Weight.Value, default, features3_3Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2Output, 1f, features3_3Branch, features3_3Output);
         // features.4: ConvTranspose2d(16, 4, kernel_size=2, stride=2), 16x32x32 -> 4x64x64
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_4Shape>(context, features3_3Output,
-            _features4Weight.Value, _features4Bias.Value, features4Output, n, relu: false);
+            _features4Weight.Value, _features4Bias.Value, features4Output, n,
+            global::NetCompiler.Kernels.Activation.None);
     }
 
     /// <summary>Evaluation-mode forward with every batch norm run.</summary>
@@ -983,50 +988,51 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features4Output = Slice(_floats13, n * Features_4Elements);
         // features.0: Conv2d(1, 16, kernel_size=3, stride=2, padding=1), 1x64x64 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(16), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, n,
-            16, 1024, eps: 1E-05f, relu: true);
+            16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3 step 0: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
-            _features3_0Conv1Weight.Value, default, features3_0Conv, n, relu: false);
+            _features3_0Conv1Weight.Value, default, features3_0Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_0Conv, features3_0Bn,
             _features3_0BnWeight.Value, _features3_0BnBias.Value, _features3_0BnRunningMean.Value,
-            _features3_0BnRunningVar.Value, n, 16, 1024, eps: 1E-05f, relu: true);
+            _features3_0BnRunningVar.Value, n, 16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_0Bn,
-            _features3_0Conv1Weight.Value, default, features3_0Branch, n, relu: false);
+            _features3_0Conv1Weight.Value, default, features3_0Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features2Output, 1f, features3_0Branch, features3_0Output);
         // features.3 step 1: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_0Output,
-            _features3_1Conv1Weight.Value, default, features3_1Conv, n, relu: false);
+            _features3_1Conv1Weight.Value, default, features3_1Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_1Conv, features3_1Bn,
             _features3_1BnWeight.Value, _features3_1BnBias.Value, _features3_1BnRunningMean.Value,
-            _features3_1BnRunningVar.Value, n, 16, 1024, eps: 1E-05f, relu: true);
+            _features3_1BnRunningVar.Value, n, 16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_1Bn,
-            _features3_1Conv1Weight.Value, default, features3_1Branch, n, relu: false);
+            _features3_1Conv1Weight.Value, default, features3_1Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0Output, 1f, features3_1Branch, features3_1Output);
         // features.3 step 2: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_1Output,
-            _features3_2Conv1Weight.Value, default, features3_2Conv, n, relu: false);
+            _features3_2Conv1Weight.Value, default, features3_2Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_2Conv, features3_2Bn,
             _features3_2BnWeight.Value, _features3_2BnBias.Value, _features3_2BnRunningMean.Value,
-            _features3_2BnRunningVar.Value, n, 16, 1024, eps: 1E-05f, relu: true);
+            _features3_2BnRunningVar.Value, n, 16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_2Bn,
-            _features3_2Conv1Weight.Value, default, features3_2Branch, n, relu: false);
+            _features3_2Conv1Weight.Value, default, features3_2Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1Output, 1f, features3_2Branch, features3_2Output);
         // features.3 step 3: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_2Output,
-            _features3_3Conv1Weight.Value, default, features3_3Conv, n, relu: false);
+            _features3_3Conv1Weight.Value, default, features3_3Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, features3_3Conv, features3_3Bn,
             _features3_3BnWeight.Value, _features3_3BnBias.Value, _features3_3BnRunningMean.Value,
-            _features3_3BnRunningVar.Value, n, 16, 1024, eps: 1E-05f, relu: true);
+            _features3_3BnRunningVar.Value, n, 16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_3Bn,
-            _features3_3Conv1Weight.Value, default, features3_3Branch, n, relu: false);
+            _features3_3Conv1Weight.Value, default, features3_3Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2Output, 1f, features3_3Branch, features3_3Output);
         // features.4: ConvTranspose2d(16, 4, kernel_size=2, stride=2), 16x32x32 -> 4x64x64
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_4Shape>(context, features3_3Output,
-            _features4Weight.Value, _features4Bias.Value, features4Output, n, relu: false);
+            _features4Weight.Value, _features4Bias.Value, features4Output, n,
+            global::NetCompiler.Kernels.Activation.None);
     }
 
     /// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>
@@ -1097,50 +1103,51 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> features2OutputGradPart_77 = Slice(_floats5, n * Features_2Elements);
         // features.0: Conv2d(1, 16, kernel_size=3, stride=2, padding=1), 1x64x64 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_0Shape>(context, images, _features0Weight.Value,
-            _features0Bias.Value, features0Output, n, relu: false);
+            _features0Bias.Value, features0Output, n, global::NetCompiler.Kernels.Activation.None);
         // features.1: BatchNorm2d(16), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features0Output, features2Output,
             _features1Weight.Value, _features1Bias.Value, features1SavedMean, features1SavedInvStd,
-            features1SavedVariance, n, 16, 1024, eps: 1E-05f, relu: true);
+            features1SavedVariance, n, 16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         // features.3 step 0: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features2Output,
-            _features3_0Conv1Weight.Value, default, features3_0Conv, n, relu: false);
+            _features3_0Conv1Weight.Value, default, features3_0Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_0Conv, features3_0Bn,
             _features3_0BnWeight.Value, _features3_0BnBias.Value, features3_0BnSavedMean, features3_0BnSavedInvStd,
-            features3_0BnSavedVariance, n, 16, 1024, eps: 1E-05f, relu: true);
+            features3_0BnSavedVariance, n, 16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_0Bn,
-            _features3_0Conv1Weight.Value, default, features3_0Branch, n, relu: false);
+            _features3_0Conv1Weight.Value, default, features3_0Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features2Output, 1f, features3_0Branch, features3_0Output);
         // features.3 step 1: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_0Output,
-            _features3_1Conv1Weight.Value, default, features3_1Conv, n, relu: false);
+            _features3_1Conv1Weight.Value, default, features3_1Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_1Conv, features3_1Bn,
             _features3_1BnWeight.Value, _features3_1BnBias.Value, features3_1BnSavedMean, features3_1BnSavedInvStd,
-            features3_1BnSavedVariance, n, 16, 1024, eps: 1E-05f, relu: true);
+            features3_1BnSavedVariance, n, 16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_1Bn,
-            _features3_1Conv1Weight.Value, default, features3_1Branch, n, relu: false);
+            _features3_1Conv1Weight.Value, default, features3_1Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0Output, 1f, features3_1Branch, features3_1Output);
         // features.3 step 2: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_1Output,
-            _features3_2Conv1Weight.Value, default, features3_2Conv, n, relu: false);
+            _features3_2Conv1Weight.Value, default, features3_2Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_2Conv, features3_2Bn,
             _features3_2BnWeight.Value, _features3_2BnBias.Value, features3_2BnSavedMean, features3_2BnSavedInvStd,
-            features3_2BnSavedVariance, n, 16, 1024, eps: 1E-05f, relu: true);
+            features3_2BnSavedVariance, n, 16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_2Bn,
-            _features3_2Conv1Weight.Value, default, features3_2Branch, n, relu: false);
+            _features3_2Conv1Weight.Value, default, features3_2Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_1Output, 1f, features3_2Branch, features3_2Output);
         // features.3 step 3: Residual(16, steps=4, h=1, kernel_size=3, symmetric), 16x32x32 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.Forward<Features_3Shape>(context, features3_2Output,
-            _features3_3Conv1Weight.Value, default, features3_3Conv, n, relu: false);
+            _features3_3Conv1Weight.Value, default, features3_3Conv, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, features3_3Conv, features3_3Bn,
             _features3_3BnWeight.Value, _features3_3BnBias.Value, features3_3BnSavedMean, features3_3BnSavedInvStd,
-            features3_3BnSavedVariance, n, 16, 1024, eps: 1E-05f, relu: true);
+            features3_3BnSavedVariance, n, 16, 1024, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_3Shape>(context, features3_3Bn,
-            _features3_3Conv1Weight.Value, default, features3_3Branch, n, relu: false);
+            _features3_3Conv1Weight.Value, default, features3_3Branch, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_2Output, 1f, features3_3Branch, features3_3Output);
         // features.4: ConvTranspose2d(16, 4, kernel_size=2, stride=2), 16x32x32 -> 4x64x64
         global::NetCompiler.Kernels.ConvTranspose2d.Forward<Features_4Shape>(context, features3_3Output,
-            _features4Weight.Value, _features4Bias.Value, features4Output, n, relu: false);
+            _features4Weight.Value, _features4Bias.Value, features4Output, n,
+            global::NetCompiler.Kernels.Activation.None);
         // loss
         float loss = LossAndGradient(labels, n);
         CheckLoss(loss); // throws before anything the network keeps has changed
@@ -1172,7 +1179,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
             features3_3BranchGrad, _features3_3Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_3BranchGrad,
             _features3_3Conv1Weight.Value, features3_3BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_3Bn, features3_3BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_3Bn, features3_3BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_3BnGrad, features3_3Conv,
             _features3_3BnWeight.Value, features3_3BnSavedMean, features3_3BnSavedInvStd, features3_3ConvGrad,
             _features3_3BnWeight.Gradient, _features3_3BnBias.Gradient, n, 16, 1024);
@@ -1190,7 +1197,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
             features3_2BranchGrad, _features3_2Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_2BranchGrad,
             _features3_2Conv1Weight.Value, features3_2BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_2Bn, features3_2BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_2Bn, features3_2BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_2BnGrad, features3_2Conv,
             _features3_2BnWeight.Value, features3_2BnSavedMean, features3_2BnSavedInvStd, features3_2ConvGrad,
             _features3_2BnWeight.Gradient, _features3_2BnBias.Gradient, n, 16, 1024);
@@ -1208,7 +1215,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
             features3_1BranchGrad, _features3_1Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_1BranchGrad,
             _features3_1Conv1Weight.Value, features3_1BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_1Bn, features3_1BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_1Bn, features3_1BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_1BnGrad, features3_1Conv,
             _features3_1BnWeight.Value, features3_1BnSavedMean, features3_1BnSavedInvStd, features3_1ConvGrad,
             _features3_1BnWeight.Gradient, _features3_1BnBias.Gradient, n, 16, 1024);
@@ -1226,7 +1233,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
             features3_0BranchGrad, _features3_0Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_0BranchGrad,
             _features3_0Conv1Weight.Value, features3_0BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_0Bn, features3_0BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_0Bn, features3_0BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_0BnGrad, features3_0Conv,
             _features3_0BnWeight.Value, features3_0BnSavedMean, features3_0BnSavedInvStd, features3_0ConvGrad,
             _features3_0BnWeight.Gradient, _features3_0BnBias.Gradient, n, 16, 1024);
@@ -1239,7 +1246,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart_77,
             features2OutputGrad);
         // features.1: BatchNorm2d(16), 16x32x32 -> 16x32x32
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
             _features1Weight.Gradient, _features1Bias.Gradient, n, 16, 1024);
@@ -1291,7 +1298,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.Scale(features3_3OutputGrad, 1f, features3_3BranchGrad);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_3BranchGrad,
             _features3_3Conv1Weight.Value, features3_3BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_3Bn, features3_3BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_3Bn, features3_3BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_3BnGrad, _features3_3BnWeight.Value,
             _features3_3BnRunningVar.Value, features3_3ConvGrad, n, 16, 1024, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_3ConvGrad,
@@ -1302,7 +1309,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.Scale(features3_2OutputGrad, 1f, features3_2BranchGrad);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_2BranchGrad,
             _features3_2Conv1Weight.Value, features3_2BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_2Bn, features3_2BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_2Bn, features3_2BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_2BnGrad, _features3_2BnWeight.Value,
             _features3_2BnRunningVar.Value, features3_2ConvGrad, n, 16, 1024, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_2ConvGrad,
@@ -1313,7 +1320,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.Scale(features3_1OutputGrad, 1f, features3_1BranchGrad);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_1BranchGrad,
             _features3_1Conv1Weight.Value, features3_1BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_1Bn, features3_1BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_1Bn, features3_1BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_1BnGrad, _features3_1BnWeight.Value,
             _features3_1BnRunningVar.Value, features3_1ConvGrad, n, 16, 1024, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_1ConvGrad,
@@ -1324,7 +1331,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.Scale(features3_0OutputGrad, 1f, features3_0BranchGrad);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_0BranchGrad,
             _features3_0Conv1Weight.Value, features3_0BnGrad, n);
-        global::NetCompiler.Kernels.Relu.Backward(features3_0Bn, features3_0BnGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_0Bn, features3_0BnGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features3_0BnGrad, _features3_0BnWeight.Value,
             _features3_0BnRunningVar.Value, features3_0ConvGrad, n, 16, 1024, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_0ConvGrad,
@@ -1332,7 +1339,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart,
             features2OutputGrad);
         // features.1: BatchNorm2d(16), 16x32x32 -> 16x32x32
-        global::NetCompiler.Kernels.Relu.Backward(features2Output, features2OutputGrad);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(features2OutputGrad, _features1Weight.Value,
             _features1RunningVar.Value, features0OutputGrad, n, 16, 1024, eps: 1E-05f);
         // features.0: Conv2d(1, 16, kernel_size=3, stride=2, padding=1), 1x64x64 -> 16x32x32
