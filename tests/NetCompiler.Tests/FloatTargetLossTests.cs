@@ -10,6 +10,13 @@ namespace NetCompiler.Tests;
 [Conv(1, 3, Pad = 1)]
 public partial class FixtureDepthNet;
 
+// Per-pixel regression through LeakyReLU and Tanh, each fused into the kernel before it, ending in a Tanh.
+[Network("2x10x10", Loss = Loss.MeanSquaredError)]
+[Conv(4, 3, Pad = 1), LeakyRelu(0.2f)]
+[Conv(4, 3, Pad = 1, Bias = false), BatchNorm, Tanh]
+[Conv(1, 3, Pad = 1), Tanh]
+public partial class FixtureActivatedDepthNet;
+
 [Network("2x6x6", Loss = Loss.L1)]
 [Conv(3, 3, Pad = 1), Relu]
 [Dense(5)]
@@ -84,6 +91,7 @@ public sealed class FloatTargetLossTests
     [InlineData("flat_l1")]
     [InlineData("flat_smooth_l1")]
     [InlineData("flat_bce")]
+    [InlineData("activated_mse")]
     public void OneSgdStepFromAPyTorchStateGivesPyTorchsStep(string fixture)
     {
         using CompiledNetwork net = fixture switch
@@ -91,12 +99,17 @@ public sealed class FloatTargetLossTests
             "depth_mse" => new FixtureDepthNet(BatchSize, seed: 1, threads: 2),
             "flat_l1" => new FixtureL1Net(BatchSize, seed: 1, threads: 2),
             "flat_smooth_l1" => new FixtureSmoothL1Net(BatchSize, seed: 1, threads: 2),
+            "activated_mse" => new FixtureActivatedDepthNet(BatchSize, seed: 1, threads: 2),
             _ => new FixtureMultiLabelNet(BatchSize, seed: 1, threads: 2),
         };
         net.Load(TrainingFixtureTests.Fixture(fixture + ".safetensors"));
         Dictionary<string, SafeTensor> torch = SafeTensors.Read(TrainingFixtureTests.Fixture(fixture + ".step.safetensors")).Tensors.ToDictionary(t => t.Name);
         Dictionary<string, float[]> before = net.Parameters.ToDictionary(p => p.Name, p => (float[])p.Value.Clone());
 
+        // Evaluation mode first (running statistics, batch norm folded), then the training step from the same state.
+        var evaluation = new List<string>();
+        TrainingFixtureTests.Compare("evaluation scores", net.Forward(torch["input"].ToFloat32Array()).ToArray(), torch["eval_scores"].ToFloat32Array(), allowed: null, evaluation);
+        Assert.True(evaluation.Count == 0, string.Join("\n", evaluation));
         float loss = net.TrainStep(torch["input"].ToFloat32Array(), torch["targets"].ToFloat32Array(), new Sgd(learningRate: 0.1f));
 
         TrainingFixtureTests.AssertStepMatches(net, torch, before, loss);

@@ -144,7 +144,7 @@ public sealed class TrainingFixtureTests
     /// Adds a failure naming the worst element when max |actual - expected| exceeds <paramref name="allowed"/>, by
     /// default <see cref="Tolerance"/> times the largest |expected|, which must not be zero (that would prove nothing).
     /// </summary>
-    private static void Compare(string what, float[] actual, float[] expected, double? allowed, List<string> failures)
+    internal static void Compare(string what, float[] actual, float[] expected, double? allowed, List<string> failures)
     {
         Assert.Equal(expected.Length, actual.Length);
         double largest = expected.Max(Math.Abs), limit = allowed ?? (Tolerance * largest);

@@ -2,7 +2,7 @@
 
     /usr/bin/python3 make_loss_fixtures.py    writes beside this script, for each network, <name>.safetensors (a
                                               state_dict) and <name>.step.safetensors (one SGD step in training mode:
-                                              input, targets, scores, loss, grad.<key> for each parameter, after.<key>
+                                              input, targets, eval_scores (evaluation mode, before the step), scores, loss, grad.<key> for each parameter, after.<key>
                                               for the whole state_dict after the step), as make_fixtures.py does for
                                               the residual and IMEX networks (its helpers are reused)
 
@@ -30,6 +30,15 @@ def flat_net():
     return Net(nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.ReLU()), nn.Sequential(nn.Linear(3 * 36, 5)))
 
 
+def activated_net():
+    """FixtureActivatedDepthNet: 2x10x10 -> conv, LeakyReLU(0.2) -> conv (no bias), BN, Tanh -> conv to one channel, Tanh:
+    per-pixel regression through both activations, each fused into the kernel before it."""
+    return Net(nn.Sequential(
+        nn.Conv2d(2, 4, 3, padding=1), nn.LeakyReLU(0.2),
+        nn.Conv2d(4, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.Tanh(),
+        nn.Conv2d(4, 1, 3, padding=1), nn.Tanh()), nn.Identity())
+
+
 def regression_targets(generator, shape):
     # Spread over +-3 around scores of about 1, so smooth L1 sees errors on both sides of 1.
     return torch.randn(shape, generator=generator) * 2
@@ -48,6 +57,8 @@ NETWORKS = {
     "flat_l1": (flat_net, (2, 6, 6), F.l1_loss, regression_targets),
     "flat_smooth_l1": (flat_net, (2, 6, 6), lambda s, t: F.smooth_l1_loss(s, t, beta=1.0), regression_targets),
     "flat_bce": (flat_net, (2, 6, 6), F.binary_cross_entropy_with_logits, probability_targets),
+    # Targets inside the final Tanh's range, as a bounded per-pixel regression has them.
+    "activated_mse": (activated_net, (2, 10, 10), F.mse_loss, lambda generator, shape: torch.rand(shape, generator=generator) * 1.6 - 0.8),
 }
 
 
@@ -58,13 +69,16 @@ def make():
         randomise(module, generator, fan_in_std)
         images = torch.randn((BATCH, *shape), generator=generator)
         write_safetensors(HERE / f"{name}.safetensors", module.state_dict())
-        module.double().train()
+        module.double().eval()
+        with torch.no_grad():
+            evaluation = module(images.double())
+        module.train()
         scores = module(images.double())
         targets = make_targets(generator, scores.shape)
         loss = loss_function(scores, targets.double())
         loss.backward()
         torch.optim.SGD(module.parameters(), lr=LEARNING_RATE).step()
-        step = {"input": images, "targets": targets, "scores": as_float32(scores), "loss": as_float32(loss)}
+        step = {"input": images, "targets": targets, "eval_scores": as_float32(evaluation), "scores": as_float32(scores), "loss": as_float32(loss)}
         step.update({f"grad.{key}": as_float32(p.grad) for key, p in module.named_parameters()})
         step.update({f"after.{key}": as_float32(t) for key, t in module.state_dict().items()})
         write_safetensors(HERE / f"{name}.step.safetensors", step)
