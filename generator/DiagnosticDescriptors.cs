@@ -108,6 +108,26 @@ internal static class DiagnosticDescriptors
         "NC0024", "Kept layer not in the network",
         "Keep names '{0}', which is not a layer of {1}; the layer names are those of its Summary: {2}");
 
+    public static readonly DiagnosticDescriptor SkipShapeMismatch = Error(
+        "NC0034", "Skip join shape mismatch",
+        "{0}: the current tensor is {1} but the one saved as '{2}' is {3}; {4}");
+
+    public static readonly DiagnosticDescriptor UnknownSkip = Error(
+        "NC0035", "Unknown skip name",
+        "{0}: no layer saves a tensor as '{1}'; {2}");
+
+    public static readonly DiagnosticDescriptor SkipUsedBeforeSaved = Error(
+        "NC0036", "Skip joined before it is saved",
+        "{0}: '{1}' is saved only later in the network; a join reads a tensor saved before it");
+
+    public static readonly DiagnosticDescriptor SkipSavedTwice = Error(
+        "NC0037", "Skip name saved twice",
+        "{0}: '{1}' is already saved by an earlier layer; give each saved tensor its own name");
+
+    public static readonly DiagnosticDescriptor SkipAfterFlatten = Error(
+        "NC0038", "Skip on a flat tensor",
+        "{0}: skips keep and join CxHxW feature maps, but it follows a flat {1}-feature output");
+
     public static readonly DiagnosticDescriptor InternalError = Error(
         "NC9999", "NetCompiler generator failure",
         "The NetCompiler generator failed on '{0}': {1}. This is a bug in NetCompiler; please report it.");

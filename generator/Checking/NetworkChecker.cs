@@ -17,7 +17,7 @@ internal static class NetworkChecker
     public static CheckResult Check(NetworkSpec spec)
     {
         var diagnostics = new List<DiagnosticInfo>();
-        var rules = new ShapeRules(diagnostics);
+        var rules = new ShapeRules(diagnostics) { Skips = new SkipScope(spec.Layers) };
         var built = new List<(LayerSpec Spec, LayerOutcome Outcome, Shape Input, long? Field)>();
         Shape input = Shape.Image(spec.Input.Channels, spec.Input.Height, spec.Input.Width);
         Shape shape = input;

@@ -29,6 +29,9 @@ internal readonly record struct ReceptiveField(double Size, double Jump, bool Gl
 
     public ReceptiveField Everything => new(Size, Jump, true);
 
+    /// <summary>The field where two paths join: the larger of the two (global when either is).</summary>
+    public ReceptiveField Join(ReceptiveField other) => new(Math.Max(Size, other.Size), Math.Max(Jump, other.Jump), Global || other.Global);
+
     public long? Pixels => Global ? null : (long)Math.Ceiling(Size - 1e-9);
 }
 
@@ -38,6 +41,9 @@ internal readonly record struct ReceptiveField(double Size, double Jump, bool Gl
 /// </summary>
 internal sealed class ShapeRules(List<DiagnosticInfo> diagnostics)
 {
+    /// <summary>The named skips saved so far (Ops/Skip.cs).</summary>
+    public SkipScope Skips { get; init; } = SkipScope.None;
+
     /// <summary>Output size of a window sliding over the input, with NC0010 when nothing is left and NC0009 when rows are dropped.</summary>
     public (int Height, int Width)? Slide(LayerSpec spec, Shape input, int extent, int stride, int pad)
     {

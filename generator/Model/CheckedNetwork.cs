@@ -47,8 +47,8 @@ internal sealed record CheckedLayer(
         }
     }
 
-    /// <summary>Activation memory of one image's output, float32.</summary>
-    public long ActivationBytes => Output.Elements * sizeof(float);
+    /// <summary>Activation memory of one image's output, float32; none for a Save, which keeps its input under a name.</summary>
+    public long ActivationBytes => Spec is SkipSpec { Action: SkipAction.Save } ? 0 : Output.Elements * sizeof(float);
 }
 
 /// <summary>A network that passed checking: every shape known, ready to plan and emit.</summary>

@@ -84,6 +84,7 @@ internal static class OpCatalog
     [
         Conv.Instance, ConvTranspose.Instance, BatchNorm.Instance, .. ActivationOp.Family, MaxPool.Instance, AvgPool.Instance,
         GlobalAvgPool.Instance, Dense.Instance, Dropout.Instance, Residual.Instance, Imex.Instance,
+        Upsample.Instance, Save.Instance, Concat.Instance, AddSkip.Instance,
     ];
 
     public static Op Of(LayerSpec spec) => spec switch
@@ -99,6 +100,10 @@ internal static class OpCatalog
         DropoutSpec => Dropout.Instance,
         ResidualSpec => Residual.Instance,
         ImexSpec => Imex.Instance,
+        UpsampleSpec => Upsample.Instance,
+        SkipSpec { Action: SkipAction.Save } => Save.Instance,
+        SkipSpec { Action: SkipAction.Concat } => Concat.Instance,
+        SkipSpec => AddSkip.Instance,
         _ => throw new System.InvalidOperationException("No op module for " + spec.GetType().Name),
     };
 

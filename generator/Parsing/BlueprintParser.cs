@@ -10,7 +10,7 @@ namespace NetCompiler.Generator.Parsing;
 /// <code>
 /// sequence := item ('->' item)*
 /// item     := ('[' sequence ']' | layer '?'?) ('*' count)?
-/// layer    := KEYWORD positional* (key '=' value)*      e.g. CONV 32 3x3 stride=2, POOL 2?, FC 10
+/// layer    := KEYWORD positional* (key '=' value)*      e.g. CONV 32 3x3 stride=2, POOL 2?, FC 10, SAVE enc1
 /// </code>
 /// Every problem becomes a diagnostic on the exact span in the string; parsing recovers at the next '->'
 /// so one pass reports every independent mistake. Pure: text in, specs and diagnostics out.
@@ -198,7 +198,8 @@ internal sealed class BlueprintParser
         while (ok && Current.Kind is TokenKind.Integer or TokenKind.Real or TokenKind.Size or TokenKind.Word or TokenKind.Unknown or TokenKind.Equals)
         {
             Token token = Current;
-            if (token.Kind == TokenKind.Word)
+            bool wordArgument = positional < kind.Positional.Length && kind.Positional[positional].Type == ArgumentType.Word;
+            if (token.Kind == TokenKind.Word && !wordArgument)
             {
                 ok = ParseOption(kind, written, ref last);
             }
@@ -339,12 +340,16 @@ internal sealed class BlueprintParser
             case ArgumentType.Bool when token.Kind == TokenKind.Word && bool.TryParse(text, out bool flag):
                 value = flag;
                 return true;
+            case ArgumentType.Word when token.Kind == TokenKind.Word:
+                value = text;
+                return true;
         }
 
         string expected = type switch
         {
             ArgumentType.Int => isKernel ? "a kernel size such as 3 or 3x3" : "an integer",
             ArgumentType.Float => "a number",
+            ArgumentType.Word => "a name",
             _ => "true or false",
         };
         Report(DiagnosticDescriptors.MalformedBlueprint, token,

@@ -10,6 +10,9 @@ internal enum ArgumentType
     Int,
     Float,
     Bool,
+
+    /// <summary>An identifier: a skip's name, an upsampling mode. A string in attributes, a word in the blueprint.</summary>
+    Word,
 }
 
 /// <summary>How a layer was written: the two notations differ in one default, Conv's padding.</summary>
@@ -44,6 +47,8 @@ internal sealed class LayerArguments(Notation notation, string? name, SourceSpan
     public float Float(string argument, float fallback) => Convert.ToSingle(Find(argument) ?? fallback, System.Globalization.CultureInfo.InvariantCulture);
 
     public bool Bool(string argument, bool fallback) => (bool)(Find(argument) ?? fallback);
+
+    public string Word(string argument, string fallback) => Find(argument) as string ?? fallback;
 
     private object? Find(string argument) => written.LastOrDefault(a => a.Name == argument)?.Value;
 }

@@ -88,13 +88,14 @@ internal static class Lowering
         var views = new List<LayerView>();
         var tensors = new List<ProgramTensor>();
         var identifiers = new HashSet<string>();
+        var skips = new Dictionary<string, BufferOperand>();
         IReadOnlyList<CheckedLayer> layers = network.Layers;
         for (int i = 0; i < layers.Count; i++)
         {
             CheckedLayer layer = layers[i];
             Op op = OpCatalog.Of(layer.Spec);
             string identifier = Unique(identifiers, Identifier(layer.Name), i);
-            var lowering = new LayerLowering(layer, identifier, current, backend, buffers, shapes, calls, diagnostics);
+            var lowering = new LayerLowering(layer, identifier, current, backend, buffers, shapes, calls, diagnostics) { Skips = skips };
             current = op.Lower(lowering);
             views.Add(new LayerView(layer.Name, layer.Output.Elements, current.Id, null, null, current.Id, null));
 
@@ -159,6 +160,9 @@ internal sealed class LayerLowering(
     public BufferOperand Input { get; } = input;
 
     public Backend Backend { get; } = backend;
+
+    /// <summary>The buffers saved under a name so far (Ops/Skip.cs), shared by the network's layers.</summary>
+    public Dictionary<string, BufferOperand> Skips { get; init; } = [];
 
     /// <summary>The elements of one image's output, named after the layer: "Features_3Elements = 32x64x64".</summary>
     public SizeConstant OutputSize => buffers.Size(identifier + "Elements", Layer.Output.Elements, Layer.Output + " per image");

@@ -10,9 +10,11 @@ public sealed record OnnxGraph(string Input, long[] InputShape, string Output, l
 /// <summary>One ONNX node: its operator (opset 17), input and output value names, and attributes.</summary>
 public sealed record OnnxNode(string OpType, string[] Inputs, string[] Outputs, params OnnxAttribute[] Attributes);
 
-/// <summary>An attribute: an integer, a list of integers or a float.</summary>
-public sealed record OnnxAttribute(string Name, long[]? Ints = null, long? Int = null, float? Float = null)
+/// <summary>An attribute: an integer, a list of integers, a float or a string.</summary>
+public sealed record OnnxAttribute(string Name, long[]? Ints = null, long? Int = null, float? Float = null, string? Text = null)
 {
+    public static OnnxAttribute String(string name, string value) => new(name, Text: value);
+
     public static OnnxAttribute List(string name, params long[] values) => new(name, Ints: values);
 
     public static OnnxAttribute Integer(string name, long value) => new(name, Int: value);
@@ -20,5 +22,8 @@ public sealed record OnnxAttribute(string Name, long[]? Ints = null, long? Int =
     public static OnnxAttribute Real(string name, float value) => new(name, Float: value);
 }
 
-/// <summary>A scalar float initializer, such as a residual step's h.</summary>
-public sealed record OnnxConstant(string Name, float Value);
+/// <summary>A float initializer: a scalar such as a residual step's h, or a vector (<paramref name="Values"/>) such as Resize's scales.</summary>
+public sealed record OnnxConstant(string Name, float Value, float[]? Values = null)
+{
+    public static OnnxConstant Vector(string name, params float[] values) => new(name, 0f, values);
+}

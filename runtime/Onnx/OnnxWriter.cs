@@ -44,7 +44,7 @@ internal static class OnnxWriter
 
         foreach (OnnxConstant constant in graph.Constants)
         {
-            message.Message(5, Tensor(constant.Name, [], [constant.Value]));
+            message.Message(5, constant.Values is { } values ? Tensor(constant.Name, [values.Length], values) : Tensor(constant.Name, [], [constant.Value]));
         }
 
         message.Message(11, Value(graph.Input, graph.InputShape));
@@ -82,6 +82,10 @@ internal static class OnnxWriter
             else if (attribute.Int is long value)
             {
                 field.Varint(3, value).Varint(20, 2); // INT
+            }
+            else if (attribute.Text is string text)
+            {
+                field.String(4, text).Varint(20, 3); // STRING
             }
             else
             {

@@ -112,6 +112,23 @@ public sealed class BaselineTests
             """
         },
         {
+            "UNet",
+            "Segmentation.UNet",
+            """
+            namespace Segmentation;
+
+            // A small U-Net: a nearest upsample joined to the encoder by concatenation, a bilinear one by addition.
+            [Network("1x32x32", Loss = Loss.PixelCrossEntropy)]
+            [Conv(8, 3, Pad = 1, Bias = false), BatchNorm, Relu, Save("enc1")]
+            [MaxPool(2), Conv(16, 3, Pad = 1, Bias = false), BatchNorm, Relu, Save("enc2")]
+            [MaxPool(2), Conv(16, 3, Pad = 1, Bias = false), BatchNorm, Relu]
+            [Upsample(2, Mode = UpsampleMode.Bilinear), Add("enc2")]
+            [Upsample(2), Concat("enc1"), Conv(8, 3, Pad = 1), Relu]
+            [Conv(3, 1)]
+            public partial class UNet;
+            """
+        },
+        {
             "AlexNetLike",
             "AlexNetLike",
             """

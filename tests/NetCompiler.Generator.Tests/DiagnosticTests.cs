@@ -414,6 +414,67 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task NC0034_ConcatOfAnotherSize() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", Loss = Loss.PixelCrossEntropy)]
+        [Conv(4, 3, Pad = 1), Save("enc1"), MaxPool(2), {|NC0034:Concat("enc1")|}, Conv(2, 1)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0034_AddOfOtherChannelsInTheBlueprint() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", Loss = Loss.PixelCrossEntropy, Blueprint = "CONV 4 3 -> SAVE a -> CONV 6 3 -> {|NC0034:ADD a|} -> CONV 2 1")]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0035_UnknownSkip() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", Loss = Loss.PixelCrossEntropy, Blueprint = "CONV 4 3 -> SAVE enc1 -> CONCAT {|NC0035:enc2|} -> CONV 2 1")]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0036_SkipJoinedBeforeItIsSaved() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", Loss = Loss.PixelCrossEntropy)]
+        [Conv(4, 3, Pad = 1), Add({|NC0036:"late"|}), Save("late"), Conv(2, 1)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0037_SkipSavedTwice() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", Loss = Loss.PixelCrossEntropy)]
+        [Conv(4, 3, Pad = 1), Save("enc1"), Conv(4, 3, Pad = 1), Save({|NC0037:"enc1"|}), Conv(2, 1)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0038_JoinAfterFlatten() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8")]
+        [Conv(4, 3, Pad = 1), Save("enc1"), Dense(8), {|NC0038:Add("enc1")|}, Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0013_UpsampleScaleBelowOne() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", Loss = Loss.PixelCrossEntropy)]
+        [Conv(4, 3, Pad = 1), Upsample({|NC0013:0|}), Conv(2, 1)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0013_UnknownUpsampleMode() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", Loss = Loss.PixelCrossEntropy, Blueprint = "CONV 4 3 -> UPSAMPLE 2 {|NC0013:mode=bicubic|} -> CONV 2 1")]
+        public partial class Net;
+        """);
+
+    [Fact]
     public void EveryDescriptorHasATest()
     {
         var tested = typeof(DiagnosticTests).GetMethods()

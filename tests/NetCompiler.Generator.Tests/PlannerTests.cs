@@ -210,6 +210,29 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public void ASavedTensorKeepsItsStorageUntilItsJoinAndItsGradientSumsBothUses()
+    {
+        KernelProgram program = Plan("CONV 4 3x3 -> RELU -> SAVE enc1 -> POOL 2 -> CONV 4 3x3 -> UPSAMPLE 2 -> CONCAT enc1 -> GAP -> FC 2");
+        ConcatChannels concat = program.Routines.Training.OfType<ConcatChannels>().Single();
+        int saved = ((BufferOperand)concat.B).Id;
+        foreach (EquatableArray<Call> execution in new[] { program.Routines.Training, program.Routines.Inference })
+        {
+            int written = execution.ToList().FindIndex(c => c.Outputs.Contains(concat.B)), joined = execution.ToList().FindIndex(c => c is ConcatChannels);
+            Assert.InRange(written, 0, joined - 2); // the pool, conv and upsample run in between
+            IEnumerable<string> clobbering = execution.Skip(written + 1).Take(joined - written - 1)
+                .SelectMany(c => c.Outputs.OfType<BufferOperand>()).Where(b => program.Memory.SlotOf[b.Id] == program.Memory.SlotOf[saved]).Select(b => program.Buffer(b.Id).Name);
+            Assert.Empty(clobbering);
+        }
+
+        // The concatenation's gradient goes back in two blocks; the saved tensor (the ReLU's output, fused into the conv)
+        // also feeds the pool, so its gradient sums both.
+        string[] backward = Print(program, program.Routines.Training.SkipWhile(c => c is not CommitStep));
+        Assert.Contains("concat_channels.backward(%features.6.output.grad) -> %features.1.output.grad  second", backward);
+        Assert.Contains("concat_channels.backward(%features.6.output.grad) -> %features.5.output.grad  first", backward);
+        Assert.Contains("add_scaled(%features.1.output.grad, %features.1.output.grad_part) -> %features.1.output.grad  scale=1", backward);
+    }
+
+    [Fact]
     public void ABufferNoRoutineTouchesIsDroppedAndEveryOtherGetsStorage()
     {
         LoweredNetwork fused = FuseEpilogues.Run(Lower("CONV 8 3x3 -> RELU -> GAP -> FC 2"));

@@ -58,6 +58,12 @@ public sealed class OnnxExportTests
     public void ActivationsAfterBatchNormsExportAndOnnxRuntimeReproducesTheScores() => ExportAndCompare(new OnnxNormActivationsNet(8, seed: 2, threads: 2), OnnxNormActivationsNet.ClassCount, OnnxNormActivationsNet.LabelsPerImage);
 
     [Fact]
+    public void TheUNetExportsItsUpsamplesAndJoinsAndOnnxRuntimeReproducesItsScoreMaps() => ExportAndCompare(new FixtureUNet(4, seed: 2, threads: 2), FixtureUNet.ClassCount, FixtureUNet.LabelsPerImage);
+
+    [Fact]
+    public void SkipsFromTheImagesWithSeveralJoinsExport() => ExportAndCompare(new FanOutSkipNet(4, seed: 2, threads: 2), FanOutSkipNet.ClassCount, FanOutSkipNet.LabelsPerImage);
+
+    [Fact]
     public void AnImexNetworkIsRefusedNamingTheLayerAndWritesNothing()
     {
         using var net = new RecordedQTipsImex(1, seed: 1);

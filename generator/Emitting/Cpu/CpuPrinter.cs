@@ -457,7 +457,8 @@ internal sealed class CpuPrinter
     {
         var touched = new SortedSet<int>(calls.SelectMany(c => c.Inputs.Concat(c.Outputs)).OfType<BufferOperand>().Select(b => b.Id));
         if (calls.Any(c => c is LinearForward or LinearBackwardData or LinearBackwardWeight or BatchNormTraining or BatchNormInference
-            or BatchNormBackward or PoolForward or PoolBackward or GlobalAvgPoolForward or GlobalAvgPoolBackward or ImplicitSolve or ImplicitSolveBackward))
+            or BatchNormBackward or PoolForward or PoolBackward or GlobalAvgPoolForward or GlobalAvgPoolBackward or ImplicitSolve or ImplicitSolveBackward
+            or UpsampleForward or UpsampleBackward))
         {
             _writer.Line($"{Kernels}KernelContext context = Context;");
         }
@@ -521,6 +522,10 @@ internal sealed class CpuPrinter
         Scale c => $"{Kernels}Elementwise.Scale({O(c.X)}, {Format.FloatLiteral(c.Factor)}, {O(c.Y)});",
         ImplicitSolve c => $"{Kernels}ImplicitSolve.Forward<{c.Shape}>(context, {O(c.Rhs)}, {O(c.Weight)}, {Format.FloatLiteral(c.H)}, {O(c.Y)}, n);",
         ImplicitSolveBackward c => $"{Kernels}ImplicitSolve.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.Y)}, {O(c.Weight)}, {Format.FloatLiteral(c.H)}, {O(c.DRhs)}, {O(c.DWeight)}, n);",
+        UpsampleForward c => $"{Kernels}Upsample2d.{Mode(c.Bilinear)}Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, n);",
+        UpsampleBackward c => $"{Kernels}Upsample2d.{Mode(c.Bilinear)}Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.DX)}, n);",
+        ConcatChannels c => $"{Kernels}ChannelConcat.Forward({O(c.A)}, {O(c.B)}, {O(c.Y)}, n, {ImageSize(c.A)}, {ImageSize(c.B)});",
+        ConcatChannelsBackward c => $"{Kernels}ChannelConcat.Backward({O(c.DY)}, {O(c.DA)}, {O(c.DB)}, n, {ImageSize(c.Forward.A)}, {ImageSize(c.Forward.B)});",
         LossAndGradient => $"float loss = LossAndGradient({_targets}, n);",
         CheckLoss => "CheckLoss(loss); // throws before anything the network keeps has changed",
         CommitStep => _dropout ? "_dropoutState = dropoutState; CommitStep();" : "CommitStep();",
@@ -542,6 +547,10 @@ internal sealed class CpuPrinter
         ActivationKind.LeakyRelu or ActivationKind.Elu => $"{activation.Kind}({Format.FloatLiteral(activation.Alpha)})",
         _ => activation.Kind.ToString(),
     };
+    private static string Mode(bool bilinear) => bilinear ? "Bilinear" : "Nearest";
+
+    /// <summary>The named per-image size of a buffer operand ("Features_3Elements").</summary>
+    private string ImageSize(Operand operand) => _program.Buffer(((BufferOperand)operand).Id).Size.Name;
 
     private static string Dimensions(BatchNormParameters norm) =>
         $"n, {Format.Invariant(norm.Channels)}, {Format.Invariant(norm.Plane)}, eps: {Format.FloatLiteral(norm.Eps)}";

@@ -124,6 +124,18 @@ internal sealed class OnnxPrinter
 
                 _nodes.Add(Node("Add", [Value(add.A), scaled], [Value(add.Y)]));
                 break;
+            case UpsampleForward upsample:
+                // PyTorch's own export: nearest as asymmetric + floor, bilinear (align_corners=False) as linear half_pixel.
+                string scales = Value(upsample.Y) + ".scales";
+                float scale = Members(upsample.Shape)["Scale"];
+                _constants.Add($"{Onnx}OnnxConstant.Vector(\"{scales}\", 1f, 1f, {Format.FloatLiteral(scale)}, {Format.FloatLiteral(scale)})");
+                _nodes.Add(Node("Resize", [Value(upsample.X), "", scales], [Value(upsample.Y)], upsample.Bilinear
+                    ? [Text("mode", "linear"), Text("coordinate_transformation_mode", "half_pixel")]
+                    : [Text("mode", "nearest"), Text("coordinate_transformation_mode", "asymmetric"), Text("nearest_mode", "floor")]));
+                break;
+            case ConcatChannels concat:
+                _nodes.Add(Node("Concat", [Value(concat.A), Value(concat.B)], [Value(concat.Y)], Int("axis", 1)));
+                break;
             default:
                 throw new System.InvalidOperationException("No ONNX form for " + call.Op);
         }
@@ -204,6 +216,8 @@ internal sealed class OnnxPrinter
     private static string Ints(string name, params int[] values) => $"{Onnx}OnnxAttribute.List(\"{name}\", {string.Join(", ", values.Select(v => Format.Invariant(v)))})";
 
     private static string Int(string name, int value) => $"{Onnx}OnnxAttribute.Integer(\"{name}\", {Format.Invariant(value)})";
+
+    private static string Text(string name, string value) => $"{Onnx}OnnxAttribute.String(\"{name}\", \"{value}\")";
 
     private static string Real(string name, float value) => $"{Onnx}OnnxAttribute.Real(\"{name}\", {Format.FloatLiteral(value)})";
 }

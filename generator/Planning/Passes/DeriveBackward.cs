@@ -116,8 +116,15 @@ internal sealed class DeriveBackward
                 Operand dC = _parameterGradients && solve.Weight is TensorOperand c ? TensorDestination(c.Key, out _) : NoOperand.Instance;
                 Contribute(solve.Rhs, drhs => [new ImplicitSolveBackward(solve.Shape, dy, solve.Y, solve.Weight, solve.H, drhs, dC)], required: true);
                 break;
+            case UpsampleForward upsample when Final(upsample.Y) is { } dy:
+                Contribute(upsample.X, dx => [new UpsampleBackward(upsample.Bilinear, upsample.Shape, dy, dx)]);
+                break;
+            case ConcatChannels concat when Final(concat.Y) is { } dy:
+                Contribute(concat.B, db => [new ConcatChannelsBackward(concat, dy, NoOperand.Instance, db)]);
+                Contribute(concat.A, da => [new ConcatChannelsBackward(concat, dy, da, NoOperand.Instance)]);
+                break;
             case LinearForward or BatchNormTraining or BatchNormInference or ActivationForward or PoolForward or GlobalAvgPoolForward
-                or DropoutForward or Copy or AddScaled or ImplicitSolve:
+                or DropoutForward or Copy or AddScaled or ImplicitSolve or UpsampleForward or ConcatChannels:
                 break; // no gradient reaches its output
             default:
                 throw new InvalidOperationException($"No adjoint for {call.Op}.");
