@@ -78,6 +78,7 @@ internal static class OpCatalog
     [
         Conv.Instance, ConvTranspose.Instance, BatchNorm.Instance, Relu.Instance, MaxPool.Instance, AvgPool.Instance,
         GlobalAvgPool.Instance, Dense.Instance, Dropout.Instance, Residual.Instance, Imex.Instance,
+        BasicBlock.Instance, Bottleneck.Instance,
     ];
 
     public static Op Of(LayerSpec spec) => spec switch
@@ -93,6 +94,8 @@ internal static class OpCatalog
         DropoutSpec => Dropout.Instance,
         ResidualSpec => Residual.Instance,
         ImexSpec => Imex.Instance,
+        BasicBlockSpec => BasicBlock.Instance,
+        BottleneckSpec => Bottleneck.Instance,
         _ => throw new System.InvalidOperationException("No op module for " + spec.GetType().Name),
     };
 
