@@ -156,6 +156,16 @@ public sealed class ResNetTests
         TrainingFixtureTests.AssertStepMatches(net, torch, before, loss);
     }
 
+    /// <summary>
+    /// Finite differences at h = 1e-3 are only as good as the loss is smooth over 2h, and batch norm over a few dozen
+    /// values with a ReLU after it is not: PyTorch's own float64 central differences of these networks at h = 1e-3 are
+    /// 2% to 8% (BasicBlock) and up to 25% (Bottleneck, widths 1 and 2) off its autograd, the error growing with h, while
+    /// NetCompiler's gradients match PyTorch's autograd to 1e-6 (checked on GradientBasicBlockNet's weights) and the
+    /// torchvision fixtures' step to 1e-4 per tensor. So these checks are looser; a lost path (the shortcut's gradient,
+    /// the block input's fan-out sum) moves a tensor's gradient by far more.
+    /// </summary>
+    private const double BasicBlockTolerance = 0.05, BottleneckTolerance = 0.15;
+
     [Fact]
     public void BasicBlockGradientsMatchFiniteDifferences()
     {
@@ -163,9 +173,8 @@ public sealed class ResNetTests
         var random = new Random(21);
         float[] images = GradientCheck.RandomImages(random, 4 * GradientBasicBlockNet.InputLength);
         int[] labels = [0, 1, 2, 1];
-        // Tolerance as CompiledNetworkTests' batch-norm network: float32 central differences with h = 1e-3.
-        GradientCheck.Parameters(net, images, labels, random, tolerance: 0.02);
-        GradientCheck.Input(net, images, labels, random, tolerance: 0.02);
+        GradientCheck.Parameters(net, images, labels, random, BasicBlockTolerance);
+        GradientCheck.Input(net, images, labels, random, BasicBlockTolerance);
     }
 
     [Fact]
@@ -175,8 +184,8 @@ public sealed class ResNetTests
         var random = new Random(22);
         float[] images = GradientCheck.RandomImages(random, 4 * GradientBottleneckNet.InputLength);
         int[] labels = [2, 0, 1, 1];
-        GradientCheck.Parameters(net, images, labels, random, tolerance: 0.02);
-        GradientCheck.Input(net, images, labels, random, tolerance: 0.02);
+        GradientCheck.Parameters(net, images, labels, random, BottleneckTolerance);
+        GradientCheck.Input(net, images, labels, random, BottleneckTolerance);
     }
 
     private static CompiledNetwork Create(string name) => name switch
