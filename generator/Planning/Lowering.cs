@@ -52,8 +52,10 @@ internal sealed class BufferTable(IEnumerable<ProgramBuffer> buffers, IEnumerabl
     /// </summary>
     public SizeConstant TensorSize(TensorKey key, string layer, long elements)
     {
-        string module = key.Module.Length > layer.Length ? key.Module.Substring(key.Module.LastIndexOf('.') + 1) : "";
-        string name = Lowering.Identifier(layer) + Pascal(module) + Pascal(key.RoleName) + "Elements";
+        // The module within its time step or block: "conv1" of "layer1.0.conv1", "downsample.0" of "layer2.0.downsample.0".
+        string[] path = key.Module.Length > layer.Length ? key.Module.Substring(layer.Length + 1).Split('.') : [];
+        string module = string.Join(".", path.Skip(path.Length > 1 && char.IsDigit(path[0][0]) ? 1 : 0));
+        string name = Lowering.Identifier(layer) + Pascal(module.Replace('.', '_')) + Pascal(key.RoleName) + "Elements";
         if (Conflicts(name, elements))
         {
             // The blocks of a stage differ in shape (the first one's input): their tensors are named by full path.
