@@ -38,6 +38,9 @@ public sealed class OnnxExportTests
     public void EveryOpExportsAndOnnxRuntimeReproducesTheScores() => ExportAndCompare(new OnnxOpsNet(8, seed: 2, threads: 2), OnnxOpsNet.ClassCount, OnnxOpsNet.LabelsPerImage);
 
     [Fact]
+    public void ResNetBlocksExportAndOnnxRuntimeReproducesTheScores() => ExportAndCompare(new FixtureResNet50(4, seed: 2, threads: 2), FixtureResNet50.ClassCount, FixtureResNet50.LabelsPerImage);
+
+    [Fact]
     public void AnImexNetworkIsRefusedNamingTheLayerAndWritesNothing()
     {
         using var net = new RecordedQTipsImex(1, seed: 1);
