@@ -98,3 +98,19 @@ internal sealed record ImexSpec(
     string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments,
     int Steps, float H, int Kernel, int ImplicitKernel, int Groups, bool ReleasedVariant)
     : LayerSpec(Name, Span, Arguments);
+
+/// <summary>
+/// A stage of torchvision ResNet blocks: <see cref="Blocks"/> of them, the first with <see cref="Stride"/> (and the
+/// downsample shortcut where the shape changes). <see cref="Channels"/> is BasicBlock's planes or Bottleneck's width.
+/// </summary>
+internal abstract record ResNetBlockSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments, int Channels, int Blocks, int Stride)
+    : LayerSpec(Name, Span, Arguments);
+
+internal sealed record BasicBlockSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments, int Channels, int Blocks, int Stride)
+    : ResNetBlockSpec(Name, Span, Arguments, Channels, Blocks, Stride);
+
+internal sealed record BottleneckSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments, int Channels, int Blocks, int Stride)
+    : ResNetBlockSpec(Name, Span, Arguments, Channels, Blocks, Stride);

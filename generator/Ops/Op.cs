@@ -85,6 +85,7 @@ internal static class OpCatalog
         Conv.Instance, ConvTranspose.Instance, BatchNorm.Instance, .. ActivationOp.Family, MaxPool.Instance, AvgPool.Instance,
         GlobalAvgPool.Instance, Dense.Instance, Dropout.Instance, Residual.Instance, Imex.Instance,
         Upsample.Instance, Save.Instance, Concat.Instance, AddSkip.Instance,
+        BasicBlock.Instance, Bottleneck.Instance,
     ];
 
     public static Op Of(LayerSpec spec) => spec switch
@@ -104,6 +105,8 @@ internal static class OpCatalog
         SkipSpec { Action: SkipAction.Save } => Save.Instance,
         SkipSpec { Action: SkipAction.Concat } => Concat.Instance,
         SkipSpec => AddSkip.Instance,
+        BasicBlockSpec => BasicBlock.Instance,
+        BottleneckSpec => Bottleneck.Instance,
         _ => throw new System.InvalidOperationException("No op module for " + spec.GetType().Name),
     };
 

@@ -52,13 +52,31 @@ internal sealed class BufferTable(IEnumerable<ProgramBuffer> buffers, IEnumerabl
     /// </summary>
     public SizeConstant TensorSize(TensorKey key, string layer, long elements)
     {
-        string module = key.Module.Length > layer.Length ? key.Module.Substring(key.Module.LastIndexOf('.') + 1) : "";
-        string name = Lowering.Identifier(layer) + Pascal(module) + Pascal(key.RoleName) + "Elements";
+        // The module within its time step or block: "conv1" of "layer1.0.conv1", "downsample.0" of "layer2.0.downsample.0".
+        string[] path = key.Module.Length > layer.Length ? key.Module.Substring(layer.Length + 1).Split('.') : [];
+        string module = string.Join(".", path.Skip(path.Length > 1 && char.IsDigit(path[0][0]) ? 1 : 0));
+        string name = Lowering.Identifier(layer) + Pascal(module.Replace('.', '_')) + Pascal(key.RoleName) + "Elements";
+        if (Conflicts(name, elements))
+        {
+            // The blocks of a stage differ in shape (the first one's input): their tensors are named by full path.
+            module = key.Module.Substring(layer.Length + 1);
+            name = Lowering.Identifier(layer) + "_" + Pascal(module.Replace('.', '_')) + Pascal(key.RoleName) + "Elements";
+        }
+
         return Size(name, elements, "elements of " + layer + (module.Length == 0 ? "" : "'s " + module) + " " + key.RoleName);
     }
 
-    /// <summary>The per-channel size of a layer: "Features_3Channels".</summary>
-    public SizeConstant ChannelSize(string layer, int channels) => Size(Lowering.Identifier(layer) + "Channels", channels, "channels");
+    /// <summary>
+    /// The per-channel size of a layer: "Features_3Channels"; inside a block whose width varies (a bottleneck) the
+    /// other widths carry their count: "Layer1Channels_64".
+    /// </summary>
+    public SizeConstant ChannelSize(string layer, int channels)
+    {
+        string name = Lowering.Identifier(layer) + "Channels";
+        return Size(Conflicts(name, channels) ? name + "_" + Format.Invariant(channels) : name, channels, "channels");
+    }
+
+    private bool Conflicts(string name, long elements) => _sizes.Any(s => s.Name == name && s.Elements != elements);
 
     private static string Pascal(string name) =>
         string.Concat(name.Split('_').Where(part => part.Length > 0).Select(part => char.ToUpperInvariant(part[0]) + part.Substring(1)));
@@ -167,24 +185,32 @@ internal sealed class LayerLowering(
     /// <summary>The elements of one image's output, named after the layer: "Features_3Elements = 32x64x64".</summary>
     public SizeConstant OutputSize => buffers.Size(identifier + "Elements", Layer.Output.Elements, Layer.Output + " per image");
 
-    /// <summary>From here on, buffers and calls belong to time step <paramref name="step"/> ("features.3.0.conv").</summary>
-    public void BeginTimeStep(int step)
+    /// <summary>From here on, buffers and calls belong to time step (or block) <paramref name="step"/> ("features.3.0.conv").</summary>
+    public void BeginTimeStep(int step, string unit = "step")
     {
         _prefix = Layer.Name + "." + Format.Invariant(step);
-        _label = Layer.Name + " step " + Format.Invariant(step);
+        _label = Layer.Name + " " + unit + " " + Format.Invariant(step);
     }
 
     /// <summary>The module path of a tensor of the current time step: "0.bn" for "features.3.0.bn".</summary>
     public string StepModule(string module) => _prefix.Substring(Layer.Name.Length).TrimStart('.') is { Length: > 0 } step ? step + "." + module : module;
 
-    /// <summary>A per-image float buffer of the layer's output shape.</summary>
-    public BufferOperand Activation(string name) => buffers.Add(_prefix + "." + name, ElementType.Float32, OutputSize, perImage: true, BufferRole.Activation);
+    /// <summary>A per-image float buffer of the layer's output shape, or of <paramref name="shape"/> inside a block.</summary>
+    public BufferOperand Activation(string name, Shape? shape = null) =>
+        buffers.Add(_prefix + "." + name, ElementType.Float32, SizeOf(shape ?? Layer.Output), perImage: true, BufferRole.Activation);
+
+    /// <summary>The elements of one image of <paramref name="shape"/>: the output's size, or "Layer2_64x56x56Elements" inside a block.</summary>
+    private SizeConstant SizeOf(Shape shape) => shape == Layer.Output
+        ? OutputSize
+        : buffers.Size(identifier + "_" + shape.ToString() + "Elements", shape.Elements, shape + " per image");
 
     /// <summary>State the backward needs: switches, masks, batch statistics.</summary>
     public BufferOperand Saved(string name, ElementType type, SizeConstant size, bool perImage) =>
         buffers.Add(_prefix + "." + name, type, size, perImage, BufferRole.SavedForBackward);
 
     public SizeConstant Channels => buffers.ChannelSize(Layer.Name, Layer.Output.Channels);
+
+    private SizeConstant ChannelsOf(BatchNormParameters norm) => buffers.ChannelSize(Layer.Name, norm.Channels);
 
     public void Emit(Call call) => calls.Add(call with { Layer = _label });
 
@@ -204,6 +230,24 @@ internal sealed class LayerLowering(
         return name;
     }
 
+    /// <summary>
+    /// A shape struct of one module inside the layer (a block's convolution), described by <paramref name="comment"/>:
+    /// the layer's struct with the same members when there is one (a stage's later blocks share the first's), else
+    /// <c>{Identifier}{suffix}</c>.
+    /// </summary>
+    public string Shape(string suffix, string kind, string comment, params (string Name, int Value)[] members)
+    {
+        EquatableArray<ShapeMember> values = members.Select(m => new ShapeMember(m.Name, m.Value)).ToEquatableArray();
+        ShapeStruct? same = shapes.FirstOrDefault(s => s.Name.StartsWith(identifier + "_", System.StringComparison.Ordinal) && s.Interface == kind && s.Members == values);
+        if (same is not null)
+        {
+            return same.Name;
+        }
+
+        shapes.Add(new ShapeStruct(identifier + suffix, kind, comment, values));
+        return identifier + suffix;
+    }
+
     /// <summary>A tensor's value by module (relative to the layer) and role, or no operand where the layer has none (no bias).</summary>
     public Operand Value(string module, TensorRole role)
     {
@@ -211,22 +255,22 @@ internal sealed class LayerLowering(
         return Layer.Tensors.Any(t => t.Key == key) ? new TensorOperand(key, Gradient: false) : NoOperand.Instance;
     }
 
-    public BatchNormParameters Norm(string module, float eps, float momentum)
+    public BatchNormParameters Norm(string module, float eps, float momentum, Shape? over = null)
     {
-        Shape shape = Layer.Output;
+        Shape shape = over ?? Layer.Output;
         return new BatchNormParameters(new TensorKey(module.Length == 0 ? Layer.Name : Layer.Name + "." + module, TensorRole.Weight),
             shape.Channels, shape.Height * shape.Width, eps, momentum);
     }
 
     /// <summary>A batch norm in training form into a buffer named <paramref name="outputName"/>, with the statistics it saves.</summary>
-    public BufferOperand BatchNorm(BatchNormParameters norm, Operand x, string outputName, Activation activation = default)
+    public BufferOperand BatchNorm(BatchNormParameters norm, Operand x, string outputName, Activation activation = default, Shape? shape = null)
     {
         string module = norm.Weight.Module == Layer.Name ? "" : norm.Weight.Module.Substring(_prefix.Length + 1) + ".";
-        BufferOperand y = Activation(outputName);
+        BufferOperand y = Activation(outputName, shape);
         Emit(new BatchNormTraining(norm, x, y,
-            Saved(module + "saved_mean", ElementType.Float32, Channels, perImage: false),
-            Saved(module + "saved_inv_std", ElementType.Float32, Channels, perImage: false),
-            Saved(module + "saved_variance", ElementType.Float32, Channels, perImage: false), activation));
+            Saved(module + "saved_mean", ElementType.Float32, ChannelsOf(norm), perImage: false),
+            Saved(module + "saved_inv_std", ElementType.Float32, ChannelsOf(norm), perImage: false),
+            Saved(module + "saved_variance", ElementType.Float32, ChannelsOf(norm), perImage: false), activation));
         return y;
     }
 }

@@ -154,3 +154,29 @@ public sealed class ImexAttribute : LayerAttribute
     /// <summary>The released code's variant: drops the hLY term and normalises before the solve.</summary>
     public bool ReleasedVariant { get; set; }
 }
+
+/// <summary>
+/// A stage of torchvision's ResNet BasicBlocks (ResNet-18/34): conv3x3(stride)-BN-ReLU-conv3x3-BN plus the shortcut,
+/// then ReLU, OutChannels wide (expansion 1). The first of the Blocks has the stride, and a downsample shortcut
+/// (conv1x1(stride) + BN) when the stride is not 1 or the channels change; the others keep the shape. Convolutions
+/// have no bias. Named "layer1", its keys are torchvision's: layer1.0.conv1.weight, layer1.0.bn1.running_mean,
+/// layer2.0.downsample.0.weight ...
+/// </summary>
+public sealed class BasicBlockAttribute(int outChannels) : LayerAttribute
+{
+    public int OutChannels { get; } = outChannels;
+    public int Blocks { get; set; } = 1;
+    public int Stride { get; set; } = 1;
+}
+
+/// <summary>
+/// A stage of torchvision's ResNet Bottlenecks (ResNet-50/101/152): conv1x1-BN-ReLU, conv3x3(stride)-BN-ReLU,
+/// conv1x1 to Width * 4 -BN, plus the shortcut, then ReLU (expansion 4, the stride on the 3x3 as torchvision's v1.5).
+/// The first of the Blocks has the stride and, where the shape changes, the downsample shortcut.
+/// </summary>
+public sealed class BottleneckAttribute(int width) : LayerAttribute
+{
+    public int Width { get; } = width;
+    public int Blocks { get; set; } = 1;
+    public int Stride { get; set; } = 1;
+}

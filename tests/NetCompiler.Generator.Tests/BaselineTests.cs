@@ -69,6 +69,21 @@ public sealed class BaselineTests
             """
         },
         {
+            "SmallResNet",
+            "Models.SmallResNet",
+            """
+            namespace Models;
+
+            // torchvision's ResNet layout, narrow: an identity BasicBlock stage, a strided one with the downsample
+            // shortcut, a Bottleneck stage.
+            [Network("3x16x16")]
+            [Conv(8, 3, Pad = 1, Bias = false, Name = "conv1"), BatchNorm(Name = "bn1"), Relu(Name = "relu")]
+            [BasicBlock(8, Blocks = 2, Name = "layer1"), BasicBlock(16, Stride = 2, Name = "layer2"), Bottleneck(4, Stride = 2, Name = "layer3")]
+            [GlobalAvgPool(Name = "avgpool"), Dense(10, Name = "fc")]
+            public partial class SmallResNet;
+            """
+        },
+        {
             "NestedSegmenter",
             "Models.Vision.Zoo.Family.Segmenter",
             """

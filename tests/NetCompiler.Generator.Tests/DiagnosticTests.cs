@@ -268,6 +268,38 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task NC0016_BasicBlockAfterDense() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8")]
+        [Dense(16), {|NC0016:BasicBlock(8)|}]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0013_NoBasicBlocks() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("3x8x8")]
+        [BasicBlock(8, {|NC0013:Blocks = 0|}), Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0013_BottleneckStrideZero() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("3x8x8")]
+        [Bottleneck(4, Blocks = 2, {|NC0013:Stride = 0|}), Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0013_BottleneckWithoutWidth() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("3x8x8")]
+        [Bottleneck({|NC0013:0|}), Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
     public Task NC0017_DuplicateLayerName() => Expect(DiagnosticSeverity.Error,
         """
         [Network("1x8x8")]

@@ -45,11 +45,13 @@ internal static class GradientCheck
     {
         var frozen = new Frozen();
         trainStep(frozen);
+        // Every gradient at the unperturbed weights: each difference below leaves the gradients of its last loss behind.
+        Dictionary<Parameter, float[]> gradients = net.Parameters.Where(p => p.Trainable).ToDictionary(p => p, p => (float[])p.Gradient.Clone());
         var failures = new List<string>();
         double pooled = 0;
         foreach (Parameter parameter in net.Parameters.Where(p => p.Trainable))
         {
-            float[] gradient = (float[])parameter.Gradient.Clone();
+            float[] gradient = gradients[parameter];
             var analytic = new List<double>();
             var numeric = new List<double>();
             for (int sample = 0; sample < Math.Min(samplesPerTensor, parameter.Length); sample++)

@@ -64,6 +64,9 @@ public sealed class OnnxExportTests
     public void SkipsFromTheImagesWithSeveralJoinsExport() => ExportAndCompare(new FanOutSkipNet(4, seed: 2, threads: 2), FanOutSkipNet.ClassCount, FanOutSkipNet.LabelsPerImage);
 
     [Fact]
+    public void ResNetBlocksExportAndOnnxRuntimeReproducesTheScores() => ExportAndCompare(new FixtureResNet50(4, seed: 2, threads: 2), FixtureResNet50.ClassCount, FixtureResNet50.LabelsPerImage);
+
+    [Fact]
     public void AnImexNetworkIsRefusedNamingTheLayerAndWritesNothing()
     {
         using var net = new RecordedQTipsImex(1, seed: 1);
