@@ -92,8 +92,9 @@ internal sealed class Inception : Op<InceptionSpec>
         BufferOperand? joined = null;
         int joinedChannels = 0;
         BasicConv[][] branches = Branches(spec);
-        foreach (BasicConv[] branch in branches)
+        for (int b = 0; b < branches.Length; b++)
         {
+            BasicConv[] branch = branches[b];
             BufferOperand x = Pooled(branch) ? MaxPool(lowering, input) : lowering.Input;
             Shape shape = input;
             foreach (BasicConv conv in branch)
@@ -109,12 +110,11 @@ internal sealed class Inception : Op<InceptionSpec>
                 continue;
             }
 
-            // torch.cat(outputs, 1) as a chain: branches 1-2, then with 3, then with 4 into the module's output.
+            // torch.cat(outputs, 1) as a chain: branches 1 and 2, then with 3 ("branches_1_3"), then with 4 into the output.
             joinedChannels += shape.Channels;
-            bool last = branch == branches[branches.Length - 1];
-            BufferOperand y = last
+            BufferOperand y = b == branches.Length - 1
                 ? lowering.Activation("output")
-                : lowering.Activation("branch1_" + Format.Invariant(joinedChannels), Shape.Image(joinedChannels, input.Height, input.Width));
+                : lowering.Activation("branches_1_" + Format.Invariant(b + 1), Shape.Image(joinedChannels, input.Height, input.Width));
             lowering.Emit(new ConcatChannels(joined, x, y));
             joined = y;
         }
