@@ -37,16 +37,17 @@ internal sealed class Inception : Op<InceptionSpec>
     /// <summary>One BasicConv2d of a branch: its module path ("branch2.1"), kernel and output channels.</summary>
     private sealed record BasicConv(string Module, int Kernel, int Channels);
 
-    /// <summary>The branches' convolutions in torchvision's module order; branch 4's conv follows its pool ("branch4.0").</summary>
-    private static BasicConv[][] Branches(InceptionSpec spec) =>
-    [
-        [new("branch1", 1, spec.Ch1x1)],
-        [new("branch2.0", 1, spec.Ch3x3Reduce), new("branch2.1", 3, spec.Ch3x3)],
-        [new("branch3.0", 1, spec.Ch5x5Reduce), new("branch3.1", 3, spec.Ch5x5)],
-        [new("branch4.1", 1, spec.PoolProj)],
-    ];
+    /// <summary>A branch: whether it starts with the max pool, then its convolutions.</summary>
+    private sealed record Branch(bool Pooled, params BasicConv[] Convs);
 
-    private static bool Pooled(BasicConv[] branch) => branch[0].Module.StartsWith("branch4", System.StringComparison.Ordinal);
+    /// <summary>The branches in torchvision's module order; branch 4's conv follows its pool ("branch4.0").</summary>
+    private static Branch[] Branches(InceptionSpec spec) =>
+    [
+        new(false, new BasicConv("branch1", 1, spec.Ch1x1)),
+        new(false, new BasicConv("branch2.0", 1, spec.Ch3x3Reduce), new BasicConv("branch2.1", 3, spec.Ch3x3)),
+        new(false, new BasicConv("branch3.0", 1, spec.Ch5x5Reduce), new BasicConv("branch3.1", 3, spec.Ch5x5)),
+        new(true, new BasicConv("branch4.1", 1, spec.PoolProj)),
+    ];
 
     protected override LayerOutcome Check(InceptionSpec spec, Shape input, ShapeRules rules, ref ReceptiveField field)
     {
@@ -66,11 +67,11 @@ internal sealed class Inception : Op<InceptionSpec>
         var tensors = new List<LayerTensor>();
         long macs = 0, plane = (long)input.Height * input.Width;
         ReceptiveField joined = field;
-        foreach (BasicConv[] branch in Branches(spec))
+        foreach (Branch branch in Branches(spec))
         {
-            ReceptiveField path = Pooled(branch) ? field.Window(PoolKernel, 1) : field;
+            ReceptiveField path = branch.Pooled ? field.Window(PoolKernel, 1) : field;
             int channels = input.Channels;
-            foreach (BasicConv conv in branch)
+            foreach (BasicConv conv in branch.Convs)
             {
                 tensors.Add(new LayerTensor(conv.Module + ".conv", TensorRole.Weight, [conv.Channels, channels, conv.Kernel, conv.Kernel], true));
                 tensors.AddRange(OpCatalog.NormTensors(conv.Module + ".bn", conv.Channels));
@@ -91,13 +92,12 @@ internal sealed class Inception : Op<InceptionSpec>
         Shape input = lowering.Layer.Input;
         BufferOperand? joined = null;
         int joinedChannels = 0;
-        BasicConv[][] branches = Branches(spec);
+        Branch[] branches = Branches(spec);
         for (int b = 0; b < branches.Length; b++)
         {
-            BasicConv[] branch = branches[b];
-            BufferOperand x = Pooled(branch) ? MaxPool(lowering, input) : lowering.Input;
+            BufferOperand x = branches[b].Pooled ? MaxPool(lowering, input) : lowering.Input;
             Shape shape = input;
-            foreach (BasicConv conv in branch)
+            foreach (BasicConv conv in branches[b].Convs)
             {
                 (x, shape) = ResNetBlocks<BasicBlockSpec>.ConvNorm(lowering, x, shape, conv.Module + ".conv", conv.Module + ".bn",
                     conv.Kernel, 1, conv.Channels, Activation.Relu, BasicConvEps);
