@@ -3,7 +3,8 @@ using System;
 namespace NetCompiler.Kernels;
 
 /// <summary>
-/// Max pooling (PyTorch nn.MaxPool2d, floor mode): padding counts as -infinity, ties keep the first maximum and a
+/// Max pooling (PyTorch nn.MaxPool2d, floor or ceil mode: the shape's output size says which): padding counts as
+/// -infinity, so every window is clipped to the input, ceil mode's last ones too; ties keep the first maximum and a
 /// NaN propagates. The forward pass saves, per output, where in its window the chosen element is (the switch, one byte
 /// as in oneDNN's workspace: windows up to 16 x 16); the backward pass routes each gradient there, accumulating where
 /// windows overlap.

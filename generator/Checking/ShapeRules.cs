@@ -44,14 +44,23 @@ internal sealed class ShapeRules(List<DiagnosticInfo> diagnostics)
     /// <summary>The named skips saved so far (Ops/Skip.cs).</summary>
     public SkipScope Skips { get; init; } = SkipScope.None;
 
-    /// <summary>Output size of a window sliding over the input, with NC0010 when nothing is left and NC0009 when rows are dropped.</summary>
-    public (int Height, int Width)? Slide(LayerSpec spec, Shape input, int extent, int stride, int pad)
+    /// <summary>
+    /// Output size of a window sliding over the input, with NC0010 when nothing is left; floored as PyTorch does, with
+    /// NC0009 when rows are dropped, or in PyTorch's <paramref name="ceilMode"/>: one more window where input remains,
+    /// as long as it starts inside the input or its left padding.
+    /// </summary>
+    public (int Height, int Width)? Slide(LayerSpec spec, Shape input, int extent, int stride, int pad, bool ceilMode = false)
     {
         long paddedHeight = input.Height + (2L * pad), paddedWidth = input.Width + (2L * pad);
         if (paddedHeight < extent || paddedWidth < extent)
         {
             Report(DiagnosticDescriptors.WindowLargerThanInput, spec.SpanOf("Kernel"), Label(spec), extent, input.Height, input.Width, pad);
             return null;
+        }
+
+        if (ceilMode)
+        {
+            return (CeilOutputs(input.Height, extent, stride, pad), CeilOutputs(input.Width, extent, stride, pad));
         }
 
         // The last windows stop short of the padded edge by (padded - extent) % stride; only what of that is
@@ -66,6 +75,13 @@ internal sealed class ShapeRules(List<DiagnosticInfo> diagnostics)
         }
 
         return (height, width);
+    }
+
+    /// <summary>PyTorch's pooling_output_shape with ceil_mode: a last window starting in the right padding is dropped.</summary>
+    private static int CeilOutputs(int size, int extent, int stride, int pad)
+    {
+        int outputs = ((size + (2 * pad) - extent + stride - 1) / stride) + 1;
+        return (outputs - 1) * stride >= size + pad ? outputs - 1 : outputs;
     }
 
     public bool Spatial(LayerSpec spec, Shape input)

@@ -74,7 +74,7 @@ internal enum PoolKind
 /// <summary>Max or average pooling; <see cref="Stride"/> is already resolved (the kernel when unset).</summary>
 internal sealed record PoolSpec(
     string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments,
-    PoolKind Kind, int Kernel, int Stride, int Pad, bool Optional)
+    PoolKind Kind, int Kernel, int Stride, int Pad, bool Optional, bool CeilMode)
     : LayerSpec(Name, Span, Arguments);
 
 internal sealed record GlobalAvgPoolSpec(string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments)
@@ -114,3 +114,12 @@ internal sealed record BasicBlockSpec(
 internal sealed record BottleneckSpec(
     string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments, int Channels, int Blocks, int Stride)
     : ResNetBlockSpec(Name, Span, Arguments, Channels, Blocks, Stride);
+
+/// <summary>
+/// GoogLeNet's Inception module as torchvision builds it: four branches of the same input, joined along channels
+/// (1x1; 1x1 reduce then 3x3; 1x1 reduce then torchvision's "5x5", a 3x3; 3x3 max pool then a 1x1 projection).
+/// </summary>
+internal sealed record InceptionSpec(
+    string? Name, SourceSpan Span, EquatableArray<ArgumentSpan> Arguments,
+    int Ch1x1, int Ch3x3Reduce, int Ch3x3, int Ch5x5Reduce, int Ch5x5, int PoolProj)
+    : LayerSpec(Name, Span, Arguments);

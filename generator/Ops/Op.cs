@@ -85,7 +85,7 @@ internal static class OpCatalog
         Conv.Instance, ConvTranspose.Instance, BatchNorm.Instance, .. ActivationOp.Family, MaxPool.Instance, AvgPool.Instance,
         GlobalAvgPool.Instance, Dense.Instance, Dropout.Instance, Residual.Instance, Imex.Instance,
         Upsample.Instance, Save.Instance, Concat.Instance, AddSkip.Instance,
-        BasicBlock.Instance, Bottleneck.Instance,
+        BasicBlock.Instance, Bottleneck.Instance, Inception.Instance,
     ];
 
     public static Op Of(LayerSpec spec) => spec switch
@@ -107,6 +107,7 @@ internal static class OpCatalog
         SkipSpec => AddSkip.Instance,
         BasicBlockSpec => BasicBlock.Instance,
         BottleneckSpec => Bottleneck.Instance,
+        InceptionSpec => Inception.Instance,
         _ => throw new System.InvalidOperationException("No op module for " + spec.GetType().Name),
     };
 

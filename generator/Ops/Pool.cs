@@ -6,7 +6,10 @@ using NetCompiler.Generator.Program;
 
 namespace NetCompiler.Generator.Ops;
 
-/// <summary>nn.MaxPool2d and nn.AvgPool2d; the blueprint may mark either optional ('POOL 2?').</summary>
+/// <summary>
+/// nn.MaxPool2d (with ceil_mode: its windows past the input are clipped, as the kernels clip every window) and
+/// nn.AvgPool2d; the blueprint may mark either optional ('POOL 2?').
+/// </summary>
 internal abstract class Pool(PoolKind kind, string name, string[] keywords) : Op<PoolSpec>
 {
     private static readonly (string, string, ArgumentType)[] Options =
@@ -14,24 +17,29 @@ internal abstract class Pool(PoolKind kind, string name, string[] keywords) : Op
         ("stride", "Stride", ArgumentType.Int), ("pad", "Pad", ArgumentType.Int),
     ];
 
+    /// <summary>Max pooling also takes PyTorch's ceil_mode (average pooling's would change its divisor at the edge).</summary>
+    private static readonly (string, string, ArgumentType)[] MaxOptions = [.. Options, ("ceil", "CeilMode", ArgumentType.Bool)];
+
     /// <summary>The kernels' limit (NetCompiler.Kernels.MaxPool2d.MaxKernel): a window position fits a byte.</summary>
     private const int MaxKernel = 16;
 
     public override string Name => name;
 
-    public override LayerKind Syntax { get; } = new(name + "Attribute", keywords, [("Kernel", ArgumentType.Int, false)], Options,
+    public override LayerKind Syntax { get; } = new(name + "Attribute", keywords, [("Kernel", ArgumentType.Int, false)], kind == PoolKind.Max ? MaxOptions : Options,
         a =>
         {
             int kernel = a.Int("Kernel", 2);
             int stride = a.Int("Stride", 0);
             // PyTorch: a stride of None (here 0) means the kernel size.
-            return new PoolSpec(a.Name, a.Span, a.Spans, kind, kernel, stride == 0 ? kernel : stride, a.Int("Pad", 0), a.Bool("Optional", false));
+            return new PoolSpec(a.Name, a.Span, a.Spans, kind, kernel, stride == 0 ? kernel : stride, a.Int("Pad", 0), a.Bool("Optional", false),
+                a.Bool("CeilMode", false));
         },
         CanBeOptional: true);
 
     protected override LayerOutcome Check(PoolSpec pool, Shape input, ShapeRules rules, ref ReceptiveField field)
     {
-        string description = $"{name}2d(kernel_size={pool.Kernel}, stride={pool.Stride}" + ShapeRules.Option("padding", pool.Pad, 0) + ")";
+        string description = $"{name}2d(kernel_size={pool.Kernel}, stride={pool.Stride}" + ShapeRules.Option("padding", pool.Pad, 0)
+            + (pool.CeilMode ? ", ceil_mode=True" : "") + ")";
         bool valid = rules.Spatial(pool, input)
             & rules.AtLeast(pool, "Kernel", pool.Kernel, 1) & rules.AtLeast(pool, "Stride", pool.Stride, 1) & rules.AtLeast(pool, "Pad", pool.Pad, 0);
         if (valid && kind == PoolKind.Max && pool.Kernel > MaxKernel)
@@ -57,7 +65,7 @@ internal abstract class Pool(PoolKind kind, string name, string[] keywords) : Op
             return new LayerOutcome(input, "", LayerOutcome.NoTensors, 0); // skipped: the checker drops a layer with an empty description
         }
 
-        if (rules.Slide(pool, input, pool.Kernel, pool.Stride, pool.Pad) is not (int height, int width))
+        if (rules.Slide(pool, input, pool.Kernel, pool.Stride, pool.Pad, pool.CeilMode) is not (int height, int width))
         {
             return LayerOutcome.Failed(description);
         }

@@ -120,9 +120,12 @@ internal abstract class ResNetBlocks<TSpec> : Op<TSpec>
         return x;
     }
 
-    /// <summary>A convolution without bias ("same" padding) into buffer <paramref name="module"/>, then its batch norm into <paramref name="norm"/>.</summary>
-    private static (BufferOperand Output, Shape Shape) ConvNorm(LayerLowering lowering, BufferOperand x, Shape input, string module, string norm,
-        int kernel, int stride, int channels, Activation activation)
+    /// <summary>
+    /// A convolution without bias ("same" padding) into buffer <paramref name="module"/>, then its batch norm into
+    /// <paramref name="norm"/> (also GoogLeNet's BasicConv2d, Ops/Inception.cs, with its eps).
+    /// </summary>
+    internal static (BufferOperand Output, Shape Shape) ConvNorm(LayerLowering lowering, BufferOperand x, Shape input, string module, string norm,
+        int kernel, int stride, int channels, Activation activation, float eps = BatchNormSpec.DefaultEps)
     {
         int pad = kernel / 2;
         var output = Shape.Image(channels, ((input.Height + (2 * pad) - kernel) / stride) + 1, ((input.Width + (2 * pad) - kernel) / stride) + 1);
@@ -133,7 +136,7 @@ internal abstract class ResNetBlocks<TSpec> : Op<TSpec>
             Conv.ShapeMembers(input, output, kernel, stride, pad, 1, 1));
         BufferOperand conv = lowering.Activation(module, output);
         lowering.Emit(new LinearForward(LinearOp.Conv2d, shape, x, lowering.Value(stepModule, TensorRole.Weight), NoOperand.Instance, conv, Activation.None));
-        BatchNormParameters parameters = lowering.Norm(lowering.StepModule(norm), BatchNormSpec.DefaultEps, BatchNormSpec.DefaultMomentum, output);
+        BatchNormParameters parameters = lowering.Norm(lowering.StepModule(norm), eps, BatchNormSpec.DefaultMomentum, output);
         return (lowering.BatchNorm(parameters, conv, norm, activation, output), output);
     }
 

@@ -200,7 +200,7 @@ internal sealed class LayerLowering(
         buffers.Add(_prefix + "." + name, ElementType.Float32, SizeOf(shape ?? Layer.Output), perImage: true, BufferRole.Activation);
 
     /// <summary>The elements of one image of <paramref name="shape"/>: the output's size, or "Layer2_64x56x56Elements" inside a block.</summary>
-    private SizeConstant SizeOf(Shape shape) => shape == Layer.Output
+    public SizeConstant SizeOf(Shape shape) => shape == Layer.Output
         ? OutputSize
         : buffers.Size(identifier + "_" + shape.ToString() + "Elements", shape.Elements, shape + " per image");
 

@@ -89,6 +89,11 @@ public sealed class MaxPoolAttribute(int kernel) : LayerAttribute
     /// <summary>The stride; 0 (the default) means the kernel size, as in PyTorch.</summary>
     public int Stride { get; set; }
     public int Pad { get; set; }
+    /// <summary>
+    /// PyTorch's ceil_mode: ceil((W + 2 Pad - Kernel) / Stride) + 1 outputs, keeping a last window that runs past the
+    /// input as long as it starts inside the input or its left padding; such windows are clipped to the input.
+    /// </summary>
+    public bool CeilMode { get; set; }
     /// <summary>The blueprint's POOL?: skipped, with an info diagnostic, where the input is too small to pool.</summary>
     public bool Optional { get; set; }
 }
@@ -179,4 +184,22 @@ public sealed class BottleneckAttribute(int width) : LayerAttribute
     public int Width { get; } = width;
     public int Blocks { get; set; } = 1;
     public int Stride { get; set; } = 1;
+}
+
+/// <summary>
+/// GoogLeNet's Inception module as torchvision builds it (torchvision.models.googlenet.Inception): four branches of
+/// the same input, concatenated along channels in this order: branch1 a 1x1 BasicConv2d to Ch1x1; branch2 a 1x1 to
+/// Ch3x3Reduce, then a 3x3 (pad 1) to Ch3x3; branch3 a 1x1 to Ch5x5Reduce, then torchvision's "5x5", which is a 3x3
+/// (pad 1), to Ch5x5; branch4 a 3x3 max pool (stride 1, pad 1, ceil_mode) then a 1x1 to PoolProj. BasicConv2d is a
+/// convolution without bias, a batch norm with eps 0.001 and a ReLU. Named "inception3a", its keys are torchvision's:
+/// inception3a.branch1.conv.weight, inception3a.branch2.1.bn.running_mean, inception3a.branch4.1.conv.weight ...
+/// </summary>
+public sealed class InceptionAttribute(int c1, int c3reduce, int c3, int c5reduce, int c5, int poolProj) : LayerAttribute
+{
+    public int Ch1x1 { get; } = c1;
+    public int Ch3x3Reduce { get; } = c3reduce;
+    public int Ch3x3 { get; } = c3;
+    public int Ch5x5Reduce { get; } = c5reduce;
+    public int Ch5x5 { get; } = c5;
+    public int PoolProj { get; } = poolProj;
 }

@@ -84,6 +84,21 @@ public sealed class BaselineTests
             """
         },
         {
+            "SmallGoogLeNet",
+            "Models.SmallGoogLeNet",
+            """
+            namespace Models;
+
+            // torchvision's GoogLeNet layout, narrow: a BasicConv2d stem, a ceil-mode max pool, two Inception modules.
+            [Network("3x15x15")]
+            [Conv(8, 3, Pad = 1, Bias = false, Name = "conv1.conv"), BatchNorm(Eps = 0.001f, Name = "conv1.bn"), Relu]
+            [MaxPool(3, Stride = 2, CeilMode = true, Name = "maxpool1")]
+            [Inception(4, 4, 8, 2, 4, 4, Name = "inception3a"), Inception(8, 4, 8, 2, 4, 4, Name = "inception3b")]
+            [GlobalAvgPool(Name = "avgpool"), Dense(10, Name = "fc")]
+            public partial class SmallGoogLeNet;
+            """
+        },
+        {
             "NestedSegmenter",
             "Models.Vision.Zoo.Family.Segmenter",
             """

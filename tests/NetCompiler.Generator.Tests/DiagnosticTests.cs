@@ -300,6 +300,67 @@ public sealed class DiagnosticTests
         """);
 
     [Fact]
+    public Task NC0016_InceptionAfterDense() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8")]
+        [Dense(16), {|NC0016:Inception(4, 4, 8, 2, 4, 4)|}]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public Task NC0013_InceptionBranchWithoutChannels() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("3x8x8")]
+        [Inception(4, 4, 8, {|NC0013:0|}, 4, 4), Dense(2)]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public async Task NC0013_InceptionPoolProjectionBelowOneInABlueprint()
+    {
+        NetworkGeneratorTest run = await Expect(DiagnosticSeverity.Error,
+            """
+            [Network("3x8x8", Blueprint = "INCEPTION 4 4 8 2 4 {|NC0013:-1|} -> FC 2")]
+            public partial class Net;
+            """);
+        Assert.Equal("Inception: PoolProj = -1 is out of range: it must be at least 1", run.GeneratorDiagnostics.Single().GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task NC0007_InceptionMissingBranchWidths()
+    {
+        NetworkGeneratorTest run = await Expect(DiagnosticSeverity.Error,
+            """
+            [Network("3x8x8", Blueprint = "{|NC0007:INCEPTION 4 4 8|} -> FC 2")]
+            public partial class Net;
+            """);
+        Assert.Contains("write INCEPTION ch1x1 ch3x3reduce ch3x3 ch5x5reduce ch5x5 poolproj", run.GeneratorDiagnostics.Single().GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public Task NC0006_CeilModeIsMaxPoolsAlone() => Expect(DiagnosticSeverity.Error,
+        """
+        [Network("1x8x8", Blueprint = "AVGPOOL 3 stride=2 {|NC0006:ceil|}=true -> FC 2")]
+        public partial class Net;
+        """);
+
+    [Fact]
+    public async Task CeilModeCoversWhatFloorModeDrops()
+    {
+        // NC0009's AlexNet pooling of 56 in ceil mode: one more window, clipped, and nothing left over to warn about.
+        var test = new NetworkGeneratorTest(
+            """
+            [Network("8x56x56")]
+            [MaxPool(3, Stride = 2, CeilMode = true), Dense(2)]
+            public partial class Net;
+            """) { TestBehaviors = TestBehaviors.SkipGeneratedSourcesCheck };
+        await test.RunAsync();
+        Assert.Empty(test.GeneratorDiagnostics);
+        Assert.Contains("TensorShape.Image(8, 28, 28)", test.GeneratedSource);
+        Assert.Contains("MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)", test.GeneratedSource);
+    }
+
+    [Fact]
     public Task NC0017_DuplicateLayerName() => Expect(DiagnosticSeverity.Error,
         """
         [Network("1x8x8")]

@@ -29,6 +29,20 @@ public class PoolTests
         }
     }
 
+    /// <summary>PyTorch's ceil_mode: the last windows run past the input (and right padding) and are clipped to it.</summary>
+    [Theory]
+    [InlineData(nameof(Pool3Stride2Ceil))]
+    [InlineData(nameof(Pool3PaddedCeil))]
+    public void CeilModeMaxPoolMatchesReference(string shape)
+    {
+        switch (shape)
+        {
+            case nameof(Pool3Stride2Ceil): new CeilMaxPoolCase().Run<Pool3Stride2Ceil>(); break;
+            case nameof(Pool3PaddedCeil): new CeilMaxPoolCase().Run<Pool3PaddedCeil>(); break;
+            default: throw new ArgumentException($"Unknown shape {shape}.", nameof(shape));
+        }
+    }
+
     [Fact]
     public void MaxPoolTiesPickTheFirstElement()
     {
@@ -71,6 +85,30 @@ public class PoolTests
     {
         public static int Channels => 1; public static int InHeight => 4; public static int InWidth => 4; public static int Kernel => 2; public static int Stride => 2; public static int Pad => 0;
         public static int OutHeight => 2; public static int OutWidth => 2;
+    }
+
+    /// <summary>Max pooling alone: average pooling in ceil mode would divide its clipped windows differently (PyTorch's rule), and NetCompiler does not offer it.</summary>
+    private sealed class CeilMaxPoolCase : IPoolCase
+    {
+        public void Run<S>() where S : struct, IPoolShape
+        {
+            PoolDims d = PoolDims.Of<S>();
+            const int n = 2;
+            float[] x = TestData.Random(n * d.InputSize, 3), r = TestData.Random(n * d.OutputSize, 4);
+            double[] xd = TestData.ToDouble(x), rd = TestData.ToDouble(r);
+            var argmax = new int[n * d.OutputSize];
+            double[] expected = Reference.Pool(xd, n, d, average: false, argmax);
+            double[] expectedDx = Reference.NumericGradient(xd, t => Reference.Dot(rd, Reference.Pool(t, n, d, average: false)));
+            using var context = new KernelContext(2);
+            var y = new float[n * d.OutputSize];
+            var switches = new byte[y.Length];
+            var dx = new float[x.Length];
+            MaxPool2d.Forward<S>(context, x, y, switches, n);
+            Check.Close(expected, y, Tolerance, "max");
+            Assert.Equal(argmax, switches.Select((s, i) => MaxPool2d.InputIndex<S>(i % (d.OutHeight * d.OutWidth), s)));
+            MaxPool2d.Backward<S>(context, r, switches, dx, n);
+            Check.Close(expectedDx, dx, ConvCases.GradientTolerance, "max dx");
+        }
     }
 
     private sealed class PoolCase : IPoolCase

@@ -162,6 +162,21 @@ internal struct Pool2Floored : IPoolShape
     public static int OutWidth => PoolDims.PoolOut(InWidth, Kernel, Stride, Pad);
 }
 
+// Ceil mode (PyTorch's ceil_mode=True): one more output per axis than floor mode where input remains: 9x8 -> 4x4
+// (floor 4x3), padded 5x8 -> 3x5 (floor 3x4). (A window that would start in the right padding is dropped: the PyTorch
+// fixture's k2s2p1 case in NetCompiler.Tests has one.)
+internal struct Pool3Stride2Ceil : IPoolShape
+{
+    public static int Channels => 2; public static int InHeight => 9; public static int InWidth => 8; public static int Kernel => 3; public static int Stride => 2; public static int Pad => 0;
+    public static int OutHeight => 4; public static int OutWidth => 4;
+}
+
+internal struct Pool3PaddedCeil : IPoolShape
+{
+    public static int Channels => 2; public static int InHeight => 5; public static int InWidth => 8; public static int Kernel => 3; public static int Stride => 2; public static int Pad => 1;
+    public static int OutHeight => 3; public static int OutWidth => 5;
+}
+
 internal struct Dense1x1 : IDenseShape
 {
     public static int InFeatures => 1; public static int OutFeatures => 1;

@@ -66,6 +66,11 @@ public sealed class OnnxExportTests
     [Fact]
     public void ResNetBlocksExportAndOnnxRuntimeReproducesTheScores() => ExportAndCompare(new FixtureResNet50(4, seed: 2, threads: 2), FixtureResNet50.ClassCount, FixtureResNet50.LabelsPerImage);
 
+    /// <summary>Inception modules (four branches, chained Concat nodes) and MaxPool nodes with ceil_mode = 1, at sizes where it matters.</summary>
+    [Fact]
+    public void GoogLeNetExportsItsInceptionsAndCeilModePoolsAndOnnxRuntimeReproducesTheScores() =>
+        ExportAndCompare(new FixtureGoogLeNet(4, seed: 2, threads: 2), FixtureGoogLeNet.ClassCount, FixtureGoogLeNet.LabelsPerImage);
+
     [Fact]
     public void AnImexNetworkIsRefusedNamingTheLayerAndWritesNothing()
     {

@@ -208,7 +208,7 @@ public sealed class ResNetTests
         JsonDocument.Parse(File.ReadAllText(TrainingFixtureTests.Fixture("resnet_keys.json"))).RootElement.GetProperty(name);
 
     /// <summary>The checkpoint's keys in state_dict order: each batch norm's num_batches_tracked after its running variance.</summary>
-    private static List<string> StateDictKeys(CompiledNetwork net)
+    internal static List<string> StateDictKeys(CompiledNetwork net)
     {
         var counters = net.BatchCounters.Select(c => c.Name).ToHashSet();
         var keys = new List<string>();

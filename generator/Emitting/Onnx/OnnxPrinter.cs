@@ -101,8 +101,11 @@ internal sealed class OnnxPrinter
             case PoolForward pool:
                 Dictionary<string, int> window = Members(pool.Shape);
                 int kernel = window["Kernel"], stride = window["Stride"], pad = window["Pad"];
+                // Ceil mode shows as one more output than the floored count (the shape holds the output size).
+                bool ceilMode = window["OutHeight"] != ((window["InHeight"] + (2 * pad) - kernel) / stride) + 1
+                    || window["OutWidth"] != ((window["InWidth"] + (2 * pad) - kernel) / stride) + 1;
                 string[] poolAttributes = pool.Kind == PoolOp.Max
-                    ? [Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad)]
+                    ? [Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad), .. (ceilMode ? new[] { Int("ceil_mode", 1) } : System.Array.Empty<string>())]
                     : [Ints("kernel_shape", kernel, kernel), Ints("strides", stride, stride), Ints("pads", pad, pad, pad, pad), Int("count_include_pad", 1)];
                 _nodes.Add(Node(pool.Kind == PoolOp.Max ? "MaxPool" : "AveragePool", [Value(pool.X)], [Value(pool.Y)], poolAttributes));
                 break;
