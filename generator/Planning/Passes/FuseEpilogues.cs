@@ -24,8 +24,9 @@ namespace NetCompiler.Generator.Planning.Passes;
 /// First, a skip add right after the producer of one of its terms, s = r + p (scale 1, p read by the add alone),
 /// becomes that producer's residual operand: the producer writes s = p + r from its epilogue, and an activation of s
 /// then fuses as above, so a ResNet block ends in one kernel, act(bn(conv(x)) + r) (with a projection shortcut, the
-/// shortcut's batch norm is the one right before the add, and the main path is its residual). Only buffers inside a layer fuse this way: a layer's
-/// output stays readable. Not into a transposed convolution, whose epilogue runs after a scatter.
+/// shortcut's batch norm is the one right before the add, and the main path is its residual). Only buffers inside a
+/// layer fuse this way: a layer's output stays readable. Not into a transposed convolution, whose epilogue runs after
+/// a scatter.
 /// </para>
 /// </summary>
 internal static class FuseEpilogues
