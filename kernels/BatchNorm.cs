@@ -11,7 +11,8 @@ namespace NetCompiler.Kernels;
 public static unsafe class BatchNorm
 {
     /// <summary>
-    /// y = activation(gamma * (x - mean) / sqrt(var + eps) + beta) with batch statistics;
+    /// y = activation(gamma * (x - mean) / sqrt(var + eps) + beta + residual) with batch statistics, the residual (empty,
+    /// or x's shape and apart from y: a ResNet block's skip) added before the activation;
     /// saves mean and 1 / sqrt(var + eps) for <see cref="Backward"/> and the unbiased variance for
     /// <see cref="UpdateRunningStatistics"/>. The running statistics are left alone, so a step whose loss turns out
     /// non-finite can be refused with the network unchanged.
@@ -29,10 +30,12 @@ public static unsafe class BatchNorm
         int channels,
         int planeSize,
         float eps,
-        Activation activation)
+        Activation activation,
+        ReadOnlySpan<float> residual = default)
     {
         ArgumentNullException.ThrowIfNull(context);
         CheckShape(x.Length, y.Length, gamma.Length, beta.Length, n, channels, planeSize);
+        Guard.Residual(residual, y);
         Guard.Length(savedMean.Length, channels, nameof(savedMean));
         Guard.Length(savedInvStd.Length, channels, nameof(savedInvStd));
         Guard.Length(savedVariance.Length, channels, nameof(savedVariance));
@@ -41,11 +44,11 @@ public static unsafe class BatchNorm
             throw new ArgumentException("Training batch norm needs more than one value per channel.", nameof(n));
         }
 
-        fixed (float* px = x, py = y, pg = gamma, pb = beta, psm = savedMean, psi = savedInvStd, psv = savedVariance)
+        fixed (float* px = x, py = y, pg = gamma, pb = beta, psm = savedMean, psi = savedInvStd, psv = savedVariance, pr = residual)
         {
             var job = new TrainingJob
             {
-                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, N = n, Channels = channels, PlaneSize = planeSize, Activation = activation },
+                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, Residual = pr, N = n, Channels = channels, PlaneSize = planeSize, Activation = activation },
                 SavedMean = psm,
                 SavedInvStd = psi,
                 SavedVariance = psv,
@@ -72,7 +75,7 @@ public static unsafe class BatchNorm
         }
     }
 
-    /// <summary>y = activation(gamma * (x - runningMean) / sqrt(runningVar + eps) + beta).</summary>
+    /// <summary>y = activation(gamma * (x - runningMean) / sqrt(runningVar + eps) + beta + residual), the residual as in <see cref="ForwardTraining"/>.</summary>
     public static void ForwardInference(
         KernelContext context,
         ReadOnlySpan<float> x,
@@ -85,17 +88,19 @@ public static unsafe class BatchNorm
         int channels,
         int planeSize,
         float eps,
-        Activation activation)
+        Activation activation,
+        ReadOnlySpan<float> residual = default)
     {
         ArgumentNullException.ThrowIfNull(context);
         CheckShape(x.Length, y.Length, gamma.Length, beta.Length, n, channels, planeSize);
+        Guard.Residual(residual, y);
         Guard.Length(runningMean.Length, channels, nameof(runningMean));
         Guard.Length(runningVar.Length, channels, nameof(runningVar));
-        fixed (float* px = x, py = y, pg = gamma, pb = beta, prm = runningMean, prv = runningVar)
+        fixed (float* px = x, py = y, pg = gamma, pb = beta, prm = runningMean, prv = runningVar, pr = residual)
         {
             var job = new InferenceJob
             {
-                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, N = n, Channels = channels, PlaneSize = planeSize, Activation = activation },
+                Tensor = new Layout { X = px, Y = py, Gamma = pg, Beta = pb, Residual = pr, N = n, Channels = channels, PlaneSize = planeSize, Activation = activation },
                 RunningMean = prm,
                 RunningVar = prv,
                 Eps = eps,
@@ -252,6 +257,9 @@ public static unsafe class BatchNorm
         public float* Y;
         public float* Gamma;
         public float* Beta;
+
+        /// <summary>Added before the activation; null for none.</summary>
+        public float* Residual;
         public int N;
         public int Channels;
         public int PlaneSize;
@@ -260,13 +268,14 @@ public static unsafe class BatchNorm
         public readonly Span<float> Plane(float* tensor, int image, int channel) =>
             new(tensor + ((((nint)image * Channels) + channel) * PlaneSize), PlaneSize);
 
-        /// <summary>y = gamma * (x - mean) * invStd + beta over every plane of <paramref name="channel"/>.</summary>
+        /// <summary>y = activation(gamma * (x - mean) * invStd + beta + residual) over every plane of <paramref name="channel"/>.</summary>
         public readonly void Normalize(int channel, double mean, double invStd)
         {
             var scale = (float)(Gamma[channel] * invStd);
             for (int image = 0; image < N; image++)
             {
-                VectorMath.Normalize(Plane(X, image, channel), (float)mean, scale, Beta[channel], Activation, Plane(Y, image, channel));
+                VectorMath.Normalize(Plane(X, image, channel), (float)mean, scale, Beta[channel], Activation, Plane(Y, image, channel),
+                    Residual == null ? default : Plane(Residual, image, channel));
             }
         }
     }

@@ -13,8 +13,12 @@ public static unsafe class Conv2d
     // the columns stay in L2 while the GEMM streams them.
     private const int ColumnBudget = 1 << 18;
 
-    /// <summary>y = activation(conv(x, w) + bias). <paramref name="bias"/> may be empty.</summary>
-    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, Activation activation)
+    /// <summary>
+    /// y = activation(conv(x, w) + bias + residual), the residual added in the GEMM's epilogue (a ResNet block's skip).
+    /// <paramref name="bias"/> and <paramref name="residual"/> may be empty; the residual is y's shape, apart from y.
+    /// </summary>
+    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, Activation activation,
+        ReadOnlySpan<float> residual = default)
         where S : struct, IConvShape
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -23,9 +27,10 @@ public static unsafe class Conv2d
         Guard.Length(w.Length, Geometry<S>.WeightSize, nameof(w));
         Guard.OptionalLength(bias.Length, S.OutChannels, nameof(bias));
         Guard.Length(y.Length, (long)n * Geometry<S>.OutputSize, nameof(y));
-        fixed (float* px = x, pw = w, pb = bias, py = y)
+        Guard.Residual(residual, y);
+        fixed (float* px = x, pw = w, pb = bias, py = y, pr = residual)
         {
-            ForwardCore<S>(context, px, pw, bias.IsEmpty ? null : pb, py, n, activation);
+            ForwardCore<S>(context, px, pw, bias.IsEmpty ? null : pb, py, n, activation, residual.IsEmpty ? null : pr);
         }
     }
 
@@ -68,7 +73,7 @@ public static unsafe class Conv2d
         }
     }
 
-    internal static void ForwardCore<S>(KernelContext context, float* x, float* w, float* bias, float* y, int n, Activation activation)
+    internal static void ForwardCore<S>(KernelContext context, float* x, float* w, float* bias, float* y, int n, Activation activation, float* residual = null)
         where S : struct, IConvShape
     {
         int items = n * S.Groups;
@@ -90,6 +95,7 @@ public static unsafe class Conv2d
             W = w,
             Bias = bias,
             Y = y,
+            Residual = residual,
             Activation = activation,
             Chunks = chunks,
             ChunkPixels = chunkPixels,
@@ -161,6 +167,7 @@ public static unsafe class Conv2d
         public float* W;
         public float* Bias;
         public float* Y;
+        public float* Residual;
         public Activation Activation;
         public int Chunks;
         public int ChunkPixels;
@@ -176,18 +183,20 @@ public static unsafe class Conv2d
             {
                 int chunk = item % Chunks, group = item / Chunks % S.Groups, image = item / Chunks / S.Groups;
                 int pixelBegin = chunk * ChunkPixels, pixelEnd = Math.Min(outputPlane, pixelBegin + ChunkPixels);
+                nint output = ((nint)image * Geometry<S>.OutputSize) + ((nint)group * groupOut * outputPlane) + pixelBegin;
                 float* input = X + ((nint)image * Geometry<S>.InputSize) + ((nint)group * Geometry<S>.GroupInChannels * Geometry<S>.InputPlane);
                 var problem = new GemmProblem
                 {
                     A = W + ((nint)group * groupOut * rows),
                     Lda = rows,
-                    C = Y + ((nint)image * Geometry<S>.OutputSize) + ((nint)group * groupOut * outputPlane) + pixelBegin,
+                    C = Y + output,
                     Ldc = outputPlane,
                     M = groupOut,
                     N = pixelEnd - pixelBegin,
                     K = rows,
                     Bias = Bias == null ? null : Bias + (group * groupOut),
                     BiasMode = Bias == null ? BiasMode.None : BiasMode.PerRow,
+                    Residual = Residual == null ? null : Residual + output,
                     Activation = Activation,
                 };
                 if (Geometry<S>.IsPointwise)

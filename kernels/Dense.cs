@@ -5,8 +5,12 @@ namespace NetCompiler.Kernels;
 /// <summary>Fully connected layer (PyTorch nn.Linear): x [n, In], w [Out, In], bias [Out], y [n, Out].</summary>
 public static unsafe class Dense
 {
-    /// <summary>y = activation(x w^T + bias). <paramref name="bias"/> may be empty.</summary>
-    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, Activation activation)
+    /// <summary>
+    /// y = activation(x w^T + bias + residual), the residual added in the GEMM's epilogue. <paramref name="bias"/> and
+    /// <paramref name="residual"/> may be empty; the residual is y's shape, apart from y.
+    /// </summary>
+    public static void Forward<S>(KernelContext context, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias, Span<float> y, int n, Activation activation,
+        ReadOnlySpan<float> residual = default)
         where S : struct, IDenseShape
     {
         ArgumentNullException.ThrowIfNull(context);
@@ -15,7 +19,8 @@ public static unsafe class Dense
         Guard.Length(w.Length, (long)S.OutFeatures * S.InFeatures, nameof(w));
         Guard.OptionalLength(bias.Length, S.OutFeatures, nameof(bias));
         Guard.Length(y.Length, (long)n * S.OutFeatures, nameof(y));
-        fixed (float* px = x, pw = w, pb = bias, py = y)
+        Guard.Residual(residual, y);
+        fixed (float* px = x, pw = w, pb = bias, py = y, pr = residual)
         {
             var problem = new GemmProblem
             {
@@ -31,6 +36,7 @@ public static unsafe class Dense
                 K = S.InFeatures,
                 Bias = bias.IsEmpty ? null : pb,
                 BiasMode = bias.IsEmpty ? BiasMode.None : BiasMode.PerColumn,
+                Residual = residual.IsEmpty ? null : pr,
                 Activation = activation,
             };
             Gemm.Multiply(context, problem);

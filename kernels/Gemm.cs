@@ -13,7 +13,8 @@ internal enum BiasMode
 }
 
 /// <summary>
-/// C (M x N, row stride Ldc) = op(A) op(B) [+ C] [+ bias], then the activation. op(A) is M x K: A is stored
+/// C (M x N, row stride Ldc) = op(A) op(B) [+ C] [+ bias] [+ residual], then the activation; the residual is laid out
+/// as C (row stride Ldc) and must not overlap it. op(A) is M x K: A is stored
 /// row-major as M x K, or as K x M when <see cref="TransposeA"/>; likewise op(B) is K x N, stored K x N or N x K.
 /// </summary>
 internal unsafe struct GemmProblem
@@ -32,13 +33,14 @@ internal unsafe struct GemmProblem
     public bool Accumulate;
     public float* Bias;
     public BiasMode BiasMode;
+    public float* Residual;
     public Activation Activation;
 }
 
 /// <summary>
 /// Single-precision matrix multiply in the BLIS style: op(B) is packed in KC x NC blocks (kept in L2/L3),
 /// op(A) in MC x KC blocks, both as micro-panels the register-blocked FMA micro-kernel streams through.
-/// Bias and the activation are applied while the tile is still in registers (the exp-based activations right after
+/// Bias, the residual and the activation are applied while the tile is still in registers (the exp-based activations right after
 /// the tile is stored, while it is in L1), by code specialised to the activation: one dispatch on its kind per call.
 /// One GEMM serves conv, conv-transpose and dense.
 /// </summary>
@@ -189,6 +191,8 @@ public static unsafe class Gemm
                     Accumulate = pc > 0 || problem.Accumulate,
                     RowBias = lastSlice && problem.BiasMode == BiasMode.PerRow ? problem.Bias : null,
                     ColumnBias = lastSlice && problem.BiasMode == BiasMode.PerColumn ? problem.Bias : null,
+                    Residual = lastSlice ? problem.Residual : null,
+                    ResidualStride = problem.Ldc,
                     Activate = lastSlice,
                     Alpha = problem.Activation.Alpha,
                 };
@@ -320,6 +324,13 @@ public static unsafe class Gemm
             right = TSimd.Add(right, TSimd.Load(epilogue.ColumnBias + width));
         }
 
+        if (epilogue.Residual != null)
+        {
+            float* residual = epilogue.Residual + ((nint)row * epilogue.ResidualStride);
+            left = TSimd.Add(left, TSimd.Load(residual));
+            right = TSimd.Add(right, TSimd.Load(residual + width));
+        }
+
         // Folds away for the identity (a tile without an activation pays nothing for it) and the exp-based activations.
         if (typeof(TFunction) != typeof(Identity) && TFunction.InRegisters && epilogue.Activate)
         {
@@ -433,12 +444,14 @@ public static unsafe class Gemm
 
     private static int RoundUp(int value, int multiple) => (value + multiple - 1) / multiple * multiple;
 
-    /// <summary>What happens to a finished tile; <see cref="At"/> positions the bias pointers at the tile's origin.</summary>
+    /// <summary>What happens to a finished tile; <see cref="At"/> positions the bias and residual pointers at the tile's origin.</summary>
     private struct Epilogue
     {
         public bool Accumulate;
         public float* RowBias;
         public float* ColumnBias;
+        public float* Residual;
+        public int ResidualStride;
 
         /// <summary>Whether to apply the activation: on the last depth slice only, once the sum is complete.</summary>
         public bool Activate;
@@ -448,6 +461,7 @@ public static unsafe class Gemm
         {
             RowBias = RowBias == null ? null : RowBias + row,
             ColumnBias = ColumnBias == null ? null : ColumnBias + column,
+            Residual = Residual == null ? null : Residual + ((nint)row * ResidualStride) + column,
         };
 
         /// <summary>
@@ -477,6 +491,11 @@ public static unsafe class Gemm
                     if (ColumnBias != null)
                     {
                         value += ColumnBias[j];
+                    }
+
+                    if (Residual != null)
+                    {
+                        value += Residual[((nint)r * ResidualStride) + j];
                     }
 
                     cRow[j] = typeof(TFunction) != typeof(Identity) && Activate ? TFunction.Forward<SimdScalar, float>(value, Alpha) : value;

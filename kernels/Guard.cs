@@ -23,6 +23,19 @@ internal static class Guard
         }
     }
 
+    /// <summary>
+    /// An epilogue's residual is empty or exactly as long as the output <paramref name="y"/>, and apart from it: the
+    /// kernel reads it while writing y, in depth slices, so a shared element would be read after it was overwritten.
+    /// </summary>
+    public static void Residual(ReadOnlySpan<float> residual, ReadOnlySpan<float> y)
+    {
+        OptionalLength(residual.Length, y.Length, nameof(residual));
+        if (residual.Overlaps(y))
+        {
+            throw new ArgumentException("The residual must not overlap the output y.", nameof(residual));
+        }
+    }
+
     public static void Batch(int n)
     {
         if (n < 0)

@@ -33,36 +33,45 @@ internal static class VectorMath
     public static void AddBias(Span<float> values, float shift, Activation activation) => Normalize(values, 0f, 1f, shift, activation, values);
 
     /// <summary>
-    /// destination = activation((source - center) * scale + shift), the activation applied in registers by a loop
-    /// specialised to it (one dispatch on its kind per call).
+    /// destination = activation((source - center) * scale + shift [+ residual]), the residual (empty, or as long as
+    /// source) and the activation applied in registers by a loop specialised to the activation (one dispatch on its
+    /// kind per call).
     /// </summary>
-    public static void Normalize(ReadOnlySpan<float> source, float center, float scale, float shift, Activation activation, Span<float> destination)
+    public static void Normalize(ReadOnlySpan<float> source, float center, float scale, float shift, Activation activation, Span<float> destination,
+        ReadOnlySpan<float> residual = default)
     {
-        activation.Run(new NormalizeLoop(source, center, scale, shift, activation.Alpha, destination[..source.Length]));
+        activation.Run(new NormalizeLoop(source, center, scale, shift, activation.Alpha, destination[..source.Length], residual));
     }
 
     /// <summary>
     /// The affine map as it always ran: fused in whole vectors, unfused in the tail; the activation's tail lanes use
     /// the vector code one lane at a time, so they round as the body does.
     /// </summary>
-    internal static unsafe void Normalize<TSimd, TVector, TFunction>(ReadOnlySpan<float> source, float center, float scale, float shift, float alpha, Span<float> destination)
+    internal static unsafe void Normalize<TSimd, TVector, TFunction>(ReadOnlySpan<float> source, float center, float scale, float shift, float alpha, Span<float> destination,
+        ReadOnlySpan<float> residual)
         where TSimd : unmanaged, ISimd<TVector>
         where TVector : unmanaged
         where TFunction : struct, IActivationFunction
     {
         int length = source.Length, width = TSimd.Count, i = 0;
-        fixed (float* input = source, output = destination)
+        fixed (float* input = source, output = destination, addend = residual[..(residual.IsEmpty ? 0 : length)])
         {
             TVector centerVector = TSimd.Broadcast(center), scaleVector = TSimd.Broadcast(scale), shiftVector = TSimd.Broadcast(shift);
             for (; i + width <= length; i += width)
             {
                 TVector value = TSimd.MultiplyAdd(TSimd.Subtract(TSimd.Load(input + i), centerVector), scaleVector, shiftVector);
+                if (addend != null)
+                {
+                    value = TSimd.Add(value, TSimd.Load(addend + i));
+                }
+
                 TSimd.Store(output + i, TFunction.Forward<TSimd, TVector>(value, alpha));
             }
 
             for (; i < length; i++)
             {
-                output[i] = TFunction.Forward<SimdScalar, float>(((input[i] - center) * scale) + shift, alpha);
+                float value = ((input[i] - center) * scale) + shift;
+                output[i] = TFunction.Forward<SimdScalar, float>(addend == null ? value : value + addend[i], alpha);
             }
         }
     }
@@ -182,15 +191,17 @@ internal static class VectorMath
         return sum;
     }
 
-    private readonly ref struct NormalizeLoop(ReadOnlySpan<float> source, float center, float scale, float shift, float alpha, Span<float> destination)
+    private readonly ref struct NormalizeLoop(ReadOnlySpan<float> source, float center, float scale, float shift, float alpha, Span<float> destination,
+        ReadOnlySpan<float> residual)
         : IActivationLoop
     {
         private readonly ReadOnlySpan<float> _source = source;
         private readonly Span<float> _destination = destination;
+        private readonly ReadOnlySpan<float> _residual = residual;
 
         public void Run<TSimd, TVector, TFunction>()
             where TSimd : unmanaged, ISimd<TVector>
             where TVector : unmanaged
-            where TFunction : struct, IActivationFunction => Normalize<TSimd, TVector, TFunction>(_source, center, scale, shift, alpha, _destination);
+            where TFunction : struct, IActivationFunction => Normalize<TSimd, TVector, TFunction>(_source, center, scale, shift, alpha, _destination, _residual);
     }
 }

@@ -56,6 +56,19 @@ internal readonly record struct Activation(ActivationKind Kind, float Alpha)
     public string Flag => IsNone ? "" : " +" + Name + (HasParameter ? "(" + Format.Invariant(Alpha) + ")" : "");
 }
 
+/// <summary>
+/// The residual operand a producer adds in its epilogue, before its activation: y = act(producer(x) + r), a ResNet
+/// block's skip (FuseEpilogues.Residuals). Listed last among the call's inputs, so liveness keeps r alive up to it.
+/// </summary>
+internal static class ResidualOperand
+{
+    /// <summary>The inputs of a call with its residual, when it has one, appended.</summary>
+    public static IEnumerable<Operand> With(Operand residual, params Operand[] inputs) => residual is NoOperand ? inputs : [.. inputs, residual];
+
+    /// <summary>The residual in the printed program: " +add" (its operand is the call's last input), nothing without one.</summary>
+    public static string Flag(Operand residual) => residual is NoOperand ? "" : " +add";
+}
+
 /// <summary>The kernels that share the linear-layer form y = W x (+ b): convolution, transposed convolution, dense.</summary>
 internal enum LinearOp
 {
@@ -86,13 +99,16 @@ internal abstract record Call
 
 internal sealed record LinearForward(LinearOp Kind, string Shape, Operand X, Operand Weight, Operand Bias, BufferOperand Y, Activation Activation) : Call
 {
+    /// <summary>Added to the layer's output before the activation (<see cref="ResidualOperand"/>); none by default.</summary>
+    public Operand Residual { get; init; } = NoOperand.Instance;
+
     public override string Op => Name(Kind);
 
-    public override IEnumerable<Operand> Inputs => [X, Weight, Bias];
+    public override IEnumerable<Operand> Inputs => ResidualOperand.With(Residual, X, Weight, Bias);
 
     public override IEnumerable<Operand> Outputs => [Y];
 
-    public override string Attributes => Shape + Activation.Flag;
+    public override string Attributes => Shape + ResidualOperand.Flag(Residual) + Activation.Flag;
 
     public static string Name(LinearOp kind) => kind switch { LinearOp.Conv2d => "conv2d", LinearOp.ConvTranspose2d => "conv_transpose2d", _ => "dense" };
 }
@@ -139,13 +155,16 @@ internal sealed record BatchNormParameters(TensorKey Weight, int Channels, int P
 /// </summary>
 internal sealed record BatchNormTraining(BatchNormParameters Norm, Operand X, BufferOperand Y, BufferOperand SavedMean, BufferOperand SavedInvStd, BufferOperand SavedVariance, Activation Activation) : Call
 {
+    /// <summary>Added to the normalised output before the activation (<see cref="ResidualOperand"/>); none by default.</summary>
+    public Operand Residual { get; init; } = NoOperand.Instance;
+
     public override string Op => "batch_norm.training";
 
-    public override IEnumerable<Operand> Inputs => [X, Norm.Gamma, Norm.Beta];
+    public override IEnumerable<Operand> Inputs => ResidualOperand.With(Residual, X, Norm.Gamma, Norm.Beta);
 
     public override IEnumerable<Operand> Outputs => [Y, SavedMean, SavedInvStd, SavedVariance];
 
-    public override string Attributes => "eps=" + Format.Invariant(Norm.Eps) + Activation.Flag;
+    public override string Attributes => "eps=" + Format.Invariant(Norm.Eps) + ResidualOperand.Flag(Residual) + Activation.Flag;
 }
 
 /// <summary>Moves the running statistics towards the batch's: running = (1 - momentum) running + momentum batch.</summary>
@@ -162,13 +181,16 @@ internal sealed record BatchNormCommit(BatchNormParameters Norm, BufferOperand S
 
 internal sealed record BatchNormInference(BatchNormParameters Norm, Operand X, BufferOperand Y, Activation Activation) : Call
 {
+    /// <summary>Added to the normalised output before the activation (<see cref="ResidualOperand"/>); none by default.</summary>
+    public Operand Residual { get; init; } = NoOperand.Instance;
+
     public override string Op => "batch_norm.inference";
 
-    public override IEnumerable<Operand> Inputs => [X, Norm.Gamma, Norm.Beta, Norm.RunningMean, Norm.RunningVar];
+    public override IEnumerable<Operand> Inputs => ResidualOperand.With(Residual, X, Norm.Gamma, Norm.Beta, Norm.RunningMean, Norm.RunningVar);
 
     public override IEnumerable<Operand> Outputs => [Y];
 
-    public override string Attributes => "eps=" + Format.Invariant(Norm.Eps) + Activation.Flag;
+    public override string Attributes => "eps=" + Format.Invariant(Norm.Eps) + ResidualOperand.Flag(Residual) + Activation.Flag;
 }
 
 internal sealed record BatchNormBackward(BatchNormParameters Norm, Operand DY, Operand X, BufferOperand SavedMean, BufferOperand SavedInvStd, Operand DX) : Call

@@ -173,6 +173,53 @@ public sealed class PlannerTests
     }
 
     [Fact]
+    public void ABlocksAddAndReluFuseIntoTheBatchNormBeforeThemAndTheirBackwardSumsTheSkip()
+    {
+        const string Blueprint = "CONV 4 3x3 -> BASICBLOCK 4 -> BASICBLOCK 8 stride=2 -> GAP -> FC 2";
+        LoweredNetwork lowered = Lower(Blueprint);
+        string[] before = Print(lowered, lowered.Forward);
+        Assert.Contains("add_scaled(%features.0.output, %features.1.0.bn2) -> %features.1.0.sum  scale=1", before);
+        Assert.Contains("relu(%features.1.0.sum) -> %features.1.0.output", before);
+        Assert.Contains("add_scaled(%features.2.0.downsample.1, %features.2.0.bn2) -> %features.2.0.sum  scale=1", before);
+
+        LoweredNetwork fused = FuseEpilogues.Run(lowered);
+        Assert.Equal(before.Length - 4, fused.Forward.Count);
+        Assert.DoesNotContain(fused.Forward, c => c is AddScaled or ActivationForward);
+        string[] after = Print(fused, fused.Forward);
+        // The identity block: its second batch norm adds the block's input, then applies the ReLU, writing the output.
+        Assert.Contains("batch_norm.training(%features.1.0.conv2, @features.1.0.bn2.weight, @features.1.0.bn2.bias, %features.0.output) -> %features.1.0.output, "
+            + "%features.1.0.bn2.saved_mean, %features.1.0.bn2.saved_inv_std, %features.1.0.bn2.saved_variance  eps=1E-05 +add +relu", after);
+        // The projection block: the shortcut's batch norm is the one right before the add, so the main path is its residual.
+        Assert.Contains("batch_norm.training(%features.2.0.downsample.0, @features.2.0.downsample.1.weight, @features.2.0.downsample.1.bias, %features.2.0.bn2) "
+            + "-> %features.2.0.output, %features.2.0.downsample.1.saved_mean, %features.2.0.downsample.1.saved_inv_std, %features.2.0.downsample.1.saved_variance  "
+            + "eps=1E-05 +add +relu", after);
+
+        KernelProgram program = Planner.Plan(Check(Blueprint, 16), Backend.Cpu).Program!;
+        // Inference: the batch norms fold into the convolutions, which take the residual and the ReLU with them.
+        Assert.Contains("conv2d(%features.1.0.bn1, %features.1.0.conv2.folded_weight, %features.1.0.conv2.folded_bias, %features.0.output) -> %features.1.0.output  "
+            + "Features_1_0_conv1Shape +add +relu", Print(program, program.Routines.Inference));
+
+        // Backward: the mask in place from the output, then the skip's identity (held, then summed with the first
+        // convolution's data gradient), then the batch norm's own backward from the same masked gradient.
+        string[] backward = Print(program, program.Routines.Training.SkipWhile(c => c is not CommitStep).Skip(1));
+        int mask = System.Array.IndexOf(backward, "relu.backward(%features.1.0.output, %features.1.0.output.grad) -> %features.1.0.output.grad");
+        Assert.True(mask >= 0);
+        Assert.StartsWith("batch_norm.backward(%features.1.0.output.grad, %features.1.0.conv2, ", backward[mask + 1]);
+        Assert.Contains("conv2d.backward_data(%features.1.0.conv1.grad, @features.1.0.conv1.weight) -> %features.0.output.grad_part  Features_1_0_conv1Shape", backward);
+        Assert.Contains("add_scaled(%features.1.0.output.grad, %features.0.output.grad_part) -> %features.0.output.grad  scale=1", backward);
+        Assert.Contains("copy(%features.2.0.output.grad) -> %features.2.0.bn2.grad", backward);
+
+        // Liveness sees the residual as an input of the producer: its storage is never the output's.
+        var norm = (BatchNormTraining)program.Routines.Training.First(c => c is BatchNormTraining { Residual: BufferOperand });
+        Assert.NotEqual(program.Memory.SlotOf[((BufferOperand)norm.Residual).Id], program.Memory.SlotOf[norm.Y.Id]);
+
+        // A kept block's output gradient must stay d(output), not the masked one: its ReLU stays a call of its own.
+        KernelProgram keeping = Planner.Plan(Check(Blueprint, 16, keep: "features.1"), Backend.Cpu).Program!;
+        Assert.Contains("relu(%features.1.0.sum) -> %features.1.0.output", Print(keeping, keeping.Routines.Training));
+        Assert.Contains(keeping.Routines.Training, c => c is BatchNormTraining { Residual: BufferOperand, Activation.IsNone: true });
+    }
+
+    [Fact]
     public void TheTrainingRoutineChecksTheLossBeforeItCommitsAnyState()
     {
         KernelProgram program = Plan("CONV 4 3x3 -> BN -> RELU -> DROPOUT 0.5 -> GAP -> FC 2");

@@ -493,15 +493,15 @@ internal sealed class CpuPrinter
     /// <summary>The one statement each call record prints as.</summary>
     private string Statement(Call call) => call switch
     {
-        LinearForward c => $"{Kernels}{Kernel(c.Kind)}.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Weight)}, {O(c.Bias)}, {O(c.Y)}, n, {Activation(c.Activation)});",
+        LinearForward c => $"{Kernels}{Kernel(c.Kind)}.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Weight)}, {O(c.Bias)}, {O(c.Y)}, n, {Activation(c.Activation)}{Residual(c.Residual)});",
         LinearBackwardData c => $"{Kernels}{Kernel(c.Kind)}.BackwardData<{c.Shape}>(context, {O(c.DY)}, {O(c.Weight)}, {O(c.DX)}, n);",
         LinearBackwardWeight c => $"{Kernels}{Kernel(c.Kind)}.BackwardWeight<{c.Shape}>(context, {O(c.X)}, {O(c.DY)}, {O(c.DWeight)}, {O(c.DBias)}, n);",
         BatchNormTraining c => $"{Kernels}BatchNorm.ForwardTraining(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, "
-            + $"{O(c.SavedVariance)}, {Dimensions(c.Norm)}, {Activation(c.Activation)});",
+            + $"{O(c.SavedVariance)}, {Dimensions(c.Norm)}, {Activation(c.Activation)}{Residual(c.Residual)});",
         BatchNormCommit c => $"{Kernels}BatchNorm.UpdateRunningStatistics({O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, {O(c.SavedMean)}, {O(c.SavedVariance)}, "
             + $"momentum: {Format.FloatLiteral(c.Norm.Momentum)});",
         BatchNormInference c => $"{Kernels}BatchNorm.ForwardInference(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, "
-            + $"{O(c.Norm.RunningVar)}, {Dimensions(c.Norm)}, {Activation(c.Activation)});",
+            + $"{O(c.Norm.RunningVar)}, {Dimensions(c.Norm)}, {Activation(c.Activation)}{Residual(c.Residual)});",
         BatchNormBackward c => $"{Kernels}BatchNorm.Backward(context, {O(c.DY)}, {O(c.X)}, {O(c.Norm.Gamma)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, {O(c.DX)}, "
             + $"{O(c.Norm.Gamma with { Gradient = true })}, {O(c.Norm.Beta with { Gradient = true })}, n, {Format.Invariant(c.Norm.Channels)}, {Format.Invariant(c.Norm.Plane)});",
         BatchNormBackwardInference c => $"{Kernels}BatchNorm.BackwardInference({O(c.DY)}, {O(c.Norm.Gamma)}, {O(c.Norm.RunningVar)}, {O(c.DX)}, {Dimensions(c.Norm)});",
@@ -547,6 +547,10 @@ internal sealed class CpuPrinter
         ActivationKind.LeakyRelu or ActivationKind.Elu => $"{activation.Kind}({Format.FloatLiteral(activation.Alpha)})",
         _ => activation.Kind.ToString(),
     };
+
+    /// <summary>The residual argument of a kernel that adds one in its epilogue (", residual: layer1_0_output"), nothing otherwise.</summary>
+    private string Residual(Operand residual) => residual is NoOperand ? "" : ", residual: " + O(residual);
+
     private static string Mode(bool bilinear) => bilinear ? "Bilinear" : "Nearest";
 
     /// <summary>The named per-image size of a buffer operand ("Features_3Elements").</summary>

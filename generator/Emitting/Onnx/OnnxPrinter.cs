@@ -74,7 +74,7 @@ internal sealed class OnnxPrinter
                     features += ".flat";
                 }
 
-                Activate(dense.Activation, dense.Y, y => _nodes.Add(Node("Gemm", Operands(features, dense.Weight, dense.Bias), [y], Int("transB", 1))));
+                Activate(dense.Activation, dense.Residual, dense.Y, y => _nodes.Add(Node("Gemm", Operands(features, dense.Weight, dense.Bias), [y], Int("transB", 1))));
                 break;
             case LinearForward linear:
                 Dictionary<string, int> shape = Members(linear.Shape);
@@ -88,10 +88,10 @@ internal sealed class OnnxPrinter
                 }
 
                 string op = linear.Kind == LinearOp.Conv2d ? "Conv" : "ConvTranspose";
-                Activate(linear.Activation, linear.Y, y => _nodes.Add(Node(op, Operands(Value(linear.X), linear.Weight, linear.Bias), [y], [.. attributes])));
+                Activate(linear.Activation, linear.Residual, linear.Y, y => _nodes.Add(Node(op, Operands(Value(linear.X), linear.Weight, linear.Bias), [y], [.. attributes])));
                 break;
             case BatchNormInference norm:
-                Activate(norm.Activation, norm.Y, y => _nodes.Add(Node("BatchNormalization",
+                Activate(norm.Activation, norm.Residual, norm.Y, y => _nodes.Add(Node("BatchNormalization",
                     [Value(norm.X), Key(norm.Norm.Gamma), Key(norm.Norm.Beta), Key(norm.Norm.RunningMean), Key(norm.Norm.RunningVar)], [y],
                     Real("epsilon", norm.Norm.Eps))));
                 break;
@@ -144,17 +144,29 @@ internal sealed class OnnxPrinter
         }
     }
 
-    /// <summary>A node writing <paramref name="y"/>, followed by the activation the kernel fused in its epilogue.</summary>
-    private void Activate(Activation activation, BufferOperand y, System.Action<string> node)
+    /// <summary>A node writing <paramref name="y"/>, followed by the residual add and the activation the kernel fused in its epilogue.</summary>
+    private void Activate(Activation activation, Operand residual, BufferOperand y, System.Action<string> node)
     {
-        if (activation.IsNone)
+        if (activation.IsNone && residual is NoOperand)
         {
             node(Value(y));
             return;
         }
 
-        node(Value(y) + ".linear");
-        ActivationNodes(activation, Value(y) + ".linear", Value(y));
+        string linear = Value(y) + ".linear";
+        node(linear);
+        if (residual is not NoOperand)
+        {
+            // The residual add fused into the kernel's epilogue is an Add node of its own in ONNX.
+            string sum = activation.IsNone ? Value(y) : Value(y) + ".sum";
+            _nodes.Add(Node("Add", [linear, Value(residual)], [sum]));
+            linear = sum;
+        }
+
+        if (!activation.IsNone)
+        {
+            ActivationNodes(activation, linear, Value(y));
+        }
     }
 
     /// <summary>

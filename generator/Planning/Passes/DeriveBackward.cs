@@ -71,7 +71,7 @@ internal sealed class DeriveBackward
         switch (call)
         {
             case LinearForward linear when Final(linear.Y) is { } dy:
-                Mask(linear.Activation, linear.Y, dy);
+                Epilogue(linear.Activation, linear.Y, linear.Residual, dy);
                 if (_parameterGradients && linear.Weight is TensorOperand weight)
                 {
                     Operand dWeight = TensorDestination(weight.Key, out Action? accumulate);
@@ -83,13 +83,13 @@ internal sealed class DeriveBackward
                 Contribute(linear.X, dx => [new LinearBackwardData(linear.Kind, linear.Shape, dy, linear.Weight, dx)]);
                 break;
             case BatchNormTraining norm when Final(norm.Y) is { } dy:
-                Mask(norm.Activation, norm.Y, dy);
+                Epilogue(norm.Activation, norm.Y, norm.Residual, dy);
                 _tensorsWritten.Add(norm.Norm.Gamma.Key);
                 _tensorsWritten.Add(norm.Norm.Beta.Key);
                 Contribute(norm.X, dx => [new BatchNormBackward(norm.Norm, dy, norm.X, norm.SavedMean, norm.SavedInvStd, dx)], required: true);
                 break;
             case BatchNormInference norm when Final(norm.Y) is { } dy:
-                Mask(norm.Activation, norm.Y, dy);
+                Epilogue(norm.Activation, norm.Y, norm.Residual, dy);
                 Contribute(norm.X, dx => [new BatchNormBackwardInference(norm.Norm, dy, dx)]);
                 break;
             case ActivationForward activation when Final(activation.Y) is { } dy:
@@ -133,8 +133,11 @@ internal sealed class DeriveBackward
 
     private void Emit(Call call) => _calls.Add(call with { Layer = _label });
 
-    /// <summary>A fused activation's backward, applied in place to the output gradient first, from the output y.</summary>
-    private void Mask(Activation activation, BufferOperand y, BufferOperand dy)
+    /// <summary>
+    /// The backward of a fused epilogue y = act(p + r), before the producer's own: the activation's, in place on dy from
+    /// the output y, then d(r) += dy (the add's identity), leaving dy as d(p).
+    /// </summary>
+    private void Epilogue(Activation activation, BufferOperand y, Operand residual, BufferOperand dy)
     {
         if (activation.BackwardReadsInput)
         {
@@ -146,6 +149,8 @@ internal sealed class DeriveBackward
         {
             Emit(new ActivationBackward(activation, y, dy));
         }
+
+        ContributeIdentity(residual, dy);
     }
 
     /// <summary>The complete gradient of <paramref name="y"/>, all its contributions in; null when none reached it.</summary>

@@ -9,7 +9,8 @@ namespace NetCompiler.Generator.Planning.Passes;
 internal sealed record FoldedInference(EquatableArray<Call> Inference, EquatableArray<Call> Fold, EquatableArray<LayerView> Layers);
 
 /// <summary>
-/// An inference-mode batch norm right after a convolution or dense layer without an activation folds into that layer:
+/// An inference-mode batch norm right after a convolution or dense layer without an activation or residual folds into that layer
+/// (the norm's own residual and activation move with it):
 /// w' = w g / sqrt(v + eps), b' = (b - m) g / sqrt(v + eps) + beta, one kernel less per pair. (Not after a transposed
 /// convolution: its weight rows are input channels.) The folded weights are derived buffers, rebuilt by the Fold routine.
 /// </summary>
@@ -22,7 +23,7 @@ internal static class FoldBatchNorm
         var views = layers.ToList();
         for (int i = 0; i + 1 < calls.Count; i++)
         {
-            if (calls[i] is not LinearForward { Kind: LinearOp.Conv2d or LinearOp.Dense, Activation.IsNone: true, Weight: TensorOperand weight } linear
+            if (calls[i] is not LinearForward { Kind: LinearOp.Conv2d or LinearOp.Dense, Activation.IsNone: true, Residual: NoOperand, Weight: TensorOperand weight } linear
                 || calls[i + 1] is not BatchNormInference norm || norm.X != linear.Y || calls.Count(c => c.Inputs.Contains(linear.Y)) != 1)
             {
                 continue;
@@ -36,7 +37,7 @@ internal static class FoldBatchNorm
             BufferOperand foldedBias = buffers.Add(module + ".folded_bias", ElementType.Float32,
                 buffers.ChannelSize(layer, norm.Norm.Channels), perImage: false, BufferRole.Derived);
             fold.Add(new BatchNormFold(norm.Norm, linear.Weight, linear.Bias, foldedWeight, foldedBias) { Layer = linear.Layer });
-            calls[i] = linear with { Weight = foldedWeight, Bias = foldedBias, Y = norm.Y, Activation = norm.Activation };
+            calls[i] = linear with { Weight = foldedWeight, Bias = foldedBias, Y = norm.Y, Activation = norm.Activation, Residual = norm.Residual };
             calls.RemoveAt(i + 1);
             int producer = views.FindIndex(v => v.Output == output.Id);
             if (producer >= 0)

@@ -13,7 +13,7 @@ internal static class SimplifyInference
 {
     public static EquatableArray<Call> Run(IEnumerable<Call> forward) => forward.Select(call => call switch
     {
-        BatchNormTraining norm => new BatchNormInference(norm.Norm, norm.X, norm.Y, norm.Activation) { Layer = norm.Layer },
+        BatchNormTraining norm => new BatchNormInference(norm.Norm, norm.X, norm.Y, norm.Activation) { Layer = norm.Layer, Residual = norm.Residual },
         DropoutForward dropout => new Copy(dropout.X, dropout.Y) { Layer = dropout.Layer },
         _ => call,
     }).ToEquatableArray();

@@ -111,9 +111,8 @@ partial class Zoo
                 "  %features.6.0.bn.saved_mean: f32[Features_6Channels] saved slot 23\n" +
                 "  %features.6.0.bn.saved_inv_std: f32[Features_6Channels] saved slot 24\n" +
                 "  %features.6.0.bn.saved_variance: f32[Features_6Channels] saved slot 21\n" +
-                "  %features.6.0.branch: f32[n x Features_6Elements] activation slot 3\n" +
-                "  %features.6.0.output: f32[n x Features_6Elements] activation slot 4\n" +
-                "  %features.6.1.conv: f32[n x Features_6Elements] activation slot 3\n" +
+                "  %features.6.0.output: f32[n x Features_6Elements] activation slot 3\n" +
+                "  %features.6.1.conv: f32[n x Features_6Elements] activation slot 4\n" +
                 "  %features.6.1.bn: f32[n x Features_6Elements] activation slot 5\n" +
                 "  %features.6.1.bn.saved_mean: f32[Features_6Channels] saved slot 25\n" +
                 "  %features.6.1.bn.saved_inv_std: f32[Features_6Channels] saved slot 26\n" +
@@ -160,8 +159,7 @@ partial class Zoo
                 "  %features.6.1.conv.grad: f32[n x Features_6Elements] gradient slot 5\n" +
                 "  %features.6.0.output.grad_part: f32[n x Features_6Elements] scratch slot 1\n" +
                 "  %features.6.0.output.grad: f32[n x Features_6Elements] gradient slot 3\n" +
-                "  %features.6.0.branch.grad: f32[n x Features_6Elements] gradient slot 4\n" +
-                "  %features.6.0.bn.grad: f32[n x Features_6Elements] gradient slot 5\n" +
+                "  %features.6.0.bn.grad: f32[n x Features_6Elements] gradient slot 4\n" +
                 "  %features.6.0.conv.grad: f32[n x Features_6Elements] gradient slot 2\n" +
                 "  %features.5.output.grad_part: f32[n x Features_5Elements] scratch slot 1\n" +
                 "  %features.5.output.grad: f32[n x Features_5Elements] gradient slot 2\n" +
@@ -219,8 +217,8 @@ partial class Zoo
                 "  // features.6 step 0\n" +
                 "  conv2d(%features.5.output, %features.6.0.conv1.folded_weight, " +
                 "%features.6.0.conv1.folded_bias) -> %features.6.0.bn  Features_6Shape +relu\n" +
-                "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _) -> %features.6.0.branch  Features_6Shape\n" +
-                "  add_scaled(%features.5.output, %features.6.0.branch) -> %features.6.0.output  scale=1\n" +
+                "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _, " +
+                "%features.5.output) -> %features.6.0.output  Features_6Shape +add\n" +
                 "  // features.6 step 1\n" +
                 "  conv2d(%features.6.0.output, %features.6.1.conv1.folded_weight, " +
                 "%features.6.1.conv1.folded_bias) -> %features.6.1.bn  Features_6Shape +relu\n" +
@@ -259,8 +257,8 @@ partial class Zoo
                 "  conv2d(%features.5.output, @features.6.0.conv1.weight, _) -> %features.6.0.conv  Features_6Shape\n" +
                 "  batch_norm.inference(%features.6.0.conv, @features.6.0.bn.weight, @features.6.0.bn.bias, " +
                 "@features.6.0.bn.running_mean, @features.6.0.bn.running_var) -> %features.6.0.bn  eps=1E-05 +relu\n" +
-                "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _) -> %features.6.0.branch  Features_6Shape\n" +
-                "  add_scaled(%features.5.output, %features.6.0.branch) -> %features.6.0.output  scale=1\n" +
+                "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _, " +
+                "%features.5.output) -> %features.6.0.output  Features_6Shape +add\n" +
                 "  // features.6 step 1\n" +
                 "  conv2d(%features.6.0.output, @features.6.1.conv1.weight, _) -> %features.6.1.conv  Features_6Shape\n" +
                 "  batch_norm.inference(%features.6.1.conv, @features.6.1.bn.weight, @features.6.1.bn.bias, " +
@@ -318,8 +316,8 @@ partial class Zoo
                 "  batch_norm.training(%features.6.0.conv, @features.6.0.bn.weight, " +
                 "@features.6.0.bn.bias) -> %features.6.0.bn, %features.6.0.bn.saved_mean, " +
                 "%features.6.0.bn.saved_inv_std, %features.6.0.bn.saved_variance  eps=1E-05 +relu\n" +
-                "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _) -> %features.6.0.branch  Features_6Shape\n" +
-                "  add_scaled(%features.5.output, %features.6.0.branch) -> %features.6.0.output  scale=1\n" +
+                "  conv2d(%features.6.0.bn, @features.6.0.conv2.weight, _, " +
+                "%features.5.output) -> %features.6.0.output  Features_6Shape +add\n" +
                 "  // features.6 step 1\n" +
                 "  conv2d(%features.6.0.output, @features.6.1.conv1.weight, _) -> %features.6.1.conv  Features_6Shape\n" +
                 "  batch_norm.training(%features.6.1.conv, @features.6.1.bn.weight, " +
@@ -426,10 +424,9 @@ partial class Zoo
                 "  add_scaled(%features.6.1.output.grad, " +
                 "%features.6.0.output.grad_part) -> %features.6.0.output.grad  scale=1\n" +
                 "  // features.6 step 0\n" +
-                "  scale(%features.6.0.output.grad) -> %features.6.0.branch.grad  factor=1\n" +
                 "  conv2d.backward_weight(%features.6.0.bn, " +
-                "%features.6.0.branch.grad) -> @features.6.0.conv2.weight.grad, _  Features_6Shape\n" +
-                "  conv2d.backward_data(%features.6.0.branch.grad, " +
+                "%features.6.0.output.grad) -> @features.6.0.conv2.weight.grad, _  Features_6Shape\n" +
+                "  conv2d.backward_data(%features.6.0.output.grad, " +
                 "@features.6.0.conv2.weight) -> %features.6.0.bn.grad  Features_6Shape\n" +
                 "  relu.backward(%features.6.0.bn, %features.6.0.bn.grad) -> %features.6.0.bn.grad\n" +
                 "  batch_norm.backward(%features.6.0.bn.grad, %features.6.0.conv, @features.6.0.bn.weight, " +
@@ -499,8 +496,7 @@ partial class Zoo
                 "  add_scaled(%features.6.1.output.grad, " +
                 "%features.6.0.output.grad_part) -> %features.6.0.output.grad  scale=1\n" +
                 "  // features.6 step 0\n" +
-                "  scale(%features.6.0.output.grad) -> %features.6.0.branch.grad  factor=1\n" +
-                "  conv2d.backward_data(%features.6.0.branch.grad, " +
+                "  conv2d.backward_data(%features.6.0.output.grad, " +
                 "@features.6.0.conv2.weight) -> %features.6.0.bn.grad  Features_6Shape\n" +
                 "  relu.backward(%features.6.0.bn, %features.6.0.bn.grad) -> %features.6.0.bn.grad\n" +
                 "  batch_norm.backward_inference(%features.6.0.bn.grad, @features.6.0.bn.weight, " +
@@ -722,11 +718,11 @@ partial class Zoo
             private readonly float[] _floats1;
             // features.6.0.bn, features.6.0.conv.grad, features.5.output.grad
             private readonly float[] _floats2;
-            // features.6.0.branch, features.6.1.conv, features.6.0.output.grad
+            // features.6.0.output, features.6.0.output.grad
             private readonly float[] _floats3;
-            // features.6.0.output, features.6.0.branch.grad, features.6.0.output.grad_part
+            // features.6.1.conv, features.6.0.bn.grad, features.6.0.output.grad_part
             private readonly float[] _floats4;
-            // features.6.1.bn, features.6.1.conv.grad, features.6.0.bn.grad
+            // features.6.1.bn, features.6.1.conv.grad
             private readonly float[] _floats5;
             // features.6.1.branch, features.10.output, features.6.1.output.grad, features.8.0.explicit, features.8.0.normed,
 // features.8.0.output.grad, features.8.0.rhs.grad
@@ -864,9 +860,9 @@ partial class Zoo
                     perImage: true);
                 _floats2 = AllocateStorage<float>("features.6.0.bn and the buffers sharing it", Features_6Elements,
                     perImage: true);
-                _floats3 = AllocateStorage<float>("features.6.0.branch and the buffers sharing it", Features_6Elements,
+                _floats3 = AllocateStorage<float>("features.6.0.output and the buffers sharing it", Features_6Elements,
                     perImage: true);
-                _floats4 = AllocateStorage<float>("features.6.0.output and the buffers sharing it", Features_6Elements,
+                _floats4 = AllocateStorage<float>("features.6.1.conv and the buffers sharing it", Features_6Elements,
                     perImage: true);
                 _floats5 = AllocateStorage<float>("features.6.1.bn and the buffers sharing it", Features_6Elements,
                     perImage: true);
@@ -1085,8 +1081,7 @@ partial class Zoo
                 global::System.Span<float> features3Output = Slice(_floats11, n * Features_3Elements);
                 global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
                 global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
-                global::System.Span<float> features6_0Branch = Slice(_floats3, n * Features_6Elements);
-                global::System.Span<float> features6_0Output = Slice(_floats4, n * Features_6Elements);
+                global::System.Span<float> features6_0Output = Slice(_floats3, n * Features_6Elements);
                 global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_1Branch = Slice(_floats6, n * Features_6Elements);
                 global::System.Span<float> features6_1Output = Slice(_floats7, n * Features_6Elements);
@@ -1123,10 +1118,8 @@ partial class Zoo
                     features6_0Conv1FoldedWeight, features6_0Conv1FoldedBias, features6_0Bn, n,
                     global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Bn,
-                    _features6_0Conv2Weight.Value, default, features6_0Branch, n,
-                    global::NetCompiler.Kernels.Activation.None);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(features5Output, 1f, features6_0Branch,
-                    features6_0Output);
+                    _features6_0Conv2Weight.Value, default, features6_0Output, n,
+                    global::NetCompiler.Kernels.Activation.None, residual: features5Output);
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Output,
                     features6_1Conv1FoldedWeight, features6_1Conv1FoldedBias, features6_1Bn, n,
@@ -1175,9 +1168,8 @@ partial class Zoo
                 global::System.Span<float> features5Output = Slice(_floats0, n * Features_5Elements);
                 global::System.Span<float> features6_0Conv = Slice(_floats1, n * Features_6Elements);
                 global::System.Span<float> features6_0Bn = Slice(_floats2, n * Features_6Elements);
-                global::System.Span<float> features6_0Branch = Slice(_floats3, n * Features_6Elements);
-                global::System.Span<float> features6_0Output = Slice(_floats4, n * Features_6Elements);
-                global::System.Span<float> features6_1Conv = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_0Output = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_1Conv = Slice(_floats4, n * Features_6Elements);
                 global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_1Branch = Slice(_floats6, n * Features_6Elements);
                 global::System.Span<float> features6_1Output = Slice(_floats7, n * Features_6Elements);
@@ -1213,10 +1205,8 @@ partial class Zoo
                     _features6_0BnRunningVar.Value, n, 32, 256, eps: 1E-05f,
                     global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Bn,
-                    _features6_0Conv2Weight.Value, default, features6_0Branch, n,
-                    global::NetCompiler.Kernels.Activation.None);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(features5Output, 1f, features6_0Branch,
-                    features6_0Output);
+                    _features6_0Conv2Weight.Value, default, features6_0Output, n,
+                    global::NetCompiler.Kernels.Activation.None, residual: features5Output);
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Output,
                     _features6_1Conv1Weight.Value, default, features6_1Conv, n,
@@ -1279,9 +1269,8 @@ partial class Zoo
                 global::System.Span<float> features6_0BnSavedMean = Slice(_floats23, Features_6Channels);
                 global::System.Span<float> features6_0BnSavedInvStd = Slice(_floats24, Features_6Channels);
                 global::System.Span<float> features6_0BnSavedVariance = Slice(_floats21, Features_6Channels);
-                global::System.Span<float> features6_0Branch = Slice(_floats3, n * Features_6Elements);
-                global::System.Span<float> features6_0Output = Slice(_floats4, n * Features_6Elements);
-                global::System.Span<float> features6_1Conv = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_0Output = Slice(_floats3, n * Features_6Elements);
+                global::System.Span<float> features6_1Conv = Slice(_floats4, n * Features_6Elements);
                 global::System.Span<float> features6_1Bn = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_1BnSavedMean = Slice(_floats25, Features_6Channels);
                 global::System.Span<float> features6_1BnSavedInvStd = Slice(_floats26, Features_6Channels);
@@ -1317,8 +1306,7 @@ partial class Zoo
                 global::System.Span<float> features6_1BnGrad = Slice(_floats8, n * Features_6Elements);
                 global::System.Span<float> features6_1ConvGrad = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_0OutputGrad = Slice(_floats3, n * Features_6Elements);
-                global::System.Span<float> features6_0BranchGrad = Slice(_floats4, n * Features_6Elements);
-                global::System.Span<float> features6_0BnGrad = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features6_0BnGrad = Slice(_floats4, n * Features_6Elements);
                 global::System.Span<float> features6_0ConvGrad = Slice(_floats2, n * Features_6Elements);
                 global::System.Span<float> features5OutputGrad = Slice(_floats2, n * Features_5Elements);
                 global::System.Span<float> features3OutputGrad = Slice(_floats0, n * Features_3Elements);
@@ -1326,9 +1314,9 @@ partial class Zoo
                 global::System.Span<float> stemOutputGrad = Slice(_floats0, n * StemElements);
                 global::System.Span<float> features8_0ConvWeightGradPart = Slice(_floats21,
                     Features_8ConvWeightElements);
-                global::System.Span<float> features7OutputGradPart_74 = Slice(_floats8, n * Features_7Elements);
-                global::System.Span<float> features6_0OutputGradPart_75 = Slice(_floats4, n * Features_6Elements);
-                global::System.Span<float> features5OutputGradPart_76 = Slice(_floats1, n * Features_5Elements);
+                global::System.Span<float> features7OutputGradPart_73 = Slice(_floats8, n * Features_7Elements);
+                global::System.Span<float> features6_0OutputGradPart_74 = Slice(_floats4, n * Features_6Elements);
+                global::System.Span<float> features5OutputGradPart_75 = Slice(_floats1, n * Features_5Elements);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<StemShape>(context, images, _stemWeight.Value,
                     _stemBias.Value, stemOutput, n, global::NetCompiler.Kernels.Activation.None);
@@ -1352,10 +1340,8 @@ partial class Zoo
                     features6_0BnSavedInvStd, features6_0BnSavedVariance, n, 32, 256, eps: 1E-05f,
                     global::NetCompiler.Kernels.Activation.Relu);
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Bn,
-                    _features6_0Conv2Weight.Value, default, features6_0Branch, n,
-                    global::NetCompiler.Kernels.Activation.None);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(features5Output, 1f, features6_0Branch,
-                    features6_0Output);
+                    _features6_0Conv2Weight.Value, default, features6_0Output, n,
+                    global::NetCompiler.Kernels.Activation.None, residual: features5Output);
                 // features.6 step 1: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Conv2d.Forward<Features_6Shape>(context, features6_0Output,
                     _features6_1Conv1Weight.Value, default, features6_1Conv, n,
@@ -1451,8 +1437,8 @@ partial class Zoo
                 global::NetCompiler.Kernels.Elementwise.AddScaled(_features8_0ConvWeight.Gradient, 1f,
                     features8_0ConvWeightGradPart, _features8_0ConvWeight.Gradient);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_8Shape>(context, features8_0ConvGrad,
-                    _features8_0ConvWeight.Value, features7OutputGradPart_74, n);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(features8_0RhsGrad, 1f, features7OutputGradPart_74,
+                    _features8_0ConvWeight.Value, features7OutputGradPart_73, n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features8_0RhsGrad, 1f, features7OutputGradPart_73,
                     features7OutputGrad);
                 // features.7: AvgPool2d(kernel_size=2, stride=2), 32x16x16 -> 32x8x8
                 global::NetCompiler.Kernels.AvgPool2d.Backward<Features_7Shape>(context, features7OutputGrad,
@@ -1470,14 +1456,13 @@ partial class Zoo
                 global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features6_0Output,
                     features6_1ConvGrad, _features6_1Conv1Weight.Gradient, default, n);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1ConvGrad,
-                    _features6_1Conv1Weight.Value, features6_0OutputGradPart_75, n);
+                    _features6_1Conv1Weight.Value, features6_0OutputGradPart_74, n);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features6_1OutputGrad, 1f,
-                    features6_0OutputGradPart_75, features6_0OutputGrad);
+                    features6_0OutputGradPart_74, features6_0OutputGrad);
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Elementwise.Scale(features6_0OutputGrad, 1f, features6_0BranchGrad);
                 global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features6_0Bn,
-                    features6_0BranchGrad, _features6_0Conv2Weight.Gradient, default, n);
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0BranchGrad,
+                    features6_0OutputGrad, _features6_0Conv2Weight.Gradient, default, n);
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0OutputGrad,
                     _features6_0Conv2Weight.Value, features6_0BnGrad, n);
                 global::NetCompiler.Kernels.Activation.Relu.Backward(features6_0Bn, features6_0BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.Backward(context, features6_0BnGrad, features6_0Conv,
@@ -1486,8 +1471,8 @@ partial class Zoo
                 global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features5Output,
                     features6_0ConvGrad, _features6_0Conv1Weight.Gradient, default, n);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0ConvGrad,
-                    _features6_0Conv1Weight.Value, features5OutputGradPart_76, n);
-                global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0OutputGrad, 1f, features5OutputGradPart_76,
+                    _features6_0Conv1Weight.Value, features5OutputGradPart_75, n);
+                global::NetCompiler.Kernels.Elementwise.AddScaled(features6_0OutputGrad, 1f, features5OutputGradPart_75,
                     features5OutputGrad);
                 // features.4: Conv2d(16, 32, kernel_size=1), 16x16x16 -> 32x16x16
                 global::NetCompiler.Kernels.Activation.Relu.Backward(features5Output, features5OutputGrad);
@@ -1541,8 +1526,7 @@ partial class Zoo
                 global::System.Span<float> features6_1ConvGrad = Slice(_floats5, n * Features_6Elements);
                 global::System.Span<float> features6_0OutputGradPart = Slice(_floats1, n * Features_6Elements);
                 global::System.Span<float> features6_0OutputGrad = Slice(_floats3, n * Features_6Elements);
-                global::System.Span<float> features6_0BranchGrad = Slice(_floats4, n * Features_6Elements);
-                global::System.Span<float> features6_0BnGrad = Slice(_floats5, n * Features_6Elements);
+                global::System.Span<float> features6_0BnGrad = Slice(_floats4, n * Features_6Elements);
                 global::System.Span<float> features6_0ConvGrad = Slice(_floats2, n * Features_6Elements);
                 global::System.Span<float> features5OutputGradPart = Slice(_floats1, n * Features_5Elements);
                 global::System.Span<float> features5OutputGrad = Slice(_floats2, n * Features_5Elements);
@@ -1587,8 +1571,7 @@ partial class Zoo
                 global::NetCompiler.Kernels.Elementwise.AddScaled(features6_1OutputGrad, 1f, features6_0OutputGradPart,
                     features6_0OutputGrad);
                 // features.6 step 0: Residual(32, steps=2, h=1, kernel_size=3), 32x16x16 -> 32x16x16
-                global::NetCompiler.Kernels.Elementwise.Scale(features6_0OutputGrad, 1f, features6_0BranchGrad);
-                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0BranchGrad,
+                global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0OutputGrad,
                     _features6_0Conv2Weight.Value, features6_0BnGrad, n);
                 global::NetCompiler.Kernels.Activation.Relu.Backward(features6_0Bn, features6_0BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.BackwardInference(features6_0BnGrad, _features6_0BnWeight.Value,

@@ -99,11 +99,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  %layer1.0.bn1.saved_inv_std: f32[Layer1Channels] saved slot 62\n" +
         "  %layer1.0.bn1.saved_variance: f32[Layer1Channels] saved slot 63\n" +
         "  %layer1.0.conv2: f32[n x Layer1Elements] activation slot 4\n" +
-        "  %layer1.0.bn2: f32[n x Layer1Elements] activation slot 5\n" +
         "  %layer1.0.bn2.saved_mean: f32[Layer1Channels] saved slot 64\n" +
         "  %layer1.0.bn2.saved_inv_std: f32[Layer1Channels] saved slot 65\n" +
         "  %layer1.0.bn2.saved_variance: f32[Layer1Channels] saved slot 66\n" +
-        "  %layer1.0.sum: f32[n x Layer1Elements] activation slot 6\n" +
         "  %layer1.0.output: f32[n x Layer1Elements] activation slot 5\n" +
         "  %layer1.1.conv1: f32[n x Layer1Elements] activation slot 6\n" +
         "  %layer1.1.bn1: f32[n x Layer1Elements] activation slot 7\n" +
@@ -111,11 +109,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  %layer1.1.bn1.saved_inv_std: f32[Layer1Channels] saved slot 68\n" +
         "  %layer1.1.bn1.saved_variance: f32[Layer1Channels] saved slot 69\n" +
         "  %layer1.1.conv2: f32[n x Layer1Elements] activation slot 8\n" +
-        "  %layer1.1.bn2: f32[n x Layer1Elements] activation slot 9\n" +
         "  %layer1.1.bn2.saved_mean: f32[Layer1Channels] saved slot 70\n" +
         "  %layer1.1.bn2.saved_inv_std: f32[Layer1Channels] saved slot 71\n" +
         "  %layer1.1.bn2.saved_variance: f32[Layer1Channels] saved slot 72\n" +
-        "  %layer1.1.sum: f32[n x Layer1Elements] activation slot 10\n" +
         "  %layer1.1.output: f32[n x Layer1Elements] activation slot 9\n" +
         "  %layer2.0.conv1: f32[n x Layer2Elements] activation slot 11\n" +
         "  %layer2.0.bn1: f32[n x Layer2Elements] activation slot 12\n" +
@@ -128,13 +124,11 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  %layer2.0.bn2.saved_inv_std: f32[Layer2Channels] saved slot 42\n" +
         "  %layer2.0.bn2.saved_variance: f32[Layer2Channels] saved slot 43\n" +
         "  %layer2.0.downsample.0: f32[n x Layer2Elements] activation slot 14\n" +
-        "  %layer2.0.downsample.1: f32[n x Layer2Elements] activation slot 15\n" +
         "  %layer2.0.downsample.1.saved_mean: f32[Layer2Channels] saved slot 44\n" +
         "  %layer2.0.downsample.1.saved_inv_std: f32[Layer2Channels] saved slot 45\n" +
         "  %layer2.0.downsample.1.saved_variance: f32[Layer2Channels] saved slot 46\n" +
-        "  %layer2.0.sum: f32[n x Layer2Elements] activation slot 16\n" +
-        "  %layer2.0.output: f32[n x Layer2Elements] activation slot 10\n" +
-        "  %layer3.0.conv1: f32[n x Layer3_4x8x8Elements] activation slot 16\n" +
+        "  %layer2.0.output: f32[n x Layer2Elements] activation slot 15\n" +
+        "  %layer3.0.conv1: f32[n x Layer3_4x8x8Elements] activation slot 10\n" +
         "  %layer3.0.bn1: f32[n x Layer3_4x8x8Elements] activation slot 17\n" +
         "  %layer3.0.bn1.saved_mean: f32[Layer3Channels] saved slot 78\n" +
         "  %layer3.0.bn1.saved_inv_std: f32[Layer3Channels] saved slot 79\n" +
@@ -145,18 +139,16 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  %layer3.0.bn2.saved_inv_std: f32[Layer3Channels] saved slot 82\n" +
         "  %layer3.0.bn2.saved_variance: f32[Layer3Channels] saved slot 83\n" +
         "  %layer3.0.conv3: f32[n x Layer3Elements] activation slot 18\n" +
-        "  %layer3.0.bn3: f32[n x Layer3Elements] activation slot 15\n" +
+        "  %layer3.0.bn3: f32[n x Layer3Elements] activation slot 16\n" +
         "  %layer3.0.bn3.saved_mean: f32[Layer3Channels_16] saved slot 47\n" +
         "  %layer3.0.bn3.saved_inv_std: f32[Layer3Channels_16] saved slot 48\n" +
         "  %layer3.0.bn3.saved_variance: f32[Layer3Channels_16] saved slot 49\n" +
         "  %layer3.0.downsample.0: f32[n x Layer3Elements] activation slot 19\n" +
-        "  %layer3.0.downsample.1: f32[n x Layer3Elements] activation slot 20\n" +
         "  %layer3.0.downsample.1.saved_mean: f32[Layer3Channels_16] saved slot 50\n" +
         "  %layer3.0.downsample.1.saved_inv_std: f32[Layer3Channels_16] saved slot 51\n" +
         "  %layer3.0.downsample.1.saved_variance: f32[Layer3Channels_16] saved slot 52\n" +
-        "  %layer3.0.sum: f32[n x Layer3Elements] activation slot 21\n" +
-        "  %layer3.0.output: f32[n x Layer3Elements] activation slot 15\n" +
-        "  %avgpool.output: f32[n x AvgpoolElements] activation slot 20\n" +
+        "  %layer3.0.output: f32[n x Layer3Elements] activation slot 20\n" +
+        "  %avgpool.output: f32[n x AvgpoolElements] activation slot 16\n" +
         "  %fc.output: f32[n x FcElements] activation slot 24 pinned\n" +
         "  %fc.output.grad: f32[n x FcElements] gradient slot 25 pinned\n" +
         "  %images.grad: f32[n x InputLength] gradient slot 0 pinned\n" +
@@ -184,44 +176,36 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  %layer3.0.conv3.folded_bias: f32[Layer3Channels_16] derived slot 56\n" +
         "  %layer3.0.downsample.0.folded_weight: f32[Layer3Downsample0WeightElements] derived slot 32\n" +
         "  %layer3.0.downsample.0.folded_bias: f32[Layer3Channels_16] derived slot 57\n" +
-        "  %avgpool.output.grad: f32[n x AvgpoolElements] gradient slot 21\n" +
-        "  %layer3.0.output.grad: f32[n x Layer3Elements] gradient slot 20\n" +
-        "  %layer3.0.sum.grad: f32[n x Layer3Elements] gradient slot 21\n" +
-        "  %layer3.0.bn3.grad: f32[n x Layer3Elements] gradient slot 20\n" +
-        "  %layer3.0.downsample.1.grad: f32[n x Layer3Elements] gradient slot 15\n" +
-        "  %layer3.0.downsample.0.grad: f32[n x Layer3Elements] gradient slot 21\n" +
-        "  %layer2.0.output.grad: f32[n x Layer2Elements] gradient slot 15\n" +
-        "  %layer3.0.conv3.grad: f32[n x Layer3Elements] gradient slot 19\n" +
+        "  %avgpool.output.grad: f32[n x AvgpoolElements] gradient slot 16\n" +
+        "  %layer3.0.output.grad: f32[n x Layer3Elements] gradient slot 21\n" +
+        "  %layer3.0.downsample.0.grad: f32[n x Layer3Elements] gradient slot 20\n" +
+        "  %layer2.0.output.grad: f32[n x Layer2Elements] gradient slot 16\n" +
+        "  %layer3.0.bn3.grad: f32[n x Layer3Elements] gradient slot 19\n" +
+        "  %layer3.0.conv3.grad: f32[n x Layer3Elements] gradient slot 20\n" +
         "  %layer3.0.bn2.grad: f32[n x Layer3_4x4x4Elements] gradient slot 18\n" +
         "  %layer3.0.conv2.grad: f32[n x Layer3_4x4x4Elements] gradient slot 19\n" +
         "  %layer3.0.bn1.grad: f32[n x Layer3_4x8x8Elements] gradient slot 18\n" +
         "  %layer3.0.conv1.grad: f32[n x Layer3_4x8x8Elements] gradient slot 17\n" +
         "  %layer2.0.output.grad_part: f32[n x Layer2Elements] scratch slot 0\n" +
-        "  %layer2.0.sum.grad: f32[n x Layer2Elements] gradient slot 16\n" +
-        "  %layer2.0.bn2.grad: f32[n x Layer2Elements] gradient slot 15\n" +
-        "  %layer2.0.downsample.1.grad: f32[n x Layer2Elements] gradient slot 10\n" +
-        "  %layer2.0.downsample.0.grad: f32[n x Layer2Elements] gradient slot 16\n" +
+        "  %layer2.0.downsample.0.grad: f32[n x Layer2Elements] gradient slot 15\n" +
         "  %layer1.1.output.grad: f32[n x Layer1Elements] gradient slot 10\n" +
-        "  %layer2.0.conv2.grad: f32[n x Layer2Elements] gradient slot 14\n" +
+        "  %layer2.0.bn2.grad: f32[n x Layer2Elements] gradient slot 14\n" +
+        "  %layer2.0.conv2.grad: f32[n x Layer2Elements] gradient slot 15\n" +
         "  %layer2.0.bn1.grad: f32[n x Layer2Elements] gradient slot 13\n" +
         "  %layer2.0.conv1.grad: f32[n x Layer2Elements] gradient slot 12\n" +
         "  %layer1.1.output.grad_part: f32[n x Layer1Elements] scratch slot 0\n" +
-        "  %layer1.1.sum.grad: f32[n x Layer1Elements] gradient slot 11\n" +
-        "  %layer1.1.bn2.grad: f32[n x Layer1Elements] gradient slot 9\n" +
-        "  %layer1.1.conv2.grad: f32[n x Layer1Elements] gradient slot 10\n" +
+        "  %layer1.1.conv2.grad: f32[n x Layer1Elements] gradient slot 9\n" +
         "  %layer1.1.bn1.grad: f32[n x Layer1Elements] gradient slot 8\n" +
         "  %layer1.1.conv1.grad: f32[n x Layer1Elements] gradient slot 7\n" +
         "  %layer1.0.output.grad_part: f32[n x Layer1Elements] scratch slot 0\n" +
         "  %layer1.0.output.grad: f32[n x Layer1Elements] gradient slot 6\n" +
-        "  %layer1.0.sum.grad: f32[n x Layer1Elements] gradient slot 7\n" +
-        "  %layer1.0.bn2.grad: f32[n x Layer1Elements] gradient slot 5\n" +
-        "  %layer1.0.conv2.grad: f32[n x Layer1Elements] gradient slot 6\n" +
+        "  %layer1.0.conv2.grad: f32[n x Layer1Elements] gradient slot 5\n" +
         "  %layer1.0.bn1.grad: f32[n x Layer1Elements] gradient slot 4\n" +
         "  %layer1.0.conv1.grad: f32[n x Layer1Elements] gradient slot 3\n" +
         "  %relu.output.grad_part: f32[n x ReluElements] scratch slot 0\n" +
         "  %relu.output.grad: f32[n x ReluElements] gradient slot 2\n" +
         "  %conv1.output.grad: f32[n x Conv1Elements] gradient slot 1\n" +
-        "  %layer2.0.output.grad_part: f32[n x Layer2Elements] scratch slot 16\n" +
+        "  %layer2.0.output.grad_part: f32[n x Layer2Elements] scratch slot 10\n" +
         "  %layer1.1.output.grad_part: f32[n x Layer1Elements] scratch slot 11\n" +
         "  %layer1.0.output.grad_part: f32[n x Layer1Elements] scratch slot 8\n" +
         "  %relu.output.grad_part: f32[n x ReluElements] scratch slot 4\n" +
@@ -294,26 +278,20 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  // layer1 block 0\n" +
         "  conv2d(%relu.output, %layer1.0.conv1.folded_weight, " +
         "%layer1.0.conv1.folded_bias) -> %layer1.0.bn1  Layer1_0_conv1Shape +relu\n" +
-        "  conv2d(%layer1.0.bn1, %layer1.0.conv2.folded_weight, " +
-        "%layer1.0.conv2.folded_bias) -> %layer1.0.bn2  Layer1_0_conv1Shape\n" +
-        "  add_scaled(%relu.output, %layer1.0.bn2) -> %layer1.0.sum  scale=1\n" +
-        "  relu(%layer1.0.sum) -> %layer1.0.output\n" +
+        "  conv2d(%layer1.0.bn1, %layer1.0.conv2.folded_weight, %layer1.0.conv2.folded_bias, " +
+        "%relu.output) -> %layer1.0.output  Layer1_0_conv1Shape +add +relu\n" +
         "  // layer1 block 1\n" +
         "  conv2d(%layer1.0.output, %layer1.1.conv1.folded_weight, " +
         "%layer1.1.conv1.folded_bias) -> %layer1.1.bn1  Layer1_0_conv1Shape +relu\n" +
-        "  conv2d(%layer1.1.bn1, %layer1.1.conv2.folded_weight, " +
-        "%layer1.1.conv2.folded_bias) -> %layer1.1.bn2  Layer1_0_conv1Shape\n" +
-        "  add_scaled(%layer1.0.output, %layer1.1.bn2) -> %layer1.1.sum  scale=1\n" +
-        "  relu(%layer1.1.sum) -> %layer1.1.output\n" +
+        "  conv2d(%layer1.1.bn1, %layer1.1.conv2.folded_weight, %layer1.1.conv2.folded_bias, " +
+        "%layer1.0.output) -> %layer1.1.output  Layer1_0_conv1Shape +add +relu\n" +
         "  // layer2 block 0\n" +
         "  conv2d(%layer1.1.output, %layer2.0.conv1.folded_weight, " +
         "%layer2.0.conv1.folded_bias) -> %layer2.0.bn1  Layer2_0_conv1Shape +relu\n" +
         "  conv2d(%layer2.0.bn1, %layer2.0.conv2.folded_weight, " +
         "%layer2.0.conv2.folded_bias) -> %layer2.0.bn2  Layer2_0_conv2Shape\n" +
-        "  conv2d(%layer1.1.output, %layer2.0.downsample.0.folded_weight, " +
-        "%layer2.0.downsample.0.folded_bias) -> %layer2.0.downsample.1  Layer2_0_downsample_0Shape\n" +
-        "  add_scaled(%layer2.0.downsample.1, %layer2.0.bn2) -> %layer2.0.sum  scale=1\n" +
-        "  relu(%layer2.0.sum) -> %layer2.0.output\n" +
+        "  conv2d(%layer1.1.output, %layer2.0.downsample.0.folded_weight, %layer2.0.downsample.0.folded_bias, " +
+        "%layer2.0.bn2) -> %layer2.0.output  Layer2_0_downsample_0Shape +add +relu\n" +
         "  // layer3 block 0\n" +
         "  conv2d(%layer2.0.output, %layer3.0.conv1.folded_weight, " +
         "%layer3.0.conv1.folded_bias) -> %layer3.0.bn1  Layer3_0_conv1Shape +relu\n" +
@@ -321,10 +299,8 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "%layer3.0.conv2.folded_bias) -> %layer3.0.bn2  Layer3_0_conv2Shape +relu\n" +
         "  conv2d(%layer3.0.bn2, %layer3.0.conv3.folded_weight, " +
         "%layer3.0.conv3.folded_bias) -> %layer3.0.bn3  Layer3_0_conv3Shape\n" +
-        "  conv2d(%layer2.0.output, %layer3.0.downsample.0.folded_weight, " +
-        "%layer3.0.downsample.0.folded_bias) -> %layer3.0.downsample.1  Layer3_0_downsample_0Shape\n" +
-        "  add_scaled(%layer3.0.downsample.1, %layer3.0.bn3) -> %layer3.0.sum  scale=1\n" +
-        "  relu(%layer3.0.sum) -> %layer3.0.output\n" +
+        "  conv2d(%layer2.0.output, %layer3.0.downsample.0.folded_weight, %layer3.0.downsample.0.folded_bias, " +
+        "%layer3.0.bn3) -> %layer3.0.output  Layer3_0_downsample_0Shape +add +relu\n" +
         "  // avgpool\n" +
         "  global_avg_pool(%layer3.0.output) -> %avgpool.output\n" +
         "  // fc\n" +
@@ -341,18 +317,16 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "@layer1.0.bn1.running_mean, @layer1.0.bn1.running_var) -> %layer1.0.bn1  eps=1E-05 +relu\n" +
         "  conv2d(%layer1.0.bn1, @layer1.0.conv2.weight, _) -> %layer1.0.conv2  Layer1_0_conv1Shape\n" +
         "  batch_norm.inference(%layer1.0.conv2, @layer1.0.bn2.weight, @layer1.0.bn2.bias, " +
-        "@layer1.0.bn2.running_mean, @layer1.0.bn2.running_var) -> %layer1.0.bn2  eps=1E-05\n" +
-        "  add_scaled(%relu.output, %layer1.0.bn2) -> %layer1.0.sum  scale=1\n" +
-        "  relu(%layer1.0.sum) -> %layer1.0.output\n" +
+        "@layer1.0.bn2.running_mean, @layer1.0.bn2.running_var, " +
+        "%relu.output) -> %layer1.0.output  eps=1E-05 +add +relu\n" +
         "  // layer1 block 1\n" +
         "  conv2d(%layer1.0.output, @layer1.1.conv1.weight, _) -> %layer1.1.conv1  Layer1_0_conv1Shape\n" +
         "  batch_norm.inference(%layer1.1.conv1, @layer1.1.bn1.weight, @layer1.1.bn1.bias, " +
         "@layer1.1.bn1.running_mean, @layer1.1.bn1.running_var) -> %layer1.1.bn1  eps=1E-05 +relu\n" +
         "  conv2d(%layer1.1.bn1, @layer1.1.conv2.weight, _) -> %layer1.1.conv2  Layer1_0_conv1Shape\n" +
         "  batch_norm.inference(%layer1.1.conv2, @layer1.1.bn2.weight, @layer1.1.bn2.bias, " +
-        "@layer1.1.bn2.running_mean, @layer1.1.bn2.running_var) -> %layer1.1.bn2  eps=1E-05\n" +
-        "  add_scaled(%layer1.0.output, %layer1.1.bn2) -> %layer1.1.sum  scale=1\n" +
-        "  relu(%layer1.1.sum) -> %layer1.1.output\n" +
+        "@layer1.1.bn2.running_mean, @layer1.1.bn2.running_var, " +
+        "%layer1.0.output) -> %layer1.1.output  eps=1E-05 +add +relu\n" +
         "  // layer2 block 0\n" +
         "  conv2d(%layer1.1.output, @layer2.0.conv1.weight, _) -> %layer2.0.conv1  Layer2_0_conv1Shape\n" +
         "  batch_norm.inference(%layer2.0.conv1, @layer2.0.bn1.weight, @layer2.0.bn1.bias, " +
@@ -364,9 +338,7 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "_) -> %layer2.0.downsample.0  Layer2_0_downsample_0Shape\n" +
         "  batch_norm.inference(%layer2.0.downsample.0, @layer2.0.downsample.1.weight, " +
         "@layer2.0.downsample.1.bias, @layer2.0.downsample.1.running_mean, " +
-        "@layer2.0.downsample.1.running_var) -> %layer2.0.downsample.1  eps=1E-05\n" +
-        "  add_scaled(%layer2.0.downsample.1, %layer2.0.bn2) -> %layer2.0.sum  scale=1\n" +
-        "  relu(%layer2.0.sum) -> %layer2.0.output\n" +
+        "@layer2.0.downsample.1.running_var, %layer2.0.bn2) -> %layer2.0.output  eps=1E-05 +add +relu\n" +
         "  // layer3 block 0\n" +
         "  conv2d(%layer2.0.output, @layer3.0.conv1.weight, _) -> %layer3.0.conv1  Layer3_0_conv1Shape\n" +
         "  batch_norm.inference(%layer3.0.conv1, @layer3.0.bn1.weight, @layer3.0.bn1.bias, " +
@@ -381,9 +353,7 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "_) -> %layer3.0.downsample.0  Layer3_0_downsample_0Shape\n" +
         "  batch_norm.inference(%layer3.0.downsample.0, @layer3.0.downsample.1.weight, " +
         "@layer3.0.downsample.1.bias, @layer3.0.downsample.1.running_mean, " +
-        "@layer3.0.downsample.1.running_var) -> %layer3.0.downsample.1  eps=1E-05\n" +
-        "  add_scaled(%layer3.0.downsample.1, %layer3.0.bn3) -> %layer3.0.sum  scale=1\n" +
-        "  relu(%layer3.0.sum) -> %layer3.0.output\n" +
+        "@layer3.0.downsample.1.running_var, %layer3.0.bn3) -> %layer3.0.output  eps=1E-05 +add +relu\n" +
         "  // avgpool\n" +
         "  global_avg_pool(%layer3.0.output) -> %avgpool.output\n" +
         "  // fc\n" +
@@ -442,19 +412,17 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  batch_norm.training(%layer1.0.conv1, @layer1.0.bn1.weight, @layer1.0.bn1.bias) -> %layer1.0.bn1, " +
         "%layer1.0.bn1.saved_mean, %layer1.0.bn1.saved_inv_std, %layer1.0.bn1.saved_variance  eps=1E-05 +relu\n" +
         "  conv2d(%layer1.0.bn1, @layer1.0.conv2.weight, _) -> %layer1.0.conv2  Layer1_0_conv1Shape\n" +
-        "  batch_norm.training(%layer1.0.conv2, @layer1.0.bn2.weight, @layer1.0.bn2.bias) -> %layer1.0.bn2, " +
-        "%layer1.0.bn2.saved_mean, %layer1.0.bn2.saved_inv_std, %layer1.0.bn2.saved_variance  eps=1E-05\n" +
-        "  add_scaled(%relu.output, %layer1.0.bn2) -> %layer1.0.sum  scale=1\n" +
-        "  relu(%layer1.0.sum) -> %layer1.0.output\n" +
+        "  batch_norm.training(%layer1.0.conv2, @layer1.0.bn2.weight, @layer1.0.bn2.bias, " +
+        "%relu.output) -> %layer1.0.output, %layer1.0.bn2.saved_mean, %layer1.0.bn2.saved_inv_std, " +
+        "%layer1.0.bn2.saved_variance  eps=1E-05 +add +relu\n" +
         "  // layer1 block 1\n" +
         "  conv2d(%layer1.0.output, @layer1.1.conv1.weight, _) -> %layer1.1.conv1  Layer1_0_conv1Shape\n" +
         "  batch_norm.training(%layer1.1.conv1, @layer1.1.bn1.weight, @layer1.1.bn1.bias) -> %layer1.1.bn1, " +
         "%layer1.1.bn1.saved_mean, %layer1.1.bn1.saved_inv_std, %layer1.1.bn1.saved_variance  eps=1E-05 +relu\n" +
         "  conv2d(%layer1.1.bn1, @layer1.1.conv2.weight, _) -> %layer1.1.conv2  Layer1_0_conv1Shape\n" +
-        "  batch_norm.training(%layer1.1.conv2, @layer1.1.bn2.weight, @layer1.1.bn2.bias) -> %layer1.1.bn2, " +
-        "%layer1.1.bn2.saved_mean, %layer1.1.bn2.saved_inv_std, %layer1.1.bn2.saved_variance  eps=1E-05\n" +
-        "  add_scaled(%layer1.0.output, %layer1.1.bn2) -> %layer1.1.sum  scale=1\n" +
-        "  relu(%layer1.1.sum) -> %layer1.1.output\n" +
+        "  batch_norm.training(%layer1.1.conv2, @layer1.1.bn2.weight, @layer1.1.bn2.bias, " +
+        "%layer1.0.output) -> %layer1.1.output, %layer1.1.bn2.saved_mean, %layer1.1.bn2.saved_inv_std, " +
+        "%layer1.1.bn2.saved_variance  eps=1E-05 +add +relu\n" +
         "  // layer2 block 0\n" +
         "  conv2d(%layer1.1.output, @layer2.0.conv1.weight, _) -> %layer2.0.conv1  Layer2_0_conv1Shape\n" +
         "  batch_norm.training(%layer2.0.conv1, @layer2.0.bn1.weight, @layer2.0.bn1.bias) -> %layer2.0.bn1, " +
@@ -465,10 +433,8 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  conv2d(%layer1.1.output, @layer2.0.downsample.0.weight, " +
         "_) -> %layer2.0.downsample.0  Layer2_0_downsample_0Shape\n" +
         "  batch_norm.training(%layer2.0.downsample.0, @layer2.0.downsample.1.weight, " +
-        "@layer2.0.downsample.1.bias) -> %layer2.0.downsample.1, %layer2.0.downsample.1.saved_mean, " +
-        "%layer2.0.downsample.1.saved_inv_std, %layer2.0.downsample.1.saved_variance  eps=1E-05\n" +
-        "  add_scaled(%layer2.0.downsample.1, %layer2.0.bn2) -> %layer2.0.sum  scale=1\n" +
-        "  relu(%layer2.0.sum) -> %layer2.0.output\n" +
+        "@layer2.0.downsample.1.bias, %layer2.0.bn2) -> %layer2.0.output, %layer2.0.downsample.1.saved_mean, " +
+        "%layer2.0.downsample.1.saved_inv_std, %layer2.0.downsample.1.saved_variance  eps=1E-05 +add +relu\n" +
         "  // layer3 block 0\n" +
         "  conv2d(%layer2.0.output, @layer3.0.conv1.weight, _) -> %layer3.0.conv1  Layer3_0_conv1Shape\n" +
         "  batch_norm.training(%layer3.0.conv1, @layer3.0.bn1.weight, @layer3.0.bn1.bias) -> %layer3.0.bn1, " +
@@ -482,10 +448,8 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  conv2d(%layer2.0.output, @layer3.0.downsample.0.weight, " +
         "_) -> %layer3.0.downsample.0  Layer3_0_downsample_0Shape\n" +
         "  batch_norm.training(%layer3.0.downsample.0, @layer3.0.downsample.1.weight, " +
-        "@layer3.0.downsample.1.bias) -> %layer3.0.downsample.1, %layer3.0.downsample.1.saved_mean, " +
-        "%layer3.0.downsample.1.saved_inv_std, %layer3.0.downsample.1.saved_variance  eps=1E-05\n" +
-        "  add_scaled(%layer3.0.downsample.1, %layer3.0.bn3) -> %layer3.0.sum  scale=1\n" +
-        "  relu(%layer3.0.sum) -> %layer3.0.output\n" +
+        "@layer3.0.downsample.1.bias, %layer3.0.bn3) -> %layer3.0.output, %layer3.0.downsample.1.saved_mean, " +
+        "%layer3.0.downsample.1.saved_inv_std, %layer3.0.downsample.1.saved_variance  eps=1E-05 +add +relu\n" +
         "  // avgpool\n" +
         "  global_avg_pool(%layer3.0.output) -> %avgpool.output\n" +
         "  // fc\n" +
@@ -543,18 +507,16 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  // avgpool\n" +
         "  global_avg_pool.backward(%avgpool.output.grad) -> %layer3.0.output.grad\n" +
         "  // layer3 block 0\n" +
-        "  copy(%layer3.0.output.grad) -> %layer3.0.sum.grad\n" +
-        "  relu.backward(%layer3.0.output, %layer3.0.sum.grad) -> %layer3.0.sum.grad\n" +
-        "  scale(%layer3.0.sum.grad) -> %layer3.0.bn3.grad  factor=1\n" +
-        "  copy(%layer3.0.sum.grad) -> %layer3.0.downsample.1.grad\n" +
-        "  batch_norm.backward(%layer3.0.downsample.1.grad, %layer3.0.downsample.0, " +
-        "@layer3.0.downsample.1.weight, %layer3.0.downsample.1.saved_mean, " +
+        "  relu.backward(%layer3.0.output, %layer3.0.output.grad) -> %layer3.0.output.grad\n" +
+        "  batch_norm.backward(%layer3.0.output.grad, %layer3.0.downsample.0, @layer3.0.downsample.1.weight, " +
+        "%layer3.0.downsample.1.saved_mean, " +
         "%layer3.0.downsample.1.saved_inv_std) -> %layer3.0.downsample.0.grad, " +
         "@layer3.0.downsample.1.weight.grad, @layer3.0.downsample.1.bias.grad\n" +
         "  conv2d.backward_weight(%layer2.0.output, " +
         "%layer3.0.downsample.0.grad) -> @layer3.0.downsample.0.weight.grad, _  Layer3_0_downsample_0Shape\n" +
         "  conv2d.backward_data(%layer3.0.downsample.0.grad, " +
         "@layer3.0.downsample.0.weight) -> %layer2.0.output.grad  Layer3_0_downsample_0Shape\n" +
+        "  copy(%layer3.0.output.grad) -> %layer3.0.bn3.grad\n" +
         "  batch_norm.backward(%layer3.0.bn3.grad, %layer3.0.conv3, @layer3.0.bn3.weight, " +
         "%layer3.0.bn3.saved_mean, %layer3.0.bn3.saved_inv_std) -> %layer3.0.conv3.grad, " +
         "@layer3.0.bn3.weight.grad, @layer3.0.bn3.bias.grad\n" +
@@ -580,18 +542,16 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "@layer3.0.conv1.weight) -> %layer2.0.output.grad_part  Layer3_0_conv1Shape\n" +
         "  add_scaled(%layer2.0.output.grad, %layer2.0.output.grad_part) -> %layer2.0.output.grad  scale=1\n" +
         "  // layer2 block 0\n" +
-        "  copy(%layer2.0.output.grad) -> %layer2.0.sum.grad\n" +
-        "  relu.backward(%layer2.0.output, %layer2.0.sum.grad) -> %layer2.0.sum.grad\n" +
-        "  scale(%layer2.0.sum.grad) -> %layer2.0.bn2.grad  factor=1\n" +
-        "  copy(%layer2.0.sum.grad) -> %layer2.0.downsample.1.grad\n" +
-        "  batch_norm.backward(%layer2.0.downsample.1.grad, %layer2.0.downsample.0, " +
-        "@layer2.0.downsample.1.weight, %layer2.0.downsample.1.saved_mean, " +
+        "  relu.backward(%layer2.0.output, %layer2.0.output.grad) -> %layer2.0.output.grad\n" +
+        "  batch_norm.backward(%layer2.0.output.grad, %layer2.0.downsample.0, @layer2.0.downsample.1.weight, " +
+        "%layer2.0.downsample.1.saved_mean, " +
         "%layer2.0.downsample.1.saved_inv_std) -> %layer2.0.downsample.0.grad, " +
         "@layer2.0.downsample.1.weight.grad, @layer2.0.downsample.1.bias.grad\n" +
         "  conv2d.backward_weight(%layer1.1.output, " +
         "%layer2.0.downsample.0.grad) -> @layer2.0.downsample.0.weight.grad, _  Layer2_0_downsample_0Shape\n" +
         "  conv2d.backward_data(%layer2.0.downsample.0.grad, " +
         "@layer2.0.downsample.0.weight) -> %layer1.1.output.grad  Layer2_0_downsample_0Shape\n" +
+        "  copy(%layer2.0.output.grad) -> %layer2.0.bn2.grad\n" +
         "  batch_norm.backward(%layer2.0.bn2.grad, %layer2.0.conv2, @layer2.0.bn2.weight, " +
         "%layer2.0.bn2.saved_mean, %layer2.0.bn2.saved_inv_std) -> %layer2.0.conv2.grad, " +
         "@layer2.0.bn2.weight.grad, @layer2.0.bn2.bias.grad\n" +
@@ -609,10 +569,8 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "@layer2.0.conv1.weight) -> %layer1.1.output.grad_part  Layer2_0_conv1Shape\n" +
         "  add_scaled(%layer1.1.output.grad, %layer1.1.output.grad_part) -> %layer1.1.output.grad  scale=1\n" +
         "  // layer1 block 1\n" +
-        "  copy(%layer1.1.output.grad) -> %layer1.1.sum.grad\n" +
-        "  relu.backward(%layer1.1.output, %layer1.1.sum.grad) -> %layer1.1.sum.grad\n" +
-        "  scale(%layer1.1.sum.grad) -> %layer1.1.bn2.grad  factor=1\n" +
-        "  batch_norm.backward(%layer1.1.bn2.grad, %layer1.1.conv2, @layer1.1.bn2.weight, " +
+        "  relu.backward(%layer1.1.output, %layer1.1.output.grad) -> %layer1.1.output.grad\n" +
+        "  batch_norm.backward(%layer1.1.output.grad, %layer1.1.conv2, @layer1.1.bn2.weight, " +
         "%layer1.1.bn2.saved_mean, %layer1.1.bn2.saved_inv_std) -> %layer1.1.conv2.grad, " +
         "@layer1.1.bn2.weight.grad, @layer1.1.bn2.bias.grad\n" +
         "  conv2d.backward_weight(%layer1.1.bn1, %layer1.1.conv2.grad) -> @layer1.1.conv2.weight.grad, " +
@@ -627,12 +585,10 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "_  Layer1_0_conv1Shape\n" +
         "  conv2d.backward_data(%layer1.1.conv1.grad, " +
         "@layer1.1.conv1.weight) -> %layer1.0.output.grad_part  Layer1_0_conv1Shape\n" +
-        "  add_scaled(%layer1.1.sum.grad, %layer1.0.output.grad_part) -> %layer1.0.output.grad  scale=1\n" +
+        "  add_scaled(%layer1.1.output.grad, %layer1.0.output.grad_part) -> %layer1.0.output.grad  scale=1\n" +
         "  // layer1 block 0\n" +
-        "  copy(%layer1.0.output.grad) -> %layer1.0.sum.grad\n" +
-        "  relu.backward(%layer1.0.output, %layer1.0.sum.grad) -> %layer1.0.sum.grad\n" +
-        "  scale(%layer1.0.sum.grad) -> %layer1.0.bn2.grad  factor=1\n" +
-        "  batch_norm.backward(%layer1.0.bn2.grad, %layer1.0.conv2, @layer1.0.bn2.weight, " +
+        "  relu.backward(%layer1.0.output, %layer1.0.output.grad) -> %layer1.0.output.grad\n" +
+        "  batch_norm.backward(%layer1.0.output.grad, %layer1.0.conv2, @layer1.0.bn2.weight, " +
         "%layer1.0.bn2.saved_mean, %layer1.0.bn2.saved_inv_std) -> %layer1.0.conv2.grad, " +
         "@layer1.0.bn2.weight.grad, @layer1.0.bn2.bias.grad\n" +
         "  conv2d.backward_weight(%layer1.0.bn1, %layer1.0.conv2.grad) -> @layer1.0.conv2.weight.grad, " +
@@ -647,7 +603,7 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "_  Layer1_0_conv1Shape\n" +
         "  conv2d.backward_data(%layer1.0.conv1.grad, " +
         "@layer1.0.conv1.weight) -> %relu.output.grad_part  Layer1_0_conv1Shape\n" +
-        "  add_scaled(%layer1.0.sum.grad, %relu.output.grad_part) -> %relu.output.grad  scale=1\n" +
+        "  add_scaled(%layer1.0.output.grad, %relu.output.grad_part) -> %relu.output.grad  scale=1\n" +
         "  // bn1\n" +
         "  relu.backward(%relu.output, %relu.output.grad) -> %relu.output.grad\n" +
         "  batch_norm.backward(%relu.output.grad, %conv1.output, @bn1.weight, %bn1.saved_mean, " +
@@ -662,14 +618,12 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "  // avgpool\n" +
         "  global_avg_pool.backward(%avgpool.output.grad) -> %layer3.0.output.grad\n" +
         "  // layer3 block 0\n" +
-        "  copy(%layer3.0.output.grad) -> %layer3.0.sum.grad\n" +
-        "  relu.backward(%layer3.0.output, %layer3.0.sum.grad) -> %layer3.0.sum.grad\n" +
-        "  scale(%layer3.0.sum.grad) -> %layer3.0.bn3.grad  factor=1\n" +
-        "  copy(%layer3.0.sum.grad) -> %layer3.0.downsample.1.grad\n" +
-        "  batch_norm.backward_inference(%layer3.0.downsample.1.grad, @layer3.0.downsample.1.weight, " +
+        "  relu.backward(%layer3.0.output, %layer3.0.output.grad) -> %layer3.0.output.grad\n" +
+        "  batch_norm.backward_inference(%layer3.0.output.grad, @layer3.0.downsample.1.weight, " +
         "@layer3.0.downsample.1.running_var) -> %layer3.0.downsample.0.grad\n" +
         "  conv2d.backward_data(%layer3.0.downsample.0.grad, " +
         "@layer3.0.downsample.0.weight) -> %layer2.0.output.grad  Layer3_0_downsample_0Shape\n" +
+        "  copy(%layer3.0.output.grad) -> %layer3.0.bn3.grad\n" +
         "  batch_norm.backward_inference(%layer3.0.bn3.grad, @layer3.0.bn3.weight, " +
         "@layer3.0.bn3.running_var) -> %layer3.0.conv3.grad\n" +
         "  conv2d.backward_data(%layer3.0.conv3.grad, " +
@@ -686,14 +640,12 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "@layer3.0.conv1.weight) -> %layer2.0.output.grad_part  Layer3_0_conv1Shape\n" +
         "  add_scaled(%layer2.0.output.grad, %layer2.0.output.grad_part) -> %layer2.0.output.grad  scale=1\n" +
         "  // layer2 block 0\n" +
-        "  copy(%layer2.0.output.grad) -> %layer2.0.sum.grad\n" +
-        "  relu.backward(%layer2.0.output, %layer2.0.sum.grad) -> %layer2.0.sum.grad\n" +
-        "  scale(%layer2.0.sum.grad) -> %layer2.0.bn2.grad  factor=1\n" +
-        "  copy(%layer2.0.sum.grad) -> %layer2.0.downsample.1.grad\n" +
-        "  batch_norm.backward_inference(%layer2.0.downsample.1.grad, @layer2.0.downsample.1.weight, " +
+        "  relu.backward(%layer2.0.output, %layer2.0.output.grad) -> %layer2.0.output.grad\n" +
+        "  batch_norm.backward_inference(%layer2.0.output.grad, @layer2.0.downsample.1.weight, " +
         "@layer2.0.downsample.1.running_var) -> %layer2.0.downsample.0.grad\n" +
         "  conv2d.backward_data(%layer2.0.downsample.0.grad, " +
         "@layer2.0.downsample.0.weight) -> %layer1.1.output.grad  Layer2_0_downsample_0Shape\n" +
+        "  copy(%layer2.0.output.grad) -> %layer2.0.bn2.grad\n" +
         "  batch_norm.backward_inference(%layer2.0.bn2.grad, @layer2.0.bn2.weight, " +
         "@layer2.0.bn2.running_var) -> %layer2.0.conv2.grad\n" +
         "  conv2d.backward_data(%layer2.0.conv2.grad, " +
@@ -705,10 +657,8 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "@layer2.0.conv1.weight) -> %layer1.1.output.grad_part  Layer2_0_conv1Shape\n" +
         "  add_scaled(%layer1.1.output.grad, %layer1.1.output.grad_part) -> %layer1.1.output.grad  scale=1\n" +
         "  // layer1 block 1\n" +
-        "  copy(%layer1.1.output.grad) -> %layer1.1.sum.grad\n" +
-        "  relu.backward(%layer1.1.output, %layer1.1.sum.grad) -> %layer1.1.sum.grad\n" +
-        "  scale(%layer1.1.sum.grad) -> %layer1.1.bn2.grad  factor=1\n" +
-        "  batch_norm.backward_inference(%layer1.1.bn2.grad, @layer1.1.bn2.weight, " +
+        "  relu.backward(%layer1.1.output, %layer1.1.output.grad) -> %layer1.1.output.grad\n" +
+        "  batch_norm.backward_inference(%layer1.1.output.grad, @layer1.1.bn2.weight, " +
         "@layer1.1.bn2.running_var) -> %layer1.1.conv2.grad\n" +
         "  conv2d.backward_data(%layer1.1.conv2.grad, " +
         "@layer1.1.conv2.weight) -> %layer1.1.bn1.grad  Layer1_0_conv1Shape\n" +
@@ -717,12 +667,10 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "@layer1.1.bn1.running_var) -> %layer1.1.conv1.grad\n" +
         "  conv2d.backward_data(%layer1.1.conv1.grad, " +
         "@layer1.1.conv1.weight) -> %layer1.0.output.grad_part  Layer1_0_conv1Shape\n" +
-        "  add_scaled(%layer1.1.sum.grad, %layer1.0.output.grad_part) -> %layer1.0.output.grad  scale=1\n" +
+        "  add_scaled(%layer1.1.output.grad, %layer1.0.output.grad_part) -> %layer1.0.output.grad  scale=1\n" +
         "  // layer1 block 0\n" +
-        "  copy(%layer1.0.output.grad) -> %layer1.0.sum.grad\n" +
-        "  relu.backward(%layer1.0.output, %layer1.0.sum.grad) -> %layer1.0.sum.grad\n" +
-        "  scale(%layer1.0.sum.grad) -> %layer1.0.bn2.grad  factor=1\n" +
-        "  batch_norm.backward_inference(%layer1.0.bn2.grad, @layer1.0.bn2.weight, " +
+        "  relu.backward(%layer1.0.output, %layer1.0.output.grad) -> %layer1.0.output.grad\n" +
+        "  batch_norm.backward_inference(%layer1.0.output.grad, @layer1.0.bn2.weight, " +
         "@layer1.0.bn2.running_var) -> %layer1.0.conv2.grad\n" +
         "  conv2d.backward_data(%layer1.0.conv2.grad, " +
         "@layer1.0.conv2.weight) -> %layer1.0.bn1.grad  Layer1_0_conv1Shape\n" +
@@ -731,7 +679,7 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "@layer1.0.bn1.running_var) -> %layer1.0.conv1.grad\n" +
         "  conv2d.backward_data(%layer1.0.conv1.grad, " +
         "@layer1.0.conv1.weight) -> %relu.output.grad_part  Layer1_0_conv1Shape\n" +
-        "  add_scaled(%layer1.0.sum.grad, %relu.output.grad_part) -> %relu.output.grad  scale=1\n" +
+        "  add_scaled(%layer1.0.output.grad, %relu.output.grad_part) -> %relu.output.grad  scale=1\n" +
         "  // bn1\n" +
         "  relu.backward(%relu.output, %relu.output.grad) -> %relu.output.grad\n" +
         "  batch_norm.backward_inference(%relu.output.grad, @bn1.weight, " +
@@ -994,41 +942,39 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
     private readonly float[] _floats3;
     // layer1.0.conv2, layer1.0.bn1.grad, relu.output.grad_part
     private readonly float[] _floats4;
-    // layer1.0.bn2, layer1.0.output, layer1.0.bn2.grad
+    // layer1.0.output, layer1.0.conv2.grad
     private readonly float[] _floats5;
-    // layer1.0.sum, layer1.1.conv1, layer1.0.output.grad, layer1.0.conv2.grad
+    // layer1.1.conv1, layer1.0.output.grad
     private readonly float[] _floats6;
-    // layer1.1.bn1, layer1.1.conv1.grad, layer1.0.sum.grad
+    // layer1.1.bn1, layer1.1.conv1.grad
     private readonly float[] _floats7;
     // layer1.1.conv2, layer1.1.bn1.grad, layer1.0.output.grad_part
     private readonly float[] _floats8;
-    // layer1.1.bn2, layer1.1.output, layer1.1.bn2.grad
+    // layer1.1.output, layer1.1.conv2.grad
     private readonly float[] _floats9;
-    // layer1.1.sum, layer1.1.output.grad, layer1.1.conv2.grad, layer2.0.bn2, layer2.0.output,
-// layer2.0.downsample.1.grad
+    // layer1.1.output.grad, layer2.0.bn2, layer2.0.output.grad_part, layer3.0.conv1
     private readonly float[] _floats10;
-    // layer1.1.sum.grad, layer1.1.output.grad_part, layer2.0.conv1
+    // layer1.1.output.grad_part, layer2.0.conv1
     private readonly float[] _floats11;
     // layer2.0.bn1, layer2.0.conv1.grad
     private readonly float[] _floats12;
     // layer2.0.conv2, layer2.0.bn1.grad
     private readonly float[] _floats13;
-    // layer2.0.downsample.0, layer2.0.conv2.grad
+    // layer2.0.downsample.0, layer2.0.bn2.grad
     private readonly float[] _floats14;
-    // layer2.0.downsample.1, layer2.0.output.grad, layer2.0.bn2.grad, layer3.0.bn3, layer3.0.output,
-// layer3.0.downsample.1.grad
+    // layer2.0.output, layer2.0.downsample.0.grad, layer2.0.conv2.grad
     private readonly float[] _floats15;
-    // layer2.0.sum, layer2.0.sum.grad, layer2.0.downsample.0.grad, layer2.0.output.grad_part, layer3.0.conv1
+    // layer2.0.output.grad, layer3.0.bn3, avgpool.output, avgpool.output.grad
     private readonly float[] _floats16;
     // layer3.0.bn1, layer3.0.conv1.grad
     private readonly float[] _floats17;
     // layer3.0.conv3, layer3.0.bn1.grad, layer3.0.bn2.grad
     private readonly float[] _floats18;
-    // layer3.0.downsample.0, layer3.0.conv3.grad, layer3.0.conv2.grad
+    // layer3.0.downsample.0, layer3.0.bn3.grad, layer3.0.conv2.grad
     private readonly float[] _floats19;
-    // layer3.0.downsample.1, layer3.0.output.grad, layer3.0.bn3.grad, avgpool.output
+    // layer3.0.output, layer3.0.downsample.0.grad, layer3.0.conv3.grad
     private readonly float[] _floats20;
-    // layer3.0.sum, layer3.0.sum.grad, layer3.0.downsample.0.grad, avgpool.output.grad
+    // layer3.0.output.grad
     private readonly float[] _floats21;
     // layer3.0.conv2
     private readonly float[] _floats22;
@@ -1250,29 +1196,31 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         _floats2 = AllocateStorage<float>("layer1.0.conv1 and the buffers sharing it", Layer1Elements, perImage: true);
         _floats3 = AllocateStorage<float>("layer1.0.bn1 and the buffers sharing it", Layer1Elements, perImage: true);
         _floats4 = AllocateStorage<float>("layer1.0.conv2 and the buffers sharing it", Layer1Elements, perImage: true);
-        _floats5 = AllocateStorage<float>("layer1.0.bn2 and the buffers sharing it", Layer1Elements, perImage: true);
-        _floats6 = AllocateStorage<float>("layer1.0.sum and the buffers sharing it", Layer1Elements, perImage: true);
+        _floats5 = AllocateStorage<float>("layer1.0.output and the buffers sharing it", Layer1Elements, perImage: true);
+        _floats6 = AllocateStorage<float>("layer1.1.conv1 and the buffers sharing it", Layer1Elements, perImage: true);
         _floats7 = AllocateStorage<float>("layer1.1.bn1 and the buffers sharing it", Layer1Elements, perImage: true);
         _floats8 = AllocateStorage<float>("layer1.1.conv2 and the buffers sharing it", Layer1Elements, perImage: true);
-        _floats9 = AllocateStorage<float>("layer1.1.bn2 and the buffers sharing it", Layer1Elements, perImage: true);
-        _floats10 = AllocateStorage<float>("layer1.1.sum and the buffers sharing it", Layer1Elements, perImage: true);
-        _floats11 = AllocateStorage<float>("layer1.1.sum.grad and the buffers sharing it", Layer1Elements,
+        _floats9 = AllocateStorage<float>("layer1.1.output and the buffers sharing it", Layer1Elements, perImage: true);
+        _floats10 = AllocateStorage<float>("layer1.1.output.grad and the buffers sharing it", Layer1Elements,
+            perImage: true);
+        _floats11 = AllocateStorage<float>("layer1.1.output.grad_part and the buffers sharing it", Layer1Elements,
             perImage: true);
         _floats12 = AllocateStorage<float>("layer2.0.bn1 and the buffers sharing it", Layer2Elements, perImage: true);
         _floats13 = AllocateStorage<float>("layer2.0.conv2 and the buffers sharing it", Layer2Elements, perImage: true);
         _floats14 = AllocateStorage<float>("layer2.0.downsample.0 and the buffers sharing it", Layer2Elements,
             perImage: true);
-        _floats15 = AllocateStorage<float>("layer2.0.downsample.1 and the buffers sharing it", Layer2Elements,
+        _floats15 = AllocateStorage<float>("layer2.0.output and the buffers sharing it", Layer2Elements,
             perImage: true);
-        _floats16 = AllocateStorage<float>("layer2.0.sum and the buffers sharing it", Layer2Elements, perImage: true);
+        _floats16 = AllocateStorage<float>("layer2.0.output.grad and the buffers sharing it", Layer2Elements,
+            perImage: true);
         _floats17 = AllocateStorage<float>("layer3.0.bn1 and the buffers sharing it", Layer3_4x8x8Elements,
             perImage: true);
         _floats18 = AllocateStorage<float>("layer3.0.conv3 and the buffers sharing it", Layer3Elements, perImage: true);
         _floats19 = AllocateStorage<float>("layer3.0.downsample.0 and the buffers sharing it", Layer3Elements,
             perImage: true);
-        _floats20 = AllocateStorage<float>("layer3.0.downsample.1 and the buffers sharing it", Layer3Elements,
+        _floats20 = AllocateStorage<float>("layer3.0.output and the buffers sharing it", Layer3Elements,
             perImage: true);
-        _floats21 = AllocateStorage<float>("layer3.0.sum and the buffers sharing it", Layer3Elements, perImage: true);
+        _floats21 = AllocateStorage<float>("layer3.0.output.grad", Layer3Elements, perImage: true);
         _floats22 = AllocateStorage<float>("layer3.0.conv2", Layer3_4x4x4Elements, perImage: true);
         _floats23 = AllocateStorage<float>("layer3.0.bn2", Layer3_4x4x4Elements, perImage: true);
         _floats24 = AllocateStorage<float>("fc.output", FcElements, perImage: true);
@@ -1518,25 +1466,17 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         _lastCount = n;
         global::System.Span<float> reluOutput = Slice(_floats1, n * ReluElements);
         global::System.Span<float> layer10Bn1 = Slice(_floats3, n * Layer1Elements);
-        global::System.Span<float> layer10Bn2 = Slice(_floats5, n * Layer1Elements);
-        global::System.Span<float> layer10Sum = Slice(_floats6, n * Layer1Elements);
         global::System.Span<float> layer10Output = Slice(_floats5, n * Layer1Elements);
         global::System.Span<float> layer11Bn1 = Slice(_floats7, n * Layer1Elements);
-        global::System.Span<float> layer11Bn2 = Slice(_floats9, n * Layer1Elements);
-        global::System.Span<float> layer11Sum = Slice(_floats10, n * Layer1Elements);
         global::System.Span<float> layer11Output = Slice(_floats9, n * Layer1Elements);
         global::System.Span<float> layer20Bn1 = Slice(_floats12, n * Layer2Elements);
         global::System.Span<float> layer20Bn2 = Slice(_floats10, n * Layer2Elements);
-        global::System.Span<float> layer20Downsample1 = Slice(_floats15, n * Layer2Elements);
-        global::System.Span<float> layer20Sum = Slice(_floats16, n * Layer2Elements);
-        global::System.Span<float> layer20Output = Slice(_floats10, n * Layer2Elements);
+        global::System.Span<float> layer20Output = Slice(_floats15, n * Layer2Elements);
         global::System.Span<float> layer30Bn1 = Slice(_floats17, n * Layer3_4x8x8Elements);
         global::System.Span<float> layer30Bn2 = Slice(_floats23, n * Layer3_4x4x4Elements);
-        global::System.Span<float> layer30Bn3 = Slice(_floats15, n * Layer3Elements);
-        global::System.Span<float> layer30Downsample1 = Slice(_floats20, n * Layer3Elements);
-        global::System.Span<float> layer30Sum = Slice(_floats21, n * Layer3Elements);
-        global::System.Span<float> layer30Output = Slice(_floats15, n * Layer3Elements);
-        global::System.Span<float> avgpoolOutput = Slice(_floats20, n * AvgpoolElements);
+        global::System.Span<float> layer30Bn3 = Slice(_floats16, n * Layer3Elements);
+        global::System.Span<float> layer30Output = Slice(_floats20, n * Layer3Elements);
+        global::System.Span<float> avgpoolOutput = Slice(_floats16, n * AvgpoolElements);
         global::System.Span<float> fcOutput = Slice(_floats24, n * FcElements);
         global::System.Span<float> conv1FoldedWeight = Slice(_floats33, Conv1WeightElements);
         global::System.Span<float> conv1FoldedBias = Slice(_floats73, Conv1Channels);
@@ -1569,17 +1509,15 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, reluOutput, layer10Conv1FoldedWeight,
             layer10Conv1FoldedBias, layer10Bn1, n, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, layer10Bn1, layer10Conv2FoldedWeight,
-            layer10Conv2FoldedBias, layer10Bn2, n, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(reluOutput, 1f, layer10Bn2, layer10Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer10Sum, layer10Output);
+            layer10Conv2FoldedBias, layer10Output, n, global::NetCompiler.Kernels.Activation.Relu,
+            residual: reluOutput);
         // layer1 block 1: 2 x BasicBlock(8, 8), 8x16x16 -> 8x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, layer10Output,
             layer11Conv1FoldedWeight, layer11Conv1FoldedBias, layer11Bn1, n,
             global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, layer11Bn1, layer11Conv2FoldedWeight,
-            layer11Conv2FoldedBias, layer11Bn2, n, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer10Output, 1f, layer11Bn2, layer11Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer11Sum, layer11Output);
+            layer11Conv2FoldedBias, layer11Output, n, global::NetCompiler.Kernels.Activation.Relu,
+            residual: layer10Output);
         // layer2 block 0: 1 x BasicBlock(8, 16, stride=2, downsample), 8x16x16 -> 16x8x8
         global::NetCompiler.Kernels.Conv2d.Forward<Layer2_0_conv1Shape>(context, layer11Output,
             layer20Conv1FoldedWeight, layer20Conv1FoldedBias, layer20Bn1, n,
@@ -1587,10 +1525,8 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.Forward<Layer2_0_conv2Shape>(context, layer20Bn1, layer20Conv2FoldedWeight,
             layer20Conv2FoldedBias, layer20Bn2, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Conv2d.Forward<Layer2_0_downsample_0Shape>(context, layer11Output,
-            layer20Downsample0FoldedWeight, layer20Downsample0FoldedBias, layer20Downsample1, n,
-            global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer20Downsample1, 1f, layer20Bn2, layer20Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer20Sum, layer20Output);
+            layer20Downsample0FoldedWeight, layer20Downsample0FoldedBias, layer20Output, n,
+            global::NetCompiler.Kernels.Activation.Relu, residual: layer20Bn2);
         // layer3 block 0: 1 x Bottleneck(16, 4, out=16, stride=2, downsample), 16x8x8 -> 16x4x4
         global::NetCompiler.Kernels.Conv2d.Forward<Layer3_0_conv1Shape>(context, layer20Output,
             layer30Conv1FoldedWeight, layer30Conv1FoldedBias, layer30Bn1, n,
@@ -1600,10 +1536,8 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.Forward<Layer3_0_conv3Shape>(context, layer30Bn2, layer30Conv3FoldedWeight,
             layer30Conv3FoldedBias, layer30Bn3, n, global::NetCompiler.Kernels.Activation.None);
         global::NetCompiler.Kernels.Conv2d.Forward<Layer3_0_downsample_0Shape>(context, layer20Output,
-            layer30Downsample0FoldedWeight, layer30Downsample0FoldedBias, layer30Downsample1, n,
-            global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer30Downsample1, 1f, layer30Bn3, layer30Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer30Sum, layer30Output);
+            layer30Downsample0FoldedWeight, layer30Downsample0FoldedBias, layer30Output, n,
+            global::NetCompiler.Kernels.Activation.Relu, residual: layer30Bn3);
         // avgpool: AdaptiveAvgPool2d(1), 16x4x4 -> 16x1x1
         global::NetCompiler.Kernels.GlobalAvgPool.Forward(context, layer30Output, avgpoolOutput, n, 16, 16);
         // fc: Linear(16, 10), 16x1x1 -> 10
@@ -1621,34 +1555,26 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> layer10Conv1 = Slice(_floats2, n * Layer1Elements);
         global::System.Span<float> layer10Bn1 = Slice(_floats3, n * Layer1Elements);
         global::System.Span<float> layer10Conv2 = Slice(_floats4, n * Layer1Elements);
-        global::System.Span<float> layer10Bn2 = Slice(_floats5, n * Layer1Elements);
-        global::System.Span<float> layer10Sum = Slice(_floats6, n * Layer1Elements);
         global::System.Span<float> layer10Output = Slice(_floats5, n * Layer1Elements);
         global::System.Span<float> layer11Conv1 = Slice(_floats6, n * Layer1Elements);
         global::System.Span<float> layer11Bn1 = Slice(_floats7, n * Layer1Elements);
         global::System.Span<float> layer11Conv2 = Slice(_floats8, n * Layer1Elements);
-        global::System.Span<float> layer11Bn2 = Slice(_floats9, n * Layer1Elements);
-        global::System.Span<float> layer11Sum = Slice(_floats10, n * Layer1Elements);
         global::System.Span<float> layer11Output = Slice(_floats9, n * Layer1Elements);
         global::System.Span<float> layer20Conv1 = Slice(_floats11, n * Layer2Elements);
         global::System.Span<float> layer20Bn1 = Slice(_floats12, n * Layer2Elements);
         global::System.Span<float> layer20Conv2 = Slice(_floats13, n * Layer2Elements);
         global::System.Span<float> layer20Bn2 = Slice(_floats10, n * Layer2Elements);
         global::System.Span<float> layer20Downsample0 = Slice(_floats14, n * Layer2Elements);
-        global::System.Span<float> layer20Downsample1 = Slice(_floats15, n * Layer2Elements);
-        global::System.Span<float> layer20Sum = Slice(_floats16, n * Layer2Elements);
-        global::System.Span<float> layer20Output = Slice(_floats10, n * Layer2Elements);
-        global::System.Span<float> layer30Conv1 = Slice(_floats16, n * Layer3_4x8x8Elements);
+        global::System.Span<float> layer20Output = Slice(_floats15, n * Layer2Elements);
+        global::System.Span<float> layer30Conv1 = Slice(_floats10, n * Layer3_4x8x8Elements);
         global::System.Span<float> layer30Bn1 = Slice(_floats17, n * Layer3_4x8x8Elements);
         global::System.Span<float> layer30Conv2 = Slice(_floats22, n * Layer3_4x4x4Elements);
         global::System.Span<float> layer30Bn2 = Slice(_floats23, n * Layer3_4x4x4Elements);
         global::System.Span<float> layer30Conv3 = Slice(_floats18, n * Layer3Elements);
-        global::System.Span<float> layer30Bn3 = Slice(_floats15, n * Layer3Elements);
+        global::System.Span<float> layer30Bn3 = Slice(_floats16, n * Layer3Elements);
         global::System.Span<float> layer30Downsample0 = Slice(_floats19, n * Layer3Elements);
-        global::System.Span<float> layer30Downsample1 = Slice(_floats20, n * Layer3Elements);
-        global::System.Span<float> layer30Sum = Slice(_floats21, n * Layer3Elements);
-        global::System.Span<float> layer30Output = Slice(_floats15, n * Layer3Elements);
-        global::System.Span<float> avgpoolOutput = Slice(_floats20, n * AvgpoolElements);
+        global::System.Span<float> layer30Output = Slice(_floats20, n * Layer3Elements);
+        global::System.Span<float> avgpoolOutput = Slice(_floats16, n * AvgpoolElements);
         global::System.Span<float> fcOutput = Slice(_floats24, n * FcElements);
         // conv1: Conv2d(3, 8, kernel_size=3, padding=1, bias=False), 3x16x16 -> 8x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Conv1Shape>(context, images, _conv1Weight.Value, default,
@@ -1665,11 +1591,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, layer10Bn1, _layer10Conv2Weight.Value,
             default, layer10Conv2, n, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, layer10Conv2, layer10Bn2,
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, layer10Conv2, layer10Output,
             _layer10Bn2Weight.Value, _layer10Bn2Bias.Value, _layer10Bn2RunningMean.Value, _layer10Bn2RunningVar.Value,
-            n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(reluOutput, 1f, layer10Bn2, layer10Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer10Sum, layer10Output);
+            n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu, residual: reluOutput);
         // layer1 block 1: 2 x BasicBlock(8, 8), 8x16x16 -> 8x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, layer10Output,
             _layer11Conv1Weight.Value, default, layer11Conv1, n, global::NetCompiler.Kernels.Activation.None);
@@ -1678,11 +1602,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, layer11Bn1, _layer11Conv2Weight.Value,
             default, layer11Conv2, n, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, layer11Conv2, layer11Bn2,
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, layer11Conv2, layer11Output,
             _layer11Bn2Weight.Value, _layer11Bn2Bias.Value, _layer11Bn2RunningMean.Value, _layer11Bn2RunningVar.Value,
-            n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer10Output, 1f, layer11Bn2, layer11Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer11Sum, layer11Output);
+            n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu, residual: layer10Output);
         // layer2 block 0: 1 x BasicBlock(8, 16, stride=2, downsample), 8x16x16 -> 16x8x8
         global::NetCompiler.Kernels.Conv2d.Forward<Layer2_0_conv1Shape>(context, layer11Output,
             _layer20Conv1Weight.Value, default, layer20Conv1, n, global::NetCompiler.Kernels.Activation.None);
@@ -1697,11 +1619,10 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.Forward<Layer2_0_downsample_0Shape>(context, layer11Output,
             _layer20Downsample0Weight.Value, default, layer20Downsample0, n,
             global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, layer20Downsample0, layer20Downsample1,
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, layer20Downsample0, layer20Output,
             _layer20Downsample1Weight.Value, _layer20Downsample1Bias.Value, _layer20Downsample1RunningMean.Value,
-            _layer20Downsample1RunningVar.Value, n, 16, 64, eps: 1E-05f, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer20Downsample1, 1f, layer20Bn2, layer20Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer20Sum, layer20Output);
+            _layer20Downsample1RunningVar.Value, n, 16, 64, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu,
+            residual: layer20Bn2);
         // layer3 block 0: 1 x Bottleneck(16, 4, out=16, stride=2, downsample), 16x8x8 -> 16x4x4
         global::NetCompiler.Kernels.Conv2d.Forward<Layer3_0_conv1Shape>(context, layer20Output,
             _layer30Conv1Weight.Value, default, layer30Conv1, n, global::NetCompiler.Kernels.Activation.None);
@@ -1721,11 +1642,10 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.Forward<Layer3_0_downsample_0Shape>(context, layer20Output,
             _layer30Downsample0Weight.Value, default, layer30Downsample0, n,
             global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, layer30Downsample0, layer30Downsample1,
+        global::NetCompiler.Kernels.BatchNorm.ForwardInference(context, layer30Downsample0, layer30Output,
             _layer30Downsample1Weight.Value, _layer30Downsample1Bias.Value, _layer30Downsample1RunningMean.Value,
-            _layer30Downsample1RunningVar.Value, n, 16, 16, eps: 1E-05f, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer30Downsample1, 1f, layer30Bn3, layer30Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer30Sum, layer30Output);
+            _layer30Downsample1RunningVar.Value, n, 16, 16, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu,
+            residual: layer30Bn3);
         // avgpool: AdaptiveAvgPool2d(1), 16x4x4 -> 16x1x1
         global::NetCompiler.Kernels.GlobalAvgPool.Forward(context, layer30Output, avgpoolOutput, n, 16, 16);
         // fc: Linear(16, 10), 16x1x1 -> 10
@@ -1749,11 +1669,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> layer10Bn1SavedInvStd = Slice(_floats62, Layer1Channels);
         global::System.Span<float> layer10Bn1SavedVariance = Slice(_floats63, Layer1Channels);
         global::System.Span<float> layer10Conv2 = Slice(_floats4, n * Layer1Elements);
-        global::System.Span<float> layer10Bn2 = Slice(_floats5, n * Layer1Elements);
         global::System.Span<float> layer10Bn2SavedMean = Slice(_floats64, Layer1Channels);
         global::System.Span<float> layer10Bn2SavedInvStd = Slice(_floats65, Layer1Channels);
         global::System.Span<float> layer10Bn2SavedVariance = Slice(_floats66, Layer1Channels);
-        global::System.Span<float> layer10Sum = Slice(_floats6, n * Layer1Elements);
         global::System.Span<float> layer10Output = Slice(_floats5, n * Layer1Elements);
         global::System.Span<float> layer11Conv1 = Slice(_floats6, n * Layer1Elements);
         global::System.Span<float> layer11Bn1 = Slice(_floats7, n * Layer1Elements);
@@ -1761,11 +1679,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> layer11Bn1SavedInvStd = Slice(_floats68, Layer1Channels);
         global::System.Span<float> layer11Bn1SavedVariance = Slice(_floats69, Layer1Channels);
         global::System.Span<float> layer11Conv2 = Slice(_floats8, n * Layer1Elements);
-        global::System.Span<float> layer11Bn2 = Slice(_floats9, n * Layer1Elements);
         global::System.Span<float> layer11Bn2SavedMean = Slice(_floats70, Layer1Channels);
         global::System.Span<float> layer11Bn2SavedInvStd = Slice(_floats71, Layer1Channels);
         global::System.Span<float> layer11Bn2SavedVariance = Slice(_floats72, Layer1Channels);
-        global::System.Span<float> layer11Sum = Slice(_floats10, n * Layer1Elements);
         global::System.Span<float> layer11Output = Slice(_floats9, n * Layer1Elements);
         global::System.Span<float> layer20Conv1 = Slice(_floats11, n * Layer2Elements);
         global::System.Span<float> layer20Bn1 = Slice(_floats12, n * Layer2Elements);
@@ -1778,13 +1694,11 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> layer20Bn2SavedInvStd = Slice(_floats42, Layer2Channels);
         global::System.Span<float> layer20Bn2SavedVariance = Slice(_floats43, Layer2Channels);
         global::System.Span<float> layer20Downsample0 = Slice(_floats14, n * Layer2Elements);
-        global::System.Span<float> layer20Downsample1 = Slice(_floats15, n * Layer2Elements);
         global::System.Span<float> layer20Downsample1SavedMean = Slice(_floats44, Layer2Channels);
         global::System.Span<float> layer20Downsample1SavedInvStd = Slice(_floats45, Layer2Channels);
         global::System.Span<float> layer20Downsample1SavedVariance = Slice(_floats46, Layer2Channels);
-        global::System.Span<float> layer20Sum = Slice(_floats16, n * Layer2Elements);
-        global::System.Span<float> layer20Output = Slice(_floats10, n * Layer2Elements);
-        global::System.Span<float> layer30Conv1 = Slice(_floats16, n * Layer3_4x8x8Elements);
+        global::System.Span<float> layer20Output = Slice(_floats15, n * Layer2Elements);
+        global::System.Span<float> layer30Conv1 = Slice(_floats10, n * Layer3_4x8x8Elements);
         global::System.Span<float> layer30Bn1 = Slice(_floats17, n * Layer3_4x8x8Elements);
         global::System.Span<float> layer30Bn1SavedMean = Slice(_floats78, Layer3Channels);
         global::System.Span<float> layer30Bn1SavedInvStd = Slice(_floats79, Layer3Channels);
@@ -1795,57 +1709,47 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> layer30Bn2SavedInvStd = Slice(_floats82, Layer3Channels);
         global::System.Span<float> layer30Bn2SavedVariance = Slice(_floats83, Layer3Channels);
         global::System.Span<float> layer30Conv3 = Slice(_floats18, n * Layer3Elements);
-        global::System.Span<float> layer30Bn3 = Slice(_floats15, n * Layer3Elements);
+        global::System.Span<float> layer30Bn3 = Slice(_floats16, n * Layer3Elements);
         global::System.Span<float> layer30Bn3SavedMean = Slice(_floats47, Layer3Channels_16);
         global::System.Span<float> layer30Bn3SavedInvStd = Slice(_floats48, Layer3Channels_16);
         global::System.Span<float> layer30Bn3SavedVariance = Slice(_floats49, Layer3Channels_16);
         global::System.Span<float> layer30Downsample0 = Slice(_floats19, n * Layer3Elements);
-        global::System.Span<float> layer30Downsample1 = Slice(_floats20, n * Layer3Elements);
         global::System.Span<float> layer30Downsample1SavedMean = Slice(_floats50, Layer3Channels_16);
         global::System.Span<float> layer30Downsample1SavedInvStd = Slice(_floats51, Layer3Channels_16);
         global::System.Span<float> layer30Downsample1SavedVariance = Slice(_floats52, Layer3Channels_16);
-        global::System.Span<float> layer30Sum = Slice(_floats21, n * Layer3Elements);
-        global::System.Span<float> layer30Output = Slice(_floats15, n * Layer3Elements);
-        global::System.Span<float> avgpoolOutput = Slice(_floats20, n * AvgpoolElements);
+        global::System.Span<float> layer30Output = Slice(_floats20, n * Layer3Elements);
+        global::System.Span<float> avgpoolOutput = Slice(_floats16, n * AvgpoolElements);
         global::System.Span<float> fcOutput = Slice(_floats24, n * FcElements);
         global::System.Span<float> fcOutputGrad = Slice(_floats25, n * FcElements);
-        global::System.Span<float> avgpoolOutputGrad = Slice(_floats21, n * AvgpoolElements);
-        global::System.Span<float> layer30OutputGrad = Slice(_floats20, n * Layer3Elements);
-        global::System.Span<float> layer30SumGrad = Slice(_floats21, n * Layer3Elements);
-        global::System.Span<float> layer30Bn3Grad = Slice(_floats20, n * Layer3Elements);
-        global::System.Span<float> layer30Downsample1Grad = Slice(_floats15, n * Layer3Elements);
-        global::System.Span<float> layer30Downsample0Grad = Slice(_floats21, n * Layer3Elements);
-        global::System.Span<float> layer20OutputGrad = Slice(_floats15, n * Layer2Elements);
-        global::System.Span<float> layer30Conv3Grad = Slice(_floats19, n * Layer3Elements);
+        global::System.Span<float> avgpoolOutputGrad = Slice(_floats16, n * AvgpoolElements);
+        global::System.Span<float> layer30OutputGrad = Slice(_floats21, n * Layer3Elements);
+        global::System.Span<float> layer30Downsample0Grad = Slice(_floats20, n * Layer3Elements);
+        global::System.Span<float> layer20OutputGrad = Slice(_floats16, n * Layer2Elements);
+        global::System.Span<float> layer30Bn3Grad = Slice(_floats19, n * Layer3Elements);
+        global::System.Span<float> layer30Conv3Grad = Slice(_floats20, n * Layer3Elements);
         global::System.Span<float> layer30Bn2Grad = Slice(_floats18, n * Layer3_4x4x4Elements);
         global::System.Span<float> layer30Conv2Grad = Slice(_floats19, n * Layer3_4x4x4Elements);
         global::System.Span<float> layer30Bn1Grad = Slice(_floats18, n * Layer3_4x8x8Elements);
         global::System.Span<float> layer30Conv1Grad = Slice(_floats17, n * Layer3_4x8x8Elements);
-        global::System.Span<float> layer20SumGrad = Slice(_floats16, n * Layer2Elements);
-        global::System.Span<float> layer20Bn2Grad = Slice(_floats15, n * Layer2Elements);
-        global::System.Span<float> layer20Downsample1Grad = Slice(_floats10, n * Layer2Elements);
-        global::System.Span<float> layer20Downsample0Grad = Slice(_floats16, n * Layer2Elements);
+        global::System.Span<float> layer20Downsample0Grad = Slice(_floats15, n * Layer2Elements);
         global::System.Span<float> layer11OutputGrad = Slice(_floats10, n * Layer1Elements);
-        global::System.Span<float> layer20Conv2Grad = Slice(_floats14, n * Layer2Elements);
+        global::System.Span<float> layer20Bn2Grad = Slice(_floats14, n * Layer2Elements);
+        global::System.Span<float> layer20Conv2Grad = Slice(_floats15, n * Layer2Elements);
         global::System.Span<float> layer20Bn1Grad = Slice(_floats13, n * Layer2Elements);
         global::System.Span<float> layer20Conv1Grad = Slice(_floats12, n * Layer2Elements);
-        global::System.Span<float> layer11SumGrad = Slice(_floats11, n * Layer1Elements);
-        global::System.Span<float> layer11Bn2Grad = Slice(_floats9, n * Layer1Elements);
-        global::System.Span<float> layer11Conv2Grad = Slice(_floats10, n * Layer1Elements);
+        global::System.Span<float> layer11Conv2Grad = Slice(_floats9, n * Layer1Elements);
         global::System.Span<float> layer11Bn1Grad = Slice(_floats8, n * Layer1Elements);
         global::System.Span<float> layer11Conv1Grad = Slice(_floats7, n * Layer1Elements);
         global::System.Span<float> layer10OutputGrad = Slice(_floats6, n * Layer1Elements);
-        global::System.Span<float> layer10SumGrad = Slice(_floats7, n * Layer1Elements);
-        global::System.Span<float> layer10Bn2Grad = Slice(_floats5, n * Layer1Elements);
-        global::System.Span<float> layer10Conv2Grad = Slice(_floats6, n * Layer1Elements);
+        global::System.Span<float> layer10Conv2Grad = Slice(_floats5, n * Layer1Elements);
         global::System.Span<float> layer10Bn1Grad = Slice(_floats4, n * Layer1Elements);
         global::System.Span<float> layer10Conv1Grad = Slice(_floats3, n * Layer1Elements);
         global::System.Span<float> reluOutputGrad = Slice(_floats2, n * ReluElements);
         global::System.Span<float> conv1OutputGrad = Slice(_floats1, n * Conv1Elements);
-        global::System.Span<float> layer20OutputGradPart_135 = Slice(_floats16, n * Layer2Elements);
-        global::System.Span<float> layer11OutputGradPart_136 = Slice(_floats11, n * Layer1Elements);
-        global::System.Span<float> layer10OutputGradPart_137 = Slice(_floats8, n * Layer1Elements);
-        global::System.Span<float> reluOutputGradPart_138 = Slice(_floats4, n * ReluElements);
+        global::System.Span<float> layer20OutputGradPart_127 = Slice(_floats10, n * Layer2Elements);
+        global::System.Span<float> layer11OutputGradPart_128 = Slice(_floats11, n * Layer1Elements);
+        global::System.Span<float> layer10OutputGradPart_129 = Slice(_floats8, n * Layer1Elements);
+        global::System.Span<float> reluOutputGradPart_130 = Slice(_floats4, n * ReluElements);
         // conv1: Conv2d(3, 8, kernel_size=3, padding=1, bias=False), 3x16x16 -> 8x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Conv1Shape>(context, images, _conv1Weight.Value, default,
             conv1Output, n, global::NetCompiler.Kernels.Activation.None);
@@ -1861,11 +1765,10 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             layer10Bn1SavedVariance, n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, layer10Bn1, _layer10Conv2Weight.Value,
             default, layer10Conv2, n, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, layer10Conv2, layer10Bn2,
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, layer10Conv2, layer10Output,
             _layer10Bn2Weight.Value, _layer10Bn2Bias.Value, layer10Bn2SavedMean, layer10Bn2SavedInvStd,
-            layer10Bn2SavedVariance, n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(reluOutput, 1f, layer10Bn2, layer10Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer10Sum, layer10Output);
+            layer10Bn2SavedVariance, n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu,
+            residual: reluOutput);
         // layer1 block 1: 2 x BasicBlock(8, 8), 8x16x16 -> 8x16x16
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, layer10Output,
             _layer11Conv1Weight.Value, default, layer11Conv1, n, global::NetCompiler.Kernels.Activation.None);
@@ -1874,11 +1777,10 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             layer11Bn1SavedVariance, n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu);
         global::NetCompiler.Kernels.Conv2d.Forward<Layer1_0_conv1Shape>(context, layer11Bn1, _layer11Conv2Weight.Value,
             default, layer11Conv2, n, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, layer11Conv2, layer11Bn2,
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, layer11Conv2, layer11Output,
             _layer11Bn2Weight.Value, _layer11Bn2Bias.Value, layer11Bn2SavedMean, layer11Bn2SavedInvStd,
-            layer11Bn2SavedVariance, n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer10Output, 1f, layer11Bn2, layer11Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer11Sum, layer11Output);
+            layer11Bn2SavedVariance, n, 8, 256, eps: 1E-05f, global::NetCompiler.Kernels.Activation.Relu,
+            residual: layer10Output);
         // layer2 block 0: 1 x BasicBlock(8, 16, stride=2, downsample), 8x16x16 -> 16x8x8
         global::NetCompiler.Kernels.Conv2d.Forward<Layer2_0_conv1Shape>(context, layer11Output,
             _layer20Conv1Weight.Value, default, layer20Conv1, n, global::NetCompiler.Kernels.Activation.None);
@@ -1893,12 +1795,10 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.Forward<Layer2_0_downsample_0Shape>(context, layer11Output,
             _layer20Downsample0Weight.Value, default, layer20Downsample0, n,
             global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, layer20Downsample0, layer20Downsample1,
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, layer20Downsample0, layer20Output,
             _layer20Downsample1Weight.Value, _layer20Downsample1Bias.Value, layer20Downsample1SavedMean,
             layer20Downsample1SavedInvStd, layer20Downsample1SavedVariance, n, 16, 64, eps: 1E-05f,
-            global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer20Downsample1, 1f, layer20Bn2, layer20Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer20Sum, layer20Output);
+            global::NetCompiler.Kernels.Activation.Relu, residual: layer20Bn2);
         // layer3 block 0: 1 x Bottleneck(16, 4, out=16, stride=2, downsample), 16x8x8 -> 16x4x4
         global::NetCompiler.Kernels.Conv2d.Forward<Layer3_0_conv1Shape>(context, layer20Output,
             _layer30Conv1Weight.Value, default, layer30Conv1, n, global::NetCompiler.Kernels.Activation.None);
@@ -1918,12 +1818,10 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.Forward<Layer3_0_downsample_0Shape>(context, layer20Output,
             _layer30Downsample0Weight.Value, default, layer30Downsample0, n,
             global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, layer30Downsample0, layer30Downsample1,
+        global::NetCompiler.Kernels.BatchNorm.ForwardTraining(context, layer30Downsample0, layer30Output,
             _layer30Downsample1Weight.Value, _layer30Downsample1Bias.Value, layer30Downsample1SavedMean,
             layer30Downsample1SavedInvStd, layer30Downsample1SavedVariance, n, 16, 16, eps: 1E-05f,
-            global::NetCompiler.Kernels.Activation.None);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer30Downsample1, 1f, layer30Bn3, layer30Sum);
-        global::NetCompiler.Kernels.Activation.Relu.Forward(layer30Sum, layer30Output);
+            global::NetCompiler.Kernels.Activation.Relu, residual: layer30Bn3);
         // avgpool: AdaptiveAvgPool2d(1), 16x4x4 -> 16x1x1
         global::NetCompiler.Kernels.GlobalAvgPool.Forward(context, layer30Output, avgpoolOutput, n, 16, 16);
         // fc: Linear(16, 10), 16x1x1 -> 10
@@ -1973,17 +1871,15 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         // avgpool: AdaptiveAvgPool2d(1), 16x4x4 -> 16x1x1
         global::NetCompiler.Kernels.GlobalAvgPool.Backward(context, avgpoolOutputGrad, layer30OutputGrad, n, 16, 16);
         // layer3 block 0: 1 x Bottleneck(16, 4, out=16, stride=2, downsample), 16x8x8 -> 16x4x4
-        layer30OutputGrad.CopyTo(layer30SumGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer30Output, layer30SumGrad);
-        global::NetCompiler.Kernels.Elementwise.Scale(layer30SumGrad, 1f, layer30Bn3Grad);
-        layer30SumGrad.CopyTo(layer30Downsample1Grad);
-        global::NetCompiler.Kernels.BatchNorm.Backward(context, layer30Downsample1Grad, layer30Downsample0,
+        global::NetCompiler.Kernels.Activation.Relu.Backward(layer30Output, layer30OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, layer30OutputGrad, layer30Downsample0,
             _layer30Downsample1Weight.Value, layer30Downsample1SavedMean, layer30Downsample1SavedInvStd,
             layer30Downsample0Grad, _layer30Downsample1Weight.Gradient, _layer30Downsample1Bias.Gradient, n, 16, 16);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer3_0_downsample_0Shape>(context, layer20Output,
             layer30Downsample0Grad, _layer30Downsample0Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer3_0_downsample_0Shape>(context, layer30Downsample0Grad,
             _layer30Downsample0Weight.Value, layer20OutputGrad, n);
+        layer30OutputGrad.CopyTo(layer30Bn3Grad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, layer30Bn3Grad, layer30Conv3, _layer30Bn3Weight.Value,
             layer30Bn3SavedMean, layer30Bn3SavedInvStd, layer30Conv3Grad, _layer30Bn3Weight.Gradient,
             _layer30Bn3Bias.Gradient, n, 16, 16);
@@ -2006,21 +1902,19 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer3_0_conv1Shape>(context, layer20Output, layer30Conv1Grad,
             _layer30Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer3_0_conv1Shape>(context, layer30Conv1Grad,
-            _layer30Conv1Weight.Value, layer20OutputGradPart_135, n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer20OutputGrad, 1f, layer20OutputGradPart_135,
+            _layer30Conv1Weight.Value, layer20OutputGradPart_127, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(layer20OutputGrad, 1f, layer20OutputGradPart_127,
             layer20OutputGrad);
         // layer2 block 0: 1 x BasicBlock(8, 16, stride=2, downsample), 8x16x16 -> 16x8x8
-        layer20OutputGrad.CopyTo(layer20SumGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer20Output, layer20SumGrad);
-        global::NetCompiler.Kernels.Elementwise.Scale(layer20SumGrad, 1f, layer20Bn2Grad);
-        layer20SumGrad.CopyTo(layer20Downsample1Grad);
-        global::NetCompiler.Kernels.BatchNorm.Backward(context, layer20Downsample1Grad, layer20Downsample0,
+        global::NetCompiler.Kernels.Activation.Relu.Backward(layer20Output, layer20OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, layer20OutputGrad, layer20Downsample0,
             _layer20Downsample1Weight.Value, layer20Downsample1SavedMean, layer20Downsample1SavedInvStd,
             layer20Downsample0Grad, _layer20Downsample1Weight.Gradient, _layer20Downsample1Bias.Gradient, n, 16, 64);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer2_0_downsample_0Shape>(context, layer11Output,
             layer20Downsample0Grad, _layer20Downsample0Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer2_0_downsample_0Shape>(context, layer20Downsample0Grad,
             _layer20Downsample0Weight.Value, layer11OutputGrad, n);
+        layer20OutputGrad.CopyTo(layer20Bn2Grad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, layer20Bn2Grad, layer20Conv2, _layer20Bn2Weight.Value,
             layer20Bn2SavedMean, layer20Bn2SavedInvStd, layer20Conv2Grad, _layer20Bn2Weight.Gradient,
             _layer20Bn2Bias.Gradient, n, 16, 64);
@@ -2035,16 +1929,14 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer2_0_conv1Shape>(context, layer11Output, layer20Conv1Grad,
             _layer20Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer2_0_conv1Shape>(context, layer20Conv1Grad,
-            _layer20Conv1Weight.Value, layer11OutputGradPart_136, n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer11OutputGrad, 1f, layer11OutputGradPart_136,
+            _layer20Conv1Weight.Value, layer11OutputGradPart_128, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(layer11OutputGrad, 1f, layer11OutputGradPart_128,
             layer11OutputGrad);
         // layer1 block 1: 2 x BasicBlock(8, 8), 8x16x16 -> 8x16x16
-        layer11OutputGrad.CopyTo(layer11SumGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer11Output, layer11SumGrad);
-        global::NetCompiler.Kernels.Elementwise.Scale(layer11SumGrad, 1f, layer11Bn2Grad);
-        global::NetCompiler.Kernels.BatchNorm.Backward(context, layer11Bn2Grad, layer11Conv2, _layer11Bn2Weight.Value,
-            layer11Bn2SavedMean, layer11Bn2SavedInvStd, layer11Conv2Grad, _layer11Bn2Weight.Gradient,
-            _layer11Bn2Bias.Gradient, n, 8, 256);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(layer11Output, layer11OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, layer11OutputGrad, layer11Conv2,
+            _layer11Bn2Weight.Value, layer11Bn2SavedMean, layer11Bn2SavedInvStd, layer11Conv2Grad,
+            _layer11Bn2Weight.Gradient, _layer11Bn2Bias.Gradient, n, 8, 256);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer1_0_conv1Shape>(context, layer11Bn1, layer11Conv2Grad,
             _layer11Conv2Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer11Conv2Grad,
@@ -2056,16 +1948,14 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer1_0_conv1Shape>(context, layer10Output, layer11Conv1Grad,
             _layer11Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer11Conv1Grad,
-            _layer11Conv1Weight.Value, layer10OutputGradPart_137, n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer11SumGrad, 1f, layer10OutputGradPart_137,
+            _layer11Conv1Weight.Value, layer10OutputGradPart_129, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(layer11OutputGrad, 1f, layer10OutputGradPart_129,
             layer10OutputGrad);
         // layer1 block 0: 2 x BasicBlock(8, 8), 8x16x16 -> 8x16x16
-        layer10OutputGrad.CopyTo(layer10SumGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer10Output, layer10SumGrad);
-        global::NetCompiler.Kernels.Elementwise.Scale(layer10SumGrad, 1f, layer10Bn2Grad);
-        global::NetCompiler.Kernels.BatchNorm.Backward(context, layer10Bn2Grad, layer10Conv2, _layer10Bn2Weight.Value,
-            layer10Bn2SavedMean, layer10Bn2SavedInvStd, layer10Conv2Grad, _layer10Bn2Weight.Gradient,
-            _layer10Bn2Bias.Gradient, n, 8, 256);
+        global::NetCompiler.Kernels.Activation.Relu.Backward(layer10Output, layer10OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.Backward(context, layer10OutputGrad, layer10Conv2,
+            _layer10Bn2Weight.Value, layer10Bn2SavedMean, layer10Bn2SavedInvStd, layer10Conv2Grad,
+            _layer10Bn2Weight.Gradient, _layer10Bn2Bias.Gradient, n, 8, 256);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer1_0_conv1Shape>(context, layer10Bn1, layer10Conv2Grad,
             _layer10Conv2Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer10Conv2Grad,
@@ -2077,8 +1967,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer1_0_conv1Shape>(context, reluOutput, layer10Conv1Grad,
             _layer10Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer10Conv1Grad,
-            _layer10Conv1Weight.Value, reluOutputGradPart_138, n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer10SumGrad, 1f, reluOutputGradPart_138, reluOutputGrad);
+            _layer10Conv1Weight.Value, reluOutputGradPart_130, n);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(layer10OutputGrad, 1f, reluOutputGradPart_130,
+            reluOutputGrad);
         // bn1: BatchNorm2d(8), 8x16x16 -> 8x16x16
         global::NetCompiler.Kernels.Activation.Relu.Backward(reluOutput, reluOutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, reluOutputGrad, conv1Output, _bn1Weight.Value,
@@ -2101,44 +1992,36 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::System.Span<float> layer11Bn1 = Slice(_floats7, n * Layer1Elements);
         global::System.Span<float> layer11Output = Slice(_floats9, n * Layer1Elements);
         global::System.Span<float> layer20Bn1 = Slice(_floats12, n * Layer2Elements);
-        global::System.Span<float> layer20Output = Slice(_floats10, n * Layer2Elements);
+        global::System.Span<float> layer20Output = Slice(_floats15, n * Layer2Elements);
         global::System.Span<float> layer30Bn1 = Slice(_floats17, n * Layer3_4x8x8Elements);
         global::System.Span<float> layer30Bn2 = Slice(_floats23, n * Layer3_4x4x4Elements);
-        global::System.Span<float> layer30Output = Slice(_floats15, n * Layer3Elements);
+        global::System.Span<float> layer30Output = Slice(_floats20, n * Layer3Elements);
         global::System.Span<float> fcOutputGrad = Slice(_floats25, n * FcElements);
         global::System.Span<float> imagesGrad = Slice(_floats0, n * InputLength);
-        global::System.Span<float> avgpoolOutputGrad = Slice(_floats21, n * AvgpoolElements);
-        global::System.Span<float> layer30OutputGrad = Slice(_floats20, n * Layer3Elements);
-        global::System.Span<float> layer30SumGrad = Slice(_floats21, n * Layer3Elements);
-        global::System.Span<float> layer30Bn3Grad = Slice(_floats20, n * Layer3Elements);
-        global::System.Span<float> layer30Downsample1Grad = Slice(_floats15, n * Layer3Elements);
-        global::System.Span<float> layer30Downsample0Grad = Slice(_floats21, n * Layer3Elements);
-        global::System.Span<float> layer20OutputGrad = Slice(_floats15, n * Layer2Elements);
-        global::System.Span<float> layer30Conv3Grad = Slice(_floats19, n * Layer3Elements);
+        global::System.Span<float> avgpoolOutputGrad = Slice(_floats16, n * AvgpoolElements);
+        global::System.Span<float> layer30OutputGrad = Slice(_floats21, n * Layer3Elements);
+        global::System.Span<float> layer30Downsample0Grad = Slice(_floats20, n * Layer3Elements);
+        global::System.Span<float> layer20OutputGrad = Slice(_floats16, n * Layer2Elements);
+        global::System.Span<float> layer30Bn3Grad = Slice(_floats19, n * Layer3Elements);
+        global::System.Span<float> layer30Conv3Grad = Slice(_floats20, n * Layer3Elements);
         global::System.Span<float> layer30Bn2Grad = Slice(_floats18, n * Layer3_4x4x4Elements);
         global::System.Span<float> layer30Conv2Grad = Slice(_floats19, n * Layer3_4x4x4Elements);
         global::System.Span<float> layer30Bn1Grad = Slice(_floats18, n * Layer3_4x8x8Elements);
         global::System.Span<float> layer30Conv1Grad = Slice(_floats17, n * Layer3_4x8x8Elements);
         global::System.Span<float> layer20OutputGradPart = Slice(_floats0, n * Layer2Elements);
-        global::System.Span<float> layer20SumGrad = Slice(_floats16, n * Layer2Elements);
-        global::System.Span<float> layer20Bn2Grad = Slice(_floats15, n * Layer2Elements);
-        global::System.Span<float> layer20Downsample1Grad = Slice(_floats10, n * Layer2Elements);
-        global::System.Span<float> layer20Downsample0Grad = Slice(_floats16, n * Layer2Elements);
+        global::System.Span<float> layer20Downsample0Grad = Slice(_floats15, n * Layer2Elements);
         global::System.Span<float> layer11OutputGrad = Slice(_floats10, n * Layer1Elements);
-        global::System.Span<float> layer20Conv2Grad = Slice(_floats14, n * Layer2Elements);
+        global::System.Span<float> layer20Bn2Grad = Slice(_floats14, n * Layer2Elements);
+        global::System.Span<float> layer20Conv2Grad = Slice(_floats15, n * Layer2Elements);
         global::System.Span<float> layer20Bn1Grad = Slice(_floats13, n * Layer2Elements);
         global::System.Span<float> layer20Conv1Grad = Slice(_floats12, n * Layer2Elements);
         global::System.Span<float> layer11OutputGradPart = Slice(_floats0, n * Layer1Elements);
-        global::System.Span<float> layer11SumGrad = Slice(_floats11, n * Layer1Elements);
-        global::System.Span<float> layer11Bn2Grad = Slice(_floats9, n * Layer1Elements);
-        global::System.Span<float> layer11Conv2Grad = Slice(_floats10, n * Layer1Elements);
+        global::System.Span<float> layer11Conv2Grad = Slice(_floats9, n * Layer1Elements);
         global::System.Span<float> layer11Bn1Grad = Slice(_floats8, n * Layer1Elements);
         global::System.Span<float> layer11Conv1Grad = Slice(_floats7, n * Layer1Elements);
         global::System.Span<float> layer10OutputGradPart = Slice(_floats0, n * Layer1Elements);
         global::System.Span<float> layer10OutputGrad = Slice(_floats6, n * Layer1Elements);
-        global::System.Span<float> layer10SumGrad = Slice(_floats7, n * Layer1Elements);
-        global::System.Span<float> layer10Bn2Grad = Slice(_floats5, n * Layer1Elements);
-        global::System.Span<float> layer10Conv2Grad = Slice(_floats6, n * Layer1Elements);
+        global::System.Span<float> layer10Conv2Grad = Slice(_floats5, n * Layer1Elements);
         global::System.Span<float> layer10Bn1Grad = Slice(_floats4, n * Layer1Elements);
         global::System.Span<float> layer10Conv1Grad = Slice(_floats3, n * Layer1Elements);
         global::System.Span<float> reluOutputGradPart = Slice(_floats0, n * ReluElements);
@@ -2150,14 +2033,12 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         // avgpool: AdaptiveAvgPool2d(1), 16x4x4 -> 16x1x1
         global::NetCompiler.Kernels.GlobalAvgPool.Backward(context, avgpoolOutputGrad, layer30OutputGrad, n, 16, 16);
         // layer3 block 0: 1 x Bottleneck(16, 4, out=16, stride=2, downsample), 16x8x8 -> 16x4x4
-        layer30OutputGrad.CopyTo(layer30SumGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer30Output, layer30SumGrad);
-        global::NetCompiler.Kernels.Elementwise.Scale(layer30SumGrad, 1f, layer30Bn3Grad);
-        layer30SumGrad.CopyTo(layer30Downsample1Grad);
-        global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer30Downsample1Grad, _layer30Downsample1Weight.Value,
+        global::NetCompiler.Kernels.Activation.Relu.Backward(layer30Output, layer30OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer30OutputGrad, _layer30Downsample1Weight.Value,
             _layer30Downsample1RunningVar.Value, layer30Downsample0Grad, n, 16, 16, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer3_0_downsample_0Shape>(context, layer30Downsample0Grad,
             _layer30Downsample0Weight.Value, layer20OutputGrad, n);
+        layer30OutputGrad.CopyTo(layer30Bn3Grad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer30Bn3Grad, _layer30Bn3Weight.Value,
             _layer30Bn3RunningVar.Value, layer30Conv3Grad, n, 16, 16, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer3_0_conv3Shape>(context, layer30Conv3Grad,
@@ -2175,14 +2056,12 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(layer20OutputGrad, 1f, layer20OutputGradPart,
             layer20OutputGrad);
         // layer2 block 0: 1 x BasicBlock(8, 16, stride=2, downsample), 8x16x16 -> 16x8x8
-        layer20OutputGrad.CopyTo(layer20SumGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer20Output, layer20SumGrad);
-        global::NetCompiler.Kernels.Elementwise.Scale(layer20SumGrad, 1f, layer20Bn2Grad);
-        layer20SumGrad.CopyTo(layer20Downsample1Grad);
-        global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer20Downsample1Grad, _layer20Downsample1Weight.Value,
+        global::NetCompiler.Kernels.Activation.Relu.Backward(layer20Output, layer20OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer20OutputGrad, _layer20Downsample1Weight.Value,
             _layer20Downsample1RunningVar.Value, layer20Downsample0Grad, n, 16, 64, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer2_0_downsample_0Shape>(context, layer20Downsample0Grad,
             _layer20Downsample0Weight.Value, layer11OutputGrad, n);
+        layer20OutputGrad.CopyTo(layer20Bn2Grad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer20Bn2Grad, _layer20Bn2Weight.Value,
             _layer20Bn2RunningVar.Value, layer20Conv2Grad, n, 16, 64, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer2_0_conv2Shape>(context, layer20Conv2Grad,
@@ -2195,10 +2074,8 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(layer11OutputGrad, 1f, layer11OutputGradPart,
             layer11OutputGrad);
         // layer1 block 1: 2 x BasicBlock(8, 8), 8x16x16 -> 8x16x16
-        layer11OutputGrad.CopyTo(layer11SumGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer11Output, layer11SumGrad);
-        global::NetCompiler.Kernels.Elementwise.Scale(layer11SumGrad, 1f, layer11Bn2Grad);
-        global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer11Bn2Grad, _layer11Bn2Weight.Value,
+        global::NetCompiler.Kernels.Activation.Relu.Backward(layer11Output, layer11OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer11OutputGrad, _layer11Bn2Weight.Value,
             _layer11Bn2RunningVar.Value, layer11Conv2Grad, n, 8, 256, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer11Conv2Grad,
             _layer11Conv2Weight.Value, layer11Bn1Grad, n);
@@ -2207,12 +2084,11 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             _layer11Bn1RunningVar.Value, layer11Conv1Grad, n, 8, 256, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer11Conv1Grad,
             _layer11Conv1Weight.Value, layer10OutputGradPart, n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer11SumGrad, 1f, layer10OutputGradPart, layer10OutputGrad);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(layer11OutputGrad, 1f, layer10OutputGradPart,
+            layer10OutputGrad);
         // layer1 block 0: 2 x BasicBlock(8, 8), 8x16x16 -> 8x16x16
-        layer10OutputGrad.CopyTo(layer10SumGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer10Output, layer10SumGrad);
-        global::NetCompiler.Kernels.Elementwise.Scale(layer10SumGrad, 1f, layer10Bn2Grad);
-        global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer10Bn2Grad, _layer10Bn2Weight.Value,
+        global::NetCompiler.Kernels.Activation.Relu.Backward(layer10Output, layer10OutputGrad);
+        global::NetCompiler.Kernels.BatchNorm.BackwardInference(layer10OutputGrad, _layer10Bn2Weight.Value,
             _layer10Bn2RunningVar.Value, layer10Conv2Grad, n, 8, 256, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer10Conv2Grad,
             _layer10Conv2Weight.Value, layer10Bn1Grad, n);
@@ -2221,7 +2097,7 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             _layer10Bn1RunningVar.Value, layer10Conv1Grad, n, 8, 256, eps: 1E-05f);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer10Conv1Grad,
             _layer10Conv1Weight.Value, reluOutputGradPart, n);
-        global::NetCompiler.Kernels.Elementwise.AddScaled(layer10SumGrad, 1f, reluOutputGradPart, reluOutputGrad);
+        global::NetCompiler.Kernels.Elementwise.AddScaled(layer10OutputGrad, 1f, reluOutputGradPart, reluOutputGrad);
         // bn1: BatchNorm2d(8), 8x16x16 -> 8x16x16
         global::NetCompiler.Kernels.Activation.Relu.Backward(reluOutput, reluOutputGrad);
         global::NetCompiler.Kernels.BatchNorm.BackwardInference(reluOutputGrad, _bn1Weight.Value, _bn1RunningVar.Value,
@@ -2264,9 +2140,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
                 global::NetCompiler.Onnx.OnnxAttribute.Integer("group", 1)),
             new("BatchNormalization",
                 ["layer1.0.conv2", "layer1.0.bn2.weight", "layer1.0.bn2.bias", "layer1.0.bn2.running_mean", "layer1.0.bn2.running_var"],
-                ["layer1.0.bn2"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
-            new("Add", ["relu.output", "layer1.0.bn2"], ["layer1.0.sum"]),
-            new("Relu", ["layer1.0.sum"], ["layer1.0.output"]),
+                ["layer1.0.output.linear"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
+            new("Add", ["layer1.0.output.linear", "relu.output"], ["layer1.0.output.sum"]),
+            new("Relu", ["layer1.0.output.sum"], ["layer1.0.output"]),
             new("Conv", ["layer1.0.output", "layer1.1.conv1.weight"], ["layer1.1.conv1"],
                 global::NetCompiler.Onnx.OnnxAttribute.List("kernel_shape", 3, 3),
                 global::NetCompiler.Onnx.OnnxAttribute.List("strides", 1, 1),
@@ -2285,9 +2161,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
                 global::NetCompiler.Onnx.OnnxAttribute.Integer("group", 1)),
             new("BatchNormalization",
                 ["layer1.1.conv2", "layer1.1.bn2.weight", "layer1.1.bn2.bias", "layer1.1.bn2.running_mean", "layer1.1.bn2.running_var"],
-                ["layer1.1.bn2"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
-            new("Add", ["layer1.0.output", "layer1.1.bn2"], ["layer1.1.sum"]),
-            new("Relu", ["layer1.1.sum"], ["layer1.1.output"]),
+                ["layer1.1.output.linear"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
+            new("Add", ["layer1.1.output.linear", "layer1.0.output"], ["layer1.1.output.sum"]),
+            new("Relu", ["layer1.1.output.sum"], ["layer1.1.output"]),
             new("Conv", ["layer1.1.output", "layer2.0.conv1.weight"], ["layer2.0.conv1"],
                 global::NetCompiler.Onnx.OnnxAttribute.List("kernel_shape", 3, 3),
                 global::NetCompiler.Onnx.OnnxAttribute.List("strides", 2, 2),
@@ -2315,9 +2191,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
                 global::NetCompiler.Onnx.OnnxAttribute.Integer("group", 1)),
             new("BatchNormalization",
                 ["layer2.0.downsample.0", "layer2.0.downsample.1.weight", "layer2.0.downsample.1.bias", "layer2.0.downsample.1.running_mean", "layer2.0.downsample.1.running_var"],
-                ["layer2.0.downsample.1"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
-            new("Add", ["layer2.0.downsample.1", "layer2.0.bn2"], ["layer2.0.sum"]),
-            new("Relu", ["layer2.0.sum"], ["layer2.0.output"]),
+                ["layer2.0.output.linear"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
+            new("Add", ["layer2.0.output.linear", "layer2.0.bn2"], ["layer2.0.output.sum"]),
+            new("Relu", ["layer2.0.output.sum"], ["layer2.0.output"]),
             new("Conv", ["layer2.0.output", "layer3.0.conv1.weight"], ["layer3.0.conv1"],
                 global::NetCompiler.Onnx.OnnxAttribute.List("kernel_shape", 1, 1),
                 global::NetCompiler.Onnx.OnnxAttribute.List("strides", 1, 1),
@@ -2355,9 +2231,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
                 global::NetCompiler.Onnx.OnnxAttribute.Integer("group", 1)),
             new("BatchNormalization",
                 ["layer3.0.downsample.0", "layer3.0.downsample.1.weight", "layer3.0.downsample.1.bias", "layer3.0.downsample.1.running_mean", "layer3.0.downsample.1.running_var"],
-                ["layer3.0.downsample.1"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
-            new("Add", ["layer3.0.downsample.1", "layer3.0.bn3"], ["layer3.0.sum"]),
-            new("Relu", ["layer3.0.sum"], ["layer3.0.output"]),
+                ["layer3.0.output.linear"], global::NetCompiler.Onnx.OnnxAttribute.Real("epsilon", 1E-05f)),
+            new("Add", ["layer3.0.output.linear", "layer3.0.bn3"], ["layer3.0.output.sum"]),
+            new("Relu", ["layer3.0.output.sum"], ["layer3.0.output"]),
             new("GlobalAveragePool", ["layer3.0.output"], ["avgpool.output"]),
             new("Flatten", ["avgpool.output"], ["avgpool.output.flat"],
                 global::NetCompiler.Onnx.OnnxAttribute.Integer("axis", 1)),
