@@ -198,21 +198,27 @@ public static class Explanations
 
     /// <summary>
     /// The fast gradient sign method for up to the network's batch size of images at once (n*C*H*W floats), one
-    /// label each: one forward and backward pass for the batch instead of one per image. See the one-image overload.
+    /// label each, or for a <see cref="Loss.PixelCrossEntropy"/> network one label per output pixel (n*H*W, as its
+    /// TrainStep takes them): one forward and backward pass for the batch instead of one per image. See the one-image overload.
     /// </summary>
     /// <returns>The adversarial images, shaped as the input.</returns>
     /// <exception cref="ArgumentException">The images are not a whole number of input images, more than the batch size,
-    /// not finite, or not one per label; or the range is not an interval with min &lt;= max.</exception>
+    /// not finite, or not one per label (per pixel's labels for a segmentation network); or the range is not an interval
+    /// with min &lt;= max.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A label is not a class of the network, or epsilon is negative or not finite.</exception>
     public static float[] Fgsm(
         CompiledNetwork network, ReadOnlySpan<float> images, ReadOnlySpan<int> labels, float epsilon, float min = float.NegativeInfinity, float max = float.PositiveInfinity)
     {
         ArgumentNullException.ThrowIfNull(network);
         long imageLength = network.InputShape.Elements;
-        if (images.Length % imageLength != 0 || images.Length / imageLength != labels.Length)
+        bool perPixel = network.Loss == Loss.PixelCrossEntropy;
+        long count = images.Length / imageLength;
+        if (images.Length % imageLength != 0 || (perPixel ? count == 0 || labels.Length % count != 0 : count != labels.Length))
         {
+            string labelled = perPixel ? "each with the same number of per-pixel labels" : "one per label";
             throw new ArgumentException(
-                $"The images are {images.Length} floats, not {labels.Length} {network.InputShape} images ({imageLength} floats each), one per label.", nameof(images));
+                $"The images are {images.Length} floats for {labels.Length} labels, not a whole number of {network.InputShape} images ({imageLength} floats each), {labelled}.",
+                nameof(images));
         }
 
         return FastGradientSign(network, images, labels, epsilon, min, max, nameof(labels));
@@ -231,11 +237,15 @@ public static class Explanations
             throw new ArgumentException($"[{min}, {max}] is not a range with min <= max.", nameof(min));
         }
 
-        ReadOnlySpan<float> scores = network.Forward(images);
-        int classes = scores.Length / labels.Length;
-        foreach (int label in labels)
+        // A segmentation network's InputGradient checks its per-pixel labels itself, their count and their classes.
+        if (network.Loss != Loss.PixelCrossEntropy)
         {
-            CheckClass(label, classes, labelArgument);
+            ReadOnlySpan<float> scores = network.Forward(images);
+            int classes = scores.Length / labels.Length;
+            foreach (int label in labels)
+            {
+                CheckClass(label, classes, labelArgument);
+            }
         }
 
         ReadOnlySpan<float> gradient = network.InputGradient(images, labels);

@@ -4,9 +4,12 @@ using System.Linq;
 using NetCompiler;
 using NetCompiler.Samples;
 
-// Reproduces IMEXnet's Q-tips comparison (Haber et al., ICML 2019): an IMEX network and a ResNet of about equal
-// parameter count, trained with the same budget on the same 1,024 images, scored on the 64 validation images.
-// The default is CPU-sized (Networks.cs: 16 channels at 32x32, four steps); --full selects the paper's size.
+// Reproduces IMEXnet's Q-tips comparison (Haber et al., ICML 2019) as the three ways to widen the receptive field, at
+// about equal parameter counts: a plain residual network (local steps), a U-Net (coarsening) and IMEXnet (implicit
+// steps, global), trained with the same budget on the same 1,024 images, scored on the 64 validation images.
+// The default is CPU-sized (Networks.cs: about 10k parameters each); --full selects the paper's size (about 2.7M).
+// Stability, IMEXnet's other claim, is measured on the validation images after training: the mean gain
+// ||f(x + d) - f(x)|| / ||d|| of the scores for random d of 1% of the image's norm, and the mean IoU after FGSM.
 // Options: --full, --epochs N, --batch N (16), --lr X (0.002), --seed N (1), --threads N (all).
 // Writes each network's training curves (loss, validation mean IoU and pixel accuracy per epoch) to qtips-<name>-curves.png.
 bool full = args.Contains("--full");
@@ -21,31 +24,51 @@ float[] classWeights = EnetWeights(train);
 Console.WriteLine($"Q-tips: {train.Count:N0} training and {validation.Count:N0} validation images of {train.ImageShape}, {QTips.Classes} classes "
     + $"({string.Join(", ", QTips.ClassNames)}).");
 Console.WriteLine("class weights (ENet, 1 / ln(1.02 + frequency)): " + string.Join(", ", classWeights.Select(w => F(w, "F2"))));
-Console.WriteLine(full ? "configuration: the paper's size (--full)" : "configuration: CPU-sized (16 channels at 32x32, 4 steps); --full for the paper's size");
+Console.WriteLine(full ? "configuration: the paper's size (--full), about 2.7M parameters each" : "configuration: CPU-sized, about 10k parameters each; --full for the paper's size");
 Console.WriteLine();
 
-Result imex, resNet;
+// The attack's step in the normalised input scale (0.05 * 64 = 3.2 grey levels), clipped to what a pixel in 0..255
+// normalises to, (v - 128) / 64.
+const float FgsmEpsilon = 0.05f, PixelMin = -128f / 64, PixelMax = 127f / 64;
+const float PerturbationSize = 1e-2f;   // ||d|| / ||x|| of the random perturbations
+const int PerturbationDraws = 4;        // per validation image
+
+(NetworkSummary ResNet, NetworkSummary UNet, NetworkSummary Imex) summaries = full
+    ? (QTipsResNetFull.Summary, QTipsUNetFull.Summary, QTipsImexFull.Summary)
+    : (QTipsResNet.Summary, QTipsUNet.Summary, QTipsImex.Summary);
+Console.WriteLine(summaries.Imex);
+Console.WriteLine("three ways to widen the receptive field (of the scores, in input pixels):");
+PrintWay("ResNet", summaries.ResNet, "local steps: each 3x3 conv adds 2 pixels at its resolution");
+PrintWay("UNet", summaries.UNet, "coarsening: a 3x3 conv at 1/8 resolution spans 24 input pixels");
+PrintWay("IMEXnet", summaries.Imex, "implicit steps: the solve couples every pixel");
+Console.WriteLine();
+
+Result imex, resNet, uNet;
 if (full)
 {
-    Console.WriteLine(QTipsImexFull.Summary);
-    imex = Train("IMEXnet", new QTipsImexFull(batchSize, seed, threads) { ClassWeights = classWeights }, QTipsImexFull.Summary.ParameterCount);
-    resNet = Train("ResNet", new QTipsResNetFull(batchSize, seed, threads) { ClassWeights = classWeights }, QTipsResNetFull.Summary.ParameterCount);
+    imex = Train("IMEXnet", new QTipsImexFull(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.Imex.ParameterCount);
+    resNet = Train("ResNet", new QTipsResNetFull(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.ResNet.ParameterCount);
+    uNet = Train("UNet", new QTipsUNetFull(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.UNet.ParameterCount);
 }
 else
 {
-    Console.WriteLine(QTipsImex.Summary);
-    imex = Train("IMEXnet", new QTipsImex(batchSize, seed, threads) { ClassWeights = classWeights }, QTipsImex.Summary.ParameterCount);
-    resNet = Train("ResNet", new QTipsResNet(batchSize, seed, threads) { ClassWeights = classWeights }, QTipsResNet.Summary.ParameterCount);
+    imex = Train("IMEXnet", new QTipsImex(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.Imex.ParameterCount);
+    resNet = Train("ResNet", new QTipsResNet(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.ResNet.ParameterCount);
+    uNet = Train("UNet", new QTipsUNet(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.UNet.ParameterCount);
 }
 
 Console.WriteLine();
 Console.WriteLine($"validation, after {epochs} epochs each (the paper, full size: IMEXnet IoU 0.926, ResNet 0.741)");
-Console.WriteLine("network    parameters   mean IoU   loss     pixel accuracy   IoU per class (bg, w/w, w/b, b/b)   train time");
-foreach (Result result in new[] { imex, resNet })
+Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+    $"stability: gain = mean ||f(x + d) - f(x)|| / ||d|| of the scores, {PerturbationDraws} random d of {PerturbationSize:0.##%} of ||x|| per image; "
+    + $"FGSM at eps {FgsmEpsilon} (normalised scale): mean IoU after the attack and its drop"));
+Console.WriteLine("network    parameters   mean IoU   loss     pixel accuracy   IoU per class (bg, w/w, w/b, b/b)   train time   gain    FGSM IoU   IoU drop");
+foreach (Result result in new[] { imex, resNet, uNet })
 {
     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
         $"{result.Name,-10} {result.Parameters,10:N0}   {result.MeanIoU,8:F3}   {result.Loss,6:F4}   {result.PixelAccuracy,14:F4}   "
-        + $"{string.Join(" ", result.ClassIoU.Select(v => v.ToString("F3", CultureInfo.InvariantCulture))),-34}  {result.Time:mm\\:ss}"));
+        + $"{string.Join(" ", result.ClassIoU.Select(v => v.ToString("F3", CultureInfo.InvariantCulture))),-34}  {result.Time:mm\\:ss}     "
+        + $"{result.Gain,7:F2}    {result.FgsmMeanIoU,8:F3}   {result.MeanIoU - result.FgsmMeanIoU,8:F3}"));
 }
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"IMEXnet mean IoU - ResNet mean IoU = {imex.MeanIoU - resNet.MeanIoU:+0.000;-0.000}"));
@@ -62,26 +85,35 @@ Result Train(string name, CompiledNetwork net, long parameters)
         };
         TrainingHistory history = TrainingDisplay.Run(name, progress => net.Fit(train, epochs, new Adam(learningRate), options with { Progress = progress }));
         TrainingCurves.Write(history, $"qtips-{name.ToLowerInvariant()}-curves.png", $"{name} on Q-tips");
+        // The loss (the paper's unweighted mean cross-entropy) is Fit's last validation loss.
         EpochRecord last = history.Epochs[^1];
-        return Evaluate(name, net, parameters, last.ValidationLoss, history.Epochs.Aggregate(TimeSpan.Zero, (sum, e) => sum + e.Time));
+        SegmentationMetrics clean = Score(net, validation);
+        double gain = Stability.Amplification(net, validation.Images, PerturbationSize, PerturbationDraws, (ulong)seed);
+        SegmentationMetrics attacked = Score(net, Stability.Fgsm(net, validation, FgsmEpsilon, PixelMin, PixelMax));
+        return new Result(
+            name, parameters, clean.MeanIoU, last.ValidationLoss, clean.PixelAccuracy, Enumerable.Range(0, QTips.Classes).Select(clean.IoU).ToArray(),
+            history.Epochs.Aggregate(TimeSpan.Zero, (sum, e) => sum + e.Time), gain, attacked.MeanIoU);
     }
 }
 
-// The per-class IoU of the final weights; the loss (the paper's unweighted mean cross-entropy) is Fit's last validation loss.
-Result Evaluate(string name, CompiledNetwork net, long parameters, double loss, TimeSpan time)
+// The segmentation metrics of the final weights on a set, the validation images as they are or attacked.
+SegmentationMetrics Score(CompiledNetwork net, DataSet data)
 {
     var metrics = new SegmentationMetrics(QTips.Classes);
-    MiniBatches batches = validation.Batches(batchSize, shuffle: false);
-    var images = new float[batchSize * validation.ImageSize];
-    var labels = new int[batchSize * validation.LabelsPerSample];
+    MiniBatches batches = data.Batches(batchSize, shuffle: false);
+    var images = new float[batchSize * data.ImageSize];
+    var labels = new int[batchSize * data.LabelsPerSample];
     for (int n; (n = batches.Next(images, labels)) > 0;)
     {
-        metrics.Add(net.Forward(images.AsSpan(0, n * validation.ImageSize)), labels.AsSpan(0, n * validation.LabelsPerSample), n);
+        metrics.Add(net.Forward(images.AsSpan(0, n * data.ImageSize)), labels.AsSpan(0, n * data.LabelsPerSample), n);
     }
 
-    double[] classIoU = Enumerable.Range(0, QTips.Classes).Select(metrics.IoU).ToArray();
-    return new Result(name, parameters, metrics.MeanIoU, loss, metrics.PixelAccuracy, classIoU, time);
+    return metrics;
 }
+
+static void PrintWay(string name, NetworkSummary summary, string how) =>
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  {name,-8} {summary.ParameterCount,10:N0} parameters   receptive field {summary.Layers[^1].ReceptiveField?.ToString(CultureInfo.InvariantCulture) ?? "global",6}   {how}"));
 
 // The background covers ~95% of the pixels: without weights a network scores well by painting everything
 // background. ENet's weighting (Paszke et al. 2016) evens the classes out without letting rare ones dominate.
@@ -100,4 +132,7 @@ T Option<T>(string name, T fallback) where T : IParsable<T>
     return at >= 0 && at + 1 < args.Length ? T.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
 }
 
-internal sealed record Result(string Name, long Parameters, double MeanIoU, double Loss, double PixelAccuracy, double[] ClassIoU, TimeSpan Time);
+/// <param name="Gain">Stability.Amplification on the validation images.</param>
+/// <param name="FgsmMeanIoU">The mean IoU on the validation images after FGSM.</param>
+internal sealed record Result(
+    string Name, long Parameters, double MeanIoU, double Loss, double PixelAccuracy, double[] ClassIoU, TimeSpan Time, double Gain, double FgsmMeanIoU);

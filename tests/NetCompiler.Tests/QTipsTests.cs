@@ -34,6 +34,24 @@ public sealed class QTipsTests
     }
 
     [Fact]
+    public void TheSamplesUNetHasAboutIMEXnetsParametersAndTrainsAStep()
+    {
+        // The sample's comparison is at about equal parameter counts: within 15% of the IMEXnet's, CPU-sized and full.
+        Assert.InRange(QTipsUNet.Summary.ParameterCount, 0.85 * QTipsImex.Summary.ParameterCount, 1.15 * QTipsImex.Summary.ParameterCount);
+        Assert.InRange(QTipsUNetFull.Summary.ParameterCount, 0.85 * QTipsImexFull.Summary.ParameterCount, 1.15 * QTipsImexFull.Summary.ParameterCount);
+        Assert.Equal(TensorShape.Image(QTips.Classes, Side, Side), QTipsUNet.Summary.Output);
+
+        (DataSet train, _) = QTips.Create(seed: 4, trainCount: 2, validationCount: 0);
+        using var net = new QTipsUNet(batchSize: 2, seed: 3, threads: 1);
+        float[] before = net.Parameters.SelectMany(p => p.Value).ToArray();
+        float loss = net.TrainStep(train.Images, train.Labels, new Adam(1e-3f));
+
+        // Four classes start near uniform: a per-pixel cross-entropy near ln 4, and the step moves the weights.
+        Assert.InRange(loss, 0.5, 3.0);
+        Assert.False(before.SequenceEqual(net.Parameters.SelectMany(p => p.Value)));
+    }
+
+    [Fact]
     public void TheSameSeedGivesTheSameDataAndAnotherSeedOtherData()
     {
         (DataSet train, DataSet validation) = QTips.Create(seed: 5, trainCount: 40, validationCount: 10);
