@@ -24,11 +24,10 @@ from torch import nn
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from make_fixtures import Net, as_float32, fan_in_std, randomise, write_safetensors  # noqa: E402
+from make_fixtures import Net, as_float32, fan_in_std, randomise, write_safetensors, write_sgd_step  # noqa: E402
 
 BATCH = 4
 SHAPE = (2, 8, 8)
-LEARNING_RATE = 0.1
 
 
 def activation_net():
@@ -63,13 +62,7 @@ def main():
     for hook in hooks:
         hook.remove()
     loss = F.cross_entropy(scores, labels)
-    loss.backward()
-    torch.optim.SGD(module.parameters(), lr=LEARNING_RATE).step()
-
-    step = {"input": images, "labels": labels, "eval_scores": as_float32(eval_scores), "scores": as_float32(scores), "loss": as_float32(loss)}
-    step.update({f"grad.{key}": as_float32(p.grad) for key, p in module.named_parameters()})
-    step.update({f"after.{key}": as_float32(t) for key, t in module.state_dict().items()})
-    write_safetensors(HERE / "activations.step.safetensors", step)
+    write_sgd_step(HERE / "activations.step.safetensors", module, loss, {"input": images, "labels": labels, "eval_scores": as_float32(eval_scores), "scores": as_float32(scores)})
     print(f"activations: {len(module.state_dict())} tensors, loss {loss.item():.4f}")
     # What each activation's input spans in the training step: both sides of every kink (ReLU6's 6 aside).
     for name, (low, high) in ranges.items():

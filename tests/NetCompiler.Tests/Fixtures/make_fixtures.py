@@ -243,6 +243,17 @@ def as_float32(tensor):
     return tensor.detach().float() if tensor.is_floating_point() else tensor
 
 
+def write_sgd_step(path, module, loss, record):
+    """Backpropagates loss, takes one SGD step at LEARNING_RATE and writes record (the step's input, labels or targets,
+    scores) with the loss, grad.<key> of every parameter and after.<key> of the whole state_dict after the step."""
+    loss.backward()
+    torch.optim.SGD(module.parameters(), lr=LEARNING_RATE).step()
+    step = dict(record, loss=as_float32(loss))
+    step.update({f"grad.{key}": as_float32(p.grad) for key, p in module.named_parameters()})
+    step.update({f"after.{key}": as_float32(t) for key, t in module.state_dict().items()})
+    write_safetensors(path, step)
+
+
 def make_training():
     """One SGD step of each residual and IMEX twin in training mode, in float64 from float32 starting values."""
     check_periodic_solve()
@@ -256,12 +267,7 @@ def make_training():
         module.double().train()
         scores = module(images.double())
         loss = F.cross_entropy(scores, labels)
-        loss.backward()
-        torch.optim.SGD(module.parameters(), lr=LEARNING_RATE).step()
-        step = {"input": images, "labels": labels, "scores": as_float32(scores), "loss": as_float32(loss)}
-        step.update({f"grad.{key}": as_float32(p.grad) for key, p in module.named_parameters()})
-        step.update({f"after.{key}": as_float32(t) for key, t in module.state_dict().items()})
-        write_safetensors(HERE / f"{name}.step.safetensors", step)
+        write_sgd_step(HERE / f"{name}.step.safetensors", module, loss, {"input": images, "labels": labels, "scores": as_float32(scores)})
         print(f"{name}: {len(module.state_dict())} tensors, loss {loss.item():.4f}")
 
 

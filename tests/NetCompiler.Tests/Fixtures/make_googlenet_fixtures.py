@@ -27,7 +27,7 @@ import torchvision
 from torch import nn
 from torchvision.models.googlenet import BasicConv2d, Inception
 
-from make_fixtures import HERE, LEARNING_RATE, as_float32, write_safetensors
+from make_fixtures import HERE, as_float32, write_safetensors, write_sgd_step
 from make_resnet_fixtures import randomise_norms
 
 BATCH = 4
@@ -93,12 +93,7 @@ def make_twin():
     module.train()
     scores = module(images.double())
     loss = F.cross_entropy(scores, labels)
-    loss.backward()
-    torch.optim.SGD(module.parameters(), lr=LEARNING_RATE).step()
-    step = {"input": images, "labels": labels, "scores": as_float32(scores), "loss": as_float32(loss)}
-    step.update({f"grad.{key}": as_float32(p.grad) for key, p in module.named_parameters()})
-    step.update({f"after.{key}": as_float32(t) for key, t in module.state_dict().items()})
-    write_safetensors(HERE / f"{name}.step.safetensors", step)
+    write_sgd_step(HERE / f"{name}.step.safetensors", module, loss, {"input": images, "labels": labels, "scores": as_float32(scores)})
     print(f"{name}: {sum(p.numel() for p in module.parameters())} parameters, loss {loss.item():.4f}")
 
 

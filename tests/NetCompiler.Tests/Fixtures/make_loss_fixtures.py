@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from make_fixtures import HERE, LEARNING_RATE, Net, as_float32, fan_in_std, randomise, write_safetensors
+from make_fixtures import HERE, Net, as_float32, fan_in_std, randomise, write_safetensors, write_sgd_step
 
 BATCH = 4
 
@@ -76,12 +76,7 @@ def make():
         scores = module(images.double())
         targets = make_targets(generator, scores.shape)
         loss = loss_function(scores, targets.double())
-        loss.backward()
-        torch.optim.SGD(module.parameters(), lr=LEARNING_RATE).step()
-        step = {"input": images, "targets": targets, "eval_scores": as_float32(evaluation), "scores": as_float32(scores), "loss": as_float32(loss)}
-        step.update({f"grad.{key}": as_float32(p.grad) for key, p in module.named_parameters()})
-        step.update({f"after.{key}": as_float32(t) for key, t in module.state_dict().items()})
-        write_safetensors(HERE / f"{name}.step.safetensors", step)
+        write_sgd_step(HERE / f"{name}.step.safetensors", module, loss, {"input": images, "targets": targets, "eval_scores": as_float32(evaluation), "scores": as_float32(scores)})
         print(f"{name}: {len(module.state_dict())} tensors, scores {tuple(scores.shape)}, loss {loss.item():.4f}")
 
 

@@ -24,7 +24,7 @@ import torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock, Bottleneck, ResNet
 
-from make_fixtures import HERE, LEARNING_RATE, as_float32, write_safetensors
+from make_fixtures import HERE, as_float32, write_safetensors, write_sgd_step
 
 BATCH = 4
 CLASSES = 10
@@ -106,12 +106,7 @@ def make():
         module.train()
         scores = module(images.double())
         loss = F.cross_entropy(scores, labels)
-        loss.backward()
-        torch.optim.SGD(module.parameters(), lr=LEARNING_RATE).step()
-        step = {"input": images, "labels": labels, "scores": as_float32(scores), "loss": as_float32(loss)}
-        step.update({f"grad.{key}": as_float32(p.grad) for key, p in module.named_parameters()})
-        step.update({f"after.{key}": as_float32(t) for key, t in module.state_dict().items()})
-        write_safetensors(HERE / f"{name}.step.safetensors", step)
+        write_sgd_step(HERE / f"{name}.step.safetensors", module, loss, {"input": images, "labels": labels, "scores": as_float32(scores)})
         parameters = sum(p.numel() for p in module.parameters())
         print(f"{name}: {parameters} parameters, {len(module.state_dict())} tensors, loss {loss.item():.4f}")
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from make_fixtures import HERE, LEARNING_RATE, as_float32, fan_in_std, randomise, write_safetensors
+from make_fixtures import HERE, as_float32, fan_in_std, randomise, write_safetensors, write_sgd_step
 
 BATCH = 4
 CLASSES = 3
@@ -94,12 +94,7 @@ def make_unet():
     module.train()
     scores = module(images.double())
     loss = F.cross_entropy(scores, labels)
-    loss.backward()
-    torch.optim.SGD(module.parameters(), lr=LEARNING_RATE).step()
-    step = {"input": images, "labels": labels, "eval_scores": as_float32(eval_scores), "scores": as_float32(scores), "loss": as_float32(loss)}
-    step.update({f"grad.{key}": as_float32(p.grad) for key, p in module.named_parameters()})
-    step.update({f"after.{key}": as_float32(t) for key, t in module.state_dict().items()})
-    write_safetensors(HERE / "unet.step.safetensors", step)
+    write_sgd_step(HERE / "unet.step.safetensors", module, loss, {"input": images, "labels": labels, "eval_scores": as_float32(eval_scores), "scores": as_float32(scores)})
     print(f"unet: {len(module.state_dict())} tensors, loss {loss.item():.4f}")
 
 
