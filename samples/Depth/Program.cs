@@ -20,9 +20,10 @@ int validationCount = Option("--validation", 128);
 const string OutputBias = "features.4.bias"; // both networks' last layer: the transposed convolution to one depth channel
 
 (DataSet train, DataSet validation) = SyntheticDepth.Create(seed, trainCount, validationCount);
+double meanDepth = train.Targets.ToArray().Average(d => (double)d);
 Console.WriteLine($"synthetic depth: {train.Count:N0} training and {validation.Count:N0} validation rooms of {train.ImageShape}, depth 0.1 to {SyntheticDepth.MaxDepth} m per pixel");
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"predicting every pixel at the training mean depth: validation RMSE {MeanDepthBaseline(train, validation):F3} m"));
+    $"predicting every pixel at the training mean depth: validation RMSE {MeanDepthBaseline(meanDepth, validation):F3} m"));
 Console.WriteLine();
 Console.WriteLine(DepthImex.Summary);
 
@@ -46,7 +47,7 @@ Result Train(string name, CompiledNetwork net, long parameters)
     {
         // The output layer's bias starts at the mean depth, not 0: Adam moves it by about the learning rate per step, so
         // from 0 it would spend the whole budget climbing to ~4 m instead of learning the scene.
-        net.Parameters.Single(p => p.Name == OutputBias).Value.AsSpan().Fill((float)MeanDepth(train));
+        net.Parameters.Single(p => p.Name == OutputBias).Value.AsSpan().Fill((float)meanDepth);
         net.MarkParametersChanged();
         var options = new FitOptions
         {
@@ -63,13 +64,11 @@ Result Train(string name, CompiledNetwork net, long parameters)
     }
 }
 
-static double MeanDepth(DataSet data) => data.Targets.ToArray().Average(d => (double)d);
-
 // The floor any network must beat: one constant depth for every pixel, the training set's mean.
-static double MeanDepthBaseline(DataSet train, DataSet validation)
+static double MeanDepthBaseline(double meanDepth, DataSet validation)
 {
     var metrics = new RegressionMetrics();
-    metrics.Add(Enumerable.Repeat((float)MeanDepth(train), validation.Targets.Length).ToArray(), validation.Targets);
+    metrics.Add(Enumerable.Repeat((float)meanDepth, validation.Targets.Length).ToArray(), validation.Targets);
     return metrics.RootMeanSquaredError;
 }
 
