@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Runtime;
 using ILGPU.Runtime.CPU;
 using ILGPU.Runtime.Cuda;
@@ -120,9 +121,9 @@ public sealed partial class IlgpuDevice : IDisposable
     {
         Context context = kind switch
         {
-            DeviceKind.Cuda => Context.Create(builder => builder.Cuda().Optimize(OptimizationLevel.O2)),
-            DeviceKind.OpenCL => Context.Create(builder => builder.OpenCL().Optimize(OptimizationLevel.O2)),
-            _ => Context.Create(builder => builder.CPU(new CPUDevice(32, SimulatorThreadsPerGroup / 32, 1)).Optimize(OptimizationLevel.O1)),
+            DeviceKind.Cuda => Context.Create(builder => builder.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2)),
+            DeviceKind.OpenCL => Context.Create(builder => builder.OpenCL().EnableAlgorithms().Optimize(OptimizationLevel.O2)),
+            _ => Context.Create(builder => builder.CPU(new CPUDevice(32, SimulatorThreadsPerGroup / 32, 1)).EnableAlgorithms().Optimize(OptimizationLevel.O1)),
         };
         AcceleratorType type = kind switch
         {

@@ -1,5 +1,6 @@
 using System;
 using ILGPU;
+using ILGPU.Algorithms;
 using ILGPU.Backends;
 using ILGPU.Backends.EntryPoints;
 using ILGPU.Backends.PTX;
@@ -14,7 +15,7 @@ namespace NetCompiler.Ilgpu;
 /// </summary>
 public sealed class PtxLowering : IDisposable
 {
-    private readonly Context _context = Context.Create(builder => builder.Cuda().Optimize(OptimizationLevel.O2));
+    private readonly Context _context = Context.Create(builder => builder.Cuda().EnableAlgorithms().Optimize(OptimizationLevel.O2));
     private readonly PTXBackend _backend;
 
     public PtxLowering(CudaArchitecture architecture, CudaInstructionSet instructionSet)
