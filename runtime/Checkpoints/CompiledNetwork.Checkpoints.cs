@@ -25,6 +25,7 @@ public abstract partial class CompiledNetwork
     public void Save(Stream stream)
     {
         ArgumentNullException.ThrowIfNull(stream);
+        SynchronizeHost();
         var tensors = new List<SafeTensor>(_parameters.Count + _batchCounters.Count);
         foreach (Parameter parameter in _parameters)
         {
@@ -83,6 +84,7 @@ public abstract partial class CompiledNetwork
 
     private LoadResult Load(Stream stream, string source, bool strict, Func<string, string?>? rename)
     {
+        SynchronizeHost(); // a partial load keeps the tensors the file lacks: their newest values first
         SafeTensorsHeader header = SafeTensors.ReadHeader(stream, source);
         var parameters = new Dictionary<string, Parameter>(_parameters.Count, StringComparer.Ordinal);
         foreach (Parameter parameter in _parameters)

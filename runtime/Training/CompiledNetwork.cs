@@ -81,8 +81,22 @@ public abstract partial class CompiledNetwork : IDisposable
 
     public int Seed { get; }
 
-    /// <summary>Every tensor in checkpoint (state_dict) order: trainable parameters and running statistics.</summary>
-    public IReadOnlyList<Parameter> Parameters => _parameters;
+    /// <summary>
+    /// Every tensor in checkpoint (state_dict) order: trainable parameters and running statistics. On a device, reading
+    /// this first copies the device's newer values and gradients back; after writing a value, call
+    /// <see cref="MarkParametersChanged"/> so the next call uses it.
+    /// </summary>
+    public IReadOnlyList<Parameter> Parameters
+    {
+        get
+        {
+            SynchronizeHost();
+            return _parameters;
+        }
+    }
+
+    /// <summary>The tensors as registered, without synchronising: for a device's own bookkeeping.</summary>
+    internal IReadOnlyList<Parameter> RegisteredParameters => _parameters;
 
     /// <summary>
     /// PyTorch's num_batches_tracked of each batch norm, in state_dict order: the training-mode forward passes it
@@ -110,6 +124,14 @@ public abstract partial class CompiledNetwork : IDisposable
     public long StepCount { get; private set; }
 
     protected KernelContext Context { get; }
+
+    /// <summary>
+    /// Brings the host's copies of the parameters (values, gradients, running statistics) up to date where a device
+    /// holds newer ones: before they are read, saved, exported or partly overwritten by a load. Nothing to do on the CPU.
+    /// </summary>
+    protected virtual void SynchronizeHost()
+    {
+    }
 
     /// <summary>Registers a tensor, initialised to <paramref name="fill"/> (the running variance starts at 1).</summary>
     protected Parameter AddParameter(string name, int[] shape, bool trainable, float fill = 0f)

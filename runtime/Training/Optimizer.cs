@@ -99,7 +99,13 @@ public abstract class Optimizer
     /// The parameter list is not the one earlier steps saw (a parameter's length changed), or clipping found a
     /// non-finite gradient norm; nothing was updated.
     /// </exception>
-    public void Step(IReadOnlyList<Parameter> parameters)
+    public void Step(IReadOnlyList<Parameter> parameters) => Step(parameters, HostParameters.Instance);
+
+    /// <summary>
+    /// The step over parameters whose values and gradients live in <paramref name="store"/>: the host's arrays, or a
+    /// device's memory. The bookkeeping (checks, clipping, groups, per-parameter step counts) is the same for both.
+    /// </summary>
+    internal void Step(IReadOnlyList<Parameter> parameters, IParameterStore store)
     {
         ArgumentNullException.ThrowIfNull(parameters);
         for (int i = 0; i < parameters.Count; i++)
@@ -113,7 +119,7 @@ public abstract class Optimizer
         LastGradientNorm = null;
         if (_maxGradientNorm is float maxNorm)
         {
-            ClipGradients(parameters, maxNorm);
+            ClipGradients(parameters, store, maxNorm);
         }
 
         StepCount++;
@@ -129,9 +135,16 @@ public abstract class Optimizer
             float learningRate = group is null ? LearningRate : LearningRate * group.LearningRateScale;
             float weightDecay = group?.WeightDecay ?? WeightDecay;
             long parameterStep = _states.Advance(i, parameter);
-            Update(i, parameter, learningRate, weightDecay, parameterStep);
+            store.Update(this, i, parameter, learningRate, weightDecay, parameterStep);
         }
     }
+
+    /// <summary>Whether a step updates <paramref name="parameter"/>: trainable and not frozen.</summary>
+    internal static bool Applies(Parameter parameter) => parameter.Trainable && !parameter.Frozen;
+
+    /// <summary>The update of one parameter on the host's arrays (<see cref="Update"/>), for a store that runs it there.</summary>
+    internal void UpdateOnHost(int index, Parameter parameter, float learningRate, float weightDecay, long parameterStep) =>
+        Update(index, parameter, learningRate, weightDecay, parameterStep);
 
     /// <summary>
     /// Updates one parameter; <paramref name="index"/> is its stable position, to key per-parameter state
@@ -161,8 +174,6 @@ public abstract class Optimizer
             ? epsilon
             : throw new ArgumentOutOfRangeException(argument, epsilon, $"{argument} must be finite and positive.");
 
-    private static bool Applies(Parameter parameter) => parameter.Trainable && !parameter.Frozen;
-
     private ParameterGroup? GroupOf(Parameter parameter)
     {
         // An index loop: foreach over the IList would box an enumerator every step.
@@ -177,18 +188,9 @@ public abstract class Optimizer
         return null;
     }
 
-    private void ClipGradients(IReadOnlyList<Parameter> parameters, float maxNorm)
+    private void ClipGradients(IReadOnlyList<Parameter> parameters, IParameterStore store, float maxNorm)
     {
-        double sumOfSquares = 0;
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            if (Applies(parameters[i]))
-            {
-                sumOfSquares += VectorMath.SumOfSquares(parameters[i].Gradient);
-            }
-        }
-
-        double norm = Math.Sqrt(sumOfSquares);
+        double norm = Math.Sqrt(store.GradientSumOfSquares(parameters));
         if (!double.IsFinite(norm))
         {
             throw new InvalidOperationException(
@@ -197,20 +199,61 @@ public abstract class Optimizer
 
         LastGradientNorm = norm;
         double coefficient = maxNorm / (norm + ClipEpsilon);
-        if (coefficient >= 1)
+        if (coefficient < 1)
         {
-            return;
-        }
-
-        float scale = (float)coefficient;
-        for (int i = 0; i < parameters.Count; i++)
-        {
-            if (Applies(parameters[i]))
-            {
-                VectorMath.Scale(parameters[i].Gradient, scale);
-            }
+            store.ScaleGradients(parameters, (float)coefficient);
         }
     }
+
+    /// <summary>Parameters in the host's arrays: the CPU path.</summary>
+    private sealed class HostParameters : IParameterStore
+    {
+        public static readonly HostParameters Instance = new();
+
+        public double GradientSumOfSquares(IReadOnlyList<Parameter> parameters)
+        {
+            double sumOfSquares = 0;
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                if (Applies(parameters[i]))
+                {
+                    sumOfSquares += VectorMath.SumOfSquares(parameters[i].Gradient);
+                }
+            }
+
+            return sumOfSquares;
+        }
+
+        public void ScaleGradients(IReadOnlyList<Parameter> parameters, float factor)
+        {
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                if (Applies(parameters[i]))
+                {
+                    VectorMath.Scale(parameters[i].Gradient, factor);
+                }
+            }
+        }
+
+        public void Update(Optimizer optimizer, int index, Parameter parameter, float learningRate, float weightDecay, long parameterStep) =>
+            optimizer.Update(index, parameter, learningRate, weightDecay, parameterStep);
+    }
+}
+
+/// <summary>
+/// Where an optimiser step finds the parameters' values and gradients: the host's arrays, or a device's memory (the
+/// ILGPU package). The step's bookkeeping stays in <see cref="Optimizer.Step(IReadOnlyList{Parameter}, IParameterStore)"/>.
+/// </summary>
+internal interface IParameterStore
+{
+    /// <summary>The sum of the squares of the gradients of the parameters a step updates (<see cref="Optimizer.Applies"/>).</summary>
+    double GradientSumOfSquares(IReadOnlyList<Parameter> parameters);
+
+    /// <summary>Multiplies those gradients by <paramref name="factor"/> (clipping).</summary>
+    void ScaleGradients(IReadOnlyList<Parameter> parameters, float factor);
+
+    /// <summary>One parameter's update, with its group's settings and its own step number.</summary>
+    void Update(Optimizer optimizer, int index, Parameter parameter, float learningRate, float weightDecay, long parameterStep);
 }
 
 /// <summary>The vector loops the optimisers share.</summary>

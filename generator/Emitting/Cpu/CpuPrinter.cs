@@ -19,8 +19,7 @@ internal sealed class CpuPrinter
 
     private readonly KernelProgram _program;
     private readonly SourceWriter _writer;
-    private readonly Dictionary<int, string> _locals = [];
-    private readonly Dictionary<TensorKey, string> _tensorFields = [];
+    private readonly ProgramNames _names;
     private readonly bool _pixel;
     private readonly bool _floatTargets;
     private readonly string _targets; // the parameter the loss reads: labels or targets
@@ -42,16 +41,7 @@ internal sealed class CpuPrinter
         _foldedViews = program.Layers.Any(v => v.Kept && v.Output is not null && v.FoldedInto is not null);
         _dropout = program.Routines.Training.Any(c => c is DropoutForward);
         _gradientInference = program.Routines.InferenceForGradients.Count > 0;
-        var used = new HashSet<string>();
-        foreach (ProgramBuffer buffer in program.Buffers)
-        {
-            _locals[buffer.Id] = buffer.Role == BufferRole.Input ? "images" : Unique(used, LocalName(buffer.Name), buffer.Id);
-        }
-
-        foreach (ProgramTensor tensor in program.Tensors)
-        {
-            _tensorFields[tensor.Key] = "_" + Unique(used, LocalName(tensor.Key.ToString()), used.Count);
-        }
+        _names = new ProgramNames(program);
     }
 
     public static void Print(SourceWriter writer, KernelProgram program) => new CpuPrinter(program, writer).Print();
@@ -130,13 +120,13 @@ internal sealed class CpuPrinter
     {
         foreach (ProgramTensor tensor in _program.Tensors)
         {
-            _writer.Line($"private readonly {Runtime}Parameter {_tensorFields[tensor.Key]};");
+            _writer.Line($"private readonly {Runtime}Parameter {_names.TensorField(tensor.Key)};");
         }
 
         foreach (StorageSlot slot in _program.Memory.Slots)
         {
-            _writer.Line($"// {Wrap(string.Join(", ", Members(slot).Select(b => b.Name)))}")
-                .Line($"private readonly {TypeName(slot.Type)}[] {SlotField(slot)};");
+            _writer.Line($"// {Wrap(string.Join(", ", _names.Members(slot).Select(b => b.Name)))}")
+                .Line($"private readonly {ProgramNames.TypeName(slot.Type)}[] {ProgramNames.SlotField(slot)};");
         }
 
         if (_dropout)
@@ -170,7 +160,7 @@ internal sealed class CpuPrinter
             .Open($"    : base(batchSize, seed, threads, {Runtime}TensorShape.Image({Format.Invariant(input.Channels)}, {Format.Invariant(input.Height)}, {Format.Invariant(input.Width)}))");
         foreach (ProgramTensor tensor in _program.Tensors)
         {
-            _writer.Statement($"{_tensorFields[tensor.Key]} = {Registration(tensor)};");
+            _writer.Statement($"{_names.TensorField(tensor.Key)} = {Registration(tensor)};");
             if (tensor.Key.Role == TensorRole.RunningVar)
             {
                 // state_dict order: a batch norm's num_batches_tracked follows its running variance.
@@ -180,9 +170,9 @@ internal sealed class CpuPrinter
 
         foreach (StorageSlot slot in _program.Memory.Slots)
         {
-            ProgramBuffer largest = Members(slot).First();
-            string what = Members(slot).Count() == 1 ? largest.Name : $"{largest.Name} and the buffers sharing it";
-            _writer.Statement($"{SlotField(slot)} = AllocateStorage<{TypeName(slot.Type)}>(\"{what}\", {largest.Size.Name}, perImage: {Bool(slot.PerImage)});");
+            ProgramBuffer largest = _names.Members(slot).First();
+            string what = _names.Members(slot).Count() == 1 ? largest.Name : $"{largest.Name} and the buffers sharing it";
+            _writer.Statement($"{ProgramNames.SlotField(slot)} = AllocateStorage<{ProgramNames.TypeName(slot.Type)}>(\"{what}\", {largest.Size.Name}, perImage: {Bool(slot.PerImage)});");
         }
 
         if (_dropout)
@@ -216,8 +206,8 @@ internal sealed class CpuPrinter
 
     private void PrintEntryPoints()
     {
-        string scores = Slice(_program.ScoresBuffer, "n");
-        string inputGradient = Slice(_program.InputGradientBuffer, "n");
+        string scores = _names.Slice(_program.ScoresBuffer, "n");
+        string inputGradient = _names.Slice(_program.InputGradientBuffer, "n");
         _writer.Line("/// <summary>Scores for up to BatchSize images (n*C*H*W floats), in evaluation mode: batch norm uses its running")
             .Line("/// statistics and dropout is off. The span is valid until the next call on this network.</summary>")
             .Open($"public override {ReadOnlySpan} Forward({ReadOnlySpan} images)")
@@ -233,7 +223,7 @@ internal sealed class CpuPrinter
             .Line("global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);")
             .Line("int n = CheckImages(images, nameof(images));")
             .Line(GradientEvaluation)
-            .Line($"global::System.Span<float> seed = {Slice(_program.ScoresGradientBuffer, "n")};")
+            .Line($"global::System.Span<float> seed = {_names.Slice(_program.ScoresGradientBuffer, "n")};")
             .Line("seed.Clear();")
             .Line("const int plane = OutputLength / ClassCount;")
             .Open("for (int image = 0; image < n; image++)")
@@ -293,7 +283,7 @@ internal sealed class CpuPrinter
             .Close().Line();
 
         _writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>")
-            .Line($"public override {ReadOnlySpan} LastScores => {Slice(_program.ScoresBuffer, "_lastCount")};")
+            .Line($"public override {ReadOnlySpan} LastScores => {_names.Slice(_program.ScoresBuffer, "_lastCount")};")
             .Line();
 
         _writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
@@ -323,7 +313,7 @@ internal sealed class CpuPrinter
     /// <summary>The loss of the last scores against the labels or targets: the mean loss, and d(loss)/d(scores).</summary>
     private void PrintLossAndGradient(string scores)
     {
-        string dscores = Slice(_program.ScoresGradientBuffer, "n");
+        string dscores = _names.Slice(_program.ScoresGradientBuffer, "n");
         string call = _program.Network.Spec.Loss switch
         {
             LossKind.CrossEntropy => $"SoftmaxCrossEntropy.Forward({scores}, labels, {dscores}, n, ClassCount)",
@@ -364,7 +354,7 @@ internal sealed class CpuPrinter
             }
             else if (view.Output is int output)
             {
-                string span = Slice(output, "_lastCount");
+                string span = _names.Slice(output, "_lastCount");
                 _writer.Line(view.FoldedInto is { } norm
                     ? $"\"{view.Layer}\" => _lastFolded ? throw NotKept(layerName, \"output\", \"{norm}\") : {span},"
                     : $"\"{view.Layer}\" => {span},");
@@ -382,7 +372,7 @@ internal sealed class CpuPrinter
         foreach (LayerView view in _program.Layers)
         {
             _writer.Line(view.Gradient is not int gradient ? $"\"{view.Layer}\" => throw NotKept(layerName, \"gradient\", \"{view.GradientKeptBy}\"),"
-                : view.Kept ? $"\"{view.Layer}\" => {Slice(gradient, "_lastCount")},"
+                : view.Kept ? $"\"{view.Layer}\" => {_names.Slice(gradient, "_lastCount")},"
                 : $"\"{view.Layer}\" => throw NotRetained(layerName, \"gradient\"),");
         }
 
@@ -473,7 +463,7 @@ internal sealed class CpuPrinter
             ProgramBuffer buffer = _program.Buffer(id);
             if (buffer.Role != BufferRole.Input)
             {
-                _writer.Statement($"global::System.Span<{TypeName(buffer.Type)}> {_locals[id]} = {Slice(id, "n")};");
+                _writer.Statement($"global::System.Span<{ProgramNames.TypeName(buffer.Type)}> {_names.Local(id)} = {_names.Slice(id, "n")};");
             }
         }
 
@@ -483,7 +473,7 @@ internal sealed class CpuPrinter
             if (call.Layer != layer)
             {
                 layer = call.Layer;
-                _writer.Line("// " + Describe(layer));
+                _writer.Line("// " + _names.Describe(layer));
             }
 
             _writer.Statement(Statement(call));
@@ -493,22 +483,22 @@ internal sealed class CpuPrinter
     /// <summary>The one statement each call record prints as.</summary>
     private string Statement(Call call) => call switch
     {
-        LinearForward c => $"{Kernels}{Kernel(c.Kind)}.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Weight)}, {O(c.Bias)}, {O(c.Y)}, n, {Activation(c.Activation)}{Residual(c.Residual)});",
+        LinearForward c => $"{Kernels}{Kernel(c.Kind)}.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Weight)}, {O(c.Bias)}, {O(c.Y)}, n, {ProgramNames.Activation(c.Activation)}{Residual(c.Residual)});",
         LinearBackwardData c => $"{Kernels}{Kernel(c.Kind)}.BackwardData<{c.Shape}>(context, {O(c.DY)}, {O(c.Weight)}, {O(c.DX)}, n);",
         LinearBackwardWeight c => $"{Kernels}{Kernel(c.Kind)}.BackwardWeight<{c.Shape}>(context, {O(c.X)}, {O(c.DY)}, {O(c.DWeight)}, {O(c.DBias)}, n);",
         BatchNormTraining c => $"{Kernels}BatchNorm.ForwardTraining(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, "
-            + $"{O(c.SavedVariance)}, {Dimensions(c.Norm)}, {Activation(c.Activation)}{Residual(c.Residual)});",
+            + $"{O(c.SavedVariance)}, {Dimensions(c.Norm)}, {ProgramNames.Activation(c.Activation)}{Residual(c.Residual)});",
         BatchNormCommit c => $"{Kernels}BatchNorm.UpdateRunningStatistics({O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, {O(c.SavedMean)}, {O(c.SavedVariance)}, "
             + $"momentum: {Format.FloatLiteral(c.Norm.Momentum)});",
         BatchNormInference c => $"{Kernels}BatchNorm.ForwardInference(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, "
-            + $"{O(c.Norm.RunningVar)}, {Dimensions(c.Norm)}, {Activation(c.Activation)}{Residual(c.Residual)});",
+            + $"{O(c.Norm.RunningVar)}, {Dimensions(c.Norm)}, {ProgramNames.Activation(c.Activation)}{Residual(c.Residual)});",
         BatchNormBackward c => $"{Kernels}BatchNorm.Backward(context, {O(c.DY)}, {O(c.X)}, {O(c.Norm.Gamma)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, {O(c.DX)}, "
             + $"{O(c.Norm.Gamma with { Gradient = true })}, {O(c.Norm.Beta with { Gradient = true })}, n, {Format.Invariant(c.Norm.Channels)}, {Format.Invariant(c.Norm.Plane)});",
         BatchNormBackwardInference c => $"{Kernels}BatchNorm.BackwardInference({O(c.DY)}, {O(c.Norm.Gamma)}, {O(c.Norm.RunningVar)}, {O(c.DX)}, {Dimensions(c.Norm)});",
         BatchNormFold c => $"{Kernels}BatchNorm.Fold({O(c.Weight)}, {O(c.Bias)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, "
-            + $"eps: {Format.FloatLiteral(c.Norm.Eps)}, {FieldOf(c.FoldedWeight)}, {FieldOf(c.FoldedBias)});",
-        ActivationForward c => $"{Activation(c.Activation)}.Forward({O(c.X)}, {O(c.Y)});",
-        ActivationBackward c => $"{Activation(c.Activation)}.Backward({O(c.Saved)}, {O(c.DY)});",
+            + $"eps: {Format.FloatLiteral(c.Norm.Eps)}, {_names.FieldOf(c.FoldedWeight.Id)}, {_names.FieldOf(c.FoldedBias.Id)});",
+        ActivationForward c => $"{ProgramNames.Activation(c.Activation)}.Forward({O(c.X)}, {O(c.Y)});",
+        ActivationBackward c => $"{ProgramNames.Activation(c.Activation)}.Backward({O(c.Saved)}, {O(c.DY)});",
         PoolForward { Kind: PoolOp.Max } c => $"{Kernels}MaxPool2d.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, {O(c.Switches!)}, n);",
         PoolForward c => $"{Kernels}AvgPool2d.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, n);",
         PoolBackward { Kind: PoolOp.Max } c => $"{Kernels}MaxPool2d.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.Switches!)}, {O(c.DX)}, n);",
@@ -536,16 +526,9 @@ internal sealed class CpuPrinter
     /// <summary>An operand as C#: a buffer's span, a parameter's value or gradient, or default (no bias, no weight gradient).</summary>
     private string O(Operand operand) => operand switch
     {
-        BufferOperand buffer => _locals[buffer.Id],
-        TensorOperand tensor => _tensorFields[tensor.Key] + (tensor.Gradient ? ".Gradient" : ".Value"),
+        BufferOperand buffer => _names.Local(buffer.Id),
+        TensorOperand tensor => _names.TensorField(tensor.Key) + (tensor.Gradient ? ".Gradient" : ".Value"),
         _ => "default",
-    };
-
-    /// <summary>The kernels' descriptor of an activation: Activation.Relu, Activation.LeakyRelu(0.1f), Activation.None ...</summary>
-    private static string Activation(Activation activation) => Kernels + "Activation." + activation.Kind switch
-    {
-        ActivationKind.LeakyRelu or ActivationKind.Elu => $"{activation.Kind}({Format.FloatLiteral(activation.Alpha)})",
-        _ => activation.Kind.ToString(),
     };
 
     /// <summary>The residual argument of a kernel that adds one in its epilogue (", residual: layer1_0_output"), nothing otherwise.</summary>
@@ -559,31 +542,6 @@ internal sealed class CpuPrinter
     private static string Dimensions(BatchNormParameters norm) =>
         $"n, {Format.Invariant(norm.Channels)}, {Format.Invariant(norm.Plane)}, eps: {Format.FloatLiteral(norm.Eps)}";
 
-    private string Describe(string label)
-    {
-        string name = label.Split(' ')[0];
-        CheckedLayer? layer = _program.Network.Layers.FirstOrDefault(l => l.Name == name);
-        return layer is null ? label : $"{label}: {layer.Description}, {layer.Input} -> {layer.Output}";
-    }
-
-    /// <summary>The buffer's span for <paramref name="count"/> images (or all of it when not per image).</summary>
-    private string Slice(int id, string count)
-    {
-        ProgramBuffer buffer = _program.Buffer(id);
-        return $"Slice({FieldOf(id)}, {(buffer.PerImage ? count + " * " : "")}{buffer.Size.Name})";
-    }
-
-    private string FieldOf(BufferOperand buffer) => FieldOf(buffer.Id);
-
-    private string FieldOf(int id) => SlotField(_program.Memory.Slots[_program.Memory.SlotOf[id]]);
-
-    private IEnumerable<ProgramBuffer> Members(StorageSlot slot) =>
-        _program.Buffers.Where(b => b.Role != BufferRole.Input && _program.Memory.SlotOf[b.Id] == slot.Index).OrderByDescending(b => b.Elements).ThenBy(b => b.Id);
-
-    private static string SlotField(StorageSlot slot) => "_" + (slot.Type == ElementType.Float32 ? "floats" : "bytes") + Format.Invariant(slot.Index);
-
-    private static string TypeName(ElementType type) => type == ElementType.Float32 ? "float" : "byte";
-
     private static string Kernel(LinearOp kind) => kind switch
     {
         LinearOp.Conv2d => "Conv2d",
@@ -591,7 +549,7 @@ internal sealed class CpuPrinter
         _ => "Dense",
     };
 
-    private static string Bool(bool value) => value ? "true" : "false";
+    private static string Bool(bool value) => ProgramNames.Bool(value);
 
     /// <summary>Cuts a line into pieces of about <paramref name="width"/> characters, each ending after a ", ".</summary>
     private static List<string> Pieces(string line, int width)
@@ -631,33 +589,5 @@ internal sealed class CpuPrinter
         return lines.ToString();
     }
 
-    /// <summary>A C# identifier from a dotted name: "features.3.0.bn.saved_mean" -> "features3_0BnSavedMean".</summary>
-    private static string LocalName(string name)
-    {
-        var text = new StringBuilder();
-        bool previousDigits = false;
-        foreach (string part in name.Split('.', '_'))
-        {
-            if (part.Length == 0)
-            {
-                continue;
-            }
 
-            bool digits = part.All(char.IsDigit);
-            string cleaned = new(part.Select(c => char.IsLetterOrDigit(c) ? c : '_').ToArray());
-            text.Append(text.Length == 0 ? char.ToLowerInvariant(cleaned[0]) + cleaned.Substring(1)
-                : digits && previousDigits ? "_" + cleaned
-                : char.ToUpperInvariant(cleaned[0]) + cleaned.Substring(1));
-            previousDigits = digits;
-        }
-
-        return char.IsDigit(text[0]) ? "_" + text : text.ToString();
-    }
-
-    private static string Unique(HashSet<string> used, string name, int index)
-    {
-        string unique = used.Contains(name) ? name + "_" + Format.Invariant(index) : name;
-        used.Add(unique);
-        return unique;
-    }
 }

@@ -1,0 +1,256 @@
+using System;
+using System.Collections.Generic;
+using ILGPU;
+using ILGPU.Runtime;
+
+namespace NetCompiler.Ilgpu;
+
+/// <summary>
+/// The base of a network's device routines, which the generator prints when a compilation references this package
+/// (the nested <c>OnDevice</c> class of each network): device copies of the parameters and their gradients, the
+/// planned storage, the uploads of a call's inputs and the downloads of its results.
+/// </summary>
+/// <remarks>
+/// The host's <see cref="Parameter"/> arrays stay the network's checkpoint view. The device holds the newest values
+/// after a training step; the host copy is refreshed only when read (<see cref="SynchronizeHost"/>: Parameters, Save,
+/// Load, ExportOnnx). A host-side change (Load, <see cref="CompiledNetwork.MarkParametersChanged"/>) moves the
+/// network's ParameterVersion on, and the next call uploads every value first.
+/// </remarks>
+public abstract class DeviceNetwork : IParameterStore, IDisposable
+{
+    private readonly CompiledNetwork _network;
+    private readonly List<IDisposable> _owned = [];
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>[] _values;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>?[] _gradients;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _images;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense> _loss;
+    private readonly DeviceElementwise _elementwise;
+    private readonly MemoryBuffer1D<int, Stride1D.Dense>? _labels;
+    private readonly MemoryBuffer1D<float, Stride1D.Dense>? _targets;
+    private MemoryBuffer1D<float, Stride1D.Dense>? _classWeights;
+    private long _deviceVersion = -1; // the network's ParameterVersion the device's values match
+    private bool _hostStale;
+    private readonly float[] _lossOnHost = new float[1];
+
+    /// <param name="device">Where the network runs.</param>
+    /// <param name="network">The network whose parameters these are; they are initialised on the host, from its seed.</param>
+    /// <param name="batchSize">The most images one call takes.</param>
+    /// <param name="imageLength">Floats per input image.</param>
+    /// <param name="targetsPerImage">Labels per image (one, or one per output pixel), or float targets per image (the output's length).</param>
+    /// <param name="floatTargets">Whether the loss takes float targets rather than labels.</param>
+    protected DeviceNetwork(IlgpuDevice device, CompiledNetwork network, int batchSize, int imageLength, int targetsPerImage, bool floatTargets)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        Device = device;
+        _network = network;
+        BatchSize = batchSize;
+        IReadOnlyList<Parameter> parameters = network.RegisteredParameters;
+        _values = new MemoryBuffer1D<float, Stride1D.Dense>[parameters.Count];
+        _gradients = new MemoryBuffer1D<float, Stride1D.Dense>?[parameters.Count];
+        try
+        {
+            for (int i = 0; i < parameters.Count; i++)
+            {
+                _values[i] = Own(device.Allocate<float>(parameters[i].Name, parameters[i].Length));
+                _gradients[i] = parameters[i].Trainable ? Own(device.Allocate<float>(parameters[i].Name + "'s gradient", parameters[i].Length)) : null;
+            }
+
+            _images = Own(device.Allocate<float>("the input images", (long)batchSize * imageLength));
+            _loss = Own(device.Allocate<float>("the loss", 1));
+            long targets = (long)batchSize * targetsPerImage;
+            if (floatTargets)
+            {
+                _targets = Own(device.Allocate<float>("the targets", targets));
+            }
+            else
+            {
+                _labels = Own(device.Allocate<int>("the labels", targets));
+            }
+
+            _elementwise = new DeviceElementwise(device);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
+    }
+
+    public IlgpuDevice Device { get; }
+
+    public int BatchSize { get; }
+
+    /// <summary>The value of tensor <paramref name="index"/> (state_dict order) on the device.</summary>
+    protected ArrayView<float> Value(int index) => _values[index].View;
+
+    /// <summary>The gradient of trainable tensor <paramref name="index"/> on the device.</summary>
+    protected ArrayView<float> Gradient(int index) => _gradients[index]!.View;
+
+    /// <summary>The one-element view the loss kernels write the batch's mean loss to.</summary>
+    protected ArrayView<float> Loss => _loss.View;
+
+    /// <summary>Device storage for a planned slot: <paramref name="elements"/> per image for BatchSize images when per image.</summary>
+    protected MemoryBuffer1D<T, Stride1D.Dense> AllocateStorage<T>(string buffers, long elements, bool perImage)
+        where T : unmanaged =>
+        Own(Device.Allocate<T>("the storage of " + buffers, perImage ? elements * BatchSize : elements));
+
+    /// <summary>The first <paramref name="length"/> elements of a slot: the part the current batch uses.</summary>
+    protected static ArrayView<T> Slice<T>(MemoryBuffer1D<T, Stride1D.Dense> buffer, long length)
+        where T : unmanaged => buffer.View.SubView(0, length);
+
+    /// <summary>Copies the call's images to the device (the host checked them) and returns their view.</summary>
+    protected ArrayView<float> UploadImages(ReadOnlySpan<float> images)
+    {
+        ArrayView<float> view = _images.View.SubView(0, images.Length);
+        view.CopyFromCPU(images);
+        return view;
+    }
+
+    /// <summary>Copies the step's labels (checked by the host) to the device.</summary>
+    protected ArrayView<int> UploadLabels(ReadOnlySpan<int> labels)
+    {
+        ArrayView<int> view = _labels!.View.SubView(0, labels.Length);
+        view.CopyFromCPU(labels);
+        return view;
+    }
+
+    /// <summary>Copies the step's float targets (checked by the host) to the device.</summary>
+    protected ArrayView<float> UploadTargets(ReadOnlySpan<float> targets)
+    {
+        ArrayView<float> view = _targets!.View.SubView(0, targets.Length);
+        view.CopyFromCPU(targets);
+        return view;
+    }
+
+    /// <summary>The pixel loss's class weights on the device, or an empty view (every class weighs 1).</summary>
+    protected ArrayView<float> UploadClassWeights(float[]? weights)
+    {
+        if (weights is null)
+        {
+            return default;
+        }
+
+        _classWeights ??= Own(Device.Allocate<float>("the class weights", weights.Length));
+        _classWeights.View.CopyFromCPU(weights);
+        return _classWeights.View;
+    }
+
+    /// <summary>Waits for the step so far and reads its loss: the one synchronisation of a training step.</summary>
+    protected float ReadLoss()
+    {
+        _loss.View.CopyToCPU(_lossOnHost);
+        return _lossOnHost[0];
+    }
+
+    /// <summary>Copies a result to the host, into <paramref name="host"/> (allocated once at its largest size).</summary>
+    protected static ReadOnlySpan<float> Download(ArrayView<float> view, ref float[]? host, long largest)
+    {
+        host ??= new float[largest];
+        Span<float> span = host.AsSpan(0, (int)view.Length);
+        view.CopyToCPU(span);
+        return span;
+    }
+
+    /// <summary>Uploads every parameter when the host changed them since the device last did (initialisation, Load, a user's edit).</summary>
+    protected void PrepareParameters()
+    {
+        if (_network.ParameterVersion == _deviceVersion)
+        {
+            return;
+        }
+
+        IReadOnlyList<Parameter> parameters = _network.RegisteredParameters;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            _values[i].View.CopyFromCPU(parameters[i].Value);
+        }
+
+        _deviceVersion = _network.ParameterVersion;
+        _hostStale = false;
+    }
+
+    /// <summary>After a step on the device: its values are the newest, and the host's are stale until read.</summary>
+    protected void MarkTrained()
+    {
+        _deviceVersion = _network.ParameterVersion;
+        _hostStale = true;
+    }
+
+    /// <summary>Copies the device's newer values and gradients to the host's Parameter arrays.</summary>
+    public void SynchronizeHost()
+    {
+        if (!_hostStale)
+        {
+            return;
+        }
+
+        IReadOnlyList<Parameter> parameters = _network.RegisteredParameters;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            _values[i].View.CopyToCPU(parameters[i].Value);
+            _gradients[i]?.View.CopyToCPU(parameters[i].Gradient);
+        }
+
+        _hostStale = false;
+    }
+
+    /// <summary>The optimiser's step on the device's parameters.</summary>
+    protected void StepOptimizer(Optimizer optimizer) => optimizer.Step(_network.RegisteredParameters, this);
+
+    double IParameterStore.GradientSumOfSquares(IReadOnlyList<Parameter> parameters)
+    {
+        double sum = 0;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (Optimizer.Applies(parameters[i]))
+            {
+                float[] gradient = parameters[i].Gradient;
+                _gradients[i]!.View.CopyToCPU(gradient);
+                foreach (float g in gradient)
+                {
+                    sum += (double)g * g;
+                }
+            }
+        }
+
+        return sum;
+    }
+
+    void IParameterStore.ScaleGradients(IReadOnlyList<Parameter> parameters, float factor)
+    {
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            if (Optimizer.Applies(parameters[i]))
+            {
+                _elementwise.Scale(Gradient(i), factor, Gradient(i));
+            }
+        }
+    }
+
+    void IParameterStore.Update(Optimizer optimizer, int index, Parameter parameter, float learningRate, float weightDecay, long parameterStep)
+    {
+        // The host's update on the device's newest value and gradient, then the value back: exact for any optimiser.
+        _values[index].View.CopyToCPU(parameter.Value);
+        _gradients[index]!.View.CopyToCPU(parameter.Gradient);
+        optimizer.UpdateOnHost(index, parameter, learningRate, weightDecay, parameterStep);
+        _values[index].View.CopyFromCPU(parameter.Value);
+    }
+
+    public void Dispose()
+    {
+        foreach (IDisposable owned in _owned)
+        {
+            owned.Dispose();
+        }
+
+        _owned.Clear();
+        GC.SuppressFinalize(this);
+    }
+
+    private T Own<T>(T resource)
+        where T : IDisposable
+    {
+        _owned.Add(resource);
+        return resource;
+    }
+}
