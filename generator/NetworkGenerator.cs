@@ -24,6 +24,9 @@ public sealed class NetworkGenerator : IIncrementalGenerator
 {
     internal const string NetworkAttributeName = "NetCompiler.NetworkAttribute";
 
+    /// <summary>The device package: when a compilation references it, every network is printed for ILGPU devices too.</summary>
+    internal const string IlgpuAssemblyName = "NetCompiler.Ilgpu";
+
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         IncrementalValuesProvider<ParseResult> parsed = context.SyntaxProvider
@@ -35,8 +38,12 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         IncrementalValuesProvider<PlanStage> planned = checkedNetworks
             .Select(static (result, _) => Plan(result))
             .WithTrackingName(TrackingNames.Plan);
+        // A reference to the device package (a bool, so the emit stage stays cached across unrelated edits).
+        IncrementalValueProvider<bool> device = context.CompilationProvider
+            .Select(static (compilation, _) => compilation.ReferencedAssemblyNames.Any(a => a.Name == IlgpuAssemblyName));
         IncrementalValuesProvider<GenerationResult> generated = planned
-            .Select(static (result, _) => Emit(result))
+            .Combine(device)
+            .Select(static (pair, _) => Emit(pair.Left, pair.Right))
             .WithTrackingName(TrackingNames.Emit);
         context.RegisterSourceOutput(generated, static (output, result) =>
         {
@@ -101,7 +108,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
         }
     }
 
-    private static GenerationResult Emit(PlanStage stage)
+    private static GenerationResult Emit(PlanStage stage, bool device)
     {
         if (stage.Program is not { } program)
         {
@@ -110,7 +117,7 @@ public sealed class NetworkGenerator : IIncrementalGenerator
 
         try
         {
-            return new GenerationResult(NetworkEmitter.Emit(program), stage.Diagnostics);
+            return new GenerationResult(NetworkEmitter.Emit(program, device), stage.Diagnostics);
         }
         catch (Exception exception)
         {

@@ -1,6 +1,7 @@
 using System.Linq;
 using NetCompiler.Generator.Model;
 using NetCompiler.Generator.Emitting.Cpu;
+using NetCompiler.Generator.Emitting.Ilgpu;
 using NetCompiler.Generator.Emitting.Onnx;
 using NetCompiler.Generator.Program;
 
@@ -17,7 +18,8 @@ internal static class NetworkEmitter
 {
     private const string Runtime = "global::NetCompiler.";
 
-    public static GeneratedSource Emit(KernelProgram program)
+    /// <param name="device">Whether the compilation references NetCompiler.Ilgpu: the program is printed for its devices too.</param>
+    public static GeneratedSource Emit(KernelProgram program, bool device = false)
     {
         CheckedNetwork network = program.Network;
         TypeDeclaration type = network.Spec.Declaration;
@@ -39,8 +41,14 @@ internal static class NetworkEmitter
         writer.Line();
         EmitSummary(writer, program);
         writer.Line();
-        CpuPrinter.Print(writer, program);
+        CpuPrinter.Print(writer, program, device);
         writer.Line();
+        if (device)
+        {
+            IlgpuPrinter.Print(writer, program);
+            writer.Line();
+        }
+
         OnnxPrinter.Print(writer, program);
 
         writer.Close();

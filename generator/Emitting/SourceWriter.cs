@@ -23,6 +23,9 @@ internal sealed class SourceWriter
     /// A statement of one call, its arguments wrapped onto continuation lines when it would pass
     /// <paramref name="width"/> columns, so generated code stays readable.
     /// </summary>
+    /// <summary>Writes <paramref name="line"/> when <paramref name="condition"/> holds.</summary>
+    public SourceWriter LineIf(bool condition, string line) => condition ? Line(line) : this;
+
     public SourceWriter Statement(string statement, int width = 120)
     {
         int open = statement.IndexOf('(');

@@ -31,6 +31,7 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
     private long _deviceVersion = -1; // the network's ParameterVersion the device's values match
     private bool _hostStale;
     private readonly float[] _lossOnHost = new float[1];
+    private float[]? _seedOnHost;
 
     /// <param name="device">Where the network runs.</param>
     /// <param name="network">The network whose parameters these are; they are initialised on the host, from its seed.</param>
@@ -149,6 +150,29 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
         Span<float> span = host.AsSpan(0, (int)view.Length);
         view.CopyToCPU(span);
         return span;
+    }
+
+    /// <summary>A kept layer's output or gradient, copied to a new host array (LayerOutput and LayerGradient).</summary>
+    protected static ReadOnlySpan<float> DownloadCopy(ArrayView<float> view)
+    {
+        var host = new float[view.Length];
+        view.CopyToCPU(host);
+        return host;
+    }
+
+    /// <summary>ScoreGradient's seed: d(score of the class, summed over its plane)/d(scores), 1 on the class's plane of each image.</summary>
+    protected void UploadScoreSeed(ArrayView<float> dscores, int n, int classIndex, int outputLength, int classes)
+    {
+        _seedOnHost ??= new float[(long)BatchSize * outputLength];
+        Span<float> seed = _seedOnHost.AsSpan(0, n * outputLength);
+        seed.Clear();
+        int plane = outputLength / classes;
+        for (int image = 0; image < n; image++)
+        {
+            seed.Slice((image * outputLength) + (classIndex * plane), plane).Fill(1f);
+        }
+
+        dscores.CopyFromCPU(seed);
     }
 
     /// <summary>Uploads every parameter when the host changed them since the device last did (initialisation, Load, a user's edit).</summary>

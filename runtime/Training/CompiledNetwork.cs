@@ -358,8 +358,17 @@ public abstract partial class CompiledNetwork : IDisposable
 
     public void Dispose()
     {
-        Context.Dispose();
+        Dispose(disposing: true);
         GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Releases the kernel threads; a network on a device also releases its device memory here.</summary>
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            Context.Dispose();
+        }
     }
 
     private static int IndexOfNonFinite(ReadOnlySpan<float> values)

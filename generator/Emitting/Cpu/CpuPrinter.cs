@@ -20,6 +20,7 @@ internal sealed class CpuPrinter
     private readonly KernelProgram _program;
     private readonly SourceWriter _writer;
     private readonly ProgramNames _names;
+    private readonly CpuCalls _calls;
     private readonly bool _pixel;
     private readonly bool _floatTargets;
     private readonly string _targets; // the parameter the loss reads: labels or targets
@@ -28,9 +29,11 @@ internal sealed class CpuPrinter
     private readonly bool _foldedViews;
     private readonly bool _dropout;
     private readonly bool _gradientInference;
+    private readonly bool _device; // the compilation references NetCompiler.Ilgpu: entry points dispatch to OnDevice
 
-    private CpuPrinter(KernelProgram program, SourceWriter writer)
+    private CpuPrinter(KernelProgram program, SourceWriter writer, bool device)
     {
+        _device = device;
         _program = program;
         _writer = writer;
         _pixel = program.Network.Spec.Loss == LossKind.PixelCrossEntropy;
@@ -42,9 +45,11 @@ internal sealed class CpuPrinter
         _dropout = program.Routines.Training.Any(c => c is DropoutForward);
         _gradientInference = program.Routines.InferenceForGradients.Count > 0;
         _names = new ProgramNames(program);
+        _calls = new CpuCalls(program, _names, _targets, _dropout);
     }
 
-    public static void Print(SourceWriter writer, KernelProgram program) => new CpuPrinter(program, writer).Print();
+    /// <param name="device">Whether the network also runs on an ILGPU device (IlgpuPrinter prints that part).</param>
+    public static void Print(SourceWriter writer, KernelProgram program, bool device) => new CpuPrinter(program, writer, device).Print();
 
     private void Print()
     {
@@ -134,6 +139,11 @@ internal sealed class CpuPrinter
             _writer.Line("private ulong _dropoutState;");
         }
 
+        if (_device)
+        {
+            _writer.Line("private readonly OnDevice? _device; // null on the CPU");
+        }
+
         _writer.Line("private int _lastCount;");
         if (_folds)
         {
@@ -156,8 +166,14 @@ internal sealed class CpuPrinter
             .Line("/// <param name=\"batchSize\">The most images one call takes.</param>")
             .Line("/// <param name=\"seed\">Seeds initialisation and dropout: same seed and threads, same results.</param>")
             .Line("/// <param name=\"threads\">Kernel worker threads; 0 means one per processor.</param>")
-            .Line($"public {_program.Network.Spec.Declaration.Name}(int batchSize, int seed = 0, int threads = 0)")
-            .Open($"    : base(batchSize, seed, threads, {Runtime}TensorShape.Image({Format.Invariant(input.Channels)}, {Format.Invariant(input.Height)}, {Format.Invariant(input.Width)}))");
+            .Line($"public {_program.Network.Spec.Declaration.Name}(int batchSize, int seed = 0, int threads = 0)");
+        if (_device)
+        {
+            _writer.Open("    : this(batchSize, seed, threads, device: null)").Close().Line()
+                .Line($"private {_program.Network.Spec.Declaration.Name}(int batchSize, int seed, int threads, global::NetCompiler.Ilgpu.IlgpuDevice? device)");
+        }
+
+        _writer.Open($"    : base(batchSize, seed, threads, {Runtime}TensorShape.Image({Format.Invariant(input.Channels)}, {Format.Invariant(input.Height)}, {Format.Invariant(input.Width)}))");
         foreach (ProgramTensor tensor in _program.Tensors)
         {
             _writer.Statement($"{_names.TensorField(tensor.Key)} = {Registration(tensor)};");
@@ -172,12 +188,27 @@ internal sealed class CpuPrinter
         {
             ProgramBuffer largest = _names.Members(slot).First();
             string what = _names.Members(slot).Count() == 1 ? largest.Name : $"{largest.Name} and the buffers sharing it";
-            _writer.Statement($"{ProgramNames.SlotField(slot)} = AllocateStorage<{ProgramNames.TypeName(slot.Type)}>(\"{what}\", {largest.Size.Name}, perImage: {Bool(slot.PerImage)});");
+            string allocation = $"AllocateStorage<{ProgramNames.TypeName(slot.Type)}>(\"{what}\", {largest.Size.Name}, perImage: {Bool(slot.PerImage)})";
+            _writer.Statement($"{ProgramNames.SlotField(slot)} = {(_device ? "device is null ? " + allocation + " : []" : allocation)};");
         }
 
         if (_dropout)
         {
             _writer.Line("_dropoutState = DropoutSeed;");
+        }
+
+        if (_device)
+        {
+            // The parameters were initialised on the host above, as on the CPU; OnDevice uploads them on its first call.
+            _writer.Open("if (device is not null)")
+                .Open("try")
+                .Line("_device = new OnDevice(this, device, batchSize);")
+                .Close()
+                .Open("catch")
+                .Line("Dispose();")
+                .Line("throw;")
+                .Close()
+                .Close();
         }
 
         _writer.Close().Line();
@@ -201,6 +232,9 @@ internal sealed class CpuPrinter
         };
     }
 
+    /// <summary>The line an entry point hands its call to the device with, once its arguments are checked; nothing on the CPU alone.</summary>
+    private static string OnDevice(string call) => $"if (_device is not null) {{ return _device.{call}; }}";
+
     /// <summary>The forward InputGradient and ScoreGradient run: Forward's, unless it fused what the backward reads.</summary>
     private string GradientEvaluation => _gradientInference ? "RunEvaluationForGradients(images, n);" : "RunEvaluation(images, n);";
 
@@ -212,6 +246,7 @@ internal sealed class CpuPrinter
             .Line("/// statistics and dropout is off. The span is valid until the next call on this network.</summary>")
             .Open($"public override {ReadOnlySpan} Forward({ReadOnlySpan} images)")
             .Line("int n = CheckImages(images, nameof(images));")
+            .LineIf(_device, OnDevice("Forward(images, n)"))
             .Line("RunEvaluation(images, n);")
             .Line($"return {scores};")
             .Close().Line();
@@ -222,6 +257,7 @@ internal sealed class CpuPrinter
             .Line("global::System.ArgumentOutOfRangeException.ThrowIfNegative(classIndex);")
             .Line("global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);")
             .Line("int n = CheckImages(images, nameof(images));")
+            .LineIf(_device, OnDevice("ScoreGradient(images, n, classIndex)"))
             .Line(GradientEvaluation)
             .Line($"global::System.Span<float> seed = {_names.Slice(_program.ScoresGradientBuffer, "n")};")
             .Line("seed.Clear();")
@@ -279,11 +315,12 @@ internal sealed class CpuPrinter
             .Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);")
             .Line("int n = CheckImages(images, nameof(images));")
             .Line(check)
+            .LineIf(_device, OnDevice($"Train(images, n, {_targets}, optimizer)"))
             .Line($"return RunTraining(images, n, {_targets}, optimizer);")
             .Close().Line();
 
         _writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>")
-            .Line($"public override {ReadOnlySpan} LastScores => {_names.Slice(_program.ScoresBuffer, "_lastCount")};")
+            .Line($"public override {ReadOnlySpan} LastScores => {(_device ? "_device is not null ? _device.LastScores : " : "")}{_names.Slice(_program.ScoresBuffer, "_lastCount")};")
             .Line();
 
         _writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
@@ -291,6 +328,7 @@ internal sealed class CpuPrinter
             .Open($"public override {ReadOnlySpan} InputGradient({ReadOnlySpan} images, {_targetType} {_targets})")
             .Line("int n = CheckImages(images, nameof(images));")
             .Line(check)
+            .LineIf(_device, OnDevice($"InputGradient(images, n, {_targets})"))
             .Line(GradientEvaluation)
             .Line($"LossAndGradient({_targets}, n);")
             .Line("RunEvaluationBackward(images, n);")
@@ -345,7 +383,7 @@ internal sealed class CpuPrinter
     private void PrintLayerAccess()
     {
         _writer.Line("/// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>")
-            .Open($"public override {ReadOnlySpan} LayerOutput(string layerName) => layerName switch");
+            .Open($"public override {ReadOnlySpan} LayerOutput(string layerName) => {(_device ? "_device is not null ? _device.LayerOutput(layerName) : " : "")}layerName switch");
         foreach (LayerView view in _program.Layers)
         {
             if (view.Output is int && !view.Kept)
@@ -368,7 +406,7 @@ internal sealed class CpuPrinter
         _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();
 
         _writer.Line("/// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>")
-            .Open($"public override {ReadOnlySpan} LayerGradient(string layerName) => layerName switch");
+            .Open($"public override {ReadOnlySpan} LayerGradient(string layerName) => {(_device ? "_device is not null ? _device.LayerGradient(layerName) : " : "")}layerName switch");
         foreach (LayerView view in _program.Layers)
         {
             _writer.Line(view.Gradient is not int gradient ? $"\"{view.Layer}\" => throw NotKept(layerName, \"gradient\", \"{view.GradientKeptBy}\"),"
@@ -476,78 +514,9 @@ internal sealed class CpuPrinter
                 _writer.Line("// " + _names.Describe(layer));
             }
 
-            _writer.Statement(Statement(call));
+            _writer.Statement(_calls.Statement(call));
         }
     }
-
-    /// <summary>The one statement each call record prints as.</summary>
-    private string Statement(Call call) => call switch
-    {
-        LinearForward c => $"{Kernels}{Kernel(c.Kind)}.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Weight)}, {O(c.Bias)}, {O(c.Y)}, n, {ProgramNames.Activation(c.Activation)}{Residual(c.Residual)});",
-        LinearBackwardData c => $"{Kernels}{Kernel(c.Kind)}.BackwardData<{c.Shape}>(context, {O(c.DY)}, {O(c.Weight)}, {O(c.DX)}, n);",
-        LinearBackwardWeight c => $"{Kernels}{Kernel(c.Kind)}.BackwardWeight<{c.Shape}>(context, {O(c.X)}, {O(c.DY)}, {O(c.DWeight)}, {O(c.DBias)}, n);",
-        BatchNormTraining c => $"{Kernels}BatchNorm.ForwardTraining(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, "
-            + $"{O(c.SavedVariance)}, {Dimensions(c.Norm)}, {ProgramNames.Activation(c.Activation)}{Residual(c.Residual)});",
-        BatchNormCommit c => $"{Kernels}BatchNorm.UpdateRunningStatistics({O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, {O(c.SavedMean)}, {O(c.SavedVariance)}, "
-            + $"momentum: {Format.FloatLiteral(c.Norm.Momentum)});",
-        BatchNormInference c => $"{Kernels}BatchNorm.ForwardInference(context, {O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, "
-            + $"{O(c.Norm.RunningVar)}, {Dimensions(c.Norm)}, {ProgramNames.Activation(c.Activation)}{Residual(c.Residual)});",
-        BatchNormBackward c => $"{Kernels}BatchNorm.Backward(context, {O(c.DY)}, {O(c.X)}, {O(c.Norm.Gamma)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, {O(c.DX)}, "
-            + $"{O(c.Norm.Gamma with { Gradient = true })}, {O(c.Norm.Beta with { Gradient = true })}, n, {Format.Invariant(c.Norm.Channels)}, {Format.Invariant(c.Norm.Plane)});",
-        BatchNormBackwardInference c => $"{Kernels}BatchNorm.BackwardInference({O(c.DY)}, {O(c.Norm.Gamma)}, {O(c.Norm.RunningVar)}, {O(c.DX)}, {Dimensions(c.Norm)});",
-        BatchNormFold c => $"{Kernels}BatchNorm.Fold({O(c.Weight)}, {O(c.Bias)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, "
-            + $"eps: {Format.FloatLiteral(c.Norm.Eps)}, {_names.FieldOf(c.FoldedWeight.Id)}, {_names.FieldOf(c.FoldedBias.Id)});",
-        ActivationForward c => $"{ProgramNames.Activation(c.Activation)}.Forward({O(c.X)}, {O(c.Y)});",
-        ActivationBackward c => $"{ProgramNames.Activation(c.Activation)}.Backward({O(c.Saved)}, {O(c.DY)});",
-        PoolForward { Kind: PoolOp.Max } c => $"{Kernels}MaxPool2d.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, {O(c.Switches!)}, n);",
-        PoolForward c => $"{Kernels}AvgPool2d.Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, n);",
-        PoolBackward { Kind: PoolOp.Max } c => $"{Kernels}MaxPool2d.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.Switches!)}, {O(c.DX)}, n);",
-        PoolBackward c => $"{Kernels}AvgPool2d.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.DX)}, n);",
-        GlobalAvgPoolForward c => $"{Kernels}GlobalAvgPool.Forward(context, {O(c.X)}, {O(c.Y)}, n, {Format.Invariant(c.Channels)}, {Format.Invariant(c.Plane)});",
-        GlobalAvgPoolBackward c => $"{Kernels}GlobalAvgPool.Backward(context, {O(c.DY)}, {O(c.DX)}, n, {Format.Invariant(c.Channels)}, {Format.Invariant(c.Plane)});",
-        DropoutForward c => $"{Kernels}Dropout.Forward({O(c.X)}, {O(c.Y)}, {O(c.Mask)}, {Format.FloatLiteral(c.P)}, ref dropoutState);",
-        DropoutBackward c => $"{Kernels}Dropout.Backward({O(c.DY)}, {O(c.Mask)}, {O(c.DX)});",
-        Copy c => $"{O(c.X)}.CopyTo({O(c.Y)});",
-        AddScaled c => $"{Kernels}Elementwise.AddScaled({O(c.A)}, {Format.FloatLiteral(c.Scale)}, {O(c.B)}, {O(c.Y)});",
-        Scale c => $"{Kernels}Elementwise.Scale({O(c.X)}, {Format.FloatLiteral(c.Factor)}, {O(c.Y)});",
-        ImplicitSolve c => $"{Kernels}ImplicitSolve.Forward<{c.Shape}>(context, {O(c.Rhs)}, {O(c.Weight)}, {Format.FloatLiteral(c.H)}, {O(c.Y)}, n);",
-        ImplicitSolveBackward c => $"{Kernels}ImplicitSolve.Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.Y)}, {O(c.Weight)}, {Format.FloatLiteral(c.H)}, {O(c.DRhs)}, {O(c.DWeight)}, n);",
-        UpsampleForward c => $"{Kernels}Upsample2d.{Mode(c.Bilinear)}Forward<{c.Shape}>(context, {O(c.X)}, {O(c.Y)}, n);",
-        UpsampleBackward c => $"{Kernels}Upsample2d.{Mode(c.Bilinear)}Backward<{c.Shape}>(context, {O(c.DY)}, {O(c.DX)}, n);",
-        ConcatChannels c => $"{Kernels}ChannelConcat.Forward({O(c.A)}, {O(c.B)}, {O(c.Y)}, n, {ImageSize(c.A)}, {ImageSize(c.B)});",
-        ConcatChannelsBackward c => $"{Kernels}ChannelConcat.Backward({O(c.DY)}, {O(c.DA)}, {O(c.DB)}, n, {ImageSize(c.Forward.A)}, {ImageSize(c.Forward.B)});",
-        LossAndGradient => $"float loss = LossAndGradient({_targets}, n);",
-        CheckLoss => "CheckLoss(loss); // throws before anything the network keeps has changed",
-        CommitStep => _dropout ? "_dropoutState = dropoutState; CommitStep();" : "CommitStep();",
-        OptimizerStep => "StepOptimizer(optimizer); // gradients averaged over the ranks first when distributed",
-        _ => throw new System.InvalidOperationException("The CPU printer has no statement for " + call.Op),
-    };
-
-    /// <summary>An operand as C#: a buffer's span, a parameter's value or gradient, or default (no bias, no weight gradient).</summary>
-    private string O(Operand operand) => operand switch
-    {
-        BufferOperand buffer => _names.Local(buffer.Id),
-        TensorOperand tensor => _names.TensorField(tensor.Key) + (tensor.Gradient ? ".Gradient" : ".Value"),
-        _ => "default",
-    };
-
-    /// <summary>The residual argument of a kernel that adds one in its epilogue (", residual: layer1_0_output"), nothing otherwise.</summary>
-    private string Residual(Operand residual) => residual is NoOperand ? "" : ", residual: " + O(residual);
-
-    private static string Mode(bool bilinear) => bilinear ? "Bilinear" : "Nearest";
-
-    /// <summary>The named per-image size of a buffer operand ("Features_3Elements").</summary>
-    private string ImageSize(Operand operand) => _program.Buffer(((BufferOperand)operand).Id).Size.Name;
-
-    private static string Dimensions(BatchNormParameters norm) =>
-        $"n, {Format.Invariant(norm.Channels)}, {Format.Invariant(norm.Plane)}, eps: {Format.FloatLiteral(norm.Eps)}";
-
-    private static string Kernel(LinearOp kind) => kind switch
-    {
-        LinearOp.Conv2d => "Conv2d",
-        LinearOp.ConvTranspose2d => "ConvTranspose2d",
-        _ => "Dense",
-    };
 
     private static string Bool(bool value) => ProgramNames.Bool(value);
 
@@ -590,4 +559,34 @@ internal sealed class CpuPrinter
     }
 
 
+
+    /// <summary>The calls as C# over the CPU kernels: static generic kernels, the shape as the method's type argument.</summary>
+    private sealed class CpuCalls(KernelProgram program, ProgramNames names, string targets, bool dropout) : CallPrinter(program)
+    {
+        protected override string Invoke(string kernel, string method, string? shape, bool context, string arguments) =>
+            $"{Kernels}{kernel}.{method}{(shape is null ? "" : "<" + shape + ">")}({(context ? "context, " : "")}{arguments})";
+
+        /// <summary>An operand as C#: a buffer's span, a parameter's value or gradient, or default (no bias, no weight gradient).</summary>
+        protected override string O(Operand operand) => operand switch
+        {
+            BufferOperand buffer => names.Local(buffer.Id),
+            TensorOperand tensor => names.TensorField(tensor.Key) + (tensor.Gradient ? ".Gradient" : ".Value"),
+            _ => "default",
+        };
+
+        protected override string WholeSlot(BufferOperand buffer) => names.FieldOf(buffer.Id);
+
+        protected override string Activation(Activation activation, string method, string arguments) =>
+            $"{ProgramNames.Activation(activation)}.{method}({arguments})";
+
+        protected override string Copy(Copy copy) => $"{O(copy.X)}.CopyTo({O(copy.Y)})";
+
+        protected override string Step(Call call) => call switch
+        {
+            LossAndGradient => $"float loss = LossAndGradient({targets}, n);",
+            CheckLoss => "CheckLoss(loss); // throws before anything the network keeps has changed",
+            CommitStep => dropout ? "_dropoutState = dropoutState; CommitStep();" : "CommitStep();",
+            _ => "StepOptimizer(optimizer); // gradients averaged over the ranks first when distributed",
+        };
+    }
 }
