@@ -42,7 +42,8 @@ internal struct SeededRandom
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 
-    private static ulong SplitMix(ref ulong state)
+    /// <summary>SplitMix64: advances <paramref name="state"/> by the golden gamma and returns its mix.</summary>
+    internal static ulong SplitMix(ref ulong state)
     {
         ulong z = state += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;

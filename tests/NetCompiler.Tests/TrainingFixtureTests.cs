@@ -65,7 +65,7 @@ public sealed class TrainingFixtureTests
     /// The part of an updated value that is float32 storage, relative to the tensor's largest value: NetCompiler's
     /// w - lr * g and the fixture's value are each rounded to float32 (2^-24 relative at most).
     /// </summary>
-    private const double Storage = 2.5e-7;
+    internal const double Storage = 2.5e-7;
 
     [Theory]
     [InlineData("residual")]
