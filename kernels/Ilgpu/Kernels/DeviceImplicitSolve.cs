@@ -494,47 +494,50 @@ public sealed class DeviceImplicitSolve<S> : IDisposable
     /// <summary>Forward DFT in place, decimation in frequency: rows, then columns; the output is bit-reversed in both.</summary>
     private static void ForwardStages(ArrayView<float> plane, ArrayView<float> twiddles)
     {
-        for (int span = S.Width / 2; span >= 1; span /= 2)
+        for (int spanBits = Log2(S.Width) - 1; spanBits >= 0; spanBits--)
         {
-            Butterflies(plane, twiddles, rows: true, span, inverse: false);
+            Butterflies(plane, twiddles, rows: true, spanBits, inverse: false);
         }
 
-        for (int span = S.Height / 2; span >= 1; span /= 2)
+        for (int spanBits = Log2(S.Height) - 1; spanBits >= 0; spanBits--)
         {
-            Butterflies(plane, twiddles, rows: false, span, inverse: false);
+            Butterflies(plane, twiddles, rows: false, spanBits, inverse: false);
         }
     }
 
     /// <summary>The stages of <see cref="ForwardStages"/> undone in reverse order (without the 1/2 each): H W times the inverse DFT, natural order out.</summary>
     private static void InverseStages(ArrayView<float> plane, ArrayView<float> twiddles)
     {
-        for (int span = 1; span < S.Height; span *= 2)
+        for (int spanBits = 0; spanBits < Log2(S.Height); spanBits++)
         {
-            Butterflies(plane, twiddles, rows: false, span, inverse: true);
+            Butterflies(plane, twiddles, rows: false, spanBits, inverse: true);
         }
 
-        for (int span = 1; span < S.Width; span *= 2)
+        for (int spanBits = 0; spanBits < Log2(S.Width); spanBits++)
         {
-            Butterflies(plane, twiddles, rows: true, span, inverse: true);
+            Butterflies(plane, twiddles, rows: true, spanBits, inverse: true);
         }
     }
 
     /// <summary>
-    /// One radix-2 stage of half-span <paramref name="span"/> over every row (or column), H W / 2 butterflies spread over
-    /// the group (consecutive threads take consecutive positions along a row, or neighbouring columns), then a barrier.
-    /// Forward (a, b) -> (a + b, (a - b) w), w = e^(-2 pi i j / 2 span); inverse (a, b) -> (a + b conj w, a - b conj w).
+    /// One radix-2 stage of half-span 2^<paramref name="spanBits"/> over every row (or column), H W / 2 butterflies
+    /// spread over the group (consecutive threads take consecutive positions along a row, or neighbouring columns: no
+    /// bank conflicts there), then a barrier. Forward (a, b) -> (a + b, (a - b) w), w = e^(-2 pi i j / 2 span); inverse
+    /// (a, b) -> (a + b conj w, a - b conj w). The span varies at run time (ILGPU does not unroll), so shifts and masks
+    /// index, not integer division.
     /// </summary>
-    private static void Butterflies(ArrayView<float> plane, ArrayView<float> twiddles, bool rows, int span, bool inverse)
+    private static void Butterflies(ArrayView<float> plane, ArrayView<float> twiddles, bool rows, int spanBits, bool inverse)
     {
         int size = PlaneSize, width = S.Width, length = rows ? S.Width : S.Height, table = rows ? 2 * S.Height : 0;
+        int span = 1 << spanBits, twiddleBits = Log2(length) - spanBits - 1;
         for (int butterfly = Group.IdxX; butterfly < size / 2; butterfly += Group.DimX)
         {
             int line = rows ? butterfly / (width / 2) : butterfly % width;
             int j = rows ? butterfly % (width / 2) : butterfly / width;
-            int offset = j % span, start = (j / span * 2 * span) + offset;
+            int offset = j & (span - 1), start = ((j >> spanBits) << (spanBits + 1)) + offset;
             int i0 = rows ? (line * width) + start : (start * width) + line;
             int i1 = i0 + (rows ? span : span * width);
-            int t = offset * (length / (2 * span));
+            int t = offset << twiddleBits;
             var w = new Complex(twiddles[table + t], inverse ? twiddles[table + length + t] : -twiddles[table + length + t]);
             var a = new Complex(plane[i0], plane[size + i0]);
             var b = new Complex(plane[i1], plane[size + i1]);
@@ -585,6 +588,17 @@ public sealed class DeviceImplicitSolve<S> : IDisposable
         }
 
         return reversed;
+    }
+
+    private static int Log2(int size)
+    {
+        int bits = 0;
+        while ((1 << bits) < size)
+        {
+            bits++;
+        }
+
+        return bits;
     }
 
     private static int Wrap(int index, int size) => ((index % size) + size) % size;
