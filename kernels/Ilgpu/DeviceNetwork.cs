@@ -271,10 +271,15 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
         GC.SuppressFinalize(this);
     }
 
-    private T Own<T>(T resource)
-        where T : IDisposable
+    /// <summary>Disposes <paramref name="resource"/> with the network when it holds device memory (buffers, launchers' scratch).</summary>
+    protected T Own<T>(T resource)
+        where T : class
     {
-        _owned.Add(resource);
+        if (resource is IDisposable disposable)
+        {
+            _owned.Add(disposable);
+        }
+
         return resource;
     }
 }

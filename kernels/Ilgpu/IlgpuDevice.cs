@@ -79,6 +79,18 @@ public sealed partial class IlgpuDevice : IDisposable
             simulator.Description + " (" + string.Join(" ", tried) + ")");
     }
 
+    /// <summary>A device by name, as the samples' --device option takes it: cuda, opencl, simulator or best.</summary>
+    /// <exception cref="ArgumentException">Another name.</exception>
+    /// <exception cref="InvalidOperationException">No such device here.</exception>
+    public static IlgpuDevice Create(string name) => name.ToLowerInvariant() switch
+    {
+        "cuda" => Cuda(),
+        "opencl" => OpenCL(),
+        "simulator" => Simulator(),
+        "best" => Best(),
+        _ => throw new ArgumentException($"'{name}' is not a device: cuda, opencl, simulator or best (or cpu, for no device).", nameof(name)),
+    };
+
     /// <summary>
     /// Device memory for <paramref name="elements"/> values of <paramref name="what"/>; running out is an exception naming
     /// it and the size, not a crash.

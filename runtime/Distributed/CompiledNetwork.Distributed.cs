@@ -19,9 +19,16 @@ public abstract partial class CompiledNetwork
     /// gradients over the ranks before the optimiser's update, so the ranks keep identical weights. Batch norm uses
     /// each rank's own batch statistics, as DDP does. Every rank must call this, and then TrainStep equally often.
     /// </summary>
+    /// <exception cref="NotSupportedException">The network runs on a device and the group has more than one rank.</exception>
     public void Distribute(ProcessGroup group)
     {
         ArgumentNullException.ThrowIfNull(group);
+        if (RunsOnDevice && group.Size > 1)
+        {
+            throw new NotSupportedException(
+                $"{GetType().Name} runs on a device; data-parallel training averages gradients in host memory over MPI, which only the CPU path does. Train on the CPU, or on one device.");
+        }
+
         foreach (Parameter parameter in _parameters)
         {
             group.Broadcast(parameter.Value);

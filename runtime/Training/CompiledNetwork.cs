@@ -125,6 +125,9 @@ public abstract partial class CompiledNetwork : IDisposable
 
     protected KernelContext Context { get; }
 
+    /// <summary>Whether the network's routines run on a device (the ILGPU package) rather than on the CPU kernels.</summary>
+    protected virtual bool RunsOnDevice => false;
+
     /// <summary>
     /// Brings the host's copies of the parameters (values, gradients, running statistics) up to date where a device
     /// holds newer ones: before they are read, saved, exported or partly overwritten by a load. Nothing to do on the CPU.

@@ -63,6 +63,9 @@ internal sealed class IlgpuPrinter
             .Line($"public {Ilgpu}IlgpuDevice? Device => _device?.Device;")
             .Line()
             .Line("/// <inheritdoc/>")
+            .Line("protected override bool RunsOnDevice => _device is not null;")
+            .Line()
+            .Line("/// <inheritdoc/>")
             .Line("protected override void SynchronizeHost() => _device?.SynchronizeHost();")
             .Line()
             .Line("/// <inheritdoc/>")
@@ -142,7 +145,7 @@ internal sealed class IlgpuPrinter
             .Open("try");
         foreach (Launcher launcher in _calls.Launchers)
         {
-            _writer.Line($"{launcher.Field} = new {launcher.Type}({launcher.Arguments});");
+            _writer.Line($"{launcher.Field} = Own(new {launcher.Type}({launcher.Arguments}));");
         }
 
         foreach (StorageSlot slot in _program.Memory.Slots)
