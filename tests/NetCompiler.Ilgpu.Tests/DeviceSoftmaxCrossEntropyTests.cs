@@ -71,7 +71,14 @@ public sealed class DeviceSoftmaxCrossEntropyTests(SimulatorFixture simulator)
         float[] gradient = simulator.Download(deviceGradient.View.AsContiguous());
         DeviceAssert.Close(expected, gradient.AsSpan(0, n * classes * plane), GradientTolerance, "dlogits");
         Assert.All(gradient[(n * classes * plane)..], value => Assert.Equal(Untouched, value));
-        AssertLoss(expectedLoss, simulator.Download(deviceLoss.View.AsContiguous())[0]);
+        float actualLoss = simulator.Download(deviceLoss.View.AsContiguous())[0];
+        AssertLoss(expectedLoss, actualLoss);
+
+        // Deterministic: a second launch on the same inputs gives the same bits (a fixed order, no atomics).
+        _kernels.ForwardPixels(
+            deviceLogits.View, deviceLabels.View, weighted ? deviceWeights.View : default, deviceGradient.View, n, classes, plane, deviceLoss.View);
+        Assert.Equal(actualLoss, simulator.Download(deviceLoss.View.AsContiguous())[0]);
+        Assert.Equal(gradient, simulator.Download(deviceGradient.View.AsContiguous()));
     }
 
     [Fact]
