@@ -5,8 +5,8 @@ using ILGPU.Runtime;
 namespace NetCompiler.Ilgpu;
 
 /// <summary>
-/// The optimisers' updates on the device, the twins of the runtime's loops (runtime/Training: <see cref="Adam"/> and
-/// <see cref="AdamW"/> through Adam.Descend, <see cref="Sgd"/>, <see cref="RMSprop"/>, <see cref="Adagrad"/>): one
+/// The optimisers' updates on the device, the twins of the runtime's loops (runtime/Training: <see cref="NetCompiler.Adam"/> and
+/// <see cref="NetCompiler.AdamW"/> through Adam.Descend, <see cref="NetCompiler.Sgd"/>, <see cref="NetCompiler.RMSprop"/>, <see cref="NetCompiler.Adagrad"/>): one
 /// thread per weight, the same float arithmetic in the same order, and the scalars of a parameter's step (bias
 /// corrections, step sizes) formed on the host in double exactly as the runtime forms them. Each method is one launch.
 /// Also the gradient clipping of <see cref="Optimizer.MaxGradientNorm"/>: per-parameter sums of squares in a fixed
