@@ -98,44 +98,6 @@ public sealed class DeviceOptimizersTests(SimulatorFixture simulator)
         Assert.Equal(-1, actual[2]);
     }
 
-    /// <summary>
-    /// Clipping on the device against the runtime's Optimizer.MaxGradientNorm with SGD (lr 1: the weights' change is
-    /// the clipped gradient), two parameters: one clipped step (norm above the maximum) and one left alone. 1e-6 of scale.
-    /// </summary>
-    [Theory]
-    [InlineData(1f, true)]
-    [InlineData(100f, false)]
-    public void ClippingMatchesTheRuntime(float maxNorm, bool clipped)
-    {
-        Parameter[] parameters = [new("a", [300], trainable: true), new("b", [40], trainable: true)];
-        var optimizer = new Sgd(1f) { MaxGradientNorm = maxNorm };
-        using var sums = simulator.Device.Allocate<double>("sums", parameters.Length);
-        var gradients = new MemoryBuffer1D<float, Stride1D.Dense>[parameters.Length];
-        for (int p = 0; p < parameters.Length; p++)
-        {
-            DeviceAssert.Random(parameters[p].Length, 61 + p, scale: 2f).CopyTo(parameters[p].Gradient);
-            gradients[p] = simulator.Upload(parameters[p].Gradient);
-            _kernels.SumOfSquares(gradients[p].View, sums.View, p);
-        }
-
-        for (int p = 0; p < parameters.Length; p++)
-        {
-            _kernels.ClipToNorm(gradients[p].View, sums.View, parameters.Length, maxNorm);
-        }
-
-        optimizer.Step(parameters);
-        for (int p = 0; p < parameters.Length; p++)
-        {
-            // Weights started at 0, so -weights is the gradient the runtime applied.
-            float[] applied = Array.ConvertAll(parameters[p].Value, w => -w);
-            DeviceAssert.Close(applied, simulator.Download(gradients[p].View.AsContiguous()), WeightTolerance, $"clipped gradient {p}");
-            gradients[p].Dispose();
-        }
-
-        // The gradients' norm is about 21 (340 uniform values of scale 2), so each case is the one it claims to be.
-        Assert.Equal(clipped, optimizer.LastGradientNorm > maxNorm);
-    }
-
     [Fact]
     public void MismatchedViewsAreNamed()
     {
@@ -150,7 +112,7 @@ public sealed class DeviceOptimizersTests(SimulatorFixture simulator)
     {
         using IlgpuDevice device = IlgpuDevice.Simulator();
         using var kernels = new DeviceOptimizers(device);
-        DeviceAssert.LowersToPtx(device, expectedAtLeast: 8);
+        DeviceAssert.LowersToPtx(device, expectedAtLeast: 7);
     }
 
     private static (Optimizer, int, DeviceStep) Adam(Optimizer optimizer, float l2Decay, float weightScale)

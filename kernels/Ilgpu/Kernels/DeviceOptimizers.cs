@@ -9,14 +9,11 @@ namespace NetCompiler.Ilgpu;
 /// <see cref="NetCompiler.AdamW"/> through Adam.Descend, <see cref="NetCompiler.Sgd"/>, <see cref="NetCompiler.RMSprop"/>, <see cref="NetCompiler.Adagrad"/>): one
 /// thread per weight, the same float arithmetic in the same order, and the scalars of a parameter's step (bias
 /// corrections, step sizes) formed on the host in double exactly as the runtime forms them. Each method is one launch.
-/// Also the gradient clipping of <see cref="Optimizer.MaxGradientNorm"/>: per-parameter sums of squares in a fixed
-/// order, and the scaling by the clip coefficient read on the device, so clipping needs no host round trip.
+/// Also the sums of squares for <see cref="Optimizer.MaxGradientNorm"/>'s global norm, in a fixed order; the clipping
+/// itself is <see cref="DeviceElementwise.Scale"/> by the host's coefficient.
 /// </summary>
 public sealed class DeviceOptimizers : IDisposable
 {
-    /// <summary>torch.nn.utils.clip_grad_norm_'s guard against a zero norm, as the runtime's: max / (norm + 1e-6).</summary>
-    private const double ClipEpsilon = 1e-6;
-
     private readonly IlgpuDevice _device;
     private readonly MemoryBuffer1D<double, Stride1D.Dense> _partials;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, float, float, float> _adam;
@@ -26,7 +23,6 @@ public sealed class DeviceOptimizers : IDisposable
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, int> _adagrad;
     private readonly Action<KernelConfig, ArrayView<float>, ArrayView<double>, int> _squarePartials;
     private readonly Action<KernelConfig, ArrayView<double>, int, ArrayView<double>, int> _total;
-    private readonly Action<Index1D, ArrayView<float>, ArrayView<double>, int, float> _clip;
 
     public DeviceOptimizers(IlgpuDevice device)
     {
@@ -39,7 +35,6 @@ public sealed class DeviceOptimizers : IDisposable
         _adagrad = device.Load<ArrayView<float>, ArrayView<float>, ArrayView<float>, float, float, float, float, int>(AdagradKernel);
         _squarePartials = device.LoadGrouped<ArrayView<float>, ArrayView<double>, int>(SquarePartialsKernel);
         _total = device.LoadGrouped<ArrayView<double>, int, ArrayView<double>, int>(TotalKernel);
-        _clip = device.Load<ArrayView<float>, ArrayView<double>, int, float>(ClipKernel);
     }
 
     /// <summary>
@@ -145,22 +140,6 @@ public sealed class DeviceOptimizers : IDisposable
         _total(DeviceReduction.Config(1), _partials.View, groups, sums, slot);
     }
 
-    /// <summary>
-    /// Clips <paramref name="gradient"/> as the runtime's Optimizer.Step: with norm = sqrt of the sum of sums[0, parameters)
-    /// (added in slot order, as the runtime adds its parameters), gradient *= max / (norm + 1e-6) when that is below 1.
-    /// Read on the device, so the step needs no synchronisation; the host checks the norm is finite when it reads it.
-    /// </summary>
-    public void ClipToNorm(ArrayView<float> gradient, ArrayView<double> sums, int parameters, float maxNorm)
-    {
-        DeviceReduction.CheckLength(sums.Length, parameters, nameof(sums));
-        if (!(maxNorm > 0f && float.IsFinite(maxNorm)))
-        {
-            throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "The maximum gradient norm must be finite and positive.");
-        }
-
-        _clip((int)gradient.Length, gradient, sums, parameters, maxNorm);
-    }
-
     public void Dispose() => _partials.Dispose();
 
     private static void CheckAsLong(ArrayView<float> weights, ArrayView<float> other, string name)
@@ -263,22 +242,6 @@ public sealed class DeviceOptimizers : IDisposable
         if (Group.IdxX == 0)
         {
             sums[slot] = total;
-        }
-    }
-
-    private static void ClipKernel(Index1D i, ArrayView<float> gradient, ArrayView<double> sums, int parameters, float maxNorm)
-    {
-        // Every thread adds the few per-parameter sums in the same order, so every thread has the same coefficient.
-        double sumOfSquares = 0;
-        for (int p = 0; p < parameters; p++)
-        {
-            sumOfSquares += sums[p];
-        }
-
-        double coefficient = maxNorm / (Math.Sqrt(sumOfSquares) + ClipEpsilon);
-        if (coefficient < 1)
-        {
-            gradient[i] *= (float)coefficient;
         }
     }
 }
