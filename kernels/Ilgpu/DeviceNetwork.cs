@@ -25,6 +25,12 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _images;
     private readonly MemoryBuffer1D<float, Stride1D.Dense> _loss;
     private readonly DeviceElementwise _elementwise;
+    private readonly DeviceOptimizers _optimizers;
+    private readonly MemoryBuffer1D<double, Stride1D.Dense> _sumsOfSquares;
+    private readonly double[] _sumsOfSquaresOnHost;
+
+    // Per optimiser (an optimiser serves one network), per parameter, its state buffers on the device.
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Optimizer, MemoryBuffer1D<float, Stride1D.Dense>?[][]> _optimizerStates = [];
     private readonly MemoryBuffer1D<int, Stride1D.Dense>? _labels;
     private readonly MemoryBuffer1D<float, Stride1D.Dense>? _targets;
     private MemoryBuffer1D<float, Stride1D.Dense>? _classWeights;
@@ -69,6 +75,9 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
             }
 
             _elementwise = new DeviceElementwise(device);
+            _optimizers = Own(new DeviceOptimizers(device));
+            _sumsOfSquares = Own(device.Allocate<double>("the gradients' sums of squares", parameters.Count));
+            _sumsOfSquaresOnHost = new double[parameters.Count];
         }
         catch
         {
@@ -223,18 +232,20 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
 
     double IParameterStore.GradientSumOfSquares(IReadOnlyList<Parameter> parameters)
     {
-        double sum = 0;
+        // One fixed-order sum per parameter on the device, read back together and added in parameter order.
         for (int i = 0; i < parameters.Count; i++)
         {
             if (Optimizer.Applies(parameters[i]))
             {
-                float[] gradient = parameters[i].Gradient;
-                _gradients[i]!.View.CopyToCPU(gradient);
-                foreach (float g in gradient)
-                {
-                    sum += (double)g * g;
-                }
+                _optimizers.SumOfSquares(Gradient(i), _sumsOfSquares.View, i);
             }
+        }
+
+        _sumsOfSquares.View.CopyToCPU(_sumsOfSquaresOnHost);
+        double sum = 0;
+        for (int i = 0; i < parameters.Count; i++)
+        {
+            sum += Optimizer.Applies(parameters[i]) ? _sumsOfSquaresOnHost[i] : 0;
         }
 
         return sum;
@@ -251,13 +262,71 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
         }
     }
 
+    /// <summary>
+    /// The update of the runtime's optimisers on the device, state included; an optimiser of the user's own runs its
+    /// host update on the device's value and gradient, and the value goes back (exact, at two copies per parameter).
+    /// </summary>
     void IParameterStore.Update(Optimizer optimizer, int index, Parameter parameter, float learningRate, float weightDecay, long parameterStep)
     {
-        // The host's update on the device's newest value and gradient, then the value back: exact for any optimiser.
-        _values[index].View.CopyToCPU(parameter.Value);
-        _gradients[index]!.View.CopyToCPU(parameter.Gradient);
-        optimizer.UpdateOnHost(index, parameter, learningRate, weightDecay, parameterStep);
-        _values[index].View.CopyFromCPU(parameter.Value);
+        ArrayView<float> w = Value(index), g = Gradient(index);
+        switch (optimizer)
+        {
+            case Adam adam:
+                ArrayView<float>[] moments = State(optimizer, index, 2);
+                _optimizers.Adam(w, g, moments[0], moments[1], learningRate, parameterStep, adam.Beta1, adam.Beta2, adam.Epsilon, l2Decay: weightDecay, weightScale: 1f);
+                break;
+            case AdamW adamW:
+                ArrayView<float>[] decoupled = State(optimizer, index, 2);
+                _optimizers.Adam(w, g, decoupled[0], decoupled[1], learningRate, parameterStep, adamW.Beta1, adamW.Beta2, adamW.Epsilon,
+                    l2Decay: 0f, weightScale: 1f - (learningRate * weightDecay));
+                break;
+            case Sgd { Momentum: 0f }:
+                _optimizers.Sgd(w, g, learningRate, weightDecay);
+                break;
+            case Sgd sgd:
+                _optimizers.SgdWithMomentum(w, g, State(optimizer, index, 1)[0], learningRate, weightDecay, sgd.Momentum, sgd.Nesterov, parameterStep);
+                break;
+            case RMSprop rmsprop:
+                // The runtime's order: the square average, then the gradient average when centred, then the momentum buffer.
+                ArrayView<float>[] averages = State(optimizer, index, 1 + (rmsprop.Centered ? 1 : 0) + (rmsprop.Momentum == 0f ? 0 : 1));
+                _optimizers.RMSprop(w, g, averages[0], rmsprop.Centered ? averages[1] : default, rmsprop.Momentum == 0f ? default : averages[^1],
+                    learningRate, weightDecay, rmsprop.Alpha, rmsprop.Epsilon, rmsprop.Momentum, rmsprop.Centered);
+                break;
+            case Adagrad adagrad:
+                _optimizers.Adagrad(w, g, State(optimizer, index, 1)[0], learningRate, adagrad.LearningRateDecay, weightDecay,
+                    adagrad.InitialAccumulatorValue, adagrad.Epsilon, parameterStep);
+                break;
+            default:
+                _values[index].View.CopyToCPU(parameter.Value);
+                _gradients[index]!.View.CopyToCPU(parameter.Gradient);
+                optimizer.UpdateOnHost(index, parameter, learningRate, weightDecay, parameterStep);
+                _values[index].View.CopyFromCPU(parameter.Value);
+                break;
+        }
+    }
+
+    /// <summary>
+    /// An optimiser's state buffers for parameter <paramref name="index"/> on the device, zeroed when first asked for, as
+    /// the runtime's are on the parameter's first step (the allocations of a parameter's first step only).
+    /// </summary>
+    private ArrayView<float>[] State(Optimizer optimizer, int index, int buffers)
+    {
+        MemoryBuffer1D<float, Stride1D.Dense>?[][] states = _optimizerStates.GetValue(optimizer, _ => new MemoryBuffer1D<float, Stride1D.Dense>?[_values.Length][]);
+        MemoryBuffer1D<float, Stride1D.Dense>?[] state = states[index] ??= new MemoryBuffer1D<float, Stride1D.Dense>?[buffers];
+        var views = new ArrayView<float>[buffers];
+        for (int k = 0; k < buffers; k++)
+        {
+            if (state[k] is null)
+            {
+                MemoryBuffer1D<float, Stride1D.Dense> buffer = Own(Device.Allocate<float>($"the optimiser state of {_network.RegisteredParameters[index].Name}", _values[index].Length));
+                buffer.MemSetToZero();
+                state[k] = buffer;
+            }
+
+            views[k] = state[k]!.View;
+        }
+
+        return views;
     }
 
     public void Dispose()

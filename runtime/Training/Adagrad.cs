@@ -50,9 +50,12 @@ public sealed class Adagrad : Optimizer
             Array.Fill(sums, InitialAccumulatorValue);
         }
 
-        float stepSize = (float)(learningRate / (1 + ((parameterStep - 1) * (double)LearningRateDecay)));
-        Descend(parameter.Value, parameter.Gradient, sums, stepSize, weightDecay, Epsilon);
+        Descend(parameter.Value, parameter.Gradient, sums, StepSize(learningRate, parameterStep, LearningRateDecay), weightDecay, Epsilon);
     }
+
+    /// <summary>The step size of step <paramref name="step"/>: learningRate / (1 + (step - 1) * decay), formed in double (the device's too).</summary>
+    internal static float StepSize(float learningRate, long step, float learningRateDecay) =>
+        (float)(learningRate / (1 + ((step - 1) * (double)learningRateDecay)));
 
     private static void Descend(Span<float> weights, ReadOnlySpan<float> gradients, Span<float> sums, float stepSize, float weightDecay, float epsilon)
     {

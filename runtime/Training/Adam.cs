@@ -38,6 +38,14 @@ public sealed class Adam : Optimizer
         Descend(parameter, State(index, FirstMoment), State(index, SecondMoment), learningRate, parameterStep, Beta1, Beta2, Epsilon, weightDecay, weightScale: 1f);
 
     /// <summary>
+    /// The bias corrections of step <paramref name="step"/> as the update applies them: learningRate / (1 - beta1^t) and
+    /// 1 / sqrt(1 - beta2^t), formed in double (beta^t underflows float long before it matters). The device update takes
+    /// the same two floats.
+    /// </summary>
+    internal static (float StepSize, float InverseRootSecondCorrection) Corrections(float learningRate, long step, float beta1, float beta2) =>
+        ((float)(learningRate / (1 - Math.Pow(beta1, step))), (float)(1 / Math.Sqrt(1 - Math.Pow(beta2, step))));
+
+    /// <summary>
     /// One Adam step of <paramref name="parameter"/> at its step <paramref name="step"/>: the weights are first scaled by
     /// <paramref name="weightScale"/> (AdamW's decoupled decay; 1 for Adam), then moved by the bias-corrected moments of
     /// grad + <paramref name="l2Decay"/> * w.
@@ -46,11 +54,7 @@ public sealed class Adam : Optimizer
         Parameter parameter, Span<float> firstMoments, Span<float> secondMoments, float learningRate, long step,
         float beta1, float beta2, float epsilon, float l2Decay, float weightScale)
     {
-        // The corrections are formed in double: beta^t underflows float long before it matters.
-        double firstCorrection = 1 - Math.Pow(beta1, step);
-        double secondCorrection = 1 - Math.Pow(beta2, step);
-        float stepSize = (float)(learningRate / firstCorrection);
-        float inverseRootSecondCorrection = (float)(1 / Math.Sqrt(secondCorrection));
+        (float stepSize, float inverseRootSecondCorrection) = Corrections(learningRate, step, beta1, beta2);
 
         Span<float> weights = parameter.Value;
         ReadOnlySpan<float> gradients = parameter.Gradient;

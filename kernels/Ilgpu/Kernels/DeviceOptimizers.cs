@@ -50,11 +50,7 @@ public sealed class DeviceOptimizers : IDisposable
         CheckAsLong(weights, firstMoments, nameof(firstMoments));
         CheckAsLong(weights, secondMoments, nameof(secondMoments));
         CheckStep(step);
-        // As Adam.Descend: the corrections in double (beta^t underflows float long before it matters), passed as floats.
-        double firstCorrection = 1 - Math.Pow(beta1, step);
-        double secondCorrection = 1 - Math.Pow(beta2, step);
-        float stepSize = (float)(learningRate / firstCorrection);
-        float inverseRootSecondCorrection = (float)(1 / Math.Sqrt(secondCorrection));
+        (float stepSize, float inverseRootSecondCorrection) = NetCompiler.Adam.Corrections(learningRate, step, beta1, beta2);
         _adam((int)weights.Length, weights, gradients, firstMoments, secondMoments, stepSize, inverseRootSecondCorrection, beta1, beta2, epsilon, l2Decay, weightScale);
     }
 
@@ -119,7 +115,7 @@ public sealed class DeviceOptimizers : IDisposable
         CheckAsLong(weights, gradients, nameof(gradients));
         CheckAsLong(weights, sums, nameof(sums));
         CheckStep(step);
-        float stepSize = (float)(learningRate / (1 + ((step - 1) * (double)learningRateDecay)));
+        float stepSize = NetCompiler.Adagrad.StepSize(learningRate, step, learningRateDecay);
         _adagrad((int)weights.Length, weights, gradients, sums, stepSize, weightDecay, epsilon, initialAccumulatorValue, step == 1 ? 1 : 0);
     }
 
