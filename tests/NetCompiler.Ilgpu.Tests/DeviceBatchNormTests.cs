@@ -206,6 +206,10 @@ public sealed class DeviceBatchNormTests(SimulatorFixture simulator)
         error = Assert.Throws<ArgumentException>(() => _kernels.Fold(
             buffer.View.SubView(0, 7), default, perChannel, perChannel, perChannel, perChannel, Eps, buffer.View.SubView(0, 7), perChannel));
         Assert.Equal("weight", error.ParamName);
+        error = Assert.Throws<ArgumentException>(() => _kernels.ForwardInference(
+            tensor.SubView(0, Channels), tensor.SubView(1, Channels), perChannel, perChannel, perChannel, perChannel, 1, Channels, 1, Eps, Activation.None,
+            residual: tensor.SubView(0, Channels)));
+        Assert.Equal("residual", error.ParamName); // overlapping y
     }
 
     [Fact]

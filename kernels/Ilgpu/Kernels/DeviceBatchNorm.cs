@@ -45,7 +45,7 @@ public sealed class DeviceBatchNorm
     /// <summary>
     /// y = activation(gamma * (x - mean) / sqrt(var + eps) + beta + residual) with batch statistics; saves mean,
     /// 1 / sqrt(var + eps) and the unbiased variance per channel. The running statistics are left alone.
-    /// <paramref name="residual"/> is default (no residual) or as long as y.
+    /// <paramref name="residual"/> is default (no residual) or as long as y and apart from it.
     /// </summary>
     public void ForwardTraining(
         ArrayView<float> x,
@@ -63,7 +63,7 @@ public sealed class DeviceBatchNorm
         ArrayView<float> residual = default)
     {
         CheckShape(x, y, gamma, beta, n, channels, planeSize);
-        DeviceGuard.OptionalLength(residual, y.Length, nameof(residual));
+        DeviceGuard.Residual(residual, y);
         DeviceGuard.Length(savedMean, channels, nameof(savedMean));
         DeviceGuard.Length(savedInvStd, channels, nameof(savedInvStd));
         DeviceGuard.Length(savedVariance, channels, nameof(savedVariance));
@@ -105,7 +105,7 @@ public sealed class DeviceBatchNorm
         ArrayView<float> residual = default)
     {
         CheckShape(x, y, gamma, beta, n, channels, planeSize);
-        DeviceGuard.OptionalLength(residual, y.Length, nameof(residual));
+        DeviceGuard.Residual(residual, y);
         DeviceGuard.Length(runningMean, channels, nameof(runningMean));
         DeviceGuard.Length(runningVar, channels, nameof(runningVar));
         if (y.Length > 0)

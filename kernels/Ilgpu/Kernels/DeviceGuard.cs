@@ -29,6 +29,20 @@ internal static class DeviceGuard
         }
     }
 
+    /// <summary>
+    /// An epilogue's residual is empty or as long as the output <paramref name="y"/>, and apart from it, as the CPU
+    /// requires: one thread may read a residual element after another has written y there.
+    /// </summary>
+    public static void Residual(ArrayView<float> residual, ArrayView<float> y)
+    {
+        OptionalLength(residual, y.Length, nameof(residual));
+        IContiguousArrayView added = residual, output = y; // where a view lies in its buffer: ILGPU implements these explicitly
+        if (added.Length != 0 && added.Buffer == output.Buffer && added.Index < output.Index + output.Length && output.Index < added.Index + added.Length)
+        {
+            throw new ArgumentException("The residual must not overlap the output y.", nameof(residual));
+        }
+    }
+
     public static void Batch(int n)
     {
         if (n < 0)
