@@ -248,7 +248,7 @@ public sealed class DeviceBatchNorm
             sum += tensor.X[tensor.Index(channel, j)];
         }
 
-        double mean = GroupSum(partials, sum) / count;
+        double mean = DeviceReduction.GroupSum(sum, partials) / count;
         double squares = 0;
         for (int j = Group.IdxX; j < count; j += GroupSize)
         {
@@ -256,7 +256,7 @@ public sealed class DeviceBatchNorm
             squares += deviation * deviation;
         }
 
-        squares = GroupSum(partials, squares);
+        squares = DeviceReduction.GroupSum(squares, partials);
         double invStd = 1.0 / Math.Sqrt((squares / count) + eps);
         if (Group.IdxX == 0)
         {
@@ -299,8 +299,8 @@ public sealed class DeviceBatchNorm
             sumDyX += (double)gradient * operands.X[index];
         }
 
-        sumDy = GroupSum(partials, sumDy);
-        sumDyX = GroupSum(partials, sumDyX);
+        sumDy = DeviceReduction.GroupSum(sumDy, partials);
+        sumDyX = DeviceReduction.GroupSum(sumDyX, partials);
         double mean = operands.SavedMean[channel], invStd = operands.SavedInvStd[channel];
 
         // sum dy * xhat = invStd * (sum dy * x - mean * sum dy); dx = k * dy + a * (x - mean) + b, the CPU's expansion.
@@ -347,30 +347,6 @@ public sealed class DeviceBatchNorm
     {
         int image = j / planeSize;
         return (((image * channels) + channel) * planeSize) + (j - (image * planeSize));
-    }
-
-    /// <summary>
-    /// The sum of every thread's <paramref name="value"/>, returned to all: a tree in shared memory, halving the
-    /// active threads each step, so the order depends on the group size alone. Every thread must call it.
-    /// </summary>
-    private static double GroupSum(ArrayView<double> partials, double value)
-    {
-        int thread = Group.IdxX;
-        partials[thread] = value;
-        Group.Barrier();
-        for (int half = GroupSize / 2; half > 0; half /= 2)
-        {
-            if (thread < half)
-            {
-                partials[thread] += partials[thread + half];
-            }
-
-            Group.Barrier();
-        }
-
-        double total = partials[0];
-        Group.Barrier(); // every thread has read the total before the next sum overwrites it
-        return total;
     }
 
     /// <summary>The tensor being normalised and its epilogue, shared by both forward passes (views packed: ILGPU takes few kernel parameters).</summary>
