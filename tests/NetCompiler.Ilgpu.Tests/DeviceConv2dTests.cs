@@ -7,8 +7,6 @@ namespace NetCompiler.Ilgpu.Tests;
 [Collection(SimulatorCollection.Name)]
 public sealed class DeviceConv2dTests(SimulatorFixture simulator)
 {
-    private static readonly KernelContext Cpu = new(1);
-
     public static TheoryData<string> Shapes => LinearCases.ConvShapes;
 
     public static TheoryData<string> Epilogues => LinearCases.Epilogues;
@@ -72,21 +70,22 @@ public sealed class DeviceConv2dTests(SimulatorFixture simulator)
             int input = S.InChannels * S.InHeight * S.InWidth, output = S.OutChannels * S.OutHeight * S.OutWidth;
             int weights = S.OutChannels * (S.InChannels / S.Groups) * S.Kernel * S.Kernel;
             var check = new LinearCheck(simulator, input, output, weights, S.OutChannels);
+            using var cpu = new KernelContext(1);
             var conv = new DeviceConv2d<S>(simulator.Device);
             const int n = LinearCheck.N;
             string what = typeof(S).Name + " " + (epilogue ?? "bias leaky relu");
             (bool bias, bool residual, Activation activation) = epilogue is null ? (true, false, Activation.LeakyRelu(0.1f)) : LinearCases.Epilogue(epilogue);
             check.Forward(bias, residual,
-                (x, w, b, y, r) => Conv2d.Forward<S>(Cpu, x, w, b, y, n, activation, r),
+                (x, w, b, y, r) => Conv2d.Forward<S>(cpu, x, w, b, y, n, activation, r),
                 (x, w, b, y, r) => conv.Forward(x, w, b, y, n, activation, r), what);
             if (epilogue is not null)
             {
                 return;
             }
 
-            check.BackwardData((dy, w, dx) => Conv2d.BackwardData<S>(Cpu, dy, w, dx, n), (dy, w, dx) => conv.BackwardData(dy, w, dx, n), what);
-            check.BackwardWeight(bias: true, (x, dy, dw, db) => Conv2d.BackwardWeight<S>(Cpu, x, dy, dw, db, n), (x, dy, dw, db) => conv.BackwardWeight(x, dy, dw, db, n), what);
-            check.BackwardWeight(bias: false, (x, dy, dw, db) => Conv2d.BackwardWeight<S>(Cpu, x, dy, dw, db, n), (x, dy, dw, db) => conv.BackwardWeight(x, dy, dw, db, n), what + " no bias");
+            check.BackwardData((dy, w, dx) => Conv2d.BackwardData<S>(cpu, dy, w, dx, n), (dy, w, dx) => conv.BackwardData(dy, w, dx, n), what);
+            check.BackwardWeight(bias: true, (x, dy, dw, db) => Conv2d.BackwardWeight<S>(cpu, x, dy, dw, db, n), (x, dy, dw, db) => conv.BackwardWeight(x, dy, dw, db, n), what);
+            check.BackwardWeight(bias: false, (x, dy, dw, db) => Conv2d.BackwardWeight<S>(cpu, x, dy, dw, db, n), (x, dy, dw, db) => conv.BackwardWeight(x, dy, dw, db, n), what + " no bias");
         }
     }
 }
