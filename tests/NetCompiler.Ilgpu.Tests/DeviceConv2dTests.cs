@@ -55,6 +55,10 @@ public sealed class DeviceConv2dTests(SimulatorFixture simulator)
         Assert.Throws<ArgumentOutOfRangeException>(() => conv.BackwardData(default, w.View, default, -1));
     }
 
+    /// <summary>A generated network nests each layer's shape as a private struct: the simulator runs the kernels at those too.</summary>
+    [Fact]
+    public void RunsAtAPrivatelyNestedShape() => new Case(simulator, null).Run<PrivateShape>();
+
     [Fact]
     public void KernelsLowerToSm90()
     {
@@ -87,5 +91,12 @@ public sealed class DeviceConv2dTests(SimulatorFixture simulator)
             check.BackwardWeight(bias: true, (x, dy, dw, db) => Conv2d.BackwardWeight<S>(cpu, x, dy, dw, db, n), (x, dy, dw, db) => conv.BackwardWeight(x, dy, dw, db, n), what);
             check.BackwardWeight(bias: false, (x, dy, dw, db) => Conv2d.BackwardWeight<S>(cpu, x, dy, dw, db, n), (x, dy, dw, db) => conv.BackwardWeight(x, dy, dw, db, n), what + " no bias");
         }
+    }
+
+    private readonly struct PrivateShape : IConvShape
+    {
+        public static int InChannels => 2; public static int InHeight => 4; public static int InWidth => 5;
+        public static int OutChannels => 3; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
+        public static int OutHeight => 4; public static int OutWidth => 5;
     }
 }

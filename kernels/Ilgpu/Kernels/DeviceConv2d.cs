@@ -18,16 +18,16 @@ public sealed class DeviceConv2d<S>
     where S : struct, IConvShape
 {
     private readonly IlgpuDevice _device;
-    private readonly Action<KernelConfig, ConvForwardGemm<S>> _forward;
-    private readonly Action<KernelConfig, ConvBackwardDataGemm<S>> _backwardData;
-    private readonly Action<KernelConfig, ConvBackwardWeightGemm<S>> _backwardWeight;
+    private readonly Action<KernelConfig, GemmOperands> _forward;
+    private readonly Action<KernelConfig, GemmOperands> _backwardData;
+    private readonly Action<KernelConfig, GemmOperands> _backwardWeight;
 
     public DeviceConv2d(IlgpuDevice device)
     {
         _device = device;
-        _forward = device.LoadGrouped<ConvForwardGemm<S>>(DeviceGemm.Kernel);
-        _backwardData = device.LoadGrouped<ConvBackwardDataGemm<S>>(DeviceGemm.Kernel);
-        _backwardWeight = device.LoadGrouped<ConvBackwardWeightGemm<S>>(DeviceGemm.Kernel);
+        _forward = device.LoadGrouped<GemmOperands>(ForwardKernel);
+        _backwardData = device.LoadGrouped<GemmOperands>(BackwardDataKernel);
+        _backwardWeight = device.LoadGrouped<GemmOperands>(BackwardWeightKernel);
         ChannelSums = new DeviceChannelSums(device);
     }
 
@@ -86,18 +86,18 @@ public sealed class DeviceConv2d<S>
             return;
         }
 
-        var problem = new ConvForwardGemm<S>
+        var operands = new GemmOperands
         {
-            X = x,
-            W = w,
+            A = w,
+            B = x,
+            C = y,
             Bias = bias.Length == 0 ? _device.Unused : bias,
             Residual = residual.Length == 0 ? _device.Unused : residual,
-            Operands = Passed(bias, residual),
-            Y = y,
+            Epilogue = Passed(bias, residual),
             Activation = activation,
             Pixels = n * ConvGeometry<S>.OutputPlane,
         };
-        _forward(DeviceGemm.Config(problem, S.Groups), problem);
+        _forward(DeviceGemm.Config(new ConvForwardGemm<S>(operands), S.Groups), operands);
     }
 
     /// <summary>The data gradient, optionally followed by a per-input-channel bias and an activation (the conv-transpose forward).</summary>
@@ -108,34 +108,40 @@ public sealed class DeviceConv2d<S>
             return;
         }
 
-        var problem = new ConvBackwardDataGemm<S>
+        var operands = new GemmOperands
         {
-            Dy = dy,
-            W = w,
+            A = w,
+            B = dy,
+            C = dx,
             Bias = bias.Length == 0 ? _device.Unused : bias,
-            Operands = Passed(bias, default),
-            Dx = dx,
+            Residual = _device.Unused,
+            Epilogue = Passed(bias, default),
             Activation = activation,
             Pixels = n * ConvGeometry<S>.InputPlane,
         };
-        _backwardData(DeviceGemm.Config(problem, S.Groups), problem);
+        _backwardData(DeviceGemm.Config(new ConvBackwardDataGemm<S>(operands), S.Groups), operands);
     }
 
     /// <summary>dw = dy x_columns^T summed over the batch (overwritten; zero when n is 0).</summary>
     internal void BackwardWeightCore(ArrayView<float> x, ArrayView<float> dy, ArrayView<float> dw, int n)
     {
-        var problem = new ConvBackwardWeightGemm<S> { X = x, Dy = dy, Dw = dw, Pixels = n * ConvGeometry<S>.OutputPlane };
-        _backwardWeight(DeviceGemm.Config(problem, S.Groups), problem);
+        var operands = new GemmOperands
+        {
+            A = dy,
+            B = x,
+            C = dw,
+            Bias = _device.Unused,
+            Residual = _device.Unused,
+            Pixels = n * ConvGeometry<S>.OutputPlane,
+        };
+        _backwardWeight(DeviceGemm.Config(new ConvBackwardWeightGemm<S>(operands), S.Groups), operands);
     }
-}
 
-/// <summary>Which optional operands an epilogue reads (a kernel parameter must be blittable, so not a bool).</summary>
-[Flags]
-internal enum EpilogueOperands
-{
-    None = 0,
-    Bias = 1,
-    Residual = 2,
+    private static void ForwardKernel(GemmOperands operands) => DeviceGemm.Run(new ConvForwardGemm<S>(operands));
+
+    private static void BackwardDataKernel(GemmOperands operands) => DeviceGemm.Run(new ConvBackwardDataGemm<S>(operands));
+
+    private static void BackwardWeightKernel(GemmOperands operands) => DeviceGemm.Run(new ConvBackwardWeightGemm<S>(operands));
 }
 
 /// <summary>Sizes derived from a convolution's shape; all fold to constants per instantiation.</summary>
@@ -174,42 +180,33 @@ internal static class ConvGeometry<S>
 }
 
 /// <summary>y_g = w_g [Cout/g, Cin/g K K] x columns [Cin/g K K, n OH OW], then bias, residual and activation.</summary>
-internal struct ConvForwardGemm<S> : IGemmProblem
+internal readonly struct ConvForwardGemm<S>(GemmOperands operands) : IGemmProblem
     where S : struct, IConvShape
 {
-    public ArrayView<float> X;
-    public ArrayView<float> W;
-    public ArrayView<float> Bias;
-    public ArrayView<float> Residual;
-    public ArrayView<float> Y;
-    public Activation Activation;
-    public EpilogueOperands Operands;
-    public int Pixels;
-
     public readonly int Rows => ConvGeometry<S>.GroupOutChannels;
-    public readonly int Columns => Pixels;
+    public readonly int Columns => operands.Pixels;
     public readonly int Depth => ConvGeometry<S>.ColumnRows;
     public readonly bool DepthMajorA => true;
 
     // The columns run along output pixels, adjacent in x, except on a 1x1 plane (a dense layer), where depth is.
     public readonly bool DepthMajorB => ConvGeometry<S>.InputPlane == 1;
 
-    public readonly float A(int group, int row, int depth) => W[(((group * Rows) + row) * Depth) + depth];
+    public readonly float LoadA(int group, int row, int depth) => operands.A[(((group * Rows) + row) * Depth) + depth];
 
-    public readonly float B(int group, int depth, int column) => ConvGeometry<S>.Column(X, group, depth, column);
+    public readonly float LoadB(int group, int depth, int column) => ConvGeometry<S>.Column(operands.B, group, depth, column);
 
     public readonly void Store(int group, int row, int column, float sum)
     {
         int channel = (group * Rows) + row, plane = ConvGeometry<S>.OutputPlane;
         int image = column / plane;
         long index = ((((long)image * S.OutChannels) + channel) * plane) + column - (image * plane);
-        float value = (Operands & EpilogueOperands.Bias) != 0 ? sum + Bias[channel] : sum;
-        if ((Operands & EpilogueOperands.Residual) != 0)
+        float value = (operands.Epilogue & EpilogueOperands.Bias) != 0 ? sum + operands.Bias[channel] : sum;
+        if ((operands.Epilogue & EpilogueOperands.Residual) != 0)
         {
-            value += Residual[index];
+            value += operands.Residual[index];
         }
 
-        Y[index] = DeviceActivation.Forward(Activation, value);
+        operands.C[index] = DeviceActivation.Forward(operands.Activation, value);
     }
 }
 
@@ -217,32 +214,24 @@ internal struct ConvForwardGemm<S> : IGemmProblem
 /// dx_g [Cin/g, n H W] = w_g^T [Cin/g, Cout/g K K] x dy gathered [Cout/g K K, n H W]: for each input pixel and tap,
 /// the output pixel whose window puts that tap on it (none where the stride skips it), then bias and activation.
 /// </summary>
-internal struct ConvBackwardDataGemm<S> : IGemmProblem
+internal readonly struct ConvBackwardDataGemm<S>(GemmOperands operands) : IGemmProblem
     where S : struct, IConvShape
 {
-    public ArrayView<float> Dy;
-    public ArrayView<float> W;
-    public ArrayView<float> Bias;
-    public ArrayView<float> Dx;
-    public Activation Activation;
-    public EpilogueOperands Operands;
-    public int Pixels;
-
     public readonly int Rows => ConvGeometry<S>.GroupInChannels;
-    public readonly int Columns => Pixels;
+    public readonly int Columns => operands.Pixels;
     public readonly int Depth => ConvGeometry<S>.GroupOutChannels * ConvGeometry<S>.KernelArea;
 
     // w's taps of one (output, input) channel pair are adjacent; for a 1x1 kernel its input channels are.
     public readonly bool DepthMajorA => S.Kernel > 1;
     public readonly bool DepthMajorB => ConvGeometry<S>.OutputPlane == 1;
 
-    public readonly float A(int group, int row, int depth)
+    public readonly float LoadA(int group, int row, int depth)
     {
         int area = ConvGeometry<S>.KernelArea, output = depth / area;
-        return W[(((((group * ConvGeometry<S>.GroupOutChannels) + output) * Rows) + row) * area) + depth - (output * area)];
+        return operands.A[(((((group * ConvGeometry<S>.GroupOutChannels) + output) * Rows) + row) * area) + depth - (output * area)];
     }
 
-    public readonly float B(int group, int depth, int column)
+    public readonly float LoadB(int group, int depth, int column)
     {
         int area = ConvGeometry<S>.KernelArea, output = depth / area, tap = depth - (output * area);
         int plane = ConvGeometry<S>.InputPlane, image = column / plane, position = column - (image * plane);
@@ -260,7 +249,7 @@ internal struct ConvBackwardDataGemm<S> : IGemmProblem
         }
 
         int channel = (group * ConvGeometry<S>.GroupOutChannels) + output;
-        return Dy[((((long)image * S.OutChannels) + channel) * ConvGeometry<S>.OutputPlane) + (oh * S.OutWidth) + ow];
+        return operands.B[((((long)image * S.OutChannels) + channel) * ConvGeometry<S>.OutputPlane) + (oh * S.OutWidth) + ow];
     }
 
     public readonly void Store(int group, int row, int column, float sum)
@@ -268,35 +257,30 @@ internal struct ConvBackwardDataGemm<S> : IGemmProblem
         int channel = (group * Rows) + row, plane = ConvGeometry<S>.InputPlane;
         int image = column / plane;
         long index = ((((long)image * S.InChannels) + channel) * plane) + column - (image * plane);
-        Dx[index] = DeviceActivation.Forward(Activation, (Operands & EpilogueOperands.Bias) != 0 ? sum + Bias[channel] : sum);
+        operands.C[index] = DeviceActivation.Forward(operands.Activation, (operands.Epilogue & EpilogueOperands.Bias) != 0 ? sum + operands.Bias[channel] : sum);
     }
 }
 
 /// <summary>dw_g [Cout/g, Cin/g K K] = dy_g [Cout/g, n OH OW] x columns^T [n OH OW, Cin/g K K]: the depth is the whole batch.</summary>
-internal struct ConvBackwardWeightGemm<S> : IGemmProblem
+internal readonly struct ConvBackwardWeightGemm<S>(GemmOperands operands) : IGemmProblem
     where S : struct, IConvShape
 {
-    public ArrayView<float> X;
-    public ArrayView<float> Dy;
-    public ArrayView<float> Dw;
-    public int Pixels;
-
     public readonly int Rows => ConvGeometry<S>.GroupOutChannels;
     public readonly int Columns => ConvGeometry<S>.ColumnRows;
-    public readonly int Depth => Pixels;
+    public readonly int Depth => operands.Pixels;
 
     // Both operands run along output pixels in memory, except on a 1x1 plane (a dense layer), where rows and columns do.
     public readonly bool DepthMajorA => ConvGeometry<S>.OutputPlane > 1;
     public readonly bool DepthMajorB => ConvGeometry<S>.OutputPlane > 1;
 
-    public readonly float A(int group, int row, int depth)
+    public readonly float LoadA(int group, int row, int depth)
     {
         int plane = ConvGeometry<S>.OutputPlane, image = depth / plane;
         int channel = (group * Rows) + row;
-        return Dy[((((long)image * S.OutChannels) + channel) * plane) + depth - (image * plane)];
+        return operands.A[((((long)image * S.OutChannels) + channel) * plane) + depth - (image * plane)];
     }
 
-    public readonly float B(int group, int depth, int column) => ConvGeometry<S>.Column(X, group, column, depth);
+    public readonly float LoadB(int group, int depth, int column) => ConvGeometry<S>.Column(operands.B, group, column, depth);
 
-    public readonly void Store(int group, int row, int column, float sum) => Dw[(((group * Rows) + row) * Columns) + column] = sum;
+    public readonly void Store(int group, int row, int column, float sum) => operands.C[(((group * Rows) + row) * Columns) + column] = sum;
 }

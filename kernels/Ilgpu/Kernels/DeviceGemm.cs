@@ -1,6 +1,8 @@
+using System;
 using System.Runtime.CompilerServices;
 using ILGPU;
 using ILGPU.Runtime;
+using NetCompiler.Kernels;
 
 namespace NetCompiler.Ilgpu;
 
@@ -25,13 +27,42 @@ internal interface IGemmProblem
     bool DepthMajorB { get; }
 
     /// <summary>A[row, depth] of convolution group <paramref name="group"/>; called only inside the bounds.</summary>
-    float A(int group, int row, int depth);
+    float LoadA(int group, int row, int depth);
 
     /// <summary>B[depth, column] of convolution group <paramref name="group"/> (zero where a window hits padding).</summary>
-    float B(int group, int depth, int column);
+    float LoadB(int group, int depth, int column);
 
     /// <summary>Writes C[row, column] = <paramref name="sum"/> through the epilogue; called only inside the bounds.</summary>
     void Store(int group, int row, int column, float sum);
+}
+
+/// <summary>Which optional operands an epilogue reads (a kernel parameter must be blittable, so not a bool).</summary>
+[Flags]
+internal enum EpilogueOperands
+{
+    None = 0,
+    Bias = 1,
+    Residual = 2,
+}
+
+/// <summary>
+/// The kernel parameter of every linear-layer GEMM: the views an <see cref="IGemmProblem"/> reads and writes, named by
+/// their GEMM role (the weights are A in the forward, dy in the weight gradient ...). It names no shape: ILGPU's
+/// simulator declares a field of each parameter's type in an emitted assembly, which could not see a network's
+/// private shape structs; the kernel entry, a member of the generic launcher, wraps it in the shape's problem.
+/// </summary>
+internal struct GemmOperands
+{
+    public ArrayView<float> A;
+    public ArrayView<float> B;
+    public ArrayView<float> C;
+    public ArrayView<float> Bias;
+    public ArrayView<float> Residual;
+    public Activation Activation;
+    public EpilogueOperands Epilogue;
+
+    /// <summary>The images' pixels the GEMM runs over: n times the plane its columns (or depth) index.</summary>
+    public int Pixels;
 }
 
 /// <summary>
@@ -60,7 +91,8 @@ internal static class DeviceGemm
         where TProblem : struct, IGemmProblem =>
         new(new Index3D(CeilDiv(problem.Columns, TileColumns), CeilDiv(problem.Rows, TileRows), groups), new Index3D(GroupSize, 1, 1));
 
-    public static void Kernel<TProblem>(TProblem problem)
+    /// <summary>The body of each GEMM kernel, run by every thread of the grid <see cref="Config{TProblem}"/> gives.</summary>
+    public static void Run<TProblem>(TProblem problem)
         where TProblem : struct, IGemmProblem
     {
         ArrayView<float> a = SharedMemory.Allocate<float>(TileDepth * TileStride);
@@ -81,13 +113,13 @@ internal static class DeviceGemm
                 int d = problem.DepthMajorA ? element % TileDepth : element / TileRows;
                 int r = problem.DepthMajorA ? element / TileDepth : element % TileRows;
                 int row = rowBase + r, k = depthBase + d;
-                a[(d * TileStride) + r] = row < rows && k < depth ? problem.A(group, row, k) : 0f;
+                a[(d * TileStride) + r] = row < rows && k < depth ? problem.LoadA(group, row, k) : 0f;
 
                 d = problem.DepthMajorB ? element % TileDepth : element / TileColumns;
                 int c = problem.DepthMajorB ? element / TileDepth : element % TileColumns;
                 int column = columnBase + c;
                 k = depthBase + d;
-                b[(d * TileStride) + c] = column < columns && k < depth ? problem.B(group, k, column) : 0f;
+                b[(d * TileStride) + c] = column < columns && k < depth ? problem.LoadB(group, k, column) : 0f;
             }
 
             Group.Barrier();
