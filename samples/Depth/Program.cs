@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using NetCompiler;
+using NetCompiler.Ilgpu;
 using NetCompiler.Samples;
 
 // IMEXnet's depth experiment (Haber et al., ICML 2019, on NYU Depth v2) in miniature: per-pixel depth regression on
@@ -9,7 +10,7 @@ using NetCompiler.Samples;
 // its ResNet twin of about equal size (Networks.cs), both trained with mean squared error on the same images and
 // budget, and scored on the validation rooms as depth papers report: RMSE (metres), AbsRel and the delta < 1.25 share.
 // Options: --epochs N (12), --batch N (16), --lr X (0.002), --seed N (1), --threads N (all), --train N (1024),
-// --validation N (128).
+// --validation N (128), --device cpu|cuda|opencl|simulator|best (cpu: where the networks train; README: GPUs).
 int epochs = Option("--epochs", 12);
 int batchSize = Option("--batch", 16);
 float learningRate = Option("--lr", 2e-3f);
@@ -17,6 +18,8 @@ int seed = Option("--seed", 1);
 int threads = Option("--threads", 0);
 int trainCount = Option("--train", 1024);
 int validationCount = Option("--validation", 128);
+string deviceName = Option("--device", "cpu");
+using IlgpuDevice? device = deviceName is "cpu" ? null : IlgpuDevice.Create(deviceName);
 const string OutputBias = "features.4.bias"; // both networks' last layer: the transposed convolution to one depth channel
 
 (DataSet train, DataSet validation) = SyntheticDepth.Create(seed, trainCount, validationCount);
@@ -25,10 +28,11 @@ Console.WriteLine($"synthetic depth: {train.Count:N0} training and {validation.C
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"predicting every pixel at the training mean depth: validation RMSE {MeanDepthBaseline(meanDepth, validation):F3} m"));
 Console.WriteLine();
+Console.WriteLine(device is null ? "device: the CPU" : "device: " + device.Description);
 Console.WriteLine(DepthImex.Summary);
 
-Result imex = Train("IMEXnet", new DepthImex(batchSize, seed, threads), DepthImex.Summary.ParameterCount);
-Result resNet = Train("ResNet", new DepthResNet(batchSize, seed, threads), DepthResNet.Summary.ParameterCount);
+Result imex = Train("IMEXnet", device is null ? new DepthImex(batchSize, seed, threads) : new DepthImex(batchSize, seed, device), DepthImex.Summary.ParameterCount);
+Result resNet = Train("ResNet", device is null ? new DepthResNet(batchSize, seed, threads) : new DepthResNet(batchSize, seed, device), DepthResNet.Summary.ParameterCount);
 
 Console.WriteLine();
 Console.WriteLine($"validation, after {epochs} epochs each");

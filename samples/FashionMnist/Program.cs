@@ -10,7 +10,8 @@ using NetCompiler.Samples;
 // Options: --epochs N (default 15), --batch N (64, per rank), --lr X (0.001), --seed N (1), --threads N (all),
 // --save PATH (fashion.safetensors: the trained weights, which the Explain sample loads), --curves PATH
 // (fashion-curves.png: loss and test accuracy per epoch),
-// --limit N (all: train on the first N training images only, for quick checks such as CI's; the test set stays whole).
+// --limit N (all: train on the first N training images only, for quick checks such as CI's; the test set stays whole),
+// --device cpu|cuda|opencl|simulator|best (cpu: where it trains; README: GPUs; the NativeAOT build has the CPU alone).
 // Data-parallel under MPI: `mpiexec.mpich -n 2 dotnet run -c Release --project samples/FashionMnist -- --threads 1`;
 // each rank trains on its shard of every global batch, the gradients are averaged, and rank 0 alone prints and saves.
 using ProcessGroup group = ProcessGroup.Mpi(ref args);
@@ -22,6 +23,7 @@ int threads = Option("--threads", 0);
 string savePath = Option("--save", "fashion.safetensors");
 string curvesPath = Option("--curves", "fashion-curves.png");
 int limit = Option("--limit", int.MaxValue);
+string deviceName = Option("--device", "cpu");
 ArgumentOutOfRangeException.ThrowIfNegativeOrZero(limit);
 
 (DataSet train, DataSet test) = FashionMnist.Load();
@@ -40,7 +42,18 @@ if (group.Size > 1)
     Say($"data parallel: {group.Size} ranks, batch {batchSize} each ({batchSize * group.Size} in all)");
 }
 
+#if NETCOMPILER_DEVICES
+using NetCompiler.Ilgpu.IlgpuDevice? device = deviceName is "cpu" ? null : NetCompiler.Ilgpu.IlgpuDevice.Create(deviceName);
+Say(device is null ? "device: the CPU" : "device: " + device.Description);
+using var net = device is null ? new FashionNet(batchSize, seed, threads) : new FashionNet(batchSize, seed, device);
+#else
+if (deviceName is not "cpu")
+{
+    throw new ArgumentException("This NativeAOT build runs on the CPU only: ILGPU compiles device kernels at run time, with Reflection.Emit.");
+}
+
 using var net = new FashionNet(batchSize, seed, threads);
+#endif
 net.Distribute(group);
 using var stop = new CancellationTokenSource();
 Console.CancelKeyPress += (_, press) =>

@@ -2,6 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using NetCompiler;
+using NetCompiler.Ilgpu;
 using NetCompiler.Samples;
 
 // Reproduces IMEXnet's Q-tips comparison (Haber et al., ICML 2019) as the three ways to widen the receptive field, at
@@ -10,7 +11,8 @@ using NetCompiler.Samples;
 // The default is CPU-sized (Networks.cs: about 10k parameters each); --full selects the paper's size (about 2.7M).
 // Stability, IMEXnet's other claim, is measured on the validation images after training: the mean gain
 // ||f(x + d) - f(x)|| / ||d|| of the scores for random d of 1% of the image's norm, and the mean IoU after FGSM.
-// Options: --full, --epochs N, --batch N (16), --lr X (0.002), --seed N (1), --threads N (all).
+// Options: --full, --epochs N, --batch N (16), --lr X (0.002), --seed N (1), --threads N (all),
+// --device cpu|cuda|opencl|simulator|best (cpu): where the networks train (README: GPUs); --full is meant for a GPU.
 // Writes each network's training curves (loss, validation mean IoU and pixel accuracy per epoch) to qtips-<name>-curves.png.
 bool full = args.Contains("--full");
 int epochs = Option("--epochs", full ? 100 : 15);
@@ -18,12 +20,14 @@ int batchSize = Option("--batch", 16);
 float learningRate = Option("--lr", 2e-3f);
 int seed = Option("--seed", 1);
 int threads = Option("--threads", 0);
+using IlgpuDevice? device = Option("--device", "cpu") is "cpu" ? null : IlgpuDevice.Create(Option("--device", "cpu"));
 
 (DataSet train, DataSet validation) = QTips.Create(seed);
 float[] classWeights = EnetWeights(train);
 Console.WriteLine($"Q-tips: {train.Count:N0} training and {validation.Count:N0} validation images of {train.ImageShape}, {QTips.Classes} classes "
     + $"({string.Join(", ", QTips.ClassNames)}).");
 Console.WriteLine("class weights (ENet, 1 / ln(1.02 + frequency)): " + string.Join(", ", classWeights.Select(w => F(w, "F2"))));
+Console.WriteLine(device is null ? "device: the CPU" : "device: " + device.Description);
 Console.WriteLine(full ? "configuration: the paper's size (--full), about 2.7M parameters each" : "configuration: CPU-sized, about 10k parameters each; --full for the paper's size");
 Console.WriteLine();
 
@@ -46,15 +50,21 @@ Console.WriteLine();
 Result imex, resNet, uNet;
 if (full)
 {
-    imex = Train("IMEXnet", new QTipsImexFull(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.Imex.ParameterCount);
-    resNet = Train("ResNet", new QTipsResNetFull(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.ResNet.ParameterCount);
-    uNet = Train("UNet", new QTipsUNetFull(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.UNet.ParameterCount);
+    imex = Train("IMEXnet", Weighted(device is null ? new QTipsImexFull(batchSize, seed, threads) : new QTipsImexFull(batchSize, seed, device),
+        n => n.ClassWeights = classWeights), summaries.Imex.ParameterCount);
+    resNet = Train("ResNet", Weighted(device is null ? new QTipsResNetFull(batchSize, seed, threads) : new QTipsResNetFull(batchSize, seed, device),
+        n => n.ClassWeights = classWeights), summaries.ResNet.ParameterCount);
+    uNet = Train("UNet", Weighted(device is null ? new QTipsUNetFull(batchSize, seed, threads) : new QTipsUNetFull(batchSize, seed, device),
+        n => n.ClassWeights = classWeights), summaries.UNet.ParameterCount);
 }
 else
 {
-    imex = Train("IMEXnet", new QTipsImex(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.Imex.ParameterCount);
-    resNet = Train("ResNet", new QTipsResNet(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.ResNet.ParameterCount);
-    uNet = Train("UNet", new QTipsUNet(batchSize, seed, threads) { ClassWeights = classWeights }, summaries.UNet.ParameterCount);
+    imex = Train("IMEXnet", Weighted(device is null ? new QTipsImex(batchSize, seed, threads) : new QTipsImex(batchSize, seed, device),
+        n => n.ClassWeights = classWeights), summaries.Imex.ParameterCount);
+    resNet = Train("ResNet", Weighted(device is null ? new QTipsResNet(batchSize, seed, threads) : new QTipsResNet(batchSize, seed, device),
+        n => n.ClassWeights = classWeights), summaries.ResNet.ParameterCount);
+    uNet = Train("UNet", Weighted(device is null ? new QTipsUNet(batchSize, seed, threads) : new QTipsUNet(batchSize, seed, device),
+        n => n.ClassWeights = classWeights), summaries.UNet.ParameterCount);
 }
 
 Console.WriteLine();
@@ -72,6 +82,13 @@ foreach (Result result in new[] { imex, resNet, uNet })
 }
 
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"IMEXnet mean IoU - ResNet mean IoU = {imex.MeanIoU - resNet.MeanIoU:+0.000;-0.000}"));
+
+// The ENet class weights on a network, whichever constructor (CPU or device) made it.
+static T Weighted<T>(T net, Action<T> setWeights)
+{
+    setWeights(net);
+    return net;
+}
 
 Result Train(string name, CompiledNetwork net, long parameters)
 {

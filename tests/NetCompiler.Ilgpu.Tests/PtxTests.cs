@@ -1,3 +1,4 @@
+using NetCompiler;
 using NetCompiler.Ilgpu;
 
 namespace NetCompiler.Ilgpu.Tests;
@@ -12,6 +13,38 @@ public sealed class PtxTests(SimulatorFixture simulator)
         using IlgpuDevice device = IlgpuDevice.Simulator();
         _ = new DeviceElementwise(device);
         DeviceAssert.LowersToPtx(device, expectedAtLeast: 4);
+    }
+
+    /// <summary>
+    /// Every kernel of every sample network (the samples print their networks for devices too) lowers for sm_90: each
+    /// network is built at batch 1 on a fresh simulator, which records the kernels its launchers load.
+    /// </summary>
+    [Theory]
+    [InlineData("FashionNet")]
+    [InlineData("QTipsImex")]
+    [InlineData("QTipsResNet")]
+    [InlineData("QTipsUNet")]
+    [InlineData("QTipsImexFull")]
+    [InlineData("QTipsResNetFull")]
+    [InlineData("QTipsUNetFull")]
+    [InlineData("DepthImex")]
+    [InlineData("DepthResNet")]
+    public void EverySampleNetworksKernelsLowerToSm90(string network)
+    {
+        using IlgpuDevice device = IlgpuDevice.Simulator();
+        using CompiledNetwork net = network switch
+        {
+            "FashionNet" => new FashionNet(1, 1, device),
+            "QTipsImex" => new QTipsImex(1, 1, device),
+            "QTipsResNet" => new QTipsResNet(1, 1, device),
+            "QTipsUNet" => new QTipsUNet(1, 1, device),
+            "QTipsImexFull" => new QTipsImexFull(1, 1, device),
+            "QTipsResNetFull" => new QTipsResNetFull(1, 1, device),
+            "QTipsUNetFull" => new QTipsUNetFull(1, 1, device),
+            "DepthImex" => new DepthImex(1, 1, device),
+            _ => new DepthResNet(1, 1, device),
+        };
+        DeviceAssert.LowersToPtx(device, expectedAtLeast: 8);
     }
 
     [Fact]
