@@ -84,6 +84,43 @@ public sealed class DeviceNetworkTests(SimulatorFixture simulator)
         AgreeOnParameters(cpu, device);
     }
 
+    [Fact]
+    public void UNetTrainsAsOnTheCpu()
+    {
+        using var cpu = new DeviceUNet(Batch, Seed, threads: 1);
+        using var device = new DeviceUNet(Batch, Seed, simulator.Device);
+        float[] images = DeviceAssert.Random(Batch * DeviceUNet.InputLength, 8);
+        int[] labels = PixelLabels(Batch * DeviceUNet.LabelsPerImage, DeviceUNet.ClassCount);
+        TrainThreeAdamSteps(cpu, device, images, (net, optimizer) => net.TrainStep(images, labels, optimizer));
+        DeviceAssert.Close(cpu.ScoreGradient(images, 1), device.ScoreGradient(images, 1), 1e-3f, "score gradient");
+    }
+
+    [Fact]
+    public void ResNetAndInceptionBlocksTrainAsOnTheCpu()
+    {
+        using var cpu = new DeviceBlocks(Batch, Seed, threads: 1);
+        using var device = new DeviceBlocks(Batch, Seed, simulator.Device);
+        float[] images = DeviceAssert.Random(Batch * DeviceBlocks.InputLength, 9);
+        int[] labels = [4, 0];
+        TrainThreeAdamSteps(cpu, device, images, (net, optimizer) => net.TrainStep(images, labels, optimizer));
+        cpu.FoldBatchNorm = device.FoldBatchNorm = false; // the unfolded evaluation routine too
+        AgreeOnScores(cpu, device, images);
+    }
+
+    [Fact]
+    public void MultiLabelNetTrainsAsOnTheCpu()
+    {
+        // Batch 4, not 2: a BatchNorm1d over two samples maps each feature to +-1 whatever their gap, so its backward
+        // divides by that gap and three steps would amplify rounding far past the tolerance in any two implementations.
+        const int batch = 4;
+        using var cpu = new DeviceMultiLabel(batch, Seed, threads: 1);
+        using var device = new DeviceMultiLabel(batch, Seed, simulator.Device);
+        float[] images = DeviceAssert.Random(batch * DeviceMultiLabel.InputLength, 10);
+        float[] targets = [1f, 0f, 0.5f, 0f, 1f, 1f, 0.25f, 1f, 0f, 0f, 0.75f, 1f];
+        TrainThreeAdamSteps(cpu, device, images, (net, optimizer) => net.TrainStep(images, targets, optimizer));
+        DeviceAssert.Close(cpu.InputGradient(images, targets), device.InputGradient(images, targets), 1e-3f, "input gradient");
+    }
+
     /// <summary>A checkpoint saved on the device loads on the CPU, and one saved on the CPU loads on the device.</summary>
     [Fact]
     public void CheckpointsMoveBetweenTheDeviceAndTheCpu()
@@ -127,6 +164,33 @@ public sealed class DeviceNetworkTests(SimulatorFixture simulator)
         using var segmenter = new DeviceSegmenter(1, Seed, device);
         using var regressor = new DeviceRegressor(1, Seed, device);
         DeviceAssert.LowersToPtx(device, expectedAtLeast: 20);
+    }
+
+    /// <summary>Scores before, three Adam steps' losses, and scores and every tensor after, device against CPU.</summary>
+    private static void TrainThreeAdamSteps<TNet>(TNet cpu, TNet device, float[] images, Func<TNet, Optimizer, float> step)
+        where TNet : CompiledNetwork
+    {
+        AgreeOnScores(cpu, device, images);
+        var cpuAdam = new Adam(1e-2f);
+        var deviceAdam = new Adam(1e-2f);
+        for (int i = 0; i < 3; i++)
+        {
+            AssertLoss(step(cpu, cpuAdam), step(device, deviceAdam), i);
+        }
+
+        AgreeOnScores(cpu, device, images);
+        AgreeOnParameters(cpu, device);
+    }
+
+    private static int[] PixelLabels(int count, int classes)
+    {
+        int[] labels = new int[count];
+        for (int i = 0; i < labels.Length; i++)
+        {
+            labels[i] = (i * 7 / 5) % classes;
+        }
+
+        return labels;
     }
 
     private static void AgreeOnScores(CompiledNetwork cpu, CompiledNetwork device, float[] images)
