@@ -29,8 +29,9 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
     private readonly MemoryBuffer1D<double, Stride1D.Dense> _sumsOfSquares;
     private readonly double[] _sumsOfSquaresOnHost;
 
-    // Per optimiser (an optimiser serves one network), per parameter, its state buffers on the device.
-    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Optimizer, MemoryBuffer1D<float, Stride1D.Dense>?[][]> _optimizerStates = [];
+    // Per optimiser (an optimiser serves one network), per parameter, its state buffers on the device (owned, so freed
+    // with the network).
+    private readonly System.Runtime.CompilerServices.ConditionalWeakTable<Optimizer, ArrayView<float>[]?[]> _optimizerStates = [];
     private readonly MemoryBuffer1D<int, Stride1D.Dense>? _labels;
     private readonly MemoryBuffer1D<float, Stride1D.Dense>? _targets;
     private MemoryBuffer1D<float, Stride1D.Dense>? _classWeights;
@@ -311,22 +312,26 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
     /// </summary>
     private ArrayView<float>[] State(Optimizer optimizer, int index, int buffers)
     {
-        MemoryBuffer1D<float, Stride1D.Dense>?[][] states = _optimizerStates.GetValue(optimizer, _ => new MemoryBuffer1D<float, Stride1D.Dense>?[_values.Length][]);
-        MemoryBuffer1D<float, Stride1D.Dense>?[] state = states[index] ??= new MemoryBuffer1D<float, Stride1D.Dense>?[buffers];
-        var views = new ArrayView<float>[buffers];
-        for (int k = 0; k < buffers; k++)
+        if (!_optimizerStates.TryGetValue(optimizer, out ArrayView<float>[]?[]? states))
         {
-            if (state[k] is null)
-            {
-                MemoryBuffer1D<float, Stride1D.Dense> buffer = Own(Device.Allocate<float>($"the optimiser state of {_network.RegisteredParameters[index].Name}", _values[index].Length));
-                buffer.MemSetToZero();
-                state[k] = buffer;
-            }
-
-            views[k] = state[k]!.View;
+            states = new ArrayView<float>[]?[_values.Length];
+            _optimizerStates.Add(optimizer, states);
         }
 
-        return views;
+        if (states[index] is { } views)
+        {
+            return views;
+        }
+
+        views = new ArrayView<float>[buffers];
+        for (int k = 0; k < buffers; k++)
+        {
+            MemoryBuffer1D<float, Stride1D.Dense> buffer = Own(Device.Allocate<float>($"the optimiser state of {_network.RegisteredParameters[index].Name}", _values[index].Length));
+            buffer.MemSetToZero();
+            views[k] = buffer.View;
+        }
+
+        return states[index] = views;
     }
 
     public void Dispose()
