@@ -580,7 +580,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>
-    public override global::System.ReadOnlySpan<float> LastScores => _device is not null ? _device.LastScores : Slice(_floats12, _lastCount * Classifier_3Elements);
+    public override global::System.ReadOnlySpan<float> LastScores =>
+        _device is not null ? _device.LastScores : Slice(_floats12, _lastCount * Classifier_3Elements);
 
     /// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights
     /// and their gradients untouched. The span is valid until the next call on this network.</summary>
@@ -628,7 +629,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     }
 
     /// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>
-    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) => _device is not null ? _device.LayerOutput(layerName) : layerName switch
+    public override global::System.ReadOnlySpan<float> LayerOutput(string layerName) =>
+        _device is not null ? _device.LayerOutput(layerName) : layerName switch
     {
         "features.0" => throw NotRetained(layerName, "output"),
         "features.1" => throw NotKept(layerName, "output", "features.2"),
@@ -646,7 +648,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     };
 
     /// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>
-    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) => _device is not null ? _device.LayerGradient(layerName) : layerName switch
+    public override global::System.ReadOnlySpan<float> LayerGradient(string layerName) =>
+        _device is not null ? _device.LayerGradient(layerName) : layerName switch
     {
         "features.0" => throw NotRetained(layerName, "gradient"),
         "features.1" => throw NotRetained(layerName, "gradient"),
@@ -939,9 +942,10 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
             _features0Weight.Value, imagesGrad, n);
     }
 
-    /// <summary>Creates the network on an ILGPU device (IlgpuDevice.Cuda(), OpenCL(), Simulator() or Best()): its parameters
-    /// are initialised on the host from <paramref name="seed"/> exactly as on the CPU, then live on the device, with the
-    /// planned storage for <paramref name="batchSize"/> images. Calls give the CPU's results up to float rounding.</summary>
+    /// <summary>Creates the network on an ILGPU device (IlgpuDevice.Cuda(), OpenCL(), Simulator() or Best()):
+    /// its parameters are initialised on the host from <paramref name="seed"/> exactly as on the CPU, then live on
+    /// the device, with the planned storage for <paramref name="batchSize"/> images. Calls give the CPU's results
+    /// up to float rounding.</summary>
     public FashionNet(int batchSize, int seed, global::NetCompiler.Ilgpu.IlgpuDevice device)
         : this(batchSize, seed, threads: 1, device ?? throw new global::System.ArgumentNullException(nameof(device)))
     {
@@ -966,8 +970,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         base.Dispose(disposing);
     }
 
-    /// <summary>FashionNet's kernel program on an ILGPU device: the CPU's routines, call for call, each a launch on the
-    /// device's stream; a training step synchronises once, to read its loss.</summary>
+    /// <summary>The network's kernel program on an ILGPU device: the CPU's routines, call for call, each a launch on
+    /// the device's stream; a training step synchronises once, to read its loss.</summary>
     private sealed class OnDevice : global::NetCompiler.Ilgpu.DeviceNetwork
     {
         // The tensors, by their index in the network's Parameters (state_dict order).
@@ -1144,7 +1148,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
             return Download(Slice(_floats0, n * InputLength), ref _inputGradientOnHost, BatchSize * InputLength);
         }
 
-        public global::System.ReadOnlySpan<float> LastScores => Download(Slice(_floats12, _lastCount * Classifier_3Elements), ref _scoresOnHost, BatchSize * OutputLength);
+        public global::System.ReadOnlySpan<float> LastScores => Download(Slice(_floats12, _lastCount * Classifier_3Elements),
+            ref _scoresOnHost, BatchSize * OutputLength);
 
         public global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
         {
@@ -1182,7 +1187,14 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
 
         private void RunEvaluation(global::ILGPU.ArrayView<float> imagesOnDevice, int n)
         {
-            if (_network.FoldBatchNorm) { RunInference(imagesOnDevice, n); } else { RunInferenceUnfolded(imagesOnDevice, n); }
+            if (_network.FoldBatchNorm)
+            {
+                RunInference(imagesOnDevice, n);
+            }
+            else
+            {
+                RunInferenceUnfolded(imagesOnDevice, n);
+            }
         }
 
         private void LossAndGradient(global::ILGPU.ArrayView<int> labels, int n)
