@@ -24,7 +24,8 @@ internal sealed class SourceWriter
 
     /// <summary>
     /// A statement of one call, its arguments wrapped onto continuation lines when it would pass
-    /// <paramref name="width"/> columns, so generated code stays readable.
+    /// <paramref name="width"/> columns, so generated code stays readable; an argument too long for the opening line
+    /// (a constructor call in a launcher's Own(...)) starts the first continuation line.
     /// </summary>
     public SourceWriter Statement(string statement, int width = 120)
     {
@@ -67,7 +68,7 @@ internal sealed class SourceWriter
         for (int i = 0; i < arguments.Count; i++)
         {
             string argument = arguments[i] + (i + 1 < arguments.Count ? "," : statement.Substring(close));
-            if (!fresh && (_indent * 4) + line.Length + 1 + argument.Length > width)
+            if ((!fresh || i == 0) && (_indent * 4) + line.Length + (fresh ? 0 : 1) + argument.Length > width)
             {
                 Line(line.ToString());
                 line.Clear().Append(' ', statement.Length - statement.TrimStart().Length + 4);

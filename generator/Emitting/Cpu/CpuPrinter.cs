@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Linq;
-using System.Text;
 using NetCompiler.Generator.Model;
 using NetCompiler.Generator.Program;
 
@@ -130,7 +129,7 @@ internal sealed class CpuPrinter
 
         foreach (StorageSlot slot in _program.Memory.Slots)
         {
-            _writer.Line($"// {Wrap(string.Join(", ", _names.Members(slot).Select(b => b.Name)))}")
+            _writer.Comment(string.Join(", ", _names.Members(slot).Select(b => b.Name)))
                 .Line($"private readonly {ProgramNames.TypeName(slot.Type)}[] {ProgramNames.SlotField(slot)};");
         }
 
@@ -556,32 +555,6 @@ internal sealed class CpuPrinter
         pieces.Add(line);
         return pieces;
     }
-
-    /// <summary>Splits a long comment into lines of about 110 columns.</summary>
-    private static string Wrap(string text)
-    {
-        var lines = new StringBuilder();
-        int column = 0;
-        foreach (string word in text.Split(' '))
-        {
-            if (column > 0 && column + word.Length > 110)
-            {
-                lines.Append("\n// ");
-                column = 0;
-            }
-            else if (column > 0)
-            {
-                lines.Append(' ');
-            }
-
-            lines.Append(word);
-            column += word.Length + 1;
-        }
-
-        return lines.ToString();
-    }
-
-
 
     /// <summary>The calls as C# over the CPU kernels: static generic kernels, the shape as the method's type argument.</summary>
     private sealed class CpuCalls(KernelProgram program, ProgramNames names, string targets, bool dropout) : CallPrinter(program)

@@ -650,8 +650,8 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
             return Download(Slice(_floats0, n * InputLength), ref _inputGradientOnHost, BatchSize * InputLength);
         }
 
-        public global::System.ReadOnlySpan<float> LastScores => Download(Slice(_floats3, _lastCount * Features_4Elements),
-            ref _scoresOnHost, BatchSize * OutputLength);
+        public global::System.ReadOnlySpan<float> LastScores => Download(
+            Slice(_floats3, _lastCount * Features_4Elements), ref _scoresOnHost, BatchSize * OutputLength);
 
         public global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
         {

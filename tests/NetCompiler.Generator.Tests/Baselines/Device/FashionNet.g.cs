@@ -1148,8 +1148,8 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
             return Download(Slice(_floats0, n * InputLength), ref _inputGradientOnHost, BatchSize * InputLength);
         }
 
-        public global::System.ReadOnlySpan<float> LastScores => Download(Slice(_floats12, _lastCount * Classifier_3Elements),
-            ref _scoresOnHost, BatchSize * OutputLength);
+        public global::System.ReadOnlySpan<float> LastScores => Download(
+            Slice(_floats12, _lastCount * Classifier_3Elements), ref _scoresOnHost, BatchSize * OutputLength);
 
         public global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
         {

@@ -560,8 +560,9 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
             Features_3Conv1WeightElements, perImage: false) : [];
         _floats14 = device is null ? AllocateStorage<float>("features.4.0.conv.folded_weight",
             Features_4ConvWeightElements, perImage: false) : [];
-        _floats15 = device is null ? AllocateStorage<float>("features.4.0.conv.weight.grad_part and the buffers sharing it",
-            Features_4ConvWeightElements, perImage: false) : [];
+        _floats15 = device is null ? AllocateStorage<float>(
+            "features.4.0.conv.weight.grad_part and the buffers sharing it", Features_4ConvWeightElements,
+            perImage: false) : [];
         _floats16 = device is null ? AllocateStorage<float>("features.0.folded_weight", Features_0WeightElements,
             perImage: false) : [];
         _floats17 = device is null ? AllocateStorage<float>("features.1.saved_mean", Features_1Channels,
@@ -1164,8 +1165,10 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
                 _conv2dFeatures_3Shape = Own(new global::NetCompiler.Ilgpu.DeviceConv2d<Features_3Shape>(device));
                 _elementwise = Own(new global::NetCompiler.Ilgpu.DeviceElementwise(device));
                 _conv2dFeatures_4Shape = Own(new global::NetCompiler.Ilgpu.DeviceConv2d<Features_4Shape>(device));
-                _convTranspose2dFeatures_4Shape = Own(new global::NetCompiler.Ilgpu.DeviceConvTranspose2d<Features_4Shape>(device));
-                _implicitSolveFeatures_4Implicit = Own(new global::NetCompiler.Ilgpu.DeviceImplicitSolve<Features_4Implicit>(device, batchSize));
+                _convTranspose2dFeatures_4Shape = Own(
+                    new global::NetCompiler.Ilgpu.DeviceConvTranspose2d<Features_4Shape>(device));
+                _implicitSolveFeatures_4Implicit = Own(
+                    new global::NetCompiler.Ilgpu.DeviceImplicitSolve<Features_4Implicit>(device, batchSize));
                 _conv2dFeatures_5Shape = Own(new global::NetCompiler.Ilgpu.DeviceConv2d<Features_5Shape>(device));
                 _softmaxCrossEntropy = Own(new global::NetCompiler.Ilgpu.DeviceSoftmaxCrossEntropy(device));
                 _floats0 = AllocateStorage<float>("features.0.output and the buffers sharing it", Features_0Elements,
@@ -1258,8 +1261,8 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
             return Download(Slice(_floats0, n * InputLength), ref _inputGradientOnHost, BatchSize * InputLength);
         }
 
-        public global::System.ReadOnlySpan<float> LastScores => Download(Slice(_floats11, _lastCount * Features_5Elements),
-            ref _scoresOnHost, BatchSize * OutputLength);
+        public global::System.ReadOnlySpan<float> LastScores => Download(
+            Slice(_floats11, _lastCount * Features_5Elements), ref _scoresOnHost, BatchSize * OutputLength);
 
         public global::System.ReadOnlySpan<float> LayerOutput(string layerName) => layerName switch
         {
