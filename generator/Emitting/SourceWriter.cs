@@ -19,13 +19,14 @@ internal sealed class SourceWriter
         return this;
     }
 
-    /// <summary>
-    /// A statement of one call, its arguments wrapped onto continuation lines when it would pass
-    /// <paramref name="width"/> columns, so generated code stays readable.
-    /// </summary>
     /// <summary>Writes <paramref name="line"/> when <paramref name="condition"/> holds.</summary>
     public SourceWriter LineIf(bool condition, string line) => condition ? Line(line) : this;
 
+    /// <summary>
+    /// A statement of one call, its arguments wrapped onto continuation lines when it would pass
+    /// <paramref name="width"/> columns, so generated code stays readable; an argument too long for the opening line
+    /// (a constructor call in a launcher's Own(...)) starts the first continuation line.
+    /// </summary>
     public SourceWriter Statement(string statement, int width = 120)
     {
         int open = statement.IndexOf('(');
@@ -67,7 +68,7 @@ internal sealed class SourceWriter
         for (int i = 0; i < arguments.Count; i++)
         {
             string argument = arguments[i] + (i + 1 < arguments.Count ? "," : statement.Substring(close));
-            if (!fresh && (_indent * 4) + line.Length + 1 + argument.Length > width)
+            if ((!fresh || i == 0) && (_indent * 4) + line.Length + (fresh ? 0 : 1) + argument.Length > width)
             {
                 Line(line.ToString());
                 line.Clear().Append(' ', statement.Length - statement.TrimStart().Length + 4);
@@ -79,6 +80,24 @@ internal sealed class SourceWriter
         }
 
         return Line(line.ToString());
+    }
+
+    /// <summary>A "// " comment, its words wrapped onto lines of about 110 characters, each at the current indentation.</summary>
+    public SourceWriter Comment(string text)
+    {
+        var line = new StringBuilder();
+        foreach (string word in text.Split(' '))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > 110)
+            {
+                Line("// " + line);
+                line.Clear();
+            }
+
+            line.Append(line.Length > 0 ? " " : "").Append(word);
+        }
+
+        return Line("// " + line);
     }
 
     public SourceWriter Open(string header)

@@ -169,17 +169,49 @@ public sealed class BaselineTests
     };
 
     /// <summary>
+    /// Networks printed for devices too (the compilation references NetCompiler.Ilgpu), kept under Baselines/Device/:
+    /// batch-norm folding, dropout and max pooling; IMEX and residual steps under the pixel loss; a float-target loss.
+    /// </summary>
+    public static TheoryData<string, string, string> DeviceNetworks => new()
+    {
+        { "FashionNet", "Samples.FashionNet", Declaration("FashionNet") },
+        {
+            "ImexSegmenter",
+            "Segmentation.ImexSegmenter",
+            """
+            namespace Segmentation;
+
+            [Network("2x8x8", Loss = Loss.PixelCrossEntropy)]
+            [Conv(4, 3, Pad = 1, Bias = false), BatchNorm, Relu]
+            [Residual(Steps = 1, H = 0.5f)]
+            [Imex(Steps = 1, H = 1f)]
+            [Conv(3, 1)]
+            public partial class ImexSegmenter;
+            """
+        },
+        { "DepthNet", "Depth.DepthNet", Declaration("DepthNet") },
+    };
+
+    /// <summary>
     /// The framework compares the generated source with the baseline, under its hint name (the network's full type
     /// name), and compiles it; under NETCOMPILER_UPDATE_BASELINES=1 it skips the comparison and the baseline is
     /// rewritten with what was generated.
     /// </summary>
     [Theory]
     [MemberData(nameof(Networks))]
-    public async Task GeneratedSourceMatchesBaselineAndCompilesWithoutWarnings(string name, string typeName, string declaration)
+    public Task GeneratedSourceMatchesBaselineAndCompilesWithoutWarnings(string name, string typeName, string declaration) =>
+        MatchesBaselineAndCompiles(Path.Combine(BaselineDirectory(), name + ".g.cs"), typeName, declaration, device: false);
+
+    /// <summary>The same against NetCompiler.Ilgpu and ILGPU: the CPU code with its device hooks, then OnDevice.</summary>
+    [Theory]
+    [MemberData(nameof(DeviceNetworks))]
+    public Task DeviceSourceMatchesBaselineAndCompilesWithoutWarnings(string name, string typeName, string declaration) =>
+        MatchesBaselineAndCompiles(Path.Combine(BaselineDirectory(), "Device", name + ".g.cs"), typeName, declaration, device: true);
+
+    private static async Task MatchesBaselineAndCompiles(string path, string typeName, string declaration, bool device)
     {
-        string path = Path.Combine(BaselineDirectory(), name + ".g.cs");
         bool update = Environment.GetEnvironmentVariable("NETCOMPILER_UPDATE_BASELINES") == "1";
-        var test = new NetworkGeneratorTest(declaration);
+        var test = new NetworkGeneratorTest(declaration, device);
         if (update)
         {
             test.TestBehaviors = TestBehaviors.SkipGeneratedSourcesCheck;
@@ -193,6 +225,7 @@ public sealed class BaselineTests
         await test.RunAsync();
         if (update)
         {
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.WriteAllText(path, test.GeneratedSource);
         }
     }
@@ -210,6 +243,8 @@ public sealed class BaselineTests
             return test.GeneratedSource;
         }
     }
+
+    private static string Declaration(string name) => Networks.Single(row => (string)row[0] == name)[2].ToString()!;
 
     private static string BaselineDirectory([CallerFilePath] string thisFile = "") =>
         Path.Combine(Path.GetDirectoryName(thisFile)!, "Baselines");

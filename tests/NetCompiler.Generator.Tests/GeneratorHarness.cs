@@ -43,6 +43,13 @@ internal static class GeneratorHarness
             .ToArray();
     });
 
+    /// <summary>The device package and ILGPU, whose types the device half of the generated code names.</summary>
+    public static readonly string[] DeviceAssemblies =
+    [
+        typeof(NetCompiler.Ilgpu.IlgpuDevice).Assembly.Location,
+        typeof(ILGPU.Context).Assembly.Location,
+    ];
+
     private static CSharpCompilation Compile(params string[] sources) => CSharpCompilation.Create(
         "UserAssembly",
         sources.Select((source, i) => CSharpSyntaxTree.ParseText(source, ParseOptions, path: i == 0 ? FileName : $"Other{i}.cs")),
@@ -55,6 +62,13 @@ internal static class GeneratorHarness
         driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     public static GeneratorRun Run(params string[] sources) => Run(CreateDriver(), Compile(sources));
+
+    /// <summary>A run over a compilation that references NetCompiler.Ilgpu, so networks are printed for devices too.</summary>
+    public static GeneratorRun RunWithDevice(params string[] sources) => Run(CreateDriver(), WithDevice(Compile(sources)));
+
+    /// <summary>The compilation with references to the device package and ILGPU added.</summary>
+    public static CSharpCompilation WithDevice(CSharpCompilation input) =>
+        input.AddReferences(DeviceAssemblies.Select(path => MetadataReference.CreateFromFile(path)));
 
     public static GeneratorRun Run(GeneratorDriver driver, CSharpCompilation input)
     {

@@ -15,7 +15,8 @@ namespace NetCompiler.Generator.Tests;
 /// consumer compiles it: against .NET 10 and the real NetCompiler runtime, nullable on. The framework verifies the
 /// generator's diagnostics against the markup, the generated sources against <c>TestState.GeneratedSources</c>, and
 /// that input plus generated code compile with no warning. It also keeps what the run produced, for assertions the
-/// framework has no words for.
+/// framework has no words for. With <c>device</c> the project also references NetCompiler.Ilgpu and ILGPU, as a
+/// consumer that runs networks on GPUs does, so the generator prints each network for devices too.
 /// </summary>
 internal sealed class NetworkGeneratorTest : CSharpSourceGeneratorTest<NetworkGenerator, DefaultVerifier>
 {
@@ -27,20 +28,31 @@ internal sealed class NetworkGeneratorTest : CSharpSourceGeneratorTest<NetworkGe
     private static readonly ReferenceAssemblies Net100 = new(
         "net10.0", new PackageIdentity("Microsoft.NETCore.App.Ref", "10.0.12"), Path.Combine("ref", "net10.0"));
 
-    public NetworkGeneratorTest(string declaration)
+    public NetworkGeneratorTest(string declaration, bool device = false)
     {
         TestCode = GeneratorHarness.Network(declaration);
         ReferenceAssemblies = Net100;
         CompilerDiagnostics = CompilerDiagnostics.Warnings;
         TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(typeof(NetworkAttribute).Assembly.Location));
         TestState.AdditionalReferences.Add(MetadataReference.CreateFromFile(typeof(NetCompiler.Kernels.KernelContext).Assembly.Location));
+        if (device)
+        {
+            TestState.AdditionalReferences.AddRange(GeneratorHarness.DeviceAssemblies.Select(path => MetadataReference.CreateFromFile(path)));
+        }
+
         SolutionTransforms.Add((solution, projectId) =>
         {
             Project project = solution.GetProject(projectId)!;
             // The framework diagnoses documentation comments (CS1591 and the like), as GenerateDocumentationFile
-            // would; no project here sets it, so parse them as the consumers do.
+            // would; no project here sets it, so parse them as the consumers do. ILGPU is built against
+            // System.Runtime 7: the SDK's default NoWarn (1701;1702) silences the unification notes a consumer would
+            // otherwise get, so the test does too.
+            var options = (CSharpCompilationOptions)project.CompilationOptions!;
             return solution
-                .WithProjectCompilationOptions(projectId, ((CSharpCompilationOptions)project.CompilationOptions!).WithNullableContextOptions(NullableContextOptions.Enable))
+                .WithProjectCompilationOptions(projectId, options
+                    .WithNullableContextOptions(NullableContextOptions.Enable)
+                    .WithSpecificDiagnosticOptions(options.SpecificDiagnosticOptions.SetItems(
+                        [new("CS1701", ReportDiagnostic.Suppress), new("CS1702", ReportDiagnostic.Suppress)])))
                 .WithProjectParseOptions(projectId, project.ParseOptions!.WithDocumentationMode(DocumentationMode.Parse));
         });
     }

@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Linq;
-using System.Text;
 using NetCompiler.Generator.Model;
 using NetCompiler.Generator.Program;
 
@@ -130,7 +129,7 @@ internal sealed class CpuPrinter
 
         foreach (StorageSlot slot in _program.Memory.Slots)
         {
-            _writer.Line($"// {Wrap(string.Join(", ", _names.Members(slot).Select(b => b.Name)))}")
+            _writer.Comment(string.Join(", ", _names.Members(slot).Select(b => b.Name)))
                 .Line($"private readonly {ProgramNames.TypeName(slot.Type)}[] {ProgramNames.SlotField(slot)};");
         }
 
@@ -235,6 +234,29 @@ internal sealed class CpuPrinter
     /// <summary>The line an entry point hands its call to the device with, once its arguments are checked; nothing on the CPU alone.</summary>
     private static string OnDevice(string call) => $"if (_device is not null) {{ return _device.{call}; }}";
 
+    /// <summary>
+    /// An expression-bodied member, "member => body" on the CPU alone; with a device, the device's answer comes first,
+    /// on a line of its own. With <paramref name="opens"/> the body is a switch whose arms follow.
+    /// </summary>
+    private void PrintExpressionMember(string member, string deviceAnswer, string body, bool opens = false)
+    {
+        string expression = member + " => " + body;
+        if (_device)
+        {
+            _writer.Line(member + " =>");
+            expression = $"    _device is not null ? _device.{deviceAnswer} : {body}";
+        }
+
+        if (opens)
+        {
+            _writer.Open(expression);
+        }
+        else
+        {
+            _writer.Line(expression + ";");
+        }
+    }
+
     /// <summary>The forward InputGradient and ScoreGradient run: Forward's, unless it fused what the backward reads.</summary>
     private string GradientEvaluation => _gradientInference ? "RunEvaluationForGradients(images, n);" : "RunEvaluation(images, n);";
 
@@ -319,9 +341,9 @@ internal sealed class CpuPrinter
             .Line($"return RunTraining(images, n, {_targets}, optimizer);")
             .Close().Line();
 
-        _writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>")
-            .Line($"public override {ReadOnlySpan} LastScores => {(_device ? "_device is not null ? _device.LastScores : " : "")}{_names.Slice(_program.ScoresBuffer, "_lastCount")};")
-            .Line();
+        _writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>");
+        PrintExpressionMember($"public override {ReadOnlySpan} LastScores", "LastScores", _names.Slice(_program.ScoresBuffer, "_lastCount"));
+        _writer.Line();
 
         _writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
             .Line("/// and their gradients untouched. The span is valid until the next call on this network.</summary>")
@@ -382,8 +404,8 @@ internal sealed class CpuPrinter
     /// </summary>
     private void PrintLayerAccess()
     {
-        _writer.Line("/// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>")
-            .Open($"public override {ReadOnlySpan} LayerOutput(string layerName) => {(_device ? "_device is not null ? _device.LayerOutput(layerName) : " : "")}layerName switch");
+        _writer.Line("/// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>");
+        PrintExpressionMember($"public override {ReadOnlySpan} LayerOutput(string layerName)", "LayerOutput(layerName)", "layerName switch", opens: true);
         foreach (LayerView view in _program.Layers)
         {
             if (view.Output is int && !view.Kept)
@@ -405,8 +427,8 @@ internal sealed class CpuPrinter
 
         _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();
 
-        _writer.Line("/// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>")
-            .Open($"public override {ReadOnlySpan} LayerGradient(string layerName) => {(_device ? "_device is not null ? _device.LayerGradient(layerName) : " : "")}layerName switch");
+        _writer.Line("/// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>");
+        PrintExpressionMember($"public override {ReadOnlySpan} LayerGradient(string layerName)", "LayerGradient(layerName)", "layerName switch", opens: true);
         foreach (LayerView view in _program.Layers)
         {
             _writer.Line(view.Gradient is not int gradient ? $"\"{view.Layer}\" => throw NotKept(layerName, \"gradient\", \"{view.GradientKeptBy}\"),"
@@ -533,32 +555,6 @@ internal sealed class CpuPrinter
         pieces.Add(line);
         return pieces;
     }
-
-    /// <summary>Splits a long comment into lines of about 110 columns.</summary>
-    private static string Wrap(string text)
-    {
-        var lines = new StringBuilder();
-        int column = 0;
-        foreach (string word in text.Split(' '))
-        {
-            if (column > 0 && column + word.Length > 110)
-            {
-                lines.Append("\n// ");
-                column = 0;
-            }
-            else if (column > 0)
-            {
-                lines.Append(' ');
-            }
-
-            lines.Append(word);
-            column += word.Length + 1;
-        }
-
-        return lines.ToString();
-    }
-
-
 
     /// <summary>The calls as C# over the CPU kernels: static generic kernels, the shape as the method's type argument.</summary>
     private sealed class CpuCalls(KernelProgram program, ProgramNames names, string targets, bool dropout) : CallPrinter(program)

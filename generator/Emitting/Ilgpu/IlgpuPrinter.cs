@@ -53,9 +53,10 @@ internal sealed class IlgpuPrinter
 
     private void Print()
     {
-        _writer.Line("/// <summary>Creates the network on an ILGPU device (IlgpuDevice.Cuda(), OpenCL(), Simulator() or Best()): its parameters")
-            .Line("/// are initialised on the host from <paramref name=\"seed\"/> exactly as on the CPU, then live on the device, with the")
-            .Line("/// planned storage for <paramref name=\"batchSize\"/> images. Calls give the CPU's results up to float rounding.</summary>")
+        _writer.Line("/// <summary>Creates the network on an ILGPU device (IlgpuDevice.Cuda(), OpenCL(), Simulator() or Best()):")
+            .Line("/// its parameters are initialised on the host from <paramref name=\"seed\"/> exactly as on the CPU, then live on")
+            .Line("/// the device, with the planned storage for <paramref name=\"batchSize\"/> images. Calls give the CPU's results")
+            .Line("/// up to float rounding.</summary>")
             .Line($"public {_network}(int batchSize, int seed, {Ilgpu}IlgpuDevice device)")
             .Open("    : this(batchSize, seed, threads: 1, device ?? throw new global::System.ArgumentNullException(nameof(device)))")
             .Close().Line()
@@ -75,8 +76,8 @@ internal sealed class IlgpuPrinter
             .Close().Line();
 
         CollectLaunchers();
-        _writer.Line($"/// <summary>{_network}'s kernel program on an ILGPU device: the CPU's routines, call for call, each a launch on the")
-            .Line("/// device's stream; a training step synchronises once, to read its loss.</summary>")
+        _writer.Line("/// <summary>The network's kernel program on an ILGPU device: the CPU's routines, call for call, each a launch on")
+            .Line("/// the device's stream; a training step synchronises once, to read its loss.</summary>")
             .Open($"private sealed class OnDevice : {Ilgpu}DeviceNetwork");
         PrintFields();
         PrintConstructor();
@@ -116,7 +117,7 @@ internal sealed class IlgpuPrinter
 
         foreach (StorageSlot slot in _program.Memory.Slots)
         {
-            _writer.Line($"// {string.Join(", ", _names.Members(slot).Select(b => b.Name))}")
+            _writer.Comment(string.Join(", ", _names.Members(slot).Select(b => b.Name)))
                 .Line($"private readonly global::ILGPU.Runtime.MemoryBuffer1D<{ProgramNames.TypeName(slot.Type)}, global::ILGPU.Stride1D.Dense> {ProgramNames.SlotField(slot)};");
         }
 
@@ -145,7 +146,7 @@ internal sealed class IlgpuPrinter
             .Open("try");
         foreach (Launcher launcher in _calls.Launchers)
         {
-            _writer.Line($"{launcher.Field} = Own(new {launcher.Type}({launcher.Arguments}));");
+            _writer.Statement($"{launcher.Field} = Own(new {launcher.Type}({launcher.Arguments}));");
         }
 
         foreach (StorageSlot slot in _program.Memory.Slots)
@@ -201,7 +202,7 @@ internal sealed class IlgpuPrinter
             .Line($"return {inputGradient};")
             .Close().Line();
 
-        _writer.Line($"public {ReadOnlySpan} LastScores => Download({_names.Slice(_program.ScoresBuffer, "_lastCount")}, ref _scoresOnHost, BatchSize * OutputLength);")
+        _writer.Statement($"public {ReadOnlySpan} LastScores => Download({_names.Slice(_program.ScoresBuffer, "_lastCount")}, ref _scoresOnHost, BatchSize * OutputLength);")
             .Line();
     }
 
@@ -245,14 +246,10 @@ internal sealed class IlgpuPrinter
     {
         string images = $"{FloatView} images, int n";
         string targetView = _floatTargets ? FloatView : "global::ILGPU.ArrayView<int>";
-        writer.Open($"private void RunEvaluation({FloatView} imagesOnDevice, int n)")
-            .Line(_folds ? "if (_network.FoldBatchNorm) { RunInference(imagesOnDevice, n); } else { RunInferenceUnfolded(imagesOnDevice, n); }" : "RunInference(imagesOnDevice, n);")
-            .Close().Line();
+        PrintEvaluation(writer, "RunEvaluation", "RunInference");
         if (_gradientInference)
         {
-            writer.Open($"private void RunEvaluationForGradients({FloatView} imagesOnDevice, int n)")
-                .Line(_folds ? "if (_network.FoldBatchNorm) { RunInferenceForGradients(imagesOnDevice, n); } else { RunInferenceUnfolded(imagesOnDevice, n); }" : "RunInferenceForGradients(imagesOnDevice, n);")
-                .Close().Line();
+            PrintEvaluation(writer, "RunEvaluationForGradients", "RunInferenceForGradients");
         }
 
         writer.Open($"private void LossAndGradient({targetView} {_targets}, int n)")
@@ -294,6 +291,23 @@ internal sealed class IlgpuPrinter
         writer.Open($"private void RunEvaluationBackward({images})");
         PrintCalls(writer, _program.Routines.EvaluationBackward, "");
         writer.Close();
+    }
+
+    /// <summary>An evaluation-mode forward: <paramref name="folded"/>, or the unfolded inference when FoldBatchNorm is off.</summary>
+    private void PrintEvaluation(SourceWriter writer, string name, string folded)
+    {
+        writer.Open($"private void {name}({FloatView} imagesOnDevice, int n)");
+        if (_folds)
+        {
+            writer.Open("if (_network.FoldBatchNorm)").Line($"{folded}(imagesOnDevice, n);").Close()
+                .Open("else").Line("RunInferenceUnfolded(imagesOnDevice, n);").Close();
+        }
+        else
+        {
+            writer.Line($"{folded}(imagesOnDevice, n);");
+        }
+
+        writer.Close().Line();
     }
 
     /// <summary>The loss launch: the device writes d(scores) and the mean loss (to Loss, read by ReadLoss).</summary>

@@ -440,7 +440,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
     // features.9.output, features.7.output.grad
     private readonly float[] _floats5;
     // features.9.output.grad, features.5.output.grad, features.10.output, classifier.2.output,
-// classifier.0.output.grad
+    // classifier.0.output.grad
     private readonly float[] _floats6;
     // features.5.output
     private readonly float[] _floats7;

@@ -714,7 +714,7 @@ partial class Zoo
             // features.5.output, features.3.output.grad, stem.output.grad
             private readonly float[] _floats0;
             // features.6.0.conv, features.6.0.output.grad_part, features.5.output.grad_part, features.5.output.grad_part,
-// features.2.output.grad, images.grad, features.7.output.grad_part
+            // features.2.output.grad, images.grad, features.7.output.grad_part
             private readonly float[] _floats1;
             // features.6.0.bn, features.6.0.conv.grad, features.5.output.grad
             private readonly float[] _floats2;
@@ -725,10 +725,10 @@ partial class Zoo
             // features.6.1.bn, features.6.1.conv.grad
             private readonly float[] _floats5;
             // features.6.1.branch, features.10.output, features.6.1.output.grad, features.8.0.explicit, features.8.0.normed,
-// features.8.0.output.grad, features.8.0.rhs.grad
+            // features.8.0.output.grad, features.8.0.rhs.grad
             private readonly float[] _floats6;
             // features.6.1.output, features.10.output.grad, features.6.1.branch.grad, features.8.0.normed.grad,
-// features.8.0.explicit.grad, features.8.0.conv.grad, features.7.output.grad
+            // features.8.0.explicit.grad, features.8.0.conv.grad, features.7.output.grad
             private readonly float[] _floats7;
             // features.6.1.bn.grad, features.7.output, features.7.output.grad_part
             private readonly float[] _floats8;
@@ -989,9 +989,9 @@ partial class Zoo
             /// <summary>Per-pixel softmax cross-entropy of the last scores: the mean loss, and d(loss)/d(scores).</summary>
             private float LossAndGradient(global::System.ReadOnlySpan<int> labels, int n)
             {
-                return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(Slice(_floats12, n * Features_11Elements),
-                    labels, _classWeights, Slice(_floats13, n * Features_11Elements), n, ClassCount,
-                    OutputLength / ClassCount);
+                return global::NetCompiler.Kernels.SoftmaxCrossEntropy.ForwardPixels(
+                    Slice(_floats12, n * Features_11Elements), labels, _classWeights,
+                    Slice(_floats13, n * Features_11Elements), n, ClassCount, OutputLength / ClassCount);
             }
 
             /// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>

@@ -1025,8 +1025,8 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     private readonly global::NetCompiler.Parameter _features4Weight;
     private readonly global::NetCompiler.Parameter _features4Bias;
     // features.0.output, features.3.6.output.grad_part, features.3.5.output.grad_part,
-// features.3.4.output.grad_part, features.3.3.output.grad_part, features.3.2.output.grad_part,
-// features.3.1.output.grad_part, features.3.0.output.grad_part, features.2.output.grad_part, images.grad
+    // features.3.4.output.grad_part, features.3.3.output.grad_part, features.3.2.output.grad_part,
+    // features.3.1.output.grad_part, features.3.0.output.grad_part, features.2.output.grad_part, images.grad
     private readonly float[] _floats0;
     // features.2.output, features.0.output.grad
     private readonly float[] _floats1;
@@ -1119,8 +1119,8 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     // features.3.7.conv.folded_weight
     private readonly float[] _floats45;
     // features.3.7.conv.weight.grad_part, features.3.6.conv.weight.grad_part, features.3.5.conv.weight.grad_part,
-// features.3.4.conv.weight.grad_part, features.3.3.conv.weight.grad_part, features.3.2.conv.weight.grad_part,
-// features.3.1.conv.weight.grad_part, features.3.0.conv.weight.grad_part, features.1.saved_variance
+    // features.3.4.conv.weight.grad_part, features.3.3.conv.weight.grad_part, features.3.2.conv.weight.grad_part,
+    // features.3.1.conv.weight.grad_part, features.3.0.conv.weight.grad_part, features.1.saved_variance
     private readonly float[] _floats46;
     // features.0.folded_weight
     private readonly float[] _floats47;

@@ -558,7 +558,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
     private readonly global::NetCompiler.Parameter _features4Weight;
     private readonly global::NetCompiler.Parameter _features4Bias;
     // features.0.output, features.3.2.output.grad_part, features.3.1.output.grad_part,
-// features.3.0.output.grad_part, features.2.output.grad_part, images.grad
+    // features.3.0.output.grad_part, features.2.output.grad_part, images.grad
     private readonly float[] _floats0;
     // features.2.output, features.0.output.grad
     private readonly float[] _floats1;
@@ -605,7 +605,7 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
     // features.3.3.conv1.folded_weight
     private readonly float[] _floats22;
     // features.3.3.conv1.weight.grad_part, features.3.2.conv1.weight.grad_part, features.3.1.conv1.weight.grad_part,
-// features.3.0.conv1.weight.grad_part, features.1.saved_variance
+    // features.3.0.conv1.weight.grad_part, features.1.saved_variance
     private readonly float[] _floats23;
     // features.0.folded_weight
     private readonly float[] _floats24;

@@ -1261,33 +1261,33 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
     private readonly global::NetCompiler.Parameter _fcWeight;
     private readonly global::NetCompiler.Parameter _fcBias;
     // conv1.conv.output, inception3a.output.grad_part, inception3a.output.grad_part, inception3a.output.grad_part,
-// images.grad, maxpool1.output.grad_part, maxpool1.output.grad_part, maxpool1.output.grad_part
+    // images.grad, maxpool1.output.grad_part, maxpool1.output.grad_part, maxpool1.output.grad_part
     private readonly float[] _floats0;
     // features.2.output, conv1.conv.output.grad
     private readonly float[] _floats1;
     // features.2.output.grad, inception3b.output, inception3b.output.grad, inception3b.branch4.0.grad,
-// inception3a.output.grad_part, inception3a.output.grad_part, inception3a.output.grad_part,
-// inception3a.branches_1_3, inception3b.branches_1_2, inception3a.branches_1_3.grad,
-// inception3b.branch2.1.bn.grad, inception3a.branch2.1.bn.grad, maxpool1.output.grad_part,
-// maxpool1.output.grad_part, maxpool1.output.grad_part, inception3b.branch3.1.bn.grad,
-// inception3b.branch2.0.bn.grad, inception3a.branch3.1.conv.grad, inception3a.branch2.0.bn.grad,
-// inception3b.branch3.0.bn.grad
+    // inception3a.output.grad_part, inception3a.output.grad_part, inception3a.output.grad_part,
+    // inception3a.branches_1_3, inception3b.branches_1_2, inception3a.branches_1_3.grad,
+    // inception3b.branch2.1.bn.grad, inception3a.branch2.1.bn.grad, maxpool1.output.grad_part,
+    // maxpool1.output.grad_part, maxpool1.output.grad_part, inception3b.branch3.1.bn.grad,
+    // inception3b.branch2.0.bn.grad, inception3a.branch3.1.conv.grad, inception3a.branch2.0.bn.grad,
+    // inception3b.branch3.0.bn.grad
     private readonly float[] _floats2;
     // inception3a.output, inception3a.branches_1_2, inception3a.branches_1_2.grad, inception3a.branch4.0.grad,
-// inception3a.branch2.1.conv.grad, inception3a.branch4.1.bn.grad, inception3a.branch2.0.conv.grad,
-// inception3a.branch1.conv.grad
+    // inception3a.branch2.1.conv.grad, inception3a.branch4.1.bn.grad, inception3a.branch2.0.conv.grad,
+    // inception3a.branch1.conv.grad
     private readonly float[] _floats3;
     // inception3b.branches_1_3, inception3b.branches_1_3.grad, inception3b.branch1.bn.grad, maxpool1.output.grad,
-// inception3b.branch3.1.conv.grad, inception3a.branch4.1.conv.grad, inception3b.branch3.0.conv.grad,
-// avgpool.output, avgpool.output.grad
+    // inception3b.branch3.1.conv.grad, inception3a.branch4.1.conv.grad, inception3b.branch3.0.conv.grad,
+    // avgpool.output, avgpool.output.grad
     private readonly float[] _floats4;
     // inception3b.branch4.0, inception3a.output.grad, inception3a.branch3.1.bn.grad, inception3a.branch1.bn.grad,
-// inception3a.branch3.0.bn.grad
+    // inception3a.branch3.0.bn.grad
     private readonly float[] _floats5;
     // inception3b.branch4.0.switches
     private readonly byte[] _bytes6;
     // inception3b.branches_1_2.grad, inception3b.branch2.1.conv.grad, inception3b.branch1.conv.grad,
-// inception3b.branch4.1.conv, inception3b.branch2.0.conv.grad, inception3a.branch3.0.conv.grad
+    // inception3b.branch4.1.conv, inception3b.branch2.0.conv.grad, inception3a.branch3.0.conv.grad
     private readonly float[] _floats7;
     // maxpool1.output
     private readonly float[] _floats8;

@@ -932,7 +932,7 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
     private readonly global::NetCompiler.Parameter _fcWeight;
     private readonly global::NetCompiler.Parameter _fcBias;
     // conv1.output, layer1.1.output.grad_part, layer1.0.output.grad_part, relu.output.grad_part,
-// layer2.0.output.grad_part, images.grad
+    // layer2.0.output.grad_part, images.grad
     private readonly float[] _floats0;
     // relu.output, conv1.output.grad
     private readonly float[] _floats1;

@@ -604,11 +604,11 @@ partial class UNet : global::NetCompiler.CompiledNetwork
     private readonly global::NetCompiler.Parameter _features19Weight;
     private readonly global::NetCompiler.Parameter _features19Bias;
     // features.16.output, features.16.output.grad, features.2.output.grad_part, features.0.output.grad,
-// features.2.output.grad_part, features.13.output, features.14.output.grad, features.7.output.grad_part,
-// features.5.output.grad, features.7.output.grad_part, features.12.output.grad
+    // features.2.output.grad_part, features.13.output, features.14.output.grad, features.7.output.grad_part,
+    // features.5.output.grad, features.7.output.grad_part, features.12.output.grad
     private readonly float[] _floats0;
     // features.15.output, features.15.output.grad, features.18.output, features.7.output.grad,
-// features.4.output.grad, images.grad
+    // features.4.output.grad, images.grad
     private readonly float[] _floats1;
     // features.0.output
     private readonly float[] _floats2;
