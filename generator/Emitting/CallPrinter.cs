@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Linq;
 using NetCompiler.Generator.Model;
 using NetCompiler.Generator.Program;
 
@@ -69,6 +71,13 @@ internal abstract class CallPrinter(KernelProgram program)
         LossAndGradient or CheckLoss or CommitStep or OptimizerStep => Step(call),
         _ => throw new System.InvalidOperationException("No statement for " + call.Op),
     };
+
+    /// <summary>
+    /// The buffers a routine needs a local for: those its calls read or write as operands, in id order. A fold's outputs
+    /// are written whole (<see cref="WholeSlot"/>), so they need none unless another call reads them.
+    /// </summary>
+    public static SortedSet<int> BufferLocals(IEnumerable<Call> calls) =>
+        new(calls.SelectMany(c => c is BatchNormFold fold ? fold.Inputs : c.Inputs.Concat(c.Outputs)).OfType<BufferOperand>().Select(b => b.Id));
 
     /// <summary>The CPU kernel class of a linear op.</summary>
     public static string Kernel(LinearOp kind) => kind switch

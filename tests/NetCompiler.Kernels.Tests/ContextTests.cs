@@ -92,11 +92,17 @@ public class ContextTests
                 call();
             }
 
-            // Several tries, so unrelated runtime activity (a timer, the test host) cannot fail the test; a kernel
-            // that allocates does so on every call and fails all of them.
+            // Several tries, so unrelated runtime activity (a timer, the test host, tier-up compiling in the background
+            // on a loaded machine) cannot fail the test; a kernel that allocates does so on every call and fails all of
+            // them. The pause between tries lets background compilation finish.
             long thread = 0, total = 0;
-            for (int attempt = 0; attempt < 5; attempt++)
+            for (int attempt = 0; attempt < 8; attempt++)
             {
+                if (attempt > 0)
+                {
+                    System.Threading.Thread.Sleep(50);
+                }
+
                 long threadBefore = GC.GetAllocatedBytesForCurrentThread();
                 long totalBefore = GC.GetTotalAllocatedBytes(precise: true);
                 call();

@@ -505,7 +505,7 @@ internal sealed class CpuPrinter
     /// <summary>A routine's body: a span per buffer it touches, then its calls, a comment where the layer changes.</summary>
     private void PrintCalls(EquatableArray<Call> calls, string first)
     {
-        var touched = new SortedSet<int>(calls.SelectMany(c => c.Inputs.Concat(c.Outputs)).OfType<BufferOperand>().Select(b => b.Id));
+        SortedSet<int> touched = CallPrinter.BufferLocals(calls);
         if (calls.Any(c => c is LinearForward or LinearBackwardData or LinearBackwardWeight or BatchNormTraining or BatchNormInference
             or BatchNormBackward or PoolForward or PoolBackward or GlobalAvgPoolForward or GlobalAvgPoolBackward or ImplicitSolve or ImplicitSolveBackward
             or UpsampleForward or UpsampleBackward))

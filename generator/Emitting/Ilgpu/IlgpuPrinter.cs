@@ -347,7 +347,7 @@ internal sealed class IlgpuPrinter
             writer.Line(first);
         }
 
-        foreach (int id in new SortedSet<int>(calls.SelectMany(c => c.Inputs.Concat(c.Outputs)).OfType<BufferOperand>().Select(b => b.Id)))
+        foreach (int id in CallPrinter.BufferLocals(calls))
         {
             ProgramBuffer buffer = _program.Buffer(id);
             if (buffer.Role != BufferRole.Input)

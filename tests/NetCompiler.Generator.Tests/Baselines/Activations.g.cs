@@ -732,10 +732,6 @@ partial class Activations : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features2FoldedWeight = Slice(_floats12, Features_2WeightElements);
-        global::System.Span<float> features2FoldedBias = Slice(_floats21, Features_2Channels);
-        global::System.Span<float> classifier2FoldedWeight = Slice(_floats13, Classifier_2WeightElements);
-        global::System.Span<float> classifier2FoldedBias = Slice(_floats17, Classifier_2Channels);
         // features.2: Conv2d(8, 8, kernel_size=3, padding=1), 8x16x16 -> 8x16x16
         global::NetCompiler.Kernels.BatchNorm.Fold(_features2Weight.Value, _features2Bias.Value, _features3Weight.Value,
             _features3Bias.Value, _features3RunningMean.Value, _features3RunningVar.Value, eps: 1E-05f, _floats12,

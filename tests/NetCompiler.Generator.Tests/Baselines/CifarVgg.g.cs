@@ -1221,18 +1221,6 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats28, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats47, Features_0Channels);
-        global::System.Span<float> features3FoldedWeight = Slice(_floats23, Features_3WeightElements);
-        global::System.Span<float> features3FoldedBias = Slice(_floats48, Features_3Channels);
-        global::System.Span<float> features7FoldedWeight = Slice(_floats24, Features_7WeightElements);
-        global::System.Span<float> features7FoldedBias = Slice(_floats49, Features_7Channels);
-        global::System.Span<float> features10FoldedWeight = Slice(_floats25, Features_10WeightElements);
-        global::System.Span<float> features10FoldedBias = Slice(_floats50, Features_10Channels);
-        global::System.Span<float> features14FoldedWeight = Slice(_floats26, Features_14WeightElements);
-        global::System.Span<float> features14FoldedBias = Slice(_floats51, Features_14Channels);
-        global::System.Span<float> features17FoldedWeight = Slice(_floats27, Features_17WeightElements);
-        global::System.Span<float> features17FoldedBias = Slice(_floats52, Features_17Channels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
             _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats28,

@@ -627,10 +627,6 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats15, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats23, Features_0Channels);
-        global::System.Span<float> features4FoldedWeight = Slice(_floats14, Features_4WeightElements);
-        global::System.Span<float> features4FoldedBias = Slice(_floats19, Features_4Channels);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
             _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats15,

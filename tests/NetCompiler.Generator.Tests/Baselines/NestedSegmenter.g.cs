@@ -1039,16 +1039,6 @@ partial class Zoo
             /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
             private void FoldBatchNorms()
             {
-                global::System.Span<float> stemFoldedWeight = Slice(_floats22, StemWeightElements);
-                global::System.Span<float> stemFoldedBias = Slice(_floats40, StemChannels);
-                global::System.Span<float> features6_0Conv1FoldedWeight = Slice(_floats18,
-                    Features_6Conv1WeightElements);
-                global::System.Span<float> features6_0Conv1FoldedBias = Slice(_floats34, Features_6Channels);
-                global::System.Span<float> features6_1Conv1FoldedWeight = Slice(_floats19,
-                    Features_6Conv1WeightElements);
-                global::System.Span<float> features6_1Conv1FoldedBias = Slice(_floats35, Features_6Channels);
-                global::System.Span<float> features8_0ConvFoldedWeight = Slice(_floats20, Features_8ConvWeightElements);
-                global::System.Span<float> features8_0ConvFoldedBias = Slice(_floats36, Features_8Channels);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.BatchNorm.Fold(_stemWeight.Value, _stemBias.Value, _features1Weight.Value,
                     _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f,

@@ -1509,24 +1509,6 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats47, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats74, Features_0Channels);
-        global::System.Span<float> features3_0ConvFoldedWeight = Slice(_floats38, Features_3ConvWeightElements);
-        global::System.Span<float> features3_0ConvFoldedBias = Slice(_floats75, Features_3Channels);
-        global::System.Span<float> features3_1ConvFoldedWeight = Slice(_floats39, Features_3ConvWeightElements);
-        global::System.Span<float> features3_1ConvFoldedBias = Slice(_floats76, Features_3Channels);
-        global::System.Span<float> features3_2ConvFoldedWeight = Slice(_floats40, Features_3ConvWeightElements);
-        global::System.Span<float> features3_2ConvFoldedBias = Slice(_floats77, Features_3Channels);
-        global::System.Span<float> features3_3ConvFoldedWeight = Slice(_floats41, Features_3ConvWeightElements);
-        global::System.Span<float> features3_3ConvFoldedBias = Slice(_floats78, Features_3Channels);
-        global::System.Span<float> features3_4ConvFoldedWeight = Slice(_floats42, Features_3ConvWeightElements);
-        global::System.Span<float> features3_4ConvFoldedBias = Slice(_floats79, Features_3Channels);
-        global::System.Span<float> features3_5ConvFoldedWeight = Slice(_floats43, Features_3ConvWeightElements);
-        global::System.Span<float> features3_5ConvFoldedBias = Slice(_floats80, Features_3Channels);
-        global::System.Span<float> features3_6ConvFoldedWeight = Slice(_floats44, Features_3ConvWeightElements);
-        global::System.Span<float> features3_6ConvFoldedBias = Slice(_floats81, Features_3Channels);
-        global::System.Span<float> features3_7ConvFoldedWeight = Slice(_floats45, Features_3ConvWeightElements);
-        global::System.Span<float> features3_7ConvFoldedBias = Slice(_floats82, Features_3Channels);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
             _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats47,

@@ -859,16 +859,6 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats24, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats39, Features_0Channels);
-        global::System.Span<float> features3_0Conv1FoldedWeight = Slice(_floats19, Features_3Conv1WeightElements);
-        global::System.Span<float> features3_0Conv1FoldedBias = Slice(_floats40, Features_3Channels);
-        global::System.Span<float> features3_1Conv1FoldedWeight = Slice(_floats20, Features_3Conv1WeightElements);
-        global::System.Span<float> features3_1Conv1FoldedBias = Slice(_floats41, Features_3Channels);
-        global::System.Span<float> features3_2Conv1FoldedWeight = Slice(_floats21, Features_3Conv1WeightElements);
-        global::System.Span<float> features3_2Conv1FoldedBias = Slice(_floats42, Features_3Channels);
-        global::System.Span<float> features3_3Conv1FoldedWeight = Slice(_floats22, Features_3Conv1WeightElements);
-        global::System.Span<float> features3_3Conv1FoldedBias = Slice(_floats43, Features_3Channels);
         // features.0: Conv2d(1, 16, kernel_size=3, stride=2, padding=1), 1x64x64 -> 16x32x32
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
             _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats24,

@@ -1858,44 +1858,6 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> conv1ConvFoldedWeight = Slice(_floats40, Conv1_convWeightElements);
-        global::System.Span<float> conv1ConvFoldedBias = Slice(_floats63, Conv1_convChannels);
-        global::System.Span<float> inception3aBranch1ConvFoldedWeight = Slice(_floats47,
-            Inception3aBranch1ConvWeightElements);
-        global::System.Span<float> inception3aBranch1ConvFoldedBias = Slice(_floats88, Inception3aChannels);
-        global::System.Span<float> inception3aBranch20ConvFoldedWeight = Slice(_floats48,
-            Inception3aBranch20ConvWeightElements);
-        global::System.Span<float> inception3aBranch20ConvFoldedBias = Slice(_floats89, Inception3aChannels);
-        global::System.Span<float> inception3aBranch21ConvFoldedWeight = Slice(_floats38,
-            Inception3aBranch21ConvWeightElements);
-        global::System.Span<float> inception3aBranch21ConvFoldedBias = Slice(_floats64, Inception3aChannels_8);
-        global::System.Span<float> inception3aBranch30ConvFoldedWeight = Slice(_floats50,
-            Inception3aBranch30ConvWeightElements);
-        global::System.Span<float> inception3aBranch30ConvFoldedBias = Slice(_floats101, Inception3aChannels_2);
-        global::System.Span<float> inception3aBranch31ConvFoldedWeight = Slice(_floats44,
-            Inception3aBranch31ConvWeightElements);
-        global::System.Span<float> inception3aBranch31ConvFoldedBias = Slice(_floats90, Inception3aChannels);
-        global::System.Span<float> inception3aBranch41ConvFoldedWeight = Slice(_floats49,
-            Inception3aBranch41ConvWeightElements);
-        global::System.Span<float> inception3aBranch41ConvFoldedBias = Slice(_floats91, Inception3aChannels);
-        global::System.Span<float> inception3bBranch1ConvFoldedWeight = Slice(_floats41,
-            Inception3bBranch1ConvWeightElements);
-        global::System.Span<float> inception3bBranch1ConvFoldedBias = Slice(_floats65, Inception3bChannels);
-        global::System.Span<float> inception3bBranch20ConvFoldedWeight = Slice(_floats42,
-            Inception3bBranch20ConvWeightElements);
-        global::System.Span<float> inception3bBranch20ConvFoldedBias = Slice(_floats92, Inception3bChannels_4);
-        global::System.Span<float> inception3bBranch21ConvFoldedWeight = Slice(_floats39,
-            Inception3bBranch21ConvWeightElements);
-        global::System.Span<float> inception3bBranch21ConvFoldedBias = Slice(_floats66, Inception3bChannels);
-        global::System.Span<float> inception3bBranch30ConvFoldedWeight = Slice(_floats46,
-            Inception3bBranch30ConvWeightElements);
-        global::System.Span<float> inception3bBranch30ConvFoldedBias = Slice(_floats102, Inception3bChannels_2);
-        global::System.Span<float> inception3bBranch31ConvFoldedWeight = Slice(_floats45,
-            Inception3bBranch31ConvWeightElements);
-        global::System.Span<float> inception3bBranch31ConvFoldedBias = Slice(_floats93, Inception3bChannels_4);
-        global::System.Span<float> inception3bBranch41ConvFoldedWeight = Slice(_floats43,
-            Inception3bBranch41ConvWeightElements);
-        global::System.Span<float> inception3bBranch41ConvFoldedBias = Slice(_floats94, Inception3bChannels_4);
         // conv1.conv: Conv2d(3, 8, kernel_size=3, padding=1, bias=False), 3x15x15 -> 8x15x15
         global::NetCompiler.Kernels.BatchNorm.Fold(_conv1ConvWeight.Value, default, _conv1BnWeight.Value,
             _conv1BnBias.Value, _conv1BnRunningMean.Value, _conv1BnRunningVar.Value, eps: 0.001f, _floats40, _floats63);

@@ -1388,30 +1388,6 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> conv1FoldedWeight = Slice(_floats33, Conv1WeightElements);
-        global::System.Span<float> conv1FoldedBias = Slice(_floats73, Conv1Channels);
-        global::System.Span<float> layer10Conv1FoldedWeight = Slice(_floats28, Layer1Conv1WeightElements);
-        global::System.Span<float> layer10Conv1FoldedBias = Slice(_floats74, Layer1Channels);
-        global::System.Span<float> layer10Conv2FoldedWeight = Slice(_floats29, Layer1Conv2WeightElements);
-        global::System.Span<float> layer10Conv2FoldedBias = Slice(_floats75, Layer1Channels);
-        global::System.Span<float> layer11Conv1FoldedWeight = Slice(_floats30, Layer1Conv1WeightElements);
-        global::System.Span<float> layer11Conv1FoldedBias = Slice(_floats76, Layer1Channels);
-        global::System.Span<float> layer11Conv2FoldedWeight = Slice(_floats31, Layer1Conv2WeightElements);
-        global::System.Span<float> layer11Conv2FoldedBias = Slice(_floats77, Layer1Channels);
-        global::System.Span<float> layer20Conv1FoldedWeight = Slice(_floats27, Layer2Conv1WeightElements);
-        global::System.Span<float> layer20Conv1FoldedBias = Slice(_floats53, Layer2Channels);
-        global::System.Span<float> layer20Conv2FoldedWeight = Slice(_floats26, Layer2Conv2WeightElements);
-        global::System.Span<float> layer20Conv2FoldedBias = Slice(_floats54, Layer2Channels);
-        global::System.Span<float> layer20Downsample0FoldedWeight = Slice(_floats35, Layer2Downsample0WeightElements);
-        global::System.Span<float> layer20Downsample0FoldedBias = Slice(_floats55, Layer2Channels);
-        global::System.Span<float> layer30Conv1FoldedWeight = Slice(_floats36, Layer3Conv1WeightElements);
-        global::System.Span<float> layer30Conv1FoldedBias = Slice(_floats84, Layer3Channels);
-        global::System.Span<float> layer30Conv2FoldedWeight = Slice(_floats34, Layer3Conv2WeightElements);
-        global::System.Span<float> layer30Conv2FoldedBias = Slice(_floats85, Layer3Channels);
-        global::System.Span<float> layer30Conv3FoldedWeight = Slice(_floats37, Layer3Conv3WeightElements);
-        global::System.Span<float> layer30Conv3FoldedBias = Slice(_floats56, Layer3Channels_16);
-        global::System.Span<float> layer30Downsample0FoldedWeight = Slice(_floats32, Layer3Downsample0WeightElements);
-        global::System.Span<float> layer30Downsample0FoldedBias = Slice(_floats57, Layer3Channels_16);
         // conv1: Conv2d(3, 8, kernel_size=3, padding=1, bias=False), 3x16x16 -> 8x16x16
         global::NetCompiler.Kernels.BatchNorm.Fold(_conv1Weight.Value, default, _bn1Weight.Value, _bn1Bias.Value,
             _bn1RunningMean.Value, _bn1RunningVar.Value, eps: 1E-05f, _floats33, _floats73);

@@ -872,12 +872,6 @@ partial class UNet : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats18, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats30, Features_0Channels);
-        global::System.Span<float> features5FoldedWeight = Slice(_floats17, Features_5WeightElements);
-        global::System.Span<float> features5FoldedBias = Slice(_floats25, Features_5Channels);
-        global::System.Span<float> features10FoldedWeight = Slice(_floats16, Features_10WeightElements);
-        global::System.Span<float> features10FoldedBias = Slice(_floats26, Features_10Channels);
         // features.0: Conv2d(1, 8, kernel_size=3, padding=1, bias=False), 1x32x32 -> 8x32x32
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, default, _features1Weight.Value,
             _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats18,

@@ -386,8 +386,6 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats5, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats9, Features_0Channels);
         // features.0: Conv2d(1, 4, kernel_size=3, padding=1), 1x12x12 -> 4x12x12
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, _features0Bias.Value, _features1Weight.Value,
             _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats5,
@@ -693,8 +691,6 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
 
         private void FoldBatchNorms()
         {
-            global::ILGPU.ArrayView<float> features0FoldedWeight = Slice(_floats5, Features_0WeightElements);
-            global::ILGPU.ArrayView<float> features0FoldedBias = Slice(_floats9, Features_0Channels);
             // features.0: Conv2d(1, 4, kernel_size=3, padding=1), 1x12x12 -> 4x12x12
             _batchNorm.Fold(Value(Features0Weight), Value(Features0Bias), Value(Features1Weight), Value(Features1Bias),
                 Value(Features1RunningMean), Value(Features1RunningVar), eps: 1E-05f, _floats5.View, _floats9.View);

@@ -713,12 +713,6 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
     /// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>
     private void FoldBatchNorms()
     {
-        global::System.Span<float> features0FoldedWeight = Slice(_floats16, Features_0WeightElements);
-        global::System.Span<float> features0FoldedBias = Slice(_floats25, Features_0Channels);
-        global::System.Span<float> features3_0Conv1FoldedWeight = Slice(_floats13, Features_3Conv1WeightElements);
-        global::System.Span<float> features3_0Conv1FoldedBias = Slice(_floats26, Features_3Channels);
-        global::System.Span<float> features4_0ConvFoldedWeight = Slice(_floats14, Features_4ConvWeightElements);
-        global::System.Span<float> features4_0ConvFoldedBias = Slice(_floats27, Features_4Channels);
         // features.0: Conv2d(2, 4, kernel_size=3, padding=1, bias=False), 2x8x8 -> 4x8x8
         global::NetCompiler.Kernels.BatchNorm.Fold(_features0Weight.Value, default, _features1Weight.Value,
             _features1Bias.Value, _features1RunningMean.Value, _features1RunningVar.Value, eps: 1E-05f, _floats16,
@@ -1307,13 +1301,6 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
 
         private void FoldBatchNorms()
         {
-            global::ILGPU.ArrayView<float> features0FoldedWeight = Slice(_floats16, Features_0WeightElements);
-            global::ILGPU.ArrayView<float> features0FoldedBias = Slice(_floats25, Features_0Channels);
-            global::ILGPU.ArrayView<float> features3_0Conv1FoldedWeight = Slice(_floats13,
-                Features_3Conv1WeightElements);
-            global::ILGPU.ArrayView<float> features3_0Conv1FoldedBias = Slice(_floats26, Features_3Channels);
-            global::ILGPU.ArrayView<float> features4_0ConvFoldedWeight = Slice(_floats14, Features_4ConvWeightElements);
-            global::ILGPU.ArrayView<float> features4_0ConvFoldedBias = Slice(_floats27, Features_4Channels);
             // features.0: Conv2d(2, 4, kernel_size=3, padding=1, bias=False), 2x8x8 -> 4x8x8
             _batchNorm.Fold(Value(Features0Weight), default, Value(Features1Weight), Value(Features1Bias),
                 Value(Features1RunningMean), Value(Features1RunningVar), eps: 1E-05f, _floats16.View, _floats25.View);
