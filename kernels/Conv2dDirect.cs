@@ -90,49 +90,54 @@ public static unsafe partial class Conv2d
         where TSimd : unmanaged, ISimd<TVector>
         where TVector : unmanaged
     {
-        private static int Lanes => TSimd.Count;
+        // Static readonly, not computed properties: the tile would inline a chain of them at every use and run out of
+        // the JIT's inlining budget (then they become calls and the accumulators spill); fields of an initialised class
+        // are constants to the optimising JIT.
+        private static readonly int Lanes = TSimd.Count;
 
         /// <summary>Output channels per micro-tile: 2 x 8 accumulators of the 32 AVX-512 registers, 2 x 6 of the 16 AVX2 ones.</summary>
-        private static int MaxBlock => TSimd.Count >= 16 ? 8 : 6;
+        private static readonly int MaxBlock = TSimd.Count >= 16 ? 8 : 6;
 
-        private static int Blocks => CeilDiv(S.OutChannels, MaxBlock);
+        private static readonly int Blocks = CeilDiv(S.OutChannels, MaxBlock);
 
         /// <summary>Channels per block, balanced (16 = 8 + 8, not 8 + 8 + 0); the last block may hold fewer.</summary>
-        private static int Block => CeilDiv(S.OutChannels, Blocks);
+        private static readonly int Block = CeilDiv(S.OutChannels, Blocks);
 
-        private static int Taps => Geometry<S>.ColumnRows;
+        private static readonly int Taps = Geometry<S>.ColumnRows;
 
-        private static int PackedLength => Blocks * Block * Taps;
+        private static readonly int PackedLength = Blocks * Block * Taps;
+
+        private static readonly int OutputPlane = Geometry<S>.OutputPlane;
 
         /// <summary>Rows no wider than a vector: the tile's two vectors are two output rows, else two runs of one row.</summary>
-        private static bool TwoRows => S.OutWidth <= TSimd.Count;
+        private static readonly bool TwoRows = S.OutWidth <= TSimd.Count;
 
-        private static int RowsPerStep => TwoRows ? 2 : 1;
+        private static readonly int RowsPerStep = TwoRows ? 2 : 1;
 
-        private static int Steps => CeilDiv(S.OutHeight, RowsPerStep);
+        private static readonly int Steps = CeilDiv(S.OutHeight, RowsPerStep);
 
-        private static int SegmentWidth => TwoRows ? S.OutWidth : 2 * TSimd.Count;
+        private static readonly int SegmentWidth = TwoRows ? S.OutWidth : 2 * TSimd.Count;
 
         // The staged image: per channel, rows of S.Stride phases (phase q holds padded columns q, q + stride, ...),
         // wide and tall enough that the tiles' full vectors past the output's edge still read inside it.
-        private static int Reach => (S.Kernel - 1) * S.Dilation;
+        private static readonly int Reach = (S.Kernel - 1) * S.Dilation;
 
-        private static int ColumnsRead => TwoRows ? TSimd.Count : RoundUp(S.OutWidth, 2 * TSimd.Count);
+        private static readonly int ColumnsRead = TwoRows ? TSimd.Count : RoundUp(S.OutWidth, 2 * TSimd.Count);
 
-        private static int PhaseWidth => Math.Max(ColumnsRead + (Reach / S.Stride), CeilDiv(S.InWidth + (2 * S.Pad), S.Stride));
+        private static readonly int PhaseWidth = Math.Max(ColumnsRead + (Reach / S.Stride), CeilDiv(S.InWidth + (2 * S.Pad), S.Stride));
 
-        private static int RowStride => S.Stride * PhaseWidth;
+        private static readonly int RowStride = S.Stride * PhaseWidth;
 
-        private static int StagedRows => Math.Max(S.InHeight + (2 * S.Pad), (((Steps * RowsPerStep) - 1) * S.Stride) + Reach + 1);
+        private static readonly int StagedRows = Math.Max(S.InHeight + (2 * S.Pad), (((Steps * RowsPerStep) - 1) * S.Stride) + Reach + 1);
 
-        private static int ChannelStride => StagedRows * RowStride;
+        private static readonly int ChannelStride = StagedRows * RowStride;
 
-        private static int StagedLength => S.InChannels * ChannelStride;
+        private static readonly int StagedLength = S.InChannels * ChannelStride;
 
         /// <summary>Where the tile's second vector starts, in the staged image and in the output, relative to its first.</summary>
-        private static int InputDelta => TwoRows ? S.Stride * RowStride : TSimd.Count;
+        private static readonly int InputDelta = TwoRows ? S.Stride * RowStride : TSimd.Count;
 
-        private static int OutputDelta => TwoRows ? S.OutWidth : TSimd.Count;
+        private static readonly int OutputDelta = TwoRows ? S.OutWidth : TSimd.Count;
 
         public static void Run<TFunction>(in DirectForwardJob<S> job, int begin, int end, int thread)
             where TFunction : struct, IActivationFunction
@@ -146,8 +151,7 @@ public static unsafe partial class Conv2d
             new Span<float>(staged, StagedLength).Clear();
             int stagedImage = -1;
             float alpha = job.Activation.Alpha;
-            int outputPlane = Geometry<S>.OutputPlane;
-            for (int item = begin; item < end; item++)
+                        for (int item = begin; item < end; item++)
             {
                 int image = item / job.Chunks, chunk = item % job.Chunks;
                 if (image != stagedImage)
@@ -163,7 +167,7 @@ public static unsafe partial class Conv2d
                     int channels = Math.Min(Block, S.OutChannels - firstChannel);
                     float* weights = packed + ((nint)block * Block * Taps);
                     float* bias = job.Bias == null ? null : job.Bias + firstChannel;
-                    nint channelOutput = ((nint)image * Geometry<S>.OutputSize) + ((nint)firstChannel * outputPlane);
+                    nint channelOutput = ((nint)image * Geometry<S>.OutputSize) + ((nint)firstChannel * OutputPlane);
                     for (int step = KernelContext.RangeStart(Steps, chunk, job.Chunks); step < stepEnd; step++)
                     {
                         int oh = step * RowsPerStep;
@@ -225,7 +229,6 @@ public static unsafe partial class Conv2d
         /// Block channels x two vectors of output: sums every tap in registers, then adds bias and residual, activates and
         /// stores the valid channels and lanes. <paramref name="input"/> is the staged pixel under tap (0, 0) of the first lane.
         /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Tile<TFunction>(float* input, float* weights, float* bias, float* output, float* residual, int channels, int lanes, int secondLanes, float alpha, float* spill)
             where TFunction : struct, IActivationFunction
         {
@@ -358,7 +361,7 @@ public static unsafe partial class Conv2d
             public readonly void Store<TFunction>(int channel, TVector first, TVector second)
                 where TFunction : struct, IActivationFunction
             {
-                nint offset = (nint)channel * Geometry<S>.OutputPlane;
+                nint offset = (nint)channel * OutputPlane;
                 float bias = Bias == null ? 0f : Bias[channel];
                 StoreVector<TFunction>(first, bias, offset, Lanes);
                 StoreVector<TFunction>(second, bias, offset + OutputDelta, SecondLanes);
@@ -416,8 +419,8 @@ public static unsafe partial class Conv2d
             {
                 for (int j = 0; j < channels; j++)
                 {
-                    var first = new Span<float>(Output + ((nint)j * Geometry<S>.OutputPlane), Lanes);
-                    var second = new Span<float>(Output + ((nint)j * Geometry<S>.OutputPlane) + OutputDelta, SecondLanes);
+                    var first = new Span<float>(Output + ((nint)j * OutputPlane), Lanes);
+                    var second = new Span<float>(Output + ((nint)j * OutputPlane) + OutputDelta, SecondLanes);
                     Activation.Forward<TSimd, TVector, TFunction>(first, first, Alpha);
                     Activation.Forward<TSimd, TVector, TFunction>(second, second, Alpha);
                 }
