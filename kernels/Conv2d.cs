@@ -5,9 +5,10 @@ namespace NetCompiler.Kernels;
 /// <summary>
 /// 2-D convolution (PyTorch nn.Conv2d): x [n, Cin, H, W], w [Cout, Cin / groups, K, K], y [n, Cout, OH, OW].
 /// Each (image, group) is a GEMM of the group's weights [Cout/g, Cin/g * K * K] by the image's column matrix,
-/// built per thread in scratch (a 1x1, stride-1, unpadded convolution multiplies the image itself).
+/// built per thread in scratch (a 1x1, stride-1, unpadded convolution multiplies the image itself). The forward of
+/// layers with few output channels is a direct convolution instead (Conv2dDirect.cs).
 /// </summary>
-public static unsafe class Conv2d
+public static unsafe partial class Conv2d
 {
     // Upper bound, in floats, on one thread's column matrix: larger images are processed in pixel chunks so
     // the columns stay in L2 while the GEMM streams them.
@@ -79,6 +80,12 @@ public static unsafe class Conv2d
         int items = n * S.Groups;
         if (items == 0)
         {
+            return;
+        }
+
+        if (Geometry<S>.UsesDirectForward)
+        {
+            DirectForward<S>(context, x, w, bias, y, n, activation, residual);
             return;
         }
 
@@ -390,5 +397,8 @@ public static unsafe class Conv2d
 
         /// <summary>1x1, stride 1, no padding: the image already is its column matrix.</summary>
         public static bool IsPointwise => S.Kernel == 1 && S.Stride == 1 && S.Pad == 0;
+
+        /// <summary>Few output channels, ungrouped: the GEMM's M would fill at most a few micro-tiles.</summary>
+        public static bool UsesDirectForward => S.Groups == 1 && S.OutChannels <= 16;
     }
 }

@@ -9,10 +9,16 @@ using NetCompiler.Bench;
 
 // Side by side with the peer (bench/peer.py, whose JSON bench/run.sh passes): the same networks, batch, optimiser
 // and timing method (median of repeats, each at least a second, after warm-up), reported as ratios. Only the parts
-// the peer measured are run (peer.py --only networks or --only implicit).
+// the peer measured are run (peer.py --only networks or --only implicit). --small-conv runs SmallConvBench alone.
+if (args is ["--small-conv"])
+{
+    SmallConvBench.Report();
+    return 0;
+}
+
 if (args is not ["--peer-json", string peerJsonPath])
 {
-    Console.Error.WriteLine("usage: NetCompiler.Bench --peer-json <file written by bench/peer.py>");
+    Console.Error.WriteLine("usage: NetCompiler.Bench --peer-json <file written by bench/peer.py> | --small-conv");
     return 2;
 }
 
