@@ -2,15 +2,19 @@
 """The peer side of NetCompiler's benchmarks: PyTorch on this machine, 2 threads, float32, batch 64.
 
 Measures training images/s (forward, cross-entropy, backward, Adam step) and inference images/s (eval mode,
-no_grad) for a LeNet-5 style net on 1x28x28 and a VGG-style CIFAR net on 3x32x32, a 2048^3 SGEMM in GFLOP/s, and
-the IMEX implicit solve (I + h C^T C)^-1 R by torch.fft in ms per call. Each figure is the median over repeats of
+no_grad) for a LeNet-5 style net on 1x28x28, a VGG-style CIFAR net on 3x32x32 and the CPU-sized Q-tips IMEX net
+(samples/QTips, batch 8, per-pixel weighted cross-entropy), a 2048^3 SGEMM in GFLOP/s, and the IMEX implicit solve
+(I + h C^T C)^-1 R by torch.fft in ms per call. It reports the BLAS library torch loaded (from /proc/self/maps) and
+how that OpenBLAS was built and what core it detected, so a wrong LD_LIBRARY_PATH shows. Each figure is the median over repeats of
 at least --seconds each, after warm-up. --only picks one part; NetCompiler's side compares what the report holds.
 Prints one JSON object on stdout; run it through bench/run.sh, which sets the environment the figures assume
 (see DESIGN.md).
 """
 
 import argparse
+import ctypes
 import json
+import math
 import os
 import platform
 import statistics
@@ -62,16 +66,18 @@ def median_rate(step, items_per_call, warmup, repeats, seconds):
     return statistics.median(rates)
 
 
-def measure_network(build, input_shape, args):
+def measure_network(build, input_shape, args, batch=BATCH, classes=10, label_shape=(), class_weights=None):
+    """Training and inference images/s; labels of label_shape per image (() for one per image, (H, W) per pixel)."""
     torch.manual_seed(1)
     model = build()
-    images = torch.randn(BATCH, *input_shape)
-    labels = torch.randint(0, 10, (BATCH,))
+    images = torch.randn(batch, *input_shape)
+    labels = torch.randint(0, classes, (batch, *label_shape))
+    weight = None if class_weights is None else torch.tensor(class_weights)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def train_step():
         optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(images), labels)
+        loss = F.cross_entropy(model(images), labels, weight=weight)
         loss.backward()
         optimizer.step()
 
@@ -79,12 +85,13 @@ def measure_network(build, input_shape, args):
         model(images)
 
     model.train()
-    train = median_rate(train_step, BATCH, args.warmup, args.repeats, args.seconds)
+    train = median_rate(train_step, batch, args.warmup, args.repeats, args.seconds)
     model.eval()
     with torch.no_grad():
-        inference = median_rate(infer, BATCH, args.warmup, args.repeats, args.seconds)
+        inference = median_rate(infer, batch, args.warmup, args.repeats, args.seconds)
     return {
         "input": "x".join(map(str, input_shape)),
+        "batch": batch,
         "parameters": sum(p.numel() for p in model.parameters()),
         "train_images_per_s": round(train, 1),
         "inference_images_per_s": round(inference, 1),
@@ -117,6 +124,43 @@ def implicit_solve(rhs, weight, h):
     return torch.fft.irfft2(torch.fft.rfft2(rhs) / denominator, s=(height, width))
 
 
+QTIPS_BATCH = 8
+QTIPS_CLASSES = 4  # background and the three Q-tip classes
+QTIPS_STEPS = 4
+QTIPS_STEP = 1.0
+# ENet's weights, 1 / ln(1.02 + frequency) (samples/QTips), for a background of ~95% of the pixels and the rest
+# shared by the three Q-tip classes; NetCompiler's side reads these same values from this report.
+QTIPS_CLASS_WEIGHTS = tuple(round(1 / math.log(1.02 + frequency), 3) for frequency in (0.95, 0.05 / 3, 0.05 / 3, 0.05 / 3))
+
+
+class ImexStep(nn.Module):
+    """One IMEX step Y <- (I + hL)^-1 (Y + hLY + hF), F = K^T relu(BN(K Y)), L = C^T C, C depthwise 3x3 and periodic.
+
+    Written as Y + h (I + hL)^-1 F, the same value (expand (I + hL)(Y + h X) = Y + hLY + hF), as NetCompiler lowers
+    it, so both sides run the same algorithm: one solve and no L Y product per step.
+    """
+
+    def __init__(self, channels, h):
+        super().__init__()
+        self.h = h
+        self.conv = nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+        self.bn = nn.BatchNorm2d(channels)
+        self.implicit = nn.Parameter(nn.init.xavier_uniform_(torch.empty(channels, 1, 3, 3)))
+
+    def forward(self, y):
+        # K^T is conv_transpose2d with K's own weight.
+        explicit = F.conv_transpose2d(F.relu(self.bn(self.conv(y))), self.conv.weight, padding=1)
+        return y + self.h * implicit_solve(explicit, self.implicit, self.h)
+
+
+def qtips_imex():
+    """samples/QTips QTipsImex: a strided stem to 16x32x32, four IMEX steps, a transposed conv back to 4x64x64."""
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        *(ImexStep(16, QTIPS_STEP) for _ in range(QTIPS_STEPS)),
+        nn.ConvTranspose2d(16, QTIPS_CLASSES, 2, stride=2))
+
+
 def measure_implicit(args):
     """ms per call: the solve alone (no_grad), and forward + backward (gradients for the rhs and the weight)."""
     torch.manual_seed(1)
@@ -144,6 +188,26 @@ def measure_implicit(args):
     }
 
 
+def loaded_blas():
+    """The BLAS and LAPACK libraries mapped into this process, and for an OpenBLAS its build and the core it chose.
+
+    openblas_get_parallel() is 0 for the sequential build, 1 for pthreads and 2 for OpenMP.
+    """
+    with open("/proc/self/maps") as maps:
+        paths = sorted({line.split()[-1] for line in maps if "blas" in line or "lapack" in line})
+    result = {"libraries": paths}
+    openblas = [path for path in paths if "libopenblas" in path]
+    if openblas:
+        library = ctypes.CDLL(openblas[0])
+        library.openblas_get_config.restype = ctypes.c_char_p
+        library.openblas_get_corename.restype = ctypes.c_char_p
+        result["openblas_config"] = library.openblas_get_config().decode()
+        result["openblas_core"] = library.openblas_get_corename().decode()
+        result["openblas_threading"] = {0: "sequential", 1: "pthread", 2: "openmp"}.get(library.openblas_get_parallel(), "unknown")
+        result["openblas_threads"] = library.openblas_get_num_threads()
+    return result
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls before timing")
@@ -161,18 +225,25 @@ def main():
         "batch": BATCH,
         "dtype": "float32",
         "mkldnn": torch.backends.mkldnn.is_available(),
-        "environment": {name: os.environ.get(name) for name in ("LD_LIBRARY_PATH", "OPENBLAS_CORETYPE", "GLIBC_TUNABLES")},
+        "environment": {name: os.environ.get(name) for name in ("LD_LIBRARY_PATH", "OPENBLAS_CORETYPE", "GLIBC_TUNABLES", "OMP_NUM_THREADS")},
     }
     if args.only in (None, "networks"):
         result["networks"] = {}
         for name, build, shape in (("lenet5", lenet5, (1, 28, 28)), ("cifar_vgg", cifar_vgg, (3, 32, 32))):
             print(f"peer: measuring {name} ...", file=sys.stderr)
             result["networks"][name] = measure_network(build, shape, args)
+        print("peer: measuring qtips_imex ...", file=sys.stderr)
+        result["networks"]["qtips_imex"] = measure_network(
+            qtips_imex, (1, 64, 64), args, batch=QTIPS_BATCH, classes=QTIPS_CLASSES, label_shape=(64, 64), class_weights=QTIPS_CLASS_WEIGHTS)
+        result["qtips_class_weights"] = list(QTIPS_CLASS_WEIGHTS)
         print("peer: measuring matmul 2048^3 ...", file=sys.stderr)
         result["matmul_2048_gflops"] = measure_matmul(args)
     if args.only in (None, "implicit"):
         print("peer: measuring the implicit solve ...", file=sys.stderr)
         result["implicit"] = measure_implicit(args)
+    # After the measurements, so a library loaded lazily is there too.
+    result["blas"] = loaded_blas()
+    print(f"peer: BLAS {result['blas']}", file=sys.stderr)
     print(json.dumps(result, indent=2))
 
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs the benchmark peer: Debian's PyTorch and the pthread build of OpenBLAS. Safe to run again.
+# Installs the benchmark peer at its best (DESIGN.md): Debian's PyTorch and the OpenMP build of OpenBLAS, which
+# bench/run.sh puts on LD_LIBRARY_PATH. Safe to run again.
 set -euo pipefail
-packages=(python3-torch libopenblas0-pthread)
+packages=(python3-torch libopenblas0-openmp)
 missing=()
 for package in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
