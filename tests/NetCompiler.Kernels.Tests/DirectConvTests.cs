@@ -5,7 +5,7 @@ namespace NetCompiler.Kernels.Tests;
 /// <summary>
 /// The direct forward of Conv2d (few output channels) against the double-precision reference: every epilogue, the
 /// residual, one and several images on one and two threads, over shapes that hit each of its cases at every width
-/// (run the suite also with DOTNET_EnableAVX512F=0 and DOTNET_EnableHWIntrinsic=0 for the AVX2 and scalar tiles).
+/// (run the suite also with DOTNET_EnableAVX512=0 and DOTNET_EnableHWIntrinsic=0 for the AVX2 and scalar tiles, as scripts/test.sh does).
 /// </summary>
 public class DirectConvTests
 {
