@@ -74,9 +74,7 @@ public sealed partial class IlgpuDevice : IDisposable
             tried.Add(missing!);
         }
 
-        IlgpuDevice simulator = Simulator();
-        return new IlgpuDevice(simulator._context, simulator.Accelerator, DeviceKind.Simulator,
-            simulator.Description + " (" + string.Join(" ", tried) + ")");
+        return Create(DeviceKind.Simulator, 0, out _, tried: string.Join(" ", tried))!;
     }
 
     /// <summary>A device by name, as the samples' --device option takes it: cuda, opencl, simulator or best.</summary>
@@ -129,7 +127,8 @@ public sealed partial class IlgpuDevice : IDisposable
         _context.Dispose();
     }
 
-    private static IlgpuDevice? Create(DeviceKind kind, int index, out string? missing)
+    /// <param name="tried">What Best tried before, said after the description.</param>
+    private static IlgpuDevice? Create(DeviceKind kind, int index, out string? missing, string? tried = null)
     {
         Context context = kind switch
         {
@@ -170,7 +169,7 @@ public sealed partial class IlgpuDevice : IDisposable
             DeviceKind.Cuda => $"CUDA: {accelerator.Name} ({((CudaAccelerator)accelerator).Architecture}, {accelerator.MemorySize / 1e9:0} GB)",
             DeviceKind.OpenCL => $"OpenCL: {accelerator.Name} ({accelerator.MemorySize / 1e9:0} GB)",
             _ => $"Simulator: ILGPU's CPU accelerator, groups of up to {accelerator.MaxNumThreadsPerGroup} threads",
-        };
+        } + (tried is null ? "" : " (" + tried + ")");
         return new IlgpuDevice(context, accelerator, kind, description);
     }
 }

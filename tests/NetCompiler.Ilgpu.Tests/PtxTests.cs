@@ -1,3 +1,4 @@
+using System;
 using NetCompiler;
 using NetCompiler.Ilgpu;
 
@@ -45,6 +46,24 @@ public sealed class PtxTests(SimulatorFixture simulator)
             _ => new DepthResNet(1, 1, device),
         };
         DeviceAssert.LowersToPtx(device, expectedAtLeast: 8);
+    }
+
+    /// <summary>These machines have no GPU and PoCL lacks what ILGPU's OpenCL backend needs: Best says so and simulates.</summary>
+    [Fact]
+    public void WithoutAGpuBestFallsBackToTheSimulatorAndSaysWhatItTried()
+    {
+        if (OperatingSystem.IsLinux() && System.IO.File.Exists("/dev/nvidia0"))
+        {
+            return; // a GPU machine: Best finds CUDA, which the device bench reports
+        }
+
+        using IlgpuDevice best = IlgpuDevice.Best();
+        Assert.Equal(DeviceKind.Simulator, best.Kind);
+        Assert.Contains("CUDA: no device 0", best.Description);
+        Assert.Contains("OpenCL: no device 0", best.Description);
+        var missing = Assert.Throws<InvalidOperationException>(() => IlgpuDevice.Cuda());
+        Assert.Contains("no NVIDIA GPU or driver", missing.Message);
+        Assert.Throws<ArgumentException>(() => IlgpuDevice.Create("tpu"));
     }
 
     [Fact]
