@@ -34,7 +34,7 @@ peer_json="${TMPDIR:-/tmp}/netcompiler-gpu-peer.json"
 peer_option=()
 if [ -n "$python" ]; then
   if PYTHONUNBUFFERED=1 "$python" bench/gpu_peer.py "${peer[@]}" > "$peer_json"; then
-    echo "gpu.sh: peer figures ($python) in $peer_json" >&2
+    echo "gpu.sh: the peer's report ($python) in $peer_json" >&2
     peer_option=(--peer-json "$peer_json")
   else
     echo "gpu.sh: bench/gpu_peer.py failed; NetCompiler's figures alone follow" >&2

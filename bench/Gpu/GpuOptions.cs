@@ -9,7 +9,7 @@ internal sealed record GpuOptions(string Device, double PeakTflops, bool Quick, 
     /// <summary>The H200's FP32 peak without tensor cores, TFLOP/s.</summary>
     public const double H200PeakTflops = 67;
 
-    /// <exception cref="ArgumentException">An unknown option, a missing value, or a peak that is not a positive number.</exception>
+    /// <exception cref="ArgumentException">An unknown option, a missing value, another device, or a peak that is not a positive number.</exception>
     public static GpuOptions Parse(string[] args)
     {
         var options = new GpuOptions("best", H200PeakTflops, Quick: false, PeerJson: null);
@@ -17,7 +17,7 @@ internal sealed record GpuOptions(string Device, double PeakTflops, bool Quick, 
         {
             options = args[i] switch
             {
-                "--device" => options with { Device = Value(args, ref i) },
+                "--device" => options with { Device = Device(Value(args, ref i)) },
                 "--peak-tflops" => options with { PeakTflops = Peak(Value(args, ref i)) },
                 "--quick" => options with { Quick = true },
                 "--peer-json" => options with { PeerJson = Value(args, ref i) },
@@ -30,6 +30,10 @@ internal sealed record GpuOptions(string Device, double PeakTflops, bool Quick, 
 
     private static string Value(string[] args, ref int i) =>
         ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.");
+
+    private static string Device(string name) => name is "cuda" or "opencl" or "simulator" or "best"
+        ? name
+        : throw new ArgumentException($"--device takes cuda, opencl, simulator or best, not '{name}'.");
 
     private static double Peak(string text) =>
         double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double tflops) && tflops > 0 && double.IsFinite(tflops)

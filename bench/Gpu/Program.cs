@@ -39,6 +39,12 @@ Console.WriteLine(peer switch
 });
 if (device.Kind == DeviceKind.Simulator)
 {
+    if (!options.Quick)
+    {
+        Console.Error.WriteLine("The simulator runs one CPU thread per GPU thread: the full sizes would take hours there. Pass --quick, or run where there is a GPU.");
+        return 1;
+    }
+
     Console.WriteLine("NOTE: this is ILGPU's simulator (one CPU thread per GPU thread): the figures below only show that the benchmark runs; they measure nothing.");
 }
 
@@ -66,28 +72,31 @@ double peakGflops = options.PeakTflops * 1e3;
 Console.WriteLine();
 Console.WriteLine($"DeviceConv2d on CifarVgg's convolutions, batch {convBatch}: GFLOP/s (2 n OutC OutH OutW InC K K per call), % of {options.PeakTflops} TFLOP/s FP32 peak, "
     + $"ratio to cuDNN; median of {schedule.Repeats}, {schedule.LaunchesPerSync} launches per synchronisation");
-Console.WriteLine($"{"Shape",-13} {"GFLOP",6}   {"Forward",8} {"peak",4} {"cuDNN",8} {"ratio",5}   {"BwdData",8} {"peak",4} {"cuDNN",8} {"ratio",5}   {"BwdWeight",9} {"peak",4} {"cuDNN",8} {"ratio",5}");
+Console.WriteLine($"{"Shape",-13} {"GFLOP",7}   {"Forward",8} {"peak",5} {"cuDNN",8} {"ratio",5}   {"BwdData",8} {"peak",5} {"cuDNN",8} {"ratio",5}   {"BwdWgt",8} {"peak",5} {"cuDNN",8} {"ratio",5}");
 var convClock = Stopwatch.StartNew();
 Console.Error.Write($"gpu: measuring the convolutions at batch {convBatch} ...");
 IReadOnlyList<ConvFigure> convs = ConvThroughput.Measure(device, convBatch, schedule);
 Console.Error.WriteLine($" {convClock.Elapsed.TotalSeconds:F0} s");
-foreach (ConvFigure conv in convs)
+GpuPeerConv?[] peerConvs = convs.Select(conv => peer?.Conv?.FirstOrDefault(entry => entry.Shape == conv.Shape && entry.Batch == conv.Batch)).ToArray();
+for (int i = 0; i < convs.Count; i++)
 {
-    GpuPeerConv? theirs = peer?.Conv?.FirstOrDefault(entry => entry.Shape == conv.Shape && entry.Batch == conv.Batch);
-    Console.WriteLine($"{conv.Shape,-13} {conv.Flops / 1e9,6:F2}   {ConvCells(conv.ForwardGflops, theirs?.ForwardGflops)}   "
+    ConvFigure conv = convs[i];
+    GpuPeerConv? theirs = peerConvs[i];
+    Console.WriteLine($"{conv.Shape,-13} {conv.Flops / 1e9,7:G3}   {ConvCells(conv.ForwardGflops, theirs?.ForwardGflops)}   "
         + $"{ConvCells(conv.BackwardDataGflops, theirs?.BackwardDataGflops)}   {ConvCells(conv.BackwardWeightGflops, theirs?.BackwardWeightGflops)}");
 }
 
 // All six as one workload, each shape weighted by its FLOPs (the time they take together), as a training step sees them.
 double totalFlops = convs.Sum(conv => conv.Flops);
-double Overall(Func<ConvFigure, double> gflops) => totalFlops / convs.Sum(conv => conv.Flops / gflops(conv));
-Console.WriteLine($"{"all six",-13} {totalFlops / 1e9,6:F2}   {Figure(Overall(c => c.ForwardGflops)),8} {Overall(c => c.ForwardGflops) / peakGflops,4:P0} {"",8} {"",5}   "
-    + $"{Figure(Overall(c => c.BackwardDataGflops)),8} {Overall(c => c.BackwardDataGflops) / peakGflops,4:P0} {"",8} {"",5}   "
-    + $"{Figure(Overall(c => c.BackwardWeightGflops)),9} {Overall(c => c.BackwardWeightGflops) / peakGflops,4:P0}");
+double Overall(Func<int, double> gflops) => totalFlops / Enumerable.Range(0, convs.Count).Sum(i => convs[i].Flops / gflops(i));
+double? PeerOverall(Func<GpuPeerConv, double> gflops) => peerConvs.All(theirs => theirs is not null) ? Overall(i => gflops(peerConvs[i]!)) : null;
+Console.WriteLine($"{"all six",-13} {totalFlops / 1e9,7:G3}   {ConvCells(Overall(i => convs[i].ForwardGflops), PeerOverall(theirs => theirs.ForwardGflops))}   "
+    + $"{ConvCells(Overall(i => convs[i].BackwardDataGflops), PeerOverall(theirs => theirs.BackwardDataGflops))}   "
+    + $"{ConvCells(Overall(i => convs[i].BackwardWeightGflops), PeerOverall(theirs => theirs.BackwardWeightGflops))}");
 Console.WriteLine("aims (issue 15): conv at batch 256 at 40% or more of the FP32 peak; training within 1.5x of PyTorch+cuDNN (ratio 0.67 or more)");
 return 0;
 
-string ConvCells(double ours, double? theirs) => $"{Figure(ours),8} {ours / peakGflops,4:P0} {Figure(theirs),8} {Ratio(ours, theirs),5}";
+string ConvCells(double ours, double? theirs) => $"{Figure(ours),8} {ours / peakGflops,5:P0} {Figure(theirs),8} {Ratio(ours, theirs),5}";
 
 // Whole numbers, but three significant digits below 100 (the simulator's figures).
 static string Figure(double? value) => value switch
@@ -97,7 +106,9 @@ static string Figure(double? value) => value switch
     _ => value.Value.ToString("G3", CultureInfo.InvariantCulture),
 };
 
-static string Ratio(double ours, double? theirs) => theirs is double figure && figure > 0 ? (ours / figure).ToString("F2", CultureInfo.InvariantCulture) + "x" : "-";
+static string Ratio(double ours, double? theirs) => theirs is double figure && figure > 0
+    ? (ours / figure).ToString(ours / figure < 0.01 ? "G2" : "F2", CultureInfo.InvariantCulture) + "x"
+    : "-";
 
 // lscpu's "Model name", else /proc/cpuinfo's.
 static string CpuModel()
