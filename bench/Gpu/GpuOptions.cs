@@ -17,7 +17,7 @@ internal sealed record GpuOptions(string Device, double PeakTflops, bool Quick, 
         {
             options = args[i] switch
             {
-                "--device" => options with { Device = Device(Value(args, ref i)) },
+                "--device" => options with { Device = KnownDevice(Value(args, ref i)) },
                 "--peak-tflops" => options with { PeakTflops = Peak(Value(args, ref i)) },
                 "--quick" => options with { Quick = true },
                 "--peer-json" => options with { PeerJson = Value(args, ref i) },
@@ -31,7 +31,7 @@ internal sealed record GpuOptions(string Device, double PeakTflops, bool Quick, 
     private static string Value(string[] args, ref int i) =>
         ++i < args.Length ? args[i] : throw new ArgumentException($"{args[i - 1]} needs a value.");
 
-    private static string Device(string name) => name is "cuda" or "opencl" or "simulator" or "best"
+    private static string KnownDevice(string name) => name is "cuda" or "opencl" or "simulator" or "best"
         ? name
         : throw new ArgumentException($"--device takes cuda, opencl, simulator or best, not '{name}'.");
 
