@@ -8,7 +8,7 @@ convolutions (forward with bias, data gradient, weight gradient; 10 calls per to
 is the median over repeats of at least --seconds each, after warm-up (cudnn.benchmark picks its algorithms there).
 
 The networks, layer for layer: CifarVgg is bench/peer.py's; FashionNet is samples/FashionMnist/FashionNet.cs;
-QTipsImexFull is samples/QTips/Networks.cs, its IMEX steps DESIGN.md's paper form with bench/peer.py's torch.fft solve.
+QTipsImexFull is samples/QTips/Networks.cs, of bench/peer.py's IMEX steps (torch.fft; QTipsImex is peer.py's too).
 
 Prints one JSON object on stdout. Without CUDA it says why ("device": null, "reason") and exits 0; --device cpu runs
 the same code on the CPU at --quick sizes, to check this script where there is no GPU (those figures compare nothing).
@@ -23,14 +23,13 @@ try:
     import torch
     from torch import nn
     import torch.nn.functional as F
-    import peer  # bench/peer.py, beside this script: cifar_vgg, implicit_solve, median_rate
+    import peer  # bench/peer.py, beside this script: cifar_vgg, ImexStep, qtips_imex, median_rate
 except ImportError as missing:
     print(json.dumps({"peer": "pytorch", "device": None, "reason": f"no PyTorch here ({missing})"}, indent=2))
     sys.exit(0)
 
 LEARNING_RATE = 1e-3
 LAUNCHES_PER_SYNC = 10
-QTIPS_CLASSES = 4
 
 
 def fashion_net():
@@ -43,46 +42,15 @@ def fashion_net():
         nn.Linear(128, 10))
 
 
-class ImexStep(nn.Module):
-    """NetCompiler's Imex step, the paper's form (DESIGN.md: IMEX layers): Y <- (I + hL)^-1 (Y + hLY + h K^T relu(BN(K Y))),
-    K a 3x3 'same' convolution without bias, L = C^T C with C a depthwise 3x3 convolution under periodic boundaries."""
-
-    def __init__(self, channels, h=1.0, kernel=3, implicit_kernel=3):
-        super().__init__()
-        self.h, self.pad, self.channels = h, kernel // 2, channels
-        self.conv = nn.Conv2d(channels, channels, kernel, padding=self.pad, bias=False)
-        self.bn = nn.BatchNorm2d(channels)
-        self.implicit = nn.Parameter(0.1 * torch.randn(channels, 1, implicit_kernel, implicit_kernel))
-
-    def periodic(self, y, weight):
-        r = weight.shape[-1] // 2
-        return F.conv2d(F.pad(y, (r, r, r, r), mode="circular"), weight, groups=self.channels)
-
-    def forward(self, y):
-        f = F.conv_transpose2d(F.relu(self.bn(self.conv(y))), self.conv.weight, padding=self.pad)
-        # C^T is the periodic cross-correlation with the kernel flipped (the adjoint of one with the kernel itself).
-        ly = self.periodic(self.periodic(y, self.implicit), self.implicit.flip(-1, -2))
-        return peer.implicit_solve(y + self.h * ly + self.h * f, self.implicit, self.h)
-
-
 def qtips_imex_full():
     """samples/QTips/Networks.cs's QTipsImexFull: 1x64x64, widths 64/128/256 at 64, 32 and 16 pixels, three IMEX steps
-    each, a transposed convolution back to 64x64 with one score per class."""
+    each (bench/peer.py's ImexStep, h = 1), a transposed convolution back to 64x64 with one score per class."""
     layers, channels = [], 1
     for width, stride in ((64, 1), (128, 2), (256, 2)):
         layers += [nn.Conv2d(channels, width, 3, stride=stride, padding=1), nn.BatchNorm2d(width), nn.ReLU()]
-        layers += [ImexStep(width) for _ in range(3)]
+        layers += [peer.ImexStep(width, 1.0) for _ in range(3)]
         channels = width
-    return nn.Sequential(*layers, nn.ConvTranspose2d(channels, QTIPS_CLASSES, 4, stride=4))
-
-
-def qtips_imex():
-    """samples/QTips/Networks.cs's QTipsImex, the CPU-sized twin (--quick): a strided stem to 16x32x32, four IMEX steps,
-    a transposed convolution back to 64x64."""
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 3, stride=2, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
-        *[ImexStep(16) for _ in range(4)],
-        nn.ConvTranspose2d(16, QTIPS_CLASSES, 2, stride=2))
+    return nn.Sequential(*layers, nn.ConvTranspose2d(channels, peer.QTIPS_CLASSES, 4, stride=4))
 
 
 # name, build, input shape, labels per image (a shape: per pixel for the segmenter), classes, batch: bench/Gpu's
@@ -94,12 +62,12 @@ NETWORKS = (
     (*FASHION_NET, 64),
     (*CIFAR_VGG, 64),
     (*CIFAR_VGG, 256),
-    ("qtips_imex_full", qtips_imex_full, (1, 64, 64), (64, 64), QTIPS_CLASSES, 16),
+    ("qtips_imex_full", qtips_imex_full, (1, 64, 64), (64, 64), peer.QTIPS_CLASSES, 16),
 )
 QUICK_NETWORKS = (
     (*FASHION_NET, 1),
     (*CIFAR_VGG, 1),
-    ("qtips_imex", qtips_imex, (1, 64, 64), (64, 64), QTIPS_CLASSES, 1),
+    ("qtips_imex", peer.qtips_imex, (1, 64, 64), (64, 64), peer.QTIPS_CLASSES, 1),
 )
 
 
