@@ -5,17 +5,18 @@ namespace NetCompiler.Bench;
 
 /// <summary>
 /// The kernels alone, in GFLOP/s and as a fraction of the machine's practical peak (the peer's 2048^3 SGEMM):
-/// NetCompiler's own GEMM at that size, and each convolution of the VGG-style CIFAR net at batch 64.
+/// NetCompiler's own GEMM at that size, and each convolution of the VGG-style CIFAR net at batch 64. Without a peak
+/// (`--kernels`, no peer run) only GFLOP/s.
 /// </summary>
 internal static class KernelThroughput
 {
-    public static void Report(double peakGflops)
+    public static void Report(double? peakGflops)
     {
         using var context = new KernelContext(2);
         const int size = 2048;
         float[] a = Random(size * size, 1), b = Random(size * size, 2), c = new float[size * size];
         double gemm = 2.0 * size * size * size / Time(() => Gemm.Multiply(context, a, false, b, false, c, size, size, size)) / 1e9;
-        Console.WriteLine($"GEMM 2048^3: {gemm:F1} GFLOP/s = {gemm / peakGflops:P0} of the peer's");
+        Console.WriteLine(peakGflops is double peak ? $"GEMM 2048^3: {gemm:F1} GFLOP/s = {gemm / peak:P0} of the peer's" : $"GEMM 2048^3: {gemm:F1} GFLOP/s");
         Console.WriteLine();
         Console.WriteLine($"{"Conv (batch 64)",-24} {"forward",16} {"backward data",16} {"backward weight",16}   GFLOP/s, share of peak");
         Conv<Conv3To32>(context, peakGflops);
@@ -26,7 +27,7 @@ internal static class KernelThroughput
         Conv<Conv128To128>(context, peakGflops);
     }
 
-    private static void Conv<S>(KernelContext context, double peakGflops)
+    private static void Conv<S>(KernelContext context, double? peakGflops)
         where S : struct, IConvShape
     {
         const int n = 64;
@@ -41,7 +42,7 @@ internal static class KernelThroughput
         Console.WriteLine($"{name,-24} {Cell(forward, peakGflops),16} {Cell(data, peakGflops),16} {Cell(weight, peakGflops),16}");
     }
 
-    private static string Cell(double gflops, double peak) => $"{gflops,6:F1} ({gflops / peak,4:P0})";
+    private static string Cell(double gflops, double? peak) => peak is double p ? $"{gflops,6:F1} ({gflops / p,4:P0})" : $"{gflops,6:F1}";
 
     /// <summary>Median seconds per call over 7 repeats of at least 0.2 s each, after a warm-up call.</summary>
     private static double Time(Action action) => Timing.MedianSeconds(action, warmup: 1, minSeconds: 0.2);
