@@ -35,7 +35,9 @@ public sealed unsafe class KernelContext : IDisposable
     // A network's kernels follow each other within microseconds, and waking a sleeping thread costs tens of them
     // (more on a loaded machine), so the threads stay awake through a step; a few hundred microseconds of serial
     // work (an optimiser update, the loss) or a pause between steps puts the workers to sleep, leaving the core to
-    // others. The old bound, 4000 rounds of Thread.SpinWait(20), spun for up to milliseconds.
+    // others. The old bound, 4000 rounds of Thread.SpinWait(20), spun for up to milliseconds. The spin yields after
+    // its first rounds (SpinWait.SpinOnce, never Sleep(1)): on a machine whose cores are taken by other work, the
+    // thread being waited for may be queued behind the spinner on the same core (an empty region then took 400 us).
     private const int SpinMicroseconds = 200;
     private static readonly long SpinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
 
@@ -206,9 +208,10 @@ public sealed unsafe class KernelContext : IDisposable
         while (Volatile.Read(ref _pending) != 0)
         {
             long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            var spinner = default(SpinWait);
             while (Volatile.Read(ref _pending) != 0 && Stopwatch.GetTimestamp() < deadline)
             {
-                Thread.SpinWait(1);
+                spinner.SpinOnce(sleep1Threshold: -1);
             }
 
             // A worker still leaving the previous region may claim the flag and wake the caller early: the loop
@@ -260,10 +263,11 @@ public sealed unsafe class KernelContext : IDisposable
         while (true)
         {
             long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            var spinner = default(SpinWait);
             int generation;
             while ((generation = Volatile.Read(ref _generation)) == seen && Stopwatch.GetTimestamp() < deadline)
             {
-                Thread.SpinWait(1);
+                spinner.SpinOnce(sleep1Threshold: -1);
             }
 
             if (generation != seen)
