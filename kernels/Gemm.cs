@@ -1,6 +1,7 @@
 using System;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace NetCompiler.Kernels;
 
@@ -46,12 +47,16 @@ internal unsafe struct GemmProblem
 /// </summary>
 public static unsafe class Gemm
 {
-    // Micro-tile: MR rows of A (broadcast) by NR = 2 vectors of B. Blocking sizes, measured on Zen 5:
-    // a KC x NR panel of B stays in L1, the MC x KC block of A in L2.
+    // Micro-tile: MR rows of A (broadcast) by NR = 2 vectors of B.
     private const int MR = 6;
-    private const int KC = 256;
-    private const int MC = 120;
-    private const int NC = 3072;
+
+    /// <summary>The cache blocking of this machine (GemmBlocking.For has the model), fixed at start-up.</summary>
+    internal static readonly GemmBlocking Blocking = GemmBlocking.For(CacheSizes.Detect(), MR, NR);
+
+    // Static readonly, so the JIT's optimised code treats them as constants.
+    private static readonly int KC = Blocking.KC;
+    private static readonly int MC = Blocking.MC;
+    private static readonly int NC = Blocking.NC;
 
     private static int NR
     {
@@ -241,6 +246,7 @@ public static unsafe class Gemm
         where TFunction : struct, IActivationFunction
     {
         int width = TSimd.Count;
+        PrefetchTile(c, ldc, 2 * width);
         TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero;
         TVector c30 = TSimd.Zero, c31 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero;
         for (int p = 0; p < kc; p++)
@@ -280,6 +286,24 @@ public static unsafe class Gemm
         if (!TFunction.InRegisters && epilogue.Activate)
         {
             ActivateTile<TSimd, TVector, TFunction>(c, ldc, epilogue.Alpha);
+        }
+    }
+
+    /// <summary>
+    /// Starts loading the MR x <paramref name="columns"/> tile of C into L1 while the depth loop runs: C is read (or
+    /// written) once per depth slice, usually from L3 or memory, and an unprefetched tile stalls the store for as long as
+    /// the loop takes at small depths.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* c, int ldc, int columns)
+    {
+        if (Sse.IsSupported)
+        {
+            for (int r = 0; r < MR; r++, c += ldc)
+            {
+                Sse.Prefetch0(c);
+                Sse.Prefetch0(c + columns - 1);
+            }
         }
     }
 

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using System.Threading;
@@ -21,24 +22,39 @@ public interface IParallelJob
 /// Work is split statically (thread t always gets the same range for the same count), so results are
 /// deterministic for a given thread count. A dispatch allocates nothing on the managed heap.
 /// </summary>
+/// <remarks>
+/// A region is announced by bumping a generation counter the workers spin on, and finished when a pending count
+/// reaches zero, which the caller spins on: no lock on the fast path. A thread that has spun for
+/// <see cref="SpinMicroseconds"/> without news sleeps on its semaphore, announcing it with a flag that the other side
+/// claims (Interlocked.Exchange) before it releases the semaphore, so a sleeper is woken exactly once and a spinner
+/// never pays for a release.
+/// </remarks>
 public sealed unsafe class KernelContext : IDisposable
 {
-    // Spin this long (iterations of Thread.SpinWait(SpinIterations)) before blocking: kernels are
-    // dispatched back to back, and waking a blocked thread costs tens of microseconds.
-    private const int SpinRounds = 4000;
-    private const int SpinIterations = 20;
+    // How long a thread spins for the next region (a worker) or the end of this one (the caller) before sleeping.
+    // A network's kernels follow each other within microseconds, and waking a sleeping thread costs tens of them
+    // (more on a loaded machine), so the threads stay awake through a step; a few hundred microseconds of serial
+    // work (an optimiser update, the loss) or a pause between steps puts the workers to sleep, leaving the core to
+    // others. The old bound, 4000 rounds of Thread.SpinWait(20), spun for up to milliseconds. The spin yields after
+    // its first rounds (SpinWait.SpinOnce, never Sleep(1)): on a machine whose cores are taken by other work, the
+    // thread being waited for may be queued behind the spinner on the same core (an empty region then took 400 us).
+    private const int SpinMicroseconds = 200;
+    private static readonly long SpinTicks = Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
 
     private readonly Thread[] _workers;
-    private readonly SemaphoreSlim[] _start;
+    private readonly SemaphoreSlim[] _wake;
+    private readonly int[] _sleeping;
     private readonly SemaphoreSlim _done = new(0);
     private readonly ScratchSpace _scratch;
 
     private delegate*<void*, int, int, int, void> _invoke;
     private void* _job;
     private int _count;
+    private int _generation;
     private int _pending;
+    private int _callerSleeping;
     private Exception? _failure;
-    private bool _disposed;
+    private volatile bool _disposed;
     private bool _running;
 
     /// <summary>Creates a context with one thread per processor.</summary>
@@ -53,10 +69,11 @@ public sealed unsafe class KernelContext : IDisposable
         ThreadCount = threads;
         _scratch = new ScratchSpace(threads);
         _workers = new Thread[threads - 1];
-        _start = new SemaphoreSlim[threads - 1];
+        _wake = new SemaphoreSlim[threads - 1];
+        _sleeping = new int[threads - 1];
         for (int i = 0; i < _workers.Length; i++)
         {
-            _start[i] = new SemaphoreSlim(0);
+            _wake[i] = new SemaphoreSlim(0);
             int thread = i + 1;
             _workers[i] = new Thread(() => WorkerLoop(thread))
             {
@@ -69,6 +86,9 @@ public sealed unsafe class KernelContext : IDisposable
 
     /// <summary>Number of threads work is split over, the calling thread included.</summary>
     public int ThreadCount { get; }
+
+    /// <summary>How many regions <see cref="For{TJob}"/> has handed to the workers so far (not those it ran inline).</summary>
+    public long ParallelRegions { get; private set; }
 
     /// <summary>
     /// Runs <paramref name="job"/> over [0, <paramref name="count"/>): thread t processes
@@ -98,16 +118,13 @@ public sealed unsafe class KernelContext : IDisposable
         fixed (TJob* jobPointer = &job)
         {
             _running = true;
+            ParallelRegions++;
             _job = jobPointer;
             _invoke = &Invoke<TJob>;
             _count = count;
             _failure = null;
-            Volatile.Write(ref _pending, threads - 1);
-            foreach (SemaphoreSlim start in _start)
-            {
-                start.Release();
-            }
-
+            _pending = threads - 1;
+            StartWorkers();
             try
             {
                 job.Execute(0, RangeStart(count, 1, threads), 0);
@@ -117,8 +134,7 @@ public sealed unsafe class KernelContext : IDisposable
                 Interlocked.CompareExchange(ref _failure, exception, null);
             }
 
-            SpinWait(ref _pending);
-            _done.Wait();
+            AwaitWorkers();
             _job = null;
             _running = false;
         }
@@ -155,19 +171,15 @@ public sealed unsafe class KernelContext : IDisposable
         }
 
         _disposed = true;
-        foreach (SemaphoreSlim start in _start)
-        {
-            start.Release();
-        }
-
+        StartWorkers();
         foreach (Thread worker in _workers)
         {
             worker.Join();
         }
 
-        foreach (SemaphoreSlim start in _start)
+        foreach (SemaphoreSlim wake in _wake)
         {
-            start.Dispose();
+            wake.Dispose();
         }
 
         _done.Dispose();
@@ -177,13 +189,47 @@ public sealed unsafe class KernelContext : IDisposable
     private static void Invoke<TJob>(void* job, int begin, int end, int thread) where TJob : unmanaged, IParallelJob =>
         ((TJob*)job)->Execute(begin, end, thread);
 
+    /// <summary>Publishes the region (the increment is a full fence after the job's fields) and wakes the sleepers.</summary>
+    private void StartWorkers()
+    {
+        Interlocked.Increment(ref _generation);
+        for (int i = 0; i < _sleeping.Length; i++)
+        {
+            if (Volatile.Read(ref _sleeping[i]) != 0 && Interlocked.Exchange(ref _sleeping[i], 0) != 0)
+            {
+                _wake[i].Release();
+            }
+        }
+    }
+
+    /// <summary>Spins until every worker has finished the region, then sleeps until the last one wakes the caller.</summary>
+    private void AwaitWorkers()
+    {
+        while (Volatile.Read(ref _pending) != 0)
+        {
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            var spinner = default(SpinWait);
+            while (Volatile.Read(ref _pending) != 0 && Stopwatch.GetTimestamp() < deadline)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
+
+            // A worker still leaving the previous region may claim the flag and wake the caller early: the loop
+            // re-checks the count.
+            Interlocked.Exchange(ref _callerSleeping, 1);
+            if (Volatile.Read(ref _pending) != 0 || Interlocked.Exchange(ref _callerSleeping, 0) == 0)
+            {
+                _done.Wait();
+            }
+        }
+    }
+
     private void WorkerLoop(int thread)
     {
-        SemaphoreSlim start = _start[thread - 1];
+        int seen = 0;
         while (true)
         {
-            SpinUntilSignalled(start);
-            start.Wait();
+            seen = AwaitRegion(thread - 1, seen);
             if (_disposed)
             {
                 return;
@@ -203,26 +249,40 @@ public sealed unsafe class KernelContext : IDisposable
                 Interlocked.CompareExchange(ref _failure, exception, null);
             }
 
-            if (Interlocked.Decrement(ref _pending) == 0)
+            if (Interlocked.Decrement(ref _pending) == 0
+                && Volatile.Read(ref _callerSleeping) != 0 && Interlocked.Exchange(ref _callerSleeping, 0) != 0)
             {
                 _done.Release();
             }
         }
     }
 
-    private static void SpinUntilSignalled(SemaphoreSlim signal)
+    /// <summary>Worker <paramref name="worker"/> spins for a generation after <paramref name="seen"/>, then sleeps for it; returns it.</summary>
+    private int AwaitRegion(int worker, int seen)
     {
-        for (int round = 0; round < SpinRounds && signal.CurrentCount == 0; round++)
+        while (true)
         {
-            Thread.SpinWait(SpinIterations);
-        }
-    }
+            long deadline = Stopwatch.GetTimestamp() + SpinTicks;
+            var spinner = default(SpinWait);
+            int generation;
+            while ((generation = Volatile.Read(ref _generation)) == seen && Stopwatch.GetTimestamp() < deadline)
+            {
+                spinner.SpinOnce(sleep1Threshold: -1);
+            }
 
-    private static void SpinWait(ref int pending)
-    {
-        for (int round = 0; round < SpinRounds && Volatile.Read(ref pending) != 0; round++)
-        {
-            Thread.SpinWait(SpinIterations);
+            if (generation != seen)
+            {
+                return generation;
+            }
+
+            // Raise the flag, then look again: the caller bumps the generation before it reads the flags, so either
+            // this sees the new generation or the caller sees the flag. If the caller claimed the flag first, its
+            // release is on its way and must be consumed.
+            Interlocked.Exchange(ref _sleeping[worker], 1);
+            if (Volatile.Read(ref _generation) == seen || Interlocked.Exchange(ref _sleeping[worker], 0) == 0)
+            {
+                _wake[worker].Wait();
+            }
         }
     }
 }

@@ -71,15 +71,16 @@ internal static unsafe class KernelThroughput
 
     /// <summary>
     /// GEMM and convolution throughput as shares of <paramref name="fmaPeakGflops"/>; the GEMM also against
-    /// <paramref name="peerSgemmGflops"/>, the peer's 2048^3 SGEMM.
+    /// <paramref name="peerSgemmGflops"/>, the peer's 2048^3 SGEMM, when the peer ran.
     /// </summary>
-    public static void Report(double fmaPeakGflops, double peerSgemmGflops)
+    public static void Report(double fmaPeakGflops, double? peerSgemmGflops)
     {
         using var context = new KernelContext(2);
         const int size = 2048;
         float[] a = Random(size * size, 1), b = Random(size * size, 2), c = new float[size * size];
         double gemm = 2.0 * size * size * size / Time(() => Gemm.Multiply(context, a, false, b, false, c, size, size, size)) / 1e9;
-        Console.WriteLine($"GEMM 2048^3: {gemm:F1} GFLOP/s = {gemm / fmaPeakGflops:P0} of the FMA peak, {gemm / peerSgemmGflops:P0} of the peer's SGEMM ({peerSgemmGflops:F1})");
+        Console.WriteLine($"GEMM 2048^3: {gemm:F1} GFLOP/s = {gemm / fmaPeakGflops:P0} of the FMA peak"
+            + (peerSgemmGflops is double peer ? $", {gemm / peer:P0} of the peer's SGEMM ({peer:F1})" : ""));
         Console.WriteLine();
         Console.WriteLine($"{"Conv (batch 64)",-24} {"forward",16} {"backward data",16} {"backward weight",16}   GFLOP/s, share of the FMA peak");
         Conv<Conv3To32>(context, fmaPeakGflops);

@@ -9,16 +9,24 @@ using NetCompiler.Bench;
 
 // Side by side with the peer (bench/peer.py, whose JSON bench/run.sh passes): the same networks, batch, optimiser
 // and timing method (median of repeats, each at least a second, after warm-up), reported as ratios. Only the parts
-// the peer measured are run (peer.py --only networks or --only implicit). --small-conv runs SmallConvBench alone.
-if (args is ["--small-conv"])
+// the peer measured are run (peer.py --only networks or --only implicit). --small-conv, --dispatch and --kernels run
+// SmallConvBench, DispatchBench and KernelThroughput (GFLOP/s only) alone.
+switch (args)
 {
-    SmallConvBench.Report();
-    return 0;
+    case ["--small-conv"]:
+        SmallConvBench.Report();
+        return 0;
+    case ["--dispatch"]:
+        DispatchBench.Report();
+        return 0;
+    case ["--kernels"]:
+        KernelThroughput.Report(KernelThroughput.FmaPeak(2).Gflops, peerSgemmGflops: null);
+        return 0;
 }
 
 if (args is not ["--peer-json", string peerJsonPath])
 {
-    Console.Error.WriteLine("usage: NetCompiler.Bench --peer-json <file written by bench/peer.py> | --small-conv");
+    Console.Error.WriteLine("usage: NetCompiler.Bench --peer-json <file written by bench/peer.py> | --small-conv | --dispatch | --kernels");
     return 2;
 }
 

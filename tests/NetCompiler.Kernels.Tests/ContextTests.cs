@@ -151,6 +151,55 @@ public class ContextTests
         Assert.Equal(owner, again);
     }
 
+    /// <summary>
+    /// Regions back to back (workers spinning), after a pause past the spin time (workers asleep), and with a slow
+    /// worker (the caller asleep): each hands out every index exactly once and returns only once every thread is done.
+    /// A lost wake-up hangs here; an early return leaves an index unvisited when it is checked.
+    /// </summary>
+    [Fact]
+    public void SpinningAndSleepingThreadsSeeEveryRegion()
+    {
+        using var context = new KernelContext(3);
+        var visits = new int[9];
+        unsafe
+        {
+            fixed (int* p = visits)
+            {
+                for (int region = 0; region < 300; region++)
+                {
+                    var job = new CountingJob { Visits = p, SlowThread = region % 3 == 2 ? 2 : -1 };
+                    context.For(visits.Length, ref job);
+                    Assert.All(visits, v => Assert.Equal(region + 1, v));
+                    if (region % 3 == 1)
+                    {
+                        System.Threading.Thread.Sleep(2);
+                    }
+                }
+            }
+        }
+
+        Assert.Equal(300, context.ParallelRegions);
+    }
+
+    private unsafe struct CountingJob : IParallelJob
+    {
+        public int* Visits;
+        public int SlowThread;
+
+        public readonly void Execute(int begin, int end, int thread)
+        {
+            if (thread == SlowThread)
+            {
+                System.Threading.Thread.Sleep(1);
+            }
+
+            for (int i = begin; i < end; i++)
+            {
+                Visits[i]++;
+            }
+        }
+    }
+
     private unsafe struct RecordingJob : IParallelJob
     {
         public int* Owner;
