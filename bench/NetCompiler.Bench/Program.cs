@@ -19,6 +19,9 @@ switch (args)
     case ["--dispatch"]:
         DispatchBench.Report();
         return 0;
+    case ["--fma"]: // the machine's FMA peak alone
+        Console.WriteLine($"FMA peak: {KernelThroughput.FmaPeak(1).Gflops:F1} GFLOP/s on 1 thread, {KernelThroughput.FmaPeak(2).Gflops:F1} on 2");
+        return 0;
     case ["--kernels"]:
         KernelThroughput.Report(KernelThroughput.FmaPeak(2).Gflops, peerSgemmGflops: null);
         return 0;
@@ -26,7 +29,7 @@ switch (args)
 
 if (args is not ["--peer-json", string peerJsonPath])
 {
-    Console.Error.WriteLine("usage: NetCompiler.Bench --peer-json <file written by bench/peer.py> | --small-conv | --dispatch | --kernels");
+    Console.Error.WriteLine("usage: NetCompiler.Bench --peer-json <file written by bench/peer.py> | --small-conv | --dispatch | --kernels | --fma");
     return 2;
 }
 
