@@ -17,8 +17,7 @@ internal static unsafe class KernelThroughput
     // Independent accumulators per thread: an FMA's latency (about 4 cycles) times its ports (2) is the 8 in flight a
     // core needs to issue one per port per cycle; 12 leave slack and, with m and a, fit AVX2's 16 registers.
     private const int Chains = 12;
-    // About 40 ms per chain set: a two-thread region of a few ms runs far below twice one thread's speed here (the
-    // workers start late), which would make the peak read as one core's.
+    // About 40 ms per chain set, so a late start of one thread (a busy machine) costs the peak little.
     private const int ProbeIterations = 1 << 24;
 
     /// <summary>The CPU as lscpu names it ('Model name', from /proc/cpuinfo), with its family, model and stepping.</summary>
