@@ -102,9 +102,9 @@ public sealed class DeviceImplicitSolve<S> : IDisposable
     public void Forward(ArrayView<float> rhs, ArrayView<float> weight, float h, ArrayView<float> y, int n)
     {
         CheckCall(h, n);
-        CheckLength(rhs, (long)n * ImageSize, nameof(rhs));
-        CheckLength(weight, WeightPlanes * Taps, nameof(weight));
-        CheckLength(y, (long)n * ImageSize, nameof(y));
+        DeviceGuard.Length(rhs, (long)n * ImageSize, nameof(rhs));
+        DeviceGuard.Length(weight, WeightPlanes * Taps, nameof(weight));
+        DeviceGuard.Length(y, (long)n * ImageSize, nameof(y));
         if (n == 0)
         {
             return;
@@ -120,13 +120,13 @@ public sealed class DeviceImplicitSolve<S> : IDisposable
     public void Backward(ArrayView<float> dy, ArrayView<float> y, ArrayView<float> weight, float h, ArrayView<float> drhs, ArrayView<float> dweight, int n)
     {
         CheckCall(h, n);
-        CheckLength(dy, (long)n * ImageSize, nameof(dy));
-        CheckLength(y, (long)n * ImageSize, nameof(y));
-        CheckLength(weight, WeightPlanes * Taps, nameof(weight));
-        CheckLength(drhs, (long)n * ImageSize, nameof(drhs));
+        DeviceGuard.Length(dy, (long)n * ImageSize, nameof(dy));
+        DeviceGuard.Length(y, (long)n * ImageSize, nameof(y));
+        DeviceGuard.Length(weight, WeightPlanes * Taps, nameof(weight));
+        DeviceGuard.Length(drhs, (long)n * ImageSize, nameof(drhs));
         if (dweight.Length != 0)
         {
-            CheckLength(dweight, WeightPlanes * Taps, nameof(dweight));
+            DeviceGuard.Length(dweight, WeightPlanes * Taps, nameof(dweight));
         }
 
         AcceleratorStream stream = _device.Accelerator.DefaultStream;
@@ -222,14 +222,6 @@ public sealed class DeviceImplicitSolve<S> : IDisposable
         if (n < 0 || n > _batchSize)
         {
             throw new ArgumentOutOfRangeException(nameof(n), n, $"The batch must have 0 to {_batchSize} images (the batch size this solver was made for).");
-        }
-    }
-
-    private static void CheckLength(ArrayView<float> view, long expected, string name)
-    {
-        if (view.Length != expected)
-        {
-            throw new ArgumentException($"Expected a view of {expected} elements but got {view.Length}.", name);
         }
     }
 
