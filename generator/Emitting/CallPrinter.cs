@@ -10,8 +10,11 @@ namespace NetCompiler.Generator.Emitting;
 /// launchers take the same arguments in the same order, so a backend says only how a kernel is invoked
 /// (<see cref="Invoke"/>), how an operand reads (<see cref="O"/>) and how the step's bookkeeping runs (<see cref="Step"/>).
 /// </summary>
-internal abstract class CallPrinter(KernelProgram program)
+internal abstract class CallPrinter(KernelProgram program, ProgramNames names)
 {
+    /// <summary>The names the program prints with (locals, fields, slices).</summary>
+    protected ProgramNames Names => names;
+
     /// <summary>
     /// A kernel invocation, without its semicolon: <paramref name="kernel"/> is the CPU kernel class ("Conv2d"),
     /// <paramref name="shape"/> the layer's shape struct or null, <paramref name="context"/> whether the CPU kernel takes
@@ -71,6 +74,37 @@ internal abstract class CallPrinter(KernelProgram program)
         LossAndGradient or CheckLoss or CommitStep or OptimizerStep => Step(call),
         _ => throw new System.InvalidOperationException("No statement for " + call.Op),
     };
+
+    /// <summary>
+    /// A routine's body: a local per buffer its calls touch (a <paramref name="view"/> of the buffer's element type:
+    /// global::System.Span or global::ILGPU.ArrayView), then its calls, a comment where the layer changes.
+    /// </summary>
+    public void PrintBody(SourceWriter writer, IEnumerable<Call> calls, string view)
+    {
+        foreach (int id in BufferLocals(calls))
+        {
+            ProgramBuffer buffer = program.Buffer(id);
+            if (buffer.Role != BufferRole.Input)
+            {
+                writer.Statement($"{view}<{ProgramNames.TypeName(buffer.Type)}> {names.Local(id)} = {names.Slice(id, "n")};");
+            }
+        }
+
+        string layer = "";
+        foreach (Call call in calls)
+        {
+            if (call.Layer != layer)
+            {
+                layer = call.Layer;
+                writer.Line("// " + names.Describe(layer));
+            }
+
+            foreach (string statement in Statement(call).Split('\n'))
+            {
+                writer.Statement(statement);
+            }
+        }
+    }
 
     /// <summary>
     /// The buffers a routine needs a local for: those its calls read or write as operands, in id order. A fold's outputs

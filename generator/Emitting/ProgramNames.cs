@@ -33,6 +33,30 @@ internal sealed class ProgramNames
         }
     }
 
+    /// <summary>The loss is per pixel (labels per output pixel, class weights).</summary>
+    public bool Pixel => _program.Network.Spec.Loss == LossKind.PixelCrossEntropy;
+
+    /// <summary>The loss takes one float target per output element rather than labels.</summary>
+    public bool FloatTargets => _program.Network.Spec.Loss.TakesFloatTargets();
+
+    /// <summary>The entry points' parameter the loss reads: "targets" or "labels".</summary>
+    public string Targets => FloatTargets ? "targets" : "labels";
+
+    /// <summary>That parameter's type.</summary>
+    public string TargetType => FloatTargets ? "global::System.ReadOnlySpan<float>" : "global::System.ReadOnlySpan<int>";
+
+    /// <summary>Batch norm folds for inference (a fold routine, folded weights kept by ParameterVersion).</summary>
+    public bool Folds => _program.Routines.Fold.Count > 0;
+
+    /// <summary>A kept layer's output is folded away in inference, so LayerOutput depends on the last routine.</summary>
+    public bool FoldedViews => _program.Layers.Any(v => v.Kept && v.Output is not null && v.FoldedInto is not null);
+
+    /// <summary>Training draws dropout masks (the generator's state is committed with the step).</summary>
+    public bool Dropout => _program.Routines.Training.Any(c => c is DropoutForward);
+
+    /// <summary>The gradient entry points run their own evaluation forward (a SiLU fused in inference).</summary>
+    public bool GradientInference => _program.Routines.InferenceForGradients.Count > 0;
+
     /// <summary>The local a routine holds buffer <paramref name="id"/>'s view in ("images" for the input).</summary>
     public string Local(int id) => _locals[id];
 

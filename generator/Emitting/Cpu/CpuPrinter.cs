@@ -20,14 +20,6 @@ internal sealed class CpuPrinter
     private readonly SourceWriter _writer;
     private readonly ProgramNames _names;
     private readonly CpuCalls _calls;
-    private readonly bool _pixel;
-    private readonly bool _floatTargets;
-    private readonly string _targets; // the parameter the loss reads: labels or targets
-    private readonly string _targetType;
-    private readonly bool _folds;
-    private readonly bool _foldedViews;
-    private readonly bool _dropout;
-    private readonly bool _gradientInference;
     private readonly bool _device; // the compilation references NetCompiler.Ilgpu: entry points dispatch to OnDevice
 
     private CpuPrinter(KernelProgram program, SourceWriter writer, bool device)
@@ -35,16 +27,8 @@ internal sealed class CpuPrinter
         _device = device;
         _program = program;
         _writer = writer;
-        _pixel = program.Network.Spec.Loss == LossKind.PixelCrossEntropy;
-        _floatTargets = program.Network.Spec.Loss.TakesFloatTargets();
-        _targets = _floatTargets ? "targets" : "labels";
-        _targetType = _floatTargets ? ReadOnlySpan : "global::System.ReadOnlySpan<int>";
-        _folds = program.Routines.Fold.Count > 0;
-        _foldedViews = program.Layers.Any(v => v.Kept && v.Output is not null && v.FoldedInto is not null);
-        _dropout = program.Routines.Training.Any(c => c is DropoutForward);
-        _gradientInference = program.Routines.InferenceForGradients.Count > 0;
         _names = new ProgramNames(program);
-        _calls = new CpuCalls(program, _names, _targets, _dropout);
+        _calls = new CpuCalls(program, _names);
     }
 
     /// <param name="device">Whether the network also runs on an ILGPU device (IlgpuPrinter prints that part).</param>
@@ -53,10 +37,10 @@ internal sealed class CpuPrinter
     private void Print()
     {
         Shape output = _program.Network.Output;
-        if (!_floatTargets)
+        if (!_names.FloatTargets)
         {
-            _writer.Line("/// <summary>Labels per image: " + (_pixel ? "one per output pixel" : "one class") + ".</summary>")
-                .Line($"public const int LabelsPerImage = {(_pixel ? Format.Invariant(output.Height * output.Width) : "1")};")
+            _writer.Line("/// <summary>Labels per image: " + (_names.Pixel ? "one per output pixel" : "one class") + ".</summary>")
+                .Line($"public const int LabelsPerImage = {(_names.Pixel ? Format.Invariant(output.Height * output.Width) : "1")};")
                 .Line();
         }
 
@@ -133,7 +117,7 @@ internal sealed class CpuPrinter
                 .Line($"private readonly {ProgramNames.TypeName(slot.Type)}[] {ProgramNames.SlotField(slot)};");
         }
 
-        if (_dropout)
+        if (_names.Dropout)
         {
             _writer.Line("private ulong _dropoutState;");
         }
@@ -144,12 +128,12 @@ internal sealed class CpuPrinter
         }
 
         _writer.Line("private int _lastCount;");
-        if (_folds)
+        if (_names.Folds)
         {
             _writer.Line("private long _foldedVersion = -1;");
         }
 
-        if (_foldedViews)
+        if (_names.FoldedViews)
         {
             _writer.Line("private bool _lastFolded; // the last forward skipped the outputs folded into a batch norm");
         }
@@ -191,7 +175,7 @@ internal sealed class CpuPrinter
             _writer.Statement($"{ProgramNames.SlotField(slot)} = {(_device ? "device is null ? " + allocation + " : []" : allocation)};");
         }
 
-        if (_dropout)
+        if (_names.Dropout)
         {
             _writer.Line("_dropoutState = DropoutSeed;");
         }
@@ -258,7 +242,7 @@ internal sealed class CpuPrinter
     }
 
     /// <summary>The forward InputGradient and ScoreGradient run: Forward's, unless it fused what the backward reads.</summary>
-    private string GradientEvaluation => _gradientInference ? "RunEvaluationForGradients(images, n);" : "RunEvaluation(images, n);";
+    private string GradientEvaluation => _names.GradientInference ? "RunEvaluationForGradients(images, n);" : "RunEvaluation(images, n);";
 
     private void PrintEntryPoints()
     {
@@ -291,7 +275,7 @@ internal sealed class CpuPrinter
             .Line($"return {inputGradient};")
             .Close().Line();
 
-        if (_pixel)
+        if (_names.Pixel)
         {
             _writer.Line("private float[]? _classWeights;")
                 .Line()
@@ -307,13 +291,13 @@ internal sealed class CpuPrinter
 
         _writer.Line("/// <summary>The evaluation-mode forward: with batch norm folded unless FoldBatchNorm is off.</summary>")
             .Open($"private void RunEvaluation({ReadOnlySpan} images, int n)");
-        _writer.Line(_folds ? "if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }" : "RunInference(images, n);")
+        _writer.Line(_names.Folds ? "if (FoldBatchNorm) { RunInference(images, n); } else { RunInferenceUnfolded(images, n); }" : "RunInference(images, n);")
             .Close().Line();
-        if (_gradientInference)
+        if (_names.GradientInference)
         {
             _writer.Line("/// <summary>The evaluation-mode forward of the gradient entry points: SiLU unfused, as the backward reads its input.</summary>")
                 .Open($"private void RunEvaluationForGradients({ReadOnlySpan} images, int n)")
-                .Line(_folds ? "if (FoldBatchNorm) { RunInferenceForGradients(images, n); } else { RunInferenceUnfolded(images, n); }" : "RunInferenceForGradients(images, n);")
+                .Line(_names.Folds ? "if (FoldBatchNorm) { RunInferenceForGradients(images, n); } else { RunInferenceUnfolded(images, n); }" : "RunInferenceForGradients(images, n);")
                 .Close().Line();
         }
     }
@@ -324,21 +308,21 @@ internal sealed class CpuPrinter
     /// </summary>
     private void PrintLossEntryPoints(string inputGradient)
     {
-        string check = _floatTargets
+        string check = _names.FloatTargets
             ? "CheckTargets(targets, n, OutputLength, nameof(targets));"
             : "CheckLabels(labels, n * LabelsPerImage, ClassCount, nameof(labels));";
-        _writer.Line("/// <summary>The loss this network trains with; " + (_floatTargets ? "TrainStep takes one float target per output element." : "TrainStep takes class labels.") + "</summary>")
+        _writer.Line("/// <summary>The loss this network trains with; " + (_names.FloatTargets ? "TrainStep takes one float target per output element." : "TrainStep takes class labels.") + "</summary>")
             .Line($"public override {Runtime}Loss Loss => {Runtime}Loss.{_program.Network.Spec.Loss};")
             .Line();
 
         _writer.Line($"/// <summary>One training step on up to BatchSize images: forward in training mode, {LossDescription(_program.Network.Spec.Loss)},")
             .Line("/// backward, and the optimiser's update. Returns the batch's mean loss; a non-finite loss throws with the network unchanged.</summary>")
-            .Open($"public override float TrainStep({ReadOnlySpan} images, {_targetType} {_targets}, {Runtime}Optimizer optimizer)")
+            .Open($"public override float TrainStep({ReadOnlySpan} images, {_names.TargetType} {_names.Targets}, {Runtime}Optimizer optimizer)")
             .Line("global::System.ArgumentNullException.ThrowIfNull(optimizer);")
             .Line("int n = CheckImages(images, nameof(images));")
             .Line(check)
-            .LineIf(_device, OnDevice($"Train(images, n, {_targets}, optimizer)"))
-            .Line($"return RunTraining(images, n, {_targets}, optimizer);")
+            .LineIf(_device, OnDevice($"Train(images, n, {_names.Targets}, optimizer)"))
+            .Line($"return RunTraining(images, n, {_names.Targets}, optimizer);")
             .Close().Line();
 
         _writer.Line("/// <summary>The scores of the last Forward or TrainStep (in training mode for TrainStep), one row per image.</summary>");
@@ -347,17 +331,17 @@ internal sealed class CpuPrinter
 
         _writer.Line("/// <summary>d(loss)/d(images) in evaluation mode, for saliency maps and adversarial examples. Leaves the weights")
             .Line("/// and their gradients untouched. The span is valid until the next call on this network.</summary>")
-            .Open($"public override {ReadOnlySpan} InputGradient({ReadOnlySpan} images, {_targetType} {_targets})")
+            .Open($"public override {ReadOnlySpan} InputGradient({ReadOnlySpan} images, {_names.TargetType} {_names.Targets})")
             .Line("int n = CheckImages(images, nameof(images));")
             .Line(check)
-            .LineIf(_device, OnDevice($"InputGradient(images, n, {_targets})"))
+            .LineIf(_device, OnDevice($"InputGradient(images, n, {_names.Targets})"))
             .Line(GradientEvaluation)
-            .Line($"LossAndGradient({_targets}, n);")
+            .Line($"LossAndGradient({_names.Targets}, n);")
             .Line("RunEvaluationBackward(images, n);")
             .Line($"return {inputGradient};")
             .Close().Line();
 
-        if (_floatTargets)
+        if (_names.FloatTargets)
         {
             _writer.Line("/// <summary>Not for this network: its loss takes float targets, one per output element.</summary>")
                 .Line($"public override float TrainStep({ReadOnlySpan} images, global::System.ReadOnlySpan<int> labels, {Runtime}Optimizer optimizer) =>")
@@ -382,7 +366,7 @@ internal sealed class CpuPrinter
         };
         string description = LossDescription(_program.Network.Spec.Loss);
         _writer.Line($"/// <summary>{char.ToUpperInvariant(description[0])}{description.Substring(1)} of the last scores: the mean loss, and d(loss)/d(scores).</summary>")
-            .Open($"private float LossAndGradient({_targetType} {_targets}, int n)")
+            .Open($"private float LossAndGradient({_names.TargetType} {_names.Targets}, int n)")
             .Statement($"return {Kernels}{call};")
             .Close().Line();
     }
@@ -406,43 +390,19 @@ internal sealed class CpuPrinter
     {
         _writer.Line("/// <summary>A kept layer's output in the last Forward, TrainStep or gradient call (n*C*H*W floats).</summary>");
         PrintExpressionMember($"public override {ReadOnlySpan} LayerOutput(string layerName)", "LayerOutput(layerName)", "layerName switch", opens: true);
-        foreach (LayerView view in _program.Layers)
-        {
-            if (view.Output is int && !view.Kept)
-            {
-                _writer.Line($"\"{view.Layer}\" => throw NotRetained(layerName, \"output\"),");
-            }
-            else if (view.Output is int output)
-            {
-                string span = _names.Slice(output, "_lastCount");
-                _writer.Line(view.FoldedInto is { } norm
-                    ? $"\"{view.Layer}\" => _lastFolded ? throw NotKept(layerName, \"output\", \"{norm}\") : {span},"
-                    : $"\"{view.Layer}\" => {span},");
-            }
-            else
-            {
-                _writer.Line($"\"{view.Layer}\" => throw NotKept(layerName, \"output\", \"{view.OutputKeptBy}\"),");
-            }
-        }
-
+        LayerAccess.PrintOutputArms(_writer, _program, _names, span => span);
         _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();
 
         _writer.Line("/// <summary>d(loss or score)/d(a kept layer's output) from the last TrainStep, InputGradient or ScoreGradient.</summary>");
         PrintExpressionMember($"public override {ReadOnlySpan} LayerGradient(string layerName)", "LayerGradient(layerName)", "layerName switch", opens: true);
-        foreach (LayerView view in _program.Layers)
-        {
-            _writer.Line(view.Gradient is not int gradient ? $"\"{view.Layer}\" => throw NotKept(layerName, \"gradient\", \"{view.GradientKeptBy}\"),"
-                : view.Kept ? $"\"{view.Layer}\" => {_names.Slice(gradient, "_lastCount")},"
-                : $"\"{view.Layer}\" => throw NotRetained(layerName, \"gradient\"),");
-        }
-
+        LayerAccess.PrintGradientArms(_writer, _program, _names, span => span);
         _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();
     }
 
     private void PrintRoutines()
     {
         string images = $"{ReadOnlySpan} images, int n";
-        if (_folds)
+        if (_names.Folds)
         {
             _writer.Line("/// <summary>Inference weights with each batch norm folded into the layer before it, rebuilt when ParameterVersion moves on.</summary>")
                 .Open("private void FoldBatchNorms()");
@@ -450,26 +410,26 @@ internal sealed class CpuPrinter
             _writer.Line("_foldedVersion = ParameterVersion;").Close().Line();
         }
 
-        PrintInference("RunInference", "Evaluation-mode forward" + (_folds ? ", batch norm folded" : "") + ".", _program.Routines.Inference, folded: true);
-        if (_gradientInference)
+        PrintInference("RunInference", "Evaluation-mode forward" + (_names.Folds ? ", batch norm folded" : "") + ".", _program.Routines.Inference, folded: true);
+        if (_names.GradientInference)
         {
-            PrintInference("RunInferenceForGradients", "Evaluation-mode forward" + (_folds ? ", batch norm folded" : "") + ", SiLU unfused: what the evaluation backward reads.",
+            PrintInference("RunInferenceForGradients", "Evaluation-mode forward" + (_names.Folds ? ", batch norm folded" : "") + ", SiLU unfused: what the evaluation backward reads.",
                 _program.Routines.InferenceForGradients, folded: true);
         }
 
-        if (_folds)
+        if (_names.Folds)
         {
             PrintInference("RunInferenceUnfolded", "Evaluation-mode forward with every batch norm run.", _program.Routines.InferenceUnfolded, folded: false);
         }
 
         _writer.Line("/// <summary>Forward in training mode, the loss and its check, the step's commit, backward and the update.</summary>")
-            .Open($"private float RunTraining({images}, {_targetType} {_targets}, {Runtime}Optimizer optimizer)");
-        if (_foldedViews)
+            .Open($"private float RunTraining({images}, {_names.TargetType} {_names.Targets}, {Runtime}Optimizer optimizer)");
+        if (_names.FoldedViews)
         {
             _writer.Line("_lastFolded = false;");
         }
 
-        if (_dropout)
+        if (_names.Dropout)
         {
             _writer.Line("ulong dropoutState = _dropoutState; // kept only once the loss is known to be finite");
         }
@@ -488,12 +448,12 @@ internal sealed class CpuPrinter
     {
         _writer.Line("/// <summary>" + summary + "</summary>")
             .Open($"private void {name}({ReadOnlySpan} images, int n)");
-        if (folded && _folds)
+        if (folded && _names.Folds)
         {
             _writer.Open("if (_foldedVersion != ParameterVersion)").Line("FoldBatchNorms();").Close();
         }
 
-        if (_foldedViews)
+        if (_names.FoldedViews)
         {
             _writer.Line($"_lastFolded = {Bool(folded)};");
         }
@@ -502,10 +462,9 @@ internal sealed class CpuPrinter
         _writer.Close().Line();
     }
 
-    /// <summary>A routine's body: a span per buffer it touches, then its calls, a comment where the layer changes.</summary>
+    /// <summary>A routine: the kernel context where a call takes it, the routine's first line, then its body.</summary>
     private void PrintCalls(EquatableArray<Call> calls, string first)
     {
-        SortedSet<int> touched = CallPrinter.BufferLocals(calls);
         if (calls.Any(c => c is LinearForward or LinearBackwardData or LinearBackwardWeight or BatchNormTraining or BatchNormInference
             or BatchNormBackward or PoolForward or PoolBackward or GlobalAvgPoolForward or GlobalAvgPoolBackward or ImplicitSolve or ImplicitSolveBackward
             or UpsampleForward or UpsampleBackward))
@@ -518,26 +477,7 @@ internal sealed class CpuPrinter
             _writer.Line(first);
         }
 
-        foreach (int id in touched)
-        {
-            ProgramBuffer buffer = _program.Buffer(id);
-            if (buffer.Role != BufferRole.Input)
-            {
-                _writer.Statement($"global::System.Span<{ProgramNames.TypeName(buffer.Type)}> {_names.Local(id)} = {_names.Slice(id, "n")};");
-            }
-        }
-
-        string layer = "";
-        foreach (Call call in calls)
-        {
-            if (call.Layer != layer)
-            {
-                layer = call.Layer;
-                _writer.Line("// " + _names.Describe(layer));
-            }
-
-            _writer.Statement(_calls.Statement(call));
-        }
+        _calls.PrintBody(_writer, calls, "global::System.Span");
     }
 
     private static string Bool(bool value) => ProgramNames.Bool(value);
@@ -557,7 +497,7 @@ internal sealed class CpuPrinter
     }
 
     /// <summary>The calls as C# over the CPU kernels: static generic kernels, the shape as the method's type argument.</summary>
-    private sealed class CpuCalls(KernelProgram program, ProgramNames names, string targets, bool dropout) : CallPrinter(program)
+    private sealed class CpuCalls(KernelProgram program, ProgramNames names) : CallPrinter(program, names)
     {
         protected override string Invoke(string kernel, string method, string? shape, bool context, string arguments) =>
             $"{Kernels}{kernel}.{method}{(shape is null ? "" : "<" + shape + ">")}({(context ? "context, " : "")}{arguments})";
@@ -565,12 +505,12 @@ internal sealed class CpuPrinter
         /// <summary>An operand as C#: a buffer's span, a parameter's value or gradient, or default (no bias, no weight gradient).</summary>
         protected override string O(Operand operand) => operand switch
         {
-            BufferOperand buffer => names.Local(buffer.Id),
-            TensorOperand tensor => names.TensorField(tensor.Key) + (tensor.Gradient ? ".Gradient" : ".Value"),
+            BufferOperand buffer => Names.Local(buffer.Id),
+            TensorOperand tensor => Names.TensorField(tensor.Key) + (tensor.Gradient ? ".Gradient" : ".Value"),
             _ => "default",
         };
 
-        protected override string WholeSlot(BufferOperand buffer) => names.FieldOf(buffer.Id);
+        protected override string WholeSlot(BufferOperand buffer) => Names.FieldOf(buffer.Id);
 
         protected override string Activation(Activation activation, string method, string arguments) =>
             $"{ProgramNames.Activation(activation)}.{method}({arguments})";
@@ -579,9 +519,9 @@ internal sealed class CpuPrinter
 
         protected override string Step(Call call) => call switch
         {
-            LossAndGradient => $"float loss = LossAndGradient({targets}, n);",
+            LossAndGradient => $"float loss = LossAndGradient({Names.Targets}, n);",
             CheckLoss => "CheckLoss(loss); // throws before anything the network keeps has changed",
-            CommitStep => dropout ? "_dropoutState = dropoutState; CommitStep();" : "CommitStep();",
+            CommitStep => Names.Dropout ? "_dropoutState = dropoutState; CommitStep();" : "CommitStep();",
             _ => "StepOptimizer(optimizer); // gradients averaged over the ranks first when distributed",
         };
     }

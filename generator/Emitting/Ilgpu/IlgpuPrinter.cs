@@ -23,14 +23,6 @@ internal sealed class IlgpuPrinter
     private readonly ProgramNames _names;
     private readonly DeviceCalls _calls;
     private readonly string _network;
-    private readonly bool _pixel;
-    private readonly bool _floatTargets;
-    private readonly string _targets;
-    private readonly string _targetType;
-    private readonly bool _folds;
-    private readonly bool _foldedViews;
-    private readonly bool _dropout;
-    private readonly bool _gradientInference;
 
     private IlgpuPrinter(KernelProgram program, SourceWriter writer)
     {
@@ -38,15 +30,7 @@ internal sealed class IlgpuPrinter
         _writer = writer;
         _names = new ProgramNames(program);
         _network = program.Network.Spec.Declaration.Name;
-        _pixel = program.Network.Spec.Loss == LossKind.PixelCrossEntropy;
-        _floatTargets = program.Network.Spec.Loss.TakesFloatTargets();
-        _targets = _floatTargets ? "targets" : "labels";
-        _targetType = _floatTargets ? ReadOnlySpan : "global::System.ReadOnlySpan<int>";
-        _folds = program.Routines.Fold.Count > 0;
-        _foldedViews = program.Layers.Any(v => v.Kept && v.Output is not null && v.FoldedInto is not null);
-        _dropout = program.Routines.Training.Any(c => c is DropoutForward);
-        _gradientInference = program.Routines.InferenceForGradients.Count > 0;
-        _calls = new DeviceCalls(program, _names, _targets, _dropout);
+        _calls = new DeviceCalls(program, _names);
     }
 
     public static void Print(SourceWriter writer, KernelProgram program) => new IlgpuPrinter(program, writer).Print();
@@ -124,12 +108,12 @@ internal sealed class IlgpuPrinter
         _writer.Line("private float[]? _scoresOnHost;")
             .Line("private float[]? _inputGradientOnHost;")
             .Line("private int _lastCount;");
-        if (_folds)
+        if (_names.Folds)
         {
             _writer.Line("private long _foldedVersion = -1;");
         }
 
-        if (_foldedViews)
+        if (_names.FoldedViews)
         {
             _writer.Line("private bool _lastFolded;");
         }
@@ -139,9 +123,9 @@ internal sealed class IlgpuPrinter
 
     private void PrintConstructor()
     {
-        string targetsPerImage = _floatTargets ? "OutputLength" : "LabelsPerImage";
+        string targetsPerImage = _names.FloatTargets ? "OutputLength" : "LabelsPerImage";
         _writer.Line($"public OnDevice({_network} network, {Ilgpu}IlgpuDevice device, int batchSize)")
-            .Open($"    : base(device, network, batchSize, InputLength, {targetsPerImage}, floatTargets: {ProgramNames.Bool(_floatTargets)})")
+            .Open($"    : base(device, network, batchSize, InputLength, {targetsPerImage}, floatTargets: {ProgramNames.Bool(_names.FloatTargets)})")
             .Line("_network = network;")
             .Open("try");
         foreach (Launcher launcher in _calls.Launchers)
@@ -164,31 +148,31 @@ internal sealed class IlgpuPrinter
             .Close().Line();
     }
 
-    private string GradientEvaluation => _gradientInference ? "RunEvaluationForGradients(imagesOnDevice, n);" : "RunEvaluation(imagesOnDevice, n);";
+    private string GradientEvaluation => _names.GradientInference ? "RunEvaluationForGradients(imagesOnDevice, n);" : "RunEvaluation(imagesOnDevice, n);";
 
     private void PrintEntryPoints()
     {
         string scores = _names.Slice(_program.ScoresBuffer, "n");
         string inputGradient = $"Download({_names.Slice(_program.InputGradientBuffer, "n")}, ref _inputGradientOnHost, BatchSize * InputLength)";
-        string upload = _floatTargets ? "UploadTargets" : "UploadLabels";
+        string upload = _names.FloatTargets ? "UploadTargets" : "UploadLabels";
         _writer.Open($"public {ReadOnlySpan} Forward({ReadOnlySpan} images, int n)")
             .Line("PrepareParameters();")
             .Line("RunEvaluation(UploadImages(images), n);")
             .Line($"return Download({scores}, ref _scoresOnHost, BatchSize * OutputLength);")
             .Close().Line();
 
-        _writer.Open($"public float Train({ReadOnlySpan} images, int n, {_targetType} {_targets}, {Runtime}Optimizer optimizer)")
+        _writer.Open($"public float Train({ReadOnlySpan} images, int n, {_names.TargetType} {_names.Targets}, {Runtime}Optimizer optimizer)")
             .Line("PrepareParameters();")
-            .Line($"float loss = RunTraining(UploadImages(images), n, {upload}({_targets}), optimizer);")
+            .Line($"float loss = RunTraining(UploadImages(images), n, {upload}({_names.Targets}), optimizer);")
             .Line("MarkTrained();")
             .Line("return loss;")
             .Close().Line();
 
-        _writer.Open($"public {ReadOnlySpan} InputGradient({ReadOnlySpan} images, int n, {_targetType} {_targets})")
+        _writer.Open($"public {ReadOnlySpan} InputGradient({ReadOnlySpan} images, int n, {_names.TargetType} {_names.Targets})")
             .Line("PrepareParameters();")
             .Line($"{FloatView} imagesOnDevice = UploadImages(images);")
             .Line(GradientEvaluation)
-            .Line($"LossAndGradient({upload}({_targets}), n);")
+            .Line($"LossAndGradient({upload}({_names.Targets}), n);")
             .Line("RunEvaluationBackward(imagesOnDevice, n);")
             .Line($"return {inputGradient};")
             .Close().Line();
@@ -206,57 +190,36 @@ internal sealed class IlgpuPrinter
             .Line();
     }
 
+    /// <summary>A kept buffer's slice copied from the device, as LayerOutput and LayerGradient return it.</summary>
+    private static string DownloadCopy(string slice) => $"DownloadCopy({slice})";
+
     /// <summary>LayerOutput and LayerGradient: the CPU's answers, each kept buffer copied from the device.</summary>
     private void PrintLayerAccess()
     {
         _writer.Open($"public {ReadOnlySpan} LayerOutput(string layerName) => layerName switch");
-        foreach (LayerView view in _program.Layers)
-        {
-            if (view.Output is int && !view.Kept)
-            {
-                _writer.Line($"\"{view.Layer}\" => throw NotRetained(layerName, \"output\"),");
-            }
-            else if (view.Output is int output)
-            {
-                string copy = $"DownloadCopy({_names.Slice(output, "_lastCount")})";
-                _writer.Line(view.FoldedInto is { } norm
-                    ? $"\"{view.Layer}\" => _lastFolded ? throw NotKept(layerName, \"output\", \"{norm}\") : {copy},"
-                    : $"\"{view.Layer}\" => {copy},");
-            }
-            else
-            {
-                _writer.Line($"\"{view.Layer}\" => throw NotKept(layerName, \"output\", \"{view.OutputKeptBy}\"),");
-            }
-        }
-
+        LayerAccess.PrintOutputArms(_writer, _program, _names, DownloadCopy);
         _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();
 
         _writer.Open($"public {ReadOnlySpan} LayerGradient(string layerName) => layerName switch");
-        foreach (LayerView view in _program.Layers)
-        {
-            _writer.Line(view.Gradient is not int gradient ? $"\"{view.Layer}\" => throw NotKept(layerName, \"gradient\", \"{view.GradientKeptBy}\"),"
-                : view.Kept ? $"\"{view.Layer}\" => DownloadCopy({_names.Slice(gradient, "_lastCount")}),"
-                : $"\"{view.Layer}\" => throw NotRetained(layerName, \"gradient\"),");
-        }
-
+        LayerAccess.PrintGradientArms(_writer, _program, _names, DownloadCopy);
         _writer.Line("_ => throw UnknownLayer(layerName),").Close(";").Line();
     }
 
     private void PrintRoutines(SourceWriter writer)
     {
         string images = $"{FloatView} images, int n";
-        string targetView = _floatTargets ? FloatView : "global::ILGPU.ArrayView<int>";
+        string targetView = _names.FloatTargets ? FloatView : "global::ILGPU.ArrayView<int>";
         PrintEvaluation(writer, "RunEvaluation", "RunInference");
-        if (_gradientInference)
+        if (_names.GradientInference)
         {
             PrintEvaluation(writer, "RunEvaluationForGradients", "RunInferenceForGradients");
         }
 
-        writer.Open($"private void LossAndGradient({targetView} {_targets}, int n)")
+        writer.Open($"private void LossAndGradient({targetView} {_names.Targets}, int n)")
             .Statement(LossCall())
             .Close().Line();
 
-        if (_folds)
+        if (_names.Folds)
         {
             writer.Open("private void FoldBatchNorms()");
             PrintCalls(writer, _program.Routines.Fold, "");
@@ -264,23 +227,23 @@ internal sealed class IlgpuPrinter
         }
 
         PrintInference(writer, "RunInference", _program.Routines.Inference, folded: true);
-        if (_gradientInference)
+        if (_names.GradientInference)
         {
             PrintInference(writer, "RunInferenceForGradients", _program.Routines.InferenceForGradients, folded: true);
         }
 
-        if (_folds)
+        if (_names.Folds)
         {
             PrintInference(writer, "RunInferenceUnfolded", _program.Routines.InferenceUnfolded, folded: false);
         }
 
-        writer.Open($"private float RunTraining({images}, {targetView} {_targets}, {Runtime}Optimizer optimizer)");
-        if (_foldedViews)
+        writer.Open($"private float RunTraining({images}, {targetView} {_names.Targets}, {Runtime}Optimizer optimizer)");
+        if (_names.FoldedViews)
         {
             writer.Line("_lastFolded = false;");
         }
 
-        if (_dropout)
+        if (_names.Dropout)
         {
             writer.Line("ulong dropoutState = _network._dropoutState; // kept only once the loss is known to be finite");
         }
@@ -297,7 +260,7 @@ internal sealed class IlgpuPrinter
     private void PrintEvaluation(SourceWriter writer, string name, string folded)
     {
         writer.Open($"private void {name}({FloatView} imagesOnDevice, int n)");
-        if (_folds)
+        if (_names.Folds)
         {
             writer.Open("if (_network.FoldBatchNorm)").Line($"{folded}(imagesOnDevice, n);").Close()
                 .Open("else").Line("RunInferenceUnfolded(imagesOnDevice, n);").Close();
@@ -325,12 +288,12 @@ internal sealed class IlgpuPrinter
     private void PrintInference(SourceWriter writer, string name, EquatableArray<Call> calls, bool folded)
     {
         writer.Open($"private void {name}({FloatView} images, int n)");
-        if (folded && _folds)
+        if (folded && _names.Folds)
         {
             writer.Open("if (_foldedVersion != _network.ParameterVersion)").Line("FoldBatchNorms();").Close();
         }
 
-        if (_foldedViews)
+        if (_names.FoldedViews)
         {
             writer.Line($"_lastFolded = {ProgramNames.Bool(folded)};");
         }
@@ -339,7 +302,7 @@ internal sealed class IlgpuPrinter
         writer.Close().Line();
     }
 
-    /// <summary>A routine's body: a view per buffer it touches, then its calls, a comment where the layer changes.</summary>
+    /// <summary>A routine: its first line, then its body.</summary>
     private void PrintCalls(SourceWriter writer, EquatableArray<Call> calls, string first)
     {
         if (first.Length > 0)
@@ -347,36 +310,14 @@ internal sealed class IlgpuPrinter
             writer.Line(first);
         }
 
-        foreach (int id in CallPrinter.BufferLocals(calls))
-        {
-            ProgramBuffer buffer = _program.Buffer(id);
-            if (buffer.Role != BufferRole.Input)
-            {
-                writer.Statement($"global::ILGPU.ArrayView<{ProgramNames.TypeName(buffer.Type)}> {_names.Local(id)} = {_names.Slice(id, "n")};");
-            }
-        }
-
-        string layer = "";
-        foreach (Call call in calls)
-        {
-            if (call.Layer != layer)
-            {
-                layer = call.Layer;
-                writer.Line("// " + _names.Describe(layer));
-            }
-
-            foreach (string statement in _calls.Statement(call).Split('\n'))
-            {
-                writer.Statement(statement);
-            }
-        }
+        _calls.PrintBody(writer, calls, "global::ILGPU.ArrayView");
     }
 
     /// <summary>A launcher field: its type (a device template, with the layer's shape), name and constructor arguments.</summary>
     private sealed record Launcher(string Type, string Field, string Arguments);
 
     /// <summary>The calls as launches: one launcher per kernel family and shape, each a field of OnDevice.</summary>
-    private sealed class DeviceCalls(KernelProgram program, ProgramNames names, string targets, bool dropout) : CallPrinter(program)
+    private sealed class DeviceCalls(KernelProgram program, ProgramNames names) : CallPrinter(program, names)
     {
         private readonly List<Launcher> _launchers = [];
 
@@ -399,7 +340,7 @@ internal sealed class IlgpuPrinter
         /// <summary>The constant naming a tensor's index ("Features0Weight").</summary>
         public string TensorConstant(TensorKey key)
         {
-            string field = names.TensorField(key);
+            string field = Names.TensorField(key);
             return char.ToUpperInvariant(field[1]) + field.Substring(2);
         }
 
@@ -408,12 +349,12 @@ internal sealed class IlgpuPrinter
 
         protected override string O(Operand operand) => operand switch
         {
-            BufferOperand buffer => names.Local(buffer.Id),
+            BufferOperand buffer => Names.Local(buffer.Id),
             TensorOperand tensor => (tensor.Gradient ? "Gradient(" : "Value(") + TensorConstant(tensor.Key) + ")",
             _ => "default",
         };
 
-        protected override string WholeSlot(BufferOperand buffer) => names.FieldOf(buffer.Id) + ".View";
+        protected override string WholeSlot(BufferOperand buffer) => Names.FieldOf(buffer.Id) + ".View";
 
         protected override string Activation(Activation activation, string method, string arguments) =>
             $"{Use("Elementwise", null)}.Activation{method}({ProgramNames.Activation(activation)}, {arguments})";
@@ -422,9 +363,9 @@ internal sealed class IlgpuPrinter
 
         protected override string Step(Call call) => call switch
         {
-            LossAndGradient => $"LossAndGradient({targets}, n);",
+            LossAndGradient => $"LossAndGradient({Names.Targets}, n);",
             CheckLoss => "float loss = ReadLoss(); // the step's one synchronisation\n_network.CheckLoss(loss); // throws before anything the network keeps has changed",
-            CommitStep => dropout ? "_network._dropoutState = dropoutState;\n_network.CommitStep();" : "_network.CommitStep();",
+            CommitStep => Names.Dropout ? "_network._dropoutState = dropoutState;\n_network.CommitStep();" : "_network.CommitStep();",
             _ => "StepOptimizer(optimizer);",
         };
     }
