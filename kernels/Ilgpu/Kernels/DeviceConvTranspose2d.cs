@@ -6,16 +6,16 @@ namespace NetCompiler.Ilgpu;
 /// <summary>
 /// Transposed 2-D convolution on the device (the calls of kernels/ConvTranspose2d.cs): x [n, Cin, H, W],
 /// w [Cin, Cout / groups, K, K], y [n, Cout, OH, OW]. As on the CPU it is the adjoint of the convolution
-/// <see cref="TransposedConvShape{S}"/> (y's shape to x's, with w's layout): its forward is that convolution's data
+/// <see cref="TransposedShape{S}"/> (y's shape to x's, with w's layout): its forward is that convolution's data
 /// gradient with bias and activation in the epilogue, its data gradient that convolution's forward, and its weight
 /// gradient that convolution's with the roles of x and dy swapped. The same three implicit-GEMM kernels run.
 /// </summary>
 public sealed class DeviceConvTranspose2d<S>
     where S : struct, IConvShape
 {
-    private readonly DeviceConv2d<TransposedConvShape<S>> _adjoint;
+    private readonly DeviceConv2d<TransposedShape<S>> _adjoint;
 
-    public DeviceConvTranspose2d(IlgpuDevice device) => _adjoint = new DeviceConv2d<TransposedConvShape<S>>(device);
+    public DeviceConvTranspose2d(IlgpuDevice device) => _adjoint = new DeviceConv2d<TransposedShape<S>>(device);
 
     private static long InputSize => (long)S.InChannels * S.InHeight * S.InWidth;
 
@@ -60,25 +60,4 @@ public sealed class DeviceConvTranspose2d<S>
             _adjoint.ChannelSums.Compute(dy, dbias, n, S.OutChannels, S.OutHeight * S.OutWidth);
         }
     }
-}
-
-/// <summary>
-/// The convolution whose data gradient is the transposed convolution <typeparamref name="S"/>: input and output
-/// swapped. The CPU's twin (TransposedShape in kernels/ConvTranspose2d.cs) is internal to NetCompiler.Kernels, where
-/// ILGPU's simulator cannot see it.
-/// </summary>
-internal readonly struct TransposedConvShape<S> : IConvShape
-    where S : IConvShape
-{
-    public static int InChannels => S.OutChannels;
-    public static int InHeight => S.OutHeight;
-    public static int InWidth => S.OutWidth;
-    public static int OutChannels => S.InChannels;
-    public static int OutHeight => S.InHeight;
-    public static int OutWidth => S.InWidth;
-    public static int Kernel => S.Kernel;
-    public static int Stride => S.Stride;
-    public static int Pad => S.Pad;
-    public static int Dilation => S.Dilation;
-    public static int Groups => S.Groups;
 }
