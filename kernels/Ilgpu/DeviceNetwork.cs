@@ -170,18 +170,12 @@ public abstract class DeviceNetwork : IParameterStore, IDisposable
         return host;
     }
 
-    /// <summary>ScoreGradient's seed: d(score of the class, summed over its plane)/d(scores), 1 on the class's plane of each image.</summary>
-    protected void UploadScoreSeed(ArrayView<float> dscores, int n, int classIndex, int outputLength, int classes)
+    /// <summary>ScoreGradient's seed (<see cref="CompiledNetwork.SeedScoreGradient"/>), built on the host and copied up.</summary>
+    protected void UploadScoreSeed(ArrayView<float> dscores, int n, int classIndex, int classes)
     {
-        _seedOnHost ??= new float[(long)BatchSize * outputLength];
-        Span<float> seed = _seedOnHost.AsSpan(0, n * outputLength);
-        seed.Clear();
-        int plane = outputLength / classes;
-        for (int image = 0; image < n; image++)
-        {
-            seed.Slice((image * outputLength) + (classIndex * plane), plane).Fill(1f);
-        }
-
+        _seedOnHost ??= new float[BatchSize * (dscores.Length / n)];
+        Span<float> seed = _seedOnHost.AsSpan(0, (int)dscores.Length);
+        CompiledNetwork.SeedScoreGradient(seed, n, classIndex, classes);
         dscores.CopyFromCPU(seed);
     }
 

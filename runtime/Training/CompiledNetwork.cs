@@ -183,6 +183,20 @@ public abstract partial class CompiledNetwork : IDisposable
     /// <summary>The first <paramref name="length"/> elements of a planned buffer: the part the current batch uses.</summary>
     protected static Span<T> Slice<T>(T[] buffer, int length) => buffer.AsSpan(0, length);
 
+    /// <summary>
+    /// ScoreGradient's seed d(score of <paramref name="classIndex"/>, summed over its plane)/d(scores): 1 on that class's
+    /// plane of each of the <paramref name="images"/>, 0 elsewhere. <paramref name="seed"/> holds their scores' gradient.
+    /// </summary>
+    protected internal static void SeedScoreGradient(Span<float> seed, int images, int classIndex, int classes)
+    {
+        seed.Clear();
+        int outputLength = seed.Length / images, plane = outputLength / classes;
+        for (int image = 0; image < images; image++)
+        {
+            seed.Slice((image * outputLength) + (classIndex * plane), plane).Fill(1f);
+        }
+    }
+
     /// <summary>Checks a batch of images and returns how many there are.</summary>
     protected int CheckImages(ReadOnlySpan<float> images, string argument)
     {

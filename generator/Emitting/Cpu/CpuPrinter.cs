@@ -265,12 +265,7 @@ internal sealed class CpuPrinter
             .Line("int n = CheckImages(images, nameof(images));")
             .LineIf(_device, OnDevice("ScoreGradient(images, n, classIndex)"))
             .Line(GradientEvaluation)
-            .Line($"global::System.Span<float> seed = {_names.Slice(_program.ScoresGradientBuffer, "n")};")
-            .Line("seed.Clear();")
-            .Line("const int plane = OutputLength / ClassCount;")
-            .Open("for (int image = 0; image < n; image++)")
-            .Line("seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);")
-            .Close()
+            .Statement($"SeedScoreGradient({_names.Slice(_program.ScoresGradientBuffer, "n")}, n, classIndex, ClassCount);")
             .Line("RunEvaluationBackward(images, n);")
             .Line($"return {inputGradient};")
             .Close().Line();

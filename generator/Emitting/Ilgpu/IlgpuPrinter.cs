@@ -181,7 +181,7 @@ internal sealed class IlgpuPrinter
             .Line("PrepareParameters();")
             .Line($"{FloatView} imagesOnDevice = UploadImages(images);")
             .Line(GradientEvaluation)
-            .Line($"UploadScoreSeed({_names.Slice(_program.ScoresGradientBuffer, "n")}, n, classIndex, OutputLength, ClassCount);")
+            .Line($"UploadScoreSeed({_names.Slice(_program.ScoresGradientBuffer, "n")}, n, classIndex, ClassCount);")
             .Line("RunEvaluationBackward(imagesOnDevice, n);")
             .Line($"return {inputGradient};")
             .Close().Line();

@@ -657,13 +657,7 @@ partial class Activations : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
         RunEvaluationForGradients(images, n);
-        global::System.Span<float> seed = Slice(_floats11, n * Classifier_5Elements);
-        seed.Clear();
-        const int plane = OutputLength / ClassCount;
-        for (int image = 0; image < n; image++)
-        {
-            seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
-        }
+        SeedScoreGradient(Slice(_floats11, n * Classifier_5Elements), n, classIndex, ClassCount);
         RunEvaluationBackward(images, n);
         return Slice(_floats0, n * InputLength);
     }

@@ -551,13 +551,7 @@ partial class AlexNetLike : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        global::System.Span<float> seed = Slice(_floats12, n * Classifier_3Elements);
-        seed.Clear();
-        const int plane = OutputLength / ClassCount;
-        for (int image = 0; image < n; image++)
-        {
-            seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
-        }
+        SeedScoreGradient(Slice(_floats12, n * Classifier_3Elements), n, classIndex, ClassCount);
         RunEvaluationBackward(images, n);
         return Slice(_floats0, n * InputLength);
     }

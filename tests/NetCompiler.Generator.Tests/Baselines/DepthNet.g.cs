@@ -304,13 +304,7 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
         global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
         int n = CheckImages(images, nameof(images));
         RunEvaluation(images, n);
-        global::System.Span<float> seed = Slice(_floats4, n * Features_4Elements);
-        seed.Clear();
-        const int plane = OutputLength / ClassCount;
-        for (int image = 0; image < n; image++)
-        {
-            seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
-        }
+        SeedScoreGradient(Slice(_floats4, n * Features_4Elements), n, classIndex, ClassCount);
         RunEvaluationBackward(images, n);
         return Slice(_floats0, n * InputLength);
     }

@@ -965,13 +965,7 @@ partial class Zoo
                 global::System.ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(classIndex, ClassCount);
                 int n = CheckImages(images, nameof(images));
                 RunEvaluation(images, n);
-                global::System.Span<float> seed = Slice(_floats13, n * Features_11Elements);
-                seed.Clear();
-                const int plane = OutputLength / ClassCount;
-                for (int image = 0; image < n; image++)
-                {
-                    seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
-                }
+                SeedScoreGradient(Slice(_floats13, n * Features_11Elements), n, classIndex, ClassCount);
                 RunEvaluationBackward(images, n);
                 return Slice(_floats1, n * InputLength);
             }

@@ -335,13 +335,7 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
         int n = CheckImages(images, nameof(images));
         if (_device is not null) { return _device.ScoreGradient(images, n, classIndex); }
         RunEvaluation(images, n);
-        global::System.Span<float> seed = Slice(_floats4, n * Features_4Elements);
-        seed.Clear();
-        const int plane = OutputLength / ClassCount;
-        for (int image = 0; image < n; image++)
-        {
-            seed.Slice((image * OutputLength) + (classIndex * plane), plane).Fill(1f);
-        }
+        SeedScoreGradient(Slice(_floats4, n * Features_4Elements), n, classIndex, ClassCount);
         RunEvaluationBackward(images, n);
         return Slice(_floats0, n * InputLength);
     }
@@ -643,7 +637,7 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
             PrepareParameters();
             global::ILGPU.ArrayView<float> imagesOnDevice = UploadImages(images);
             RunEvaluation(imagesOnDevice, n);
-            UploadScoreSeed(Slice(_floats4, n * Features_4Elements), n, classIndex, OutputLength, ClassCount);
+            UploadScoreSeed(Slice(_floats4, n * Features_4Elements), n, classIndex, ClassCount);
             RunEvaluationBackward(imagesOnDevice, n);
             return Download(Slice(_floats0, n * InputLength), ref _inputGradientOnHost, BatchSize * InputLength);
         }
