@@ -5,8 +5,8 @@ namespace NetCompiler.Kernels;
 /// <summary>
 /// 2-D convolution (PyTorch nn.Conv2d): x [n, Cin, H, W], w [Cout, Cin / groups, K, K], y [n, Cout, OH, OW].
 /// Each (image, group) is a GEMM of the group's weights [Cout/g, Cin/g * K * K] by the image's column matrix,
-/// built per thread in scratch (a 1x1, stride-1, unpadded convolution multiplies the image itself). The forward of
-/// layers with few output channels is a direct convolution instead (Conv2dDirect.cs).
+/// built per thread in scratch (a 1x1, stride-1, unpadded convolution multiplies the image itself). Ungrouped layers
+/// run a direct convolution instead (Conv2dDirect.cs): the forward always, the data gradient at stride 1.
 /// </summary>
 public static unsafe partial class Conv2d
 {
@@ -112,12 +112,22 @@ public static unsafe partial class Conv2d
     }
 
     /// <summary>Data gradient, optionally followed by a per-input-channel bias and an activation (the conv-transpose forward).</summary>
+    /// <summary>Whether <see cref="BackwardData{S}"/> (and the transposed convolution's forward) takes the direct path.</summary>
+    internal static bool UsesDirectBackwardData<S>()
+        where S : struct, IConvShape => Geometry<S>.UsesDirectBackwardData;
+
     internal static void BackwardDataCore<S>(KernelContext context, float* dy, float* w, float* bias, float* dx, int n, Activation activation)
         where S : struct, IConvShape
     {
         int items = n * S.Groups;
         if (items == 0)
         {
+            return;
+        }
+
+        if (Geometry<S>.UsesDirectBackwardData)
+        {
+            DirectForward<DataGradientShape<S>>(context, dy, w, bias, dx, n, activation, residual: null, flippedWeights: true);
             return;
         }
 
@@ -398,7 +408,10 @@ public static unsafe partial class Conv2d
         /// <summary>1x1, stride 1, no padding: the image already is its column matrix.</summary>
         public static bool IsPointwise => S.Kernel == 1 && S.Stride == 1 && S.Pad == 0;
 
-        /// <summary>Few output channels, ungrouped: the GEMM's M would fill at most a few micro-tiles.</summary>
-        public static bool UsesDirectForward => S.Groups == 1 && S.OutChannels <= 16;
+        /// <summary>Ungrouped: the direct forward (grouped layers keep im2col + GEMM per group).</summary>
+        public static bool UsesDirectForward => S.Groups == 1;
+
+        /// <summary>Ungrouped, stride 1, and padded no more than the kernel reaches: the data gradient is a direct forward.</summary>
+        public static bool UsesDirectBackwardData => S.Groups == 1 && S.Stride == 1 && S.Pad <= (S.Kernel - 1) * S.Dilation;
     }
 }

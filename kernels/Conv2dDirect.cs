@@ -5,11 +5,14 @@ using System.Runtime.Intrinsics;
 namespace NetCompiler.Kernels;
 
 /// <summary>
-/// The direct forward for convolutions with few output channels (LeNet's 1->6 and 6->16, the 16-channel residual and
-/// IMEX steps), where im2col + GEMM spends most of its time building and packing columns for a GEMM whose M fills
-/// one or two micro-tiles. Each image is staged once, zero-padded and split into stride phases, so every tap of a
-/// run of output columns is one contiguous vector load; the micro-kernel keeps a block of output channels times two
-/// vectors of output pixels in registers and applies the epilogue (bias, residual, activation) there.
+/// The direct forward of ungrouped convolutions, and through it their stride-1 data gradient (the same convolution of
+/// dy with the weights transposed and rotated, <see cref="DataGradientShape{S}"/>). im2col + GEMM spends much of its
+/// time building and packing columns; here each image is staged once, zero-padded, so every tap of a run of output
+/// pixels is one contiguous vector load, and the micro-kernel keeps a block of output channels times two vectors of
+/// output pixels in registers and applies the epilogue (bias, residual, activation) there. Rows at least a vector wide
+/// are tiled along the rows (the staged image split into stride phases); narrower outputs (LeNet's 10x10, VGG's 8x8)
+/// would leave lanes idle, so their tiles run over the flattened plane instead, on a staging with one copy per column
+/// tap and row phase in which a tap of consecutive pixels is contiguous across rows.
 /// </summary>
 public static unsafe partial class Conv2d
 {
@@ -17,7 +20,19 @@ public static unsafe partial class Conv2d
     internal static bool UsesDirectForward<S>()
         where S : struct, IConvShape => Geometry<S>.UsesDirectForward;
 
-    private static void DirectForward<S>(KernelContext context, float* x, float* w, float* bias, float* y, int n, Activation activation, float* residual)
+    /// <summary>Whether the forward tiles run over the flattened plane at this machine's width (the tests cover both tilings).</summary>
+    internal static bool UsesFlatTiles<S>()
+        where S : struct, IConvShape =>
+        Vector512.IsHardwareAccelerated ? Direct<S, Simd512, Vector512<float>>.Flat
+        : Vector256.IsHardwareAccelerated ? Direct<S, Simd256, Vector256<float>>.Flat
+        : Direct<S, SimdScalar, float>.Flat;
+
+    /// <summary>
+    /// y = activation(conv(x, w) + bias + residual). With <paramref name="flippedWeights"/>, w is the weight of the
+    /// convolution whose data gradient this is ([OutChannels][InChannels][K][K] of <typeparamref name="S"/>), read
+    /// transposed and rotated by 180 degrees.
+    /// </summary>
+    private static void DirectForward<S>(KernelContext context, float* x, float* w, float* bias, float* y, int n, Activation activation, float* residual, bool flippedWeights = false)
         where S : struct, IConvShape
     {
         // Split each image's output rows when there are fewer images than threads.
@@ -30,6 +45,7 @@ public static unsafe partial class Conv2d
             Y = y,
             Residual = residual,
             Activation = activation,
+            FlippedWeights = flippedWeights,
             Chunks = chunks,
             Scratch = context.Scratch,
         };
@@ -45,6 +61,7 @@ public static unsafe partial class Conv2d
         public float* Y;
         public float* Residual;
         public Activation Activation;
+        public bool FlippedWeights;
         public int Chunks;
         public ScratchSpace Scratch;
 
@@ -95,6 +112,8 @@ public static unsafe partial class Conv2d
         // are constants to the optimising JIT.
         private static readonly int Lanes = TSimd.Count;
 
+        private static readonly int TileWidth = 2 * TSimd.Count;
+
         /// <summary>Output channels per micro-tile: 2 x 8 accumulators of the 32 AVX-512 registers, 2 x 6 of the 16 AVX2 ones.</summary>
         private static readonly int MaxBlock = TSimd.Count >= 16 ? 8 : 6;
 
@@ -109,35 +128,56 @@ public static unsafe partial class Conv2d
 
         private static readonly int OutputPlane = Geometry<S>.OutputPlane;
 
-        /// <summary>Rows no wider than a vector: the tile's two vectors are two output rows, else two runs of one row.</summary>
+        private static readonly int Reach = (S.Kernel - 1) * S.Dilation;
+
+        // Tiles along the rows. Rows no wider than a vector: the tile's two vectors are two output rows, else two runs of one row.
         private static readonly bool TwoRows = S.OutWidth <= TSimd.Count;
 
         private static readonly int RowsPerStep = TwoRows ? 2 : 1;
 
-        private static readonly int Steps = CeilDiv(S.OutHeight, RowsPerStep);
+        private static readonly int RowSteps = CeilDiv(S.OutHeight, RowsPerStep);
 
-        private static readonly int SegmentWidth = TwoRows ? S.OutWidth : 2 * TSimd.Count;
+        private static readonly int SegmentWidth = TwoRows ? S.OutWidth : TileWidth;
 
-        // The staged image: per channel, rows of S.Stride phases (phase q holds padded columns q, q + stride, ...),
+        private static readonly int RowTiles = RowSteps * CeilDiv(S.OutWidth, SegmentWidth);
+
+        /// <summary>
+        /// Flattened tiles, where they compute at least 1/9 fewer tiles than the rows' (their staging copies the image
+        /// once per column tap and row phase, so a smaller gain would not pay for it).
+        /// </summary>
+        internal static readonly bool Flat = CeilDiv(OutputPlane, TileWidth) * 9 < RowTiles * 8;
+
+        /// <summary>Units of work in an image: rows (or row pairs) along the rows, single tiles when flat.</summary>
+        private static readonly int Steps = Flat ? CeilDiv(OutputPlane, TileWidth) : RowSteps;
+
+        // The row staging: per channel, rows of S.Stride phases (phase q holds padded columns q, q + stride, ...),
         // wide and tall enough that the tiles' full vectors past the output's edge still read inside it.
-        private static readonly int Reach = (S.Kernel - 1) * S.Dilation;
-
-        private static readonly int ColumnsRead = TwoRows ? TSimd.Count : RoundUp(S.OutWidth, 2 * TSimd.Count);
+        private static readonly int ColumnsRead = TwoRows ? TSimd.Count : RoundUp(S.OutWidth, TileWidth);
 
         private static readonly int PhaseWidth = Math.Max(ColumnsRead + (Reach / S.Stride), CeilDiv(S.InWidth + (2 * S.Pad), S.Stride));
 
         private static readonly int RowStride = S.Stride * PhaseWidth;
 
-        private static readonly int StagedRows = Math.Max(S.InHeight + (2 * S.Pad), (((Steps * RowsPerStep) - 1) * S.Stride) + Reach + 1);
+        private static readonly int StagedRows = Math.Max(S.InHeight + (2 * S.Pad), (((RowSteps * RowsPerStep) - 1) * S.Stride) + Reach + 1);
 
-        private static readonly int ChannelStride = StagedRows * RowStride;
+        // The flat staging: [column tap kw][row phase q][channel][row i][output column ow] = padded input at row
+        // i * stride + q and column ow * stride + kw * dilation, so tap (kh, kw) of output pixel p = oh * OW + ow is at
+        // p + (kh * dilation / stride) * OW in block (kw, kh * dilation % stride, channel): contiguous in p.
+        private static readonly int FlatRows = S.OutHeight + (Reach / S.Stride);
 
-        private static readonly int StagedLength = S.InChannels * ChannelStride;
+        private static readonly int FlatPhaseStride = S.InChannels * FlatRows * S.OutWidth;
+
+        private static readonly int FlatColumnStride = S.Stride * FlatPhaseStride;
+
+        private static readonly int ChannelStride = Flat ? FlatRows * S.OutWidth : StagedRows * RowStride;
+
+        /// <summary>The flat staging ends with a tile's width of zeros that the last tile's idle lanes read.</summary>
+        private static readonly int StagedLength = Flat ? (S.Kernel * FlatColumnStride) + TileWidth : S.InChannels * ChannelStride;
 
         /// <summary>Where the tile's second vector starts, in the staged image and in the output, relative to its first.</summary>
-        private static readonly int InputDelta = TwoRows ? S.Stride * RowStride : TSimd.Count;
+        private static readonly int InputDelta = Flat ? Lanes : TwoRows ? S.Stride * RowStride : Lanes;
 
-        private static readonly int OutputDelta = TwoRows ? S.OutWidth : TSimd.Count;
+        private static readonly int OutputDelta = Flat ? Lanes : TwoRows ? S.OutWidth : Lanes;
 
         public static void Run<TFunction>(in DirectForwardJob<S> job, int begin, int end, int thread)
             where TFunction : struct, IActivationFunction
@@ -145,18 +185,28 @@ public static unsafe partial class Conv2d
             float* packed = job.Scratch.Get(thread, PackedLength + StagedLength + Lanes);
             float* staged = packed + PackedLength;
             float* spill = staged + StagedLength;
-            Pack(job.W, packed);
+            Pack(job.W, job.FlippedWeights, packed);
 
-            // The padding is written once here; staging an image fills only the interior.
+            // The row staging's padding (and the flat one's trailing zeros) is written once here; staging an image
+            // writes only the rest.
             new Span<float>(staged, StagedLength).Clear();
             int stagedImage = -1;
             float alpha = job.Activation.Alpha;
-                        for (int item = begin; item < end; item++)
+            for (int item = begin; item < end; item++)
             {
                 int image = item / job.Chunks, chunk = item % job.Chunks;
                 if (image != stagedImage)
                 {
-                    Stage(job.X + ((nint)image * Geometry<S>.InputSize), staged);
+                    float* source = job.X + ((nint)image * Geometry<S>.InputSize);
+                    if (Flat)
+                    {
+                        StageFlat(source, staged);
+                    }
+                    else
+                    {
+                        Stage(source, staged);
+                    }
+
                     stagedImage = image;
                 }
 
@@ -170,6 +220,16 @@ public static unsafe partial class Conv2d
                     nint channelOutput = ((nint)image * Geometry<S>.OutputSize) + ((nint)firstChannel * OutputPlane);
                     for (int step = KernelContext.RangeStart(Steps, chunk, job.Chunks); step < stepEnd; step++)
                     {
+                        if (Flat)
+                        {
+                            int pixel = step * TileWidth;
+                            int lanes = Math.Min(Lanes, OutputPlane - pixel), secondLanes = Math.Clamp(OutputPlane - pixel - Lanes, 0, Lanes);
+                            nint output = channelOutput + pixel;
+                            float* residual = job.Residual == null ? null : job.Residual + output;
+                            Tile<TFunction>(staged + pixel, weights, bias, job.Y + output, residual, channels, lanes, secondLanes, alpha, spill);
+                            continue;
+                        }
+
                         int oh = step * RowsPerStep;
                         float* input = staged + ((nint)oh * S.Stride * RowStride);
                         for (int ow = 0; ow < S.OutWidth; ow += SegmentWidth)
@@ -185,9 +245,14 @@ public static unsafe partial class Conv2d
             }
         }
 
-        /// <summary>packed[block][tap][j] = w[block * Block + j][tap], zero for the last block's missing channels.</summary>
-        private static void Pack(float* w, float* packed)
+        /// <summary>
+        /// packed[block][tap][j] = the weight of output channel block * Block + j at tap, zero for the last block's missing
+        /// channels. Flipped: w is [InChannels][OutChannels][K][K] (the weight of the convolution whose data gradient
+        /// this is), read transposed and with the kernel rotated by 180 degrees.
+        /// </summary>
+        private static void Pack(float* w, bool flipped, float* packed)
         {
+            int area = S.Kernel * S.Kernel;
             for (int block = 0; block < Blocks; block++)
             {
                 for (int tap = 0; tap < Taps; tap++)
@@ -195,13 +260,14 @@ public static unsafe partial class Conv2d
                     for (int j = 0; j < Block; j++, packed++)
                     {
                         int channel = (block * Block) + j;
-                        *packed = channel < S.OutChannels ? w[((nint)channel * Taps) + tap] : 0f;
+                        nint index = flipped ? (((nint)(tap / area) * S.OutChannels) + channel) * area + (area - 1 - (tap % area)) : ((nint)channel * Taps) + tap;
+                        *packed = channel < S.OutChannels ? w[index] : 0f;
                     }
                 }
             }
         }
 
-        /// <summary>Copies an image into the interior of the staged buffer, padded column c to phase c % stride, index c / stride.</summary>
+        /// <summary>Copies an image into the interior of the row staging, padded column c to phase c % stride, index c / stride.</summary>
         private static void Stage(float* image, float* staged)
         {
             for (int c = 0; c < S.InChannels; c++)
@@ -225,6 +291,66 @@ public static unsafe partial class Conv2d
             }
         }
 
+        /// <summary>Writes every element of the flat staging but its trailing zeros: the image's values, zero in the padding.</summary>
+        private static void StageFlat(float* image, float* staged)
+        {
+            for (int kw = 0; kw < S.Kernel; kw++)
+            {
+                int columnOffset = (kw * S.Dilation) - S.Pad;
+
+                // Output columns whose input column ow * stride + columnOffset lies inside the image.
+                int first = Math.Clamp(CeilDiv(-columnOffset, S.Stride), 0, S.OutWidth);
+                int last = Math.Clamp(CeilDiv(S.InWidth - columnOffset, S.Stride), first, S.OutWidth);
+                for (int q = 0; q < S.Stride; q++)
+                {
+                    for (int c = 0; c < S.InChannels; c++)
+                    {
+                        for (int i = 0; i < FlatRows; i++, staged += S.OutWidth)
+                        {
+                            int ih = (i * S.Stride) + q - S.Pad;
+                            var row = new Span<float>(staged, S.OutWidth);
+                            if ((uint)ih >= (uint)S.InHeight)
+                            {
+                                row.Clear();
+                                continue;
+                            }
+
+                            float* source = image + ((nint)c * Geometry<S>.InputPlane) + ((nint)ih * S.InWidth) + columnOffset;
+                            row[..first].Clear();
+                            row[last..].Clear();
+                            if (S.Stride == 1)
+                            {
+                                new ReadOnlySpan<float>(source + first, last - first).CopyTo(row[first..last]);
+                                continue;
+                            }
+
+                            for (int ow = first; ow < last; ow++)
+                            {
+                                row[ow] = source[ow * S.Stride];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+
+        /// <summary>Offset in the staging of tap (kh, 0) of channel c from the tile's first pixel.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static nint RowOffset(int c, int kh)
+        {
+            int row = kh * S.Dilation;
+            return Flat
+                ? ((nint)(row % S.Stride) * FlatPhaseStride) + ((nint)c * ChannelStride) + ((nint)(row / S.Stride) * S.OutWidth)
+                : ((nint)c * ChannelStride) + ((nint)row * RowStride);
+        }
+
+        /// <summary>Offset in the staging of tap (kh, kw) from tap (kh, 0).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static nint ColumnOffset(int kw)
+        {
+            int column = kw * S.Dilation;
+            return Flat ? (nint)kw * FlatColumnStride : ((column % S.Stride) * PhaseWidth) + (column / S.Stride);
+        }
         /// <summary>
         /// Block channels x two vectors of output: sums every tap in registers, then adds bias and residual, activates and
         /// stores the valid channels and lanes. <paramref name="input"/> is the staged pixel under tap (0, 0) of the first lane.
@@ -239,11 +365,10 @@ public static unsafe partial class Conv2d
             {
                 for (int kh = 0; kh < S.Kernel; kh++)
                 {
-                    float* row = input + ((nint)c * ChannelStride) + ((nint)kh * S.Dilation * RowStride);
+                    float* row = input + RowOffset(c, kh);
                     for (int kw = 0; kw < S.Kernel; kw++, w += Block)
                     {
-                        int column = kw * S.Dilation;
-                        float* tap = row + ((column % S.Stride) * PhaseWidth) + (column / S.Stride);
+                        float* tap = row + ColumnOffset(kw);
                         TVector x0 = TSimd.Load(tap), x1 = TSimd.Load(tap + InputDelta);
                         TVector weight = TSimd.Broadcast(w[0]);
                         c00 = TSimd.MultiplyAdd(weight, x0, c00);
@@ -427,4 +552,25 @@ public static unsafe partial class Conv2d
             }
         }
     }
+}
+
+/// <summary>
+/// The convolution that computes the stride-1 data gradient of <typeparamref name="S"/>: dy in, dx out, the same
+/// kernel and dilation, and the padding that re-centres it (dx[ih] sums dy[ih + Pad - kh * Dilation], which is
+/// tap K - 1 - kh of a convolution padded by (K - 1) * Dilation - Pad).
+/// </summary>
+internal readonly struct DataGradientShape<S> : IConvShape
+    where S : IConvShape
+{
+    public static int InChannels => S.OutChannels;
+    public static int InHeight => S.OutHeight;
+    public static int InWidth => S.OutWidth;
+    public static int OutChannels => S.InChannels;
+    public static int OutHeight => S.InHeight;
+    public static int OutWidth => S.InWidth;
+    public static int Kernel => S.Kernel;
+    public static int Stride => 1;
+    public static int Pad => ((S.Kernel - 1) * S.Dilation) - S.Pad;
+    public static int Dilation => S.Dilation;
+    public static int Groups => 1;
 }

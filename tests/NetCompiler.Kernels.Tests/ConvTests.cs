@@ -140,7 +140,8 @@ public class ConvTests
     /// Too large for finite differences: dx is the reference transposed convolution of dy (the adjoint, exact for a
     /// linear map) and dw the direct correlation of x with dy. Tolerance: float sums of up to ~2000 terms.
     /// </summary>
-    private sealed class AdjointCase : IConvCase
+    /// <summary>Both gradients against the double reference (the data gradient as the adjoint, the transposed convolution).</summary>
+    internal sealed class AdjointCase : IConvCase
     {
         public void Run<S>() where S : struct, IConvShape
         {

@@ -1,11 +1,13 @@
 using System;
+using System.Collections.Generic;
 
 namespace NetCompiler.Kernels.Tests;
 
 /// <summary>
-/// The direct forward of Conv2d (few output channels) against the double-precision reference: every epilogue, the
-/// residual, one and several images on one and two threads, over shapes that hit each of its cases at every width
-/// (run the suite also with DOTNET_EnableAVX512=0 and DOTNET_EnableHWIntrinsic=0 for the AVX2 and scalar tiles, as scripts/test.sh does).
+/// The direct convolution of Conv2d (every ungrouped forward, and the stride-1 data gradient) against the
+/// double-precision reference: every epilogue, the residual, one and several images on one and two threads, over
+/// shapes that hit each of its cases (both tilings) at every width (run the suite also with DOTNET_EnableAVX512=0 and
+/// DOTNET_EnableHWIntrinsic=0 for the AVX2 and scalar tiles, as scripts/test.sh does).
 /// </summary>
 public class DirectConvTests
 {
@@ -28,22 +30,51 @@ public class DirectConvTests
     public static TheoryData<string> Shapes => new()
     {
         nameof(DirectLeNet1), nameof(DirectLeNet2), nameof(DirectImex16), nameof(DirectOddRows), nameof(DirectStride2),
-        nameof(DirectDilated), nameof(Direct5x5Stride2),
+        nameof(DirectDilated), nameof(Direct5x5Stride2), nameof(DirectNarrow),
     };
 
     [Theory]
     [MemberData(nameof(Shapes))]
     public void ForwardMatchesReferenceWithEveryEpilogue(string shape) => Run(shape, new ForwardCase());
 
-    /// <summary>The rule: ungrouped with at most 16 output channels goes direct; grouped and wider layers keep im2col + GEMM.</summary>
+    /// <summary>The data gradient of the stride-1 shapes runs the direct forward of its own shape, on flipped weights.</summary>
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void DataGradientMatchesReference(string shape) => Run(shape, new ConvTests.AdjointCase());
+
+    /// <summary>The rule: ungrouped layers go direct, their data gradient too at stride 1; grouped layers keep im2col + GEMM.</summary>
     [Fact]
     public void DispatchFollowsTheShape()
     {
         Assert.True(Conv2d.UsesDirectForward<DirectLeNet1>());
-        Assert.True(Conv2d.UsesDirectForward<DirectImex16>());
         Assert.True(Conv2d.UsesDirectForward<DirectStride2>());
+        Assert.True(Conv2d.UsesDirectForward<ConvLarge>());
         Assert.False(Conv2d.UsesDirectForward<ConvGroups2>());
-        Assert.False(Conv2d.UsesDirectForward<ConvLarge>());
+        Assert.True(Conv2d.UsesDirectBackwardData<DirectLeNet2>());
+        Assert.True(Conv2d.UsesDirectBackwardData<DirectDilated>());
+        Assert.False(Conv2d.UsesDirectBackwardData<DirectStride2>());
+        Assert.False(Conv2d.UsesDirectBackwardData<ConvGroups2>());
+    }
+
+    /// <summary>At the width this run has, the shapes tile both along the rows and over the flattened plane.</summary>
+    [Fact]
+    public void ShapesCoverBothTilings()
+    {
+        var tilings = new TilingCase();
+        foreach (string shape in Shapes)
+        {
+            Run(shape, tilings);
+        }
+
+        Assert.Contains(true, tilings.Flat);
+        Assert.Contains(false, tilings.Flat);
+    }
+
+    private sealed class TilingCase : IConvCase
+    {
+        public List<bool> Flat { get; } = [];
+
+        public void Run<S>() where S : struct, IConvShape => Flat.Add(Conv2d.UsesFlatTiles<S>());
     }
 
     private static void Run(string shape, IConvCase test)
@@ -57,6 +88,7 @@ public class DirectConvTests
             case nameof(DirectStride2): test.Run<DirectStride2>(); break;
             case nameof(DirectDilated): test.Run<DirectDilated>(); break;
             case nameof(Direct5x5Stride2): test.Run<Direct5x5Stride2>(); break;
+            case nameof(DirectNarrow): test.Run<DirectNarrow>(); break;
             default: throw new ArgumentException($"Unknown shape {shape}.", nameof(shape));
         }
     }
@@ -156,6 +188,15 @@ internal struct Direct5x5Stride2 : IConvShape
 {
     public static int InChannels => 1; public static int InHeight => 14; public static int InWidth => 13;
     public static int OutChannels => 3; public static int Kernel => 5; public static int Stride => 2; public static int Pad => 2; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
+/// <summary>Outputs of 3x3: flat tiles at every width (one tile holds the plane); 9 channels, an uneven last block.</summary>
+internal struct DirectNarrow : IConvShape
+{
+    public static int InChannels => 4; public static int InHeight => 3; public static int InWidth => 3;
+    public static int OutChannels => 9; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
     public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
     public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
 }
