@@ -6,7 +6,8 @@ namespace NetCompiler.Kernels;
 /// 2-D convolution (PyTorch nn.Conv2d): x [n, Cin, H, W], w [Cout, Cin / groups, K, K], y [n, Cout, OH, OW].
 /// Each (image, group) is a GEMM of the group's weights [Cout/g, Cin/g * K * K] by the image's column matrix,
 /// built per thread in scratch (a 1x1, stride-1, unpadded convolution multiplies the image itself). Ungrouped layers
-/// run a direct convolution instead (Conv2dDirect.cs): the forward always, the data gradient at stride 1.
+/// run direct convolutions instead: the forward always and the data gradient at stride 1 (Conv2dDirect.cs), the weight
+/// gradient for kernels up to 6 wide (Conv2dWeightGradient.cs).
 /// </summary>
 public static unsafe partial class Conv2d
 {
@@ -161,16 +162,24 @@ public static unsafe partial class Conv2d
             return;
         }
 
-        int outputPlane = Geometry<S>.OutputPlane;
-        int chunkPixels = Math.Min(outputPlane, Math.Max(Gemm.ColumnAlignment, ColumnBudget / Geometry<S>.ColumnRows));
-        var job = new BackwardWeightJob<S>
+        if (Geometry<S>.UsesDirectBackwardWeight)
         {
-            X = x,
-            Dy = dy,
-            ChunkPixels = chunkPixels,
-            Scratch = context.Scratch,
-        };
-        context.For(n, ref job);
+            var direct = new DirectWeightJob<S> { X = x, Dy = dy, Scratch = context.Scratch };
+            context.For(n, ref direct);
+        }
+        else
+        {
+            int outputPlane = Geometry<S>.OutputPlane;
+            int chunkPixels = Math.Min(outputPlane, Math.Max(Gemm.ColumnAlignment, ColumnBudget / Geometry<S>.ColumnRows));
+            var job = new BackwardWeightJob<S>
+            {
+                X = x,
+                Dy = dy,
+                ChunkPixels = chunkPixels,
+                Scratch = context.Scratch,
+            };
+            context.For(n, ref job);
+        }
 
         // Partials sit at the start of each busy thread's scratch; add them in thread order.
         var reduce = new ReducePartialsJob { Scratch = context.Scratch, Images = n, Destination = dw, Length = weightSize };
@@ -410,6 +419,9 @@ public static unsafe partial class Conv2d
 
         /// <summary>Ungrouped: the direct forward (grouped layers keep im2col + GEMM per group).</summary>
         public static bool UsesDirectForward => S.Groups == 1;
+
+        /// <summary>Ungrouped with kernels up to 6 wide (a block of the direct kernel holds every column tap of a channel).</summary>
+        public static bool UsesDirectBackwardWeight => S.Groups == 1 && S.Kernel <= 6;
 
         /// <summary>Ungrouped, stride 1, and padded no more than the kernel reaches: the data gradient is a direct forward.</summary>
         public static bool UsesDirectBackwardData => S.Groups == 1 && S.Stride == 1 && S.Pad <= (S.Kernel - 1) * S.Dilation;

@@ -204,7 +204,7 @@ public static unsafe partial class Conv2d
                     }
                     else
                     {
-                        Stage(source, staged);
+                        StageRows<S>(source, staged, ChannelStride, RowStride, PhaseWidth);
                     }
 
                     stagedImage = image;
@@ -262,30 +262,6 @@ public static unsafe partial class Conv2d
                         int channel = (block * Block) + j;
                         nint index = flipped ? (((nint)(tap / area) * S.OutChannels) + channel) * area + (area - 1 - (tap % area)) : ((nint)channel * Taps) + tap;
                         *packed = channel < S.OutChannels ? w[index] : 0f;
-                    }
-                }
-            }
-        }
-
-        /// <summary>Copies an image into the interior of the row staging, padded column c to phase c % stride, index c / stride.</summary>
-        private static void Stage(float* image, float* staged)
-        {
-            for (int c = 0; c < S.InChannels; c++)
-            {
-                for (int ih = 0; ih < S.InHeight; ih++)
-                {
-                    float* source = image + ((nint)c * Geometry<S>.InputPlane) + ((nint)ih * S.InWidth);
-                    float* row = staged + ((nint)c * ChannelStride) + ((nint)(ih + S.Pad) * RowStride);
-                    if (S.Stride == 1)
-                    {
-                        new ReadOnlySpan<float>(source, S.InWidth).CopyTo(new Span<float>(row + S.Pad, S.InWidth));
-                        continue;
-                    }
-
-                    for (int iw = 0; iw < S.InWidth; iw++)
-                    {
-                        int column = iw + S.Pad;
-                        row[((column % S.Stride) * PhaseWidth) + (column / S.Stride)] = source[iw];
                     }
                 }
             }
