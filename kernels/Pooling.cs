@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.Intrinsics;
 
 namespace NetCompiler.Kernels;
 
@@ -30,7 +31,7 @@ public static unsafe class MaxPool2d
         fixed (float* px = x, py = y)
         fixed (byte* ps = switches)
         {
-            var job = new ForwardJob<S> { X = px, Y = py, Switches = ps };
+            var job = new ForwardJob<S> { X = px, Y = py, Switches = ps, InputEnd = px + x.Length };
             context.For(n * S.Channels, ref job);
         }
     }
@@ -77,41 +78,113 @@ public static unsafe class MaxPool2d
         public float* Y;
         public byte* Switches;
 
+        /// <summary>Where x ends: the vector path never reads past it.</summary>
+        public float* InputEnd;
+
         public readonly void Execute(int begin, int end, int thread)
         {
-            int width = S.InWidth, outputPlane = PoolGeometry<S>.OutputPlane;
-            for (int plane = begin; plane < end; plane++)
+            if (PoolGeometry<S>.IsPairwise && Vector512.IsHardwareAccelerated)
             {
-                float* input = X + ((nint)plane * PoolGeometry<S>.InputPlane);
-                float* output = Y + ((nint)plane * outputPlane);
-                byte* switches = Switches + ((nint)plane * outputPlane);
-                for (int oh = 0; oh < S.OutHeight; oh++)
+                Pairwise<Simd512, Vector512<float>>(begin, end);
+            }
+            else if (PoolGeometry<S>.IsPairwise && Vector256.IsHardwareAccelerated)
+            {
+                Pairwise<Simd256, Vector256<float>>(begin, end);
+            }
+            else
+            {
+                for (int plane = begin; plane < end; plane++)
                 {
-                    (int rowBegin, int rowEnd) = PoolGeometry<S>.Window(oh, S.InHeight);
-                    int rowStart = (oh * S.Stride) - S.Pad;
-                    for (int ow = 0; ow < S.OutWidth; ow++)
+                    for (int oh = 0; oh < S.OutHeight; oh++)
                     {
-                        (int columnBegin, int columnEnd) = PoolGeometry<S>.Window(ow, width);
-                        int columnStart = (ow * S.Stride) - S.Pad;
-                        float best = float.NegativeInfinity;
-                        int place = ((rowBegin - rowStart) * S.Kernel) + (columnBegin - columnStart);
-                        for (int ih = rowBegin; ih < rowEnd; ih++)
-                        {
-                            for (int iw = columnBegin; iw < columnEnd; iw++)
-                            {
-                                float value = input[(ih * width) + iw];
-                                if (value > best || float.IsNaN(value))
-                                {
-                                    best = value;
-                                    place = ((ih - rowStart) * S.Kernel) + (iw - columnStart);
-                                }
-                            }
-                        }
-
-                        output[(oh * S.OutWidth) + ow] = best;
-                        switches[(oh * S.OutWidth) + ow] = (byte)place;
+                        Outputs(plane, oh, 0);
                     }
                 }
+            }
+        }
+
+        /// <summary>
+        /// 2 x 2 windows of stride 2, all inside the input: a vector of outputs from two vectors of each of its two input
+        /// rows, split into the windows' even and odd columns and compared in the windows' order. Outputs whose vectors
+        /// would read past x's end are left to <see cref="Outputs"/>.
+        /// </summary>
+        private readonly void Pairwise<TSimd, TVector>(int begin, int end)
+            where TSimd : unmanaged, ISimd<TVector>
+            where TVector : unmanaged
+        {
+            int lanes = TSimd.Count, outputPlane = PoolGeometry<S>.OutputPlane;
+            float* spill = stackalloc float[2 * TSimd.Count];
+            TVector one = TSimd.Broadcast(1), two = TSimd.Broadcast(2), three = TSimd.Broadcast(3);
+            for (int plane = begin; plane < end; plane++)
+            {
+                for (int oh = 0; oh < S.OutHeight; oh++)
+                {
+                    float* top = X + ((nint)plane * PoolGeometry<S>.InputPlane) + ((nint)2 * oh * S.InWidth);
+                    float* bottom = top + S.InWidth;
+                    nint row = ((nint)plane * outputPlane) + ((nint)oh * S.OutWidth);
+                    int ow = 0;
+                    for (; ow < S.OutWidth && bottom + (2 * (ow + lanes)) <= InputEnd; ow += lanes)
+                    {
+                        (TVector a, TVector b) = TSimd.Deinterleave(TSimd.Load(top + (2 * ow)), TSimd.Load(top + (2 * ow) + lanes));
+                        (TVector c, TVector d) = TSimd.Deinterleave(TSimd.Load(bottom + (2 * ow)), TSimd.Load(bottom + (2 * ow) + lanes));
+                        TVector best = a, place = TSimd.Zero;
+                        place = TSimd.GreaterOrNaNSelect(b, best, one, place);
+                        best = TSimd.GreaterOrNaNSelect(b, best, b, best);
+                        place = TSimd.GreaterOrNaNSelect(c, best, two, place);
+                        best = TSimd.GreaterOrNaNSelect(c, best, c, best);
+                        place = TSimd.GreaterOrNaNSelect(d, best, three, place);
+                        best = TSimd.GreaterOrNaNSelect(d, best, d, best);
+                        int count = Math.Min(lanes, S.OutWidth - ow);
+                        TSimd.Store(spill, place);
+                        if (count == lanes)
+                        {
+                            TSimd.Store(Y + row + ow, best);
+                        }
+                        else
+                        {
+                            TSimd.Store(spill + lanes, best);
+                            new ReadOnlySpan<float>(spill + lanes, count).CopyTo(new Span<float>(Y + row + ow, count));
+                        }
+
+                        for (int i = 0; i < count; i++)
+                        {
+                            Switches[row + ow + i] = (byte)spill[i];
+                        }
+                    }
+
+                    Outputs(plane, oh, ow);
+                }
+            }
+        }
+
+        /// <summary>Outputs (oh, <paramref name="firstColumn"/> ..) of a plane, one window at a time.</summary>
+        private readonly void Outputs(int plane, int oh, int firstColumn)
+        {
+            float* input = X + ((nint)plane * PoolGeometry<S>.InputPlane);
+            nint row = ((nint)plane * PoolGeometry<S>.OutputPlane) + ((nint)oh * S.OutWidth);
+            (int rowBegin, int rowEnd) = PoolGeometry<S>.Window(oh, S.InHeight);
+            int rowStart = (oh * S.Stride) - S.Pad;
+            for (int ow = firstColumn; ow < S.OutWidth; ow++)
+            {
+                (int columnBegin, int columnEnd) = PoolGeometry<S>.Window(ow, S.InWidth);
+                int columnStart = (ow * S.Stride) - S.Pad;
+                float best = float.NegativeInfinity;
+                int place = ((rowBegin - rowStart) * S.Kernel) + (columnBegin - columnStart);
+                for (int ih = rowBegin; ih < rowEnd; ih++)
+                {
+                    for (int iw = columnBegin; iw < columnEnd; iw++)
+                    {
+                        float value = input[(ih * S.InWidth) + iw];
+                        if (value > best || float.IsNaN(value))
+                        {
+                            best = value;
+                            place = ((ih - rowStart) * S.Kernel) + (iw - columnStart);
+                        }
+                    }
+                }
+
+                Y[row + ow] = best;
+                Switches[row + ow] = (byte)place;
             }
         }
     }
@@ -327,6 +400,9 @@ internal static class PoolGeometry<S>
     public static int OutputPlane => S.OutHeight * S.OutWidth;
     public static int InputSize => S.Channels * InputPlane;
     public static int OutputSize => S.Channels * OutputPlane;
+
+    /// <summary>2 x 2 windows of stride 2 that all lie inside the input (no padding, floor mode or even sizes).</summary>
+    public static bool IsPairwise => S.Kernel == 2 && S.Stride == 2 && S.Pad == 0 && 2 * S.OutHeight <= S.InHeight && 2 * S.OutWidth <= S.InWidth;
 
     /// <summary>The input range [begin, end) covered by output position <paramref name="output"/> along an axis of <paramref name="extent"/>, clipped to the input.</summary>
     public static (int Begin, int End) Window(int output, int extent)

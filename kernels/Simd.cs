@@ -42,6 +42,15 @@ internal unsafe interface ISimd<TVector> where TVector : unmanaged
     /// <summary>addend - left * right.</summary>
     static abstract TVector NegatedMultiplyAdd(TVector left, TVector right, TVector addend);
 
+    /// <summary>
+    /// <paramref name="taken"/> where <paramref name="candidate"/> is above <paramref name="best"/> or is NaN, else
+    /// <paramref name="otherwise"/>: max pooling's rule (the first maximum wins a tie, a NaN propagates).
+    /// </summary>
+    static abstract TVector GreaterOrNaNSelect(TVector candidate, TVector best, TVector taken, TVector otherwise);
+
+    /// <summary>The even and the odd lanes of <paramref name="first"/> followed by <paramref name="second"/>.</summary>
+    static abstract (TVector Even, TVector Odd) Deinterleave(TVector first, TVector second);
+
     /// <summary>Transposes the Count x Count tile of rows Count floats apart at <paramref name="source"/> into <paramref name="destination"/> (same layout).</summary>
     static abstract void Transpose(float* source, float* destination);
 }
@@ -84,6 +93,13 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> NegatedMultiplyAdd(Vector512<float> left, Vector512<float> right, Vector512<float> addend) =>
         Avx512F.FusedMultiplyAddNegated(left, right, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> GreaterOrNaNSelect(Vector512<float> candidate, Vector512<float> best, Vector512<float> taken, Vector512<float> otherwise) =>
+        Vector512.ConditionalSelect(Vector512.GreaterThan(candidate, best) | ~Vector512.Equals(candidate, candidate), taken, otherwise);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector512<float> Even, Vector512<float> Odd) Deinterleave(Vector512<float> first, Vector512<float> second) =>
+        (Avx512F.PermuteVar16x32x2(first, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), second),
+            Avx512F.PermuteVar16x32x2(first, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), second));
 
     /// <summary>
     /// 16 x 16 in four rounds of 16 shuffles: interleave pairs of rows (unpack ps), pairs of pairs (unpack pd), then
@@ -163,6 +179,15 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> NegatedMultiplyAdd(Vector256<float> left, Vector256<float> right, Vector256<float> addend) =>
         Fma.MultiplyAddNegated(left, right, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> GreaterOrNaNSelect(Vector256<float> candidate, Vector256<float> best, Vector256<float> taken, Vector256<float> otherwise) =>
+        Vector256.ConditionalSelect(Vector256.GreaterThan(candidate, best) | ~Vector256.Equals(candidate, candidate), taken, otherwise);
+
+    /// <summary>Pairs within each 128-bit lane (shuffle ps), then the lanes' halves in order (permute pd).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(Vector256<float> first, Vector256<float> second) =>
+        (Avx2.Permute4x64(Avx.Shuffle(first, second, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle(),
+            Avx2.Permute4x64(Avx.Shuffle(first, second, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle());
 
     /// <summary>8 x 8: unpack ps, unpack pd, then exchange 128-bit halves.</summary>
     public static void Transpose(float* source, float* destination)
@@ -230,6 +255,12 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> NegatedMultiplyAdd(Vector128<float> left, Vector128<float> right, Vector128<float> addend) =>
         Fma.MultiplyAddNegated(left, right, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> GreaterOrNaNSelect(Vector128<float> candidate, Vector128<float> best, Vector128<float> taken, Vector128<float> otherwise) =>
+        Vector128.ConditionalSelect(Vector128.GreaterThan(candidate, best) | ~Vector128.Equals(candidate, candidate), taken, otherwise);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<float> Even, Vector128<float> Odd) Deinterleave(Vector128<float> first, Vector128<float> second) =>
+        (Sse.Shuffle(first, second, 0b10_00_10_00), Sse.Shuffle(first, second, 0b11_01_11_01));
 
     /// <summary>4 x 4: unpack ps, then unpack pd.</summary>
     public static void Transpose(float* source, float* destination)
@@ -281,6 +312,10 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     public static float MultiplySubtract(float left, float right, float subtrahend) => (left * right) - subtrahend;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float NegatedMultiplyAdd(float left, float right, float addend) => addend - (left * right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float GreaterOrNaNSelect(float candidate, float best, float taken, float otherwise) => candidate > best || float.IsNaN(candidate) ? taken : otherwise;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (float Even, float Odd) Deinterleave(float first, float second) => (first, second);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Transpose(float* source, float* destination) => *destination = *source;
 }

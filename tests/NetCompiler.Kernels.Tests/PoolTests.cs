@@ -54,6 +54,47 @@ public class PoolTests
         Assert.Equal([1, 2, 8, 10], switches.Select((s, output) => MaxPool2d.InputIndex<TiePool>(output, s)));
     }
 
+    /// <summary>
+    /// The vector path of 2 x 2 windows (full and partial vectors of outputs, and the window-by-window tail near x's end)
+    /// keeps the scalar rule exactly: on values with many ties and some NaNs, the first maximum's switch, and the last NaN's.
+    /// </summary>
+    [Fact]
+    public void PairwiseMaxPoolKeepsTiesAndNaNs()
+    {
+        const int N = 2;
+        var random = new Random(5);
+        int planeIn = WidePool.InHeight * WidePool.InWidth, planeOut = WidePool.OutHeight * WidePool.OutWidth;
+        float[] x = Enumerable.Range(0, N * WidePool.Channels * planeIn).Select(_ => random.Next(8) == 0 ? float.NaN : random.Next(3)).ToArray();
+        var expected = new float[N * WidePool.Channels * planeOut];
+        var expectedSwitches = new byte[expected.Length];
+        for (int o = 0; o < expected.Length; o++)
+        {
+            int plane = o / planeOut, oh = o % planeOut / WidePool.OutWidth, ow = o % WidePool.OutWidth;
+            float best = float.NegativeInfinity;
+            for (int place = 0; place < 4; place++)
+            {
+                float value = x[(plane * planeIn) + (((2 * oh) + (place / 2)) * WidePool.InWidth) + (2 * ow) + (place % 2)];
+                if (value > best || float.IsNaN(value))
+                {
+                    best = value;
+                    expectedSwitches[o] = (byte)place;
+                }
+            }
+
+            expected[o] = best;
+        }
+
+        foreach (int threads in new[] { 1, 2 })
+        {
+            using var context = new KernelContext(threads);
+            var y = new float[expected.Length];
+            var switches = new byte[expected.Length];
+            MaxPool2d.Forward<WidePool>(context, x, y, switches, N);
+            Assert.Equal(expected, y);
+            Assert.Equal(expectedSwitches, switches);
+        }
+    }
+
     [Fact]
     public void GlobalAveragePoolMatchesReferenceAndFiniteDifferences()
     {
@@ -85,6 +126,13 @@ public class PoolTests
     {
         public static int Channels => 1; public static int InHeight => 4; public static int InWidth => 4; public static int Kernel => 2; public static int Stride => 2; public static int Pad => 0;
         public static int OutHeight => 2; public static int OutWidth => 2;
+    }
+
+    /// <summary>Rows of 35 outputs (two full AVX-512 vectors and a partial one; four and a partial at AVX2), an odd input width and height.</summary>
+    private struct WidePool : IPoolShape
+    {
+        public static int Channels => 3; public static int InHeight => 7; public static int InWidth => 71; public static int Kernel => 2; public static int Stride => 2; public static int Pad => 0;
+        public static int OutHeight => 3; public static int OutWidth => 35;
     }
 
     /// <summary>Max pooling alone: average pooling in ceil mode would divide its clipped windows differently (PyTorch's rule), and NetCompiler does not offer it.</summary>
