@@ -182,9 +182,8 @@ public static unsafe partial class Conv2d
         public static void Run<TFunction>(in DirectForwardJob<S> job, int begin, int end, int thread)
             where TFunction : struct, IActivationFunction
         {
-            float* packed = job.Scratch.Get(thread, PackedLength + StagedLength + Lanes);
+            float* packed = job.Scratch.Get(thread, PackedLength + StagedLength);
             float* staged = packed + PackedLength;
-            float* spill = staged + StagedLength;
             Pack(job.W, job.FlippedWeights, packed);
 
             // The row staging's padding (and the flat one's trailing zeros) is written once here; staging an image
@@ -226,7 +225,7 @@ public static unsafe partial class Conv2d
                             int lanes = Math.Min(Lanes, OutputPlane - pixel), secondLanes = Math.Clamp(OutputPlane - pixel - Lanes, 0, Lanes);
                             nint output = channelOutput + pixel;
                             float* residual = job.Residual == null ? null : job.Residual + output;
-                            Tile<TFunction>(staged + pixel, weights, bias, job.Y + output, residual, channels, lanes, secondLanes, alpha, spill);
+                            Tile<TFunction>(staged + pixel, weights, bias, job.Y + output, residual, channels, lanes, secondLanes, alpha);
                             continue;
                         }
 
@@ -238,7 +237,7 @@ public static unsafe partial class Conv2d
                             int secondLanes = TwoRows ? (oh + 1 < S.OutHeight ? S.OutWidth : 0) : Math.Clamp(S.OutWidth - ow - Lanes, 0, Lanes);
                             nint output = channelOutput + ((nint)oh * S.OutWidth) + ow;
                             float* residual = job.Residual == null ? null : job.Residual + output;
-                            Tile<TFunction>(input + ow, weights, bias, job.Y + output, residual, channels, lanes, secondLanes, alpha, spill);
+                            Tile<TFunction>(input + ow, weights, bias, job.Y + output, residual, channels, lanes, secondLanes, alpha);
                         }
                     }
                 }
@@ -331,7 +330,7 @@ public static unsafe partial class Conv2d
         /// Block channels x two vectors of output: sums every tap in registers, then adds bias and residual, activates and
         /// stores the valid channels and lanes. <paramref name="input"/> is the staged pixel under tap (0, 0) of the first lane.
         /// </summary>
-        private static void Tile<TFunction>(float* input, float* weights, float* bias, float* output, float* residual, int channels, int lanes, int secondLanes, float alpha, float* spill)
+        private static void Tile<TFunction>(float* input, float* weights, float* bias, float* output, float* residual, int channels, int lanes, int secondLanes, float alpha)
             where TFunction : struct, IActivationFunction
         {
             TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
@@ -401,7 +400,7 @@ public static unsafe partial class Conv2d
                 }
             }
 
-            var epilogue = new TileEpilogue { Bias = bias, Output = output, Residual = residual, Lanes = lanes, SecondLanes = secondLanes, Alpha = alpha, Spill = spill };
+            var epilogue = new TileEpilogue { Bias = bias, Output = output, Residual = residual, Lanes = lanes, SecondLanes = secondLanes, Alpha = alpha };
             epilogue.Store<TFunction>(0, c00, c01);
             if (Block > 1 && channels > 1)
             {
@@ -455,9 +454,6 @@ public static unsafe partial class Conv2d
             public int SecondLanes;
             public float Alpha;
 
-            /// <summary>One vector of scratch for partial vectors.</summary>
-            public float* Spill;
-
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public readonly void Store<TFunction>(int channel, TVector first, TVector second)
                 where TFunction : struct, IActivationFunction
@@ -468,48 +464,33 @@ public static unsafe partial class Conv2d
                 StoreVector<TFunction>(second, bias, offset + OutputDelta, SecondLanes);
             }
 
-            /// <summary>Full vectors in registers; a partial one through the spill, lane by lane, with the same additions and function.</summary>
+            /// <summary>The additions and the in-register function on every lane; a partial vector is stored (and its residual read) under a mask.</summary>
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             private readonly void StoreVector<TFunction>(TVector sum, float bias, nint offset, int lanes)
                 where TFunction : struct, IActivationFunction
             {
-                float* output = Output + offset;
-                if (lanes == TSimd.Count)
+                if (Bias != null)
                 {
-                    if (Bias != null)
-                    {
-                        sum = TSimd.Add(sum, TSimd.Broadcast(bias));
-                    }
-
-                    if (Residual != null)
-                    {
-                        sum = TSimd.Add(sum, TSimd.Load(Residual + offset));
-                    }
-
-                    if (typeof(TFunction) != typeof(Identity) && TFunction.InRegisters)
-                    {
-                        sum = TFunction.Forward<TSimd, TVector>(sum, Alpha);
-                    }
-
-                    TSimd.Store(output, sum);
-                    return;
+                    sum = TSimd.Add(sum, TSimd.Broadcast(bias));
                 }
 
-                TSimd.Store(Spill, sum);
-                for (int i = 0; i < lanes; i++)
+                if (Residual != null)
                 {
-                    float value = Spill[i];
-                    if (Bias != null)
-                    {
-                        value += bias;
-                    }
+                    sum = TSimd.Add(sum, lanes == TSimd.Count ? TSimd.Load(Residual + offset) : TSimd.LoadPartial(Residual + offset, lanes));
+                }
 
-                    if (Residual != null)
-                    {
-                        value += Residual[offset + i];
-                    }
+                if (typeof(TFunction) != typeof(Identity) && TFunction.InRegisters)
+                {
+                    sum = TFunction.Forward<TSimd, TVector>(sum, Alpha);
+                }
 
-                    output[i] = typeof(TFunction) != typeof(Identity) && TFunction.InRegisters ? TFunction.Forward<SimdScalar, float>(value, Alpha) : value;
+                if (lanes == TSimd.Count)
+                {
+                    TSimd.Store(Output + offset, sum);
+                }
+                else
+                {
+                    TSimd.StorePartial(Output + offset, sum, lanes);
                 }
             }
 

@@ -42,6 +42,12 @@ internal unsafe interface ISimd<TVector> where TVector : unmanaged
     /// <summary>addend - left * right.</summary>
     static abstract TVector NegatedMultiplyAdd(TVector left, TVector right, TVector addend);
 
+    /// <summary>The first <paramref name="count"/> lanes (0 to Count) at <paramref name="source"/>, zero in the rest; reads nothing past them.</summary>
+    static abstract TVector LoadPartial(float* source, int count);
+
+    /// <summary>Stores the first <paramref name="count"/> lanes (0 to Count) of <paramref name="value"/>; writes nothing past them.</summary>
+    static abstract void StorePartial(float* destination, TVector value, int count);
+
     /// <summary>
     /// <paramref name="taken"/> where <paramref name="candidate"/> is above <paramref name="best"/> or is NaN, else
     /// <paramref name="otherwise"/>: max pooling's rule (the first maximum wins a tie, a NaN propagates).
@@ -93,6 +99,13 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> NegatedMultiplyAdd(Vector512<float> left, Vector512<float> right, Vector512<float> addend) =>
         Avx512F.FusedMultiplyAddNegated(left, right, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> LoadPartial(float* source, int count) => Avx512F.MaskLoad(source, FirstLanes(count), Vector512<float>.Zero);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StorePartial(float* destination, Vector512<float> value, int count) => Avx512F.MaskStore(destination, FirstLanes(count), value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector512<float> FirstLanes(int count) =>
+        Vector512.LessThan(Vector512.Create(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), Vector512.Create(count)).AsSingle();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> GreaterOrNaNSelect(Vector512<float> candidate, Vector512<float> best, Vector512<float> taken, Vector512<float> otherwise) =>
         Vector512.ConditionalSelect(Vector512.GreaterThan(candidate, best) | ~Vector512.Equals(candidate, candidate), taken, otherwise);
@@ -180,6 +193,12 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     public static Vector256<float> NegatedMultiplyAdd(Vector256<float> left, Vector256<float> right, Vector256<float> addend) =>
         Fma.MultiplyAddNegated(left, right, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> LoadPartial(float* source, int count) => Avx.MaskLoad(source, FirstLanes(count));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StorePartial(float* destination, Vector256<float> value, int count) => Avx.MaskStore(destination, FirstLanes(count), value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> FirstLanes(int count) => Vector256.LessThan(Vector256.Create(0, 1, 2, 3, 4, 5, 6, 7), Vector256.Create(count)).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> GreaterOrNaNSelect(Vector256<float> candidate, Vector256<float> best, Vector256<float> taken, Vector256<float> otherwise) =>
         Vector256.ConditionalSelect(Vector256.GreaterThan(candidate, best) | ~Vector256.Equals(candidate, candidate), taken, otherwise);
 
@@ -255,6 +274,38 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> NegatedMultiplyAdd(Vector128<float> left, Vector128<float> right, Vector128<float> addend) =>
         Fma.MultiplyAddNegated(left, right, addend);
+    /// <summary>AVX's masked load where there is one (SSE has none): lane by lane otherwise.</summary>
+    public static Vector128<float> LoadPartial(float* source, int count)
+    {
+        if (Avx.IsSupported)
+        {
+            return Avx.MaskLoad(source, FirstLanes(count));
+        }
+
+        Vector128<float> value = Vector128<float>.Zero;
+        for (int i = 0; i < count; i++)
+        {
+            value = value.WithElement(i, source[i]);
+        }
+
+        return value;
+    }
+
+    public static void StorePartial(float* destination, Vector128<float> value, int count)
+    {
+        if (Avx.IsSupported)
+        {
+            Avx.MaskStore(destination, FirstLanes(count), value);
+            return;
+        }
+
+        for (int i = 0; i < count; i++)
+        {
+            destination[i] = value.GetElement(i);
+        }
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector128<float> FirstLanes(int count) => Vector128.LessThan(Vector128.Create(0, 1, 2, 3), Vector128.Create(count)).AsSingle();
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> GreaterOrNaNSelect(Vector128<float> candidate, Vector128<float> best, Vector128<float> taken, Vector128<float> otherwise) =>
         Vector128.ConditionalSelect(Vector128.GreaterThan(candidate, best) | ~Vector128.Equals(candidate, candidate), taken, otherwise);
@@ -312,6 +363,16 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     public static float MultiplySubtract(float left, float right, float subtrahend) => (left * right) - subtrahend;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float NegatedMultiplyAdd(float left, float right, float addend) => addend - (left * right);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float LoadPartial(float* source, int count) => count > 0 ? *source : 0f;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void StorePartial(float* destination, float value, int count)
+    {
+        if (count > 0)
+        {
+            *destination = value;
+        }
+    }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float GreaterOrNaNSelect(float candidate, float best, float taken, float otherwise) => candidate > best || float.IsNaN(candidate) ? taken : otherwise;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
