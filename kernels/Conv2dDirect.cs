@@ -160,19 +160,20 @@ public static unsafe partial class Conv2d
 
         private static readonly int StagedRows = Math.Max(S.InHeight + (2 * S.Pad), (((RowSteps * RowsPerStep) - 1) * S.Stride) + Reach + 1);
 
-        // The flat staging: [column tap kw][row phase q][channel][row i][output column ow] = padded input at row
+        // The flat staging: [channel][row phase q][column tap kw][row i][output column ow] = padded input at row
         // i * stride + q and column ow * stride + kw * dilation, so tap (kh, kw) of output pixel p = oh * OW + ow is at
-        // p + (kh * dilation / stride) * OW in block (kw, kh * dilation % stride, channel): contiguous in p.
+        // p + (kh * dilation / stride) * OW in block (channel, kh * dilation % stride, kw): contiguous in p, and a
+        // channel's taps are near each other, so a tile reads the staging front to back.
         private static readonly int FlatRows = S.OutHeight + (Reach / S.Stride);
 
-        private static readonly int FlatPhaseStride = S.InChannels * FlatRows * S.OutWidth;
+        private static readonly int FlatColumnStride = FlatRows * S.OutWidth;
 
-        private static readonly int FlatColumnStride = S.Stride * FlatPhaseStride;
+        private static readonly int FlatPhaseStride = S.Kernel * FlatColumnStride;
 
-        private static readonly int ChannelStride = Flat ? FlatRows * S.OutWidth : StagedRows * RowStride;
+        private static readonly int ChannelStride = Flat ? S.Stride * FlatPhaseStride : StagedRows * RowStride;
 
         /// <summary>The flat staging ends with a tile's width of zeros that the last tile's idle lanes read.</summary>
-        private static readonly int StagedLength = Flat ? (S.Kernel * FlatColumnStride) + TileWidth : S.InChannels * ChannelStride;
+        private static readonly int StagedLength = (S.InChannels * ChannelStride) + (Flat ? TileWidth : 0);
 
         /// <summary>Where the tile's second vector starts, in the staged image and in the output, relative to its first.</summary>
         private static readonly int InputDelta = Flat ? Lanes : TwoRows ? S.Stride * RowStride : Lanes;
@@ -269,17 +270,17 @@ public static unsafe partial class Conv2d
         /// <summary>Writes every element of the flat staging but its trailing zeros: the image's values, zero in the padding.</summary>
         private static void StageFlat(float* image, float* staged)
         {
-            for (int kw = 0; kw < S.Kernel; kw++)
+            for (int c = 0; c < S.InChannels; c++)
             {
-                int columnOffset = (kw * S.Dilation) - S.Pad;
-
-                // Output columns whose input column ow * stride + columnOffset lies inside the image.
-                int first = Math.Clamp(CeilDiv(-columnOffset, S.Stride), 0, S.OutWidth);
-                int last = Math.Clamp(CeilDiv(S.InWidth - columnOffset, S.Stride), first, S.OutWidth);
                 for (int q = 0; q < S.Stride; q++)
                 {
-                    for (int c = 0; c < S.InChannels; c++)
+                    for (int kw = 0; kw < S.Kernel; kw++)
                     {
+                        int columnOffset = (kw * S.Dilation) - S.Pad;
+
+                        // Output columns whose input column ow * stride + columnOffset lies inside the image.
+                        int first = Math.Clamp(CeilDiv(-columnOffset, S.Stride), 0, S.OutWidth);
+                        int last = Math.Clamp(CeilDiv(S.InWidth - columnOffset, S.Stride), first, S.OutWidth);
                         for (int i = 0; i < FlatRows; i++, staged += S.OutWidth)
                         {
                             int ih = (i * S.Stride) + q - S.Pad;
