@@ -20,6 +20,13 @@ internal static class Timing
     public static double FastestSeconds(Action call, int warmup, double minSeconds, int repeats = 7) =>
         SortedSeconds(call, warmup, minSeconds, repeats)[0];
 
+    /// <summary>The fastest and the median repeat's seconds per call, from one set of repeats.</summary>
+    public static (double Fastest, double Median) FastestAndMedianSeconds(Action call, int warmup, double minSeconds, int repeats = 7)
+    {
+        double[] sorted = SortedSeconds(call, warmup, minSeconds, repeats);
+        return (sorted[0], sorted[repeats / 2]);
+    }
+
     /// <summary>Seconds per call of each repeat, in ascending order.</summary>
     private static double[] SortedSeconds(Action call, int warmup, double minSeconds, int repeats)
     {
