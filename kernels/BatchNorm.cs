@@ -112,11 +112,13 @@ public static unsafe class BatchNorm
     /// <summary>
     /// Training-mode gradients (overwritten): dbeta = sum dy, dgamma = sum dy * xhat,
     /// dx = gamma * invStd / m * (m * dy - dbeta - xhat * dgamma) with m = n * planeSize.
-    /// When the forward pass fused an activation, apply its backward to dy first (<see cref="Activation.Backward"/>).
+    /// When the forward pass fused an activation, pass it and its output (the forward's y): its backward is applied to
+    /// dy in place first (<see cref="Activation.Backward"/>), channel by channel inside this call, so it costs no pass of
+    /// its own over the tensor.
     /// </summary>
     public static void Backward(
         KernelContext context,
-        ReadOnlySpan<float> dy,
+        Span<float> dy,
         ReadOnlySpan<float> x,
         ReadOnlySpan<float> gamma,
         ReadOnlySpan<float> savedMean,
@@ -126,7 +128,9 @@ public static unsafe class BatchNorm
         Span<float> dbeta,
         int n,
         int channels,
-        int planeSize)
+        int planeSize,
+        Activation activation = default,
+        ReadOnlySpan<float> activationOutput = default)
     {
         ArgumentNullException.ThrowIfNull(context);
         Guard.Batch(n);
@@ -136,15 +140,22 @@ public static unsafe class BatchNorm
         Guard.Length(dy.Length, size, nameof(dy));
         Guard.Length(x.Length, size, nameof(x));
         Guard.Length(dx.Length, size, nameof(dx));
+        if (activation.Kind != ActivationKind.None)
+        {
+            Guard.Length(activationOutput.Length, size, nameof(activationOutput));
+        }
+
         Guard.Length(gamma.Length, channels, nameof(gamma));
         Guard.Length(savedMean.Length, channels, nameof(savedMean));
         Guard.Length(savedInvStd.Length, channels, nameof(savedInvStd));
         Guard.Length(dgamma.Length, channels, nameof(dgamma));
         Guard.Length(dbeta.Length, channels, nameof(dbeta));
-        fixed (float* pdy = dy, px = x, pg = gamma, psm = savedMean, psi = savedInvStd, pdx = dx, pdg = dgamma, pdb = dbeta)
+        fixed (float* pdy = dy, px = x, pg = gamma, psm = savedMean, psi = savedInvStd, pdx = dx, pdg = dgamma, pdb = dbeta, pay = activationOutput)
         {
             var job = new BackwardJob
             {
+                Activation = activation,
+                ActivationOutput = pay,
                 Dy = pdy,
                 X = px,
                 Gamma = pg,
@@ -335,6 +346,8 @@ public static unsafe class BatchNorm
 
     private struct BackwardJob : IParallelJob
     {
+        public Activation Activation;
+        public float* ActivationOutput;
         public float* Dy;
         public float* X;
         public float* Gamma;
@@ -354,12 +367,19 @@ public static unsafe class BatchNorm
             {
                 double mean = SavedMean[c], invStd = SavedInvStd[c];
 
-                // sum dy * xhat = invStd * (sum dy * x - mean * sum dy).
+                // sum dy * xhat = invStd * (sum dy * x - mean * sum dy), both sums in one pass over the channel, each
+                // plane's dy first through the fused activation's backward.
                 double sumDy = 0, sumDyX = 0;
                 for (int image = 0; image < N; image++)
                 {
-                    sumDy += VectorMath.Sum(Plane(Dy, image, c));
-                    sumDyX += VectorMath.Dot(Plane(Dy, image, c), Plane(X, image, c));
+                    if (Activation.Kind != ActivationKind.None)
+                    {
+                        Activation.Backward(Plane(ActivationOutput, image, c), Plane(Dy, image, c));
+                    }
+
+                    (double plane, double planeX) = VectorMath.SumAndDot(Plane(Dy, image, c), Plane(X, image, c));
+                    sumDy += plane;
+                    sumDyX += planeX;
                 }
 
                 double dbeta = sumDy;

@@ -48,7 +48,8 @@ internal abstract class CallPrinter(KernelProgram program, ProgramNames names)
         BatchNormInference c => Invoke("BatchNorm", "ForwardInference", null, true, $"{O(c.X)}, {O(c.Y)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, "
             + $"{O(c.Norm.RunningVar)}, {Dimensions(c.Norm)}, {ProgramNames.Activation(c.Activation)}{Residual(c.Residual)}") + ";",
         BatchNormBackward c => Invoke("BatchNorm", "Backward", null, true, $"{O(c.DY)}, {O(c.X)}, {O(c.Norm.Gamma)}, {O(c.SavedMean)}, {O(c.SavedInvStd)}, {O(c.DX)}, "
-            + $"{O(c.Norm.Gamma with { Gradient = true })}, {O(c.Norm.Beta with { Gradient = true })}, n, {Format.Invariant(c.Norm.Channels)}, {Format.Invariant(c.Norm.Plane)}") + ";",
+            + $"{O(c.Norm.Gamma with { Gradient = true })}, {O(c.Norm.Beta with { Gradient = true })}, n, {Format.Invariant(c.Norm.Channels)}, {Format.Invariant(c.Norm.Plane)}"
+            + (c.Activation.IsNone ? "" : $", {ProgramNames.Activation(c.Activation)}, {O(c.Saved)}")) + ";",
         BatchNormBackwardInference c => Invoke("BatchNorm", "BackwardInference", null, false, $"{O(c.DY)}, {O(c.Norm.Gamma)}, {O(c.Norm.RunningVar)}, {O(c.DX)}, {Dimensions(c.Norm)}") + ";",
         BatchNormFold c => Invoke("BatchNorm", "Fold", null, false, $"{O(c.Weight)}, {O(c.Bias)}, {O(c.Norm.Gamma)}, {O(c.Norm.Beta)}, {O(c.Norm.RunningMean)}, {O(c.Norm.RunningVar)}, "
             + $"eps: {Format.FloatLiteral(c.Norm.Eps)}, {WholeSlot(c.FoldedWeight)}, {WholeSlot(c.FoldedBias)}") + ";",

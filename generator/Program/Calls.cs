@@ -93,6 +93,12 @@ internal abstract record Call
     /// <summary>Constants of the call in the printed program ("Features_0Shape +relu").</summary>
     public virtual string Attributes => "";
 
+    /// <summary>
+    /// An input the call reads wholly before writing the same elements of its outputs (none by default): its storage
+    /// may go to an output, as PlanMemory ends its life just before the call.
+    /// </summary>
+    public virtual Operand ReadBeforeWritten => NoOperand.Instance;
+
     /// <summary>The layer (or time step) the call belongs to, for comments and the printed program.</summary>
     public string Layer { get; init; } = "";
 }
@@ -195,11 +201,26 @@ internal sealed record BatchNormInference(BatchNormParameters Norm, Operand X, B
 
 internal sealed record BatchNormBackward(BatchNormParameters Norm, Operand DY, Operand X, BufferOperand SavedMean, BufferOperand SavedInvStd, Operand DX) : Call
 {
+    /// <summary>
+    /// The forward's fused activation (none by default): its backward runs inside this call, in place on dy from
+    /// <see cref="Saved"/>, the forward's output, instead of as a pass of its own.
+    /// </summary>
+    public Activation Activation { get; init; }
+
+    public Operand Saved { get; init; } = NoOperand.Instance;
+
     public override string Op => "batch_norm.backward";
 
-    public override IEnumerable<Operand> Inputs => [DY, X, Norm.Gamma, SavedMean, SavedInvStd];
+    public override IEnumerable<Operand> Inputs => Activation.IsNone ? [DY, X, Norm.Gamma, SavedMean, SavedInvStd] : [DY, X, Norm.Gamma, SavedMean, SavedInvStd, Saved];
 
-    public override IEnumerable<Operand> Outputs => [DX, Norm.Gamma with { Gradient = true }, Norm.Beta with { Gradient = true }];
+    public override IEnumerable<Operand> Outputs => Activation.IsNone
+        ? [DX, Norm.Gamma with { Gradient = true }, Norm.Beta with { Gradient = true }]
+        : [DX, Norm.Gamma with { Gradient = true }, Norm.Beta with { Gradient = true }, DY];
+
+    public override string Attributes => Activation.Flag.TrimStart();
+
+    /// <summary>Each channel's planes of the saved output are read (for the activation's backward) before that channel's dx is written.</summary>
+    public override Operand ReadBeforeWritten => Saved;
 }
 
 internal sealed record BatchNormBackwardInference(BatchNormParameters Norm, Operand DY, Operand DX) : Call

@@ -157,8 +157,8 @@ public sealed class PlannerTests
              "scale(%features.1.0.output.grad) -> %features.1.0.branch.grad  factor=1",
              "conv_transpose2d.backward_weight(%features.1.0.bn, %features.1.0.branch.grad) -> @features.1.0.conv1.weight.grad, _  Features_1Shape",
              "conv_transpose2d.backward_data(%features.1.0.branch.grad, @features.1.0.conv1.weight) -> %features.1.0.bn.grad  Features_1Shape",
-             "relu.backward(%features.1.0.bn, %features.1.0.bn.grad) -> %features.1.0.bn.grad",
-             "batch_norm.backward(%features.1.0.bn.grad, %features.1.0.conv, @features.1.0.bn.weight, %features.1.0.bn.saved_mean, %features.1.0.bn.saved_inv_std) -> %features.1.0.conv.grad, @features.1.0.bn.weight.grad, @features.1.0.bn.bias.grad",
+             // The ReLU fused into the batch norm runs its backward inside the batch norm's, on dy in place.
+             "batch_norm.backward(%features.1.0.bn.grad, %features.1.0.conv, @features.1.0.bn.weight, %features.1.0.bn.saved_mean, %features.1.0.bn.saved_inv_std, %features.1.0.bn) -> %features.1.0.conv.grad, @features.1.0.bn.weight.grad, @features.1.0.bn.bias.grad, %features.1.0.bn.grad  +relu",
              // K's second use writes scratch, added to its first.
              "conv2d.backward_weight(%features.0.output, %features.1.0.conv.grad) -> %features.1.0.conv1.weight.grad_part, _  Features_1Shape",
              "add_scaled(@features.1.0.conv1.weight.grad, %features.1.0.conv1.weight.grad_part) -> @features.1.0.conv1.weight.grad  scale=1",

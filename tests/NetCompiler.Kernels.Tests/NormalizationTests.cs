@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 
 namespace NetCompiler.Kernels.Tests;
 
@@ -78,6 +79,42 @@ public class NormalizationTests
         Check.Close(expectedDx, dx, ConvCases.GradientTolerance, "dx");
         Check.Close(expectedDgamma, dgamma, ConvCases.GradientTolerance, "dgamma");
         Check.Close(expectedDbeta, dbeta, ConvCases.GradientTolerance, "dbeta");
+    }
+
+    /// <summary>
+    /// The activation fused into the forward runs its backward inside the batch norm's: the gradients of
+    /// r . act(BN(x)) against central differences (smooth activations, so the differences have no kink to cross), and dy
+    /// left holding r * act'(.), as the separate call would leave it.
+    /// </summary>
+    [Theory]
+    [InlineData(nameof(Activation.Tanh))]
+    [InlineData(nameof(Activation.Sigmoid))]
+    public void TrainingGradientsWithAFusedActivationMatchFiniteDifferences(string name)
+    {
+        const int N = 3, Channels = 4, Plane = 5;
+        (Activation activation, Func<double, double> f, Func<float, float> derivativeFromOutput) = name == nameof(Activation.Tanh)
+            ? (Activation.Tanh, (Func<double, double>)Math.Tanh, (Func<float, float>)(y => 1 - (y * y)))
+            : (Activation.Sigmoid, v => 1 / (1 + Math.Exp(-v)), y => y * (1 - y));
+        float[] x = Offset(TestData.Random(N * Channels * Plane, 6), 2f), gamma = TestData.Random(Channels, 7), beta = TestData.Random(Channels, 8);
+        float[] r = TestData.Random(x.Length, 9);
+        double[] xd = TestData.ToDouble(x), gd = TestData.ToDouble(gamma), bd = TestData.ToDouble(beta), rd = TestData.ToDouble(r);
+        double Loss(double[] input, double[] scale, double[] shift) =>
+            Reference.Dot(rd, Array.ConvertAll(Reference.BatchNorm(input, scale, shift, N, Channels, Plane, Eps, out _, out _), v => f(v)));
+        double[] expectedDx = Reference.NumericGradient(xd, t => Loss(t, gd, bd));
+        double[] expectedDgamma = Reference.NumericGradient(gd, t => Loss(xd, t, bd));
+        double[] expectedDbeta = Reference.NumericGradient(bd, t => Loss(xd, gd, t));
+
+        using var context = new KernelContext(2);
+        var y = new float[x.Length];
+        float[] savedMean = new float[Channels], savedInvStd = new float[Channels];
+        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, new float[Channels], N, Channels, Plane, Eps, activation);
+        float[] dy = (float[])r.Clone(), dx = new float[x.Length], dgamma = new float[Channels], dbeta = new float[Channels];
+        BatchNorm.Backward(context, dy, x, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, N, Channels, Plane, activation, y);
+
+        Check.Close(expectedDx, dx, ConvCases.GradientTolerance, "dx");
+        Check.Close(expectedDgamma, dgamma, ConvCases.GradientTolerance, "dgamma");
+        Check.Close(expectedDbeta, dbeta, ConvCases.GradientTolerance, "dbeta");
+        Check.Close(Array.ConvertAll(r, v => (double)v).Select((v, i) => v * derivativeFromOutput(y[i])).ToArray(), dy, 1e-6, "dy");
     }
 
     private static float[] Offset(float[] values, float offset) => Array.ConvertAll(values, v => v + offset);

@@ -83,10 +83,15 @@ internal sealed class DeriveBackward
                 Contribute(linear.X, dx => [new LinearBackwardData(linear.Kind, linear.Shape, dy, linear.Weight, dx)]);
                 break;
             case BatchNormTraining norm when Final(norm.Y) is { } dy:
-                Epilogue(norm.Activation, norm.Y, norm.Residual, dy);
+                // Without a residual nothing else reads dy, so the activation's backward runs inside the batch norm's.
+                Activation inside = norm.Residual is NoOperand && !norm.Activation.BackwardReadsInput ? norm.Activation : Activation.None;
+                Epilogue(inside.IsNone ? norm.Activation : Activation.None, norm.Y, norm.Residual, dy);
                 _tensorsWritten.Add(norm.Norm.Gamma.Key);
                 _tensorsWritten.Add(norm.Norm.Beta.Key);
-                Contribute(norm.X, dx => [new BatchNormBackward(norm.Norm, dy, norm.X, norm.SavedMean, norm.SavedInvStd, dx)], required: true);
+                Contribute(
+                    norm.X,
+                    dx => [new BatchNormBackward(norm.Norm, dy, norm.X, norm.SavedMean, norm.SavedInvStd, dx) { Activation = inside, Saved = inside.IsNone ? NoOperand.Instance : norm.Y }],
+                    required: true);
                 break;
             case BatchNormInference norm when Final(norm.Y) is { } dy:
                 Epilogue(norm.Activation, norm.Y, norm.Residual, dy);

@@ -11,7 +11,9 @@ namespace NetCompiler.Generator.Planning.Passes;
 /// buffer lives from the call that first writes it to the last that reads it, or to the end when it is pinned (what
 /// LayerOutput, LayerGradient and the returned spans show after the call). Two buffers of one element type share a
 /// slot when their lifetimes are disjoint in every execution. A call never reads and writes one slot through two
-/// buffers: lifetimes include both ends. Derived weights live across calls and keep their own slots.
+/// buffers (lifetimes include both ends), except an input it declares read before it writes the same elements
+/// (<see cref="Call.ReadBeforeWritten"/>), whose life ends just before it. Derived weights live across calls and keep
+/// their own slots.
 /// </summary>
 internal static class PlanMemory
 {
@@ -83,7 +85,7 @@ internal static class PlanMemory
                     throw new InvalidOperationException($"'{names[read.Id]}' is read by {execution[index].Op} before any call writes it.");
                 }
 
-                end[read.Id] = index;
+                end[read.Id] = read.Equals(execution[index].ReadBeforeWritten) ? index - 1 : index;
             }
 
             foreach (BufferOperand written in execution[index].Outputs.OfType<BufferOperand>())

@@ -28,6 +28,7 @@ public sealed class DeviceBatchNorm
     private readonly Action<Index1D, NormalizedTensor, ArrayView<float>, ArrayView<float>, float> _forwardInference;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float> _updateRunningStatistics;
     private readonly Action<KernelConfig, BackwardOperands, int, int, int> _backward;
+    private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, Activation> _activationBackward;
     private readonly Action<Index1D, ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float> _backwardInference;
     private readonly Action<Index1D, FoldOperands, float, int> _fold;
 
@@ -38,6 +39,7 @@ public sealed class DeviceBatchNorm
         _forwardInference = device.Load<NormalizedTensor, ArrayView<float>, ArrayView<float>, float>(ForwardInferenceKernel);
         _updateRunningStatistics = device.Load<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, float>(UpdateRunningStatisticsKernel);
         _backward = device.LoadGrouped<BackwardOperands, int, int, int>(BackwardKernel);
+        _activationBackward = device.Load<ArrayView<float>, ArrayView<float>, Activation>(DeviceElementwise.ActivationBackwardKernel);
         _backwardInference = device.Load<ArrayView<float>, ArrayView<float>, ArrayView<float>, ArrayView<float>, int, int, float>(BackwardInferenceKernel);
         _fold = device.Load<FoldOperands, float, int>(FoldKernel);
     }
@@ -117,7 +119,8 @@ public sealed class DeviceBatchNorm
     /// <summary>
     /// Training-mode gradients (overwritten): dbeta = sum dy, dgamma = sum dy * xhat,
     /// dx = gamma * invStd / m * (m * dy - dbeta - xhat * dgamma) with m = n * planeSize. A fused activation's
-    /// backward is applied to dy first (<see cref="DeviceElementwise.ActivationBackward"/>).
+    /// backward is applied to dy in place first, from <paramref name="activationOutput"/> (the forward's y), as the
+    /// CPU's call does (<see cref="DeviceElementwise.ActivationBackward"/>'s kernel).
     /// </summary>
     public void Backward(
         ArrayView<float> dy,
@@ -130,7 +133,9 @@ public sealed class DeviceBatchNorm
         ArrayView<float> dbeta,
         int n,
         int channels,
-        int planeSize)
+        int planeSize,
+        Activation activation = default,
+        ArrayView<float> activationOutput = default)
     {
         CheckExtents(n, channels, planeSize);
         long size = (long)n * channels * planeSize;
@@ -142,6 +147,12 @@ public sealed class DeviceBatchNorm
         DeviceGuard.Length(savedInvStd, channels, nameof(savedInvStd));
         DeviceGuard.Length(dgamma, channels, nameof(dgamma));
         DeviceGuard.Length(dbeta, channels, nameof(dbeta));
+        if (activation.Kind != ActivationKind.None)
+        {
+            DeviceGuard.Length(activationOutput, size, nameof(activationOutput));
+            _activationBackward((int)size, activationOutput, dy, activation);
+        }
+
         var operands = new BackwardOperands
         {
             Dy = dy, X = x, Gamma = gamma, SavedMean = savedMean, SavedInvStd = savedInvStd, Dx = dx, Dgamma = dgamma, Dbeta = dbeta,

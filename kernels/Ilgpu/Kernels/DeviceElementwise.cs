@@ -49,6 +49,7 @@ public sealed class DeviceElementwise
     private static void ActivationForwardKernel(Index1D i, ArrayView<float> x, ArrayView<float> y, Activation activation) =>
         y[i] = DeviceActivation.Forward(activation, x[i]);
 
-    private static void ActivationBackwardKernel(Index1D i, ArrayView<float> saved, ArrayView<float> dy, Activation activation) =>
+    /// <summary>dy[i] *= f'(.) from saved[i]; the batch norm's backward also launches it for its fused activation.</summary>
+    internal static void ActivationBackwardKernel(Index1D i, ArrayView<float> saved, ArrayView<float> dy, Activation activation) =>
         dy[i] = DeviceActivation.Backward(activation, saved[i], dy[i]);
 }

@@ -294,10 +294,10 @@ partial class Activations : global::NetCompiler.CompiledNetwork
         "  dense.backward_data(%classifier.5.output.grad, " +
         "@classifier.5.weight) -> %classifier.4.output.grad  Classifier_5Shape\n" +
         "  // classifier.3\n" +
-        "  tanh.backward(%classifier.4.output, %classifier.4.output.grad) -> %classifier.4.output.grad\n" +
         "  batch_norm.backward(%classifier.4.output.grad, %classifier.2.output, @classifier.3.weight, " +
-        "%classifier.3.saved_mean, %classifier.3.saved_inv_std) -> %classifier.2.output.grad, " +
-        "@classifier.3.weight.grad, @classifier.3.bias.grad\n" +
+        "%classifier.3.saved_mean, %classifier.3.saved_inv_std, " +
+        "%classifier.4.output) -> %classifier.2.output.grad, @classifier.3.weight.grad, " +
+        "@classifier.3.bias.grad, %classifier.4.output.grad  +tanh\n" +
         "  // classifier.2\n" +
         "  dense.backward_weight(%classifier.1.output, " +
         "%classifier.2.output.grad) -> @classifier.2.weight.grad, @classifier.2.bias.grad  Classifier_2Shape\n" +
@@ -978,10 +978,10 @@ partial class Activations : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Dense.BackwardData<Classifier_5Shape>(context, classifier5OutputGrad,
             _classifier5Weight.Value, classifier4OutputGrad, n);
         // classifier.3: BatchNorm1d(16), 16 -> 16
-        global::NetCompiler.Kernels.Activation.Tanh.Backward(classifier4Output, classifier4OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, classifier4OutputGrad, classifier2Output,
             _classifier3Weight.Value, classifier3SavedMean, classifier3SavedInvStd, classifier2OutputGrad,
-            _classifier3Weight.Gradient, _classifier3Bias.Gradient, n, 16, 1);
+            _classifier3Weight.Gradient, _classifier3Bias.Gradient, n, 16, 1,
+            global::NetCompiler.Kernels.Activation.Tanh, classifier4Output);
         // classifier.2: Linear(16, 16), 16 -> 16
         global::NetCompiler.Kernels.Dense.BackwardWeight<Classifier_2Shape>(context, classifier1Output,
             classifier2OutputGrad, _classifier2Weight.Gradient, _classifier2Bias.Gradient, n);

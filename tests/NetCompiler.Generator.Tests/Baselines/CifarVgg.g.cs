@@ -481,20 +481,20 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  max_pool2d.backward(%features.20.output.grad, " +
         "%features.20.switches) -> %features.19.output.grad  Features_20Shape\n" +
         "  // features.18\n" +
-        "  relu.backward(%features.19.output, %features.19.output.grad) -> %features.19.output.grad\n" +
         "  batch_norm.backward(%features.19.output.grad, %features.17.output, @features.18.weight, " +
-        "%features.18.saved_mean, %features.18.saved_inv_std) -> %features.17.output.grad, " +
-        "@features.18.weight.grad, @features.18.bias.grad\n" +
+        "%features.18.saved_mean, %features.18.saved_inv_std, " +
+        "%features.19.output) -> %features.17.output.grad, @features.18.weight.grad, @features.18.bias.grad, " +
+        "%features.19.output.grad  +relu\n" +
         "  // features.17\n" +
         "  conv2d.backward_weight(%features.16.output, %features.17.output.grad) -> @features.17.weight.grad, " +
         "@features.17.bias.grad  Features_17Shape\n" +
         "  conv2d.backward_data(%features.17.output.grad, " +
         "@features.17.weight) -> %features.16.output.grad  Features_17Shape\n" +
         "  // features.15\n" +
-        "  relu.backward(%features.16.output, %features.16.output.grad) -> %features.16.output.grad\n" +
         "  batch_norm.backward(%features.16.output.grad, %features.14.output, @features.15.weight, " +
-        "%features.15.saved_mean, %features.15.saved_inv_std) -> %features.14.output.grad, " +
-        "@features.15.weight.grad, @features.15.bias.grad\n" +
+        "%features.15.saved_mean, %features.15.saved_inv_std, " +
+        "%features.16.output) -> %features.14.output.grad, @features.15.weight.grad, @features.15.bias.grad, " +
+        "%features.16.output.grad  +relu\n" +
         "  // features.14\n" +
         "  conv2d.backward_weight(%features.13.output, %features.14.output.grad) -> @features.14.weight.grad, " +
         "@features.14.bias.grad  Features_14Shape\n" +
@@ -504,20 +504,19 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  max_pool2d.backward(%features.13.output.grad, " +
         "%features.13.switches) -> %features.12.output.grad  Features_13Shape\n" +
         "  // features.11\n" +
-        "  relu.backward(%features.12.output, %features.12.output.grad) -> %features.12.output.grad\n" +
         "  batch_norm.backward(%features.12.output.grad, %features.10.output, @features.11.weight, " +
-        "%features.11.saved_mean, %features.11.saved_inv_std) -> %features.10.output.grad, " +
-        "@features.11.weight.grad, @features.11.bias.grad\n" +
+        "%features.11.saved_mean, %features.11.saved_inv_std, " +
+        "%features.12.output) -> %features.10.output.grad, @features.11.weight.grad, @features.11.bias.grad, " +
+        "%features.12.output.grad  +relu\n" +
         "  // features.10\n" +
         "  conv2d.backward_weight(%features.9.output, %features.10.output.grad) -> @features.10.weight.grad, " +
         "@features.10.bias.grad  Features_10Shape\n" +
         "  conv2d.backward_data(%features.10.output.grad, " +
         "@features.10.weight) -> %features.9.output.grad  Features_10Shape\n" +
         "  // features.8\n" +
-        "  relu.backward(%features.9.output, %features.9.output.grad) -> %features.9.output.grad\n" +
         "  batch_norm.backward(%features.9.output.grad, %features.7.output, @features.8.weight, " +
-        "%features.8.saved_mean, %features.8.saved_inv_std) -> %features.7.output.grad, " +
-        "@features.8.weight.grad, @features.8.bias.grad\n" +
+        "%features.8.saved_mean, %features.8.saved_inv_std, %features.9.output) -> %features.7.output.grad, " +
+        "@features.8.weight.grad, @features.8.bias.grad, %features.9.output.grad  +relu\n" +
         "  // features.7\n" +
         "  conv2d.backward_weight(%features.6.output, %features.7.output.grad) -> @features.7.weight.grad, " +
         "@features.7.bias.grad  Features_7Shape\n" +
@@ -527,20 +526,18 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         "  max_pool2d.backward(%features.6.output.grad, " +
         "%features.6.switches) -> %features.5.output.grad  Features_6Shape\n" +
         "  // features.4\n" +
-        "  relu.backward(%features.5.output, %features.5.output.grad) -> %features.5.output.grad\n" +
         "  batch_norm.backward(%features.5.output.grad, %features.3.output, @features.4.weight, " +
-        "%features.4.saved_mean, %features.4.saved_inv_std) -> %features.3.output.grad, " +
-        "@features.4.weight.grad, @features.4.bias.grad\n" +
+        "%features.4.saved_mean, %features.4.saved_inv_std, %features.5.output) -> %features.3.output.grad, " +
+        "@features.4.weight.grad, @features.4.bias.grad, %features.5.output.grad  +relu\n" +
         "  // features.3\n" +
         "  conv2d.backward_weight(%features.2.output, %features.3.output.grad) -> @features.3.weight.grad, " +
         "@features.3.bias.grad  Features_3Shape\n" +
         "  conv2d.backward_data(%features.3.output.grad, " +
         "@features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.1\n" +
-        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
         "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
-        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
-        "@features.1.weight.grad, @features.1.bias.grad\n" +
+        "%features.1.saved_mean, %features.1.saved_inv_std, %features.2.output) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad, %features.2.output.grad  +relu\n" +
         "  // features.0\n" +
         "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
         "@features.0.bias.grad  Features_0Shape\n" +
@@ -1579,20 +1576,20 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_20Shape>(context, features20OutputGrad,
             features20Switches, features19OutputGrad, n);
         // features.18: BatchNorm2d(32), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features19Output, features19OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features19OutputGrad, features17Output,
             _features18Weight.Value, features18SavedMean, features18SavedInvStd, features17OutputGrad,
-            _features18Weight.Gradient, _features18Bias.Gradient, n, 32, 64);
+            _features18Weight.Gradient, _features18Bias.Gradient, n, 32, 64,
+            global::NetCompiler.Kernels.Activation.Relu, features19Output);
         // features.17: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_17Shape>(context, features16Output,
             features17OutputGrad, _features17Weight.Gradient, _features17Bias.Gradient, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_17Shape>(context, features17OutputGrad,
             _features17Weight.Value, features16OutputGrad, n);
         // features.15: BatchNorm2d(32), 32x8x8 -> 32x8x8
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features16Output, features16OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features16OutputGrad, features14Output,
             _features15Weight.Value, features15SavedMean, features15SavedInvStd, features14OutputGrad,
-            _features15Weight.Gradient, _features15Bias.Gradient, n, 32, 64);
+            _features15Weight.Gradient, _features15Bias.Gradient, n, 32, 64,
+            global::NetCompiler.Kernels.Activation.Relu, features16Output);
         // features.14: Conv2d(32, 32, kernel_size=3, padding=1), 32x8x8 -> 32x8x8
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_14Shape>(context, features13Output,
             features14OutputGrad, _features14Weight.Gradient, _features14Bias.Gradient, n);
@@ -1602,20 +1599,20 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_13Shape>(context, features13OutputGrad,
             features13Switches, features12OutputGrad, n);
         // features.11: BatchNorm2d(32), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features12Output, features12OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features12OutputGrad, features10Output,
             _features11Weight.Value, features11SavedMean, features11SavedInvStd, features10OutputGrad,
-            _features11Weight.Gradient, _features11Bias.Gradient, n, 32, 256);
+            _features11Weight.Gradient, _features11Bias.Gradient, n, 32, 256,
+            global::NetCompiler.Kernels.Activation.Relu, features12Output);
         // features.10: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_10Shape>(context, features9Output,
             features10OutputGrad, _features10Weight.Gradient, _features10Bias.Gradient, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_10Shape>(context, features10OutputGrad,
             _features10Weight.Value, features9OutputGrad, n);
         // features.8: BatchNorm2d(32), 32x16x16 -> 32x16x16
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features9Output, features9OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features9OutputGrad, features7Output,
             _features8Weight.Value, features8SavedMean, features8SavedInvStd, features7OutputGrad,
-            _features8Weight.Gradient, _features8Bias.Gradient, n, 32, 256);
+            _features8Weight.Gradient, _features8Bias.Gradient, n, 32, 256, global::NetCompiler.Kernels.Activation.Relu,
+            features9Output);
         // features.7: Conv2d(32, 32, kernel_size=3, padding=1), 32x16x16 -> 32x16x16
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_7Shape>(context, features6Output,
             features7OutputGrad, _features7Weight.Gradient, _features7Bias.Gradient, n);
@@ -1625,20 +1622,20 @@ partial class CifarVgg : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_6Shape>(context, features6OutputGrad, features6Switches,
             features5OutputGrad, n);
         // features.4: BatchNorm2d(32), 32x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features5Output, features5OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features5OutputGrad, features3Output,
             _features4Weight.Value, features4SavedMean, features4SavedInvStd, features3OutputGrad,
-            _features4Weight.Gradient, _features4Bias.Gradient, n, 32, 1024);
+            _features4Weight.Gradient, _features4Bias.Gradient, n, 32, 1024,
+            global::NetCompiler.Kernels.Activation.Relu, features5Output);
         // features.3: Conv2d(32, 32, kernel_size=3, padding=1), 32x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
             features3OutputGrad, _features3Weight.Gradient, _features3Bias.Gradient, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
             _features3Weight.Value, features2OutputGrad, n);
         // features.1: BatchNorm2d(32), 32x32x32 -> 32x32x32
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
-            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 1024);
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 1024,
+            global::NetCompiler.Kernels.Activation.Relu, features2Output);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x32x32 -> 32x32x32
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
             _features0Weight.Gradient, _features0Bias.Gradient, n);

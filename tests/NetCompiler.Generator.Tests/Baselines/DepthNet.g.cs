@@ -125,10 +125,9 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
         "  conv2d.backward_data(%features.4.output.grad, " +
         "@features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.1\n" +
-        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
         "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
-        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
-        "@features.1.weight.grad, @features.1.bias.grad\n" +
+        "%features.1.saved_mean, %features.1.saved_inv_std, %features.2.output) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad, %features.2.output.grad  +relu\n" +
         "  // features.0\n" +
         "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
         "@features.0.bias.grad  Features_0Shape\n" +
@@ -434,10 +433,10 @@ partial class DepthNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features4OutputGrad,
             _features3Weight.Value, features2OutputGrad, n);
         // features.1: BatchNorm2d(4), 4x12x12 -> 4x12x12
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
-            _features1Weight.Gradient, _features1Bias.Gradient, n, 4, 144);
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 4, 144, global::NetCompiler.Kernels.Activation.Relu,
+            features2Output);
         // features.0: Conv2d(1, 4, kernel_size=3, padding=1), 1x12x12 -> 4x12x12
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
             _features0Weight.Gradient, _features0Bias.Gradient, n);

@@ -247,10 +247,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  max_pool2d.backward(%features.7.output.grad, " +
         "%features.7.switches) -> %features.6.output.grad  Features_7Shape\n" +
         "  // features.5\n" +
-        "  relu.backward(%features.6.output, %features.6.output.grad) -> %features.6.output.grad\n" +
         "  batch_norm.backward(%features.6.output.grad, %features.4.output, @features.5.weight, " +
-        "%features.5.saved_mean, %features.5.saved_inv_std) -> %features.4.output.grad, " +
-        "@features.5.weight.grad, @features.5.bias.grad\n" +
+        "%features.5.saved_mean, %features.5.saved_inv_std, %features.6.output) -> %features.4.output.grad, " +
+        "@features.5.weight.grad, @features.5.bias.grad, %features.6.output.grad  +relu\n" +
         "  // features.4\n" +
         "  conv2d.backward_weight(%features.3.output, %features.4.output.grad) -> @features.4.weight.grad, " +
         "@features.4.bias.grad  Features_4Shape\n" +
@@ -260,10 +259,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  max_pool2d.backward(%features.3.output.grad, " +
         "%features.3.switches) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.1\n" +
-        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
         "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
-        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
-        "@features.1.weight.grad, @features.1.bias.grad\n" +
+        "%features.1.saved_mean, %features.1.saved_inv_std, %features.2.output) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad, %features.2.output.grad  +relu\n" +
         "  // features.0\n" +
         "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
         "@features.0.bias.grad  Features_0Shape\n" +
@@ -815,10 +813,10 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_7Shape>(context, features7OutputGrad, features7Switches,
             features6OutputGrad, n);
         // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features6Output, features6OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features6OutputGrad, features4Output,
             _features5Weight.Value, features5SavedMean, features5SavedInvStd, features4OutputGrad,
-            _features5Weight.Gradient, _features5Bias.Gradient, n, 64, 196);
+            _features5Weight.Gradient, _features5Bias.Gradient, n, 64, 196, global::NetCompiler.Kernels.Activation.Relu,
+            features6Output);
         // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, features3Output,
             features4OutputGrad, _features4Weight.Gradient, _features4Bias.Gradient, n);
@@ -828,10 +826,10 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_3Shape>(context, features3OutputGrad, features3Switches,
             features2OutputGrad, n);
         // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
-            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 784);
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 784, global::NetCompiler.Kernels.Activation.Relu,
+            features2Output);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
             _features0Weight.Gradient, _features0Bias.Gradient, n);

@@ -393,10 +393,10 @@ partial class Zoo
                 "%features.8.0.explicit.grad) -> @features.8.0.conv.weight.grad, _  Features_8Shape\n" +
                 "  conv_transpose2d.backward_data(%features.8.0.explicit.grad, " +
                 "@features.8.0.conv.weight) -> %features.8.0.bn.grad  Features_8Shape\n" +
-                "  relu.backward(%features.8.0.bn, %features.8.0.bn.grad) -> %features.8.0.bn.grad\n" +
                 "  batch_norm.backward(%features.8.0.bn.grad, %features.8.0.conv, @features.8.0.bn.weight, " +
-                "%features.8.0.bn.saved_mean, %features.8.0.bn.saved_inv_std) -> %features.8.0.conv.grad, " +
-                "@features.8.0.bn.weight.grad, @features.8.0.bn.bias.grad\n" +
+                "%features.8.0.bn.saved_mean, %features.8.0.bn.saved_inv_std, " +
+                "%features.8.0.bn) -> %features.8.0.conv.grad, @features.8.0.bn.weight.grad, " +
+                "@features.8.0.bn.bias.grad, %features.8.0.bn.grad  +relu\n" +
                 "  conv2d.backward_weight(%features.7.output, " +
                 "%features.8.0.conv.grad) -> %features.8.0.conv.weight.grad_part, _  Features_8Shape\n" +
                 "  add_scaled(@features.8.0.conv.weight.grad, " +
@@ -413,10 +413,10 @@ partial class Zoo
                 "%features.6.1.branch.grad) -> @features.6.1.conv2.weight.grad, _  Features_6Shape\n" +
                 "  conv2d.backward_data(%features.6.1.branch.grad, " +
                 "@features.6.1.conv2.weight) -> %features.6.1.bn.grad  Features_6Shape\n" +
-                "  relu.backward(%features.6.1.bn, %features.6.1.bn.grad) -> %features.6.1.bn.grad\n" +
                 "  batch_norm.backward(%features.6.1.bn.grad, %features.6.1.conv, @features.6.1.bn.weight, " +
-                "%features.6.1.bn.saved_mean, %features.6.1.bn.saved_inv_std) -> %features.6.1.conv.grad, " +
-                "@features.6.1.bn.weight.grad, @features.6.1.bn.bias.grad\n" +
+                "%features.6.1.bn.saved_mean, %features.6.1.bn.saved_inv_std, " +
+                "%features.6.1.bn) -> %features.6.1.conv.grad, @features.6.1.bn.weight.grad, " +
+                "@features.6.1.bn.bias.grad, %features.6.1.bn.grad  +relu\n" +
                 "  conv2d.backward_weight(%features.6.0.output, " +
                 "%features.6.1.conv.grad) -> @features.6.1.conv1.weight.grad, _  Features_6Shape\n" +
                 "  conv2d.backward_data(%features.6.1.conv.grad, " +
@@ -428,10 +428,10 @@ partial class Zoo
                 "%features.6.0.output.grad) -> @features.6.0.conv2.weight.grad, _  Features_6Shape\n" +
                 "  conv2d.backward_data(%features.6.0.output.grad, " +
                 "@features.6.0.conv2.weight) -> %features.6.0.bn.grad  Features_6Shape\n" +
-                "  relu.backward(%features.6.0.bn, %features.6.0.bn.grad) -> %features.6.0.bn.grad\n" +
                 "  batch_norm.backward(%features.6.0.bn.grad, %features.6.0.conv, @features.6.0.bn.weight, " +
-                "%features.6.0.bn.saved_mean, %features.6.0.bn.saved_inv_std) -> %features.6.0.conv.grad, " +
-                "@features.6.0.bn.weight.grad, @features.6.0.bn.bias.grad\n" +
+                "%features.6.0.bn.saved_mean, %features.6.0.bn.saved_inv_std, " +
+                "%features.6.0.bn) -> %features.6.0.conv.grad, @features.6.0.bn.weight.grad, " +
+                "@features.6.0.bn.bias.grad, %features.6.0.bn.grad  +relu\n" +
                 "  conv2d.backward_weight(%features.5.output, " +
                 "%features.6.0.conv.grad) -> @features.6.0.conv1.weight.grad, _  Features_6Shape\n" +
                 "  conv2d.backward_data(%features.6.0.conv.grad, " +
@@ -450,10 +450,9 @@ partial class Zoo
                 "  conv2d.backward_data(%features.3.output.grad, " +
                 "@features.3.weight) -> %features.2.output.grad  Features_3Shape\n" +
                 "  // features.1\n" +
-                "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
                 "  batch_norm.backward(%features.2.output.grad, %stem.output, @features.1.weight, " +
-                "%features.1.saved_mean, %features.1.saved_inv_std) -> %stem.output.grad, @features.1.weight.grad, " +
-                "@features.1.bias.grad\n" +
+                "%features.1.saved_mean, %features.1.saved_inv_std, %features.2.output) -> %stem.output.grad, " +
+                "@features.1.weight.grad, @features.1.bias.grad, %features.2.output.grad  +relu\n" +
                 "  // stem\n" +
                 "  conv2d.backward_weight(%images, %stem.output.grad) -> @stem.weight.grad, " +
                 "@stem.bias.grad  StemShape\n" +
@@ -1412,10 +1411,10 @@ partial class Zoo
                     features8_0ExplicitGrad, _features8_0ConvWeight.Gradient, default, n);
                 global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_8Shape>(context,
                     features8_0ExplicitGrad, _features8_0ConvWeight.Value, features8_0BnGrad, n);
-                global::NetCompiler.Kernels.Activation.Relu.Backward(features8_0Bn, features8_0BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.Backward(context, features8_0BnGrad, features8_0Conv,
                     _features8_0BnWeight.Value, features8_0BnSavedMean, features8_0BnSavedInvStd, features8_0ConvGrad,
-                    _features8_0BnWeight.Gradient, _features8_0BnBias.Gradient, n, 32, 64);
+                    _features8_0BnWeight.Gradient, _features8_0BnBias.Gradient, n, 32, 64,
+                    global::NetCompiler.Kernels.Activation.Relu, features8_0Bn);
                 global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_8Shape>(context, features7Output,
                     features8_0ConvGrad, features8_0ConvWeightGradPart, default, n);
                 global::NetCompiler.Kernels.Elementwise.AddScaled(_features8_0ConvWeight.Gradient, 1f,
@@ -1433,10 +1432,10 @@ partial class Zoo
                     features6_1BranchGrad, _features6_1Conv2Weight.Gradient, default, n);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1BranchGrad,
                     _features6_1Conv2Weight.Value, features6_1BnGrad, n);
-                global::NetCompiler.Kernels.Activation.Relu.Backward(features6_1Bn, features6_1BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.Backward(context, features6_1BnGrad, features6_1Conv,
                     _features6_1BnWeight.Value, features6_1BnSavedMean, features6_1BnSavedInvStd, features6_1ConvGrad,
-                    _features6_1BnWeight.Gradient, _features6_1BnBias.Gradient, n, 32, 256);
+                    _features6_1BnWeight.Gradient, _features6_1BnBias.Gradient, n, 32, 256,
+                    global::NetCompiler.Kernels.Activation.Relu, features6_1Bn);
                 global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features6_0Output,
                     features6_1ConvGrad, _features6_1Conv1Weight.Gradient, default, n);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_1ConvGrad,
@@ -1448,10 +1447,10 @@ partial class Zoo
                     features6_0OutputGrad, _features6_0Conv2Weight.Gradient, default, n);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0OutputGrad,
                     _features6_0Conv2Weight.Value, features6_0BnGrad, n);
-                global::NetCompiler.Kernels.Activation.Relu.Backward(features6_0Bn, features6_0BnGrad);
                 global::NetCompiler.Kernels.BatchNorm.Backward(context, features6_0BnGrad, features6_0Conv,
                     _features6_0BnWeight.Value, features6_0BnSavedMean, features6_0BnSavedInvStd, features6_0ConvGrad,
-                    _features6_0BnWeight.Gradient, _features6_0BnBias.Gradient, n, 32, 256);
+                    _features6_0BnWeight.Gradient, _features6_0BnBias.Gradient, n, 32, 256,
+                    global::NetCompiler.Kernels.Activation.Relu, features6_0Bn);
                 global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_6Shape>(context, features5Output,
                     features6_0ConvGrad, _features6_0Conv1Weight.Gradient, default, n);
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_6Shape>(context, features6_0ConvGrad,
@@ -1470,10 +1469,10 @@ partial class Zoo
                 global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3OutputGrad,
                     _features3Weight.Value, features2OutputGrad, n);
                 // features.1: BatchNorm2d(16), 16x16x16 -> 16x16x16
-                global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
                 global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, stemOutput,
                     _features1Weight.Value, features1SavedMean, features1SavedInvStd, stemOutputGrad,
-                    _features1Weight.Gradient, _features1Bias.Gradient, n, 16, 256);
+                    _features1Weight.Gradient, _features1Bias.Gradient, n, 16, 256,
+                    global::NetCompiler.Kernels.Activation.Relu, features2Output);
                 // stem: Conv2d(3, 16, kernel_size=3, stride=2, padding=1), 3x32x32 -> 16x16x16
                 global::NetCompiler.Kernels.Conv2d.BackwardWeight<StemShape>(context, images, stemOutputGrad,
                     _stemWeight.Gradient, _stemBias.Gradient, n);

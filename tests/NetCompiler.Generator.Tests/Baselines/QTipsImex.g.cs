@@ -611,10 +611,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "%features.3.7.explicit.grad) -> @features.3.7.conv.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.7.explicit.grad, " +
         "@features.3.7.conv.weight) -> %features.3.7.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.7.bn, %features.3.7.bn.grad) -> %features.3.7.bn.grad\n" +
         "  batch_norm.backward(%features.3.7.bn.grad, %features.3.7.conv, @features.3.7.bn.weight, " +
-        "%features.3.7.bn.saved_mean, %features.3.7.bn.saved_inv_std) -> %features.3.7.conv.grad, " +
-        "@features.3.7.bn.weight.grad, @features.3.7.bn.bias.grad\n" +
+        "%features.3.7.bn.saved_mean, %features.3.7.bn.saved_inv_std, " +
+        "%features.3.7.bn) -> %features.3.7.conv.grad, @features.3.7.bn.weight.grad, " +
+        "@features.3.7.bn.bias.grad, %features.3.7.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.6.output, " +
         "%features.3.7.conv.grad) -> %features.3.7.conv.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.7.conv.weight.grad, " +
@@ -632,10 +632,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "%features.3.6.explicit.grad) -> @features.3.6.conv.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.6.explicit.grad, " +
         "@features.3.6.conv.weight) -> %features.3.6.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.6.bn, %features.3.6.bn.grad) -> %features.3.6.bn.grad\n" +
         "  batch_norm.backward(%features.3.6.bn.grad, %features.3.6.conv, @features.3.6.bn.weight, " +
-        "%features.3.6.bn.saved_mean, %features.3.6.bn.saved_inv_std) -> %features.3.6.conv.grad, " +
-        "@features.3.6.bn.weight.grad, @features.3.6.bn.bias.grad\n" +
+        "%features.3.6.bn.saved_mean, %features.3.6.bn.saved_inv_std, " +
+        "%features.3.6.bn) -> %features.3.6.conv.grad, @features.3.6.bn.weight.grad, " +
+        "@features.3.6.bn.bias.grad, %features.3.6.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.5.output, " +
         "%features.3.6.conv.grad) -> %features.3.6.conv.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.6.conv.weight.grad, " +
@@ -653,10 +653,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "%features.3.5.explicit.grad) -> @features.3.5.conv.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.5.explicit.grad, " +
         "@features.3.5.conv.weight) -> %features.3.5.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.5.bn, %features.3.5.bn.grad) -> %features.3.5.bn.grad\n" +
         "  batch_norm.backward(%features.3.5.bn.grad, %features.3.5.conv, @features.3.5.bn.weight, " +
-        "%features.3.5.bn.saved_mean, %features.3.5.bn.saved_inv_std) -> %features.3.5.conv.grad, " +
-        "@features.3.5.bn.weight.grad, @features.3.5.bn.bias.grad\n" +
+        "%features.3.5.bn.saved_mean, %features.3.5.bn.saved_inv_std, " +
+        "%features.3.5.bn) -> %features.3.5.conv.grad, @features.3.5.bn.weight.grad, " +
+        "@features.3.5.bn.bias.grad, %features.3.5.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.4.output, " +
         "%features.3.5.conv.grad) -> %features.3.5.conv.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.5.conv.weight.grad, " +
@@ -674,10 +674,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "%features.3.4.explicit.grad) -> @features.3.4.conv.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.4.explicit.grad, " +
         "@features.3.4.conv.weight) -> %features.3.4.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.4.bn, %features.3.4.bn.grad) -> %features.3.4.bn.grad\n" +
         "  batch_norm.backward(%features.3.4.bn.grad, %features.3.4.conv, @features.3.4.bn.weight, " +
-        "%features.3.4.bn.saved_mean, %features.3.4.bn.saved_inv_std) -> %features.3.4.conv.grad, " +
-        "@features.3.4.bn.weight.grad, @features.3.4.bn.bias.grad\n" +
+        "%features.3.4.bn.saved_mean, %features.3.4.bn.saved_inv_std, " +
+        "%features.3.4.bn) -> %features.3.4.conv.grad, @features.3.4.bn.weight.grad, " +
+        "@features.3.4.bn.bias.grad, %features.3.4.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.3.output, " +
         "%features.3.4.conv.grad) -> %features.3.4.conv.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.4.conv.weight.grad, " +
@@ -695,10 +695,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "%features.3.3.explicit.grad) -> @features.3.3.conv.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.3.explicit.grad, " +
         "@features.3.3.conv.weight) -> %features.3.3.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.3.bn, %features.3.3.bn.grad) -> %features.3.3.bn.grad\n" +
         "  batch_norm.backward(%features.3.3.bn.grad, %features.3.3.conv, @features.3.3.bn.weight, " +
-        "%features.3.3.bn.saved_mean, %features.3.3.bn.saved_inv_std) -> %features.3.3.conv.grad, " +
-        "@features.3.3.bn.weight.grad, @features.3.3.bn.bias.grad\n" +
+        "%features.3.3.bn.saved_mean, %features.3.3.bn.saved_inv_std, " +
+        "%features.3.3.bn) -> %features.3.3.conv.grad, @features.3.3.bn.weight.grad, " +
+        "@features.3.3.bn.bias.grad, %features.3.3.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.2.output, " +
         "%features.3.3.conv.grad) -> %features.3.3.conv.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.3.conv.weight.grad, " +
@@ -716,10 +716,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "%features.3.2.explicit.grad) -> @features.3.2.conv.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.2.explicit.grad, " +
         "@features.3.2.conv.weight) -> %features.3.2.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.2.bn, %features.3.2.bn.grad) -> %features.3.2.bn.grad\n" +
         "  batch_norm.backward(%features.3.2.bn.grad, %features.3.2.conv, @features.3.2.bn.weight, " +
-        "%features.3.2.bn.saved_mean, %features.3.2.bn.saved_inv_std) -> %features.3.2.conv.grad, " +
-        "@features.3.2.bn.weight.grad, @features.3.2.bn.bias.grad\n" +
+        "%features.3.2.bn.saved_mean, %features.3.2.bn.saved_inv_std, " +
+        "%features.3.2.bn) -> %features.3.2.conv.grad, @features.3.2.bn.weight.grad, " +
+        "@features.3.2.bn.bias.grad, %features.3.2.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.1.output, " +
         "%features.3.2.conv.grad) -> %features.3.2.conv.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.2.conv.weight.grad, " +
@@ -737,10 +737,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "%features.3.1.explicit.grad) -> @features.3.1.conv.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.1.explicit.grad, " +
         "@features.3.1.conv.weight) -> %features.3.1.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.1.bn, %features.3.1.bn.grad) -> %features.3.1.bn.grad\n" +
         "  batch_norm.backward(%features.3.1.bn.grad, %features.3.1.conv, @features.3.1.bn.weight, " +
-        "%features.3.1.bn.saved_mean, %features.3.1.bn.saved_inv_std) -> %features.3.1.conv.grad, " +
-        "@features.3.1.bn.weight.grad, @features.3.1.bn.bias.grad\n" +
+        "%features.3.1.bn.saved_mean, %features.3.1.bn.saved_inv_std, " +
+        "%features.3.1.bn) -> %features.3.1.conv.grad, @features.3.1.bn.weight.grad, " +
+        "@features.3.1.bn.bias.grad, %features.3.1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.0.output, " +
         "%features.3.1.conv.grad) -> %features.3.1.conv.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.1.conv.weight.grad, " +
@@ -758,10 +758,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "%features.3.0.explicit.grad) -> @features.3.0.conv.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.0.explicit.grad, " +
         "@features.3.0.conv.weight) -> %features.3.0.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.0.bn, %features.3.0.bn.grad) -> %features.3.0.bn.grad\n" +
         "  batch_norm.backward(%features.3.0.bn.grad, %features.3.0.conv, @features.3.0.bn.weight, " +
-        "%features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std) -> %features.3.0.conv.grad, " +
-        "@features.3.0.bn.weight.grad, @features.3.0.bn.bias.grad\n" +
+        "%features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std, " +
+        "%features.3.0.bn) -> %features.3.0.conv.grad, @features.3.0.bn.weight.grad, " +
+        "@features.3.0.bn.bias.grad, %features.3.0.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.2.output, " +
         "%features.3.0.conv.grad) -> %features.3.0.conv.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.0.conv.weight.grad, " +
@@ -771,10 +771,9 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         "  add_scaled(%features.3.0.output.grad, " +
         "%features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
         "  // features.1\n" +
-        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
         "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
-        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
-        "@features.1.weight.grad, @features.1.bias.grad\n" +
+        "%features.1.saved_mean, %features.1.saved_inv_std, %features.2.output) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad, %features.2.output.grad  +relu\n" +
         "  // features.0\n" +
         "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
         "@features.0.bias.grad  Features_0Shape\n" +
@@ -2109,10 +2108,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_7ExplicitGrad, _features3_7ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_7ExplicitGrad,
             _features3_7ConvWeight.Value, features3_7BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_7Bn, features3_7BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_7BnGrad, features3_7Conv,
             _features3_7BnWeight.Value, features3_7BnSavedMean, features3_7BnSavedInvStd, features3_7ConvGrad,
-            _features3_7BnWeight.Gradient, _features3_7BnBias.Gradient, n, 32, 4096);
+            _features3_7BnWeight.Gradient, _features3_7BnBias.Gradient, n, 32, 4096,
+            global::NetCompiler.Kernels.Activation.Relu, features3_7Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_6Output,
             features3_7ConvGrad, features3_7ConvWeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_7ConvWeight.Gradient, 1f,
@@ -2130,10 +2129,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_6ExplicitGrad, _features3_6ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_6ExplicitGrad,
             _features3_6ConvWeight.Value, features3_6BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_6Bn, features3_6BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_6BnGrad, features3_6Conv,
             _features3_6BnWeight.Value, features3_6BnSavedMean, features3_6BnSavedInvStd, features3_6ConvGrad,
-            _features3_6BnWeight.Gradient, _features3_6BnBias.Gradient, n, 32, 4096);
+            _features3_6BnWeight.Gradient, _features3_6BnBias.Gradient, n, 32, 4096,
+            global::NetCompiler.Kernels.Activation.Relu, features3_6Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_5Output,
             features3_6ConvGrad, features3_6ConvWeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_6ConvWeight.Gradient, 1f,
@@ -2151,10 +2150,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_5ExplicitGrad, _features3_5ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_5ExplicitGrad,
             _features3_5ConvWeight.Value, features3_5BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_5Bn, features3_5BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_5BnGrad, features3_5Conv,
             _features3_5BnWeight.Value, features3_5BnSavedMean, features3_5BnSavedInvStd, features3_5ConvGrad,
-            _features3_5BnWeight.Gradient, _features3_5BnBias.Gradient, n, 32, 4096);
+            _features3_5BnWeight.Gradient, _features3_5BnBias.Gradient, n, 32, 4096,
+            global::NetCompiler.Kernels.Activation.Relu, features3_5Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_4Output,
             features3_5ConvGrad, features3_5ConvWeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_5ConvWeight.Gradient, 1f,
@@ -2172,10 +2171,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_4ExplicitGrad, _features3_4ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_4ExplicitGrad,
             _features3_4ConvWeight.Value, features3_4BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_4Bn, features3_4BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_4BnGrad, features3_4Conv,
             _features3_4BnWeight.Value, features3_4BnSavedMean, features3_4BnSavedInvStd, features3_4ConvGrad,
-            _features3_4BnWeight.Gradient, _features3_4BnBias.Gradient, n, 32, 4096);
+            _features3_4BnWeight.Gradient, _features3_4BnBias.Gradient, n, 32, 4096,
+            global::NetCompiler.Kernels.Activation.Relu, features3_4Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_3Output,
             features3_4ConvGrad, features3_4ConvWeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_4ConvWeight.Gradient, 1f,
@@ -2193,10 +2192,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_3ExplicitGrad, _features3_3ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_3ExplicitGrad,
             _features3_3ConvWeight.Value, features3_3BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_3Bn, features3_3BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_3BnGrad, features3_3Conv,
             _features3_3BnWeight.Value, features3_3BnSavedMean, features3_3BnSavedInvStd, features3_3ConvGrad,
-            _features3_3BnWeight.Gradient, _features3_3BnBias.Gradient, n, 32, 4096);
+            _features3_3BnWeight.Gradient, _features3_3BnBias.Gradient, n, 32, 4096,
+            global::NetCompiler.Kernels.Activation.Relu, features3_3Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_2Output,
             features3_3ConvGrad, features3_3ConvWeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_3ConvWeight.Gradient, 1f,
@@ -2214,10 +2213,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_2ExplicitGrad, _features3_2ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_2ExplicitGrad,
             _features3_2ConvWeight.Value, features3_2BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_2Bn, features3_2BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_2BnGrad, features3_2Conv,
             _features3_2BnWeight.Value, features3_2BnSavedMean, features3_2BnSavedInvStd, features3_2ConvGrad,
-            _features3_2BnWeight.Gradient, _features3_2BnBias.Gradient, n, 32, 4096);
+            _features3_2BnWeight.Gradient, _features3_2BnBias.Gradient, n, 32, 4096,
+            global::NetCompiler.Kernels.Activation.Relu, features3_2Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_1Output,
             features3_2ConvGrad, features3_2ConvWeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_2ConvWeight.Gradient, 1f,
@@ -2235,10 +2234,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_1ExplicitGrad, _features3_1ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_1ExplicitGrad,
             _features3_1ConvWeight.Value, features3_1BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_1Bn, features3_1BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_1BnGrad, features3_1Conv,
             _features3_1BnWeight.Value, features3_1BnSavedMean, features3_1BnSavedInvStd, features3_1ConvGrad,
-            _features3_1BnWeight.Gradient, _features3_1BnBias.Gradient, n, 32, 4096);
+            _features3_1BnWeight.Gradient, _features3_1BnBias.Gradient, n, 32, 4096,
+            global::NetCompiler.Kernels.Activation.Relu, features3_1Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_0Output,
             features3_1ConvGrad, features3_1ConvWeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_1ConvWeight.Gradient, 1f,
@@ -2256,10 +2255,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
             features3_0ExplicitGrad, _features3_0ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_0ExplicitGrad,
             _features3_0ConvWeight.Value, features3_0BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_0Bn, features3_0BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_0BnGrad, features3_0Conv,
             _features3_0BnWeight.Value, features3_0BnSavedMean, features3_0BnSavedInvStd, features3_0ConvGrad,
-            _features3_0BnWeight.Gradient, _features3_0BnBias.Gradient, n, 32, 4096);
+            _features3_0BnWeight.Gradient, _features3_0BnBias.Gradient, n, 32, 4096,
+            global::NetCompiler.Kernels.Activation.Relu, features3_0Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
             features3_0ConvGrad, features3_0ConvWeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_0ConvWeight.Gradient, 1f,
@@ -2269,10 +2268,10 @@ partial class QTipsImex : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart_157,
             features2OutputGrad);
         // features.1: BatchNorm2d(32), 32x64x64 -> 32x64x64
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
-            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 4096);
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 4096,
+            global::NetCompiler.Kernels.Activation.Relu, features2Output);
         // features.0: Conv2d(3, 32, kernel_size=3, padding=1), 3x64x64 -> 32x64x64
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
             _features0Weight.Gradient, _features0Bias.Gradient, n);

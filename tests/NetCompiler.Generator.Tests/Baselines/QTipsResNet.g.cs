@@ -335,10 +335,10 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         "%features.3.3.branch.grad) -> @features.3.3.conv1.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.3.branch.grad, " +
         "@features.3.3.conv1.weight) -> %features.3.3.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.3.bn, %features.3.3.bn.grad) -> %features.3.3.bn.grad\n" +
         "  batch_norm.backward(%features.3.3.bn.grad, %features.3.3.conv, @features.3.3.bn.weight, " +
-        "%features.3.3.bn.saved_mean, %features.3.3.bn.saved_inv_std) -> %features.3.3.conv.grad, " +
-        "@features.3.3.bn.weight.grad, @features.3.3.bn.bias.grad\n" +
+        "%features.3.3.bn.saved_mean, %features.3.3.bn.saved_inv_std, " +
+        "%features.3.3.bn) -> %features.3.3.conv.grad, @features.3.3.bn.weight.grad, " +
+        "@features.3.3.bn.bias.grad, %features.3.3.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.2.output, " +
         "%features.3.3.conv.grad) -> %features.3.3.conv1.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.3.conv1.weight.grad, " +
@@ -353,10 +353,10 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         "%features.3.2.branch.grad) -> @features.3.2.conv1.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.2.branch.grad, " +
         "@features.3.2.conv1.weight) -> %features.3.2.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.2.bn, %features.3.2.bn.grad) -> %features.3.2.bn.grad\n" +
         "  batch_norm.backward(%features.3.2.bn.grad, %features.3.2.conv, @features.3.2.bn.weight, " +
-        "%features.3.2.bn.saved_mean, %features.3.2.bn.saved_inv_std) -> %features.3.2.conv.grad, " +
-        "@features.3.2.bn.weight.grad, @features.3.2.bn.bias.grad\n" +
+        "%features.3.2.bn.saved_mean, %features.3.2.bn.saved_inv_std, " +
+        "%features.3.2.bn) -> %features.3.2.conv.grad, @features.3.2.bn.weight.grad, " +
+        "@features.3.2.bn.bias.grad, %features.3.2.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.1.output, " +
         "%features.3.2.conv.grad) -> %features.3.2.conv1.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.2.conv1.weight.grad, " +
@@ -371,10 +371,10 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         "%features.3.1.branch.grad) -> @features.3.1.conv1.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.1.branch.grad, " +
         "@features.3.1.conv1.weight) -> %features.3.1.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.1.bn, %features.3.1.bn.grad) -> %features.3.1.bn.grad\n" +
         "  batch_norm.backward(%features.3.1.bn.grad, %features.3.1.conv, @features.3.1.bn.weight, " +
-        "%features.3.1.bn.saved_mean, %features.3.1.bn.saved_inv_std) -> %features.3.1.conv.grad, " +
-        "@features.3.1.bn.weight.grad, @features.3.1.bn.bias.grad\n" +
+        "%features.3.1.bn.saved_mean, %features.3.1.bn.saved_inv_std, " +
+        "%features.3.1.bn) -> %features.3.1.conv.grad, @features.3.1.bn.weight.grad, " +
+        "@features.3.1.bn.bias.grad, %features.3.1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.0.output, " +
         "%features.3.1.conv.grad) -> %features.3.1.conv1.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.1.conv1.weight.grad, " +
@@ -389,10 +389,10 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         "%features.3.0.branch.grad) -> @features.3.0.conv1.weight.grad, _  Features_3Shape\n" +
         "  conv_transpose2d.backward_data(%features.3.0.branch.grad, " +
         "@features.3.0.conv1.weight) -> %features.3.0.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.0.bn, %features.3.0.bn.grad) -> %features.3.0.bn.grad\n" +
         "  batch_norm.backward(%features.3.0.bn.grad, %features.3.0.conv, @features.3.0.bn.weight, " +
-        "%features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std) -> %features.3.0.conv.grad, " +
-        "@features.3.0.bn.weight.grad, @features.3.0.bn.bias.grad\n" +
+        "%features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std, " +
+        "%features.3.0.bn) -> %features.3.0.conv.grad, @features.3.0.bn.weight.grad, " +
+        "@features.3.0.bn.bias.grad, %features.3.0.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.2.output, " +
         "%features.3.0.conv.grad) -> %features.3.0.conv1.weight.grad_part, _  Features_3Shape\n" +
         "  add_scaled(@features.3.0.conv1.weight.grad, " +
@@ -402,10 +402,9 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         "  add_scaled(%features.3.0.output.grad, " +
         "%features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
         "  // features.1\n" +
-        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
         "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
-        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
-        "@features.1.weight.grad, @features.1.bias.grad\n" +
+        "%features.1.saved_mean, %features.1.saved_inv_std, %features.2.output) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad, %features.2.output.grad  +relu\n" +
         "  // features.0\n" +
         "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
         "@features.0.bias.grad  Features_0Shape\n" +
@@ -1163,10 +1162,10 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
             features3_3BranchGrad, _features3_3Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_3BranchGrad,
             _features3_3Conv1Weight.Value, features3_3BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_3Bn, features3_3BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_3BnGrad, features3_3Conv,
             _features3_3BnWeight.Value, features3_3BnSavedMean, features3_3BnSavedInvStd, features3_3ConvGrad,
-            _features3_3BnWeight.Gradient, _features3_3BnBias.Gradient, n, 16, 1024);
+            _features3_3BnWeight.Gradient, _features3_3BnBias.Gradient, n, 16, 1024,
+            global::NetCompiler.Kernels.Activation.Relu, features3_3Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_2Output,
             features3_3ConvGrad, features3_3Conv1WeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_3Conv1Weight.Gradient, 1f,
@@ -1181,10 +1180,10 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
             features3_2BranchGrad, _features3_2Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_2BranchGrad,
             _features3_2Conv1Weight.Value, features3_2BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_2Bn, features3_2BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_2BnGrad, features3_2Conv,
             _features3_2BnWeight.Value, features3_2BnSavedMean, features3_2BnSavedInvStd, features3_2ConvGrad,
-            _features3_2BnWeight.Gradient, _features3_2BnBias.Gradient, n, 16, 1024);
+            _features3_2BnWeight.Gradient, _features3_2BnBias.Gradient, n, 16, 1024,
+            global::NetCompiler.Kernels.Activation.Relu, features3_2Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_1Output,
             features3_2ConvGrad, features3_2Conv1WeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_2Conv1Weight.Gradient, 1f,
@@ -1199,10 +1198,10 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
             features3_1BranchGrad, _features3_1Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_1BranchGrad,
             _features3_1Conv1Weight.Value, features3_1BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_1Bn, features3_1BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_1BnGrad, features3_1Conv,
             _features3_1BnWeight.Value, features3_1BnSavedMean, features3_1BnSavedInvStd, features3_1ConvGrad,
-            _features3_1BnWeight.Gradient, _features3_1BnBias.Gradient, n, 16, 1024);
+            _features3_1BnWeight.Gradient, _features3_1BnBias.Gradient, n, 16, 1024,
+            global::NetCompiler.Kernels.Activation.Relu, features3_1Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features3_0Output,
             features3_1ConvGrad, features3_1Conv1WeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_1Conv1Weight.Gradient, 1f,
@@ -1217,10 +1216,10 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
             features3_0BranchGrad, _features3_0Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_3Shape>(context, features3_0BranchGrad,
             _features3_0Conv1Weight.Value, features3_0BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_0Bn, features3_0BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_0BnGrad, features3_0Conv,
             _features3_0BnWeight.Value, features3_0BnSavedMean, features3_0BnSavedInvStd, features3_0ConvGrad,
-            _features3_0BnWeight.Gradient, _features3_0BnBias.Gradient, n, 16, 1024);
+            _features3_0BnWeight.Gradient, _features3_0BnBias.Gradient, n, 16, 1024,
+            global::NetCompiler.Kernels.Activation.Relu, features3_0Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
             features3_0ConvGrad, features3_0Conv1WeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features3_0Conv1Weight.Gradient, 1f,
@@ -1230,10 +1229,10 @@ partial class QTipsResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart_77,
             features2OutputGrad);
         // features.1: BatchNorm2d(16), 16x32x32 -> 16x32x32
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
-            _features1Weight.Gradient, _features1Bias.Gradient, n, 16, 1024);
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 16, 1024,
+            global::NetCompiler.Kernels.Activation.Relu, features2Output);
         // features.0: Conv2d(1, 16, kernel_size=3, stride=2, padding=1), 1x64x64 -> 16x32x32
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
             _features0Weight.Gradient, _features0Bias.Gradient, n);

@@ -660,12 +660,12 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
         "  // inception3b\n" +
         "  concat_channels.backward(%inception3b.output.grad) -> %inception3b.branch4.1.bn.grad  second\n" +
         "  concat_channels.backward(%inception3b.output.grad) -> %inception3b.branches_1_3.grad  first\n" +
-        "  relu.backward(%inception3b.branch4.1.bn, " +
-        "%inception3b.branch4.1.bn.grad) -> %inception3b.branch4.1.bn.grad\n" +
         "  batch_norm.backward(%inception3b.branch4.1.bn.grad, %inception3b.branch4.1.conv, " +
         "@inception3b.branch4.1.bn.weight, %inception3b.branch4.1.bn.saved_mean, " +
-        "%inception3b.branch4.1.bn.saved_inv_std) -> %inception3b.branch4.1.conv.grad, " +
-        "@inception3b.branch4.1.bn.weight.grad, @inception3b.branch4.1.bn.bias.grad\n" +
+        "%inception3b.branch4.1.bn.saved_inv_std, " +
+        "%inception3b.branch4.1.bn) -> %inception3b.branch4.1.conv.grad, " +
+        "@inception3b.branch4.1.bn.weight.grad, @inception3b.branch4.1.bn.bias.grad, " +
+        "%inception3b.branch4.1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%inception3b.branch4.0, " +
         "%inception3b.branch4.1.conv.grad) -> @inception3b.branch4.1.conv.weight.grad, " +
         "_  Inception3b_Branch2_0_convShape\n" +
@@ -675,23 +675,23 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
         "%inception3b.branch4.0.switches) -> %inception3a.output.grad  Inception3b_Branch4_0Shape\n" +
         "  concat_channels.backward(%inception3b.branches_1_3.grad) -> %inception3b.branch3.1.bn.grad  second\n" +
         "  concat_channels.backward(%inception3b.branches_1_3.grad) -> %inception3b.branches_1_2.grad  first\n" +
-        "  relu.backward(%inception3b.branch3.1.bn, " +
-        "%inception3b.branch3.1.bn.grad) -> %inception3b.branch3.1.bn.grad\n" +
         "  batch_norm.backward(%inception3b.branch3.1.bn.grad, %inception3b.branch3.1.conv, " +
         "@inception3b.branch3.1.bn.weight, %inception3b.branch3.1.bn.saved_mean, " +
-        "%inception3b.branch3.1.bn.saved_inv_std) -> %inception3b.branch3.1.conv.grad, " +
-        "@inception3b.branch3.1.bn.weight.grad, @inception3b.branch3.1.bn.bias.grad\n" +
+        "%inception3b.branch3.1.bn.saved_inv_std, " +
+        "%inception3b.branch3.1.bn) -> %inception3b.branch3.1.conv.grad, " +
+        "@inception3b.branch3.1.bn.weight.grad, @inception3b.branch3.1.bn.bias.grad, " +
+        "%inception3b.branch3.1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%inception3b.branch3.0.bn, " +
         "%inception3b.branch3.1.conv.grad) -> @inception3b.branch3.1.conv.weight.grad, " +
         "_  Inception3b_Branch3_1_convShape\n" +
         "  conv2d.backward_data(%inception3b.branch3.1.conv.grad, " +
         "@inception3b.branch3.1.conv.weight) -> %inception3b.branch3.0.bn.grad  Inception3b_Branch3_1_convShape\n" +
-        "  relu.backward(%inception3b.branch3.0.bn, " +
-        "%inception3b.branch3.0.bn.grad) -> %inception3b.branch3.0.bn.grad\n" +
         "  batch_norm.backward(%inception3b.branch3.0.bn.grad, %inception3b.branch3.0.conv, " +
         "@inception3b.branch3.0.bn.weight, %inception3b.branch3.0.bn.saved_mean, " +
-        "%inception3b.branch3.0.bn.saved_inv_std) -> %inception3b.branch3.0.conv.grad, " +
-        "@inception3b.branch3.0.bn.weight.grad, @inception3b.branch3.0.bn.bias.grad\n" +
+        "%inception3b.branch3.0.bn.saved_inv_std, " +
+        "%inception3b.branch3.0.bn) -> %inception3b.branch3.0.conv.grad, " +
+        "@inception3b.branch3.0.bn.weight.grad, @inception3b.branch3.0.bn.bias.grad, " +
+        "%inception3b.branch3.0.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%inception3a.output, " +
         "%inception3b.branch3.0.conv.grad) -> @inception3b.branch3.0.conv.weight.grad, " +
         "_  Inception3b_Branch3_0_convShape\n" +
@@ -701,23 +701,23 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
         "%inception3a.output.grad_part) -> %inception3a.output.grad  scale=1\n" +
         "  concat_channels.backward(%inception3b.branches_1_2.grad) -> %inception3b.branch2.1.bn.grad  second\n" +
         "  concat_channels.backward(%inception3b.branches_1_2.grad) -> %inception3b.branch1.bn.grad  first\n" +
-        "  relu.backward(%inception3b.branch2.1.bn, " +
-        "%inception3b.branch2.1.bn.grad) -> %inception3b.branch2.1.bn.grad\n" +
         "  batch_norm.backward(%inception3b.branch2.1.bn.grad, %inception3b.branch2.1.conv, " +
         "@inception3b.branch2.1.bn.weight, %inception3b.branch2.1.bn.saved_mean, " +
-        "%inception3b.branch2.1.bn.saved_inv_std) -> %inception3b.branch2.1.conv.grad, " +
-        "@inception3b.branch2.1.bn.weight.grad, @inception3b.branch2.1.bn.bias.grad\n" +
+        "%inception3b.branch2.1.bn.saved_inv_std, " +
+        "%inception3b.branch2.1.bn) -> %inception3b.branch2.1.conv.grad, " +
+        "@inception3b.branch2.1.bn.weight.grad, @inception3b.branch2.1.bn.bias.grad, " +
+        "%inception3b.branch2.1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%inception3b.branch2.0.bn, " +
         "%inception3b.branch2.1.conv.grad) -> @inception3b.branch2.1.conv.weight.grad, " +
         "_  Inception3b_Branch2_1_convShape\n" +
         "  conv2d.backward_data(%inception3b.branch2.1.conv.grad, " +
         "@inception3b.branch2.1.conv.weight) -> %inception3b.branch2.0.bn.grad  Inception3b_Branch2_1_convShape\n" +
-        "  relu.backward(%inception3b.branch2.0.bn, " +
-        "%inception3b.branch2.0.bn.grad) -> %inception3b.branch2.0.bn.grad\n" +
         "  batch_norm.backward(%inception3b.branch2.0.bn.grad, %inception3b.branch2.0.conv, " +
         "@inception3b.branch2.0.bn.weight, %inception3b.branch2.0.bn.saved_mean, " +
-        "%inception3b.branch2.0.bn.saved_inv_std) -> %inception3b.branch2.0.conv.grad, " +
-        "@inception3b.branch2.0.bn.weight.grad, @inception3b.branch2.0.bn.bias.grad\n" +
+        "%inception3b.branch2.0.bn.saved_inv_std, " +
+        "%inception3b.branch2.0.bn) -> %inception3b.branch2.0.conv.grad, " +
+        "@inception3b.branch2.0.bn.weight.grad, @inception3b.branch2.0.bn.bias.grad, " +
+        "%inception3b.branch2.0.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%inception3a.output, " +
         "%inception3b.branch2.0.conv.grad) -> @inception3b.branch2.0.conv.weight.grad, " +
         "_  Inception3b_Branch2_0_convShape\n" +
@@ -725,12 +725,11 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
         "@inception3b.branch2.0.conv.weight) -> %inception3a.output.grad_part  Inception3b_Branch2_0_convShape\n" +
         "  add_scaled(%inception3a.output.grad, " +
         "%inception3a.output.grad_part) -> %inception3a.output.grad  scale=1\n" +
-        "  relu.backward(%inception3b.branch1.bn, " +
-        "%inception3b.branch1.bn.grad) -> %inception3b.branch1.bn.grad\n" +
         "  batch_norm.backward(%inception3b.branch1.bn.grad, %inception3b.branch1.conv, " +
         "@inception3b.branch1.bn.weight, %inception3b.branch1.bn.saved_mean, " +
-        "%inception3b.branch1.bn.saved_inv_std) -> %inception3b.branch1.conv.grad, " +
-        "@inception3b.branch1.bn.weight.grad, @inception3b.branch1.bn.bias.grad\n" +
+        "%inception3b.branch1.bn.saved_inv_std, %inception3b.branch1.bn) -> %inception3b.branch1.conv.grad, " +
+        "@inception3b.branch1.bn.weight.grad, @inception3b.branch1.bn.bias.grad, " +
+        "%inception3b.branch1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%inception3a.output, " +
         "%inception3b.branch1.conv.grad) -> @inception3b.branch1.conv.weight.grad, " +
         "_  Inception3b_Branch1_convShape\n" +
@@ -741,12 +740,12 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
         "  // inception3a\n" +
         "  concat_channels.backward(%inception3a.output.grad) -> %inception3a.branch4.1.bn.grad  second\n" +
         "  concat_channels.backward(%inception3a.output.grad) -> %inception3a.branches_1_3.grad  first\n" +
-        "  relu.backward(%inception3a.branch4.1.bn, " +
-        "%inception3a.branch4.1.bn.grad) -> %inception3a.branch4.1.bn.grad\n" +
         "  batch_norm.backward(%inception3a.branch4.1.bn.grad, %inception3a.branch4.1.conv, " +
         "@inception3a.branch4.1.bn.weight, %inception3a.branch4.1.bn.saved_mean, " +
-        "%inception3a.branch4.1.bn.saved_inv_std) -> %inception3a.branch4.1.conv.grad, " +
-        "@inception3a.branch4.1.bn.weight.grad, @inception3a.branch4.1.bn.bias.grad\n" +
+        "%inception3a.branch4.1.bn.saved_inv_std, " +
+        "%inception3a.branch4.1.bn) -> %inception3a.branch4.1.conv.grad, " +
+        "@inception3a.branch4.1.bn.weight.grad, @inception3a.branch4.1.bn.bias.grad, " +
+        "%inception3a.branch4.1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%inception3a.branch4.0, " +
         "%inception3a.branch4.1.conv.grad) -> @inception3a.branch4.1.conv.weight.grad, " +
         "_  Inception3a_Branch1_convShape\n" +
@@ -756,23 +755,23 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
         "%inception3a.branch4.0.switches) -> %maxpool1.output.grad  Inception3a_Branch4_0Shape\n" +
         "  concat_channels.backward(%inception3a.branches_1_3.grad) -> %inception3a.branch3.1.bn.grad  second\n" +
         "  concat_channels.backward(%inception3a.branches_1_3.grad) -> %inception3a.branches_1_2.grad  first\n" +
-        "  relu.backward(%inception3a.branch3.1.bn, " +
-        "%inception3a.branch3.1.bn.grad) -> %inception3a.branch3.1.bn.grad\n" +
         "  batch_norm.backward(%inception3a.branch3.1.bn.grad, %inception3a.branch3.1.conv, " +
         "@inception3a.branch3.1.bn.weight, %inception3a.branch3.1.bn.saved_mean, " +
-        "%inception3a.branch3.1.bn.saved_inv_std) -> %inception3a.branch3.1.conv.grad, " +
-        "@inception3a.branch3.1.bn.weight.grad, @inception3a.branch3.1.bn.bias.grad\n" +
+        "%inception3a.branch3.1.bn.saved_inv_std, " +
+        "%inception3a.branch3.1.bn) -> %inception3a.branch3.1.conv.grad, " +
+        "@inception3a.branch3.1.bn.weight.grad, @inception3a.branch3.1.bn.bias.grad, " +
+        "%inception3a.branch3.1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%inception3a.branch3.0.bn, " +
         "%inception3a.branch3.1.conv.grad) -> @inception3a.branch3.1.conv.weight.grad, " +
         "_  Inception3a_Branch3_1_convShape\n" +
         "  conv2d.backward_data(%inception3a.branch3.1.conv.grad, " +
         "@inception3a.branch3.1.conv.weight) -> %inception3a.branch3.0.bn.grad  Inception3a_Branch3_1_convShape\n" +
-        "  relu.backward(%inception3a.branch3.0.bn, " +
-        "%inception3a.branch3.0.bn.grad) -> %inception3a.branch3.0.bn.grad\n" +
         "  batch_norm.backward(%inception3a.branch3.0.bn.grad, %inception3a.branch3.0.conv, " +
         "@inception3a.branch3.0.bn.weight, %inception3a.branch3.0.bn.saved_mean, " +
-        "%inception3a.branch3.0.bn.saved_inv_std) -> %inception3a.branch3.0.conv.grad, " +
-        "@inception3a.branch3.0.bn.weight.grad, @inception3a.branch3.0.bn.bias.grad\n" +
+        "%inception3a.branch3.0.bn.saved_inv_std, " +
+        "%inception3a.branch3.0.bn) -> %inception3a.branch3.0.conv.grad, " +
+        "@inception3a.branch3.0.bn.weight.grad, @inception3a.branch3.0.bn.bias.grad, " +
+        "%inception3a.branch3.0.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%maxpool1.output, " +
         "%inception3a.branch3.0.conv.grad) -> @inception3a.branch3.0.conv.weight.grad, " +
         "_  Inception3a_Branch3_0_convShape\n" +
@@ -781,35 +780,34 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
         "  add_scaled(%maxpool1.output.grad, %maxpool1.output.grad_part) -> %maxpool1.output.grad  scale=1\n" +
         "  concat_channels.backward(%inception3a.branches_1_2.grad) -> %inception3a.branch2.1.bn.grad  second\n" +
         "  concat_channels.backward(%inception3a.branches_1_2.grad) -> %inception3a.branch1.bn.grad  first\n" +
-        "  relu.backward(%inception3a.branch2.1.bn, " +
-        "%inception3a.branch2.1.bn.grad) -> %inception3a.branch2.1.bn.grad\n" +
         "  batch_norm.backward(%inception3a.branch2.1.bn.grad, %inception3a.branch2.1.conv, " +
         "@inception3a.branch2.1.bn.weight, %inception3a.branch2.1.bn.saved_mean, " +
-        "%inception3a.branch2.1.bn.saved_inv_std) -> %inception3a.branch2.1.conv.grad, " +
-        "@inception3a.branch2.1.bn.weight.grad, @inception3a.branch2.1.bn.bias.grad\n" +
+        "%inception3a.branch2.1.bn.saved_inv_std, " +
+        "%inception3a.branch2.1.bn) -> %inception3a.branch2.1.conv.grad, " +
+        "@inception3a.branch2.1.bn.weight.grad, @inception3a.branch2.1.bn.bias.grad, " +
+        "%inception3a.branch2.1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%inception3a.branch2.0.bn, " +
         "%inception3a.branch2.1.conv.grad) -> @inception3a.branch2.1.conv.weight.grad, " +
         "_  Inception3a_Branch2_1_convShape\n" +
         "  conv2d.backward_data(%inception3a.branch2.1.conv.grad, " +
         "@inception3a.branch2.1.conv.weight) -> %inception3a.branch2.0.bn.grad  Inception3a_Branch2_1_convShape\n" +
-        "  relu.backward(%inception3a.branch2.0.bn, " +
-        "%inception3a.branch2.0.bn.grad) -> %inception3a.branch2.0.bn.grad\n" +
         "  batch_norm.backward(%inception3a.branch2.0.bn.grad, %inception3a.branch2.0.conv, " +
         "@inception3a.branch2.0.bn.weight, %inception3a.branch2.0.bn.saved_mean, " +
-        "%inception3a.branch2.0.bn.saved_inv_std) -> %inception3a.branch2.0.conv.grad, " +
-        "@inception3a.branch2.0.bn.weight.grad, @inception3a.branch2.0.bn.bias.grad\n" +
+        "%inception3a.branch2.0.bn.saved_inv_std, " +
+        "%inception3a.branch2.0.bn) -> %inception3a.branch2.0.conv.grad, " +
+        "@inception3a.branch2.0.bn.weight.grad, @inception3a.branch2.0.bn.bias.grad, " +
+        "%inception3a.branch2.0.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%maxpool1.output, " +
         "%inception3a.branch2.0.conv.grad) -> @inception3a.branch2.0.conv.weight.grad, " +
         "_  Inception3a_Branch1_convShape\n" +
         "  conv2d.backward_data(%inception3a.branch2.0.conv.grad, " +
         "@inception3a.branch2.0.conv.weight) -> %maxpool1.output.grad_part  Inception3a_Branch1_convShape\n" +
         "  add_scaled(%maxpool1.output.grad, %maxpool1.output.grad_part) -> %maxpool1.output.grad  scale=1\n" +
-        "  relu.backward(%inception3a.branch1.bn, " +
-        "%inception3a.branch1.bn.grad) -> %inception3a.branch1.bn.grad\n" +
         "  batch_norm.backward(%inception3a.branch1.bn.grad, %inception3a.branch1.conv, " +
         "@inception3a.branch1.bn.weight, %inception3a.branch1.bn.saved_mean, " +
-        "%inception3a.branch1.bn.saved_inv_std) -> %inception3a.branch1.conv.grad, " +
-        "@inception3a.branch1.bn.weight.grad, @inception3a.branch1.bn.bias.grad\n" +
+        "%inception3a.branch1.bn.saved_inv_std, %inception3a.branch1.bn) -> %inception3a.branch1.conv.grad, " +
+        "@inception3a.branch1.bn.weight.grad, @inception3a.branch1.bn.bias.grad, " +
+        "%inception3a.branch1.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%maxpool1.output, " +
         "%inception3a.branch1.conv.grad) -> @inception3a.branch1.conv.weight.grad, " +
         "_  Inception3a_Branch1_convShape\n" +
@@ -820,10 +818,9 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
         "  max_pool2d.backward(%maxpool1.output.grad, " +
         "%maxpool1.switches) -> %features.2.output.grad  Maxpool1Shape\n" +
         "  // conv1.bn\n" +
-        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
         "  batch_norm.backward(%features.2.output.grad, %conv1.conv.output, @conv1.bn.weight, " +
-        "%conv1.bn.saved_mean, %conv1.bn.saved_inv_std) -> %conv1.conv.output.grad, @conv1.bn.weight.grad, " +
-        "@conv1.bn.bias.grad\n" +
+        "%conv1.bn.saved_mean, %conv1.bn.saved_inv_std, %features.2.output) -> %conv1.conv.output.grad, " +
+        "@conv1.bn.weight.grad, @conv1.bn.bias.grad, %features.2.output.grad  +relu\n" +
         "  // conv1.conv\n" +
         "  conv2d.backward_weight(%images, %conv1.conv.output.grad) -> @conv1.conv.weight.grad, " +
         "_  Conv1_convShape\n" +
@@ -2512,11 +2509,10 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
             Inception3b_20x7x7Elements, Inception3b_4x7x7Elements);
         global::NetCompiler.Kernels.ChannelConcat.Backward(inception3bOutputGrad, inception3bBranches1_3Grad, default,
             n, Inception3b_20x7x7Elements, Inception3b_4x7x7Elements);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3bBranch41Bn, inception3bBranch41BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3bBranch41BnGrad, inception3bBranch41Conv,
             _inception3bBranch41BnWeight.Value, inception3bBranch41BnSavedMean, inception3bBranch41BnSavedInvStd,
             inception3bBranch41ConvGrad, _inception3bBranch41BnWeight.Gradient, _inception3bBranch41BnBias.Gradient, n,
-            4, 49);
+            4, 49, global::NetCompiler.Kernels.Activation.Relu, inception3bBranch41Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3b_Branch2_0_convShape>(context, inception3bBranch40,
             inception3bBranch41ConvGrad, _inception3bBranch41ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3b_Branch2_0_convShape>(context,
@@ -2527,20 +2523,18 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
             inception3bBranch31BnGrad, n, Inception3b_16x7x7Elements, Inception3b_4x7x7Elements);
         global::NetCompiler.Kernels.ChannelConcat.Backward(inception3bBranches1_3Grad, inception3bBranches1_2Grad,
             default, n, Inception3b_16x7x7Elements, Inception3b_4x7x7Elements);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3bBranch31Bn, inception3bBranch31BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3bBranch31BnGrad, inception3bBranch31Conv,
             _inception3bBranch31BnWeight.Value, inception3bBranch31BnSavedMean, inception3bBranch31BnSavedInvStd,
             inception3bBranch31ConvGrad, _inception3bBranch31BnWeight.Gradient, _inception3bBranch31BnBias.Gradient, n,
-            4, 49);
+            4, 49, global::NetCompiler.Kernels.Activation.Relu, inception3bBranch31Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3b_Branch3_1_convShape>(context,
             inception3bBranch30Bn, inception3bBranch31ConvGrad, _inception3bBranch31ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3b_Branch3_1_convShape>(context,
             inception3bBranch31ConvGrad, _inception3bBranch31ConvWeight.Value, inception3bBranch30BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3bBranch30Bn, inception3bBranch30BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3bBranch30BnGrad, inception3bBranch30Conv,
             _inception3bBranch30BnWeight.Value, inception3bBranch30BnSavedMean, inception3bBranch30BnSavedInvStd,
             inception3bBranch30ConvGrad, _inception3bBranch30BnWeight.Gradient, _inception3bBranch30BnBias.Gradient, n,
-            2, 49);
+            2, 49, global::NetCompiler.Kernels.Activation.Relu, inception3bBranch30Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3b_Branch3_0_convShape>(context, inception3aOutput,
             inception3bBranch30ConvGrad, _inception3bBranch30ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3b_Branch3_0_convShape>(context,
@@ -2551,31 +2545,28 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
             inception3bBranch21BnGrad, n, Inception3b_8x7x7Elements, Inception3b_8x7x7Elements);
         global::NetCompiler.Kernels.ChannelConcat.Backward(inception3bBranches1_2Grad, inception3bBranch1BnGrad,
             default, n, Inception3b_8x7x7Elements, Inception3b_8x7x7Elements);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3bBranch21Bn, inception3bBranch21BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3bBranch21BnGrad, inception3bBranch21Conv,
             _inception3bBranch21BnWeight.Value, inception3bBranch21BnSavedMean, inception3bBranch21BnSavedInvStd,
             inception3bBranch21ConvGrad, _inception3bBranch21BnWeight.Gradient, _inception3bBranch21BnBias.Gradient, n,
-            8, 49);
+            8, 49, global::NetCompiler.Kernels.Activation.Relu, inception3bBranch21Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3b_Branch2_1_convShape>(context,
             inception3bBranch20Bn, inception3bBranch21ConvGrad, _inception3bBranch21ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3b_Branch2_1_convShape>(context,
             inception3bBranch21ConvGrad, _inception3bBranch21ConvWeight.Value, inception3bBranch20BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3bBranch20Bn, inception3bBranch20BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3bBranch20BnGrad, inception3bBranch20Conv,
             _inception3bBranch20BnWeight.Value, inception3bBranch20BnSavedMean, inception3bBranch20BnSavedInvStd,
             inception3bBranch20ConvGrad, _inception3bBranch20BnWeight.Gradient, _inception3bBranch20BnBias.Gradient, n,
-            4, 49);
+            4, 49, global::NetCompiler.Kernels.Activation.Relu, inception3bBranch20Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3b_Branch2_0_convShape>(context, inception3aOutput,
             inception3bBranch20ConvGrad, _inception3bBranch20ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3b_Branch2_0_convShape>(context,
             inception3bBranch20ConvGrad, _inception3bBranch20ConvWeight.Value, inception3aOutputGradPart_152, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(inception3aOutputGrad, 1f, inception3aOutputGradPart_152,
             inception3aOutputGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3bBranch1Bn, inception3bBranch1BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3bBranch1BnGrad, inception3bBranch1Conv,
             _inception3bBranch1BnWeight.Value, inception3bBranch1BnSavedMean, inception3bBranch1BnSavedInvStd,
             inception3bBranch1ConvGrad, _inception3bBranch1BnWeight.Gradient, _inception3bBranch1BnBias.Gradient, n, 8,
-            49);
+            49, global::NetCompiler.Kernels.Activation.Relu, inception3bBranch1Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3b_Branch1_convShape>(context, inception3aOutput,
             inception3bBranch1ConvGrad, _inception3bBranch1ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3b_Branch1_convShape>(context,
@@ -2587,11 +2578,10 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
             Inception3a_16x7x7Elements, Inception3a_4x7x7Elements);
         global::NetCompiler.Kernels.ChannelConcat.Backward(inception3aOutputGrad, inception3aBranches1_3Grad, default,
             n, Inception3a_16x7x7Elements, Inception3a_4x7x7Elements);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3aBranch41Bn, inception3aBranch41BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3aBranch41BnGrad, inception3aBranch41Conv,
             _inception3aBranch41BnWeight.Value, inception3aBranch41BnSavedMean, inception3aBranch41BnSavedInvStd,
             inception3aBranch41ConvGrad, _inception3aBranch41BnWeight.Gradient, _inception3aBranch41BnBias.Gradient, n,
-            4, 49);
+            4, 49, global::NetCompiler.Kernels.Activation.Relu, inception3aBranch41Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3a_Branch1_convShape>(context, inception3aBranch40,
             inception3aBranch41ConvGrad, _inception3aBranch41ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3a_Branch1_convShape>(context,
@@ -2602,20 +2592,18 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
             inception3aBranch31BnGrad, n, Inception3a_12x7x7Elements, Inception3a_4x7x7Elements);
         global::NetCompiler.Kernels.ChannelConcat.Backward(inception3aBranches1_3Grad, inception3aBranches1_2Grad,
             default, n, Inception3a_12x7x7Elements, Inception3a_4x7x7Elements);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3aBranch31Bn, inception3aBranch31BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3aBranch31BnGrad, inception3aBranch31Conv,
             _inception3aBranch31BnWeight.Value, inception3aBranch31BnSavedMean, inception3aBranch31BnSavedInvStd,
             inception3aBranch31ConvGrad, _inception3aBranch31BnWeight.Gradient, _inception3aBranch31BnBias.Gradient, n,
-            4, 49);
+            4, 49, global::NetCompiler.Kernels.Activation.Relu, inception3aBranch31Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3a_Branch3_1_convShape>(context,
             inception3aBranch30Bn, inception3aBranch31ConvGrad, _inception3aBranch31ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3a_Branch3_1_convShape>(context,
             inception3aBranch31ConvGrad, _inception3aBranch31ConvWeight.Value, inception3aBranch30BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3aBranch30Bn, inception3aBranch30BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3aBranch30BnGrad, inception3aBranch30Conv,
             _inception3aBranch30BnWeight.Value, inception3aBranch30BnSavedMean, inception3aBranch30BnSavedInvStd,
             inception3aBranch30ConvGrad, _inception3aBranch30BnWeight.Gradient, _inception3aBranch30BnBias.Gradient, n,
-            2, 49);
+            2, 49, global::NetCompiler.Kernels.Activation.Relu, inception3aBranch30Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3a_Branch3_0_convShape>(context, maxpool1Output,
             inception3aBranch30ConvGrad, _inception3aBranch30ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3a_Branch3_0_convShape>(context,
@@ -2626,31 +2614,28 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
             inception3aBranch21BnGrad, n, Inception3a_4x7x7Elements, Inception3a_8x7x7Elements);
         global::NetCompiler.Kernels.ChannelConcat.Backward(inception3aBranches1_2Grad, inception3aBranch1BnGrad,
             default, n, Inception3a_4x7x7Elements, Inception3a_8x7x7Elements);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3aBranch21Bn, inception3aBranch21BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3aBranch21BnGrad, inception3aBranch21Conv,
             _inception3aBranch21BnWeight.Value, inception3aBranch21BnSavedMean, inception3aBranch21BnSavedInvStd,
             inception3aBranch21ConvGrad, _inception3aBranch21BnWeight.Gradient, _inception3aBranch21BnBias.Gradient, n,
-            8, 49);
+            8, 49, global::NetCompiler.Kernels.Activation.Relu, inception3aBranch21Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3a_Branch2_1_convShape>(context,
             inception3aBranch20Bn, inception3aBranch21ConvGrad, _inception3aBranch21ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3a_Branch2_1_convShape>(context,
             inception3aBranch21ConvGrad, _inception3aBranch21ConvWeight.Value, inception3aBranch20BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3aBranch20Bn, inception3aBranch20BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3aBranch20BnGrad, inception3aBranch20Conv,
             _inception3aBranch20BnWeight.Value, inception3aBranch20BnSavedMean, inception3aBranch20BnSavedInvStd,
             inception3aBranch20ConvGrad, _inception3aBranch20BnWeight.Gradient, _inception3aBranch20BnBias.Gradient, n,
-            4, 49);
+            4, 49, global::NetCompiler.Kernels.Activation.Relu, inception3aBranch20Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3a_Branch1_convShape>(context, maxpool1Output,
             inception3aBranch20ConvGrad, _inception3aBranch20ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3a_Branch1_convShape>(context,
             inception3aBranch20ConvGrad, _inception3aBranch20ConvWeight.Value, maxpool1OutputGradPart_155, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(maxpool1OutputGrad, 1f, maxpool1OutputGradPart_155,
             maxpool1OutputGrad);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(inception3aBranch1Bn, inception3aBranch1BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, inception3aBranch1BnGrad, inception3aBranch1Conv,
             _inception3aBranch1BnWeight.Value, inception3aBranch1BnSavedMean, inception3aBranch1BnSavedInvStd,
             inception3aBranch1ConvGrad, _inception3aBranch1BnWeight.Gradient, _inception3aBranch1BnBias.Gradient, n, 4,
-            49);
+            49, global::NetCompiler.Kernels.Activation.Relu, inception3aBranch1Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Inception3a_Branch1_convShape>(context, maxpool1Output,
             inception3aBranch1ConvGrad, _inception3aBranch1ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Inception3a_Branch1_convShape>(context,
@@ -2661,10 +2646,9 @@ partial class SmallGoogLeNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Maxpool1Shape>(context, maxpool1OutputGrad, maxpool1Switches,
             features2OutputGrad, n);
         // conv1.bn: BatchNorm2d(8, eps=0.001), 8x15x15 -> 8x15x15
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, conv1ConvOutput,
             _conv1BnWeight.Value, conv1BnSavedMean, conv1BnSavedInvStd, conv1ConvOutputGrad, _conv1BnWeight.Gradient,
-            _conv1BnBias.Gradient, n, 8, 225);
+            _conv1BnBias.Gradient, n, 8, 225, global::NetCompiler.Kernels.Activation.Relu, features2Output);
         // conv1.conv: Conv2d(3, 8, kernel_size=3, padding=1, bias=False), 3x15x15 -> 8x15x15
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Conv1_convShape>(context, images, conv1ConvOutputGrad,
             _conv1ConvWeight.Gradient, default, n);

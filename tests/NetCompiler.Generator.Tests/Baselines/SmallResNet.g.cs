@@ -524,18 +524,16 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "_  Layer3_0_conv3Shape\n" +
         "  conv2d.backward_data(%layer3.0.conv3.grad, " +
         "@layer3.0.conv3.weight) -> %layer3.0.bn2.grad  Layer3_0_conv3Shape\n" +
-        "  relu.backward(%layer3.0.bn2, %layer3.0.bn2.grad) -> %layer3.0.bn2.grad\n" +
         "  batch_norm.backward(%layer3.0.bn2.grad, %layer3.0.conv2, @layer3.0.bn2.weight, " +
-        "%layer3.0.bn2.saved_mean, %layer3.0.bn2.saved_inv_std) -> %layer3.0.conv2.grad, " +
-        "@layer3.0.bn2.weight.grad, @layer3.0.bn2.bias.grad\n" +
+        "%layer3.0.bn2.saved_mean, %layer3.0.bn2.saved_inv_std, %layer3.0.bn2) -> %layer3.0.conv2.grad, " +
+        "@layer3.0.bn2.weight.grad, @layer3.0.bn2.bias.grad, %layer3.0.bn2.grad  +relu\n" +
         "  conv2d.backward_weight(%layer3.0.bn1, %layer3.0.conv2.grad) -> @layer3.0.conv2.weight.grad, " +
         "_  Layer3_0_conv2Shape\n" +
         "  conv2d.backward_data(%layer3.0.conv2.grad, " +
         "@layer3.0.conv2.weight) -> %layer3.0.bn1.grad  Layer3_0_conv2Shape\n" +
-        "  relu.backward(%layer3.0.bn1, %layer3.0.bn1.grad) -> %layer3.0.bn1.grad\n" +
         "  batch_norm.backward(%layer3.0.bn1.grad, %layer3.0.conv1, @layer3.0.bn1.weight, " +
-        "%layer3.0.bn1.saved_mean, %layer3.0.bn1.saved_inv_std) -> %layer3.0.conv1.grad, " +
-        "@layer3.0.bn1.weight.grad, @layer3.0.bn1.bias.grad\n" +
+        "%layer3.0.bn1.saved_mean, %layer3.0.bn1.saved_inv_std, %layer3.0.bn1) -> %layer3.0.conv1.grad, " +
+        "@layer3.0.bn1.weight.grad, @layer3.0.bn1.bias.grad, %layer3.0.bn1.grad  +relu\n" +
         "  conv2d.backward_weight(%layer2.0.output, %layer3.0.conv1.grad) -> @layer3.0.conv1.weight.grad, " +
         "_  Layer3_0_conv1Shape\n" +
         "  conv2d.backward_data(%layer3.0.conv1.grad, " +
@@ -559,10 +557,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "_  Layer2_0_conv2Shape\n" +
         "  conv2d.backward_data(%layer2.0.conv2.grad, " +
         "@layer2.0.conv2.weight) -> %layer2.0.bn1.grad  Layer2_0_conv2Shape\n" +
-        "  relu.backward(%layer2.0.bn1, %layer2.0.bn1.grad) -> %layer2.0.bn1.grad\n" +
         "  batch_norm.backward(%layer2.0.bn1.grad, %layer2.0.conv1, @layer2.0.bn1.weight, " +
-        "%layer2.0.bn1.saved_mean, %layer2.0.bn1.saved_inv_std) -> %layer2.0.conv1.grad, " +
-        "@layer2.0.bn1.weight.grad, @layer2.0.bn1.bias.grad\n" +
+        "%layer2.0.bn1.saved_mean, %layer2.0.bn1.saved_inv_std, %layer2.0.bn1) -> %layer2.0.conv1.grad, " +
+        "@layer2.0.bn1.weight.grad, @layer2.0.bn1.bias.grad, %layer2.0.bn1.grad  +relu\n" +
         "  conv2d.backward_weight(%layer1.1.output, %layer2.0.conv1.grad) -> @layer2.0.conv1.weight.grad, " +
         "_  Layer2_0_conv1Shape\n" +
         "  conv2d.backward_data(%layer2.0.conv1.grad, " +
@@ -577,10 +574,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "_  Layer1_0_conv1Shape\n" +
         "  conv2d.backward_data(%layer1.1.conv2.grad, " +
         "@layer1.1.conv2.weight) -> %layer1.1.bn1.grad  Layer1_0_conv1Shape\n" +
-        "  relu.backward(%layer1.1.bn1, %layer1.1.bn1.grad) -> %layer1.1.bn1.grad\n" +
         "  batch_norm.backward(%layer1.1.bn1.grad, %layer1.1.conv1, @layer1.1.bn1.weight, " +
-        "%layer1.1.bn1.saved_mean, %layer1.1.bn1.saved_inv_std) -> %layer1.1.conv1.grad, " +
-        "@layer1.1.bn1.weight.grad, @layer1.1.bn1.bias.grad\n" +
+        "%layer1.1.bn1.saved_mean, %layer1.1.bn1.saved_inv_std, %layer1.1.bn1) -> %layer1.1.conv1.grad, " +
+        "@layer1.1.bn1.weight.grad, @layer1.1.bn1.bias.grad, %layer1.1.bn1.grad  +relu\n" +
         "  conv2d.backward_weight(%layer1.0.output, %layer1.1.conv1.grad) -> @layer1.1.conv1.weight.grad, " +
         "_  Layer1_0_conv1Shape\n" +
         "  conv2d.backward_data(%layer1.1.conv1.grad, " +
@@ -595,19 +591,18 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         "_  Layer1_0_conv1Shape\n" +
         "  conv2d.backward_data(%layer1.0.conv2.grad, " +
         "@layer1.0.conv2.weight) -> %layer1.0.bn1.grad  Layer1_0_conv1Shape\n" +
-        "  relu.backward(%layer1.0.bn1, %layer1.0.bn1.grad) -> %layer1.0.bn1.grad\n" +
         "  batch_norm.backward(%layer1.0.bn1.grad, %layer1.0.conv1, @layer1.0.bn1.weight, " +
-        "%layer1.0.bn1.saved_mean, %layer1.0.bn1.saved_inv_std) -> %layer1.0.conv1.grad, " +
-        "@layer1.0.bn1.weight.grad, @layer1.0.bn1.bias.grad\n" +
+        "%layer1.0.bn1.saved_mean, %layer1.0.bn1.saved_inv_std, %layer1.0.bn1) -> %layer1.0.conv1.grad, " +
+        "@layer1.0.bn1.weight.grad, @layer1.0.bn1.bias.grad, %layer1.0.bn1.grad  +relu\n" +
         "  conv2d.backward_weight(%relu.output, %layer1.0.conv1.grad) -> @layer1.0.conv1.weight.grad, " +
         "_  Layer1_0_conv1Shape\n" +
         "  conv2d.backward_data(%layer1.0.conv1.grad, " +
         "@layer1.0.conv1.weight) -> %relu.output.grad_part  Layer1_0_conv1Shape\n" +
         "  add_scaled(%layer1.0.output.grad, %relu.output.grad_part) -> %relu.output.grad  scale=1\n" +
         "  // bn1\n" +
-        "  relu.backward(%relu.output, %relu.output.grad) -> %relu.output.grad\n" +
         "  batch_norm.backward(%relu.output.grad, %conv1.output, @bn1.weight, %bn1.saved_mean, " +
-        "%bn1.saved_inv_std) -> %conv1.output.grad, @bn1.weight.grad, @bn1.bias.grad\n" +
+        "%bn1.saved_inv_std, %relu.output) -> %conv1.output.grad, @bn1.weight.grad, @bn1.bias.grad, " +
+        "%relu.output.grad  +relu\n" +
         "  // conv1\n" +
         "  conv2d.backward_weight(%images, %conv1.output.grad) -> @conv1.weight.grad, _  Conv1Shape\n" +
         "  // update\n" +
@@ -1857,18 +1852,16 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             _layer30Conv3Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer3_0_conv3Shape>(context, layer30Conv3Grad,
             _layer30Conv3Weight.Value, layer30Bn2Grad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer30Bn2, layer30Bn2Grad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, layer30Bn2Grad, layer30Conv2, _layer30Bn2Weight.Value,
             layer30Bn2SavedMean, layer30Bn2SavedInvStd, layer30Conv2Grad, _layer30Bn2Weight.Gradient,
-            _layer30Bn2Bias.Gradient, n, 4, 16);
+            _layer30Bn2Bias.Gradient, n, 4, 16, global::NetCompiler.Kernels.Activation.Relu, layer30Bn2);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer3_0_conv2Shape>(context, layer30Bn1, layer30Conv2Grad,
             _layer30Conv2Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer3_0_conv2Shape>(context, layer30Conv2Grad,
             _layer30Conv2Weight.Value, layer30Bn1Grad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer30Bn1, layer30Bn1Grad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, layer30Bn1Grad, layer30Conv1, _layer30Bn1Weight.Value,
             layer30Bn1SavedMean, layer30Bn1SavedInvStd, layer30Conv1Grad, _layer30Bn1Weight.Gradient,
-            _layer30Bn1Bias.Gradient, n, 4, 64);
+            _layer30Bn1Bias.Gradient, n, 4, 64, global::NetCompiler.Kernels.Activation.Relu, layer30Bn1);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer3_0_conv1Shape>(context, layer20Output, layer30Conv1Grad,
             _layer30Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer3_0_conv1Shape>(context, layer30Conv1Grad,
@@ -1892,10 +1885,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             _layer20Conv2Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer2_0_conv2Shape>(context, layer20Conv2Grad,
             _layer20Conv2Weight.Value, layer20Bn1Grad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer20Bn1, layer20Bn1Grad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, layer20Bn1Grad, layer20Conv1, _layer20Bn1Weight.Value,
             layer20Bn1SavedMean, layer20Bn1SavedInvStd, layer20Conv1Grad, _layer20Bn1Weight.Gradient,
-            _layer20Bn1Bias.Gradient, n, 16, 64);
+            _layer20Bn1Bias.Gradient, n, 16, 64, global::NetCompiler.Kernels.Activation.Relu, layer20Bn1);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer2_0_conv1Shape>(context, layer11Output, layer20Conv1Grad,
             _layer20Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer2_0_conv1Shape>(context, layer20Conv1Grad,
@@ -1911,10 +1903,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             _layer11Conv2Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer11Conv2Grad,
             _layer11Conv2Weight.Value, layer11Bn1Grad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer11Bn1, layer11Bn1Grad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, layer11Bn1Grad, layer11Conv1, _layer11Bn1Weight.Value,
             layer11Bn1SavedMean, layer11Bn1SavedInvStd, layer11Conv1Grad, _layer11Bn1Weight.Gradient,
-            _layer11Bn1Bias.Gradient, n, 8, 256);
+            _layer11Bn1Bias.Gradient, n, 8, 256, global::NetCompiler.Kernels.Activation.Relu, layer11Bn1);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer1_0_conv1Shape>(context, layer10Output, layer11Conv1Grad,
             _layer11Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer11Conv1Grad,
@@ -1930,10 +1921,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
             _layer10Conv2Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer10Conv2Grad,
             _layer10Conv2Weight.Value, layer10Bn1Grad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(layer10Bn1, layer10Bn1Grad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, layer10Bn1Grad, layer10Conv1, _layer10Bn1Weight.Value,
             layer10Bn1SavedMean, layer10Bn1SavedInvStd, layer10Conv1Grad, _layer10Bn1Weight.Gradient,
-            _layer10Bn1Bias.Gradient, n, 8, 256);
+            _layer10Bn1Bias.Gradient, n, 8, 256, global::NetCompiler.Kernels.Activation.Relu, layer10Bn1);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Layer1_0_conv1Shape>(context, reluOutput, layer10Conv1Grad,
             _layer10Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Layer1_0_conv1Shape>(context, layer10Conv1Grad,
@@ -1941,9 +1931,9 @@ partial class SmallResNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(layer10OutputGrad, 1f, reluOutputGradPart_130,
             reluOutputGrad);
         // bn1: BatchNorm2d(8), 8x16x16 -> 8x16x16
-        global::NetCompiler.Kernels.Activation.Relu.Backward(reluOutput, reluOutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, reluOutputGrad, conv1Output, _bn1Weight.Value,
-            bn1SavedMean, bn1SavedInvStd, conv1OutputGrad, _bn1Weight.Gradient, _bn1Bias.Gradient, n, 8, 256);
+            bn1SavedMean, bn1SavedInvStd, conv1OutputGrad, _bn1Weight.Gradient, _bn1Bias.Gradient, n, 8, 256,
+            global::NetCompiler.Kernels.Activation.Relu, reluOutput);
         // conv1: Conv2d(3, 8, kernel_size=3, padding=1, bias=False), 3x16x16 -> 8x16x16
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Conv1Shape>(context, images, conv1OutputGrad,
             _conv1Weight.Gradient, default, n);

@@ -343,10 +343,10 @@ partial class UNet : global::NetCompiler.CompiledNetwork
         "  copy(%features.14.output.grad) -> %features.13.output.grad\n" +
         "  upsample_bilinear2d.backward(%features.13.output.grad) -> %features.12.output.grad  Features_13Shape\n" +
         "  // features.11\n" +
-        "  relu.backward(%features.12.output, %features.12.output.grad) -> %features.12.output.grad\n" +
         "  batch_norm.backward(%features.12.output.grad, %features.10.output, @features.11.weight, " +
-        "%features.11.saved_mean, %features.11.saved_inv_std) -> %features.10.output.grad, " +
-        "@features.11.weight.grad, @features.11.bias.grad\n" +
+        "%features.11.saved_mean, %features.11.saved_inv_std, " +
+        "%features.12.output) -> %features.10.output.grad, @features.11.weight.grad, @features.11.bias.grad, " +
+        "%features.12.output.grad  +relu\n" +
         "  // features.10\n" +
         "  conv2d.backward_weight(%features.9.output, %features.10.output.grad) -> @features.10.weight.grad, " +
         "_  Features_10Shape\n" +
@@ -358,10 +358,9 @@ partial class UNet : global::NetCompiler.CompiledNetwork
         "  add_scaled(%features.7.output.grad, " +
         "%features.7.output.grad_part) -> %features.7.output.grad  scale=1\n" +
         "  // features.6\n" +
-        "  relu.backward(%features.7.output, %features.7.output.grad) -> %features.7.output.grad\n" +
         "  batch_norm.backward(%features.7.output.grad, %features.5.output, @features.6.weight, " +
-        "%features.6.saved_mean, %features.6.saved_inv_std) -> %features.5.output.grad, " +
-        "@features.6.weight.grad, @features.6.bias.grad\n" +
+        "%features.6.saved_mean, %features.6.saved_inv_std, %features.7.output) -> %features.5.output.grad, " +
+        "@features.6.weight.grad, @features.6.bias.grad, %features.7.output.grad  +relu\n" +
         "  // features.5\n" +
         "  conv2d.backward_weight(%features.4.output, %features.5.output.grad) -> @features.5.weight.grad, " +
         "_  Features_5Shape\n" +
@@ -373,10 +372,9 @@ partial class UNet : global::NetCompiler.CompiledNetwork
         "  add_scaled(%features.2.output.grad, " +
         "%features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
         "  // features.1\n" +
-        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
         "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
-        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
-        "@features.1.weight.grad, @features.1.bias.grad\n" +
+        "%features.1.saved_mean, %features.1.saved_inv_std, %features.2.output) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad, %features.2.output.grad  +relu\n" +
         "  // features.0\n" +
         "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
         "_  Features_0Shape\n" +
@@ -1140,10 +1138,10 @@ partial class UNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Upsample2d.BilinearBackward<Features_13Shape>(context, features13OutputGrad,
             features12OutputGrad, n);
         // features.11: BatchNorm2d(16), 16x8x8 -> 16x8x8
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features12Output, features12OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features12OutputGrad, features10Output,
             _features11Weight.Value, features11SavedMean, features11SavedInvStd, features10OutputGrad,
-            _features11Weight.Gradient, _features11Bias.Gradient, n, 16, 64);
+            _features11Weight.Gradient, _features11Bias.Gradient, n, 16, 64,
+            global::NetCompiler.Kernels.Activation.Relu, features12Output);
         // features.10: Conv2d(16, 16, kernel_size=3, padding=1, bias=False), 16x8x8 -> 16x8x8
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_10Shape>(context, features9Output,
             features10OutputGrad, _features10Weight.Gradient, default, n);
@@ -1155,10 +1153,10 @@ partial class UNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(features7OutputGrad, 1f, features7OutputGradPart_53,
             features7OutputGrad);
         // features.6: BatchNorm2d(16), 16x16x16 -> 16x16x16
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features7Output, features7OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features7OutputGrad, features5Output,
             _features6Weight.Value, features6SavedMean, features6SavedInvStd, features5OutputGrad,
-            _features6Weight.Gradient, _features6Bias.Gradient, n, 16, 256);
+            _features6Weight.Gradient, _features6Bias.Gradient, n, 16, 256, global::NetCompiler.Kernels.Activation.Relu,
+            features7Output);
         // features.5: Conv2d(8, 16, kernel_size=3, padding=1, bias=False), 8x16x16 -> 16x16x16
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_5Shape>(context, features4Output,
             features5OutputGrad, _features5Weight.Gradient, default, n);
@@ -1170,10 +1168,10 @@ partial class UNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(features2OutputGrad, 1f, features2OutputGradPart_54,
             features2OutputGrad);
         // features.1: BatchNorm2d(8), 8x32x32 -> 8x32x32
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
-            _features1Weight.Gradient, _features1Bias.Gradient, n, 8, 1024);
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 8, 1024, global::NetCompiler.Kernels.Activation.Relu,
+            features2Output);
         // features.0: Conv2d(1, 8, kernel_size=3, padding=1, bias=False), 1x32x32 -> 8x32x32
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
             _features0Weight.Gradient, default, n);

@@ -247,10 +247,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  max_pool2d.backward(%features.7.output.grad, " +
         "%features.7.switches) -> %features.6.output.grad  Features_7Shape\n" +
         "  // features.5\n" +
-        "  relu.backward(%features.6.output, %features.6.output.grad) -> %features.6.output.grad\n" +
         "  batch_norm.backward(%features.6.output.grad, %features.4.output, @features.5.weight, " +
-        "%features.5.saved_mean, %features.5.saved_inv_std) -> %features.4.output.grad, " +
-        "@features.5.weight.grad, @features.5.bias.grad\n" +
+        "%features.5.saved_mean, %features.5.saved_inv_std, %features.6.output) -> %features.4.output.grad, " +
+        "@features.5.weight.grad, @features.5.bias.grad, %features.6.output.grad  +relu\n" +
         "  // features.4\n" +
         "  conv2d.backward_weight(%features.3.output, %features.4.output.grad) -> @features.4.weight.grad, " +
         "@features.4.bias.grad  Features_4Shape\n" +
@@ -260,10 +259,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         "  max_pool2d.backward(%features.3.output.grad, " +
         "%features.3.switches) -> %features.2.output.grad  Features_3Shape\n" +
         "  // features.1\n" +
-        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
         "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
-        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
-        "@features.1.weight.grad, @features.1.bias.grad\n" +
+        "%features.1.saved_mean, %features.1.saved_inv_std, %features.2.output) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad, %features.2.output.grad  +relu\n" +
         "  // features.0\n" +
         "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
         "@features.0.bias.grad  Features_0Shape\n" +
@@ -857,10 +855,10 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_7Shape>(context, features7OutputGrad, features7Switches,
             features6OutputGrad, n);
         // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features6Output, features6OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features6OutputGrad, features4Output,
             _features5Weight.Value, features5SavedMean, features5SavedInvStd, features4OutputGrad,
-            _features5Weight.Gradient, _features5Bias.Gradient, n, 64, 196);
+            _features5Weight.Gradient, _features5Bias.Gradient, n, 64, 196, global::NetCompiler.Kernels.Activation.Relu,
+            features6Output);
         // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, features3Output,
             features4OutputGrad, _features4Weight.Gradient, _features4Bias.Gradient, n);
@@ -870,10 +868,10 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.MaxPool2d.Backward<Features_3Shape>(context, features3OutputGrad, features3Switches,
             features2OutputGrad, n);
         // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
-            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 784);
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 32, 784, global::NetCompiler.Kernels.Activation.Relu,
+            features2Output);
         // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
             _features0Weight.Gradient, _features0Bias.Gradient, n);
@@ -1373,11 +1371,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
             // features.7: MaxPool2d(kernel_size=2, stride=2), 64x14x14 -> 64x7x7
             _maxPool2dFeatures_7Shape.Backward(features7OutputGrad, features7Switches, features6OutputGrad, n);
             // features.5: BatchNorm2d(64), 64x14x14 -> 64x14x14
-            _elementwise.ActivationBackward(global::NetCompiler.Kernels.Activation.Relu, features6Output,
-                features6OutputGrad);
             _batchNorm.Backward(features6OutputGrad, features4Output, Value(Features5Weight), features5SavedMean,
                 features5SavedInvStd, features4OutputGrad, Gradient(Features5Weight), Gradient(Features5Bias), n, 64,
-                196);
+                196, global::NetCompiler.Kernels.Activation.Relu, features6Output);
             // features.4: Conv2d(32, 64, kernel_size=3, padding=1), 32x14x14 -> 64x14x14
             _conv2dFeatures_4Shape.BackwardWeight(features3Output, features4OutputGrad, Gradient(Features4Weight),
                 Gradient(Features4Bias), n);
@@ -1385,11 +1381,9 @@ partial class FashionNet : global::NetCompiler.CompiledNetwork
             // features.3: MaxPool2d(kernel_size=2, stride=2), 32x28x28 -> 32x14x14
             _maxPool2dFeatures_3Shape.Backward(features3OutputGrad, features3Switches, features2OutputGrad, n);
             // features.1: BatchNorm2d(32), 32x28x28 -> 32x28x28
-            _elementwise.ActivationBackward(global::NetCompiler.Kernels.Activation.Relu, features2Output,
-                features2OutputGrad);
             _batchNorm.Backward(features2OutputGrad, features0Output, Value(Features1Weight), features1SavedMean,
                 features1SavedInvStd, features0OutputGrad, Gradient(Features1Weight), Gradient(Features1Bias), n, 32,
-                784);
+                784, global::NetCompiler.Kernels.Activation.Relu, features2Output);
             // features.0: Conv2d(1, 32, kernel_size=3, padding=1), 1x28x28 -> 32x28x28
             _conv2dFeatures_0Shape.BackwardWeight(images, features0OutputGrad, Gradient(Features0Weight),
                 Gradient(Features0Bias), n);

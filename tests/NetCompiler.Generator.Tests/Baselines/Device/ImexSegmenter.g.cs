@@ -250,10 +250,10 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
         "%features.4.0.explicit.grad) -> @features.4.0.conv.weight.grad, _  Features_4Shape\n" +
         "  conv_transpose2d.backward_data(%features.4.0.explicit.grad, " +
         "@features.4.0.conv.weight) -> %features.4.0.bn.grad  Features_4Shape\n" +
-        "  relu.backward(%features.4.0.bn, %features.4.0.bn.grad) -> %features.4.0.bn.grad\n" +
         "  batch_norm.backward(%features.4.0.bn.grad, %features.4.0.conv, @features.4.0.bn.weight, " +
-        "%features.4.0.bn.saved_mean, %features.4.0.bn.saved_inv_std) -> %features.4.0.conv.grad, " +
-        "@features.4.0.bn.weight.grad, @features.4.0.bn.bias.grad\n" +
+        "%features.4.0.bn.saved_mean, %features.4.0.bn.saved_inv_std, " +
+        "%features.4.0.bn) -> %features.4.0.conv.grad, @features.4.0.bn.weight.grad, " +
+        "@features.4.0.bn.bias.grad, %features.4.0.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.3.0.output, " +
         "%features.4.0.conv.grad) -> %features.4.0.conv.weight.grad_part, _  Features_4Shape\n" +
         "  add_scaled(@features.4.0.conv.weight.grad, " +
@@ -268,10 +268,10 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
         "%features.3.0.branch.grad) -> @features.3.0.conv2.weight.grad, _  Features_3Shape\n" +
         "  conv2d.backward_data(%features.3.0.branch.grad, " +
         "@features.3.0.conv2.weight) -> %features.3.0.bn.grad  Features_3Shape\n" +
-        "  relu.backward(%features.3.0.bn, %features.3.0.bn.grad) -> %features.3.0.bn.grad\n" +
         "  batch_norm.backward(%features.3.0.bn.grad, %features.3.0.conv, @features.3.0.bn.weight, " +
-        "%features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std) -> %features.3.0.conv.grad, " +
-        "@features.3.0.bn.weight.grad, @features.3.0.bn.bias.grad\n" +
+        "%features.3.0.bn.saved_mean, %features.3.0.bn.saved_inv_std, " +
+        "%features.3.0.bn) -> %features.3.0.conv.grad, @features.3.0.bn.weight.grad, " +
+        "@features.3.0.bn.bias.grad, %features.3.0.bn.grad  +relu\n" +
         "  conv2d.backward_weight(%features.2.output, " +
         "%features.3.0.conv.grad) -> @features.3.0.conv1.weight.grad, _  Features_3Shape\n" +
         "  conv2d.backward_data(%features.3.0.conv.grad, " +
@@ -279,10 +279,9 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
         "  add_scaled(%features.3.0.output.grad, " +
         "%features.2.output.grad_part) -> %features.2.output.grad  scale=1\n" +
         "  // features.1\n" +
-        "  relu.backward(%features.2.output, %features.2.output.grad) -> %features.2.output.grad\n" +
         "  batch_norm.backward(%features.2.output.grad, %features.0.output, @features.1.weight, " +
-        "%features.1.saved_mean, %features.1.saved_inv_std) -> %features.0.output.grad, " +
-        "@features.1.weight.grad, @features.1.bias.grad\n" +
+        "%features.1.saved_mean, %features.1.saved_inv_std, %features.2.output) -> %features.0.output.grad, " +
+        "@features.1.weight.grad, @features.1.bias.grad, %features.2.output.grad  +relu\n" +
         "  // features.0\n" +
         "  conv2d.backward_weight(%images, %features.0.output.grad) -> @features.0.weight.grad, " +
         "_  Features_0Shape\n" +
@@ -918,10 +917,10 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
             features4_0ExplicitGrad, _features4_0ConvWeight.Gradient, default, n);
         global::NetCompiler.Kernels.ConvTranspose2d.BackwardData<Features_4Shape>(context, features4_0ExplicitGrad,
             _features4_0ConvWeight.Value, features4_0BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features4_0Bn, features4_0BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features4_0BnGrad, features4_0Conv,
             _features4_0BnWeight.Value, features4_0BnSavedMean, features4_0BnSavedInvStd, features4_0ConvGrad,
-            _features4_0BnWeight.Gradient, _features4_0BnBias.Gradient, n, 4, 64);
+            _features4_0BnWeight.Gradient, _features4_0BnBias.Gradient, n, 4, 64,
+            global::NetCompiler.Kernels.Activation.Relu, features4_0Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_4Shape>(context, features3_0Output,
             features4_0ConvGrad, features4_0ConvWeightGradPart, default, n);
         global::NetCompiler.Kernels.Elementwise.AddScaled(_features4_0ConvWeight.Gradient, 1f,
@@ -936,10 +935,10 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
             features3_0BranchGrad, _features3_0Conv2Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_0BranchGrad,
             _features3_0Conv2Weight.Value, features3_0BnGrad, n);
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features3_0Bn, features3_0BnGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features3_0BnGrad, features3_0Conv,
             _features3_0BnWeight.Value, features3_0BnSavedMean, features3_0BnSavedInvStd, features3_0ConvGrad,
-            _features3_0BnWeight.Gradient, _features3_0BnBias.Gradient, n, 4, 64);
+            _features3_0BnWeight.Gradient, _features3_0BnBias.Gradient, n, 4, 64,
+            global::NetCompiler.Kernels.Activation.Relu, features3_0Bn);
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_3Shape>(context, features2Output,
             features3_0ConvGrad, _features3_0Conv1Weight.Gradient, default, n);
         global::NetCompiler.Kernels.Conv2d.BackwardData<Features_3Shape>(context, features3_0ConvGrad,
@@ -947,10 +946,10 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
         global::NetCompiler.Kernels.Elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart_46,
             features2OutputGrad);
         // features.1: BatchNorm2d(4), 4x8x8 -> 4x8x8
-        global::NetCompiler.Kernels.Activation.Relu.Backward(features2Output, features2OutputGrad);
         global::NetCompiler.Kernels.BatchNorm.Backward(context, features2OutputGrad, features0Output,
             _features1Weight.Value, features1SavedMean, features1SavedInvStd, features0OutputGrad,
-            _features1Weight.Gradient, _features1Bias.Gradient, n, 4, 64);
+            _features1Weight.Gradient, _features1Bias.Gradient, n, 4, 64, global::NetCompiler.Kernels.Activation.Relu,
+            features2Output);
         // features.0: Conv2d(2, 4, kernel_size=3, padding=1, bias=False), 2x8x8 -> 4x8x8
         global::NetCompiler.Kernels.Conv2d.BackwardWeight<Features_0Shape>(context, images, features0OutputGrad,
             _features0Weight.Gradient, default, n);
@@ -1498,11 +1497,9 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
                 Gradient(Features4_0ConvWeight), default, n);
             _convTranspose2dFeatures_4Shape.BackwardData(features4_0ExplicitGrad, Value(Features4_0ConvWeight),
                 features4_0BnGrad, n);
-            _elementwise.ActivationBackward(global::NetCompiler.Kernels.Activation.Relu, features4_0Bn,
-                features4_0BnGrad);
             _batchNorm.Backward(features4_0BnGrad, features4_0Conv, Value(Features4_0BnWeight), features4_0BnSavedMean,
                 features4_0BnSavedInvStd, features4_0ConvGrad, Gradient(Features4_0BnWeight),
-                Gradient(Features4_0BnBias), n, 4, 64);
+                Gradient(Features4_0BnBias), n, 4, 64, global::NetCompiler.Kernels.Activation.Relu, features4_0Bn);
             _conv2dFeatures_4Shape.BackwardWeight(features3_0Output, features4_0ConvGrad, features4_0ConvWeightGradPart,
                 default, n);
             _elementwise.AddScaled(Gradient(Features4_0ConvWeight), 1f, features4_0ConvWeightGradPart,
@@ -1516,22 +1513,18 @@ partial class ImexSegmenter : global::NetCompiler.CompiledNetwork
                 Gradient(Features3_0Conv2Weight), default, n);
             _conv2dFeatures_3Shape.BackwardData(features3_0BranchGrad, Value(Features3_0Conv2Weight), features3_0BnGrad,
                 n);
-            _elementwise.ActivationBackward(global::NetCompiler.Kernels.Activation.Relu, features3_0Bn,
-                features3_0BnGrad);
             _batchNorm.Backward(features3_0BnGrad, features3_0Conv, Value(Features3_0BnWeight), features3_0BnSavedMean,
                 features3_0BnSavedInvStd, features3_0ConvGrad, Gradient(Features3_0BnWeight),
-                Gradient(Features3_0BnBias), n, 4, 64);
+                Gradient(Features3_0BnBias), n, 4, 64, global::NetCompiler.Kernels.Activation.Relu, features3_0Bn);
             _conv2dFeatures_3Shape.BackwardWeight(features2Output, features3_0ConvGrad,
                 Gradient(Features3_0Conv1Weight), default, n);
             _conv2dFeatures_3Shape.BackwardData(features3_0ConvGrad, Value(Features3_0Conv1Weight),
                 features2OutputGradPart_46, n);
             _elementwise.AddScaled(features3_0OutputGrad, 1f, features2OutputGradPart_46, features2OutputGrad);
             // features.1: BatchNorm2d(4), 4x8x8 -> 4x8x8
-            _elementwise.ActivationBackward(global::NetCompiler.Kernels.Activation.Relu, features2Output,
-                features2OutputGrad);
             _batchNorm.Backward(features2OutputGrad, features0Output, Value(Features1Weight), features1SavedMean,
-                features1SavedInvStd, features0OutputGrad, Gradient(Features1Weight), Gradient(Features1Bias), n, 4,
-                64);
+                features1SavedInvStd, features0OutputGrad, Gradient(Features1Weight), Gradient(Features1Bias), n, 4, 64,
+                global::NetCompiler.Kernels.Activation.Relu, features2Output);
             // features.0: Conv2d(2, 4, kernel_size=3, padding=1, bias=False), 2x8x8 -> 4x8x8
             _conv2dFeatures_0Shape.BackwardWeight(images, features0OutputGrad, Gradient(Features0Weight), default, n);
             // update
