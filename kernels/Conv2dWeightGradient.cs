@@ -133,6 +133,7 @@ public static unsafe partial class Conv2d
             float* sums = partial + weightSize;
             float* staged = sums + SumsLength;
             float* gradients = staged + ((nint)GroupSize * StagedLength);
+            float* tile = stackalloc float[2 * TSimd.Count * TSimd.Count];
 
             // Padding, the extra channels and a pair's missing image stay zero: staging writes only the rest.
             new Span<float>(sums, SumsLength).Clear();
@@ -143,7 +144,7 @@ public static unsafe partial class Conv2d
                 for (int g = 0; g < images; g++)
                 {
                     StageRows<S>(job.X + ((nint)(first + g) * Geometry<S>.InputSize), staged + ((nint)g * StagedLength), ChannelStride, RowStride, PhaseWidth);
-                    Transpose(job.Dy + ((nint)(first + g) * Geometry<S>.OutputSize), gradients + ((nint)g * GradientLength));
+                    Transpose(job.Dy + ((nint)(first + g) * Geometry<S>.OutputSize), gradients + ((nint)g * GradientLength), tile);
                 }
 
                 if (PairImages && images % 2 == 1)
@@ -176,13 +177,37 @@ public static unsafe partial class Conv2d
             }
         }
 
-        /// <summary>gradient[p][j] = dy[j][p]: pixel-major, the padded channels left zero.</summary>
-        private static void Transpose(float* dy, float* gradient)
+        /// <summary>
+        /// gradient[p][j] = dy[j][p]: pixel-major, the padded channels left zero. Whole Count x Count tiles go through
+        /// <see cref="ISimd{TVector}.Transpose"/> (their rows gathered into <paramref name="tile"/>, 2 Count^2 floats,
+        /// first), the edges element by element.
+        /// </summary>
+        private static void Transpose(float* dy, float* gradient, float* tile)
         {
+            int lanes = TSimd.Count;
+            int tiledChannels = S.OutChannels / lanes * lanes, tiledPixels = OutputPlane / lanes * lanes;
+            float* transposed = tile + (lanes * lanes);
+            for (int co = 0; co < tiledChannels; co += lanes)
+            {
+                for (int p = 0; p < tiledPixels; p += lanes)
+                {
+                    for (int j = 0; j < lanes; j++)
+                    {
+                        TSimd.Store(tile + (j * lanes), TSimd.Load(dy + ((nint)(co + j) * OutputPlane) + p));
+                    }
+
+                    TSimd.Transpose(tile, transposed);
+                    for (int i = 0; i < lanes; i++)
+                    {
+                        TSimd.Store(gradient + ((nint)(p + i) * GradientStride) + co, TSimd.Load(transposed + (i * lanes)));
+                    }
+                }
+            }
+
             for (int co = 0; co < S.OutChannels; co++)
             {
                 float* source = dy + ((nint)co * OutputPlane);
-                for (int p = 0; p < OutputPlane; p++)
+                for (int p = co < tiledChannels ? tiledPixels : 0; p < OutputPlane; p++)
                 {
                     gradient[((nint)p * GradientStride) + co] = source[p];
                 }
