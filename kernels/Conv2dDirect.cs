@@ -204,7 +204,7 @@ public static unsafe partial class Conv2d
                     }
                     else
                     {
-                        StageRows<S>(source, staged, ChannelStride, RowStride, PhaseWidth);
+                        StageRows<S, TSimd, TVector>(source, staged, ChannelStride, RowStride, PhaseWidth);
                     }
 
                     stagedImage = image;
@@ -284,25 +284,34 @@ public static unsafe partial class Conv2d
                         for (int i = 0; i < FlatRows; i++, staged += S.OutWidth)
                         {
                             int ih = (i * S.Stride) + q - S.Pad;
-                            var row = new Span<float>(staged, S.OutWidth);
-                            if ((uint)ih >= (uint)S.InHeight)
+                            bool inside = (uint)ih < (uint)S.InHeight;
+                            float* source = image + ((nint)c * Geometry<S>.InputPlane) + ((nint)ih * S.InWidth) + columnOffset;
+                            int ow = 0;
+                            for (; ow < (inside ? first : S.OutWidth); ow++)
                             {
-                                row.Clear();
+                                staged[ow] = 0f;
+                            }
+
+                            if (!inside)
+                            {
                                 continue;
                             }
 
-                            float* source = image + ((nint)c * Geometry<S>.InputPlane) + ((nint)ih * S.InWidth) + columnOffset;
-                            row[..first].Clear();
-                            row[last..].Clear();
                             if (S.Stride == 1)
                             {
-                                new ReadOnlySpan<float>(source + first, last - first).CopyTo(row[first..last]);
-                                continue;
+                                CopyRow<TSimd, TVector>(source + first, staged + first, last - first);
+                            }
+                            else
+                            {
+                                for (ow = first; ow < last; ow++)
+                                {
+                                    staged[ow] = source[ow * S.Stride];
+                                }
                             }
 
-                            for (int ow = first; ow < last; ow++)
+                            for (ow = last; ow < S.OutWidth; ow++)
                             {
-                                row[ow] = source[ow * S.Stride];
+                                staged[ow] = 0f;
                             }
                         }
                     }

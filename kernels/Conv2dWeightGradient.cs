@@ -19,9 +19,32 @@ public static unsafe partial class Conv2d
     internal static bool UsesDirectBackwardWeight<S>()
         where S : struct, IConvShape => Geometry<S>.UsesDirectBackwardWeight;
 
+    /// <summary>
+    /// destination[0 .. count) = source[0 .. count) in whole and one masked vector: the stagings copy rows of a few
+    /// dozen floats, too short for a memmove call to pay.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void CopyRow<TSimd, TVector>(float* source, float* destination, int count)
+        where TSimd : unmanaged, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        int i = 0;
+        for (; i + TSimd.Count <= count; i += TSimd.Count)
+        {
+            TSimd.Store(destination + i, TSimd.Load(source + i));
+        }
+
+        if (i < count)
+        {
+            TSimd.StorePartial(destination + i, TSimd.LoadPartial(source + i, count - i), count - i);
+        }
+    }
+
     /// <summary>Copies an image into the interior of a zero-padded staging, padded column c to phase c % stride, index c / stride.</summary>
-    private static void StageRows<S>(float* image, float* staged, int channelStride, int rowStride, int phaseWidth)
+    private static void StageRows<S, TSimd, TVector>(float* image, float* staged, int channelStride, int rowStride, int phaseWidth)
         where S : struct, IConvShape
+        where TSimd : unmanaged, ISimd<TVector>
+        where TVector : unmanaged
     {
         for (int c = 0; c < S.InChannels; c++)
         {
@@ -31,7 +54,7 @@ public static unsafe partial class Conv2d
                 float* row = staged + ((nint)c * channelStride) + ((nint)(ih + S.Pad) * rowStride);
                 if (S.Stride == 1)
                 {
-                    new ReadOnlySpan<float>(source, S.InWidth).CopyTo(new Span<float>(row + S.Pad, S.InWidth));
+                    CopyRow<TSimd, TVector>(source, row + S.Pad, S.InWidth);
                     continue;
                 }
 
@@ -79,8 +102,8 @@ public static unsafe partial class Conv2d
         /// <summary>Taps per block: 12 x 2 accumulators of the 32 AVX-512 registers, 6 x 2 of the 16 AVX2 ones.</summary>
         private static readonly int MaxTaps = TSimd.Count >= 16 ? 12 : 6;
 
-        /// <summary>Input channels per block, all their column taps at one kernel row.</summary>
-        private static readonly int BlockChannels = Math.Max(1, MaxTaps / S.Kernel);
+        /// <summary>Input channels per block, all their column taps at one kernel row (no more than the layer has: LeNet's first has one).</summary>
+        private static readonly int BlockChannels = Math.Clamp(MaxTaps / S.Kernel, 1, S.InChannels);
 
         private static readonly int BlockTaps = BlockChannels * S.Kernel;
 
@@ -143,7 +166,7 @@ public static unsafe partial class Conv2d
                 int images = Math.Min(GroupSize, end - first);
                 for (int g = 0; g < images; g++)
                 {
-                    StageRows<S>(job.X + ((nint)(first + g) * Geometry<S>.InputSize), staged + ((nint)g * StagedLength), ChannelStride, RowStride, PhaseWidth);
+                    StageRows<S, TSimd, TVector>(job.X + ((nint)(first + g) * Geometry<S>.InputSize), staged + ((nint)g * StagedLength), ChannelStride, RowStride, PhaseWidth);
                     Transpose(job.Dy + ((nint)(first + g) * Geometry<S>.OutputSize), gradients + ((nint)g * GradientLength), tile);
                 }
 
