@@ -201,20 +201,22 @@ public static unsafe partial class Conv2d
         }
 
         /// <summary>
-        /// gradient[p][j] = dy[j][p]: pixel-major, the padded channels left zero. Whole Count x Count tiles go through
+        /// gradient[p][j] = dy[j][p]: pixel-major, the padded channels left zero. Count x Count tiles go through
         /// <see cref="ISimd{TVector}.Transpose"/> (their rows gathered into <paramref name="tile"/>, 2 Count^2 floats,
-        /// first), the edges element by element.
+        /// first; a last tile of fewer channels has zero rows, which fill the padded channels), pixels past the last
+        /// whole tile element by element.
         /// </summary>
         private static void Transpose(float* dy, float* gradient, float* tile)
         {
-            int lanes = TSimd.Count;
-            int tiledChannels = S.OutChannels / lanes * lanes, tiledPixels = OutputPlane / lanes * lanes;
+            int lanes = TSimd.Count, tiledPixels = OutputPlane / lanes * lanes;
             float* transposed = tile + (lanes * lanes);
-            for (int co = 0; co < tiledChannels; co += lanes)
+            for (int co = 0; co < S.OutChannels; co += lanes)
             {
+                int channels = Math.Min(lanes, S.OutChannels - co);
+                new Span<float>(tile + (channels * lanes), (lanes - channels) * lanes).Clear();
                 for (int p = 0; p < tiledPixels; p += lanes)
                 {
-                    for (int j = 0; j < lanes; j++)
+                    for (int j = 0; j < channels; j++)
                     {
                         TSimd.Store(tile + (j * lanes), TSimd.Load(dy + ((nint)(co + j) * OutputPlane) + p));
                     }
@@ -225,14 +227,14 @@ public static unsafe partial class Conv2d
                         TSimd.Store(gradient + ((nint)(p + i) * GradientStride) + co, TSimd.Load(transposed + (i * lanes)));
                     }
                 }
-            }
 
-            for (int co = 0; co < S.OutChannels; co++)
-            {
-                float* source = dy + ((nint)co * OutputPlane);
-                for (int p = co < tiledChannels ? tiledPixels : 0; p < OutputPlane; p++)
+                for (int j = 0; j < channels; j++)
                 {
-                    gradient[((nint)p * GradientStride) + co] = source[p];
+                    float* source = dy + ((nint)(co + j) * OutputPlane);
+                    for (int p = tiledPixels; p < OutputPlane; p++)
+                    {
+                        gradient[((nint)p * GradientStride) + co + j] = source[p];
+                    }
                 }
             }
         }
