@@ -8,8 +8,8 @@ namespace NetCompiler.Kernels;
 /// The direct forward of ungrouped convolutions, and through it their stride-1 data gradient (the same convolution of
 /// dy with the weights transposed and rotated, <see cref="DataGradientShape{S}"/>). im2col + GEMM spends much of its
 /// time building and packing columns; here each image is staged once, zero-padded, so every tap of a run of output
-/// pixels is one contiguous vector load, and the micro-kernel keeps a block of output channels times two vectors of
-/// output pixels in registers and applies the epilogue (bias, residual, activation) there. Rows at least a vector wide
+/// pixels is one contiguous vector load, and the micro-kernel keeps a block of up to 6 output channels times 4 vectors
+/// of output pixels (2 on AVX2) in registers and applies the epilogue (bias, residual, activation) there. Rows at least a vector wide
 /// are tiled along the rows (the staged image split into stride phases); narrower outputs (LeNet's 10x10, VGG's 8x8)
 /// would leave lanes idle, so their tiles run over the flattened plane instead, on a staging with one copy per column
 /// tap and row phase in which a tap of consecutive pixels is contiguous across rows.
@@ -110,16 +110,17 @@ public static unsafe partial class Conv2d
         // Static readonly, not computed properties: the tile would inline a chain of them at every use and run out of
         // the JIT's inlining budget (then they become calls and the accumulators spill); fields of an initialised class
         // are constants to the optimising JIT.
-        private static readonly int Lanes = TSimd.Count;
+        /// <summary>Vectors of output pixels per micro-tile: 4 x 6 accumulators of the 32 AVX-512 registers, 2 x 6 of the 16 AVX2 ones.</summary>
+        private static readonly int Vectors = TSimd.Count >= 16 ? 4 : 2;
 
-        private static readonly int TileWidth = 2 * TSimd.Count;
+        private static readonly int TileWidth = Vectors * TSimd.Count;
 
-        /// <summary>Output channels per micro-tile: 2 x 8 accumulators of the 32 AVX-512 registers, 2 x 6 of the 16 AVX2 ones.</summary>
-        private static readonly int MaxBlock = TSimd.Count >= 16 ? 8 : 6;
+        /// <summary>Output channels per micro-tile.</summary>
+        private static readonly int MaxBlock = 6;
 
         private static readonly int Blocks = CeilDiv(S.OutChannels, MaxBlock);
 
-        /// <summary>Channels per block, balanced (16 = 8 + 8, not 8 + 8 + 0); the last block may hold fewer.</summary>
+        /// <summary>Channels per block, balanced (10 = 5 + 5, not 6 + 4); the last block may hold fewer.</summary>
         private static readonly int Block = CeilDiv(S.OutChannels, Blocks);
 
         private static readonly int Taps = Geometry<S>.ColumnRows;
@@ -130,14 +131,15 @@ public static unsafe partial class Conv2d
 
         private static readonly int Reach = (S.Kernel - 1) * S.Dilation;
 
-        // Tiles along the rows. Rows no wider than a vector: the tile's two vectors are two output rows, else two runs of one row.
-        private static readonly bool TwoRows = S.OutWidth <= TSimd.Count;
+        // Tiles along the rows: a row no wider than a vector takes one vector of the tile (so the tile spans Vectors
+        // rows), one up to two vectors wide two, a wider row a run of all the tile's vectors.
+        private static readonly int RowVectors = S.OutWidth <= TSimd.Count ? 1 : S.OutWidth <= 2 * TSimd.Count ? 2 : Vectors;
 
-        private static readonly int RowsPerStep = TwoRows ? 2 : 1;
+        private static readonly int RowsPerStep = Vectors / RowVectors;
 
         private static readonly int RowSteps = CeilDiv(S.OutHeight, RowsPerStep);
 
-        private static readonly int SegmentWidth = TwoRows ? S.OutWidth : TileWidth;
+        private static readonly int SegmentWidth = RowVectors == 1 ? S.OutWidth : RowVectors * TSimd.Count;
 
         private static readonly int RowTiles = RowSteps * CeilDiv(S.OutWidth, SegmentWidth);
 
@@ -147,12 +149,15 @@ public static unsafe partial class Conv2d
         /// </summary>
         internal static readonly bool Flat = CeilDiv(OutputPlane, TileWidth) * 9 < RowTiles * 8;
 
-        /// <summary>Units of work in an image: rows (or row pairs) along the rows, single tiles when flat.</summary>
+        /// <summary>Units of work in an image: a tile's rows along the rows, single tiles when flat.</summary>
         private static readonly int Steps = Flat ? CeilDiv(OutputPlane, TileWidth) : RowSteps;
+
+        /// <summary>The tile's vectors per row: all of them in a flat tile.</summary>
+        private static readonly int TileRowVectors = Flat ? Vectors : RowVectors;
 
         // The row staging: per channel, rows of S.Stride phases (phase q holds padded columns q, q + stride, ...),
         // wide and tall enough that the tiles' full vectors past the output's edge still read inside it.
-        private static readonly int ColumnsRead = TwoRows ? TSimd.Count : RoundUp(S.OutWidth, TileWidth);
+        private static readonly int ColumnsRead = RowVectors == 1 ? TSimd.Count : RoundUp(S.OutWidth, SegmentWidth);
 
         private static readonly int PhaseWidth = Math.Max(ColumnsRead + (Reach / S.Stride), CeilDiv(S.InWidth + (2 * S.Pad), S.Stride));
 
@@ -175,10 +180,10 @@ public static unsafe partial class Conv2d
         /// <summary>The flat staging ends with a tile's width of zeros that the last tile's idle lanes read.</summary>
         private static readonly int StagedLength = (S.InChannels * ChannelStride) + (Flat ? TileWidth : 0);
 
-        /// <summary>Where the tile's second vector starts, in the staged image and in the output, relative to its first.</summary>
-        private static readonly int InputDelta = Flat ? Lanes : TwoRows ? S.Stride * RowStride : Lanes;
+        // Where the tile's vectors 1 to 3 start, in the staged image and in the output, relative to its first.
+        private static readonly int InputOffset1 = InputOffset(1), InputOffset2 = InputOffset(2), InputOffset3 = InputOffset(3);
 
-        private static readonly int OutputDelta = Flat ? Lanes : TwoRows ? S.OutWidth : Lanes;
+        private static readonly int OutputOffset1 = OutputOffset(1), OutputOffset2 = OutputOffset(2), OutputOffset3 = OutputOffset(3);
 
         public static void Run<TFunction>(in DirectForwardJob<S> job, int begin, int end, int thread)
             where TFunction : struct, IActivationFunction
@@ -223,22 +228,19 @@ public static unsafe partial class Conv2d
                         if (Flat)
                         {
                             int pixel = step * TileWidth;
-                            int lanes = Math.Min(Lanes, OutputPlane - pixel), secondLanes = Math.Clamp(OutputPlane - pixel - Lanes, 0, Lanes);
                             nint output = channelOutput + pixel;
                             float* residual = job.Residual == null ? null : job.Residual + output;
-                            Tile<TFunction>(staged + pixel, weights, bias, job.Y + output, residual, channels, lanes, secondLanes, alpha);
+                            Tile<TFunction>(staged + pixel, weights, bias, job.Y + output, residual, channels, OutputPlane - pixel, 1, alpha);
                             continue;
                         }
 
-                        int oh = step * RowsPerStep;
+                        int oh = step * RowsPerStep, rows = Math.Min(RowsPerStep, S.OutHeight - oh);
                         float* input = staged + ((nint)oh * S.Stride * RowStride);
                         for (int ow = 0; ow < S.OutWidth; ow += SegmentWidth)
                         {
-                            int lanes = Math.Min(Lanes, S.OutWidth - ow);
-                            int secondLanes = TwoRows ? (oh + 1 < S.OutHeight ? S.OutWidth : 0) : Math.Clamp(S.OutWidth - ow - Lanes, 0, Lanes);
                             nint output = channelOutput + ((nint)oh * S.OutWidth) + ow;
                             float* residual = job.Residual == null ? null : job.Residual + output;
-                            Tile<TFunction>(input + ow, weights, bias, job.Y + output, residual, channels, lanes, secondLanes, alpha);
+                            Tile<TFunction>(input + ow, weights, bias, job.Y + output, residual, channels, S.OutWidth - ow, rows, alpha);
                         }
                     }
                 }
@@ -336,15 +338,30 @@ public static unsafe partial class Conv2d
             int column = kw * S.Dilation;
             return Flat ? (nint)kw * FlatColumnStride : ((column % S.Stride) * PhaseWidth) + (column / S.Stride);
         }
+
+        /// <summary>Where vector <paramref name="v"/> of a tile starts in the staging, from its first.</summary>
+        private static int InputOffset(int v) => Flat ? v * TSimd.Count : (v / RowVectors * S.Stride * RowStride) + (v % RowVectors * TSimd.Count);
+
+        /// <summary>Where vector <paramref name="v"/> of a tile starts in the output plane, from its first.</summary>
+        private static int OutputOffset(int v) => Flat ? v * TSimd.Count : (v / RowVectors * S.OutWidth) + (v % RowVectors * TSimd.Count);
+
         /// <summary>
-        /// Block channels x two vectors of output: sums every tap in registers, then adds bias and residual, activates and
-        /// stores the valid channels and lanes. <paramref name="input"/> is the staged pixel under tap (0, 0) of the first lane.
+        /// The valid lanes of vector <paramref name="v"/> of a tile with <paramref name="columns"/> output columns left in
+        /// its rows (pixels left in the plane when flat) and <paramref name="rows"/> of its rows inside the output.
         /// </summary>
-        private static void Tile<TFunction>(float* input, float* weights, float* bias, float* output, float* residual, int channels, int lanes, int secondLanes, float alpha)
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static int LanesOf(int v, int columns, int rows) =>
+            v / TileRowVectors < rows ? Math.Clamp(columns - (v % TileRowVectors * TSimd.Count), 0, TSimd.Count) : 0;
+        /// <summary>
+        /// Block channels x the tile's vectors of output: sums every tap in registers, then adds bias and residual,
+        /// activates and stores the valid channels and lanes. <paramref name="input"/> is the staged pixel under tap (0, 0)
+        /// of the first lane; <paramref name="columns"/> and <paramref name="rows"/> bound the valid lanes (<see cref="LanesOf"/>).
+        /// </summary>
+        private static void Tile<TFunction>(float* input, float* weights, float* bias, float* output, float* residual, int channels, int columns, int rows, float alpha)
             where TFunction : struct, IActivationFunction
         {
-            TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c30 = TSimd.Zero, c31 = TSimd.Zero;
-            TVector c40 = TSimd.Zero, c41 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c60 = TSimd.Zero, c61 = TSimd.Zero, c70 = TSimd.Zero, c71 = TSimd.Zero;
+            TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c02 = TSimd.Zero, c03 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c12 = TSimd.Zero, c13 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c22 = TSimd.Zero, c23 = TSimd.Zero;
+            TVector c30 = TSimd.Zero, c31 = TSimd.Zero, c32 = TSimd.Zero, c33 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c42 = TSimd.Zero, c43 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c52 = TSimd.Zero, c53 = TSimd.Zero;
             float* w = weights;
             for (int c = 0; c < S.InChannels; c++)
             {
@@ -354,15 +371,27 @@ public static unsafe partial class Conv2d
                     for (int kw = 0; kw < S.Kernel; kw++, w += Block)
                     {
                         float* tap = row + ColumnOffset(kw);
-                        TVector x0 = TSimd.Load(tap), x1 = TSimd.Load(tap + InputDelta);
+                        TVector x0 = TSimd.Load(tap), x1 = TSimd.Load(tap + InputOffset1);
+                        TVector x2 = Vectors > 2 ? TSimd.Load(tap + InputOffset2) : TSimd.Zero, x3 = Vectors > 2 ? TSimd.Load(tap + InputOffset3) : TSimd.Zero;
                         TVector weight = TSimd.Broadcast(w[0]);
                         c00 = TSimd.MultiplyAdd(weight, x0, c00);
                         c01 = TSimd.MultiplyAdd(weight, x1, c01);
+                        if (Vectors > 2)
+                        {
+                            c02 = TSimd.MultiplyAdd(weight, x2, c02);
+                            c03 = TSimd.MultiplyAdd(weight, x3, c03);
+                        }
+
                         if (Block > 1)
                         {
                             weight = TSimd.Broadcast(w[1]);
                             c10 = TSimd.MultiplyAdd(weight, x0, c10);
                             c11 = TSimd.MultiplyAdd(weight, x1, c11);
+                            if (Vectors > 2)
+                            {
+                                c12 = TSimd.MultiplyAdd(weight, x2, c12);
+                                c13 = TSimd.MultiplyAdd(weight, x3, c13);
+                            }
                         }
 
                         if (Block > 2)
@@ -370,6 +399,11 @@ public static unsafe partial class Conv2d
                             weight = TSimd.Broadcast(w[2]);
                             c20 = TSimd.MultiplyAdd(weight, x0, c20);
                             c21 = TSimd.MultiplyAdd(weight, x1, c21);
+                            if (Vectors > 2)
+                            {
+                                c22 = TSimd.MultiplyAdd(weight, x2, c22);
+                                c23 = TSimd.MultiplyAdd(weight, x3, c23);
+                            }
                         }
 
                         if (Block > 3)
@@ -377,6 +411,11 @@ public static unsafe partial class Conv2d
                             weight = TSimd.Broadcast(w[3]);
                             c30 = TSimd.MultiplyAdd(weight, x0, c30);
                             c31 = TSimd.MultiplyAdd(weight, x1, c31);
+                            if (Vectors > 2)
+                            {
+                                c32 = TSimd.MultiplyAdd(weight, x2, c32);
+                                c33 = TSimd.MultiplyAdd(weight, x3, c33);
+                            }
                         }
 
                         if (Block > 4)
@@ -384,6 +423,11 @@ public static unsafe partial class Conv2d
                             weight = TSimd.Broadcast(w[4]);
                             c40 = TSimd.MultiplyAdd(weight, x0, c40);
                             c41 = TSimd.MultiplyAdd(weight, x1, c41);
+                            if (Vectors > 2)
+                            {
+                                c42 = TSimd.MultiplyAdd(weight, x2, c42);
+                                c43 = TSimd.MultiplyAdd(weight, x3, c43);
+                            }
                         }
 
                         if (Block > 5)
@@ -391,60 +435,42 @@ public static unsafe partial class Conv2d
                             weight = TSimd.Broadcast(w[5]);
                             c50 = TSimd.MultiplyAdd(weight, x0, c50);
                             c51 = TSimd.MultiplyAdd(weight, x1, c51);
-                        }
-
-                        if (Block > 6)
-                        {
-                            weight = TSimd.Broadcast(w[6]);
-                            c60 = TSimd.MultiplyAdd(weight, x0, c60);
-                            c61 = TSimd.MultiplyAdd(weight, x1, c61);
-                        }
-
-                        if (Block > 7)
-                        {
-                            weight = TSimd.Broadcast(w[7]);
-                            c70 = TSimd.MultiplyAdd(weight, x0, c70);
-                            c71 = TSimd.MultiplyAdd(weight, x1, c71);
+                            if (Vectors > 2)
+                            {
+                                c52 = TSimd.MultiplyAdd(weight, x2, c52);
+                                c53 = TSimd.MultiplyAdd(weight, x3, c53);
+                            }
                         }
                     }
                 }
             }
 
-            var epilogue = new TileEpilogue { Bias = bias, Output = output, Residual = residual, Lanes = lanes, SecondLanes = secondLanes, Alpha = alpha };
-            epilogue.Store<TFunction>(0, c00, c01);
+            var epilogue = new TileEpilogue { Bias = bias, Output = output, Residual = residual, Columns = columns, Rows = rows, Alpha = alpha };
+            epilogue.Store<TFunction>(0, c00, c01, c02, c03);
+
             if (Block > 1 && channels > 1)
             {
-                epilogue.Store<TFunction>(1, c10, c11);
+                epilogue.Store<TFunction>(1, c10, c11, c12, c13);
             }
 
             if (Block > 2 && channels > 2)
             {
-                epilogue.Store<TFunction>(2, c20, c21);
+                epilogue.Store<TFunction>(2, c20, c21, c22, c23);
             }
 
             if (Block > 3 && channels > 3)
             {
-                epilogue.Store<TFunction>(3, c30, c31);
+                epilogue.Store<TFunction>(3, c30, c31, c32, c33);
             }
 
             if (Block > 4 && channels > 4)
             {
-                epilogue.Store<TFunction>(4, c40, c41);
+                epilogue.Store<TFunction>(4, c40, c41, c42, c43);
             }
 
             if (Block > 5 && channels > 5)
             {
-                epilogue.Store<TFunction>(5, c50, c51);
-            }
-
-            if (Block > 6 && channels > 6)
-            {
-                epilogue.Store<TFunction>(6, c60, c61);
-            }
-
-            if (Block > 7 && channels > 7)
-            {
-                epilogue.Store<TFunction>(7, c70, c71);
+                epilogue.Store<TFunction>(5, c50, c51, c52, c53);
             }
 
             // An exp-based activation runs on the stored tile, once no accumulator is live (as the GEMM does).
@@ -454,24 +480,29 @@ public static unsafe partial class Conv2d
             }
         }
 
-        /// <summary>Where a tile's sums go: channel j's first vector at Output + j * OutputPlane, its second OutputDelta further.</summary>
+        /// <summary>Where a tile's sums go: channel j's vector v at Output + j * OutputPlane + OutputOffset(v).</summary>
         private struct TileEpilogue
         {
             public float* Bias;
             public float* Output;
             public float* Residual;
-            public int Lanes;
-            public int SecondLanes;
+            public int Columns;
+            public int Rows;
             public float Alpha;
 
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
-            public readonly void Store<TFunction>(int channel, TVector first, TVector second)
+            public readonly void Store<TFunction>(int channel, TVector v0, TVector v1, TVector v2, TVector v3)
                 where TFunction : struct, IActivationFunction
             {
                 nint offset = (nint)channel * OutputPlane;
                 float bias = Bias == null ? 0f : Bias[channel];
-                StoreVector<TFunction>(first, bias, offset, Lanes);
-                StoreVector<TFunction>(second, bias, offset + OutputDelta, SecondLanes);
+                StoreVector<TFunction>(v0, bias, offset, LanesOf(0, Columns, Rows));
+                StoreVector<TFunction>(v1, bias, offset + OutputOffset1, LanesOf(1, Columns, Rows));
+                if (Vectors > 2)
+                {
+                    StoreVector<TFunction>(v2, bias, offset + OutputOffset2, LanesOf(2, Columns, Rows));
+                    StoreVector<TFunction>(v3, bias, offset + OutputOffset3, LanesOf(3, Columns, Rows));
+                }
             }
 
             /// <summary>The additions and the in-register function on every lane; a partial vector is stored (and its residual read) under a mask.</summary>
@@ -511,10 +542,11 @@ public static unsafe partial class Conv2d
             {
                 for (int j = 0; j < channels; j++)
                 {
-                    var first = new Span<float>(Output + ((nint)j * OutputPlane), Lanes);
-                    var second = new Span<float>(Output + ((nint)j * OutputPlane) + OutputDelta, SecondLanes);
-                    Activation.Forward<TSimd, TVector, TFunction>(first, first, Alpha);
-                    Activation.Forward<TSimd, TVector, TFunction>(second, second, Alpha);
+                    for (int v = 0; v < Vectors; v++)
+                    {
+                        var vector = new Span<float>(Output + ((nint)j * OutputPlane) + OutputOffset(v), LanesOf(v, Columns, Rows));
+                        Activation.Forward<TSimd, TVector, TFunction>(vector, vector, Alpha);
+                    }
                 }
             }
         }
