@@ -59,26 +59,10 @@ public class NormalizationTests
     [InlineData(6, 3, 1)]
     public void TrainingGradientsMatchFiniteDifferences(int n, int channels, int plane)
     {
-        float[] x = Offset(TestData.Random(n * channels * plane, 6), 2f), gamma = TestData.Random(channels, 7), beta = TestData.Random(channels, 8);
-        float[] r = TestData.Random(x.Length, 9);
-        double[] xd = TestData.ToDouble(x), gd = TestData.ToDouble(gamma), bd = TestData.ToDouble(beta), rd = TestData.ToDouble(r);
-        double Loss(double[] input, double[] scale, double[] shift) => Reference.Dot(rd, Reference.BatchNorm(input, scale, shift, n, channels, plane, Eps, out _, out _));
-        double[] expectedDx = Reference.NumericGradient(xd, t => Loss(t, gd, bd));
-        double[] expectedDgamma = Reference.NumericGradient(gd, t => Loss(xd, t, bd));
-        double[] expectedDbeta = Reference.NumericGradient(bd, t => Loss(xd, gd, t));
-
-        using var context = new KernelContext(2);
-        var y = new float[x.Length];
-        float[] savedMean = new float[channels], savedInvStd = new float[channels];
-        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, new float[channels], n, channels, plane, Eps, Activation.None);
-        var dx = new float[x.Length];
-        float[] dgamma = new float[channels], dbeta = new float[channels];
-        BatchNorm.Backward(context, r, x, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, n, channels, plane);
-
-        // dx is a difference of O(1) terms that nearly cancel (its mean per channel is exactly zero).
-        Check.Close(expectedDx, dx, ConvCases.GradientTolerance, "dx");
-        Check.Close(expectedDgamma, dgamma, ConvCases.GradientTolerance, "dgamma");
-        Check.Close(expectedDbeta, dbeta, ConvCases.GradientTolerance, "dbeta");
+        float[] r = TestData.Random(n * channels * plane, 9);
+        float[] dy = (float[])r.Clone();
+        CheckTrainingGradients(n, channels, plane, Activation.None, v => v, r, dy);
+        Assert.Equal(r, dy);
     }
 
     /// <summary>
@@ -95,26 +79,38 @@ public class NormalizationTests
         (Activation activation, Func<double, double> f, Func<float, float> derivativeFromOutput) = name == nameof(Activation.Tanh)
             ? (Activation.Tanh, (Func<double, double>)Math.Tanh, (Func<float, float>)(y => 1 - (y * y)))
             : (Activation.Sigmoid, v => 1 / (1 + Math.Exp(-v)), y => y * (1 - y));
-        float[] x = Offset(TestData.Random(N * Channels * Plane, 6), 2f), gamma = TestData.Random(Channels, 7), beta = TestData.Random(Channels, 8);
-        float[] r = TestData.Random(x.Length, 9);
+        float[] r = TestData.Random(N * Channels * Plane, 9);
+        float[] dy = (float[])r.Clone();
+        float[] y = CheckTrainingGradients(N, Channels, Plane, activation, f, r, dy);
+        Check.Close(Array.ConvertAll(r, v => (double)v).Select((v, i) => v * derivativeFromOutput(y[i])).ToArray(), dy, 1e-6, "dy");
+    }
+
+    /// <summary>
+    /// Forward in training mode with <paramref name="activation"/> fused, then the backward from <paramref name="dy"/>
+    /// (a copy of <paramref name="r"/>), against central differences of r . f(BN(x)); returns the forward's output.
+    /// </summary>
+    private static float[] CheckTrainingGradients(int n, int channels, int plane, Activation activation, Func<double, double> f, float[] r, float[] dy)
+    {
+        float[] x = Offset(TestData.Random(n * channels * plane, 6), 2f), gamma = TestData.Random(channels, 7), beta = TestData.Random(channels, 8);
         double[] xd = TestData.ToDouble(x), gd = TestData.ToDouble(gamma), bd = TestData.ToDouble(beta), rd = TestData.ToDouble(r);
         double Loss(double[] input, double[] scale, double[] shift) =>
-            Reference.Dot(rd, Array.ConvertAll(Reference.BatchNorm(input, scale, shift, N, Channels, Plane, Eps, out _, out _), v => f(v)));
+            Reference.Dot(rd, Array.ConvertAll(Reference.BatchNorm(input, scale, shift, n, channels, plane, Eps, out _, out _), v => f(v)));
         double[] expectedDx = Reference.NumericGradient(xd, t => Loss(t, gd, bd));
         double[] expectedDgamma = Reference.NumericGradient(gd, t => Loss(xd, t, bd));
         double[] expectedDbeta = Reference.NumericGradient(bd, t => Loss(xd, gd, t));
 
         using var context = new KernelContext(2);
         var y = new float[x.Length];
-        float[] savedMean = new float[Channels], savedInvStd = new float[Channels];
-        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, new float[Channels], N, Channels, Plane, Eps, activation);
-        float[] dy = (float[])r.Clone(), dx = new float[x.Length], dgamma = new float[Channels], dbeta = new float[Channels];
-        BatchNorm.Backward(context, dy, x, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, N, Channels, Plane, activation, y);
+        float[] savedMean = new float[channels], savedInvStd = new float[channels];
+        BatchNorm.ForwardTraining(context, x, y, gamma, beta, savedMean, savedInvStd, new float[channels], n, channels, plane, Eps, activation);
+        float[] dx = new float[x.Length], dgamma = new float[channels], dbeta = new float[channels];
+        BatchNorm.Backward(context, dy, x, gamma, savedMean, savedInvStd, dx, dgamma, dbeta, n, channels, plane, activation, y);
 
+        // dx is a difference of O(1) terms that nearly cancel (its mean per channel is exactly zero).
         Check.Close(expectedDx, dx, ConvCases.GradientTolerance, "dx");
         Check.Close(expectedDgamma, dgamma, ConvCases.GradientTolerance, "dgamma");
         Check.Close(expectedDbeta, dbeta, ConvCases.GradientTolerance, "dbeta");
-        Check.Close(Array.ConvertAll(r, v => (double)v).Select((v, i) => v * derivativeFromOutput(y[i])).ToArray(), dy, 1e-6, "dy");
+        return y;
     }
 
     private static float[] Offset(float[] values, float offset) => Array.ConvertAll(values, v => v + offset);
