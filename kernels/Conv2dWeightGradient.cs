@@ -76,9 +76,17 @@ public static unsafe partial class Conv2d
 
         public readonly void Execute(int begin, int end, int thread)
         {
-            if (Vector512.IsHardwareAccelerated)
+            if (Vector512.IsHardwareAccelerated && DirectWeightByPixels<S, Simd512, Vector512<float>>.Applies)
+            {
+                DirectWeightByPixels<S, Simd512, Vector512<float>>.Run(this, begin, end, thread);
+            }
+            else if (Vector512.IsHardwareAccelerated)
             {
                 DirectWeight<S, Simd512, Vector512<float>>.Run(this, begin, end, thread);
+            }
+            else if (Vector256.IsHardwareAccelerated && DirectWeightByPixels<S, Simd256, Vector256<float>>.Applies)
+            {
+                DirectWeightByPixels<S, Simd256, Vector256<float>>.Run(this, begin, end, thread);
             }
             else if (Vector256.IsHardwareAccelerated)
             {

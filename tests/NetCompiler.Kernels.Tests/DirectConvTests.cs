@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Runtime.Intrinsics;
 
 namespace NetCompiler.Kernels.Tests;
 
@@ -42,7 +43,10 @@ public class DirectConvTests
     [MemberData(nameof(Shapes))]
     public void DataGradientMatchesReference(string shape) => Run(shape, new ConvTests.AdjointCase());
 
-    /// <summary>The rule: ungrouped layers go direct, their data gradient too at stride 1; grouped layers keep im2col + GEMM.</summary>
+    /// <summary>
+    /// The rule: ungrouped layers go direct, their data gradient too at stride 1, their weight gradient over pixel
+    /// vectors when the output channels fill less than half a vector; grouped layers keep im2col + GEMM.
+    /// </summary>
     [Fact]
     public void DispatchFollowsTheShape()
     {
@@ -54,6 +58,10 @@ public class DirectConvTests
         Assert.True(Conv2d.UsesDirectBackwardData<DirectDilated>());
         Assert.False(Conv2d.UsesDirectBackwardData<DirectStride2>());
         Assert.False(Conv2d.UsesDirectBackwardData<ConvGroups2>());
+
+        // With vectors of 8 or 16 lanes, 3 output channels are summed over pixel vectors, 40 over channel vectors.
+        Assert.Equal(Vector256.IsHardwareAccelerated, Conv2d.UsesPixelVectorWeightGradient<Direct5x5Stride2>());
+        Assert.False(Conv2d.UsesPixelVectorWeightGradient<ConvLarge>());
     }
 
     /// <summary>At the width this run has, the shapes tile both along the rows and over the flattened plane.</summary>
