@@ -260,17 +260,61 @@ public static unsafe partial class Conv2d
             }
 
             Store(sums, 0, s00, s01);
-            if (BlockTaps > 1) Store(sums, 1, s10, s11);
-            if (BlockTaps > 2) Store(sums, 2, s20, s21);
-            if (BlockTaps > 3) Store(sums, 3, s30, s31);
-            if (BlockTaps > 4) Store(sums, 4, s40, s41);
-            if (BlockTaps > 5) Store(sums, 5, s50, s51);
-            if (BlockTaps > 6) Store(sums, 6, s60, s61);
-            if (BlockTaps > 7) Store(sums, 7, s70, s71);
-            if (BlockTaps > 8) Store(sums, 8, s80, s81);
-            if (BlockTaps > 9) Store(sums, 9, s90, s91);
-            if (BlockTaps > 10) Store(sums, 10, sa0, sa1);
-            if (BlockTaps > 11) Store(sums, 11, sb0, sb1);
+
+            if (BlockTaps > 1)
+            {
+                Store(sums, 1, s10, s11);
+            }
+
+            if (BlockTaps > 2)
+            {
+                Store(sums, 2, s20, s21);
+            }
+
+            if (BlockTaps > 3)
+            {
+                Store(sums, 3, s30, s31);
+            }
+
+            if (BlockTaps > 4)
+            {
+                Store(sums, 4, s40, s41);
+            }
+
+            if (BlockTaps > 5)
+            {
+                Store(sums, 5, s50, s51);
+            }
+
+            if (BlockTaps > 6)
+            {
+                Store(sums, 6, s60, s61);
+            }
+
+            if (BlockTaps > 7)
+            {
+                Store(sums, 7, s70, s71);
+            }
+
+            if (BlockTaps > 8)
+            {
+                Store(sums, 8, s80, s81);
+            }
+
+            if (BlockTaps > 9)
+            {
+                Store(sums, 9, s90, s91);
+            }
+
+            if (BlockTaps > 10)
+            {
+                Store(sums, 10, sa0, sa1);
+            }
+
+            if (BlockTaps > 11)
+            {
+                Store(sums, 11, sb0, sb1);
+            }
         }
     }
 }
