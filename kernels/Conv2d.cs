@@ -113,10 +113,6 @@ public static unsafe partial class Conv2d
     }
 
     /// <summary>Data gradient, optionally followed by a per-input-channel bias and an activation (the conv-transpose forward).</summary>
-    /// <summary>Whether <see cref="BackwardData{S}"/> (and the transposed convolution's forward) takes the direct path.</summary>
-    internal static bool UsesDirectBackwardData<S>()
-        where S : struct, IConvShape => Geometry<S>.UsesDirectBackwardData;
-
     internal static void BackwardDataCore<S>(KernelContext context, float* dy, float* w, float* bias, float* dx, int n, Activation activation)
         where S : struct, IConvShape
     {

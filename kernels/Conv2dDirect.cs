@@ -9,16 +9,20 @@ namespace NetCompiler.Kernels;
 /// dy with the weights transposed and rotated, <see cref="DataGradientShape{S}"/>). im2col + GEMM spends much of its
 /// time building and packing columns; here each image is staged once, zero-padded, so every tap of a run of output
 /// pixels is one contiguous vector load, and the micro-kernel keeps a block of up to 6 output channels times 4 vectors
-/// of output pixels (2 on AVX2) in registers and applies the epilogue (bias, residual, activation) there. Rows at least a vector wide
-/// are tiled along the rows (the staged image split into stride phases); narrower outputs (LeNet's 10x10, VGG's 8x8)
-/// would leave lanes idle, so their tiles run over the flattened plane instead, on a staging with one copy per column
-/// tap and row phase in which a tap of consecutive pixels is contiguous across rows.
+/// of output pixels (2 on AVX2) in registers and applies the epilogue (bias, residual, activation) there. Rows at
+/// least a vector wide are tiled along the rows (the staged image split into stride phases); narrower outputs (LeNet's
+/// 10x10, VGG's 8x8) would leave lanes idle, so their tiles run over the flattened plane instead, on a staging with one
+/// copy per column tap and row phase in which a tap of consecutive pixels is contiguous across rows.
 /// </summary>
 public static unsafe partial class Conv2d
 {
     /// <summary>Whether <see cref="Forward{S}"/> takes the direct path for this shape (the tests check that theirs do).</summary>
     internal static bool UsesDirectForward<S>()
         where S : struct, IConvShape => Geometry<S>.UsesDirectForward;
+
+    /// <summary>Whether <see cref="BackwardData{S}"/> (and the transposed convolution's forward) takes the direct path.</summary>
+    internal static bool UsesDirectBackwardData<S>()
+        where S : struct, IConvShape => Geometry<S>.UsesDirectBackwardData;
 
     /// <summary>Whether the forward tiles run over the flattened plane at this machine's width (the tests cover both tilings).</summary>
     internal static bool UsesFlatTiles<S>()
@@ -352,6 +356,7 @@ public static unsafe partial class Conv2d
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static int LanesOf(int v, int columns, int rows) =>
             v / TileRowVectors < rows ? Math.Clamp(columns - (v % TileRowVectors * TSimd.Count), 0, TSimd.Count) : 0;
+
         /// <summary>
         /// Block channels x the tile's vectors of output: sums every tap in registers, then adds bias and residual,
         /// activates and stores the valid channels and lanes. <paramref name="input"/> is the staged pixel under tap (0, 0)
@@ -360,8 +365,12 @@ public static unsafe partial class Conv2d
         private static void Tile<TFunction>(float* input, float* weights, float* bias, float* output, float* residual, int channels, int columns, int rows, float alpha)
             where TFunction : struct, IActivationFunction
         {
-            TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c02 = TSimd.Zero, c03 = TSimd.Zero, c10 = TSimd.Zero, c11 = TSimd.Zero, c12 = TSimd.Zero, c13 = TSimd.Zero, c20 = TSimd.Zero, c21 = TSimd.Zero, c22 = TSimd.Zero, c23 = TSimd.Zero;
-            TVector c30 = TSimd.Zero, c31 = TSimd.Zero, c32 = TSimd.Zero, c33 = TSimd.Zero, c40 = TSimd.Zero, c41 = TSimd.Zero, c42 = TSimd.Zero, c43 = TSimd.Zero, c50 = TSimd.Zero, c51 = TSimd.Zero, c52 = TSimd.Zero, c53 = TSimd.Zero;
+            TVector c00 = TSimd.Zero, c01 = TSimd.Zero, c02 = TSimd.Zero, c03 = TSimd.Zero;
+            TVector c10 = TSimd.Zero, c11 = TSimd.Zero, c12 = TSimd.Zero, c13 = TSimd.Zero;
+            TVector c20 = TSimd.Zero, c21 = TSimd.Zero, c22 = TSimd.Zero, c23 = TSimd.Zero;
+            TVector c30 = TSimd.Zero, c31 = TSimd.Zero, c32 = TSimd.Zero, c33 = TSimd.Zero;
+            TVector c40 = TSimd.Zero, c41 = TSimd.Zero, c42 = TSimd.Zero, c43 = TSimd.Zero;
+            TVector c50 = TSimd.Zero, c51 = TSimd.Zero, c52 = TSimd.Zero, c53 = TSimd.Zero;
             float* w = weights;
             for (int c = 0; c < S.InChannels; c++)
             {

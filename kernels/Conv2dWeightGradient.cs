@@ -10,8 +10,9 @@ namespace NetCompiler.Kernels;
 /// image's dy is staged transposed (pixel-major, channels padded to the vector) and its input once, zero-padded and
 /// split into stride phases. The micro-kernel keeps a block of taps (every column tap of a few channels at one kernel
 /// row, so each tap's offset is a constant) times two vectors of channels in registers over all the pixels of a group
-/// of images, broadcasting one input value per tap and pixel. With a single vector of channels (LeNet's 6 and 16, the
-/// IMEX steps' 16) the second vector runs the next image of the group instead.
+/// of images, broadcasting one input value per tap and pixel. With a single vector of channels (LeNet's second layer's
+/// 16, the IMEX steps' 16) the second vector runs the next image of the group instead; channels filling less than half
+/// a vector take the kernel over pixel vectors (Conv2dWeightGradientByPixels.cs).
 /// </summary>
 public static unsafe partial class Conv2d
 {

@@ -7,10 +7,10 @@ namespace NetCompiler.Kernels;
 /// <summary>
 /// The direct weight gradient of layers with few output channels (LeNet's first has 6: a vector of channels would
 /// leave most lanes idle), vectorised over output pixels instead. Each image's dy is staged with its rows padded to
-/// whole vectors (zeros past the row, so those lanes add nothing) and its input as the channel-vectorised kernel stages
-/// it, wide enough for whole vectors. The micro-kernel keeps 2 output channels times a block of taps (every column tap
-/// of a few input channels at one kernel row, at constant offsets) of pixel-vector sums in registers over a group of
-/// images, loading one vector of dy per channel and one of input per tap; the lanes are added once, at the end.
+/// whole vectors (zeros past the row, so those lanes add nothing) and its input in the staging and tap blocks both
+/// weight kernels share (DirectWeight). The micro-kernel keeps 2 output channels times a block of taps of pixel-vector
+/// sums in registers over a group of images, loading one vector of dy per channel and one of input per tap; the lanes
+/// are added once, at the end.
 /// </summary>
 public static unsafe partial class Conv2d
 {

@@ -113,7 +113,7 @@ public static unsafe class MaxPool2d
             where TVector : unmanaged
         {
             int lanes = TSimd.Count, outputPlane = PoolGeometry<S>.OutputPlane;
-            float* spill = stackalloc float[2 * TSimd.Count];
+            float* places = stackalloc float[TSimd.Count];
             TVector one = TSimd.Broadcast(1), two = TSimd.Broadcast(2), three = TSimd.Broadcast(3);
             for (int plane = begin; plane < end; plane++)
             {
@@ -135,20 +135,19 @@ public static unsafe class MaxPool2d
                         place = TSimd.GreaterOrNaNSelect(d, best, three, place);
                         best = TSimd.GreaterOrNaNSelect(d, best, d, best);
                         int count = Math.Min(lanes, S.OutWidth - ow);
-                        TSimd.Store(spill, place);
                         if (count == lanes)
                         {
                             TSimd.Store(Y + row + ow, best);
                         }
                         else
                         {
-                            TSimd.Store(spill + lanes, best);
-                            new ReadOnlySpan<float>(spill + lanes, count).CopyTo(new Span<float>(Y + row + ow, count));
+                            TSimd.StorePartial(Y + row + ow, best, count);
                         }
 
+                        TSimd.Store(places, place);
                         for (int i = 0; i < count; i++)
                         {
-                            Switches[row + ow + i] = (byte)spill[i];
+                            Switches[row + ow + i] = (byte)places[i];
                         }
                     }
 

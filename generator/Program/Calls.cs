@@ -211,16 +211,17 @@ internal sealed record BatchNormBackward(BatchNormParameters Norm, Operand DY, O
 
     public override string Op => "batch_norm.backward";
 
-    public override IEnumerable<Operand> Inputs => Activation.IsNone ? [DY, X, Norm.Gamma, SavedMean, SavedInvStd] : [DY, X, Norm.Gamma, SavedMean, SavedInvStd, Saved];
+    /// <summary>With a fused activation, the saved output is read and dy written in place.</summary>
+    public override IEnumerable<Operand> Inputs => [DY, X, Norm.Gamma, SavedMean, SavedInvStd, .. Fused(Saved)];
 
-    public override IEnumerable<Operand> Outputs => Activation.IsNone
-        ? [DX, Norm.Gamma with { Gradient = true }, Norm.Beta with { Gradient = true }]
-        : [DX, Norm.Gamma with { Gradient = true }, Norm.Beta with { Gradient = true }, DY];
+    public override IEnumerable<Operand> Outputs => [DX, Norm.Gamma with { Gradient = true }, Norm.Beta with { Gradient = true }, .. Fused(DY)];
 
     public override string Attributes => Activation.Flag.TrimStart();
 
     /// <summary>Each channel's planes of the saved output are read (for the activation's backward) before that channel's dx is written.</summary>
     public override Operand ReadBeforeWritten => Saved;
+
+    private IEnumerable<Operand> Fused(Operand operand) => Activation.IsNone ? [] : [operand];
 }
 
 internal sealed record BatchNormBackwardInference(BatchNormParameters Norm, Operand DY, Operand DX) : Call
