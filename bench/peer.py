@@ -1,14 +1,19 @@
 #!/usr/bin/python3
 """The peer side of NetCompiler's benchmarks: PyTorch on this machine, 2 threads, float32, batch 64.
 
-Measures training images/s (forward, cross-entropy, backward, Adam step) and inference images/s (eval mode,
-no_grad) for a LeNet-5 style net on 1x28x28, a VGG-style CIFAR net on 3x32x32 and the CPU-sized Q-tips IMEX net
-(samples/QTips, batch 8, per-pixel weighted cross-entropy), a 2048^3 SGEMM in GFLOP/s, and the IMEX implicit solve
-(I + h C^T C)^-1 R by torch.fft in ms per call. It reports the BLAS library torch loaded (from /proc/self/maps) and
-how that OpenBLAS was built and what core it detected, so a wrong LD_LIBRARY_PATH shows. Each figure is the median over repeats of
-at least --seconds each, after warm-up. --only picks one part; NetCompiler's side compares what the report holds.
-Prints one JSON object on stdout; run it through bench/run.sh, which sets the environment the figures assume
-(see DESIGN.md).
+Its parts: training (forward, cross-entropy, backward, Adam step) and inference (eval mode, no_grad) of a LeNet-5
+style net on 1x28x28, a VGG-style CIFAR net on 3x32x32 and the CPU-sized Q-tips IMEX net (samples/QTips, batch 8,
+per-pixel weighted cross-entropy), and the IMEX implicit solve (I + h C^T C)^-1 R by torch.fft, forward and forward +
+backward. By default it prints one JSON object on stdout: the environment, the BLAS library torch loaded (from
+/proc/self/maps; for an OpenBLAS how it was built and what core it detected, so a wrong LD_LIBRARY_PATH shows), a
+2048^3 SGEMM in GFLOP/s (median of --repeats of at least --seconds each, after --warmup calls), and what each part
+computes (shapes, batch, parameters, the Q-tips class weights), so NetCompiler's side can check it runs the same.
+
+With --serve it times the parts on request, so NetCompiler's side can alternate its repeats with the peer's and both
+see the same machine: each stdin line "<part> <mode> <seconds>" (a network's name and train or infer, or implicit and
+forward or forward_backward) runs that part's step for at least <seconds> (after --warmup calls the first time) and
+answers one JSON line, {"seconds_per_call": s}; end of input ends it. Run it through bench/run.sh, which sets the
+environment the figures assume (see DESIGN.md).
 """
 
 import argparse
@@ -49,53 +54,62 @@ def cifar_vgg():
     return nn.Sequential(*layers, nn.Flatten(), nn.Linear(128 * 4 * 4, 10))
 
 
+def seconds_per_call(step, seconds):
+    """Seconds per call of step(), called for at least `seconds`."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        step()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return elapsed / calls
+
+
 def median_rate(step, items_per_call, warmup, repeats, seconds):
     """Median of items/s over repeats, each running step() for at least `seconds`."""
     for _ in range(warmup):
         step()
-    rates = []
-    for _ in range(repeats):
-        calls, start = 0, time.perf_counter()
-        while True:
-            step()
-            calls += 1
-            elapsed = time.perf_counter() - start
-            if elapsed >= seconds:
-                break
-        rates.append(calls * items_per_call / elapsed)
-    return statistics.median(rates)
+    return statistics.median(items_per_call / seconds_per_call(step, seconds) for _ in range(repeats))
 
 
-def measure_network(build, input_shape, args, batch=BATCH, classes=10, label_shape=(), class_weights=None):
-    """Training and inference images/s; labels of label_shape per image (() for one per image, (H, W) per pixel)."""
-    torch.manual_seed(1)
-    model = build()
-    images = torch.randn(batch, *input_shape)
-    labels = torch.randint(0, classes, (batch, *label_shape))
-    weight = None if class_weights is None else torch.tensor(class_weights)
-    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+class NetworkPart:
+    """One network's training and inference steps on random images and labels of label_shape per image (() for one
+    per image, (H, W) per pixel); mode() switches train and eval and returns the step."""
 
-    def train_step():
-        optimizer.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(images), labels, weight=weight)
+    def __init__(self, build, input_shape, batch=BATCH, classes=10, label_shape=(), class_weights=None):
+        torch.manual_seed(1)
+        self.model = build()
+        self.input_shape, self.batch = input_shape, batch
+        self.images = torch.randn(batch, *input_shape)
+        self.labels = torch.randint(0, classes, (batch, *label_shape))
+        self.weight = None if class_weights is None else torch.tensor(class_weights)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+
+    def describe(self):
+        return {
+            "input": "x".join(map(str, self.input_shape)),
+            "batch": self.batch,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+        }
+
+    def mode(self, name):
+        if name == "train":
+            self.model.train()
+            return self.train_step
+        if name == "infer":
+            self.model.eval()
+            return self.infer
+        raise ValueError(f"a network's mode is train or infer, not {name!r}")
+
+    def train_step(self):
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(self.model(self.images), self.labels, weight=self.weight)
         loss.backward()
-        optimizer.step()
+        self.optimizer.step()
 
-    def infer():
-        model(images)
-
-    model.train()
-    train = median_rate(train_step, batch, args.warmup, args.repeats, args.seconds)
-    model.eval()
-    with torch.no_grad():
-        inference = median_rate(infer, batch, args.warmup, args.repeats, args.seconds)
-    return {
-        "input": "x".join(map(str, input_shape)),
-        "batch": batch,
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "train_images_per_s": round(train, 1),
-        "inference_images_per_s": round(inference, 1),
-    }
+    def infer(self):
+        with torch.no_grad():
+            self.model(self.images)
 
 
 def measure_matmul(args, n=2048):
@@ -161,31 +175,59 @@ def qtips_imex():
         nn.ConvTranspose2d(16, QTIPS_CLASSES, 2, stride=2))
 
 
-def measure_implicit(args):
-    """ms per call: the solve alone (no_grad), and forward + backward (gradients for the rhs and the weight)."""
-    torch.manual_seed(1)
-    rhs = torch.randn(*IMPLICIT_SHAPE, requires_grad=True)
-    weight = (0.5 * torch.randn(IMPLICIT_SHAPE[1], 1, IMPLICIT_KERNEL, IMPLICIT_KERNEL)).requires_grad_()
-    upstream = torch.randn(*IMPLICIT_SHAPE)
+class ImplicitPart:
+    """The implicit solve on IMPLICIT_SHAPE: the solve alone (no_grad), and forward + backward (gradients for the rhs
+    and the weight)."""
 
-    def forward():
+    def __init__(self):
+        torch.manual_seed(1)
+        self.rhs = torch.randn(*IMPLICIT_SHAPE, requires_grad=True)
+        self.weight = (0.5 * torch.randn(IMPLICIT_SHAPE[1], 1, IMPLICIT_KERNEL, IMPLICIT_KERNEL)).requires_grad_()
+        self.upstream = torch.randn(*IMPLICIT_SHAPE)
+
+    @staticmethod
+    def describe():
+        return {"shape": "x".join(map(str, IMPLICIT_SHAPE)), "kernel": IMPLICIT_KERNEL, "groups": IMPLICIT_SHAPE[1], "step": IMPLICIT_STEP}
+
+    def mode(self, name):
+        if name == "forward":
+            return self.forward
+        if name == "forward_backward":
+            return self.forward_backward
+        raise ValueError(f"the implicit solve's mode is forward or forward_backward, not {name!r}")
+
+    def forward(self):
         with torch.no_grad():
-            implicit_solve(rhs, weight, IMPLICIT_STEP)
+            implicit_solve(self.rhs, self.weight, IMPLICIT_STEP)
 
-    def forward_backward():
-        rhs.grad, weight.grad = None, None
-        implicit_solve(rhs, weight, IMPLICIT_STEP).backward(upstream)
+    def forward_backward(self):
+        self.rhs.grad, self.weight.grad = None, None
+        implicit_solve(self.rhs, self.weight, IMPLICIT_STEP).backward(self.upstream)
 
-    calls_forward = median_rate(forward, 1, args.warmup, args.repeats, args.seconds)
-    calls_both = median_rate(forward_backward, 1, args.warmup, args.repeats, args.seconds)
-    return {
-        "shape": "x".join(map(str, IMPLICIT_SHAPE)),
-        "kernel": IMPLICIT_KERNEL,
-        "groups": IMPLICIT_SHAPE[1],
-        "step": IMPLICIT_STEP,
-        "forward_ms": round(1e3 / calls_forward, 4),
-        "forward_backward_ms": round(1e3 / calls_both, 4),
-    }
+
+PARTS = {
+    "lenet5": lambda: NetworkPart(lenet5, (1, 28, 28)),
+    "cifar_vgg": lambda: NetworkPart(cifar_vgg, (3, 32, 32)),
+    "qtips_imex": lambda: NetworkPart(
+        qtips_imex, (1, 64, 64), batch=QTIPS_BATCH, classes=QTIPS_CLASSES, label_shape=(64, 64), class_weights=QTIPS_CLASS_WEIGHTS),
+    "implicit": ImplicitPart,
+}
+
+
+def serve(args):
+    """Answers "<part> <mode> <seconds>" lines with {"seconds_per_call": s}, building each part on first use."""
+    parts, warmed = {}, set()
+    for line in sys.stdin:
+        name, mode, seconds = line.split()
+        if name not in parts:
+            print(f"peer: building {name} ...", file=sys.stderr)
+            parts[name] = PARTS[name]()
+        step = parts[name].mode(mode)
+        if (name, mode) not in warmed:
+            for _ in range(args.warmup):
+                step()
+            warmed.add((name, mode))
+        print(json.dumps({"seconds_per_call": seconds_per_call(step, float(seconds))}), flush=True)
 
 
 def loaded_blas():
@@ -211,12 +253,15 @@ def loaded_blas():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--warmup", type=int, default=5, help="untimed calls before timing")
-    parser.add_argument("--repeats", type=int, default=7, help="timed repeats; the median is reported")
-    parser.add_argument("--seconds", type=float, default=1.0, help="minimum duration of one repeat")
-    parser.add_argument("--only", choices=("networks", "implicit"), help="measure one part (networks includes the SGEMM)")
+    parser.add_argument("--repeats", type=int, default=7, help="timed repeats of the SGEMM; the median is reported")
+    parser.add_argument("--seconds", type=float, default=1.0, help="minimum duration of one SGEMM repeat")
+    parser.add_argument("--serve", action="store_true", help="time the parts on request (see above)")
     args = parser.parse_args()
 
     torch.set_num_threads(THREADS)
+    if args.serve:
+        serve(args)
+        return
     result = {
         "peer": "pytorch",
         "torch": torch.__version__,
@@ -226,21 +271,12 @@ def main():
         "dtype": "float32",
         "mkldnn": torch.backends.mkldnn.is_available(),
         "environment": {name: os.environ.get(name) for name in ("LD_LIBRARY_PATH", "OPENBLAS_CORETYPE", "GLIBC_TUNABLES", "OMP_NUM_THREADS")},
+        "networks": {name: build().describe() for name, build in PARTS.items() if name != "implicit"},
+        "qtips_class_weights": list(QTIPS_CLASS_WEIGHTS),
+        "implicit": ImplicitPart.describe(),
     }
-    if args.only in (None, "networks"):
-        result["networks"] = {}
-        for name, build, shape in (("lenet5", lenet5, (1, 28, 28)), ("cifar_vgg", cifar_vgg, (3, 32, 32))):
-            print(f"peer: measuring {name} ...", file=sys.stderr)
-            result["networks"][name] = measure_network(build, shape, args)
-        print("peer: measuring qtips_imex ...", file=sys.stderr)
-        result["networks"]["qtips_imex"] = measure_network(
-            qtips_imex, (1, 64, 64), args, batch=QTIPS_BATCH, classes=QTIPS_CLASSES, label_shape=(64, 64), class_weights=QTIPS_CLASS_WEIGHTS)
-        result["qtips_class_weights"] = list(QTIPS_CLASS_WEIGHTS)
-        print("peer: measuring matmul 2048^3 ...", file=sys.stderr)
-        result["matmul_2048_gflops"] = measure_matmul(args)
-    if args.only in (None, "implicit"):
-        print("peer: measuring the implicit solve ...", file=sys.stderr)
-        result["implicit"] = measure_implicit(args)
+    print("peer: measuring matmul 2048^3 ...", file=sys.stderr)
+    result["matmul_2048_gflops"] = measure_matmul(args)
     # After the measurements, so a library loaded lazily is there too.
     result["blas"] = loaded_blas()
     print(f"peer: BLAS {result['blas']}", file=sys.stderr)

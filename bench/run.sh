@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the benchmarks: the peer (PyTorch, bench/peer.py) first, then NetCompiler's side, which prints the figures.
-# Arguments go to peer.py (--warmup, --repeats, --seconds). Run bench/setup.sh once before.
+# Runs the benchmarks: the peer (PyTorch, bench/peer.py) reports its environment, BLAS and SGEMM, then NetCompiler's
+# side times each network and the implicit solve repeat by repeat beside the peer (peer.py --serve, started by it) and
+# prints the figures. Arguments go to NetCompiler's side (--only networks|implicit). Run bench/setup.sh once before.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,12 +32,13 @@ fi
 peer_json="${TMPDIR:-/tmp}/netcompiler-peer.json"
 # The peer at its best (DESIGN.md): OpenBLAS's OpenMP build on 2 threads, the core chosen above, and glibc keeping
 # freed activations mapped instead of faulting them back in. peer.py sets torch's threads to 2 itself.
-env -u OPENBLAS_CORETYPE "${coretype[@]}" \
-  LD_LIBRARY_PATH="$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-  OMP_NUM_THREADS=2 \
-  GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824 \
-  /usr/bin/python3 bench/peer.py "$@" > "$peer_json"
-echo "run.sh: peer figures in $peer_json" >&2
+peer=(env -u OPENBLAS_CORETYPE "${coretype[@]}"
+  LD_LIBRARY_PATH="$openblas${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  OMP_NUM_THREADS=2
+  GLIBC_TUNABLES=glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=1073741824
+  /usr/bin/python3 bench/peer.py)
+"${peer[@]}" > "$peer_json"
+echo "run.sh: peer report in $peer_json" >&2
 
 # A wrong path would silently give torch another BLAS (the pthread build or the reference one): refuse to compare.
 if ! /usr/bin/python3 -c 'import json, sys; blas = json.load(open(sys.argv[1]))["blas"]; sys.exit(blas.get("openblas_threading") != "openmp")' "$peer_json"; then
@@ -44,4 +46,4 @@ if ! /usr/bin/python3 -c 'import json, sys; blas = json.load(open(sys.argv[1]))[
   exit 1
 fi
 
-dotnet run -c Release --project bench/NetCompiler.Bench -- --peer-json "$peer_json"
+dotnet run -c Release --project bench/NetCompiler.Bench -- --peer-json "$peer_json" "$@" --peer "${peer[@]}" --serve
