@@ -84,6 +84,12 @@ public static unsafe partial class Conv2d
             return;
         }
 
+        if (Geometry<S>.UsesWinograd)
+        {
+            WinogradForward<S>(context, x, w, bias, y, n, activation, residual);
+            return;
+        }
+
         if (Geometry<S>.UsesDirectForward)
         {
             DirectForward<S>(context, x, w, bias, y, n, activation, residual);
@@ -119,6 +125,12 @@ public static unsafe partial class Conv2d
         int items = n * S.Groups;
         if (items == 0)
         {
+            return;
+        }
+
+        if (Geometry<S>.UsesDirectBackwardData && Geometry<DataGradientShape<S>>.UsesWinograd)
+        {
+            WinogradForward<DataGradientShape<S>>(context, dy, w, bias, dx, n, activation, residual: null, flippedWeights: true);
             return;
         }
 
@@ -413,8 +425,15 @@ public static unsafe partial class Conv2d
         /// <summary>1x1, stride 1, no padding: the image already is its column matrix.</summary>
         public static bool IsPointwise => S.Kernel == 1 && S.Stride == 1 && S.Pad == 0;
 
-        /// <summary>Ungrouped: the direct forward (grouped layers keep im2col + GEMM per group).</summary>
-        public static bool UsesDirectForward => S.Groups == 1;
+        /// <summary>
+        /// Ungrouped 3x3 at stride 1 with 16 or more channels in and out: Winograd F(2x2, 3x3) (fewer channels would
+        /// leave its 16 products too short to pay for the transforms).
+        /// </summary>
+        public static bool UsesWinograd => S.Kernel == 3 && S.Stride == 1 && S.Dilation == 1 && S.Groups == 1 && S.Pad <= 2
+            && S.InChannels >= 16 && S.OutChannels >= 16;
+
+        /// <summary>Every other ungrouped layer: the direct forward (grouped layers keep im2col + GEMM per group).</summary>
+        public static bool UsesDirectForward => S.Groups == 1 && !UsesWinograd;
 
         /// <summary>Ungrouped with kernels up to 6 wide (a block of the direct kernel holds every column tap of a channel).</summary>
         public static bool UsesDirectBackwardWeight => S.Groups == 1 && S.Kernel <= 6;

@@ -57,6 +57,9 @@ internal unsafe interface ISimd<TVector> where TVector : unmanaged
     /// <summary>The even and the odd lanes of <paramref name="first"/> followed by <paramref name="second"/>.</summary>
     static abstract (TVector Even, TVector Odd) Deinterleave(TVector first, TVector second);
 
+    /// <summary>Deinterleave's inverse: <paramref name="even"/> and <paramref name="odd"/> alternating, their first halves in Low, the rest in High.</summary>
+    static abstract (TVector Low, TVector High) Interleave(TVector even, TVector odd);
+
     /// <summary>Transposes the Count x Count tile of rows Count floats apart at <paramref name="source"/> into <paramref name="destination"/> (same layout).</summary>
     static abstract void Transpose(float* source, float* destination);
 }
@@ -113,6 +116,10 @@ internal readonly unsafe struct Simd512 : ISimd<Vector512<float>>
     public static (Vector512<float> Even, Vector512<float> Odd) Deinterleave(Vector512<float> first, Vector512<float> second) =>
         (Avx512F.PermuteVar16x32x2(first, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), second),
             Avx512F.PermuteVar16x32x2(first, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), second));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector512<float> Low, Vector512<float> High) Interleave(Vector512<float> even, Vector512<float> odd) =>
+        (Avx512F.PermuteVar16x32x2(even, Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), odd),
+            Avx512F.PermuteVar16x32x2(even, Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), odd));
 
     /// <summary>
     /// 16 x 16 in four rounds of 16 shuffles: interleave pairs of rows (unpack ps), pairs of pairs (unpack pd), then
@@ -207,6 +214,14 @@ internal readonly unsafe struct Simd256 : ISimd<Vector256<float>>
     public static (Vector256<float> Even, Vector256<float> Odd) Deinterleave(Vector256<float> first, Vector256<float> second) =>
         (Avx2.Permute4x64(Avx.Shuffle(first, second, 0b10_00_10_00).AsDouble(), 0b11_01_10_00).AsSingle(),
             Avx2.Permute4x64(Avx.Shuffle(first, second, 0b11_01_11_01).AsDouble(), 0b11_01_10_00).AsSingle());
+
+    /// <summary>Pairs within each 128-bit lane (unpack ps), then the lanes in order (permute 2f128).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector256<float> Low, Vector256<float> High) Interleave(Vector256<float> even, Vector256<float> odd)
+    {
+        Vector256<float> low = Avx.UnpackLow(even, odd), high = Avx.UnpackHigh(even, odd);
+        return (Avx.Permute2x128(low, high, 0x20), Avx.Permute2x128(low, high, 0x31));
+    }
 
     /// <summary>8 x 8: unpack ps, unpack pd, then exchange 128-bit halves.</summary>
     public static void Transpose(float* source, float* destination)
@@ -312,6 +327,9 @@ internal readonly unsafe struct Simd128 : ISimd<Vector128<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (Vector128<float> Even, Vector128<float> Odd) Deinterleave(Vector128<float> first, Vector128<float> second) =>
         (Sse.Shuffle(first, second, 0b10_00_10_00), Sse.Shuffle(first, second, 0b11_01_11_01));
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (Vector128<float> Low, Vector128<float> High) Interleave(Vector128<float> even, Vector128<float> odd) =>
+        (Sse.UnpackLow(even, odd), Sse.UnpackHigh(even, odd));
 
     /// <summary>4 x 4: unpack ps, then unpack pd.</summary>
     public static void Transpose(float* source, float* destination)
@@ -377,6 +395,8 @@ internal readonly unsafe struct SimdScalar : ISimd<float>
     public static float GreaterOrNaNSelect(float candidate, float best, float taken, float otherwise) => candidate > best || float.IsNaN(candidate) ? taken : otherwise;
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static (float Even, float Odd) Deinterleave(float first, float second) => (first, second);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static (float Low, float High) Interleave(float even, float odd) => (even, odd);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Transpose(float* source, float* destination) => *destination = *source;
 }

@@ -30,7 +30,7 @@ public class DirectConvTests
 
     public static TheoryData<string> Shapes => new()
     {
-        nameof(DirectLeNet1), nameof(DirectLeNet2), nameof(DirectImex16), nameof(DirectOddRows), nameof(DirectStride2),
+        nameof(DirectLeNet1), nameof(DirectLeNet2), nameof(DirectOddRows), nameof(DirectStride2),
         nameof(DirectDilated), nameof(Direct5x5Stride2), nameof(DirectNarrow),
     };
 
@@ -44,15 +44,17 @@ public class DirectConvTests
     public void DataGradientMatchesReference(string shape) => Run(shape, new ConvTests.AdjointCase());
 
     /// <summary>
-    /// The rule: ungrouped layers go direct, their data gradient too at stride 1, their weight gradient over pixel
-    /// vectors when the output channels fill less than half a vector; grouped layers keep im2col + GEMM.
+    /// The rule: ungrouped layers go direct (but the 3x3 stride-1 ones with 16 or more channels each way, which take
+    /// Winograd: WinogradTests), their data gradient too at stride 1, their weight gradient over pixel vectors when the
+    /// output channels fill less than half a vector; grouped layers keep im2col + GEMM.
     /// </summary>
     [Fact]
     public void DispatchFollowsTheShape()
     {
         Assert.True(Conv2d.UsesDirectForward<DirectLeNet1>());
         Assert.True(Conv2d.UsesDirectForward<DirectStride2>());
-        Assert.True(Conv2d.UsesDirectForward<ConvLarge>());
+        Assert.False(Conv2d.UsesDirectForward<ConvLarge>());
+        Assert.True(Conv2d.UsesWinograd<ConvLarge>());
         Assert.False(Conv2d.UsesDirectForward<ConvGroups2>());
         Assert.True(Conv2d.UsesDirectBackwardData<DirectLeNet2>());
         Assert.True(Conv2d.UsesDirectBackwardData<DirectDilated>());
@@ -91,7 +93,6 @@ public class DirectConvTests
         {
             case nameof(DirectLeNet1): test.Run<DirectLeNet1>(); break;
             case nameof(DirectLeNet2): test.Run<DirectLeNet2>(); break;
-            case nameof(DirectImex16): test.Run<DirectImex16>(); break;
             case nameof(DirectOddRows): test.Run<DirectOddRows>(); break;
             case nameof(DirectStride2): test.Run<DirectStride2>(); break;
             case nameof(DirectDilated): test.Run<DirectDilated>(); break;
@@ -139,7 +140,7 @@ public class DirectConvTests
 }
 
 // LeNet-5's two convolutions (rows wider than 16 lanes with a partial second vector; rows of 10, two per tile on
-// AVX-512) and the 16-channel IMEX step (two full 8-channel blocks).
+// AVX-512) and the 16-channel IMEX step (Winograd's: WinogradTests).
 internal struct DirectLeNet1 : IConvShape
 {
     public static int InChannels => 1; public static int InHeight => 28; public static int InWidth => 28;
