@@ -32,6 +32,30 @@ public static unsafe partial class Conv2d
         : Direct<S, SimdScalar, float>.Flat;
 
     /// <summary>
+    /// Output channels per block of the direct and Winograd micro-tiles, whose rows are up to 6 channels: of 6, 5 and 4,
+    /// the one whose blocks leave the fewest rows idle, the larger on a tie (32 channels are 8 blocks of 4, not 6 of 6
+    /// with 4 idle rows; 10 are 2 of 5; 17 are 3 of 6); fewer than 6 channels are one block.
+    /// </summary>
+    internal static int ChannelBlock(int channels)
+    {
+        if (channels <= 6)
+        {
+            return channels;
+        }
+
+        int best = 6;
+        for (int block = 5; block >= 4; block--)
+        {
+            if (CeilDiv(channels, block) * block < CeilDiv(channels, best) * best)
+            {
+                best = block;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>
     /// y = activation(conv(x, w) + bias + residual). With <paramref name="flippedWeights"/>, w is the weight of the
     /// convolution whose data gradient this is ([OutChannels][InChannels][K][K] of <typeparamref name="S"/>), read
     /// transposed and rotated by 180 degrees.
@@ -119,13 +143,10 @@ public static unsafe partial class Conv2d
 
         private static readonly int TileWidth = Vectors * TSimd.Count;
 
-        /// <summary>Output channels per micro-tile.</summary>
-        private static readonly int MaxBlock = 6;
+        /// <summary>Output channels per micro-tile (<see cref="ChannelBlock"/>); the last block may hold fewer.</summary>
+        private static readonly int Block = ChannelBlock(S.OutChannels);
 
-        private static readonly int Blocks = CeilDiv(S.OutChannels, MaxBlock);
-
-        /// <summary>Channels per block, balanced (10 = 5 + 5, not 6 + 4); the last block may hold fewer.</summary>
-        private static readonly int Block = CeilDiv(S.OutChannels, Blocks);
+        private static readonly int Blocks = CeilDiv(S.OutChannels, Block);
 
         private static readonly int Taps = Geometry<S>.ColumnRows;
 

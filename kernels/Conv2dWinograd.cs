@@ -13,7 +13,7 @@ namespace NetCompiler.Kernels;
 /// channels x tiles), which the micro-kernel of the direct convolution runs: 6 output channels times 4 vectors of
 /// tiles (2 on AVX2) in registers, one broadcast weight and one input vector per FMA.
 /// <para>
-/// The weights are transformed once per call, in parallel, into U (blocks of 6 output channels, each product's
+/// The weights are transformed once per call, in parallel, into U (blocks of up to 6 output channels, each product's
 /// weights input-channel-major). A thread then takes a unit of tiles at a time (4 vectors of them: tile rows of one or
 /// more images, or pieces of a wide row), transforms their inputs from the image staged zero-padded in two column
 /// phases (tile x's patch columns are phase columns x and x + 1, so a vector of tiles loads contiguously), and for each
@@ -145,10 +145,10 @@ public static unsafe partial class Conv2d
     private static class WinogradWeights<S>
         where S : struct, IConvShape
     {
-        /// <summary>Output channels per block: the micro-kernel's 6 rows, balanced over the blocks.</summary>
-        public static readonly int Blocks = CeilDiv(S.OutChannels, 6);
+        /// <summary>Output channels per block: up to the micro-kernel's 6 rows (<see cref="ChannelBlock"/>).</summary>
+        public static readonly int Block = ChannelBlock(S.OutChannels);
 
-        public static readonly int Block = CeilDiv(S.OutChannels, Blocks);
+        public static readonly int Blocks = CeilDiv(S.OutChannels, Block);
 
         /// <summary>Floats of one block's weights: 16 products of InChannels x Block.</summary>
         public static readonly int BlockLength = 16 * S.InChannels * Block;
