@@ -22,6 +22,7 @@ internal static class ConvCases
         switch (shape)
         {
             case nameof(ConvBasic): test.Run<ConvBasic>(); break;
+            case nameof(ConvWinograd): test.Run<ConvWinograd>(); break;
             case nameof(ConvStride2): test.Run<ConvStride2>(); break;
             case nameof(ConvDilated): test.Run<ConvDilated>(); break;
             case nameof(ConvGroups2): test.Run<ConvGroups2>(); break;
@@ -46,7 +47,7 @@ public class ConvTests
     public static TheoryData<string> SmallShapes => new()
     {
         nameof(ConvBasic), nameof(ConvStride2), nameof(ConvDilated), nameof(ConvGroups2), nameof(ConvDepthwise),
-        nameof(ConvPointwise), nameof(ConvPointwiseStride2), nameof(Conv5x5),
+        nameof(ConvPointwise), nameof(ConvPointwiseStride2), nameof(Conv5x5), nameof(ConvWinograd),
     };
 
     public static TheoryData<string> AllShapes

@@ -8,7 +8,8 @@ namespace NetCompiler.Kernels.Tests;
 /// gradient) against the double-precision reference, per output: |y - reference| must stay within
 /// <see cref="Tolerance"/> of sum |w| |x| + |bias| + |residual| for that output, the scale its rounding grows with
 /// (its transforms have entries 0, +-1 and +-1/2, and the products they feed are bounded by 4 times the direct terms).
-/// A mistake in a transform, a tile's position or the interleaving is an error of the size of the output itself. The
+/// A mistake in a transform, a tile's position or the interleaving is an error of the size of the output itself.
+/// ConvTests checks ConvWinograd's gradients against finite differences. The
 /// shapes hit each case of the tiling at every width (run with DOTNET_EnableAVX512=0 and DOTNET_EnableHWIntrinsic=0
 /// too, as scripts/test.sh does): several small images sharing a unit, odd output sizes (a tile half outside),
 /// uneven channel blocks, rows wider than a unit (split into segments), padding 0 and 2.
@@ -22,6 +23,7 @@ public class WinogradTests
     public static TheoryData<string> Shapes => new()
     {
         nameof(WinogradSmallImages), nameof(WinogradOddSizes), nameof(WinogradWideRows), nameof(WinogradPad2), nameof(ConvLarge), nameof(DirectImex16),
+        nameof(ConvWinograd),
     };
 
     [Theory]
@@ -111,6 +113,7 @@ public class WinogradTests
             case nameof(WinogradPad2): test.Run<WinogradPad2>(); break;
             case nameof(ConvLarge): test.Run<ConvLarge>(); break;
             case nameof(DirectImex16): test.Run<DirectImex16>(); break;
+            case nameof(ConvWinograd): test.Run<ConvWinograd>(); break;
             default: throw new ArgumentException($"Unknown shape {shape}.", nameof(shape));
         }
     }
