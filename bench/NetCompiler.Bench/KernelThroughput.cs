@@ -1,6 +1,7 @@
 using System;
 using System.IO;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using NetCompiler.Kernels;
@@ -9,8 +10,10 @@ namespace NetCompiler.Bench;
 
 /// <summary>
 /// The machine and the kernels alone: the CPU model, its FMA peak (a probe of independent FMA chains on every thread),
-/// NetCompiler's own GEMM at 2048^3 against that peak and the peer's SGEMM, and each convolution of the VGG-style
-/// CIFAR net at batch 64 in GFLOP/s (the fastest of 7 repeats as a share of the FMA peak, which is a fastest of 7, and the median).
+/// NetCompiler's own GEMM at 2048^3 and each convolution of the VGG-style CIFAR net at batch 64 in GFLOP/s (median of
+/// 7 repeats) and as a share of the FMA peak. A share pairs each repeat with one of the FMA probe on the same threads
+/// (Timing.Paired) and takes the median of the pairs' ratios: a neighbour on a shared machine slows both sides of a
+/// pair, where a peak probed minutes before would make every share read low.
 /// </summary>
 internal static unsafe class KernelThroughput
 {
@@ -71,29 +74,29 @@ internal static unsafe class KernelThroughput
     }
 
     /// <summary>
-    /// GEMM and convolution throughput as shares of <paramref name="fmaPeakGflops"/>; the GEMM also against
+    /// GEMM and convolution throughput as shares of the FMA peak probed beside them; the GEMM also against
     /// <paramref name="peerSgemmGflops"/>, the peer's 2048^3 SGEMM, when the peer ran.
     /// </summary>
-    public static void Report(double fmaPeakGflops, double? peerSgemmGflops)
+    public static void Report(double? peerSgemmGflops)
     {
         using var context = new KernelContext(2);
+        var probe = FmaPairing.Create(context);
         const int size = 2048;
         float[] a = Random(size * size, 1), b = Random(size * size, 2), c = new float[size * size];
-        double gemm = 2.0 * size * size * size / Time(() => Gemm.Multiply(context, a, false, b, false, c, size, size, size)) / 1e9;
-        Console.WriteLine($"GEMM 2048^3: {gemm:F1} GFLOP/s = {gemm / fmaPeakGflops:P0} of the FMA peak"
+        (double gemm, double gemmShare) = probe.Rate(() => Gemm.Multiply(context, a, false, b, false, c, size, size, size), 2.0 * size * size * size);
+        Console.WriteLine($"GEMM 2048^3: {gemm:F1} GFLOP/s = {gemmShare:P0} of the FMA peak"
             + (peerSgemmGflops is double peer ? $", {gemm / peer:P0} of the peer's SGEMM ({peer:F1})" : ""));
         Console.WriteLine();
-        // The shares compare like with like: the fastest of 7 repeats, as the FMA peak is; the median follows.
-        Console.WriteLine($"{"Conv (batch 64)",-24} {"forward",22} {"backward data",22} {"backward weight",22}   GFLOP/s fastest of 7 (share of the FMA peak), median");
-        Conv<Conv3To32>(context, fmaPeakGflops);
-        Conv<Conv32To32>(context, fmaPeakGflops);
-        Conv<Conv32To64>(context, fmaPeakGflops);
-        Conv<Conv64To64>(context, fmaPeakGflops);
-        Conv<Conv64To128>(context, fmaPeakGflops);
-        Conv<Conv128To128>(context, fmaPeakGflops);
+        Console.WriteLine($"{"Conv (batch 64)",-24} {"forward",14} {"backward data",14} {"backward weight",16}   GFLOP/s, median of 7 (median share of the FMA peak beside it)");
+        Conv<Conv3To32>(context, probe);
+        Conv<Conv32To32>(context, probe);
+        Conv<Conv32To64>(context, probe);
+        Conv<Conv64To64>(context, probe);
+        Conv<Conv64To128>(context, probe);
+        Conv<Conv128To128>(context, probe);
     }
 
-    private static void Conv<S>(KernelContext context, double peakGflops)
+    private static void Conv<S>(KernelContext context, FmaPairing probe)
         where S : struct, IConvShape
     {
         const int n = 64;
@@ -103,15 +106,44 @@ internal static unsafe class KernelThroughput
         double flops = 2.0 * n * outputSize * (S.InChannels / S.Groups) * S.Kernel * S.Kernel;
         string Rate(Action pass)
         {
-            (double fastest, double median) = Timing.FastestAndMedianSeconds(pass, warmup: 1, minSeconds: 0.2);
-            return $"{Cell(flops / fastest / 1e9, peakGflops)} {flops / median / 1e9,5:F0}";
+            (double gflops, double share) = probe.Rate(pass, flops);
+            return $"{gflops,6:F1} ({share,4:P0})";
         }
 
         string forward = Rate(() => Conv2d.Forward<S>(context, x, w, bias, y, n, Activation.Relu));
         string data = Rate(() => Conv2d.BackwardData<S>(context, y, w, dx, n));
         string weight = Rate(() => Conv2d.BackwardWeight<S>(context, x, y, dw, bias, n));
         string name = $"{S.InChannels}->{S.OutChannels} {S.InHeight}x{S.InWidth} 3x3";
-        Console.WriteLine($"{name,-24} {forward,22} {data,22} {weight,22}");
+        Console.WriteLine($"{name,-24} {forward,14} {data,14} {weight,16}");
+    }
+
+    /// <summary>The FMA probe on a context's threads, one repeat at a time, to pair with a kernel's repeats.</summary>
+    private sealed class FmaPairing(Func<double, double> repeatSeconds, double flopsPerCall)
+    {
+        public static FmaPairing Create(KernelContext context) =>
+            Vector512.IsHardwareAccelerated ? Create<Simd512, Vector512<float>>(context)
+            : Vector256.IsHardwareAccelerated ? Create<Simd256, Vector256<float>>(context)
+            : Create<SimdScalar, float>(context);
+
+        /// <summary>The kernel's median GFLOP/s over 7 repeats, and the median over the pairs of its GFLOP/s over the probe's.</summary>
+        public (double Gflops, double Share) Rate(Action pass, double flops)
+        {
+            PairedSeconds timing = Timing.Paired(pass, repeatSeconds, warmup: 1, minSeconds: 0.2);
+            return (flops / timing.Ours / 1e9, timing.Speedup * flops / flopsPerCall);
+        }
+
+        private static FmaPairing Create<S, TVector>(KernelContext context)
+            where S : unmanaged, ISimd<TVector>
+            where TVector : unmanaged
+        {
+            int threads = context.ThreadCount;
+            float[] sinks = GC.AllocateArray<float>(threads, pinned: true);
+            var probe = new FmaProbe<S, TVector> { Sinks = (float*)Unsafe.AsPointer(ref sinks[0]) };
+            context.For(threads, ref probe); // warm-up, and the sinks stay reachable through the closure below
+            return new FmaPairing(
+                minSeconds => Timing.RepeatSeconds(() => { GC.KeepAlive(sinks); context.For(threads, ref probe); }, minSeconds),
+                2.0 * threads * ProbeIterations * Chains * S.Count);
+        }
     }
 
     /// <summary>Each index runs the chains once and stores their sum, so the JIT cannot drop them.</summary>
@@ -149,11 +181,6 @@ internal static unsafe class KernelThroughput
             return lanes[0];
         }
     }
-
-    private static string Cell(double gflops, double peak) => $"{gflops,6:F1} ({gflops / peak,4:P0})";
-
-    /// <summary>Median seconds per call over 7 repeats of at least 0.2 s each, after a warm-up call.</summary>
-    private static double Time(Action action) => Timing.MedianSeconds(action, warmup: 1, minSeconds: 0.2);
 
     private static float[] Random(int length, int seed)
     {

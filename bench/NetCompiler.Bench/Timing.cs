@@ -82,7 +82,7 @@ internal static class Timing
     }
 
     /// <summary>Seconds per call of one repeat: <paramref name="call"/> run for at least <paramref name="minSeconds"/>.</summary>
-    private static double RepeatSeconds(Action call, double minSeconds)
+    public static double RepeatSeconds(Action call, double minSeconds)
     {
         int calls = 0;
         var clock = Stopwatch.StartNew();
