@@ -218,6 +218,8 @@ def serve(args):
     """Answers "<part> <mode> <seconds>" lines with {"seconds_per_call": s}, building each part on first use."""
     parts, warmed = {}, set()
     for line in sys.stdin:
+        if not line.strip():
+            continue
         name, mode, seconds = line.split()
         if name not in parts:
             print(f"peer: building {name} ...", file=sys.stderr)

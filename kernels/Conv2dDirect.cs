@@ -32,11 +32,13 @@ public static unsafe partial class Conv2d
         : Direct<S, SimdScalar, float>.Flat;
 
     /// <summary>
-    /// Output channels per block of the direct and Winograd micro-tiles, whose rows are up to 6 channels: of 6, 5 and 4,
-    /// the one whose blocks leave the fewest rows idle, the larger on a tie (32 channels are 8 blocks of 4, not 6 of 6
-    /// with 4 idle rows; 10 are 2 of 5; 17 are 3 of 6); fewer than 6 channels are one block.
+    /// Output channels per block of the direct and Winograd micro-tiles, whose rows are up to 6 channels: of 6 down to
+    /// <paramref name="smallest"/>, the one whose blocks leave the fewest rows idle, the larger on a tie (32 channels are
+    /// 8 blocks of 4, not 6 of 6 with 4 idle rows; 10 are 2 of 5; 17 are 3 of 6); up to 6 channels are one block. The
+    /// smallest is 4 on AVX-512 (4 x 4 vectors: 16 accumulators), 5 where a row is 2 vectors (4 x 2 would leave 8 FMA
+    /// chains, just the latency times the ports).
     /// </summary>
-    internal static int ChannelBlock(int channels)
+    internal static int ChannelBlock(int channels, int smallest)
     {
         if (channels <= 6)
         {
@@ -44,7 +46,7 @@ public static unsafe partial class Conv2d
         }
 
         int best = 6;
-        for (int block = 5; block >= 4; block--)
+        for (int block = 5; block >= smallest; block--)
         {
             if (CeilDiv(channels, block) * block < CeilDiv(channels, best) * best)
             {
@@ -144,7 +146,7 @@ public static unsafe partial class Conv2d
         private static readonly int TileWidth = Vectors * TSimd.Count;
 
         /// <summary>Output channels per micro-tile (<see cref="ChannelBlock"/>); the last block may hold fewer.</summary>
-        private static readonly int Block = ChannelBlock(S.OutChannels);
+        private static readonly int Block = ChannelBlock(S.OutChannels, Vectors >= 4 ? 4 : 5);
 
         private static readonly int Blocks = CeilDiv(S.OutChannels, Block);
 
@@ -234,7 +236,7 @@ public static unsafe partial class Conv2d
                     }
                     else
                     {
-                        StageRows<S, TSimd, TVector>(source, staged, ChannelStride, RowStride, PhaseWidth);
+                        StageRows<S, TSimd, TVector>(source, staged, ChannelStride, RowStride, PhaseWidth, S.Stride);
                     }
 
                     stagedImage = image;
@@ -475,7 +477,19 @@ public static unsafe partial class Conv2d
                 }
             }
 
-            var epilogue = new TileEpilogue { Bias = bias, Output = output, Residual = residual, Columns = columns, Rows = rows, Alpha = alpha };
+            var epilogue = new TileEpilogue
+            {
+                Bias = bias,
+                Output = output,
+                Residual = residual,
+                Columns = columns,
+                Rows = rows,
+                Alpha = alpha,
+                Lanes0 = LanesOf(0, columns, rows),
+                Lanes1 = LanesOf(1, columns, rows),
+                Lanes2 = LanesOf(2, columns, rows),
+                Lanes3 = LanesOf(3, columns, rows),
+            };
             epilogue.Store<TFunction>(0, c00, c01, c02, c03);
 
             if (Block > 1 && channels > 1)
@@ -520,18 +534,24 @@ public static unsafe partial class Conv2d
             public int Rows;
             public float Alpha;
 
+            // Each vector's valid lanes, the same for every channel of the tile: worked out once, not per store.
+            public int Lanes0;
+            public int Lanes1;
+            public int Lanes2;
+            public int Lanes3;
+
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public readonly void Store<TFunction>(int channel, TVector v0, TVector v1, TVector v2, TVector v3)
                 where TFunction : struct, IActivationFunction
             {
                 nint offset = (nint)channel * OutputPlane;
                 float bias = Bias == null ? 0f : Bias[channel];
-                StoreVector<TFunction>(v0, bias, offset, LanesOf(0, Columns, Rows));
-                StoreVector<TFunction>(v1, bias, offset + OutputOffset1, LanesOf(1, Columns, Rows));
+                StoreVector<TFunction>(v0, bias, offset, Lanes0);
+                StoreVector<TFunction>(v1, bias, offset + OutputOffset1, Lanes1);
                 if (Vectors > 2)
                 {
-                    StoreVector<TFunction>(v2, bias, offset + OutputOffset2, LanesOf(2, Columns, Rows));
-                    StoreVector<TFunction>(v3, bias, offset + OutputOffset3, LanesOf(3, Columns, Rows));
+                    StoreVector<TFunction>(v2, bias, offset + OutputOffset2, Lanes2);
+                    StoreVector<TFunction>(v3, bias, offset + OutputOffset3, Lanes3);
                 }
             }
 

@@ -41,8 +41,11 @@ public static unsafe partial class Conv2d
         }
     }
 
-    /// <summary>Copies an image into the interior of a zero-padded staging, padded column c to phase c % stride, index c / stride.</summary>
-    private static void StageRows<S, TSimd, TVector>(float* image, float* staged, int channelStride, int rowStride, int phaseWidth)
+    /// <summary>
+    /// Copies an image into the interior of a zero-padded staging, padded column c to phase c % phases, index
+    /// c / phases: the stride's phases, or Winograd's two (a tile's patch columns are two phase columns).
+    /// </summary>
+    private static void StageRows<S, TSimd, TVector>(float* image, float* staged, int channelStride, int rowStride, int phaseWidth, int phases)
         where S : struct, IConvShape
         where TSimd : unmanaged, ISimd<TVector>
         where TVector : unmanaged
@@ -53,18 +56,44 @@ public static unsafe partial class Conv2d
             {
                 float* source = image + ((nint)c * Geometry<S>.InputPlane) + ((nint)ih * S.InWidth);
                 float* row = staged + ((nint)c * channelStride) + ((nint)(ih + S.Pad) * rowStride);
-                if (S.Stride == 1)
+                if (phases == 1)
                 {
                     CopyRow<TSimd, TVector>(source, row + S.Pad, S.InWidth);
-                    continue;
                 }
-
-                for (int iw = 0; iw < S.InWidth; iw++)
+                else if (phases == 2)
                 {
-                    int column = iw + S.Pad;
-                    row[((column % S.Stride) * phaseWidth) + (column / S.Stride)] = source[iw];
+                    StageTwoPhases<TSimd, TVector>(source, row, S.InWidth, S.Pad, phaseWidth);
+                }
+                else
+                {
+                    for (int iw = 0; iw < S.InWidth; iw++)
+                    {
+                        int column = iw + S.Pad;
+                        row[((column % phases) * phaseWidth) + (column / phases)] = source[iw];
+                    }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// One row of <paramref name="width"/> floats into its two phases, padded by <paramref name="pad"/>: two vectors at a
+    /// time deinterleaved, the last pair partial (rows of 16 or 8 are shorter than two vectors).
+    /// </summary>
+    private static void StageTwoPhases<TSimd, TVector>(float* source, float* row, int width, int pad, int phaseWidth)
+        where TSimd : unmanaged, ISimd<TVector>
+        where TVector : unmanaged
+    {
+        // Even source columns land in phase pad % 2, odd ones in the other, from index pad / 2 and (pad + 1) / 2.
+        float* even = row + ((pad % 2) * phaseWidth) + (pad / 2), odd = row + (((pad + 1) % 2) * phaseWidth) + ((pad + 1) / 2);
+        for (int iw = 0; iw < width; iw += 2 * TSimd.Count)
+        {
+            int rest = Math.Min(width - iw, 2 * TSimd.Count);
+            TVector first = rest >= TSimd.Count ? TSimd.Load(source + iw) : TSimd.LoadPartial(source + iw, rest);
+            TVector second = rest == 2 * TSimd.Count ? TSimd.Load(source + iw + TSimd.Count) : TSimd.LoadPartial(source + iw + TSimd.Count, Math.Max(rest - TSimd.Count, 0));
+            (TVector evens, TVector odds) = TSimd.Deinterleave(first, second);
+            TSimd.StorePartial(even + (iw / 2), evens, (rest + 1) / 2);
+            TSimd.StorePartial(odd + (iw / 2), odds, rest / 2);
         }
     }
 
@@ -146,7 +175,7 @@ public static unsafe partial class Conv2d
             return (tap / S.Kernel * ChannelStride) + (column % S.Stride * PhaseWidth) + (column / S.Stride);
         }
 
-        private static void Stage(float* image, float* staged) => StageRows<S, TSimd, TVector>(image, staged, ChannelStride, RowStride, PhaseWidth);
+        private static void Stage(float* image, float* staged) => StageRows<S, TSimd, TVector>(image, staged, ChannelStride, RowStride, PhaseWidth, S.Stride);
 
         /// <summary>The kernel vectorised over output channels, dy staged transposed.</summary>
         public static class ByChannels

@@ -10,8 +10,9 @@ namespace NetCompiler.Kernels;
 /// A^T [sum over input channels of (G g G^T) . (B^T d B)] A, for the 4x4 input patch d under it and each 3x3 kernel g,
 /// so the 16 element-wise products of a tile replace the 36 multiplies of direct convolution (2.25x fewer). The 16
 /// products over input channels are 16 small matrix products, U[xi] (output x input channels) times V[xi] (input
-/// channels x tiles), which the micro-kernel of the direct convolution runs: 6 output channels times 4 vectors of
-/// tiles (2 on AVX2) in registers, one broadcast weight and one input vector per FMA.
+/// channels x tiles), which the micro-kernel of the direct convolution runs: up to 6 output channels
+/// (<see cref="ChannelBlock"/>) times 4 vectors of tiles (2 on AVX2) in registers, one broadcast weight and one input
+/// vector per FMA.
 /// <para>
 /// The weights are transformed once per call, in parallel, into U (blocks of up to 6 output channels, each product's
 /// weights input-channel-major). A thread then takes a unit of tiles at a time (4 vectors of them: tile rows of one or
@@ -21,10 +22,11 @@ namespace NetCompiler.Kernels;
 /// each tile's two columns into the output rows, with the epilogue (bias, residual, activation) on the way.
 /// </para>
 /// <para>
-/// Accuracy: B, G and A have entries 0, +-1 and +-1/2 only, so the transforms round like short sums; every output is a
-/// sum of 16 * InChannels products whose magnitudes are bounded by 4 times the direct convolution's |w| . |x| terms.
-/// The tests hold each output within 4e-6 of sum |w||x| + |b| (about 70 ulp of that sum) of the double reference;
-/// the measured worst is below 5e-7 (WinogradTests).
+/// Accuracy: B, G and A have entries 0, +-1 and +-1/2 only, so each transform rounds like a sum of a few terms, but the
+/// products mix taps the direct sum for that output never multiplies (in 1-D, (d0 - d2) g0 brings in d2 g0), so its
+/// error scales with sum over channels of (sum |g|)(sum over the 4x4 patch |d|), up to several times the direct
+/// convolution's sum |w||x|. The tests hold each output within 4e-6 of its sum |w||x| + |b| (about 70 ulp of it) of the
+/// double reference, an empirical bound: the measured worst is below 5e-7 (WinogradTests).
 /// </para>
 /// </summary>
 public static unsafe partial class Conv2d
@@ -37,11 +39,11 @@ public static unsafe partial class Conv2d
     private static void WinogradForward<S>(KernelContext context, float* x, float* w, float* bias, float* y, int n, Activation activation, float* residual, bool flippedWeights = false)
         where S : struct, IConvShape
     {
-        float* transformed = context.Scratch.Get(0, WinogradWeights<S>.Length + WinogradScratchLength<S>());
+        (nint scratchLength, int groupImages, int unitsPerGroup) = WinogradLayout<S>();
+        float* transformed = context.Scratch.Get(0, WinogradWeights<S>.Length + scratchLength);
         var weights = new WinogradWeightJob<S> { W = w, Flipped = flippedWeights, U = transformed };
         context.For(WinogradWeights<S>.Blocks, ref weights);
 
-        (int groupImages, int unitsPerGroup) = WinogradUnits<S>();
         int groups = CeilDiv(n, groupImages);
         int chunks = Math.Min(unitsPerGroup, CeilDiv(context.ThreadCount, groups));
         var job = new WinogradJob<S>
@@ -59,19 +61,15 @@ public static unsafe partial class Conv2d
         context.For(groups * chunks, ref job);
     }
 
-    /// <summary>Floats of thread scratch the width this machine runs needs (thread 0's follow the transformed weights).</summary>
-    private static nint WinogradScratchLength<S>()
+    /// <summary>
+    /// At this machine's width: the floats of scratch a thread needs (thread 0's follow the transformed weights), the
+    /// images per group and the units per group.
+    /// </summary>
+    private static (nint ScratchLength, int GroupImages, int UnitsPerGroup) WinogradLayout<S>()
         where S : struct, IConvShape =>
-        Vector512.IsHardwareAccelerated ? Winograd<S, Simd512, Vector512<float>>.ScratchLength
-        : Vector256.IsHardwareAccelerated ? Winograd<S, Simd256, Vector256<float>>.ScratchLength
-        : Winograd<S, SimdScalar, float>.ScratchLength;
-
-    /// <summary>The unit geometry at this machine's width: images per group and units per group.</summary>
-    private static (int GroupImages, int UnitsPerGroup) WinogradUnits<S>()
-        where S : struct, IConvShape =>
-        Vector512.IsHardwareAccelerated ? (Winograd<S, Simd512, Vector512<float>>.GroupImages, Winograd<S, Simd512, Vector512<float>>.UnitsPerGroup)
-        : Vector256.IsHardwareAccelerated ? (Winograd<S, Simd256, Vector256<float>>.GroupImages, Winograd<S, Simd256, Vector256<float>>.UnitsPerGroup)
-        : (Winograd<S, SimdScalar, float>.GroupImages, Winograd<S, SimdScalar, float>.UnitsPerGroup);
+        Vector512.IsHardwareAccelerated ? Winograd<S, Simd512, Vector512<float>>.Layout
+        : Vector256.IsHardwareAccelerated ? Winograd<S, Simd256, Vector256<float>>.Layout
+        : Winograd<S, SimdScalar, float>.Layout;
 
     private struct WinogradWeightJob<S> : IParallelJob
         where S : struct, IConvShape
@@ -145,8 +143,8 @@ public static unsafe partial class Conv2d
     private static class WinogradWeights<S>
         where S : struct, IConvShape
     {
-        /// <summary>Output channels per block: up to the micro-kernel's 6 rows (<see cref="ChannelBlock"/>).</summary>
-        public static readonly int Block = ChannelBlock(S.OutChannels);
+        /// <summary>Output channels per block: up to the micro-kernel's 6 rows (<see cref="ChannelBlock"/>, at the width the kernels run).</summary>
+        public static readonly int Block = ChannelBlock(S.OutChannels, Vector512.IsHardwareAccelerated ? 4 : 5);
 
         public static readonly int Blocks = CeilDiv(S.OutChannels, Block);
 
@@ -216,7 +214,7 @@ public static unsafe partial class Conv2d
         where TSimd : unmanaged, ISimd<TVector>
         where TVector : unmanaged
     {
-        /// <summary>Vectors of tiles per micro-tile: 4 x 6 accumulators of the 32 AVX-512 registers, 2 x 6 of the 16 AVX2 ones.</summary>
+        /// <summary>Vectors of tiles per micro-tile: 4 x (up to) 6 accumulators of the 32 AVX-512 registers, 2 x 6 of the 16 AVX2 ones.</summary>
         private static readonly int Vectors = TSimd.Count >= 16 ? 4 : 2;
 
         /// <summary>Tiles per unit: the micro-tile's width.</summary>
@@ -238,11 +236,11 @@ public static unsafe partial class Conv2d
         private static readonly int SegmentsPerImage = TilesDown * SegmentsPerRow;
 
         /// <summary>Images whose segments share units (several small images fill one).</summary>
-        internal static readonly int GroupImages = Math.Max(1, SegmentsPerUnit / SegmentsPerImage);
+        private static readonly int GroupImages = Math.Max(1, SegmentsPerUnit / SegmentsPerImage);
 
         private static readonly int SegmentsPerGroup = GroupImages * SegmentsPerImage;
 
-        internal static readonly int UnitsPerGroup = CeilDiv(SegmentsPerGroup, SegmentsPerUnit);
+        private static readonly int UnitsPerGroup = CeilDiv(SegmentsPerGroup, SegmentsPerUnit);
 
         // The staging: per image and channel, padded rows of two phases (phase q holds padded columns q, q + 2, ...),
         // wide enough that a full vector of tiles from any segment's start reads inside it, and tall enough for the
@@ -272,7 +270,9 @@ public static unsafe partial class Conv2d
         /// <summary>One block's products, M[xi][j][tile], and a vector past its end that the last tiles' loads may touch.</summary>
         private static readonly int ProductsLength = (16 * Block * Unit) + TSimd.Count;
 
-        internal static readonly nint ScratchLength = (nint)StagedLength + InputsLength + ProductsLength;
+        private static readonly nint ScratchLength = (nint)StagedLength + InputsLength + ProductsLength;
+
+        internal static readonly (nint ScratchLength, int GroupImages, int UnitsPerGroup) Layout = (ScratchLength, GroupImages, UnitsPerGroup);
 
         private static readonly int OutputPlane = S.OutHeight * S.OutWidth;
 
@@ -296,7 +296,7 @@ public static unsafe partial class Conv2d
                 {
                     for (int image = 0; image < images; image++)
                     {
-                        Stage(job.X + ((nint)(firstImage + image) * S.InChannels * S.InHeight * S.InWidth), staged + ((nint)image * StagedImage));
+                        StageRows<S, TSimd, TVector>(job.X + ((nint)(firstImage + image) * S.InChannels * S.InHeight * S.InWidth), staged + ((nint)image * StagedImage), ChannelStride, RowStride, PhaseWidth, phases: 2);
                     }
 
                     stagedGroup = group;
@@ -319,6 +319,7 @@ public static unsafe partial class Conv2d
                         Y = job.Y + ((nint)firstImage * S.OutChannels * OutputPlane),
                         Residual = job.Residual == null ? null : job.Residual + ((nint)firstImage * S.OutChannels * OutputPlane),
                         Alpha = alpha,
+                        Bias = job.Bias != null,
                     };
                     for (int block = 0; block < WinogradWeights<S>.Blocks; block++)
                     {
@@ -331,34 +332,6 @@ public static unsafe partial class Conv2d
                         int firstChannel = block * Block, channels = Math.Min(Block, S.OutChannels - firstChannel);
                         float* bias = job.Bias == null ? null : job.Bias + firstChannel;
                         output.Run<TFunction>(firstSegment, unitSegments, firstChannel, channels, bias);
-                    }
-                }
-            }
-        }
-
-        /// <summary>Copies an image into the interior of its zero-padded staging: padded column c to phase c % 2, index c / 2.</summary>
-        private static void Stage(float* image, float* staged)
-        {
-            // Even source columns land in phase Pad % 2, odd ones in the other, from index Pad / 2 and (Pad + 1) / 2.
-            int evenPhase = (S.Pad % 2) * PhaseWidth, oddPhase = ((S.Pad + 1) % 2) * PhaseWidth;
-            int evenStart = S.Pad / 2, oddStart = (S.Pad + 1) / 2;
-            for (int c = 0; c < S.InChannels; c++)
-            {
-                for (int ih = 0; ih < S.InHeight; ih++)
-                {
-                    float* source = image + ((((nint)c * S.InHeight) + ih) * S.InWidth);
-                    float* row = staged + ((nint)c * ChannelStride) + ((nint)(ih + S.Pad) * RowStride);
-                    float* even = row + evenPhase + evenStart, odd = row + oddPhase + oddStart;
-
-                    // Two vectors of the row at a time, the last pair partial (rows of VGG's 16 or 8 are shorter than two).
-                    for (int iw = 0; iw < S.InWidth; iw += 2 * TSimd.Count)
-                    {
-                        int rest = Math.Min(S.InWidth - iw, 2 * TSimd.Count);
-                        TVector first = rest >= TSimd.Count ? TSimd.Load(source + iw) : TSimd.LoadPartial(source + iw, rest);
-                        TVector second = rest == 2 * TSimd.Count ? TSimd.Load(source + iw + TSimd.Count) : TSimd.LoadPartial(source + iw + TSimd.Count, Math.Max(rest - TSimd.Count, 0));
-                        (TVector evens, TVector odds) = TSimd.Deinterleave(first, second);
-                        StoreLanes(even + (iw / 2), evens, (rest + 1) / 2);
-                        StoreLanes(odd + (iw / 2), odds, rest / 2);
                     }
                 }
             }
@@ -580,6 +553,9 @@ public static unsafe partial class Conv2d
             public float* Residual;
             public float Alpha;
 
+            /// <summary>Whether the layer has a bias: without one nothing is added (-0 stays -0, as in the direct kernel).</summary>
+            public bool Bias;
+
             public readonly void Run<TFunction>(int firstSegment, int segments, int firstChannel, int channels, float* bias)
                 where TFunction : struct, IActivationFunction
             {
@@ -642,7 +618,11 @@ public static unsafe partial class Conv2d
             private readonly void StoreVector<TFunction>(nint offset, int lanes, TVector bias, TVector sum)
                 where TFunction : struct, IActivationFunction
             {
-                sum = TSimd.Add(sum, bias);
+                if (Bias)
+                {
+                    sum = TSimd.Add(sum, bias);
+                }
+
                 if (Residual != null)
                 {
                     sum = TSimd.Add(sum, lanes == TSimd.Count ? TSimd.Load(Residual + offset) : TSimd.LoadPartial(Residual + offset, lanes));

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using System.Text.Json;
 
@@ -29,14 +30,30 @@ internal sealed class PeerProcess : IDisposable
         process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start the peer: {commandLine}");
     }
 
-    /// <summary>The peer's seconds per call of <paramref name="part"/>'s <paramref name="mode"/> step, called for at least <paramref name="minSeconds"/>.</summary>
+    /// <summary>
+    /// The peer's seconds per call of <paramref name="part"/>'s <paramref name="mode"/> step, called for at least
+    /// <paramref name="minSeconds"/> (the first request for a step warms it up first; 0 asks for just that).
+    /// </summary>
     public double SecondsPerCall(string part, string mode, double minSeconds)
     {
         string request = string.Create(CultureInfo.InvariantCulture, $"{part} {mode} {minSeconds}");
-        process.StandardInput.WriteLine(request);
-        process.StandardInput.Flush();
-        string answer = process.StandardOutput.ReadLine()
-            ?? throw new InvalidOperationException($"The peer ended without answering \"{request}\" (exit code {ExitCode()}): {commandLine}");
+        string? answer;
+        try
+        {
+            process.StandardInput.WriteLine(request);
+            process.StandardInput.Flush();
+            answer = process.StandardOutput.ReadLine();
+        }
+        catch (IOException exception)
+        {
+            throw new InvalidOperationException($"The peer stopped before answering \"{request}\" (exit code {ExitCode()}): {commandLine}", exception);
+        }
+
+        if (answer is null)
+        {
+            throw new InvalidOperationException($"The peer ended without answering \"{request}\" (exit code {ExitCode()}; its error output is above): {commandLine}");
+        }
+
         using JsonDocument json = JsonDocument.Parse(answer);
         return json.RootElement.GetProperty("seconds_per_call").GetDouble();
     }

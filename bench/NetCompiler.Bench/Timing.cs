@@ -4,7 +4,10 @@ using System.Linq;
 
 namespace NetCompiler.Bench;
 
-/// <summary>The one timing method of every figure here, as peer.py times the peer.</summary>
+/// <summary>
+/// How every figure here is timed: repeats of at least a given time, each timing as many calls as fit (as peer.py times
+/// the peer), their median or fastest alone, or paired repeat by repeat with another side's.
+/// </summary>
 internal static class Timing
 {
     /// <summary>
@@ -21,13 +24,6 @@ internal static class Timing
     public static double FastestSeconds(Action call, int warmup, double minSeconds, int repeats = 7) =>
         SortedSeconds(call, warmup, minSeconds, repeats)[0];
 
-    /// <summary>The fastest and the median repeat's seconds per call, from one set of repeats.</summary>
-    public static (double Fastest, double Median) FastestAndMedianSeconds(Action call, int warmup, double minSeconds, int repeats = 7)
-    {
-        double[] sorted = SortedSeconds(call, warmup, minSeconds, repeats);
-        return (sorted[0], sorted[repeats / 2]);
-    }
-
     /// <summary>
     /// Ours against the peer, repeat beside repeat: <paramref name="repeats"/> pairs of one repeat of
     /// <paramref name="ours"/> and one of <paramref name="peerRepeat"/> (which times the peer's step for at least the
@@ -38,6 +34,11 @@ internal static class Timing
     /// </summary>
     public static PairedSeconds Paired(Action ours, Func<double, double> peerRepeat, int warmup, double minSeconds, int repeats = 7)
     {
+        if (repeats % 2 == 0)
+        {
+            throw new ArgumentException($"Pairs need an odd number of repeats for a median, not {repeats}.", nameof(repeats));
+        }
+
         for (int i = 0; i < warmup; i++)
         {
             ours();

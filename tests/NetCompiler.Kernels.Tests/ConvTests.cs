@@ -32,6 +32,7 @@ internal static class ConvCases
             case nameof(Conv5x5): test.Run<Conv5x5>(); break;
             case nameof(ConvLarge): test.Run<ConvLarge>(); break;
             case nameof(ConvTStride2): test.Run<ConvTStride2>(); break;
+            case nameof(ConvTWinograd): test.Run<ConvTWinograd>(); break;
             case nameof(ConvTGroups2): test.Run<ConvTGroups2>(); break;
             case nameof(ConvTDilated): test.Run<ConvTDilated>(); break;
             case nameof(ConvTPointwise): test.Run<ConvTPointwise>(); break;

@@ -4,7 +4,7 @@ public class ConvTransposeTests
 {
     public static TheoryData<string> Shapes => new()
     {
-        nameof(ConvTStride2), nameof(ConvTGroups2), nameof(ConvTDilated), nameof(ConvTPointwise),
+        nameof(ConvTStride2), nameof(ConvTGroups2), nameof(ConvTDilated), nameof(ConvTPointwise), nameof(ConvTWinograd),
     };
 
     [Theory]

@@ -66,18 +66,21 @@ public class DirectConvTests
         Assert.False(Conv2d.UsesPixelVectorWeightGradient<ConvLarge>());
     }
 
-    /// <summary>The micro-tile's channel blocks leave the fewest rows idle: 32 channels are 8 blocks of 4, not 6 of 6.</summary>
+    /// <summary>The micro-tile's channel blocks leave the fewest rows idle: 32 channels are 8 blocks of 4 (AVX-512), not 6 of 6.</summary>
     [Theory]
-    [InlineData(3, 3)]
-    [InlineData(6, 6)]
-    [InlineData(7, 4)]
-    [InlineData(10, 5)]
-    [InlineData(17, 6)]
-    [InlineData(32, 4)]
-    [InlineData(40, 5)]
-    [InlineData(66, 6)]
-    [InlineData(128, 4)]
-    public void ChannelBlocksLeaveTheFewestRowsIdle(int channels, int block) => Assert.Equal(block, Conv2d.ChannelBlock(channels));
+    [InlineData(3, 4, 3)]
+    [InlineData(6, 4, 6)]
+    [InlineData(7, 4, 4)]
+    [InlineData(7, 5, 5)]
+    [InlineData(10, 4, 5)]
+    [InlineData(17, 4, 6)]
+    [InlineData(32, 4, 4)]
+    [InlineData(32, 5, 5)]
+    [InlineData(40, 4, 5)]
+    [InlineData(66, 4, 6)]
+    [InlineData(128, 4, 4)]
+    [InlineData(128, 5, 5)]
+    public void ChannelBlocksLeaveTheFewestRowsIdle(int channels, int smallest, int block) => Assert.Equal(block, Conv2d.ChannelBlock(channels, smallest));
 
     /// <summary>At the width this run has, the shapes tile both along the rows and over the flattened plane.</summary>
     [Fact]
@@ -187,7 +190,7 @@ internal struct DirectOddRows : IConvShape
     public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
 }
 
-/// <summary>Stride 2 (two column phases), 19 output columns (a full vector and a tail at 16 lanes), 7 channels (blocks of 4 and 3).</summary>
+/// <summary>Stride 2 (two column phases), 19 output columns (a full vector and a tail at 16 lanes), 7 channels (blocks of 4 and 3, or 5 and 2).</summary>
 internal struct DirectStride2 : IConvShape
 {
     public static int InChannels => 4; public static int InHeight => 19; public static int InWidth => 37;

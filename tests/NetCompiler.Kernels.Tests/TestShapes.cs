@@ -28,19 +28,19 @@ internal readonly record struct PoolDims(int Channels, int InHeight, int InWidth
 
 // Convolutions: odd sizes, stride, padding, dilation, groups, depthwise, 1x1 (fast path and strided), 5x5,
 // and one large enough to cross the GEMM's KC block and the column-chunk budget.
+internal struct ConvBasic : IConvShape
+{
+    public static int InChannels => 3; public static int InHeight => 7; public static int InWidth => 6;
+    public static int OutChannels => 5; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
+    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
+}
+
 /// <summary>A shape Winograd takes (3x3, stride 1, 16 or more channels each way; its data gradient too), small enough for finite differences.</summary>
 internal struct ConvWinograd : IConvShape
 {
     public static int InChannels => 32; public static int InHeight => 4; public static int InWidth => 3;
     public static int OutChannels => 16; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
-    public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
-    public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
-}
-
-internal struct ConvBasic : IConvShape
-{
-    public static int InChannels => 3; public static int InHeight => 7; public static int InWidth => 6;
-    public static int OutChannels => 5; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
     public static int OutHeight => ConvDims.ConvOut(InHeight, Kernel, Stride, Pad, Dilation);
     public static int OutWidth => ConvDims.ConvOut(InWidth, Kernel, Stride, Pad, Dilation);
 }
@@ -110,6 +110,16 @@ internal struct ConvLarge : IConvShape
 }
 
 // Transposed convolutions (In*/Out* are the layer's own input and output).
+
+/// <summary>Stride 1, 3x3, 16 channels each way: its forward is Winograd's (the data gradient of the convolution it transposes).</summary>
+internal struct ConvTWinograd : IConvShape
+{
+    public static int InChannels => 16; public static int InHeight => 5; public static int InWidth => 4;
+    public static int OutChannels => 16; public static int Kernel => 3; public static int Stride => 1; public static int Pad => 1; public static int Dilation => 1; public static int Groups => 1;
+    public static int OutHeight => ConvDims.TransposedOut(InHeight, Kernel, Stride, Pad, Dilation, outputPadding: 0);
+    public static int OutWidth => ConvDims.TransposedOut(InWidth, Kernel, Stride, Pad, Dilation, outputPadding: 0);
+}
+
 internal struct ConvTStride2 : IConvShape
 {
     public static int InChannels => 4; public static int InHeight => 5; public static int InWidth => 4;
