@@ -82,7 +82,7 @@ public static unsafe partial class Conv2d
         context.For(n * chunks, ref job);
     }
 
-    private struct DirectForwardJob<S> : IParallelJob
+    private struct DirectForwardJob<S> : IParallelJob, IWidthJob<DirectForwardJob<S>>
         where S : struct, IConvShape
     {
         public float* X;
@@ -95,40 +95,60 @@ public static unsafe partial class Conv2d
         public int Chunks;
         public ScratchSpace Scratch;
 
-        public readonly void Execute(int begin, int end, int thread)
+        public readonly void Execute(int begin, int end, int thread) => ExecuteAtWidth(this, Activation, begin, end, thread);
+
+        public static void Run<TSimd, TVector, TFunction>(in DirectForwardJob<S> job, int begin, int end, int thread)
+            where TSimd : unmanaged, ISimd<TVector>
+            where TVector : unmanaged
+            where TFunction : struct, IActivationFunction =>
+            Direct<S, TSimd, TVector>.Run<TFunction>(job, begin, end, thread);
+    }
+
+    /// <summary>A job whose items run at one vector width with the activation's function as a type (the direct and Winograd forwards).</summary>
+    private interface IWidthJob<TJob>
+        where TJob : struct, IWidthJob<TJob>
+    {
+        static abstract void Run<TSimd, TVector, TFunction>(in TJob job, int begin, int end, int thread)
+            where TSimd : unmanaged, ISimd<TVector>
+            where TVector : unmanaged
+            where TFunction : struct, IActivationFunction;
+    }
+
+    /// <summary>Runs a job's items at the widest width this machine has: the one switch on the width and the activation per call.</summary>
+    private static void ExecuteAtWidth<TJob>(in TJob job, Activation activation, int begin, int end, int thread)
+        where TJob : struct, IWidthJob<TJob>
+    {
+        if (Vector512.IsHardwareAccelerated)
         {
-            if (Vector512.IsHardwareAccelerated)
-            {
-                var range = new DirectRange<S, Simd512, Vector512<float>> { Job = this, Begin = begin, End = end, Thread = thread };
-                Activation.Accept(ref range);
-            }
-            else if (Vector256.IsHardwareAccelerated)
-            {
-                var range = new DirectRange<S, Simd256, Vector256<float>> { Job = this, Begin = begin, End = end, Thread = thread };
-                Activation.Accept(ref range);
-            }
-            else
-            {
-                var range = new DirectRange<S, SimdScalar, float> { Job = this, Begin = begin, End = end, Thread = thread };
-                Activation.Accept(ref range);
-            }
+            var range = new WidthRange<TJob, Simd512, Vector512<float>> { Job = job, Begin = begin, End = end, Thread = thread };
+            activation.Accept(ref range);
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            var range = new WidthRange<TJob, Simd256, Vector256<float>> { Job = job, Begin = begin, End = end, Thread = thread };
+            activation.Accept(ref range);
+        }
+        else
+        {
+            var range = new WidthRange<TJob, SimdScalar, float> { Job = job, Begin = begin, End = end, Thread = thread };
+            activation.Accept(ref range);
         }
     }
 
     /// <summary>One thread's items at one width, waiting for the activation's function.</summary>
-    private struct DirectRange<S, TSimd, TVector> : IActivationVisitor
-        where S : struct, IConvShape
+    private struct WidthRange<TJob, TSimd, TVector> : IActivationVisitor
+        where TJob : struct, IWidthJob<TJob>
         where TSimd : unmanaged, ISimd<TVector>
         where TVector : unmanaged
     {
-        public DirectForwardJob<S> Job;
+        public TJob Job;
         public int Begin;
         public int End;
         public int Thread;
 
         public readonly void Visit<TFunction>()
             where TFunction : struct, IActivationFunction =>
-            Direct<S, TSimd, TVector>.Run<TFunction>(Job, Begin, End, Thread);
+            TJob.Run<TSimd, TVector, TFunction>(Job, Begin, End, Thread);
     }
 
     /// <summary>The direct forward at one width; every size below folds to a constant per instantiation.</summary>

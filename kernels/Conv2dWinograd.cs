@@ -87,7 +87,7 @@ public static unsafe partial class Conv2d
         }
     }
 
-    private struct WinogradJob<S> : IParallelJob
+    private struct WinogradJob<S> : IParallelJob, IWidthJob<WinogradJob<S>>
         where S : struct, IConvShape
     {
         public float* X;
@@ -100,40 +100,13 @@ public static unsafe partial class Conv2d
         public int Chunks;
         public ScratchSpace Scratch;
 
-        public readonly void Execute(int begin, int end, int thread)
-        {
-            if (Vector512.IsHardwareAccelerated)
-            {
-                var range = new WinogradRange<S, Simd512, Vector512<float>> { Job = this, Begin = begin, End = end, Thread = thread };
-                Activation.Accept(ref range);
-            }
-            else if (Vector256.IsHardwareAccelerated)
-            {
-                var range = new WinogradRange<S, Simd256, Vector256<float>> { Job = this, Begin = begin, End = end, Thread = thread };
-                Activation.Accept(ref range);
-            }
-            else
-            {
-                var range = new WinogradRange<S, SimdScalar, float> { Job = this, Begin = begin, End = end, Thread = thread };
-                Activation.Accept(ref range);
-            }
-        }
-    }
+        public readonly void Execute(int begin, int end, int thread) => ExecuteAtWidth(this, Activation, begin, end, thread);
 
-    /// <summary>One thread's items at one width, waiting for the activation's function.</summary>
-    private struct WinogradRange<S, TSimd, TVector> : IActivationVisitor
-        where S : struct, IConvShape
-        where TSimd : unmanaged, ISimd<TVector>
-        where TVector : unmanaged
-    {
-        public WinogradJob<S> Job;
-        public int Begin;
-        public int End;
-        public int Thread;
-
-        public readonly void Visit<TFunction>()
+        public static void Run<TSimd, TVector, TFunction>(in WinogradJob<S> job, int begin, int end, int thread)
+            where TSimd : unmanaged, ISimd<TVector>
+            where TVector : unmanaged
             where TFunction : struct, IActivationFunction =>
-            Winograd<S, TSimd, TVector>.Run<TFunction>(Job, Begin, End, Thread);
+            Winograd<S, TSimd, TVector>.Run<TFunction>(job, begin, end, thread);
     }
 
     /// <summary>
